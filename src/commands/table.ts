@@ -1,0 +1,72 @@
+// The command table: name → handler, arity and flags, and the one function that dispatches to it.
+
+import { log } from "../log.ts";
+import type { TextParser } from "../protocol/text.ts";
+import { nameCodeOf } from "../protocol/text.ts";
+import type { Writer } from "../protocol/writer.ts";
+import { Err } from "../errors.ts";
+import type { Context } from "./context.ts";
+import { reject } from "./args.ts";
+import { ping, stats } from "./admin.ts";
+import { decr, incr } from "./counters.ts";
+import { mget, mset } from "./multi.ts";
+import { del, exists, get, set } from "./strings.ts";
+import { expire, ttl } from "./ttl.ts";
+
+export type Handler = (p: TextParser, b: Uint8Array, out: Writer, ctx: Context, nowMs: number) => void;
+
+/** Read commands never change the keyspace (apart from lazily removing expired keys). */
+export const enum Flag {
+  Read = 1,
+  Write = 2,
+  Admin = 4,
+}
+
+export interface Command {
+  readonly name: string;
+  /** Tokens including the command name. */
+  readonly argsMin: number;
+  readonly argsMax: number;
+  readonly flags: number;
+  readonly run: Handler;
+  /** Keys the request names, for the slow log. */
+  readonly keyCount: (argc: number) => number;
+}
+
+const one = () => 1;
+const none = () => 0;
+const many = (argc: number) => argc - 1;
+const pairs = (argc: number) => (argc - 1) >> 1;
+const unbounded = Number.MAX_SAFE_INTEGER;
+
+/** Every command Osprey speaks. */
+export const commands: readonly Command[] = [
+  { name: "PING", argsMin: 1, argsMax: 1, flags: Flag.Read, run: ping, keyCount: none },
+  { name: "GET", argsMin: 2, argsMax: 2, flags: Flag.Read, run: get, keyCount: one },
+  { name: "SET", argsMin: 3, argsMax: 11, flags: Flag.Write, run: set, keyCount: one },
+  { name: "DEL", argsMin: 2, argsMax: 2, flags: Flag.Write, run: del, keyCount: one },
+  { name: "EXISTS", argsMin: 2, argsMax: 2, flags: Flag.Read, run: exists, keyCount: one },
+  { name: "EXPIRE", argsMin: 3, argsMax: 3, flags: Flag.Write, run: expire, keyCount: one },
+  { name: "TTL", argsMin: 2, argsMax: 2, flags: Flag.Read, run: ttl, keyCount: one },
+  { name: "INCR", argsMin: 2, argsMax: 3, flags: Flag.Write, run: incr, keyCount: one },
+  { name: "DECR", argsMin: 2, argsMax: 3, flags: Flag.Write, run: decr, keyCount: one },
+  { name: "MGET", argsMin: 2, argsMax: unbounded, flags: Flag.Read, run: mget, keyCount: many },
+  { name: "MSET", argsMin: 3, argsMax: unbounded, flags: Flag.Write, run: mset, keyCount: pairs },
+  { name: "STATS", argsMin: 1, argsMax: 1, flags: Flag.Admin, run: stats, keyCount: none },
+];
+
+const byCode = new Map<number, Command>(commands.map((c) => [nameCodeOf(c.name), c]));
+
+/** Runs one parsed request, writing exactly one reply (or, for MGET, one block per key). */
+export function dispatch(p: TextParser, b: Uint8Array, out: Writer, ctx: Context): void {
+  const cmd = byCode.get(p.code);
+  if (cmd === undefined) return void reject(ctx, out, Err.unknownCommand);
+  if (p.argc < cmd.argsMin || p.argc > cmd.argsMax) return void reject(ctx, out, Err.arity);
+  const started = performance.now();
+  cmd.run(p, b, out, ctx, Date.now());
+  const tookMs = performance.now() - started;
+  if (tookMs >= ctx.config.slowlogThresholdMs) {
+    ctx.stats.slowCommandsTotal++;
+    log.slow(cmd.name, cmd.keyCount(p.argc), tookMs);
+  }
+}

@@ -1,0 +1,46 @@
+// The validated, frozen server configuration that every module receives.
+// Field names are the osprey.toml keys in camelCase with units last.
+
+export type SyncPolicy = "os" | "batch" | "always";
+export type LogLevel = "DEBUG" | "INFO" | "WARN" | "ERROR";
+
+export interface Config {
+  /** listen_addr, split: host part ("127.0.0.1", "::1", "0.0.0.0"). */
+  readonly listenHost: string;
+  /** listen_addr, split: port part (0 = pick a free port). */
+  readonly listenPort: number;
+  /** max_clients */
+  readonly clientsMax: number;
+  /** max_key_bytes */
+  readonly keyBytesMax: number;
+  /** max_value_bytes */
+  readonly valueBytesMax: number;
+  /** data_dir, resolved to an absolute path. */
+  readonly dataDir: string;
+  /** wal_max_bytes */
+  readonly walBytesMax: number;
+  /** sync_policy */
+  readonly syncPolicy: SyncPolicy;
+  /** batch_fsync_ms */
+  readonly batchFsyncMs: number;
+  /** batch_fsync_bytes */
+  readonly batchFsyncBytes: number;
+  /** enable_snapshot */
+  readonly snapshotEnable: boolean;
+  /** snapshot_pause_max_ms */
+  readonly snapshotPauseMaxMs: number;
+  /** busy_warn_ms */
+  readonly busyWarnMs: number;
+  /** sweep_interval_ms */
+  readonly sweepIntervalMs: number;
+  /** sweep_batch */
+  readonly sweepBatch: number;
+  /** metrics_enable */
+  readonly metricsEnable: boolean;
+  /** log_level */
+  readonly logLevel: LogLevel;
+  /** log_file, resolved to an absolute path; "" in the file means <data_dir>/logs/osprey.log. */
+  readonly logFile: string;
+  /** slowlog_threshold_ms */
+  readonly slowlogThresholdMs: number;
+}

@@ -1,0 +1,81 @@
+// Every limit and built-in default of Osprey, in one place. Units go last in names.
+// A limit here bounds something a client controls; each comment says what it costs.
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+/** Longest command line (without its payload). Longer cannot be resynchronised: ERR BADREQ and close. */
+export const lineBytesMax = 1 * MiB;
+
+/** Most tokens on one line. A 1 MiB line of one-byte tokens has at most 512 Ki of them. */
+export const argsCountMax = lineBytesMax / 2;
+
+/**
+ * Together, the payloads of one MSET may not exceed this or `max_value_bytes`, whichever is larger.
+ * The whole request is buffered before it is applied (all-or-nothing), so this is its memory cost.
+ */
+export const msetPayloadBytesMax = 64 * MiB;
+
+/**
+ * Unsent replies above which the server stops parsing a client's input until the socket drains.
+ * A client that pipelines without reading costs at most this (plus one reply) of server memory.
+ */
+export const outputSoftBytes = 4 * MiB;
+
+/**
+ * Unsent replies above which a client is disconnected, like Redis's client-output-buffer-limit.
+ * Only one enormous reply (a large MGET) gets here, since parsing pauses at the soft limit.
+ */
+export const outputHardBytes = 512 * MiB;
+
+/**
+ * Unparsed input buffered for one client while it is paused (see outputSoftBytes). A request
+ * in progress may need up to max_value_bytes + a line; beyond that plus this slack: disconnect.
+ */
+export const inputSlackBytes = 8 * MiB;
+
+/** Initial capacity of the shared reply buffer; it grows to fit the largest batch of replies. */
+export const replyBufferBytesInitial = 256 * KiB;
+
+/** Active expiry spends at most this long per sweeper tick, so it never stalls clients. */
+export const sweepBudgetMs = 2;
+
+/** Values at least this large get their own allocation instead of a slab block. */
+export const slabLargeBytesMin = 64 * KiB;
+
+/** Size of one slab page, from which small entries (key + value) are carved. */
+export const slabPageBytes = 4 * MiB;
+
+/** Largest max_value_bytes a config may set (as Redis's proto-max-bulk-len). */
+export const valueBytesMaxLimit = 512 * MiB;
+
+/** Largest max_key_bytes a config may set. Keys are copied and compared on every access. */
+export const keyBytesMaxLimit = 64 * KiB;
+
+/** On SIGINT/SIGTERM, how long to wait for pending replies to flush before exiting anyway. */
+export const shutdownFlushMs = 2000;
+
+/** Warnings about long event-loop turns are logged at most this often. */
+export const busyWarnIntervalMs = 1000;
+
+/** Built-in defaults: the seed's osprey.toml, except that we listen on loopback only. */
+export const defaults = {
+  listen_addr: "127.0.0.1:7070",
+  max_clients: 10000,
+  max_key_bytes: 256,
+  max_value_bytes: 16 * MiB,
+  data_dir: "./data",
+  wal_max_bytes: 256 * MiB,
+  sync_policy: "batch",
+  batch_fsync_ms: 100,
+  batch_fsync_bytes: 1 * MiB,
+  enable_snapshot: true,
+  snapshot_pause_max_ms: 500,
+  busy_warn_ms: 50,
+  sweep_interval_ms: 200,
+  sweep_batch: 1000,
+  metrics_enable: true,
+  log_level: "INFO",
+  log_file: "",
+  slowlog_threshold_ms: 50,
+} as const;

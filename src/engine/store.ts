@@ -1,0 +1,402 @@
+// The keyspace: the only code that mutates it. An open-addressing hash table over entry ids,
+// entry metadata in typed arrays, key+value bytes in slab pages, and the expiry heap.
+//
+// Keys and values arrive as (buffer, start, end) ranges of the request and are copied once into
+// the slab; nothing on the lookup path turns bytes into strings or allocates.
+
+import { slabPageBytes } from "../constants.ts";
+import { ExpiryHeap } from "./expiry.ts";
+import { isLarge, sizeClass, Slab } from "./slab.ts";
+
+/**
+ * Receives every change to the keyspace in absolute form before it is applied: what the WAL
+ * logs. Relative TTLs are already absolute, INCR arrives as a SET of its result, MSET is one batch.
+ */
+export interface MutationLog {
+  set(key: Uint8Array, ks: number, ke: number, value: Uint8Array, vs: number, ve: number, expiryMs: number, version: number): void;
+  del(key: Uint8Array, ks: number, ke: number): void;
+  expire(key: Uint8Array, ks: number, ke: number, expiryMs: number, version: number): void;
+  batchBegin(count: number): void;
+  batchEnd(): void;
+}
+
+/** A log that keeps nothing: the keyspace before durability is wired in, and tests. */
+export const nullLog: MutationLog = {
+  set() {},
+  del() {},
+  expire() {},
+  batchBegin() {},
+  batchEnd() {},
+};
+
+/** No expiry, as stored and as sent on the wire. */
+export const noExpiry = -1;
+
+const EMPTY = -1;
+const loadFactorMax = 0.6;
+const heapSlackItems = 4096;
+
+/** FNV-1a over the key bytes with a per-process seed, finished with murmur3's mixer. */
+function hashKey(b: Uint8Array, s: number, e: number, seed: number): number {
+  let h = seed;
+  for (let i = s; i < e; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
+export class Store {
+  /** Hash table: slot → entry id, EMPTY when free. Linear probing, backward-shift deletion. */
+  #slots: Int32Array;
+  #mask: number;
+  #seed = (Math.random() * 0x7fffffff) | 0;
+
+  // Entry metadata, indexed by entry id. keyLen 0 marks a free id (keys are never empty).
+  #hash: Int32Array;
+  #keyLen: Int32Array;
+  #valueLen: Int32Array;
+  #page: Int32Array; // slab page, or -1 for an entry with its own buffer in #large
+  #offset: Int32Array;
+  #version: Float64Array; // exact up to 2^53, far beyond what increments can reach
+  #expiry: Float64Array;
+  #large: (Buffer | undefined)[] = [];
+  #freeIds: number[] = [];
+  #highWater = 0;
+
+  #slab = new Slab();
+  #heap = new ExpiryHeap();
+  #size = 0;
+  #ttlCount = 0;
+  #expiredTotal = 0;
+  #log: MutationLog;
+
+  constructor(options: { log?: MutationLog; capacity?: number } = {}) {
+    this.#log = options.log ?? nullLog;
+    const slots = Math.max(1024, 1 << Math.ceil(Math.log2((options.capacity ?? 0) / loadFactorMax + 1)));
+    this.#slots = new Int32Array(slots).fill(EMPTY);
+    this.#mask = slots - 1;
+    const ids = Math.max(1024, options.capacity ?? 0);
+    this.#hash = new Int32Array(ids);
+    this.#keyLen = new Int32Array(ids);
+    this.#valueLen = new Int32Array(ids);
+    this.#page = new Int32Array(ids);
+    this.#offset = new Int32Array(ids);
+    this.#version = new Float64Array(ids);
+    this.#expiry = new Float64Array(ids);
+  }
+
+  /** Replaces the mutation log (the WAL, once recovery is done). */
+  setLog(log: MutationLog): void {
+    this.#log = log;
+  }
+
+  /** Entries held, including expired ones not yet removed. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Keys removed because their expiry passed, lazily or by the sweeper. */
+  get expiredTotal(): number {
+    return this.#expiredTotal;
+  }
+
+  /** Bytes of key and value data held (slab blocks plus large buffers), for STATS. */
+  get dataBytes(): number {
+    let large = 0;
+    for (const b of this.#large) if (b !== undefined) large += b.byteLength;
+    return this.#slab.bytesInUse + large;
+  }
+
+  /** The entry id of a key whether or not it has expired, or -1. */
+  find(kb: Uint8Array, ks: number, ke: number): number {
+    const len = ke - ks;
+    const h = hashKey(kb, ks, ke, this.#seed);
+    const slots = this.#slots;
+    const mask = this.#mask;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const id = slots[i]!;
+      if (id === EMPTY) return -1;
+      if (this.#hash[id] === h && this.#keyLen[id] === len && this.#keyEquals(id, kb, ks, len)) return id;
+    }
+  }
+
+  /** The entry id of a live key, or -1. A key found expired is removed on the way (lazy expiry). */
+  lookup(kb: Uint8Array, ks: number, ke: number, nowMs: number): number {
+    const id = this.find(kb, ks, ke);
+    if (id < 0) return -1;
+    const at = this.#expiry[id]!;
+    if (at !== noExpiry && at <= nowMs) {
+      this.#removeExpired(id);
+      return -1;
+    }
+    return id;
+  }
+
+  version(id: number): number {
+    return this.#version[id]!;
+  }
+
+  expiry(id: number): number {
+    return this.#expiry[id]!;
+  }
+
+  valueLength(id: number): number {
+    return this.#valueLen[id]!;
+  }
+
+  keyLength(id: number): number {
+    return this.#keyLen[id]!;
+  }
+
+  /** The buffer holding the entry's key then value bytes (a shared slab page). */
+  buffer(id: number): Buffer {
+    const page = this.#page[id]!;
+    return page >= 0 ? this.#slab.pages[page]! : this.#large[id]!;
+  }
+
+  /** Where the entry's key starts in `buffer(id)`; its value follows the key. */
+  keyOffset(id: number): number {
+    return this.#offset[id]!;
+  }
+
+  /** Where the entry's value starts in `buffer(id)`. */
+  valueOffset(id: number): number {
+    return this.#offset[id]! + this.#keyLen[id]!;
+  }
+
+  /**
+   * Writes key = value with an absolute expiry and version; `id` is the key's current entry or -1.
+   * Logs the absolute record first, then applies it. Returns the entry id.
+   */
+  set(kb: Uint8Array, ks: number, ke: number, vb: Uint8Array, vs: number, ve: number, expiryMs: number, version: number, id: number): number {
+    this.#log.set(kb, ks, ke, vb, vs, ve, expiryMs, version);
+    return this.apply(kb, ks, ke, vb, vs, ve, expiryMs, version, id);
+  }
+
+  /** Applies a SET without logging it: recovery replaying the log, and `set` itself. */
+  apply(kb: Uint8Array, ks: number, ke: number, vb: Uint8Array, vs: number, ve: number, expiryMs: number, version: number, id: number): number {
+    const keyLen = ke - ks;
+    const valueLen = ve - vs;
+    if (id < 0) {
+      id = this.#newId();
+      this.#hash[id] = hashKey(kb, ks, ke, this.#seed);
+      this.#keyLen[id] = keyLen;
+      this.#valueLen[id] = valueLen;
+      this.#expiry[id] = noExpiry;
+      this.#place(id, keyLen + valueLen);
+      this.buffer(id).set(kb.subarray(ks, ke), this.#offset[id]!);
+      this.#insertSlot(id);
+      this.#size++;
+    } else if (!this.#fits(id, keyLen + valueLen)) {
+      this.#release(id);
+      this.#valueLen[id] = valueLen;
+      this.#place(id, keyLen + valueLen);
+      this.buffer(id).set(kb.subarray(ks, ke), this.#offset[id]!);
+    } else {
+      this.#valueLen[id] = valueLen;
+    }
+    copyBytes(vb, vs, ve, this.buffer(id), this.#offset[id]! + keyLen);
+    this.#version[id] = version;
+    this.#setExpiry(id, expiryMs);
+    return id;
+  }
+
+  /** Deletes a live entry, logging it. */
+  delete(id: number): void {
+    const buf = this.buffer(id);
+    const ks = this.#offset[id]!;
+    this.#log.del(buf, ks, ks + this.#keyLen[id]!);
+    this.#remove(id);
+  }
+
+  /** Sets a live entry's absolute expiry (or noExpiry), keeping its version; logs it. */
+  expireAt(id: number, expiryMs: number): void {
+    const buf = this.buffer(id);
+    const ks = this.#offset[id]!;
+    this.#log.expire(buf, ks, ks + this.#keyLen[id]!, expiryMs, this.#version[id]!);
+    this.#setExpiry(id, expiryMs);
+  }
+
+  /** Brackets several `set`s that must be logged (and so recovered) all or none: MSET. */
+  batchBegin(count: number): void {
+    this.#log.batchBegin(count);
+  }
+
+  batchEnd(): void {
+    this.#log.batchEnd();
+  }
+
+  /**
+   * Active expiry: removes keys whose time has passed, oldest first, at most `keysMax` of them and
+   * not past `deadlineMs` (checked every 32 keys). Returns how many were removed.
+   */
+  sweep(nowMs: number, keysMax: number, deadlineMs: number): number {
+    const heap = this.#heap;
+    let removed = 0;
+    let examined = 0;
+    while (heap.size > 0 && heap.peekAt() <= nowMs && examined < keysMax) {
+      const id = heap.peekId();
+      const at = heap.peekAt();
+      heap.pop();
+      examined++;
+      // Stale items (re-set, deleted, id reused) are skipped unless the entry really is due now.
+      if (this.#keyLen[id] !== 0 && this.#expiry[id] === at) {
+        this.#removeExpired(id);
+        removed++;
+      }
+      if ((examined & 31) === 0 && performance.now() > deadlineMs) break;
+    }
+    return removed;
+  }
+
+  /** Calls `visit` with every entry id (expired or not). For snapshots and tests. */
+  forEach(visit: (id: number) => void): void {
+    for (let id = 0; id < this.#highWater; id++) if (this.#keyLen[id] !== 0) visit(id);
+  }
+
+  #keyEquals(id: number, kb: Uint8Array, ks: number, len: number): boolean {
+    const buf = this.buffer(id);
+    const off = this.#offset[id]!;
+    for (let i = 0; i < len; i++) if (buf[off + i] !== kb[ks + i]) return false;
+    return true;
+  }
+
+  #setExpiry(id: number, expiryMs: number): void {
+    const before = this.#expiry[id]!;
+    this.#expiry[id] = expiryMs;
+    if (before !== noExpiry) this.#ttlCount--;
+    if (expiryMs === noExpiry) return;
+    this.#ttlCount++;
+    if (expiryMs === before) return; // the heap already holds this item
+    this.#heap.push(expiryMs, id);
+    if (this.#heap.size > 2 * this.#ttlCount + heapSlackItems) this.#rebuildHeap();
+  }
+
+  /** Drops stale heap items when they outnumber live TTLs, so rewriting TTLs cannot grow it unbounded. */
+  #rebuildHeap(): void {
+    this.#heap.clear();
+    this.forEach((id) => {
+      const at = this.#expiry[id]!;
+      if (at !== noExpiry) this.#heap.push(at, id);
+    });
+  }
+
+  #removeExpired(id: number): void {
+    this.#expiredTotal++;
+    this.#remove(id);
+  }
+
+  #remove(id: number): void {
+    this.#deleteSlot(id);
+    if (this.#expiry[id] !== noExpiry) this.#ttlCount--;
+    this.#release(id);
+    this.#keyLen[id] = 0;
+    this.#freeIds.push(id);
+    this.#size--;
+  }
+
+  #fits(id: number, bytes: number): boolean {
+    const page = this.#page[id]!;
+    const now = this.#keyLen[id]! + this.#valueLen[id]!;
+    if (page >= 0) return !isLarge(bytes) && sizeClass(now) === sizeClass(bytes);
+    return isLarge(bytes) && this.#large[id]!.byteLength === bytes;
+  }
+
+  #place(id: number, bytes: number): void {
+    if (isLarge(bytes)) {
+      this.#page[id] = -1;
+      this.#offset[id] = 0;
+      this.#large[id] = Buffer.allocUnsafeSlow(bytes);
+      return;
+    }
+    const handle = this.#slab.alloc(bytes);
+    const page = Math.floor(handle / slabPageBytes);
+    this.#page[id] = page;
+    this.#offset[id] = handle - page * slabPageBytes;
+  }
+
+  #release(id: number): void {
+    const page = this.#page[id]!;
+    if (page < 0) {
+      this.#large[id] = undefined;
+      return;
+    }
+    this.#slab.free(page * slabPageBytes + this.#offset[id]!, this.#keyLen[id]! + this.#valueLen[id]!);
+  }
+
+  #newId(): number {
+    if (this.#freeIds.length > 0) return this.#freeIds.pop()!;
+    if (this.#highWater === this.#keyLen.length) this.#growIds();
+    return this.#highWater++;
+  }
+
+  #growIds(): void {
+    const n = this.#keyLen.length * 2;
+    this.#hash = grown(this.#hash, new Int32Array(n));
+    this.#keyLen = grown(this.#keyLen, new Int32Array(n));
+    this.#valueLen = grown(this.#valueLen, new Int32Array(n));
+    this.#page = grown(this.#page, new Int32Array(n));
+    this.#offset = grown(this.#offset, new Int32Array(n));
+    this.#version = grown(this.#version, new Float64Array(n));
+    this.#expiry = grown(this.#expiry, new Float64Array(n));
+  }
+
+  #insertSlot(id: number): void {
+    if (this.#size + 1 > this.#slots.length * loadFactorMax) this.#growSlots();
+    const slots = this.#slots;
+    const mask = this.#mask;
+    let i = this.#hash[id]! & mask;
+    while (slots[i] !== EMPTY) i = (i + 1) & mask;
+    slots[i] = id;
+  }
+
+  #growSlots(): void {
+    const slots = new Int32Array(this.#slots.length * 2).fill(EMPTY);
+    const mask = slots.length - 1;
+    for (const id of this.#slots) {
+      if (id === EMPTY) continue;
+      let i = this.#hash[id]! & mask;
+      while (slots[i] !== EMPTY) i = (i + 1) & mask;
+      slots[i] = id;
+    }
+    this.#slots = slots;
+    this.#mask = mask;
+  }
+
+  /** Backward-shift deletion keeps every probe chain unbroken without tombstones. */
+  #deleteSlot(id: number): void {
+    const slots = this.#slots;
+    const mask = this.#mask;
+    let hole = this.#hash[id]! & mask;
+    while (slots[hole] !== id) hole = (hole + 1) & mask;
+    for (let j = (hole + 1) & mask; ; j = (j + 1) & mask) {
+      const other = slots[j]!;
+      if (other === EMPTY) break;
+      const home = this.#hash[other]! & mask;
+      // `other` may move into the hole only if its home is not cyclically within (hole, j].
+      const homeInRange = hole <= j ? home > hole && home <= j : home > hole || home <= j;
+      if (!homeInRange) {
+        slots[hole] = other;
+        hole = j;
+      }
+    }
+    slots[hole] = EMPTY;
+  }
+}
+
+function grown<T extends Int32Array | Float64Array>(from: T, to: T): T {
+  to.set(from as never);
+  return to;
+}
+
+/** Copies src[s..e) to dst at `at`. A loop beats a native call for the short values that dominate. */
+export function copyBytes(src: Uint8Array, s: number, e: number, dst: Uint8Array, at: number): void {
+  const n = e - s;
+  if (n > 64) {
+    dst.set(src.subarray(s, e), at);
+    return;
+  }
+  for (let i = 0; i < n; i++) dst[at + i] = src[s + i]!;
+}

@@ -1,0 +1,260 @@
+// One client connection: its input buffer, the parse → dispatch loop, and its unsent output.
+// Replies of one read go out in one write; what the kernel does not take waits, in order, for drain.
+
+import { inputSlackBytes, lineBytesMax, msetPayloadBytesMax, outputHardBytes, outputSoftBytes, replyBufferBytesInitial } from "../constants.ts";
+import { dispatch } from "../commands/table.ts";
+import type { Context } from "../commands/context.ts";
+import { log } from "../log.ts";
+import { Parsed, TextParser } from "../protocol/text.ts";
+import { Writer } from "../protocol/writer.ts";
+
+/** What a connection needs of its socket; Bun's TCP socket has exactly this shape. */
+export interface Transport {
+  /** Writes what the kernel takes now and returns how many bytes that was (-1 when closed). */
+  write(data: Uint8Array, byteOffset?: number, byteLength?: number): number;
+  end(): void;
+  pause(): void;
+  resume(): void;
+}
+
+/**
+ * Every connection encodes replies into this one buffer and writes it out before its handler
+ * returns, so a thousand idle clients cost no reply memory at all.
+ */
+const shared = new Writer();
+
+const enum State {
+  Open,
+  /** A reply that must end the connection is queued: no more parsing; end once flushed. */
+  Closing,
+  Closed,
+}
+
+export class Connection {
+  #t: Transport;
+  #ctx: Context;
+  #parser: TextParser;
+  #in: Buffer | null = null; // unparsed input is #in[0..#inLen)
+  #inLen = 0;
+  #inBytesMax: number;
+  #pending: Uint8Array[] = []; // unsent output, oldest first
+  #pendingHead = 0; // bytes of #pending[0] already sent
+  #pendingBytes = 0;
+  #paused = false; // parsing stopped because unsent output passed the soft limit
+  #socketPaused = false;
+  #state = State.Open;
+
+  constructor(transport: Transport, ctx: Context) {
+    this.#t = transport;
+    this.#ctx = ctx;
+    this.#parser = new TextParser({ valueBytesMax: ctx.config.valueBytesMax });
+    this.#inBytesMax = lineBytesMax + 2 + Math.max(msetPayloadBytesMax, ctx.config.valueBytesMax) + inputSlackBytes;
+  }
+
+  /** Unsent reply bytes (for tests and STATS). */
+  get pendingBytes(): number {
+    return this.#pendingBytes;
+  }
+
+  get closed(): boolean {
+    return this.#state === State.Closed;
+  }
+
+  /** Bytes arrived: parse and run every whole request in them, then write all replies at once. */
+  onData(data: Uint8Array): void {
+    if (this.#state !== State.Open) return;
+    shared.reset();
+    if (this.#inLen === 0 && !this.#paused) {
+      const pos = this.#process(data, 0, data.length);
+      if (pos < data.length && this.#state === State.Open) this.#keep(data, pos);
+    } else if (!this.#append(data)) {
+      return;
+    }
+    this.#pump();
+  }
+
+  /** The socket can take more: send what waits, then resume parsing if we had stopped. */
+  onDrain(): void {
+    if (this.#state === State.Closed) return;
+    if (!this.#sendPending()) return;
+    if (this.#state === State.Closing) return this.#end();
+    if (!this.#paused) return;
+    shared.reset();
+    this.#pump();
+  }
+
+  /** The socket is gone; drop everything. */
+  onClose(): void {
+    this.#state = State.Closed;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    this.#in = null;
+    this.#inLen = 0;
+  }
+
+  /** Graceful shutdown: stop parsing, flush what is queued, then close. */
+  shutdown(): void {
+    if (this.#state !== State.Open) return;
+    this.#state = State.Closing;
+    if (this.#pendingBytes === 0) this.#end();
+  }
+
+  /** Parses and dispatches requests in buf[pos..end) until input or output room runs out. */
+  #process(buf: Uint8Array, pos: number, end: number): number {
+    const out = shared;
+    const ctx = this.#ctx;
+    const parser = this.#parser;
+    while (pos < end) {
+      if (out.len + this.#pendingBytes > outputSoftBytes) {
+        this.#paused = true;
+        break;
+      }
+      const parsed = parser.parse(buf, pos, end);
+      if (parsed === Parsed.NeedMore) {
+        pos = parser.next;
+        break;
+      }
+      if (parsed === Parsed.Error) {
+        ctx.stats.errorsTotal++;
+        out.bytes(parser.error);
+        pos = parser.next;
+        if (parser.close) {
+          this.#state = State.Closing;
+          break;
+        }
+        continue;
+      }
+      ctx.outputRoom = outputHardBytes - out.len - this.#pendingBytes;
+      ctx.outputOverflow = false;
+      dispatch(parser, buf, out, ctx);
+      pos = parser.next;
+      if (ctx.outputOverflow) {
+        log.warn(`client disconnected: its replies would exceed ${outputHardBytes} bytes unsent`);
+        this.#abort();
+        break;
+      }
+    }
+    return pos;
+  }
+
+  /** Runs buffered input and flushes, as long as progress is possible. */
+  #pump(): void {
+    for (;;) {
+      if (!this.#paused && this.#inLen > 0 && this.#state === State.Open) {
+        const pos = this.#process(this.#in!.subarray(0, this.#inLen), 0, this.#inLen);
+        this.#consume(pos);
+      }
+      this.#flush();
+      if (this.#state !== State.Open) return;
+      // Everything went out at once: nothing will drain, so carry on parsing now.
+      if (this.#paused && this.#pendingBytes === 0) {
+        this.#paused = false;
+        if (this.#inLen > 0) continue;
+      }
+      break;
+    }
+    if (this.#paused !== this.#socketPaused) {
+      this.#socketPaused = this.#paused;
+      if (this.#paused) this.#t.pause();
+      else this.#t.resume();
+    }
+  }
+
+  /** Sends the shared reply buffer, queuing whatever the kernel does not take. */
+  #flush(): void {
+    const out = shared;
+    if (out.len > 0 && this.#state !== State.Closed) {
+      let sent = 0;
+      if (this.#pendingBytes === 0) {
+        sent = this.#t.write(out.buf, 0, out.len);
+        if (sent < 0) return this.onClose();
+      }
+      if (sent < out.len) {
+        this.#pending.push(Buffer.from(out.buf.subarray(sent, out.len)));
+        this.#pendingBytes += out.len - sent;
+      }
+    }
+    out.reset();
+    if (out.buf.length > 4 * outputSoftBytes) shared.buf = Buffer.allocUnsafe(replyBufferBytesInitial);
+    if (this.#state === State.Closing && this.#pendingBytes === 0) this.#end();
+  }
+
+  /** Writes queued output in order; true when all of it went out. */
+  #sendPending(): boolean {
+    while (this.#pending.length > 0) {
+      const chunk = this.#pending[0]!;
+      const left = chunk.length - this.#pendingHead;
+      const sent = this.#t.write(chunk, this.#pendingHead, left);
+      if (sent < 0) {
+        this.onClose();
+        return false;
+      }
+      this.#pendingBytes -= sent;
+      if (sent < left) {
+        this.#pendingHead += sent;
+        return false;
+      }
+      this.#pending.shift();
+      this.#pendingHead = 0;
+    }
+    return true;
+  }
+
+  /** Keeps data[pos..) as the start of the input buffer, sized for the request in progress. */
+  #keep(data: Uint8Array, pos: number): void {
+    const n = data.length - pos;
+    const want = Math.max(n, this.#parser.needBytes, 4096);
+    if (this.#in === null || this.#in.length < want) this.#in = Buffer.allocUnsafe(want);
+    this.#in.set(data.subarray(pos), 0);
+    this.#inLen = n;
+  }
+
+  /** Appends to buffered input; false (and the client is dropped) past the input limit. */
+  #append(data: Uint8Array): boolean {
+    const need = this.#inLen + data.length;
+    if (need > this.#inBytesMax) {
+      log.warn(`client disconnected: more than ${this.#inBytesMax} bytes of unparsed input`);
+      this.#abort();
+      return false;
+    }
+    if (this.#in === null || this.#in.length < need) {
+      const grown = Buffer.allocUnsafe(Math.min(this.#inBytesMax, Math.max(need, this.#parser.needBytes, 2 * (this.#in?.length ?? 0))));
+      if (this.#in !== null) this.#in.copy(grown, 0, 0, this.#inLen);
+      this.#in = grown;
+    }
+    this.#in.set(data, this.#inLen);
+    this.#inLen = need;
+    return true;
+  }
+
+  /** Drops the first `pos` buffered bytes; releases a large buffer once it is empty. */
+  #consume(pos: number): void {
+    const buf = this.#in!;
+    if (pos >= this.#inLen) {
+      this.#inLen = 0;
+      if (buf.length > 64 * 1024) this.#in = null;
+      return;
+    }
+    if (pos > 0) buf.copyWithin(0, pos, this.#inLen);
+    this.#inLen -= pos;
+    const need = this.#parser.needBytes;
+    if (need > buf.length) {
+      const grown = Buffer.allocUnsafe(need);
+      buf.copy(grown, 0, 0, this.#inLen);
+      this.#in = grown;
+    }
+  }
+
+  #end(): void {
+    this.#state = State.Closed;
+    this.#t.end();
+  }
+
+  /** Drops the client at once: its queued output is discarded. */
+  #abort(): void {
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    shared.reset();
+    this.#end();
+  }
+}

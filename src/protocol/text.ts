@@ -1,0 +1,223 @@
+// The Osprey text protocol: a resumable, zero-copy request parser over Uint8Array input.
+// It answers "need more bytes", "bad input" or "a command"; tokens are offsets into the input.
+
+import { argsCountMax, lineBytesMax, msetPayloadBytesMax } from "../constants.ts";
+import { Err } from "../errors.ts";
+
+/** What one call of `TextParser.parse` found. */
+export const enum Parsed {
+  /** The input ends inside a request: call again with more bytes from `next`. */
+  NeedMore = 0,
+  /** A whole request: tokens in `starts`/`ends`, payload in `payloadStart..payloadEnd`. */
+  Command = 1,
+  /** Bad input: reply `error`, continue from `next`, and close the connection if `close`. */
+  Error = 2,
+}
+
+const LF = 10;
+const CR = 13;
+const SPACE = 32;
+const TAB = 9;
+
+/**
+ * A command name as a number: five bits per letter, so names up to ten letters map one-to-one
+ * and dispatch needs no string. Returns -1 for anything that cannot be a command name.
+ */
+export function nameCode(b: Uint8Array, s: number, e: number): number {
+  if (e - s > 10) return -1;
+  let code = 0;
+  for (let i = s; i < e; i++) {
+    const c = b[i]! | 0x20; // ASCII lower-case
+    if (c < 97 || c > 122) return -1;
+    code = code * 32 + (c - 96);
+  }
+  return code;
+}
+
+/** The code of a command name given as text (for building the command table). */
+export function nameCodeOf(name: string): number {
+  return nameCode(Buffer.from(name, "latin1"), 0, name.length);
+}
+
+const SET = nameCodeOf("SET");
+const MSET = nameCodeOf("MSET");
+
+/** Parses a non-negative decimal of at most 15 digits (exact as a number); -1 otherwise. */
+export function parseLength(b: Uint8Array, s: number, e: number): number {
+  if (e <= s || e - s > 15) return -1;
+  let n = 0;
+  for (let i = s; i < e; i++) {
+    const d = b[i]! - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+/**
+ * One parser per connection. It keeps only what it needs to resume: how much of a partial line it
+ * has already scanned, and how much of an oversize payload it still has to discard.
+ */
+export class TextParser {
+  /** Number of tokens in the last command; token i is `starts[i]..ends[i]` of the input. */
+  argc = 0;
+  starts = new Int32Array(16);
+  ends = new Int32Array(16);
+  /** `nameCode` of token 0. */
+  code = -1;
+  /** SET: the value; MSET: every value, back to back. */
+  payloadStart = 0;
+  payloadEnd = 0;
+  /** Where parsing continues: after the command, the error, or what NeedMore let go of. */
+  next = 0;
+  /** With NeedMore: bytes from `next` that the request in progress needs in all, when known. */
+  needBytes = 0;
+  /** With Error: the reply to send. */
+  error: Uint8Array = Err.unknownCommand;
+  /** With Error: whether the connection must be closed after the reply (cannot resynchronise). */
+  close = false;
+
+  #valueBytesMax: number;
+  #msetBytesMax: number;
+  #scanned = 0; // bytes after `next` already known to hold no LF
+  #discard = 0; // bytes of an oversize payload still to drop
+  #discardTrailer = false; // after them, its CRLF
+
+  constructor(limits: { valueBytesMax: number }) {
+    this.#valueBytesMax = limits.valueBytesMax;
+    this.#msetBytesMax = Math.max(msetPayloadBytesMax, limits.valueBytesMax);
+  }
+
+  /** Parses one request from `buf[pos..end)`. `buf.length` must equal `end` (the LF search relies on it). */
+  parse(buf: Uint8Array, pos: number, end: number): Parsed {
+    this.needBytes = 0;
+    for (;;) {
+      if (this.#discard > 0 || this.#discardTrailer) {
+        pos = this.#skipDiscarded(buf, pos, end);
+        if (pos < 0) return this.#fail(Err.badTrailer, end, true);
+        if (this.#discard > 0 || this.#discardTrailer) {
+          this.next = pos;
+          return Parsed.NeedMore;
+        }
+      }
+      const lf = buf.indexOf(LF, pos + this.#scanned);
+      if (lf < 0) {
+        if (end - pos > lineBytesMax) return this.#fail(Err.lineTooLong, end, true);
+        this.#scanned = end - pos;
+        this.next = pos;
+        return Parsed.NeedMore;
+      }
+      if (lf - pos > lineBytesMax) return this.#fail(Err.lineTooLong, end, true);
+      this.#scanned = 0;
+      const lineEnd = lf > pos && buf[lf - 1] === CR ? lf - 1 : lf;
+      if (!this.#tokenize(buf, pos, lineEnd)) return this.#fail(Err.arity, lf + 1, false);
+      if (this.argc === 0) {
+        pos = lf + 1; // an empty line gets no reply
+        continue;
+      }
+      this.code = nameCode(buf, this.starts[0]!, this.ends[0]!);
+      if (this.code === SET && this.argc >= 3) return this.#framePayload(buf, pos, lf + 1, end, 2, 3, 1);
+      if (this.code === MSET && this.argc >= 2) {
+        if ((this.argc & 1) === 0) return this.#fail(Err.msetOdd, lf + 1, false);
+        return this.#framePayload(buf, pos, lf + 1, end, 2, this.argc, 2);
+      }
+      this.payloadStart = this.payloadEnd = lf + 1;
+      this.next = lf + 1;
+      return Parsed.Command;
+    }
+  }
+
+  /** Splits a line on spaces and tabs. False when it has more tokens than argsCountMax. */
+  #tokenize(buf: Uint8Array, s: number, e: number): boolean {
+    let argc = 0;
+    let i = s;
+    for (;;) {
+      while (i < e && (buf[i] === SPACE || buf[i] === TAB)) i++;
+      if (i >= e) break;
+      const start = i;
+      while (i < e && buf[i] !== SPACE && buf[i] !== TAB) i++;
+      if (argc === this.starts.length) {
+        if (argc >= argsCountMax) return false;
+        this.#growTokens();
+      }
+      this.starts[argc] = start;
+      this.ends[argc] = i;
+      argc++;
+    }
+    this.argc = argc;
+    return true;
+  }
+
+  /**
+   * SET and MSET: the lengths at tokens first, first+step, … (before `last`) announce payload
+   * bytes after the line. Oversize announcements are refused now and their bytes dropped as they stream in.
+   */
+  #framePayload(buf: Uint8Array, pos: number, body: number, end: number, first: number, last: number, step: number): Parsed {
+    let total = 0;
+    let tooLarge = false;
+    for (let t = first; t < last; t += step) {
+      const len = parseLength(buf, this.starts[t]!, this.ends[t]!);
+      if (len < 0) return this.#fail(Err.badLength, body, false);
+      if (len > this.#valueBytesMax) tooLarge = true;
+      total += len;
+    }
+    if (tooLarge || total > this.#msetBytesMax) {
+      this.#discard = total;
+      this.#discardTrailer = true;
+      return this.#fail(Err.valueTooLarge, body, false);
+    }
+    const payloadEnd = body + total;
+    if (end <= payloadEnd || (buf[payloadEnd] === CR && end === payloadEnd + 1)) {
+      this.next = pos;
+      this.#scanned = body - 1 - pos; // the line's LF is known; resume the search right at it
+      this.needBytes = payloadEnd + 2 - pos;
+      return Parsed.NeedMore;
+    }
+    let after: number;
+    if (buf[payloadEnd] === LF) after = payloadEnd + 1;
+    else if (buf[payloadEnd] === CR && buf[payloadEnd + 1] === LF) after = payloadEnd + 2;
+    else return this.#fail(Err.badTrailer, end, true);
+    this.payloadStart = body;
+    this.payloadEnd = payloadEnd;
+    this.next = after;
+    return Parsed.Command;
+  }
+
+  /** Drops oversize payload bytes, then their CRLF (or LF). Returns the new position, -1 on a bad trailer. */
+  #skipDiscarded(buf: Uint8Array, pos: number, end: number): number {
+    const n = Math.min(this.#discard, end - pos);
+    this.#discard -= n;
+    pos += n;
+    if (this.#discard > 0 || pos === end) return pos;
+    if (buf[pos] === LF) {
+      this.#discardTrailer = false;
+      return pos + 1;
+    }
+    if (buf[pos] !== CR) return -1;
+    if (pos + 1 === end) return pos; // wait for the LF
+    this.#discardTrailer = false;
+    return buf[pos + 1] === LF ? pos + 2 : -1;
+  }
+
+  #fail(reply: Uint8Array, next: number, close: boolean): Parsed {
+    this.error = reply;
+    this.close = close;
+    this.next = next;
+    this.#scanned = 0;
+    if (close) {
+      this.#discard = 0;
+      this.#discardTrailer = false;
+    }
+    return Parsed.Error;
+  }
+
+  #growTokens(): void {
+    const n = Math.min(this.starts.length * 2, argsCountMax);
+    const starts = new Int32Array(n);
+    starts.set(this.starts);
+    const ends = new Int32Array(n);
+    ends.set(this.ends);
+    this.starts = starts;
+    this.ends = ends;
+  }
+}
