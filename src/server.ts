@@ -27,9 +27,13 @@ export async function startServer(config: Config) {
   const busy = new BusyWatch(config.busyWarnMs);
   const server = listen(ctx, busy);
 
-  // Active expiry, bounded per tick in keys (sweep_batch) and time (sweepBudgetMs).
+  // Active expiry, bounded per tick in keys (sweep_batch) and time (sweepBudgetMs). The tick also
+  // notices a blocked event loop (GC, a long turn elsewhere): it fires late by that much.
+  let due = performance.now() + config.sweepIntervalMs;
   const sweeper = setInterval(() => {
     const started = performance.now();
+    busy.late(started - due);
+    due = started + config.sweepIntervalMs;
     store.sweep(Date.now(), config.sweepBatch, started + sweepBudgetMs);
     busy.check("active expiry", started);
   }, config.sweepIntervalMs);
@@ -47,16 +51,35 @@ export async function startServer(config: Config) {
 
 async function main(configPath: string | undefined): Promise<void> {
   let config: Config;
+  // Config warnings (unknown keys) wait until the log file is open, so they land in it too.
+  const warnings: string[] = [];
   try {
-    config = loadConfig(configPath);
+    config = loadConfig(configPath, { warn: (msg) => warnings.push(msg) });
     mkdirSync(config.dataDir, { recursive: true });
     setLog(createLog(config));
+    for (const msg of warnings) log.warn(msg);
   } catch (err) {
+    for (const msg of warnings) log.warn(msg);
     log.error(err instanceof ConfigError ? `bad configuration: ${err.message}` : `cannot start: ${(err as Error).message}`);
     process.exit(1);
   }
 
-  let server: Awaited<ReturnType<typeof startServer>>;
+  // Signal handlers go in before anything can see us listening: a supervisor that sends SIGTERM
+  // the moment it reads the "listening" line must get a clean shutdown, not the default kill.
+  let server: Awaited<ReturnType<typeof startServer>> | undefined;
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`${signal} received: closing ${server?.ctx.clients ?? 0} client(s) and exiting`);
+    await server?.stop();
+    log.info("bye");
+    await log.close();
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+
   try {
     server = await startServer(config);
   } catch (err) {
@@ -65,19 +88,6 @@ async function main(configPath: string | undefined): Promise<void> {
     process.exit(1);
   }
   log.info(`Osprey listening on ${server.hostname}:${server.port} (pid ${process.pid}, data_dir ${config.dataDir})`);
-
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info(`${signal} received: closing ${server.ctx.clients} client(s) and exiting`);
-    await server.stop();
-    log.info("bye");
-    await log.close();
-    process.exit(0);
-  };
-  process.on("SIGINT", () => void stop("SIGINT"));
-  process.on("SIGTERM", () => void stop("SIGTERM"));
 }
 
 const command = defineCommand({

@@ -19,12 +19,21 @@ export class BusyWatch {
     this.#thresholdMs = thresholdMs;
   }
 
+  /** Call after a piece of work that started at `startedMs` (performance.now()). */
   check(what: string, startedMs: number): void {
+    this.#report(`${what} took`, performance.now() - startedMs);
+  }
+
+  /** Call from a timer that fired `lateMs` after it was due: the loop was blocked that long. */
+  late(lateMs: number): void {
+    this.#report("a timer fired late by", lateMs);
+  }
+
+  #report(what: string, ms: number): void {
     const now = performance.now();
-    const took = now - startedMs;
-    if (took <= this.#thresholdMs || now - this.#lastWarnMs < busyWarnIntervalMs) return;
+    if (ms <= this.#thresholdMs || now - this.#lastWarnMs < busyWarnIntervalMs) return;
     this.#lastWarnMs = now;
-    log.warn(`event loop busy: ${what} took ${took.toFixed(1)}ms (busy_warn_ms = ${this.#thresholdMs})`);
+    log.warn(`event loop busy: ${what} ${ms.toFixed(1)}ms (busy_warn_ms = ${this.#thresholdMs})`);
   }
 }
 

@@ -102,14 +102,18 @@ export class TextParser {
       }
       const lf = buf.indexOf(LF, pos + this.#scanned);
       if (lf < 0) {
-        if (end - pos > lineBytesMax) return this.#fail(Err.lineTooLong, end, true);
+        // A line of exactly the limit may have its CR here and its LF still to come.
+        const have = end - pos;
+        if (have > lineBytesMax + 1 || (have === lineBytesMax + 1 && buf[end - 1] !== CR)) {
+          return this.#fail(Err.lineTooLong, end, true);
+        }
         this.#scanned = end - pos;
         this.next = pos;
         return Parsed.NeedMore;
       }
-      if (lf - pos > lineBytesMax) return this.#fail(Err.lineTooLong, end, true);
-      this.#scanned = 0;
       const lineEnd = lf > pos && buf[lf - 1] === CR ? lf - 1 : lf;
+      if (lineEnd - pos > lineBytesMax) return this.#fail(Err.lineTooLong, end, true);
+      this.#scanned = 0;
       if (!this.#tokenize(buf, pos, lineEnd)) return this.#fail(Err.arity, lf + 1, false);
       if (this.argc === 0) {
         pos = lf + 1; // an empty line gets no reply

@@ -1,0 +1,83 @@
+// Test support: the command engine without sockets. A Context built as src/server.ts builds it,
+// and a Connection over an in-memory Transport that records every byte written to it.
+
+import { configFromObject } from "../../src/config.ts";
+import { Stats, type Context } from "../../src/commands/context.ts";
+import { Store, type MutationLog } from "../../src/engine/store.ts";
+import { Connection, type Transport } from "../../src/net/connection.ts";
+
+/** A Context over a fresh Store; `config` holds osprey.toml keys (max_value_bytes, …). */
+export function createContext(config: Record<string, unknown> = {}, options: { log?: MutationLog } = {}): Context {
+  return {
+    store: new Store({ log: options.log }),
+    config: configFromObject(config, { warn: () => {} }),
+    stats: new Stats(),
+    startedMs: Date.now(),
+    clients: 1,
+    outputRoom: 0,
+    outputOverflow: false,
+  };
+}
+
+/** A Transport that takes every byte at once and keeps a copy (the connection reuses its buffer). */
+export class MemoryTransport implements Transport {
+  #chunks: Buffer[] = [];
+  ended = false;
+  paused = false;
+
+  write(data: Uint8Array, byteOffset = 0, byteLength = data.length - byteOffset): number {
+    if (this.ended) return -1;
+    this.#chunks.push(Buffer.from(data.subarray(byteOffset, byteOffset + byteLength)));
+    return byteLength;
+  }
+
+  end(): void {
+    this.ended = true;
+  }
+
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+  }
+
+  /** Everything written since the last take, as latin1 text; clears it. */
+  take(): string {
+    const s = Buffer.concat(this.#chunks).toString("latin1");
+    this.#chunks = [];
+    return s;
+  }
+}
+
+/** One client of the engine: send request bytes, get back what the connection wrote. */
+export class EngineClient {
+  readonly transport = new MemoryTransport();
+  readonly connection: Connection;
+
+  constructor(readonly ctx: Context = createContext()) {
+    this.connection = new Connection(this.transport, ctx);
+  }
+
+  /** Feeds `request` (latin1) in one read, or split into the given chunk sizes (cycled); returns the replies. */
+  send(request: string | Uint8Array, chunkSizes?: readonly number[]): string {
+    const data = typeof request === "string" ? Buffer.from(request, "latin1") : request;
+    if (chunkSizes === undefined) {
+      this.connection.onData(data);
+    } else {
+      let at = 0;
+      for (let i = 0; at < data.length; i++) {
+        const n = chunkSizes[i % chunkSizes.length]!;
+        // A fresh copy per read, as a socket would deliver it.
+        this.connection.onData(Buffer.from(data.subarray(at, at + n)));
+        at += n;
+      }
+    }
+    return this.transport.take();
+  }
+
+  get closed(): boolean {
+    return this.transport.ended;
+  }
+}

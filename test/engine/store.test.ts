@@ -1,0 +1,423 @@
+// The keyspace: slab and large placement, backward-shift deletion, lazy and active expiry,
+// stale heap items, and the absolute records a MutationLog receives.
+
+import { describe, expect, test } from "bun:test";
+import { slabLargeBytesMin } from "../../src/constants.ts";
+import { noExpiry, Store, type MutationLog } from "../../src/engine/store.ts";
+import { createContext, EngineClient } from "../commands/harness.ts";
+
+const b = (s: string) => Buffer.from(s, "latin1");
+
+/** Writes key = value the way commands do: the current entry id (or -1) is passed in. */
+function put(store: Store, key: string | Buffer, value: string | Buffer, expiryMs = noExpiry, version = 1): number {
+  const k = typeof key === "string" ? b(key) : key;
+  const v = typeof value === "string" ? b(value) : value;
+  return store.set(k, 0, k.length, v, 0, v.length, expiryMs, version, store.find(k, 0, k.length));
+}
+
+function valueOf(store: Store, id: number): string {
+  const vs = store.valueOffset(id);
+  return store.buffer(id).subarray(vs, vs + store.valueLength(id)).toString("latin1");
+}
+
+function keyOf(store: Store, id: number): string {
+  const ks = store.keyOffset(id);
+  return store.buffer(id).subarray(ks, ks + store.keyLength(id)).toString("latin1");
+}
+
+/** The live value of a key at `nowMs`, or null. */
+function read(store: Store, key: string, nowMs = 0): string | null {
+  const k = b(key);
+  const id = store.lookup(k, 0, k.length, nowMs);
+  return id < 0 ? null : valueOf(store, id);
+}
+
+function find(store: Store, key: string): number {
+  const k = b(key);
+  return store.find(k, 0, k.length);
+}
+
+/** A small deterministic PRNG so a failure can be replayed. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+describe("insert and overwrite", () => {
+  test("a new key reads back with its value, version and expiry", () => {
+    const store = new Store();
+    const id = put(store, "alpha", "one", 4102444800000, 7);
+    expect(store.size).toBe(1);
+    expect(find(store, "alpha")).toBe(id);
+    expect(keyOf(store, id)).toBe("alpha");
+    expect(valueOf(store, id)).toBe("one");
+    expect(store.version(id)).toBe(7);
+    expect(store.expiry(id)).toBe(4102444800000);
+  });
+
+  test("keys are case-sensitive bytes and a missing key is not found", () => {
+    const store = new Store();
+    put(store, "Key", "upper");
+    expect(read(store, "key")).toBeNull();
+    expect(read(store, "Key")).toBe("upper");
+    expect(find(store, "Ke")).toBe(-1);
+  });
+
+  test("overwriting with a value of the same size class keeps the entry's block", () => {
+    const store = new Store();
+    const id = put(store, "k", "abcdefghij"); // 11 bytes with the key: the 16-byte class
+    const buf = store.buffer(id);
+    const at = store.keyOffset(id);
+    expect(put(store, "k", "abcdefghi", noExpiry, 2)).toBe(id); // 10 bytes: the same class
+    expect(store.buffer(id)).toBe(buf);
+    expect(store.keyOffset(id)).toBe(at);
+    expect(valueOf(store, id)).toBe("abcdefghi");
+    expect(store.version(id)).toBe(2);
+    expect(store.size).toBe(1);
+  });
+
+  test("overwriting with a value of another size class moves it and leaves its neighbours intact", () => {
+    const store = new Store();
+    for (let i = 0; i < 50; i++) put(store, `n${i}`, `value-${i}`);
+    const id = put(store, "k", "short");
+    for (let i = 50; i < 100; i++) put(store, `n${i}`, `value-${i}`);
+    const big = "B".repeat(500);
+    expect(put(store, "k", big, noExpiry, 2)).toBe(id);
+    expect(read(store, "k")).toBe(big);
+    expect(keyOf(store, id)).toBe("k");
+    expect(put(store, "k", "tiny", noExpiry, 3)).toBe(id);
+    expect(read(store, "k")).toBe("tiny");
+    for (let i = 0; i < 100; i++) expect(read(store, `n${i}`)).toBe(`value-${i}`);
+  });
+
+  test("an entry of at least 64 KiB lives in its own buffer, and moves between slab and own buffer on overwrite", () => {
+    const store = new Store();
+    put(store, "before", "b");
+    const key = "large";
+    const smallest = "L".repeat(slabLargeBytesMin - key.length); // key + value = slabLargeBytesMin
+    const id = put(store, key, smallest);
+    expect(store.buffer(id).length).toBe(slabLargeBytesMin);
+    expect(read(store, key)).toBe(smallest);
+    put(store, "after", "a");
+
+    const sameSize = "M".repeat(smallest.length);
+    const own = store.buffer(id);
+    put(store, key, sameSize, noExpiry, 2);
+    expect(store.buffer(id)).toBe(own); // same large size: reused in place
+    expect(read(store, key)).toBe(sameSize);
+
+    const larger = Buffer.alloc(1_000_000);
+    for (let i = 0; i < larger.length; i++) larger[i] = (i * 31) & 0xff;
+    put(store, key, larger, noExpiry, 3);
+    expect(store.buffer(id).length).toBe(key.length + larger.length);
+    expect(Buffer.compare(b(read(store, key)!), larger)).toBe(0);
+
+    const justSmall = "S".repeat(slabLargeBytesMin - key.length - 1);
+    put(store, key, justSmall, noExpiry, 4);
+    expect(store.buffer(id).length).toBeGreaterThan(slabLargeBytesMin); // a slab page now
+    expect(read(store, key)).toBe(justSmall);
+    expect(store.version(id)).toBe(4);
+    expect(read(store, "before")).toBe("b");
+    expect(read(store, "after")).toBe("a");
+  });
+
+  test("dataBytes follows values in and out of the slab and own buffers", () => {
+    const store = new Store();
+    expect(store.dataBytes).toBe(0);
+    const id = put(store, "k", "v".repeat(100_000));
+    expect(store.dataBytes).toBe(100_001);
+    put(store, "k", "v", noExpiry, 2);
+    expect(store.dataBytes).toBe(8);
+    store.delete(id);
+    expect(store.dataBytes).toBe(0);
+  });
+
+  test("empty values and binary values are stored exactly", () => {
+    const store = new Store();
+    put(store, "empty", "");
+    put(store, "bin", "\0\r\n\xff\0");
+    expect(read(store, "empty")).toBe("");
+    expect(read(store, "bin")).toBe("\0\r\n\xff\0");
+  });
+});
+
+describe("deletion", () => {
+  test("deleting a random half of many keys keeps every other key findable", () => {
+    const store = new Store();
+    const random = rng(1234);
+    const n = 20_000;
+    for (let i = 0; i < n; i++) put(store, `key:${i}`, `v${i}`);
+    const deleted = new Set<number>();
+    for (let i = 0; i < n; i++) {
+      if (random() < 0.5) {
+        store.delete(find(store, `key:${i}`));
+        deleted.add(i);
+      }
+    }
+    expect(store.size).toBe(n - deleted.size);
+    for (let i = 0; i < n; i++) {
+      if (deleted.has(i)) expect(find(store, `key:${i}`)).toBe(-1);
+      else expect(read(store, `key:${i}`)).toBe(`v${i}`);
+    }
+    // Deleted keys come back as new entries, reusing freed ids, and nothing else is disturbed.
+    for (const i of deleted) put(store, `key:${i}`, `again${i}`);
+    expect(store.size).toBe(n);
+    for (let i = 0; i < n; i++) expect(read(store, `key:${i}`)).toBe(deleted.has(i) ? `again${i}` : `v${i}`);
+  });
+
+  test("deleting keys in insertion order and in reverse empties the table cleanly", () => {
+    for (const reverse of [false, true]) {
+      const store = new Store();
+      const keys = Array.from({ length: 3000 }, (_, i) => `k${i}`);
+      for (const k of keys) put(store, k, k);
+      const order = reverse ? [...keys].reverse() : keys;
+      for (let i = 0; i < order.length; i++) {
+        store.delete(find(store, order[i]!));
+        if (i % 500 === 0) for (const k of order.slice(i + 1)) expect(find(store, k)).toBeGreaterThanOrEqual(0);
+      }
+      expect(store.size).toBe(0);
+      let visited = 0;
+      store.forEach(() => visited++);
+      expect(visited).toBe(0);
+    }
+  });
+});
+
+describe("lazy expiry", () => {
+  test("a key is live until its expiry time and is removed by the first lookup at or after it", () => {
+    const store = new Store();
+    put(store, "k", "v", 1000);
+    expect(read(store, "k", 999)).toBe("v");
+    expect(store.expiredTotal).toBe(0);
+    expect(find(store, "k")).toBeGreaterThanOrEqual(0); // present, though expired at 1000
+    expect(read(store, "k", 1000)).toBeNull();
+    expect(store.expiredTotal).toBe(1);
+    expect(store.size).toBe(0);
+    expect(find(store, "k")).toBe(-1);
+    expect(read(store, "k", 1000)).toBeNull();
+    expect(store.expiredTotal).toBe(1); // counted once
+  });
+
+  test("a key without expiry never expires", () => {
+    const store = new Store();
+    put(store, "k", "v");
+    expect(read(store, "k", Number.MAX_SAFE_INTEGER)).toBe("v");
+  });
+
+  test("expireAt changes the expiry and keeps the version", () => {
+    const store = new Store();
+    const id = put(store, "k", "v", noExpiry, 5);
+    store.expireAt(id, 2000);
+    expect(store.expiry(id)).toBe(2000);
+    expect(store.version(id)).toBe(5);
+    store.expireAt(id, noExpiry);
+    expect(read(store, "k", 10_000)).toBe("v");
+  });
+});
+
+describe("active expiry", () => {
+  test("sweep removes due keys oldest first and at most keysMax of them", () => {
+    const store = new Store();
+    for (let i = 0; i < 100; i++) put(store, `k${i}`, "v", 1000 + i);
+    put(store, "forever", "v");
+    expect(store.sweep(5000, 10, Infinity)).toBe(10);
+    expect(store.size).toBe(91);
+    expect(store.expiredTotal).toBe(10);
+    for (let i = 0; i < 10; i++) expect(find(store, `k${i}`)).toBe(-1);
+    for (let i = 10; i < 100; i++) expect(find(store, `k${i}`)).toBeGreaterThanOrEqual(0);
+    expect(store.sweep(5000, 1000, Infinity)).toBe(90);
+    expect(store.size).toBe(1);
+    expect(store.expiredTotal).toBe(100);
+    expect(read(store, "forever", 5000)).toBe("v");
+  });
+
+  test("sweep leaves keys that are not due yet", () => {
+    const store = new Store();
+    for (let i = 0; i < 100; i++) put(store, `k${i}`, "v", 1000 + i);
+    expect(store.sweep(1049, 1000, Infinity)).toBe(50);
+    expect(find(store, "k49")).toBe(-1);
+    expect(find(store, "k50")).toBeGreaterThanOrEqual(0);
+    expect(store.sweep(1049, 1000, Infinity)).toBe(0);
+  });
+
+  test("sweep stops at its deadline, checking it every 32 keys", () => {
+    const store = new Store();
+    for (let i = 0; i < 200; i++) put(store, `k${i}`, "v", 1000);
+    expect(store.sweep(5000, 1000, performance.now() - 1)).toBe(32);
+  });
+
+  test("a key whose expiry was moved later survives a sweep at its old time", () => {
+    const store = new Store();
+    put(store, "k", "v", 1000);
+    put(store, "k", "w", 3000, 2);
+    expect(store.sweep(2000, 1000, Infinity)).toBe(0);
+    expect(read(store, "k", 2000)).toBe("w");
+    expect(store.sweep(3000, 1000, Infinity)).toBe(1);
+    expect(find(store, "k")).toBe(-1);
+  });
+
+  test("a key re-set without expiry survives a sweep at its old time", () => {
+    const store = new Store();
+    put(store, "k", "v", 1000);
+    put(store, "k", "w", noExpiry, 2);
+    expect(store.sweep(2000, 1000, Infinity)).toBe(0);
+    expect(read(store, "k", 2000)).toBe("w");
+  });
+
+  test("a deleted key's stale heap item does not remove the entry that reuses its id", () => {
+    const store = new Store();
+    const id = put(store, "old", "v", 1000);
+    store.delete(id);
+    const reused = put(store, "new", "v");
+    expect(reused).toBe(id);
+    expect(store.sweep(2000, 1000, Infinity)).toBe(0);
+    expect(read(store, "new", 2000)).toBe("v");
+    expect(store.expiredTotal).toBe(0);
+  });
+
+  test("a lazily expired key's stale heap item is skipped by the sweep", () => {
+    const store = new Store();
+    put(store, "k", "v", 1000);
+    expect(read(store, "k", 1500)).toBeNull();
+    expect(store.expiredTotal).toBe(1);
+    expect(store.sweep(2000, 1000, Infinity)).toBe(0);
+    expect(store.expiredTotal).toBe(1);
+  });
+
+  test("rewriting one key's expiry many times keeps the heap bounded and the sweep exact", () => {
+    const store = new Store();
+    for (let i = 0; i < 10; i++) put(store, `other${i}`, "v", 50_000 + i);
+    const id = put(store, "k", "v", 1000);
+    for (let i = 1; i <= 20_000; i++) store.expireAt(id, 1000 + i);
+    expect(store.sweep(20_999, 1000, Infinity)).toBe(0);
+    expect(read(store, "k", 20_999)).toBe("v");
+    expect(store.sweep(21_000, 100_000, Infinity)).toBe(1);
+    expect(store.sweep(60_000, 100_000, Infinity)).toBe(10);
+    expect(store.size).toBe(0);
+    expect(store.expiredTotal).toBe(11);
+  });
+});
+
+describe("forEach", () => {
+  test("visits every entry once, expired ones included, deleted ones not", () => {
+    const store = new Store();
+    for (let i = 0; i < 2000; i++) put(store, `k${i}`, `v${i}`, i % 3 === 0 ? 1000 : noExpiry);
+    for (let i = 0; i < 2000; i += 4) store.delete(find(store, `k${i}`));
+    const seen = new Map<string, string>();
+    store.forEach((id) => {
+      expect(seen.has(keyOf(store, id))).toBe(false);
+      seen.set(keyOf(store, id), valueOf(store, id));
+    });
+    expect(seen.size).toBe(1500);
+    expect(seen.size).toBe(store.size);
+    for (let i = 0; i < 2000; i++) expect(seen.get(`k${i}`)).toBe(i % 4 === 0 ? undefined : `v${i}`);
+  });
+});
+
+type LogRecord = (string | number)[];
+
+/** Records every MutationLog call as text, checking that each arrives before the store applies it. */
+class SpyLog implements MutationLog {
+  records: LogRecord[] = [];
+  store: Store | null = null;
+  #text = (buf: Uint8Array, s: number, e: number) => Buffer.from(buf.subarray(s, e)).toString("latin1");
+
+  set(key: Uint8Array, ks: number, ke: number, value: Uint8Array, vs: number, ve: number, expiryMs: number, version: number): void {
+    const id = this.store!.find(key, ks, ke);
+    // Logged before applied: the store still holds the old version (or nothing).
+    expect(id < 0 || this.store!.version(id) === version - 1).toBe(true);
+    this.records.push(["set", this.#text(key, ks, ke), this.#text(value, vs, ve), expiryMs, version]);
+  }
+
+  del(key: Uint8Array, ks: number, ke: number): void {
+    expect(this.store!.find(key, ks, ke)).toBeGreaterThanOrEqual(0);
+    this.records.push(["del", this.#text(key, ks, ke)]);
+  }
+
+  expire(key: Uint8Array, ks: number, ke: number, expiryMs: number, version: number): void {
+    this.records.push(["expire", this.#text(key, ks, ke), expiryMs, version]);
+  }
+
+  batchBegin(count: number): void {
+    this.records.push(["batchBegin", count]);
+  }
+
+  batchEnd(): void {
+    this.records.push(["batchEnd"]);
+  }
+}
+
+describe("MutationLog", () => {
+  function logged() {
+    const spy = new SpyLog();
+    const ctx = createContext({}, { log: spy });
+    spy.store = ctx.store;
+    return { spy, client: new EngineClient(ctx) };
+  }
+
+  test("every write reaches the log in order, with absolute expiries and INCR as a SET of its result", () => {
+    const { spy, client } = logged();
+    const before = Date.now();
+    expect(client.send("SET a 2 EX 60000\r\nhi\r\n")).toBe("OK 1\r\n");
+    const after = Date.now();
+    expect(client.send("INCR a\r\n")).toBe("ERR TYPE value is not an integer\r\n");
+    expect(client.send("SET n 2 PXAT 4102444800000\r\n41\r\n")).toBe("OK 1\r\n");
+    expect(client.send("INCR n\r\nDECR n 10\r\n")).toBe("42\r\n32\r\n");
+    expect(client.send("EXPIRE n 1000000\r\n")).toBe("OK\r\n");
+    const expireAfter = Date.now();
+    expect(client.send("DEL a\r\nEXPIRE n 0\r\n")).toBe("DELETED 1\r\nOK\r\n");
+
+    const [first, ...rest] = spy.records;
+    expect(first!.slice(0, 3)).toEqual(["set", "a", "hi"]);
+    expect(first![3]).toBeGreaterThanOrEqual(before + 60000);
+    expect(first![3]).toBeLessThanOrEqual(after + 60000);
+    expect(first![4]).toBe(1);
+    const expire = rest[3]!;
+    expect(expire.slice(0, 2)).toEqual(["expire", "n"]);
+    expect(expire[2]).toBeLessThanOrEqual(expireAfter + 1000000);
+    expect(expire[2]).toBeGreaterThanOrEqual(expireAfter + 1000000 - 1000);
+    expect(expire[3]).toBe(3);
+    expect([...rest.slice(0, 3), ...rest.slice(4)]).toEqual([
+      ["set", "n", "41", 4102444800000, 1],
+      ["set", "n", "42", 4102444800000, 2],
+      ["set", "n", "32", 4102444800000, 3],
+      ["del", "a"],
+      ["del", "n"],
+    ]);
+  });
+
+  test("an MSET is logged as one batch of SETs between batchBegin and batchEnd", () => {
+    const { spy, client } = logged();
+    expect(client.send("SET b 1 EX 60000\r\nx\r\n")).toBe("OK 1\r\n");
+    spy.records = [];
+    expect(client.send("MSET a 1 b 2 c 0\r\n122\r\n")).toBe("OK 3\r\n");
+    expect(spy.records).toEqual([
+      ["batchBegin", 3],
+      ["set", "a", "1", noExpiry, 1],
+      ["set", "b", "22", noExpiry, 2],
+      ["set", "c", "", noExpiry, 1],
+      ["batchEnd"],
+    ]);
+  });
+
+  test("a request that fails logs nothing", () => {
+    const { spy, client } = logged();
+    expect(client.send("SET k 1\r\nv\r\n")).toBe("OK 1\r\n");
+    spy.records = [];
+    const replies = client.send(
+      "SET k 1 NX\r\nw\r\n" +
+        "SET k 1 VER 9\r\nw\r\n" +
+        "SET z 1 XX\r\nw\r\n" +
+        "SET k 1 EX 0\r\nw\r\n" +
+        "INCR k\r\n" +
+        "MSET a 1 b\x01 1\r\nxy\r\n" +
+        "DEL missing\r\n" +
+        "EXPIRE missing 10\r\n",
+    );
+    expect(replies.split("\r\n").filter((l) => l !== "").every((l) => l.startsWith("ERR") || l === "DELETED 0" || l === "NOT_FOUND")).toBe(true);
+    expect(spy.records).toEqual([]);
+  });
+});
