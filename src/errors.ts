@@ -20,8 +20,6 @@ export const Err = {
   badTrailer: reply("BADREQ", "payload not followed by CRLF"),
   /** A length or number argument is not a non-negative integer. */
   badLength: reply("BADREQ", "length is not a non-negative integer"),
-  /** A number argument is not an integer or is out of range. */
-  notInteger: reply("BADREQ", "value is not an integer or out of range"),
   /** EX was given zero, a negative or a non-integer number. */
   badEx: reply("BADREQ", "EX needs a positive integer of milliseconds"),
   /** PXAT was given a non-integer or out-of-range number. */

@@ -88,7 +88,8 @@ function parseSetOptions(p: TextParser, b: Uint8Array, out: Writer, ctx: Context
       } else {
         const at = parseSmallInt(b, vs, ve);
         if (Number.isNaN(at)) return reject(ctx, out, Err.badPxat);
-        optExpiry = at;
+        // Any past time means "already expired"; clamp so -1 is never mistaken for "no expiry".
+        optExpiry = at < 0 ? 0 : at;
       }
     }
   }

@@ -39,8 +39,9 @@ export class ExpiryHeap {
 
   /** Removes the earliest item. */
   pop(): void {
+    if (this.#size === 0) return;
     const n = --this.#size;
-    if (n <= 0) return;
+    if (n === 0) return;
     const at = this.#at;
     const ids = this.#id;
     const lastAt = at[n]!;

@@ -13,7 +13,7 @@ export class Writer {
   len = 0;
 
   constructor(capacity = replyBufferBytesInitial) {
-    this.buf = Buffer.allocUnsafe(capacity);
+    this.buf = Buffer.allocUnsafe(Math.max(capacity, 16));
   }
 
   /** Makes room for `n` more bytes. */
@@ -89,7 +89,7 @@ export class Writer {
   /** Appends ASCII text (STATS lines, big integers); not for hot paths. */
   text(s: string): void {
     this.ensure(s.length);
-    this.len += this.buf.latin1Write(s, this.len);
+    this.len += this.buf.write(s, this.len, "latin1");
   }
 
   reset(): void {

@@ -410,6 +410,24 @@ describe("line limit", () => {
     expect(p.argc).toBe(1);
   });
 
+  test("a line of exactly 1 MiB ending in CRLF is within the limit, even when its LF comes in a later read", () => {
+    const line = `GET ${"c".repeat(lineBytesMax - 4)}`;
+    const whole = new Feeder();
+    expect(whole.feed(`${line}\r\n`)).toEqual([cmd(["GET", line.slice(4)])]);
+    const split = new Feeder();
+    expect(split.feed(line)).toEqual([]);
+    expect(split.feed("\r")).toEqual([]);
+    expect(split.feed("\n")).toEqual([cmd(["GET", line.slice(4)])]);
+  });
+
+  test("a line of 1 MiB and one byte is too long whether its CRLF has arrived or not", () => {
+    const line = "d".repeat(lineBytesMax + 1);
+    expect(new Feeder().feed(`${line}\r\n`)).toEqual([err(Err.lineTooLong, true)]);
+    const split = new Feeder();
+    expect(split.feed(line.slice(0, lineBytesMax))).toEqual([]);
+    expect(split.feed("d")).toEqual([err(Err.lineTooLong, true)]);
+  });
+
   test("the SET payload does not count toward the line limit", () => {
     const f = new Feeder(2 * lineBytesMax);
     const value = "p".repeat(lineBytesMax + 5);
