@@ -62,6 +62,7 @@ export class Store {
   #version: Float64Array; // exact up to 2^53, far beyond what increments can reach
   #expiry: Float64Array;
   #large: (Buffer | undefined)[] = [];
+  #largeBytes = 0;
   #freeIds: number[] = [];
   #highWater = 0;
 
@@ -104,9 +105,7 @@ export class Store {
 
   /** Bytes of key and value data held (slab blocks plus large buffers), for STATS. */
   get dataBytes(): number {
-    let large = 0;
-    for (const b of this.#large) if (b !== undefined) large += b.byteLength;
-    return this.#slab.bytesInUse + large;
+    return this.#slab.bytesInUse + this.#largeBytes;
   }
 
   /** The entry id of a key whether or not it has expired, or -1. */
@@ -309,6 +308,7 @@ export class Store {
       this.#page[id] = -1;
       this.#offset[id] = 0;
       this.#large[id] = Buffer.allocUnsafeSlow(bytes);
+      this.#largeBytes += bytes;
       return;
     }
     const handle = this.#slab.alloc(bytes);
@@ -320,6 +320,7 @@ export class Store {
   #release(id: number): void {
     const page = this.#page[id]!;
     if (page < 0) {
+      this.#largeBytes -= this.#large[id]!.byteLength;
       this.#large[id] = undefined;
       return;
     }
