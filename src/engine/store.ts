@@ -4,6 +4,7 @@
 // Keys and values arrive as (buffer, start, end) ranges of the request and are copied once into
 // the slab; nothing on the lookup path turns bytes into strings or allocates.
 
+import { copyBytes } from "../bytes.ts";
 import { slabPageBytes } from "../constants.ts";
 import { ExpiryHeap } from "./expiry.ts";
 import { isLarge, sizeClass, Slab } from "./slab.ts";
@@ -185,14 +186,14 @@ export class Store {
       this.#valueLen[id] = valueLen;
       this.#expiry[id] = noExpiry;
       this.#place(id, keyLen + valueLen);
-      this.buffer(id).set(kb.subarray(ks, ke), this.#offset[id]!);
+      copyBytes(kb, ks, ke, this.buffer(id), this.#offset[id]!);
       this.#insertSlot(id);
       this.#size++;
     } else if (!this.#fits(id, keyLen + valueLen)) {
       this.#release(id);
       this.#valueLen[id] = valueLen;
       this.#place(id, keyLen + valueLen);
-      this.buffer(id).set(kb.subarray(ks, ke), this.#offset[id]!);
+      copyBytes(kb, ks, ke, this.buffer(id), this.#offset[id]!);
     } else {
       this.#valueLen[id] = valueLen;
     }
@@ -390,14 +391,4 @@ export class Store {
 function grown<T extends Int32Array | Float64Array>(from: T, to: T): T {
   to.set(from as never);
   return to;
-}
-
-/** Copies src[s..e) to dst at `at`. A loop beats a native call for the short values that dominate. */
-export function copyBytes(src: Uint8Array, s: number, e: number, dst: Uint8Array, at: number): void {
-  const n = e - s;
-  if (n > 64) {
-    dst.set(src.subarray(s, e), at);
-    return;
-  }
-  for (let i = 0; i < n; i++) dst[at + i] = src[s + i]!;
 }

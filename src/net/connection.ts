@@ -2,6 +2,7 @@
 // Replies of one read go out in one write; what the kernel does not take waits, in order, for drain.
 
 import { inputSlackBytes, lineBytesMax, msetPayloadBytesMax, outputHardBytes, outputSoftBytes, replyBufferBytesInitial } from "../constants.ts";
+import { copyBytes } from "../bytes.ts";
 import { dispatch } from "../commands/table.ts";
 import type { Context } from "../commands/context.ts";
 import { log } from "../log.ts";
@@ -205,7 +206,7 @@ export class Connection {
     const n = data.length - pos;
     const want = Math.max(n, this.#parser.needBytes, 4096);
     if (this.#in === null || this.#in.length < want) this.#in = Buffer.allocUnsafe(want);
-    this.#in.set(data.subarray(pos), 0);
+    copyBytes(data, pos, data.length, this.#in, 0);
     this.#inLen = n;
   }
 

@@ -1,6 +1,7 @@
 // The reply encoder: replies are appended to one growable buffer and leave in one socket write.
 // Numbers are written as ASCII digits directly, so encoding a reply builds no strings.
 
+import { copyBytes } from "../bytes.ts";
 import { replyBufferBytesInitial } from "../constants.ts";
 
 /** Encodes ASCII text once, for fixed reply fragments. */
@@ -28,32 +29,14 @@ export class Writer {
 
   /** Appends pre-encoded bytes. */
   bytes(src: Uint8Array): void {
-    const n = src.length;
-    this.ensure(n);
-    if (n <= 32) {
-      const buf = this.buf;
-      let at = this.len;
-      for (let i = 0; i < n; i++) buf[at++] = src[i]!;
-      this.len = at;
-      return;
-    }
-    this.buf.set(src, this.len);
-    this.len += n;
+    this.range(src, 0, src.length);
   }
 
   /** Appends src[s..e). */
   range(src: Uint8Array, s: number, e: number): void {
-    const n = e - s;
-    this.ensure(n);
-    if (n <= 64) {
-      const buf = this.buf;
-      let at = this.len;
-      for (let i = s; i < e; i++) buf[at++] = src[i]!;
-      this.len = at;
-      return;
-    }
-    this.buf.set(src.subarray(s, e), this.len);
-    this.len += n;
+    this.ensure(e - s);
+    copyBytes(src, s, e, this.buf, this.len);
+    this.len += e - s;
   }
 
   byte(b: number): void {
