@@ -35,6 +35,7 @@ export async function startServer(config: Config) {
     busy.late(started - due);
     due = started + config.sweepIntervalMs;
     store.sweep(Date.now(), config.sweepBatch, started + sweepBudgetMs);
+    store.maintain(started + sweepBudgetMs);
     busy.check("active expiry", started);
   }, config.sweepIntervalMs);
 

@@ -33,9 +33,19 @@ export const nullLog: MutationLog = {
 /** No expiry, as stored and as sent on the wire. */
 export const noExpiry = -1;
 
-const EMPTY = -1;
+// A slot holds entry id + 1, so a freshly allocated (zeroed) table is empty without a fill pass.
+const EMPTY = 0;
+/** In the old table during a resize: a key deleted before it was moved. */
+const GONE = -1;
 const loadFactorMax = 0.6;
 const heapSlackItems = 4096;
+/** Old-table slots moved per insert while resizing: finishes long before the new table fills. */
+const rehashSlotsPerInsert = 16;
+/**
+ * Most entries the keyspace can hold. Entry metadata lives in resizable ArrayBuffers reserved up
+ * to this size, so growing them neither copies nor pauses; untouched pages cost no memory.
+ */
+export const entriesMax = 1 << 27;
 
 /** FNV-1a over the key bytes with a per-process seed, finished with murmur3's mixer. */
 function hashKey(b: Uint8Array, s: number, e: number, seed: number): number {
@@ -48,10 +58,23 @@ function hashKey(b: Uint8Array, s: number, e: number, seed: number): number {
   return h ^ (h >>> 16);
 }
 
+/** A typed array over a resizable buffer that can grow in place to `max` elements. */
+function growable<T extends Int32Array | Float64Array>(make: new (b: ArrayBuffer) => T, bytesPer: number, n: number): T {
+  return new make(new ArrayBuffer(n * bytesPer, { maxByteLength: entriesMax * bytesPer }));
+}
+
 export class Store {
-  /** Hash table: slot → entry id, EMPTY when free. Linear probing, backward-shift deletion. */
+  /** Hash table: slot → entry id + 1, EMPTY when free. Linear probing, backward-shift deletion. */
   #slots: Int32Array;
   #mask: number;
+  /**
+   * While the table doubles, the previous table: its slots below #cursor have been moved to
+   * #slots, the rest are still looked up here. Moving happens a few slots per insert and in the
+   * background (`maintain`), so a million keys never stop the server for a rehash.
+   */
+  #old: Int32Array | null = null;
+  #oldMask = 0;
+  #cursor = 0;
   #seed = (Math.random() * 0x7fffffff) | 0;
 
   // Entry metadata, indexed by entry id. keyLen 0 marks a free id (keys are never empty).
@@ -77,16 +100,16 @@ export class Store {
   constructor(options: { log?: MutationLog; capacity?: number } = {}) {
     this.#log = options.log ?? nullLog;
     const slots = Math.max(1024, 1 << Math.ceil(Math.log2((options.capacity ?? 0) / loadFactorMax + 1)));
-    this.#slots = new Int32Array(slots).fill(EMPTY);
+    this.#slots = new Int32Array(slots);
     this.#mask = slots - 1;
-    const ids = Math.max(1024, options.capacity ?? 0);
-    this.#hash = new Int32Array(ids);
-    this.#keyLen = new Int32Array(ids);
-    this.#valueLen = new Int32Array(ids);
-    this.#page = new Int32Array(ids);
-    this.#offset = new Int32Array(ids);
-    this.#version = new Float64Array(ids);
-    this.#expiry = new Float64Array(ids);
+    const ids = Math.min(entriesMax, Math.max(1024, options.capacity ?? 0));
+    this.#hash = growable(Int32Array, 4, ids);
+    this.#keyLen = growable(Int32Array, 4, ids);
+    this.#valueLen = growable(Int32Array, 4, ids);
+    this.#page = growable(Int32Array, 4, ids);
+    this.#offset = growable(Int32Array, 4, ids);
+    this.#version = growable(Float64Array, 8, ids);
+    this.#expiry = growable(Float64Array, 8, ids);
   }
 
   /** Replaces the mutation log (the WAL, once recovery is done). */
@@ -116,10 +139,29 @@ export class Store {
     const slots = this.#slots;
     const mask = this.#mask;
     for (let i = h & mask; ; i = (i + 1) & mask) {
-      const id = slots[i]!;
-      if (id === EMPTY) return -1;
+      const id = slots[i]! - 1;
+      if (id < 0) break;
       if (this.#hash[id] === h && this.#keyLen[id] === len && this.#keyEquals(id, kb, ks, len)) return id;
     }
+    return this.#old === null ? -1 : this.#findOld(kb, ks, len, h);
+  }
+
+  /** Looks a key up in the table being resized; slots below the cursor were moved already. */
+  #findOld(kb: Uint8Array, ks: number, len: number, h: number): number {
+    const old = this.#old!;
+    const mask = this.#oldMask;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const slot = old[i]!;
+      if (slot === EMPTY) return -1;
+      if (slot === GONE || i < this.#cursor) continue;
+      const id = slot - 1;
+      if (this.#hash[id] === h && this.#keyLen[id] === len && this.#keyEquals(id, kb, ks, len)) return id;
+    }
+  }
+
+  /** Background work for idle moments (the sweeper's tick): moves resize slots until `deadlineMs`. */
+  maintain(deadlineMs: number): void {
+    while (this.#old !== null && performance.now() < deadlineMs) this.#rehashStep(4096);
   }
 
   /** The entry id of a live key, or -1. A key found expired is removed on the way (lazy expiry). */
@@ -334,49 +376,56 @@ export class Store {
     return this.#highWater++;
   }
 
+  /** Grows every metadata array in place (resizable buffers: no copy, no pause). */
   #growIds(): void {
     const n = this.#keyLen.length * 2;
-    this.#hash = grown(this.#hash, new Int32Array(n));
-    this.#keyLen = grown(this.#keyLen, new Int32Array(n));
-    this.#valueLen = grown(this.#valueLen, new Int32Array(n));
-    this.#page = grown(this.#page, new Int32Array(n));
-    this.#offset = grown(this.#offset, new Int32Array(n));
-    this.#version = grown(this.#version, new Float64Array(n));
-    this.#expiry = grown(this.#expiry, new Float64Array(n));
+    if (n > entriesMax) throw new Error(`keyspace full: at most ${entriesMax} entries`);
+    for (const a of [this.#hash, this.#keyLen, this.#valueLen, this.#page, this.#offset, this.#version, this.#expiry]) {
+      (a.buffer as ArrayBuffer).resize(n * a.BYTES_PER_ELEMENT);
+    }
   }
 
   #insertSlot(id: number): void {
-    if (this.#size + 1 > this.#slots.length * loadFactorMax) this.#growSlots();
-    const slots = this.#slots;
-    const mask = this.#mask;
-    let i = this.#hash[id]! & mask;
-    while (slots[i] !== EMPTY) i = (i + 1) & mask;
-    slots[i] = id;
+    if (this.#old !== null) this.#rehashStep(rehashSlotsPerInsert);
+    else if (this.#size + 1 > this.#slots.length * loadFactorMax) this.#startResize();
+    place(this.#slots, this.#mask, this.#hash[id]!, id);
   }
 
-  #growSlots(): void {
-    const slots = new Int32Array(this.#slots.length * 2).fill(EMPTY);
-    const mask = slots.length - 1;
-    for (const id of this.#slots) {
-      if (id === EMPTY) continue;
-      let i = this.#hash[id]! & mask;
-      while (slots[i] !== EMPTY) i = (i + 1) & mask;
-      slots[i] = id;
+  /** Starts doubling the table; entries move over incrementally (see #old). */
+  #startResize(): void {
+    this.#old = this.#slots;
+    this.#oldMask = this.#mask;
+    this.#cursor = 0;
+    this.#slots = new Int32Array(this.#slots.length * 2);
+    this.#mask = this.#slots.length - 1;
+  }
+
+  /** Moves up to `count` old slots into the new table; drops the old table when done. */
+  #rehashStep(count: number): void {
+    const old = this.#old!;
+    const end = Math.min(old.length, this.#cursor + count);
+    for (let i = this.#cursor; i < end; i++) {
+      const id = old[i]! - 1;
+      if (id >= 0) place(this.#slots, this.#mask, this.#hash[id]!, id);
     }
-    this.#slots = slots;
-    this.#mask = mask;
+    this.#cursor = end;
+    if (end === old.length) this.#old = null;
   }
 
-  /** Backward-shift deletion keeps every probe chain unbroken without tombstones. */
+  /** Removes an id from whichever table holds it. */
   #deleteSlot(id: number): void {
+    const h = this.#hash[id]!;
     const slots = this.#slots;
     const mask = this.#mask;
-    let hole = this.#hash[id]! & mask;
-    while (slots[hole] !== id) hole = (hole + 1) & mask;
+    let hole = h & mask;
+    for (; slots[hole] !== id + 1; hole = (hole + 1) & mask) {
+      if (slots[hole] === EMPTY) return this.#deleteOld(id, h);
+    }
+    // Backward-shift deletion keeps every probe chain unbroken without tombstones.
     for (let j = (hole + 1) & mask; ; j = (j + 1) & mask) {
       const other = slots[j]!;
       if (other === EMPTY) break;
-      const home = this.#hash[other]! & mask;
+      const home = this.#hash[other - 1]! & mask;
       // `other` may move into the hole only if its home is not cyclically within (hole, j].
       const homeInRange = hole <= j ? home > hole && home <= j : home > hole || home <= j;
       if (!homeInRange) {
@@ -386,9 +435,26 @@ export class Store {
     }
     slots[hole] = EMPTY;
   }
+
+  /** In the old table a deleted key leaves a tombstone: shifting would move keys across the cursor. */
+  #deleteOld(id: number, h: number): void {
+    const old = this.#old;
+    if (old === null) throw new Error(`store invariant broken: entry ${id} is in no table`);
+    const mask = this.#oldMask;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const at = old[i]!;
+      if (at === EMPTY) throw new Error(`store invariant broken: entry ${id} is in no table`);
+      if (at === id + 1 && i >= this.#cursor) {
+        old[i] = GONE;
+        return;
+      }
+    }
+  }
 }
 
-function grown<T extends Int32Array | Float64Array>(from: T, to: T): T {
-  to.set(from as never);
-  return to;
+/** Puts an id in the first free slot of its probe chain. */
+function place(slots: Int32Array, mask: number, h: number, id: number): void {
+  let i = h & mask;
+  while (slots[i] !== EMPTY) i = (i + 1) & mask;
+  slots[i] = id + 1;
 }
