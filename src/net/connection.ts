@@ -105,6 +105,9 @@ export class Connection {
     const out = shared;
     const ctx = this.#ctx;
     const parser = this.#parser;
+    // Clocks cost ~35 ns a read here: the wall clock is read once per batch, the monotonic one once per request.
+    const nowMs = Date.now();
+    let markMs = performance.now();
     while (pos < end) {
       if (out.len + this.#pendingBytes > outputSoftBytes) {
         this.#paused = true;
@@ -127,7 +130,7 @@ export class Connection {
       }
       ctx.outputRoom = outputHardBytes - out.len - this.#pendingBytes;
       ctx.outputOverflow = false;
-      dispatch(parser, buf, out, ctx);
+      markMs = dispatch(parser, buf, out, ctx, nowMs, markMs);
       pos = parser.next;
       if (ctx.outputOverflow) {
         log.warn(`client disconnected: its replies would exceed ${outputHardBytes} bytes unsent`);
