@@ -4,7 +4,7 @@ import { log } from "../log.ts";
 import type { TextParser } from "../protocol/text.ts";
 import { nameCodeOf } from "../protocol/text.ts";
 import type { Writer } from "../protocol/writer.ts";
-import { Err } from "../errors.ts";
+import { Err, internalError } from "../errors.ts";
 import type { Context } from "./context.ts";
 import { reject } from "./args.ts";
 import { ping, stats } from "./admin.ts";
@@ -67,7 +67,18 @@ export function dispatch(p: TextParser, b: Uint8Array, out: Writer, ctx: Context
   const cmd = byCode.get(p.code);
   if (cmd === undefined) reject(ctx, out, Err.unknownCommand);
   else if (p.argc < cmd.argsMin || p.argc > cmd.argsMax) reject(ctx, out, Err.arity);
-  else cmd.run(p, b, out, ctx, nowMs);
+  else {
+    const mark = out.len;
+    try {
+      cmd.run(p, b, out, ctx, nowMs);
+    } catch (err) {
+      // A bug or a resource limit (keyspace full), never the client's input: answer, log, go on.
+      out.len = mark;
+      const message = err instanceof Error ? err.message : String(err);
+      log.error(`${cmd.name} failed: ${err instanceof Error ? (err.stack ?? message) : message}`);
+      reject(ctx, out, internalError(message));
+    }
+  }
   const doneMs = performance.now();
   if (doneMs - sinceMs >= ctx.config.slowlogThresholdMs && cmd !== undefined) {
     ctx.stats.slowCommandsTotal++;
