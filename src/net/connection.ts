@@ -204,13 +204,11 @@ export class Connection {
     return true;
   }
 
-  /** Keeps data[pos..) as the start of the input buffer, sized for the request in progress. */
+  /** Keeps data[pos..) as the start of the (empty) input buffer. */
   #keep(data: Uint8Array, pos: number): void {
-    const n = data.length - pos;
-    const want = Math.max(n, this.#parser.needBytes, 4096);
-    if (this.#in === null || this.#in.length < want) this.#in = Buffer.allocUnsafe(want);
-    copyBytes(data, pos, data.length, this.#in, 0);
-    this.#inLen = n;
+    this.#reserve(data.length - pos);
+    copyBytes(data, pos, data.length, this.#in!, 0);
+    this.#inLen = data.length - pos;
   }
 
   /** Appends to buffered input; false (and the client is dropped) past the input limit. */
@@ -221,14 +219,25 @@ export class Connection {
       this.#abort();
       return false;
     }
-    if (this.#in === null || this.#in.length < need) {
-      const grown = Buffer.allocUnsafe(Math.min(this.#inBytesMax, Math.max(need, this.#parser.needBytes, 2 * (this.#in?.length ?? 0))));
-      if (this.#in !== null) this.#in.copy(grown, 0, 0, this.#inLen);
-      this.#in = grown;
-    }
-    this.#in.set(data, this.#inLen);
+    this.#reserve(need);
+    this.#in!.set(data, this.#inLen);
     this.#inLen = need;
     return true;
+  }
+
+  /**
+   * Makes room for `bytes` of input. Capacity doubles (up to what the request in progress needs),
+   * so a large payload in small reads is copied a bounded number of times, yet memory follows the
+   * bytes that actually arrived: announcing 16 MiB and sending nothing reserves nothing.
+   */
+  #reserve(bytes: number): void {
+    const have = this.#in?.length ?? 0;
+    if (have >= bytes) return;
+    const needed = this.#parser.needBytes;
+    const doubled = needed > 0 ? Math.min(2 * have, needed) : 2 * have;
+    const grown = Buffer.allocUnsafe(Math.min(this.#inBytesMax, Math.max(bytes, doubled, 4096)));
+    if (this.#in !== null && this.#inLen > 0) this.#in.copy(grown, 0, 0, this.#inLen);
+    this.#in = grown;
   }
 
   /** Drops the first `pos` buffered bytes; releases a large buffer once it is empty. */
@@ -241,12 +250,6 @@ export class Connection {
     }
     if (pos > 0) buf.copyWithin(0, pos, this.#inLen);
     this.#inLen -= pos;
-    const need = this.#parser.needBytes;
-    if (need > buf.length) {
-      const grown = Buffer.allocUnsafe(need);
-      buf.copy(grown, 0, 0, this.#inLen);
-      this.#in = grown;
-    }
   }
 
   #end(): void {
