@@ -3,6 +3,7 @@
 
 import { inputSlackBytes, lineBytesMax, msetPayloadBytesMax, outputHardBytes, outputSoftBytes, replyBufferBytesInitial } from "../constants.ts";
 import { copyBytes } from "../bytes.ts";
+import { reject } from "../commands/args.ts";
 import { dispatch } from "../commands/table.ts";
 import type { Context } from "../commands/context.ts";
 import { log } from "../log.ts";
@@ -50,15 +51,6 @@ export class Connection {
     this.#ctx = ctx;
     this.#parser = new TextParser({ valueBytesMax: ctx.config.valueBytesMax });
     this.#inBytesMax = lineBytesMax + 2 + Math.max(msetPayloadBytesMax, ctx.config.valueBytesMax) + inputSlackBytes;
-  }
-
-  /** Unsent reply bytes (for tests and STATS). */
-  get pendingBytes(): number {
-    return this.#pendingBytes;
-  }
-
-  get closed(): boolean {
-    return this.#state === State.Closed;
   }
 
   /** Bytes arrived: parse and run every whole request in them, then write all replies at once. */
@@ -119,8 +111,7 @@ export class Connection {
         break;
       }
       if (parsed === Parsed.Error) {
-        ctx.stats.errorsTotal++;
-        out.bytes(parser.error);
+        reject(ctx, out, parser.error);
         pos = parser.next;
         if (parser.close) {
           this.#state = State.Closing;
