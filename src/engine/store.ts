@@ -192,7 +192,7 @@ export class Store {
     return this.#keyLen[id]!;
   }
 
-  /** The buffer holding the entry's key then value bytes (a shared slab page). */
+  /** The buffer holding the entry's key then value bytes: a shared slab page, or its own when large. */
   buffer(id: number): Buffer {
     const page = this.#page[id]!;
     return page >= 0 ? this.#slab.pages[page]! : this.#large[id]!;
