@@ -51,17 +51,20 @@ export async function startServer(config: Config) {
 }
 
 async function main(configPath: string | undefined): Promise<void> {
-  let config: Config;
+  let config: Config | undefined;
+  let failure: unknown;
   // Config warnings (unknown keys) wait until the log file is open, so they land in it too.
   const warnings: string[] = [];
   try {
     config = loadConfig(configPath, { warn: (msg) => warnings.push(msg) });
     mkdirSync(config.dataDir, { recursive: true });
     setLog(createLog(config));
-    for (const msg of warnings) log.warn(msg);
   } catch (err) {
-    for (const msg of warnings) log.warn(msg);
-    log.error(err instanceof ConfigError ? `bad configuration: ${err.message}` : `cannot start: ${(err as Error).message}`);
+    failure = err;
+  }
+  for (const msg of warnings) log.warn(msg);
+  if (config === undefined || failure !== undefined) {
+    log.error(failure instanceof ConfigError ? `bad configuration: ${failure.message}` : `cannot start: ${(failure as Error).message}`);
     process.exit(1);
   }
 

@@ -141,7 +141,7 @@ export class Store {
     for (let i = h & mask; ; i = (i + 1) & mask) {
       const id = slots[i]! - 1;
       if (id < 0) break;
-      if (this.#hash[id] === h && this.#keyLen[id] === len && this.#keyEquals(id, kb, ks, len)) return id;
+      if (this.#isKey(id, h, kb, ks, len)) return id;
     }
     return this.#old === null ? -1 : this.#findOld(kb, ks, len, h);
   }
@@ -155,7 +155,7 @@ export class Store {
       if (slot === EMPTY) return -1;
       if (slot === GONE || i < this.#cursor) continue;
       const id = slot - 1;
-      if (this.#hash[id] === h && this.#keyLen[id] === len && this.#keyEquals(id, kb, ks, len)) return id;
+      if (this.#isKey(id, h, kb, ks, len)) return id;
     }
   }
 
@@ -298,7 +298,9 @@ export class Store {
     for (let id = 0; id < this.#highWater; id++) if (this.#keyLen[id] !== 0) visit(id);
   }
 
-  #keyEquals(id: number, kb: Uint8Array, ks: number, len: number): boolean {
+  /** Whether entry `id` holds the key kb[ks..ks+len) with hash `h`; hash and length first, bytes last. */
+  #isKey(id: number, h: number, kb: Uint8Array, ks: number, len: number): boolean {
+    if (this.#hash[id] !== h || this.#keyLen[id] !== len) return false;
     const buf = this.buffer(id);
     const off = this.#offset[id]!;
     for (let i = 0; i < len; i++) if (buf[off + i] !== kb[ks + i]) return false;
