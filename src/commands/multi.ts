@@ -64,7 +64,9 @@ export function mset(p: TextParser, b: Uint8Array, out: Writer, ctx: Context, no
     if (err !== null) return void reject(ctx, out, err);
   }
   const store = ctx.store;
-  store.batchBegin(count);
+  let keyBytes = 0;
+  for (let t = 1; t < p.argc; t += 2) keyBytes += p.ends[t]! - p.starts[t]!;
+  store.batchBegin(count, keyBytes + p.payloadEnd - p.payloadStart);
   let vs = p.payloadStart;
   for (let t = 1; t < p.argc; t += 2) {
     const ks = p.starts[t]!;

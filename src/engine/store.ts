@@ -17,8 +17,11 @@ export interface MutationLog {
   set(key: Uint8Array, ks: number, ke: number, value: Uint8Array, vs: number, ve: number, expiryMs: number, version: number): void;
   del(key: Uint8Array, ks: number, ke: number): void;
   expire(key: Uint8Array, ks: number, ke: number, expiryMs: number, version: number): void;
-  batchBegin(count: number): void;
+  /** `count` sets follow, carrying `dataBytes` of keys and values in all: the log can reserve room for all of them first. */
+  batchBegin(count: number, dataBytes: number): void;
   batchEnd(): void;
+  /** Every key is removed (FLUSHALL). */
+  clear(): void;
 }
 
 /** A log that keeps nothing: the keyspace before durability is wired in, and tests. */
@@ -28,6 +31,7 @@ export const nullLog: MutationLog = {
   expire() {},
   batchBegin() {},
   batchEnd() {},
+  clear() {},
 };
 
 /** No expiry, as stored and as sent on the wire. */
@@ -262,12 +266,35 @@ export class Store {
   }
 
   /** Brackets several `set`s that must be logged (and so recovered) all or none: MSET. */
-  batchBegin(count: number): void {
-    this.#log.batchBegin(count);
+  batchBegin(count: number, dataBytes: number): void {
+    this.#log.batchBegin(count, dataBytes);
   }
 
   batchEnd(): void {
     this.#log.batchEnd();
+  }
+
+  /** Removes every key (FLUSHALL), logging it; memory goes back to what an empty store holds. */
+  clear(): void {
+    this.#log.clear();
+    this.#slots = new Int32Array(1024);
+    this.#mask = 1023;
+    this.#old = null;
+    this.#oldMask = 0;
+    this.#cursor = 0;
+    const ids = 1024;
+    for (const a of [this.#hash, this.#keyLen, this.#valueLen, this.#page, this.#offset, this.#version, this.#expiry]) {
+      (a.buffer as ArrayBuffer).resize(ids * a.BYTES_PER_ELEMENT);
+      a.fill(0);
+    }
+    this.#large = [];
+    this.#largeBytes = 0;
+    this.#freeIds = [];
+    this.#highWater = 0;
+    this.#slab = new Slab();
+    this.#heap.clear();
+    this.#size = 0;
+    this.#ttlCount = 0;
   }
 
   /**

@@ -341,7 +341,10 @@ class SpyLog implements MutationLog {
     this.records.push(["expire", this.#text(key, ks, ke), expiryMs, version]);
   }
 
-  batchBegin(count: number): void {
+  clear(): void {
+    this.records.push(["clear"]);
+  }
+  batchBegin(count: number, _dataBytes: number): void {
     this.records.push(["batchBegin", count]);
   }
 
@@ -419,5 +422,29 @@ describe("MutationLog", () => {
     );
     expect(replies.split("\r\n").filter((l) => l !== "").every((l) => l.startsWith("ERR") || l === "DELETED 0" || l === "NOT_FOUND")).toBe(true);
     expect(spy.records).toEqual([]);
+  });
+});
+
+describe("Store.clear", () => {
+  test("removes every key, logs one clear, and the store works as new afterwards", () => {
+    const log = new SpyLog();
+    const store = new Store({ log });
+    log.store = store;
+    const k = (s: string) => new TextEncoder().encode(s);
+    for (let i = 0; i < 5000; i++) {
+      const key = k(`key:${i}`);
+      const id = store.set(key, 0, key.length, key, 0, key.length, i % 2 ? 1e15 : noExpiry, 1, -1);
+      expect(id).toBeGreaterThanOrEqual(0);
+    }
+    log.records.length = 0;
+    expect(store.size).toBe(5000);
+    store.clear();
+    expect(log.records).toEqual([["clear"]]);
+    expect(store.size).toBe(0);
+    expect(store.lookup(k("key:1"), 0, 7, 0)).toBe(-1);
+    const key = k("again");
+    const id = store.set(key, 0, key.length, key, 0, key.length, noExpiry, 1, -1);
+    expect(store.lookup(key, 0, key.length, 0)).toBe(id);
+    expect(store.sweep(2e15, 100, Infinity)).toBe(0);
   });
 });
