@@ -21,6 +21,8 @@ const ctx: Context = {
   config: configFromObject({}, { warn: () => {} }),
   stats: new Stats(),
   startedMs: Date.now(),
+  wal: null,
+  persistence: null,
   clients: 1,
   outputRoom: 0,
   outputOverflow: false,

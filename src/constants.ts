@@ -79,3 +79,14 @@ export const defaults = {
   log_file: "",
   slowlog_threshold_ms: 50,
 } as const;
+
+// ---- Durability ----
+
+/** The WAL reserves disk space this far ahead, so a full disk refuses a write before it is applied. */
+export const walReserveBytes = 1 * MiB;
+/** How often a WAL that failed to write tries again (writes are refused meanwhile). */
+export const walRetryMs = 1000;
+/** Longest a snapshot slice runs before letting clients in; snapshot_pause_max_ms caps it further. */
+export const snapshotSliceMs = 2;
+/** Snapshot entries are encoded into a buffer of this size and written when it fills. */
+export const snapshotChunkBytes = 1 * MiB;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bun
-// The server entry (`bun run src/server.ts [--config osprey.toml]`): config, logging, keyspace,
-// active expiry, listening, and a clean exit on SIGINT/SIGTERM.
+// The server entry (`bun run src/server.ts [--config osprey.toml] [--repair]`): config, logging,
+// recovery of the keyspace from data_dir, the WAL, active expiry, listening, and a clean exit on
+// SIGINT/SIGTERM (every logged write flushed and synced before the last replies go out).
 
 import { mkdirSync } from "node:fs";
 import { defineCommand, runMain } from "citty";
@@ -11,15 +12,20 @@ import { Stats, type Context } from "./commands/context.ts";
 import { Store } from "./engine/store.ts";
 import { createLog, log, setLog } from "./log.ts";
 import { BusyWatch, listen } from "./net/listener.ts";
+import { openPersistence, RecoveryError } from "./persistence/index.ts";
 
 /** Starts a server from a config; resolves once it listens. Used by main() and by in-process tests. */
-export async function startServer(config: Config) {
+export async function startServer(config: Config, options: { repair?: boolean } = {}) {
   const store = new Store();
+  // Recovery runs before the port opens: no client ever sees a half-loaded keyspace.
+  const persistence = openPersistence(config, store, options);
   const ctx: Context = {
     store,
     config,
     stats: new Stats(),
     startedMs: Date.now(),
+    wal: persistence.wal,
+    persistence,
     clients: 0,
     outputRoom: 0,
     outputOverflow: false,
@@ -45,12 +51,14 @@ export async function startServer(config: Config) {
     port: server.port,
     async stop() {
       clearInterval(sweeper);
-      await server.shutdown();
+      const closed = server.shutdown(); // stops parsing; held replies wait for the WAL below
+      persistence.close();
+      await closed;
     },
   };
 }
 
-async function main(configPath: string | undefined): Promise<void> {
+async function main(configPath: string | undefined, repair: boolean): Promise<void> {
   let config: Config | undefined;
   let failure: unknown;
   // Config warnings (unknown keys) wait until the log file is open, so they land in it too.
@@ -85,8 +93,13 @@ async function main(configPath: string | undefined): Promise<void> {
   process.on("SIGTERM", () => void stop("SIGTERM"));
 
   try {
-    server = await startServer(config);
+    server = await startServer(config, { repair });
   } catch (err) {
+    if (err instanceof RecoveryError) {
+      log.error(`cannot recover ${config.dataDir}: ${err.message}`);
+      await log.close();
+      process.exit(1);
+    }
     log.error(`cannot listen on ${config.listenHost}:${config.listenPort}: ${(err as Error).message}`);
     await log.close();
     process.exit(1);
@@ -94,12 +107,17 @@ async function main(configPath: string | undefined): Promise<void> {
   log.info(`Osprey listening on ${server.hostname}:${server.port} (pid ${process.pid}, data_dir ${config.dataDir})`);
 }
 
-const command = defineCommand({
+/** The `osprey` command line; the single-executable entry (src/executables/osprey.ts) runs it too. */
+export const command = defineCommand({
   meta: { name: "osprey", description: "Osprey key-value server" },
   args: {
     config: { type: "string", alias: "c", description: "path to osprey.toml (default: built-in defaults)" },
+    repair: {
+      type: "boolean",
+      description: "recover past damaged WAL records or snapshot entries by truncating there (the cut bytes are kept in .broken files)",
+    },
   },
-  run: ({ args }) => main(args.config),
+  run: ({ args }) => main(args.config, args.repair === true),
 });
 
 if (import.meta.main) void runMain(command);

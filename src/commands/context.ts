@@ -3,6 +3,8 @@
 
 import type { Config } from "../config.types.ts";
 import type { Store } from "../engine/store.ts";
+import type { Persistence } from "../persistence/index.ts";
+import type { Wal } from "../persistence/wal.ts";
 
 /** Counters reported by STATS. Plain fields: incrementing them is the cheapest thing we can do. */
 export class Stats {
@@ -27,6 +29,9 @@ export interface Context {
   readonly config: Config;
   readonly stats: Stats;
   readonly startedMs: number;
+  /** The write-ahead log, or null for a memory-only keyspace (engine tests). */
+  readonly wal: Wal | null;
+  readonly persistence: Persistence | null;
   /** Connected clients right now. */
   clients: number;
   /** Output bytes the current connection may still add before the hard limit. */

@@ -131,6 +131,11 @@ export class Store {
     return this.#expiredTotal;
   }
 
+  /** Entries with an expiry, including expired ones not yet removed (INFO keyspace's `expires`). */
+  get keysWithExpiry(): number {
+    return this.#ttlCount;
+  }
+
   /** Bytes of key and value data held (slab blocks plus large buffers), for STATS. */
   get dataBytes(): number {
     return this.#slab.bytesInUse + this.#largeBytes;
@@ -318,6 +323,15 @@ export class Store {
       if ((examined & 31) === 0 && performance.now() > deadlineMs) break;
     }
     return removed;
+  }
+
+  /** Entry ids are below this; with `hasEntry`, a walk over ids that survives changes between steps (snapshots). */
+  get idLimit(): number {
+    return this.#highWater;
+  }
+
+  hasEntry(id: number): boolean {
+    return id < this.#highWater && this.#keyLen[id] !== 0;
   }
 
   /** Calls `visit` with every entry id (expired or not). For snapshots and tests. */

@@ -1,5 +1,7 @@
 // One client connection: its input buffer, the parse → dispatch loop, and its unsent output.
 // Replies of one read go out in one write; what the kernel does not take waits, in order, for drain.
+// Replies that acknowledge writes are *held* until the WAL says those writes are durable (written,
+// or synced under sync_policy "always"); everything after them on the connection waits behind.
 
 import { inputSlackBytes, lineBytesMax, msetPayloadBytesMax, outputHardBytes, outputSoftBytes, replyBufferBytesInitial } from "../constants.ts";
 import { copyBytes } from "../bytes.ts";
@@ -9,6 +11,7 @@ import type { Context } from "../commands/context.ts";
 import { log } from "../log.ts";
 import { Parsed, TextParser } from "../protocol/text.ts";
 import { Writer } from "../protocol/writer.ts";
+import type { DurabilityWaiter } from "../persistence/wal.ts";
 
 /** What a connection needs of its socket; Bun's TCP socket has exactly this shape. */
 export interface Transport {
@@ -32,7 +35,7 @@ const enum State {
   Closed,
 }
 
-export class Connection {
+export class Connection implements DurabilityWaiter {
   #t: Transport;
   #ctx: Context;
   #parser: TextParser;
@@ -41,7 +44,14 @@ export class Connection {
   #inBytesMax: number;
   #pending: Uint8Array[] = []; // unsent output, oldest first
   #pendingHead = 0; // bytes of #pending[0] already sent
+  /** Unsent output bytes: #pending's plus #held's. */
   #pendingBytes = 0;
+  /** Output waiting for the WAL to reach #holdLsn; sent, in order, by onDurable. */
+  #held: Buffer | null = null;
+  #heldLen = 0;
+  #holdLsn = 0;
+  /** The WAL's appended position when this connection last looked: growth means it logged writes. */
+  #lsnMark = 0;
   #paused = false; // parsing stopped because unsent output passed the soft limit
   #socketPaused = false;
   #state = State.Open;
@@ -57,6 +67,7 @@ export class Connection {
   onData(data: Uint8Array): void {
     if (this.#state !== State.Open) return;
     shared.reset();
+    if (this.#ctx.wal !== null) this.#lsnMark = this.#ctx.wal.appendedLsn;
     if (this.#inLen === 0 && !this.#paused) {
       const pos = this.#process(data, 0, data.length);
       if (pos < data.length && this.#state === State.Open) this.#keep(data, pos);
@@ -70,9 +81,38 @@ export class Connection {
   onDrain(): void {
     if (this.#state === State.Closed) return;
     if (!this.#sendPending()) return;
+    if (this.#state === State.Closing) {
+      if (this.#pendingBytes === 0) this.#end();
+      return;
+    }
+    if (!this.#paused) return;
+    shared.reset();
+    if (this.#ctx.wal !== null) this.#lsnMark = this.#ctx.wal.appendedLsn;
+    this.#pump();
+  }
+
+  /** The WAL reached `lsn`: held replies go out (behind anything already queued), parsing may resume. */
+  onDurable(lsn: number): void {
+    if (this.#holdLsn === 0 || lsn < this.#holdLsn || this.#state === State.Closed) return;
+    this.#holdLsn = 0;
+    const held = this.#held!;
+    const len = this.#heldLen;
+    this.#heldLen = 0;
+    if (len > 0) {
+      let sent = 0;
+      if (this.#pending.length === 0) {
+        sent = this.#t.write(held, 0, len);
+        if (sent < 0) return this.onClose();
+        this.#pendingBytes -= sent;
+      }
+      if (sent < len) this.#pending.push(Buffer.from(held.subarray(sent, len)));
+    }
+    if (held.length > 64 * 1024) this.#held = null;
+    if (this.#pendingBytes > 0) return; // drain continues from here
     if (this.#state === State.Closing) return this.#end();
     if (!this.#paused) return;
     shared.reset();
+    if (this.#ctx.wal !== null) this.#lsnMark = this.#ctx.wal.appendedLsn;
     this.#pump();
   }
 
@@ -81,6 +121,9 @@ export class Connection {
     this.#state = State.Closed;
     this.#pending = [];
     this.#pendingBytes = 0;
+    this.#held = null;
+    this.#heldLen = 0;
+    this.#holdLsn = 0;
     this.#in = null;
     this.#inLen = 0;
   }
@@ -158,7 +201,16 @@ export class Connection {
   /** Sends the shared reply buffer, queuing whatever the kernel does not take. */
   #flush(): void {
     const out = shared;
-    if (out.len > 0 && this.#state !== State.Closed) {
+    const wal = this.#ctx.wal;
+    if (wal !== null && wal.appendedLsn !== this.#lsnMark) {
+      // This batch logged writes: its replies (and all later ones) wait until they are durable.
+      this.#lsnMark = wal.appendedLsn;
+      this.#holdLsn = this.#lsnMark;
+      wal.waitFor(this.#holdLsn, this);
+    }
+    if (out.len > 0 && this.#state !== State.Closed && this.#holdLsn !== 0) {
+      this.#hold(out);
+    } else if (out.len > 0 && this.#state !== State.Closed) {
       let sent = 0;
       if (this.#pendingBytes === 0) {
         sent = this.#t.write(out.buf, 0, out.len);
@@ -172,6 +224,19 @@ export class Connection {
     out.reset();
     if (out.buf.length > 4 * outputSoftBytes) shared.buf = Buffer.allocUnsafe(replyBufferBytesInitial);
     if (this.#state === State.Closing && this.#pendingBytes === 0) this.#end();
+  }
+
+  /** Appends the reply buffer to the held output (one reusable buffer per connection). */
+  #hold(out: Writer): void {
+    const need = this.#heldLen + out.len;
+    if (this.#held === null || this.#held.length < need) {
+      const grown = Buffer.allocUnsafe(Math.max(need, 2 * (this.#held?.length ?? 0), 4096));
+      if (this.#heldLen > 0) this.#held!.copy(grown, 0, 0, this.#heldLen);
+      this.#held = grown;
+    }
+    out.buf.copy(this.#held, this.#heldLen, 0, out.len);
+    this.#heldLen = need;
+    this.#pendingBytes += out.len;
   }
 
   /** Writes queued output in order; true when all of it went out. */
@@ -252,6 +317,8 @@ export class Connection {
   #abort(): void {
     this.#pending = [];
     this.#pendingBytes = 0;
+    this.#heldLen = 0;
+    this.#holdLsn = 0;
     shared.reset();
     this.#end();
   }

@@ -13,6 +13,8 @@ export function createContext(config: Record<string, unknown> = {}, options: { l
     config: configFromObject(config, { warn: () => {} }),
     stats: new Stats(),
     startedMs: Date.now(),
+    wal: null,
+    persistence: null,
     clients: 1,
     outputRoom: 0,
     outputOverflow: false,

@@ -1,0 +1,103 @@
+// The native library (native/osprey.c) through bun:ffi: hardware CRC32C, fdatasync and disk
+// reservation. Loaded once, at first use; when it cannot be built or loaded, one warning is
+// logged and TypeScript (and Bun's own fdatasync) take over, so Osprey always starts.
+
+import { dlopen, FFIType } from "bun:ffi";
+import { fdatasyncSync } from "node:fs";
+import { log } from "../log.ts";
+import { crc32cTs } from "./crc32c.ts";
+import { buildNative, nativeLibrary, nativeStale } from "./build.ts";
+
+const symbols = {
+  osprey_crc32c: { args: [FFIType.ptr, FFIType.u32, FFIType.u32], returns: FFIType.u32 },
+  osprey_crc32c_at: { args: [FFIType.ptr, FFIType.u32, FFIType.u32, FFIType.u32], returns: FFIType.u32 },
+  osprey_crc32c_hardware: { args: [], returns: FFIType.i32 },
+  osprey_fdatasync: { args: [FFIType.i32], returns: FFIType.i32 },
+  osprey_reserve: { args: [FFIType.i32, FFIType.i64, FFIType.i64], returns: FFIType.i32 },
+  osprey_ignore_sigxfsz: { args: [], returns: FFIType.void },
+} as const;
+
+type Lib = ReturnType<typeof dlopen<typeof symbols>>["symbols"];
+
+let explicitPath: string | null = null;
+let lib: Lib | null = null;
+let loaded = false;
+let why = "";
+
+/** Uses the library at `path` instead of build/native (a compiled executable embeds its own). Call before first use. */
+export function useLibrary(path: string): void {
+  explicitPath = path;
+  loaded = false;
+  lib = null;
+}
+
+/** Loads (building first when stale) the library; false, with the reason in `nativeStatus()`, when it cannot. */
+export function loadNative(): boolean {
+  if (loaded) return lib !== null;
+  loaded = true;
+  let path = explicitPath;
+  if (path === null) {
+    path = nativeLibrary;
+    if (nativeStale()) {
+      const err = buildNative();
+      if (err !== null) why = err;
+    }
+  }
+  try {
+    lib = dlopen(path, symbols).symbols;
+    lib.osprey_ignore_sigxfsz();
+    why = "";
+  } catch (e) {
+    lib = null;
+    why = why || `cannot load ${path}: ${(e as Error).message}`;
+    log.warn(`native library unavailable, using TypeScript CRC32C and Bun's fdatasync: ${why}`);
+  }
+  return lib !== null;
+}
+
+/** "native (hardware crc32c)", "native (table crc32c)" or "typescript (…why…)", for the log and STATS. */
+export function nativeStatus(): string {
+  if (!loaded) loadNative();
+  if (lib === null) return `typescript (${why})`;
+  return lib.osprey_crc32c_hardware() ? "native (hardware crc32c)" : "native (table crc32c)";
+}
+
+// Below this many bytes the FFI call costs more than the TypeScript loop it replaces.
+const ffiBytesMin = 64;
+
+/**
+ * CRC32C of b[start..end), continuing from `seed`. The native call gets the array itself plus the
+ * offset: a subarray per call would cost more than the call.
+ */
+export function crc32c(b: Uint8Array, start: number, end: number, seed = 0): number {
+  const n = end - start;
+  if (lib === null || n < ffiBytesMin) return crc32cTs(b, start, end, seed);
+  return lib.osprey_crc32c_at(b, start, n, seed) >>> 0;
+}
+
+/** The TypeScript CRC, for tests comparing both. */
+export { crc32cTs };
+
+/** The native CRC, or null without the library (tests, bench). */
+export function crc32cNative(b: Uint8Array, start: number, end: number, seed = 0): number | null {
+  if (!loaded) loadNative();
+  if (lib === null) return null;
+  return lib.osprey_crc32c_at(b, start, end - start, seed) >>> 0;
+}
+
+/** fdatasync(fd): 0 or the errno. Off the event loop, call it from a worker. */
+export function fdatasync(fd: number): number {
+  if (lib !== null) return lib.osprey_fdatasync(fd);
+  try {
+    fdatasyncSync(fd);
+    return 0;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).errno ? -(e as NodeJS.ErrnoException).errno! : 5;
+  }
+}
+
+/** Reserves disk space for [offset, offset+len) without growing the file: 0, an errno, or -1 when not supported here. */
+export function reserve(fd: number, offset: number, len: number): number {
+  if (lib === null) return -1;
+  return lib.osprey_reserve(fd, offset, len);
+}

@@ -1,0 +1,50 @@
+// Durability, put together at start-up: recover the keyspace from data_dir, then log every
+// change from here on (the Store's MutationLog becomes the WAL) and take snapshots.
+
+import { mkdirSync } from "node:fs";
+import type { Config } from "../config.types.ts";
+import type { Store } from "../engine/store.ts";
+import { log } from "../log.ts";
+import { loadNative, nativeStatus } from "../native/index.ts";
+import { recover, type RecoveryResult } from "./recovery.ts";
+import { lastSnapIndex, Snapshotter } from "./snapshot.ts";
+import { Wal } from "./wal.ts";
+
+export { RecoveryError } from "./recovery.ts";
+
+export interface Persistence {
+  readonly wal: Wal;
+  readonly snapshots: Snapshotter;
+  readonly recovery: RecoveryResult;
+  readonly native: string;
+  close(): void;
+}
+
+export function openPersistence(config: Config, store: Store, options: { repair?: boolean } = {}): Persistence {
+  loadNative();
+  const native = nativeStatus();
+  const dir = config.dataDir;
+  mkdirSync(dir, { recursive: true });
+  const recovery = recover(dir, store, { repair: options.repair });
+  if (recovery.snapIndex > 0 || recovery.walIndex > 0) {
+    log.info(
+      `recovered ${store.size} keys in ${recovery.ms.toFixed(0)} ms: ${recovery.entriesLoaded} from the snapshot, ` +
+        `${recovery.recordsReplayed} WAL records replayed` + (recovery.trimmedBytes > 0 ? `, ${recovery.trimmedBytes} torn bytes trimmed` : ""),
+    );
+  }
+  const walIndex = recovery.walIndex > 0 ? recovery.walIndex : recovery.nextWalIndex;
+  const wal = new Wal(dir, config, walIndex, recovery.walIndex > 0 ? recovery.walBytes : 0);
+  const snapshots = new Snapshotter(dir, store, wal, config, lastSnapIndex(dir));
+  wal.onSnapshotDue = () => void snapshots.start(`${config.walBytesMax} bytes logged since the last one`);
+  store.setLog(wal);
+  return {
+    wal,
+    snapshots,
+    recovery,
+    native,
+    close() {
+      snapshots.stop();
+      wal.close();
+    },
+  };
+}
