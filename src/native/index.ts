@@ -35,6 +35,11 @@ export function useLibrary(path: string): void {
 export function loadNative(): boolean {
   if (loaded) return lib !== null;
   loaded = true;
+  if (process.env.OSPREY_NATIVE === "off") {
+    why = "turned off by OSPREY_NATIVE=off";
+    log.warn(`native library unavailable, using TypeScript CRC32C and Bun's fdatasync: ${why}`);
+    return false;
+  }
   let path = explicitPath;
   if (path === null) {
     path = nativeLibrary;

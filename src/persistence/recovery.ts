@@ -275,7 +275,7 @@ function replayWal(dir: string, index: number, newest: boolean, store: Store, no
       if (why === null && rec.type === RecordType.Batch) why = applyBatch(r.buf, rec, inner, store, now, true);
       if (why !== null) {
         const tail = size - at;
-        if (newest && !validRecordAfter(path, at + 1, size)) {
+        if (newest && !validRecordAfter(path, at, size)) {
           trimTail(path, name, at, size, why);
           return { records, trimmed: tail, stopped: false };
         }
@@ -355,20 +355,31 @@ function applyBatch(b: Uint8Array, rec: Rec, inner: Rec, store: Store, now: numb
   return null;
 }
 
-/** Whether any whole, crc-valid record starts in path[from..size): then the damage is not a torn tail. */
-function validRecordAfter(path: string, from: number, size: number): boolean {
+/**
+ * Whether a whole, crc-valid record starts after the bad one at `bad`: then the damage is not a
+ * torn tail but something in the middle of the log. Records nested in a torn batch do not count.
+ */
+function validRecordAfter(path: string, bad: number, size: number): boolean {
+  const from = bad + 1;
   if (from >= size) return false;
   const fd = new FileReader(path, size);
   try {
-    fd.seek(from);
-    if (!fd.need(size - from)) return false;
+    fd.seek(bad);
+    if (!fd.need(size - bad)) return false;
+    fd.pos++;
     const b = fd.buf;
     const end = fd.pos + (size - from);
     const magic = Buffer.from([0x57, 0x50, 0x53, 0x4f]);
     const rec: Rec = { type: 0, keyStart: 0, keyLen: 0, valueStart: 0, valueLen: 0, expiry: 0, version: 0, bytes: 0 };
+    // A batch header that is itself intact: what lies inside its announced extent is its items.
+    const head = fd.pos - 1;
+    let nestedEnd = -1;
+    if (end - head >= recordHeaderBytes && getU32(b, head) === walMagic && b[head + 6] === RecordType.Batch) {
+      nestedEnd = head + recordOverheadBytes + getU32(b, head + 7) + getU32(b, head + 11);
+    }
     let at = b.indexOf(magic, fd.pos);
     while (at >= 0 && at < end) {
-      if (parseRecord(b, at, end, rec) === null) return true;
+      if (parseRecord(b, at, end, rec) === null && (at >= nestedEnd || at + rec.bytes > nestedEnd - 4)) return true;
       at = b.indexOf(magic, at + 1);
     }
     return false;

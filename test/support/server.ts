@@ -49,9 +49,10 @@ export interface ServerProcess {
 }
 
 /** Spawns `bun run src/server.ts <args>` in `cwd` (default this process's) and collects its stderr. */
-export function spawnServer(args: string[], opts: { cwd?: string } = {}): ServerProcess {
+export function spawnServer(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): ServerProcess {
   const proc = Bun.spawn([process.execPath, "run", serverEntry, ...args], {
     cwd: opts.cwd,
+    env: opts.env === undefined ? undefined : { ...process.env, ...opts.env },
     stdin: "ignore",
     stdout: "pipe", // unused: the server logs to stderr
     stderr: "pipe",
@@ -116,11 +117,17 @@ export function rssOf(pid: number): number {
   return Number(m[1]) * 1024;
 }
 
-/** Starts a real server process; `config` entries override the test defaults. */
-export async function startServer(config: Record<string, unknown> = {}): Promise<RunningServer> {
-  const dataDir = mkdtempSync(join(tmpdir(), "osprey-test-"));
+/**
+ * Starts a real server process; `config` entries override the test defaults. `dataDir` reuses a
+ * directory (a restart after a crash); `args` are extra command-line flags (e.g. --repair).
+ */
+export async function startServer(
+  config: Record<string, unknown> = {},
+  opts: { dataDir?: string; args?: string[]; env?: Record<string, string> } = {},
+): Promise<RunningServer> {
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "osprey-test-"));
   const configPath = writeConfig(dataDir, { listen_addr: "127.0.0.1:0", data_dir: dataDir, ...config });
-  const server = spawnServer(["--config", configPath]);
+  const server = spawnServer(["--config", configPath, ...(opts.args ?? [])], { env: opts.env });
   const { proc } = server;
   let port: number;
   try {
@@ -128,7 +135,7 @@ export async function startServer(config: Record<string, unknown> = {}): Promise
   } catch (err) {
     proc.kill("SIGKILL");
     await proc.exited;
-    rmSync(dataDir, { recursive: true, force: true });
+    if (opts.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
     throw err;
   }
   const signal = async (sig: NodeJS.Signals) => {

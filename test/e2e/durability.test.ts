@@ -1,0 +1,346 @@
+// Durability against real server processes: kill -9 under load, snapshots during writes, WAL
+// rotation and cleanup, a full disk, the TypeScript fallback. Every acknowledged write must come
+// back, with its value and version.
+
+import { afterEach, describe, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync, unlinkSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { RawClient } from "../support/client.ts";
+import { startServer, type RunningServer } from "../support/server.ts";
+
+const cleanup: (() => Promise<unknown> | void)[] = [];
+afterEach(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f();
+});
+
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), "osprey-durable-"));
+  cleanup.push(() => rmSync(d, { recursive: true, force: true }));
+  return d;
+}
+
+async function start(config: Record<string, unknown>, dataDir: string, opts: { args?: string[]; env?: Record<string, string> } = {}): Promise<RunningServer> {
+  const s = await startServer({ ...config, data_dir: dataDir }, { dataDir, ...opts });
+  cleanup.push(async () => {
+    if (s.proc.exitCode === null && s.proc.signalCode === null) await s.signal("SIGKILL");
+  });
+  return s;
+}
+
+/**
+ * A writer that owns keys `${prefix}:0..keys-1` and writes them round-robin, pipelining `depth`
+ * requests. The n-th write of a key carries the value `${key}=${n}`, so the version the server
+ * gives it must be n, and any recovered state can be checked against what was acknowledged.
+ */
+class Writer {
+  readonly acked = new Map<string, number>(); // key → highest acknowledged version
+  readonly sent = new Map<string, number>(); // key → writes sent
+  errors: string[] = [];
+  constructor(
+    readonly prefix: string,
+    readonly keys: number,
+  ) {}
+
+  async run(port: number, until: () => boolean, depth = 8): Promise<void> {
+    let c: RawClient;
+    try {
+      c = await RawClient.connect(port);
+    } catch {
+      return;
+    }
+    let i = 0;
+    try {
+      while (!until()) {
+        const batch: string[] = [];
+        let req = "";
+        for (let d = 0; d < depth; d++, i++) {
+          const key = `${this.prefix}:${i % this.keys}`;
+          const n = (this.sent.get(key) ?? 0) + 1;
+          this.sent.set(key, n);
+          const value = `${key}=${n}`;
+          req += `SET ${key} ${value.length}\r\n${value}\r\n`;
+          batch.push(key);
+        }
+        await c.send(req);
+        for (const key of batch) {
+          const line = await c.line();
+          const m = /^OK (\d+)$/.exec(line);
+          if (m === null) {
+            this.errors.push(line);
+            continue;
+          }
+          this.acked.set(key, Number(m[1]));
+        }
+      }
+    } catch {
+      // The server was killed mid-pipeline: what was acknowledged is in `acked`.
+    }
+  }
+
+  /** Checks every key against the recovered server: nothing acknowledged lost, nothing invented. */
+  async verify(port: number): Promise<{ lost: string[]; checked: number }> {
+    const c = await RawClient.connect(port);
+    const lost: string[] = [];
+    const keys = [...this.sent.keys()];
+    for (let at = 0; at < keys.length; at += 200) {
+      const chunk = keys.slice(at, at + 200);
+      await c.send(chunk.map((k) => `GET ${k}\r\n`).join(""));
+      for (const key of chunk) {
+        const head = await c.line();
+        const acked = this.acked.get(key) ?? 0;
+        const sent = this.sent.get(key)!;
+        if (head === "NOT_FOUND") {
+          if (acked > 0) lost.push(`${key}: acknowledged version ${acked}, recovered nothing`);
+          continue;
+        }
+        const m = /^VALUE (\d+) (\d+) (-?\d+)$/.exec(head);
+        if (m === null) throw new Error(`unexpected reply ${head}`);
+        const value = (await c.bytes(Number(m[1]) + 2)).toString("latin1").slice(0, -2);
+        const version = Number(m[2]);
+        if (version < acked) lost.push(`${key}: acknowledged version ${acked}, recovered ${version}`);
+        else if (version > sent) lost.push(`${key}: recovered version ${version} was never written`);
+        else if (value !== `${key}=${version}`) lost.push(`${key}: version ${version} has value ${value}`);
+      }
+    }
+    return { lost, checked: keys.length };
+  }
+}
+
+async function statsOf(port: number): Promise<Record<string, string>> {
+  const c = await RawClient.connect(port);
+  return c.stats();
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 15000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(20);
+  }
+}
+
+describe("crash safety", () => {
+  test('sync_policy "always": every acknowledged write is back after kill -9 under load, three times over', async () => {
+    const dir = tempDir();
+    const writers = [0, 1, 2, 3, 4, 5].map((w) => new Writer(`w${w}`, 300));
+    let acked = 0;
+    for (let round = 0; round < 3; round++) {
+      const server = await start({ sync_policy: "always" }, dir);
+      if (round > 0) {
+        for (const w of writers) expect((await w.verify(server.port)).lost).toEqual([]);
+      }
+      let stop = false;
+      const runs = writers.map((w) => w.run(server.port, () => stop));
+      await Bun.sleep(700 + 200 * round);
+      process.kill(server.pid, "SIGKILL"); // mid-pipeline, replies in flight
+      await server.proc.exited;
+      stop = true;
+      await Promise.all(runs);
+      acked = writers.reduce((n, w) => n + w.acked.size, 0);
+      for (const w of writers) expect(w.errors).toEqual([]);
+    }
+    expect(acked).toBeGreaterThan(100);
+    const server = await start({ sync_policy: "always" }, dir);
+    for (const w of writers) {
+      const { lost, checked } = await w.verify(server.port);
+      expect(lost).toEqual([]);
+      expect(checked).toBeGreaterThan(0);
+    }
+    const versions = writers.flatMap((w) => [...w.acked.values()]);
+    expect(Math.max(...versions)).toBeGreaterThan(1); // keys were overwritten, versions kept counting
+  }, 60000);
+
+  test("a snapshot taken while clients write, then kill -9: the full state is back", async () => {
+    const dir = tempDir();
+    let server = await start({ sync_policy: "always", enable_snapshot: true }, dir);
+    // A keyspace big enough that the snapshot takes many slices while the writers run.
+    const c = await RawClient.connect(server.port);
+    const pre = new Writer("pre", 20000);
+    for (let i = 0; i < 20000; i += 500) {
+      let req = "MSET";
+      let payload = "";
+      for (let k = i; k < i + 500; k++) {
+        const v = `pre:${k}=1`;
+        req += ` pre:${k} ${v.length}`;
+        payload += v;
+        pre.sent.set(`pre:${k}`, 1);
+        pre.acked.set(`pre:${k}`, 1);
+      }
+      expect(await c.request(`${req}\r\n${payload}\r\n`)).toBe("OK 500");
+    }
+    const writers = [0, 1, 2].map((w) => new Writer(`live${w}`, 5000));
+    let stop = false;
+    const runs = writers.map((w) => w.run(server.port, () => stop));
+    await Bun.sleep(100);
+    expect(await c.request("SNAPSHOT\r\n")).toBe("OK snapshot started");
+    await waitFor("the snapshot", async () => (await c.stats()).snapshots_total === "1");
+    await Bun.sleep(200); // more writes after the snapshot, only in the new WAL
+    process.kill(server.pid, "SIGKILL");
+    await server.proc.exited;
+    stop = true;
+    await Promise.all(runs);
+    expect(existsSync(join(dir, "MANIFEST.json"))).toBe(true);
+
+    server = await start({ sync_policy: "always" }, dir);
+    const stats = await statsOf(server.port);
+    expect(Number(stats.recovery_keys_loaded)).toBeGreaterThanOrEqual(20000);
+    expect(Number(stats.recovery_records_replayed)).toBeGreaterThan(0);
+    for (const w of [pre, ...writers]) {
+      const { lost } = await w.verify(server.port);
+      expect(lost).toEqual([]);
+    }
+  }, 60000);
+
+  test("SIGTERM writes and syncs everything before exiting; a restart has every key", async () => {
+    const dir = tempDir();
+    let server = await start({ sync_policy: "os" }, dir);
+    const w = new Writer("k", 1000);
+    let n = 0;
+    await w.run(server.port, () => ++n > 50, 16);
+    expect(await server.signal("SIGTERM")).toBe(0);
+    server = await start({ sync_policy: "os" }, dir);
+    expect((await w.verify(server.port)).lost).toEqual([]);
+    expect(w.acked.size).toBe(800);
+  });
+});
+
+describe("WAL files", () => {
+  test("the WAL rotates at wal_max_bytes, snapshots follow, and files no longer needed are deleted", async () => {
+    const dir = tempDir();
+    let server = await start({ wal_max_bytes: 64 * 1024, sync_policy: "batch" }, dir);
+    const w = new Writer("rot", 3000);
+    let n = 0;
+    await w.run(server.port, () => ++n > 400, 32); // ~12,800 writes, ~700 KB of WAL
+    const c = await RawClient.connect(server.port);
+    await waitFor("snapshots", async () => {
+      const s = await c.stats();
+      return Number(s.snapshots_total) >= 2 && s.snapshot_in_progress === "0";
+    });
+    const stats = await c.stats();
+    expect(stats.wal_current).not.toBe('"wal-00000001.oswal"');
+    const files = readdirSync(dir).filter((f) => f.endsWith(".oswal") || f.endsWith(".osnap"));
+    const manifest = JSON.parse(await Bun.file(join(dir, "MANIFEST.json")).text());
+    // Only the manifest's snapshot and the WALs from its next_wal on are left.
+    expect(files.filter((f) => f.endsWith(".osnap"))).toEqual([manifest.snap]);
+    for (const f of files.filter((f) => f.endsWith(".oswal"))) expect(f >= manifest.next_wal).toBe(true);
+    expect(await server.signal("SIGTERM")).toBe(0);
+    server = await start({ wal_max_bytes: 64 * 1024 }, dir);
+    expect((await w.verify(server.port)).lost).toEqual([]);
+  }, 30000);
+
+  test("with enable_snapshot = false WALs rotate and all of them are replayed", async () => {
+    const dir = tempDir();
+    let server = await start({ wal_max_bytes: 16 * 1024, enable_snapshot: false }, dir);
+    const w = new Writer("nosnap", 500);
+    let n = 0;
+    await w.run(server.port, () => ++n > 100, 16);
+    const c = await RawClient.connect(server.port);
+    expect(await c.request("SNAPSHOT\r\n")).toBe("ERR BUSY snapshots are disabled (enable_snapshot = false)");
+    expect(await server.signal("SIGKILL")).not.toBe(0);
+    const wals = readdirSync(dir).filter((f) => f.endsWith(".oswal"));
+    expect(wals.length).toBeGreaterThan(5);
+    expect(existsSync(join(dir, "MANIFEST.json"))).toBe(false);
+    server = await start({ wal_max_bytes: 16 * 1024, enable_snapshot: false }, dir);
+    expect((await w.verify(server.port)).lost).toEqual([]);
+  }, 30000);
+
+  test("a torn write at the end of the WAL is trimmed at start-up with a log line, and the server starts", async () => {
+    const dir = tempDir();
+    let server = await start({}, dir);
+    const w = new Writer("torn", 50);
+    let n = 0;
+    await w.run(server.port, () => ++n > 5, 10);
+    expect(await server.signal("SIGTERM")).toBe(0);
+    const wal = join(dir, "wal-00000001.oswal");
+    const bytes = await Bun.file(wal).bytes();
+    writeFileSync(wal, bytes.subarray(0, bytes.length - 7)); // the last record loses its tail
+    server = await start({}, dir);
+    expect(server.log()).toMatch(/trimmed \d+ bytes from the end of wal-00000001\.oswal/);
+    const { lost } = await w.verify(server.port);
+    expect(lost.length).toBe(1); // the torn record, and only it
+    expect(existsSync(`${wal}.broken`)).toBe(true);
+  });
+
+  test("a damaged record in the middle refuses to start naming file and offset; --repair starts", async () => {
+    const dir = tempDir();
+    let server = await start({}, dir);
+    const c = await RawClient.connect(server.port);
+    for (let i = 0; i < 20; i++) expect(await c.request(`SET k${i} 5\r\nvalue\r\n`)).toBe("OK 1");
+    expect(await server.signal("SIGTERM")).toBe(0);
+    const wal = join(dir, "wal-00000001.oswal");
+    const bytes = await Bun.file(wal).bytes();
+    const recordBytes = 35 + 2 + 5; // k0..k9
+    bytes[5 * recordBytes + 33]! ^= 0x20; // in the 6th record's key
+    writeFileSync(wal, bytes);
+    await expect(start({}, dir)).rejects.toThrow(new RegExp(`wal-00000001\\.oswal: bad record at byte ${5 * recordBytes}`));
+    server = await start({}, dir, { args: ["--repair"] });
+    const c2 = await RawClient.connect(server.port);
+    expect(await c2.request("GET k4\r\n")).toBe("VALUE 5 1 -1\r\nvalue\r\n");
+    expect(await c2.request("GET k5\r\n")).toBe("NOT_FOUND");
+    expect((await c2.stats()).keys).toBe("5");
+  });
+});
+
+describe("a full disk", () => {
+  test("a write the disk cannot take is refused with ERR INTERNAL naming the cause, nothing is lost, reads go on, and writes resume when space returns", async () => {
+    const mount = tempDir();
+    const mounted = Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", mount]);
+    if (mounted.exitCode !== 0) throw new Error(`this test needs root to mount a tmpfs: ${mounted.stderr.toString()}`);
+    cleanup.push(() => void Bun.spawnSync(["umount", "-l", mount]));
+    const dir = join(mount, "data");
+    mkdirSync(dir);
+    // A filler to delete later: the disk "gets space back".
+    writeFileSync(join(mount, "filler"), new Uint8Array(1 << 20));
+    let server = await start({ sync_policy: "always", log_file: join(tempDir(), "osprey.log") }, dir);
+    const c = await RawClient.connect(server.port);
+    const acked = new Map<string, string>();
+    let refusal = "";
+    const value = "v".repeat(4000);
+    for (let i = 0; i < 2000 && refusal === ""; i++) {
+      const reply = await c.request(`SET big${i} ${value.length}\r\n${value}\r\n`);
+      if (reply.startsWith("OK")) acked.set(`big${i}`, value);
+      else refusal = reply;
+    }
+    expect(refusal).toMatch(/^ERR INTERNAL write not applied: .*(ENOSPC|no space)/);
+    expect(acked.size).toBeGreaterThan(100);
+    // The refused key was not applied; earlier ones are readable; the server answers everything else.
+    expect(await c.request(`GET big${acked.size}\r\n`)).toBe("NOT_FOUND");
+    expect(await c.request("GET big0\r\n")).toBe(`VALUE ${value.length} 1 -1\r\n${value}\r\n`);
+    // An MSET that does not fit is refused whole: not even its first key is applied.
+    expect(await c.request(`MSET m1 ${value.length} m2 ${value.length}\r\n${value}${value}\r\n`)).toMatch(/^ERR INTERNAL write not applied/);
+    expect(await c.request("GET m1\r\n")).toBe("NOT_FOUND");
+    expect(await c.request("PING\r\n")).toBe("PONG");
+    // Space comes back: writes are accepted again.
+    unlinkSync(join(mount, "filler"));
+    expect(await c.request("SET after 2\r\nok\r\n")).toBe("OK 1");
+    acked.set("after", "ok");
+    process.kill(server.pid, "SIGKILL");
+    await server.proc.exited;
+    server = await start({ sync_policy: "always" }, dir);
+    const c2 = await RawClient.connect(server.port);
+    for (const [key, v] of acked) {
+      expect(await c2.request(`GET ${key}\r\n`)).toBe(`VALUE ${v.length} 1 -1\r\n${v}\r\n`);
+    }
+    expect((await c2.stats()).keys).toBe(String(acked.size));
+  }, 30000);
+});
+
+describe("native library fallback", () => {
+  test("with the native library off the server warns once, logs in a format the native build reads back", async () => {
+    const dir = tempDir();
+    let server = await start({}, dir, { env: { OSPREY_NATIVE: "off" } });
+    expect(server.log().match(/native library unavailable/g)?.length).toBe(1);
+    expect((await statsOf(server.port)).native).toMatch(/^"typescript/);
+    const w = new Writer("ts", 200);
+    let n = 0;
+    await w.run(server.port, () => ++n > 30, 20);
+    const c = await RawClient.connect(server.port);
+    expect(await c.request("SNAPSHOT\r\n")).toBe("OK snapshot started");
+    await waitFor("the snapshot", async () => (await c.stats()).snapshots_total === "1");
+    expect(await server.signal("SIGTERM")).toBe(0);
+    server = await start({}, dir);
+    expect((await statsOf(server.port)).native).toBe('"native (hardware crc32c)"');
+    expect((await w.verify(server.port)).lost).toEqual([]);
+  });
+});

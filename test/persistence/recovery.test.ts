@@ -1,0 +1,270 @@
+// Recovery from data directories built byte by byte from the format description: the original's
+// files, torn tails at every byte offset, damage in the middle, missing files, --repair.
+
+import { afterEach, describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { noExpiry, Store } from "../../src/engine/store.ts";
+import { recover, RecoveryError } from "../../src/persistence/recovery.ts";
+import { concat, snapFile, snapshotFile, walFile, walRecord, writeManifest } from "./fixtures.ts";
+
+const SET = 0;
+const DEL = 1;
+const EXPIRE = 2;
+const BATCH = 3;
+const CLEAR = 4;
+const future = 4102444800000; // 2100-01-01
+const past = 1000;
+
+const dirs: string[] = [];
+function freshDir(): string {
+  const d = mkdtempSync(join(tmpdir(), "osprey-recovery-"));
+  dirs.push(d);
+  return d;
+}
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+type Dump = Record<string, { value: string; version: number; expiry: number }>;
+
+function dump(store: Store): Dump {
+  const out: Dump = {};
+  store.forEach((id) => {
+    const b = store.buffer(id);
+    const ks = store.keyOffset(id);
+    const key = b.subarray(ks, ks + store.keyLength(id)).toString("latin1");
+    const vs = store.valueOffset(id);
+    out[key] = { value: b.subarray(vs, vs + store.valueLength(id)).toString("latin1"), version: store.version(id), expiry: store.expiry(id) };
+  });
+  return out;
+}
+
+function recoverDir(dir: string, repair = false) {
+  const store = new Store();
+  const result = recover(dir, store, { repair });
+  return { store, result, state: dump(store) };
+}
+
+describe("files written by the original Osprey", () => {
+  test("manifest → snapshot → WALs from next_wal recover the exact state; older WALs and expired entries are ignored", () => {
+    const dir = freshDir();
+    writeFileSync(
+      join(dir, snapFile(1)),
+      snapshotFile([
+        { key: "kept", value: "from-snapshot", version: 4 },
+        { key: "gone-later", value: "x", version: 1 },
+        { key: "expired", value: "old", version: 2, expiryMs: past },
+        { key: "ttl", value: "t", version: 9, expiryMs: future },
+      ]),
+    );
+    writeManifest(dir, 1, 2);
+    // wal-1 predates the snapshot: replaying it would resurrect "stale".
+    writeFileSync(join(dir, walFile(1)), walRecord({ type: SET, key: "stale", value: "no", version: 1 }));
+    writeFileSync(
+      join(dir, walFile(2)),
+      concat([
+        walRecord({ type: SET, key: "new", value: "v1", version: 1 }),
+        walRecord({ type: SET, key: "new", value: "v2", version: 2 }),
+        walRecord({ type: DEL, key: "gone-later" }),
+        walRecord({ type: EXPIRE, key: "kept", expiryMs: future, version: 4 }),
+        walRecord({ type: 9, key: "future-type", value: "ignored" }),
+        walRecord({ type: SET, key: "born-expired", value: "z", expiryMs: past, version: 1 }),
+      ]),
+    );
+    writeFileSync(join(dir, walFile(3)), walRecord({ type: EXPIRE, key: "ttl", expiryMs: noExpiry, version: 9 }));
+    const { state, result } = recoverDir(dir);
+    expect(state).toEqual({
+      kept: { value: "from-snapshot", version: 4, expiry: future },
+      ttl: { value: "t", version: 9, expiry: noExpiry },
+      new: { value: "v2", version: 2, expiry: noExpiry },
+    });
+    expect(result.snapIndex).toBe(1);
+    expect(result.walIndex).toBe(3);
+    expect(result.entriesLoaded).toBe(3);
+    expect(result.recordsReplayed).toBe(7);
+    expect(result.trimmedBytes).toBe(0);
+  });
+
+  test("without a manifest every WAL is replayed from the lowest index", () => {
+    const dir = freshDir();
+    writeFileSync(join(dir, walFile(1)), walRecord({ type: SET, key: "a", value: "1", version: 1 }));
+    writeFileSync(join(dir, walFile(2)), walRecord({ type: SET, key: "a", value: "22", version: 2 }));
+    const { state, result } = recoverDir(dir);
+    expect(state).toEqual({ a: { value: "22", version: 2, expiry: noExpiry } });
+    expect(result.walIndex).toBe(2);
+    expect(result.walBytes).toBe(statSync(join(dir, walFile(2))).size);
+  });
+
+  test("binary keys and values (bytes ≥ 0x80, NUL, CR, LF) survive byte for byte", () => {
+    const dir = freshDir();
+    const value = new Uint8Array(256).map((_, i) => i);
+    writeFileSync(join(dir, walFile(1)), walRecord({ type: SET, key: new Uint8Array([0xc3, 0xa9, 0x41]), value, version: 7 }));
+    const { store } = recoverDir(dir);
+    const id = store.find(new Uint8Array([0xc3, 0xa9, 0x41]), 0, 3);
+    expect(id).toBeGreaterThanOrEqual(0);
+    const vs = store.valueOffset(id);
+    expect(Array.from(store.buffer(id).subarray(vs, vs + store.valueLength(id)))).toEqual(Array.from(value));
+    expect(store.version(id)).toBe(7);
+  });
+});
+
+describe("batches and clears (record types added by this Osprey)", () => {
+  const batch = (items: Uint8Array[]) => walRecord({ type: BATCH, value: concat(items), version: items.length });
+
+  test("a whole MSET batch applies every item", () => {
+    const dir = freshDir();
+    writeFileSync(join(dir, walFile(1)), batch([walRecord({ type: SET, key: "x", value: "1", version: 1 }), walRecord({ type: SET, key: "y", value: "2", version: 1 })]));
+    expect(Object.keys(recoverDir(dir).state).sort()).toEqual(["x", "y"]);
+  });
+
+  test("a batch torn at any byte applies none of its items", () => {
+    const whole = batch([walRecord({ type: SET, key: "x", value: "1", version: 1 }), walRecord({ type: SET, key: "y", value: "2", version: 1 })]);
+    const first = walRecord({ type: SET, key: "before", value: "b", version: 1 });
+    for (let cut = 1; cut < whole.length; cut++) {
+      const dir = freshDir();
+      writeFileSync(join(dir, walFile(1)), concat([first, whole.subarray(0, cut)]));
+      const { state, result } = recoverDir(dir);
+      expect(Object.keys(state)).toEqual(["before"]);
+      expect(result.trimmedBytes).toBe(cut);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a clear record removes every key written before it", () => {
+    const dir = freshDir();
+    writeFileSync(
+      join(dir, walFile(1)),
+      concat([walRecord({ type: SET, key: "a", value: "1", version: 1 }), walRecord({ type: CLEAR }), walRecord({ type: SET, key: "b", value: "2", version: 1 })]),
+    );
+    expect(Object.keys(recoverDir(dir).state)).toEqual(["b"]);
+  });
+});
+
+describe("damage", () => {
+  const r1 = walRecord({ type: SET, key: "one", value: "1", version: 1 });
+  const r2 = walRecord({ type: SET, key: "two", value: "22", version: 1 });
+  const r3 = walRecord({ type: SET, key: "three", value: "333", expiryMs: future, version: 1 });
+  const all = concat([r1, r2, r3]);
+  const twoRecords = r1.length + r2.length;
+
+  test("a last record torn at every byte offset is trimmed; the cut bytes are kept in a .broken file", () => {
+    for (let cut = twoRecords; cut < all.length; cut++) {
+      const dir = freshDir();
+      const path = join(dir, walFile(1));
+      writeFileSync(path, all.subarray(0, cut));
+      const { state, result } = recoverDir(dir);
+      expect(Object.keys(state).sort()).toEqual(["one", "two"]);
+      expect(statSync(path).size).toBe(twoRecords);
+      expect(result.trimmedBytes).toBe(cut - twoRecords);
+      if (cut > twoRecords) expect(Array.from(readFileSync(`${path}.broken`))).toEqual(Array.from(all.subarray(twoRecords, cut)));
+      else expect(existsSync(`${path}.broken`)).toBe(false);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a bad crc in the last record is trimmed like a torn one", () => {
+    const dir = freshDir();
+    const bad = all.slice();
+    bad[all.length - 6]! ^= 0x01; // inside the last value
+    writeFileSync(join(dir, walFile(1)), bad);
+    const { state, result } = recoverDir(dir);
+    expect(Object.keys(state).sort()).toEqual(["one", "two"]);
+    expect(result.trimmedBytes).toBe(r3.length);
+  });
+
+  test("zeros after the last record (a file extended but never written) are trimmed", () => {
+    const dir = freshDir();
+    writeFileSync(join(dir, walFile(1)), concat([all, new Uint8Array(4096)]));
+    const { state, result } = recoverDir(dir);
+    expect(Object.keys(state).length).toBe(3);
+    expect(result.trimmedBytes).toBe(4096);
+  });
+
+  test("a flipped byte in the middle of the log refuses to start, naming the file and byte offset, and changes nothing", () => {
+    for (const at of [r1.length + 2, r1.length + 10, r1.length + 33]) {
+      const dir = freshDir();
+      const bad = all.slice();
+      bad[at]! ^= 0x40;
+      const path = join(dir, walFile(1));
+      writeFileSync(path, bad);
+      expect(() => recoverDir(dir)).toThrow(new RegExp(`${walFile(1)}: bad record at byte ${r1.length} `));
+      expect(() => recoverDir(dir)).toThrow(RecoveryError);
+      expect(Array.from(readFileSync(path))).toEqual(Array.from(bad));
+      expect(readdirSync(dir).sort()).toEqual([walFile(1)]);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a torn record at the end of a WAL that is not the newest refuses to start", () => {
+    const dir = freshDir();
+    writeFileSync(join(dir, walFile(1)), all.subarray(0, all.length - 3));
+    writeFileSync(join(dir, walFile(2)), r1);
+    expect(() => recoverDir(dir)).toThrow(new RegExp(`${walFile(1)}: bad record at byte ${twoRecords}`));
+  });
+
+  test("--repair truncates at the damaged record and sets later WALs aside as .broken", () => {
+    const dir = freshDir();
+    const bad = all.slice();
+    bad[r1.length + 10]! ^= 0x40;
+    writeFileSync(join(dir, walFile(1)), bad);
+    writeFileSync(join(dir, walFile(2)), walRecord({ type: SET, key: "later", value: "l", version: 1 }));
+    const { state } = recoverDir(dir, true);
+    expect(Object.keys(state)).toEqual(["one"]);
+    expect(statSync(join(dir, walFile(1))).size).toBe(r1.length);
+    expect(readdirSync(dir).sort()).toEqual([walFile(1), `${walFile(1)}.broken`, `${walFile(2)}.broken`]);
+  });
+
+  test("a bad snapshot entry refuses to start naming the snapshot and the entry's byte offset", () => {
+    const dir = freshDir();
+    const snap = snapshotFile([
+      { key: "a", value: "1" },
+      { key: "b", value: "2" },
+    ]);
+    const secondEntry = 14 + 24 + 1 + 1 + 4;
+    snap[secondEntry + 25]! ^= 0xff; // the second entry's value byte
+    writeFileSync(join(dir, snapFile(1)), snap);
+    writeManifest(dir, 1, 2);
+    expect(() => recoverDir(dir)).toThrow(new RegExp(`${snapFile(1)}: bad entry 2 of 2 at byte ${secondEntry}: crc mismatch`));
+    const { state } = recoverDir(dir, true);
+    expect(Object.keys(state)).toEqual(["a"]);
+  });
+
+  test("a snapshot with fewer entries than its header counts refuses to start", () => {
+    const dir = freshDir();
+    writeFileSync(join(dir, snapFile(1)), snapshotFile([{ key: "a", value: "1" }], 2));
+    writeManifest(dir, 1, 1);
+    expect(() => recoverDir(dir)).toThrow(/bad entry 2 of 2 .*ends inside the entry header/);
+  });
+
+  test("a snapshot named by the manifest but missing refuses to start", () => {
+    const dir = freshDir();
+    writeManifest(dir, 3, 4);
+    writeFileSync(join(dir, walFile(4)), r1);
+    expect(() => recoverDir(dir)).toThrow(/snap-00000003\.osnap is named by MANIFEST\.json but missing/);
+  });
+
+  test("a WAL missing between two others refuses to start", () => {
+    const dir = freshDir();
+    writeFileSync(join(dir, walFile(1)), r1);
+    writeFileSync(join(dir, walFile(3)), r2);
+    expect(() => recoverDir(dir)).toThrow(/wal-00000002\.oswal is missing between/);
+  });
+
+  test("the WAL the manifest names as next is missing while later ones exist: refuses to start", () => {
+    const dir = freshDir();
+    writeFileSync(join(dir, snapFile(1)), snapshotFile([]));
+    writeManifest(dir, 1, 2);
+    writeFileSync(join(dir, walFile(3)), r1);
+    expect(() => recoverDir(dir)).toThrow(/wal-00000002\.oswal is named by MANIFEST\.json as the next WAL but is missing/);
+  });
+
+  test("record lengths beyond every limit are damage, not an allocation", () => {
+    const dir = freshDir();
+    const huge = r2.slice();
+    new DataView(huge.buffer).setUint32(11, 0xfffffff0, true); // value_len ~4 GiB
+    writeFileSync(join(dir, walFile(1)), concat([huge, r3]));
+    expect(() => recoverDir(dir)).toThrow(/bad record at byte 0 \(record lengths out of range/);
+  });
+});
