@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Osprey against redis-server in one session, same generator, same shapes, alternating runs.
 # Usage: bench/compare.sh [duration_s] [rounds]. Needs redis-server (apt-get install redis-server).
+# SYNC=always|batch|os sets Osprey's sync_policy and the matching Redis AOF (appendfsync
+# always|everysec|no); unset, Osprey runs its default and Redis without persistence.
+# SHAPES="set 1,get 16" picks the workloads (default: set/get at pipeline 1 and 16).
 # Prints one line per run and a summary table with the Osprey/Redis ratio of the best runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,9 +14,16 @@ work=$(mktemp -d)
 free_port() { $bun -e 'const s=Bun.listen({hostname:"127.0.0.1",port:0,socket:{data(){}}});console.log(s.port);s.stop(true)'; }
 oport=$(free_port); rport=$(free_port)
 printf 'listen_addr = "127.0.0.1:%s"\ndata_dir = "%s/data"\n' "$oport" "$work" > "$work/osprey.toml"
+redis_persist=(--appendonly no)
+case "${SYNC:-}" in
+  always) redis_persist=(--appendonly yes --appendfsync always) ;;
+  batch) redis_persist=(--appendonly yes --appendfsync everysec) ;;
+  os) redis_persist=(--appendonly yes --appendfsync no) ;;
+esac
+[ -n "${SYNC:-}" ] && printf 'sync_policy = "%s"\n' "$SYNC" >> "$work/osprey.toml"
 $bun run src/server.ts --config "$work/osprey.toml" 2> "$work/osprey.log" &
 opid=$!
-redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" > "$work/redis.log" 2>&1 &
+redis-server --port "$rport" --bind 127.0.0.1 --save '' "${redis_persist[@]}" --dir "$work" > "$work/redis.log" 2>&1 &
 rpid=$!
 cleanup() { kill "$opid" "$rpid" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
@@ -29,7 +39,8 @@ run() { # target op pipeline
 
 results="$work/results.jsonl"
 for round in $(seq 1 "$rounds"); do
-  for shape in "set 1" "get 1" "set 16" "get 16"; do
+  IFS=, read -ra shapes <<< "${SHAPES:-set 1,get 1,set 16,get 16}"
+  for shape in "${shapes[@]}"; do
     set -- $shape
     for target in osprey redis; do
       line=$(run "$target" "$1" "$2")

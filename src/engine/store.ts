@@ -279,6 +279,20 @@ export class Store {
     this.#log.batchEnd();
   }
 
+  /**
+   * Sizes an empty store for `count` entries at once (recovery knows the snapshot's count), so
+   * loading it never resizes the table or the metadata arrays.
+   */
+  reserve(count: number): void {
+    if (this.#size !== 0 || this.#old !== null) return;
+    const slots = 1 << Math.ceil(Math.log2(Math.min(count, entriesMax) / loadFactorMax + 1));
+    if (slots > this.#slots.length) {
+      this.#slots = new Int32Array(slots);
+      this.#mask = slots - 1;
+    }
+    while (this.#keyLen.length < Math.min(count, entriesMax)) this.#growIds();
+  }
+
   /** Removes every key (FLUSHALL), logging it; memory goes back to what an empty store holds. */
   clear(): void {
     this.#log.clear();

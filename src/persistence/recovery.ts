@@ -162,6 +162,8 @@ function loadSnapshot(path: string, name: string, store: Store, now: number, rep
     }
     const count = getU64(r.buf, 6);
     r.pos += snapHeaderBytes;
+    // Bounded by what the file can hold, so a damaged count cannot reserve memory for nothing.
+    store.reserve(Math.min(count, Math.floor(size / (entryHeaderBytes + 5))));
     let loaded = 0;
     for (let n = 0; n < count; n++) {
       const at = r.offset;

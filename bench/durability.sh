@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Snapshot and recovery figures for 1M keys × 100 B, Osprey and redis-server in one session.
+#   1. Osprey: preload, GET p99 idle, GET p99 while snapshots run back to back, the snapshot's
+#      work and longest slice (STATS), then kill -9 and time the recovery (snapshot + WAL).
+#   2. Redis: the same keys, then restart from RDB and from AOF and read their load times.
+# Usage: bench/durability.sh [keys]. Needs redis-server. Takes about two minutes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+keys=${1:-1000000}
+bun=./node_modules/.bin/bun
+work=$(mktemp -d)
+free_port() { $bun -e 'const s=Bun.listen({hostname:"127.0.0.1",port:0,socket:{data(){}}});console.log(s.port);s.stop(true)'; }
+oport=$(free_port); rport=$(free_port)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+stat() { printf 'STATS\r\n' | nc -q1 127.0.0.1 "$oport" | tr -d '\r' | grep "^$1=" | cut -d= -f2; }
+load() { # port protocol op duration [extra]
+  $bun run bench/bench.ts --port "$1" --protocol "$2" --op "$3" --clients 50 --pipeline 1 --value-size 100 \
+    --keyspace "$keys" --duration "$4" --warmup 1 --json ${5:-} 2>/dev/null | tail -1
+}
+p99() { $bun -e 'const r=JSON.parse(process.argv[1]);console.log(`${Math.round(r.opsPerSec)} ops/s, p99 ${r.latencyMs.p99} ms`)' "$1"; }
+
+echo "== Osprey: $keys keys x 100 B (sync_policy os, wal_max_bytes 4 GiB so only SNAPSHOT starts snapshots)"
+printf 'listen_addr = "127.0.0.1:%s"\ndata_dir = "%s/osprey"\nsync_policy = "os"\nwal_max_bytes = 4294967296\n' "$oport" "$work" > "$work/osprey.toml"
+$bun run src/server.ts --config "$work/osprey.toml" 2> "$work/osprey.log" & pids+=($!); opid=$!
+sleep 1.5
+$bun run bench/bench.ts --port "$oport" --op get --keyspace "$keys" --preload --duration 1 --warmup 0 --pipeline 16 >/dev/null 2>&1
+echo "keys: $(stat keys), rss: $(( $(stat mem_rss_bytes) / 1048576 )) MiB"
+idle=$(load "$oport" osprey get 5)
+echo "GET idle:             $(p99 "$idle")"
+# Snapshots back to back for the whole measured window.
+( end=$((SECONDS + 7)); while [ $SECONDS -lt $end ]; do printf 'SNAPSHOT\r\n' | nc -q1 127.0.0.1 "$oport" >/dev/null; sleep 0.05; done ) & snapper=$!
+during=$(load "$oport" osprey get 5)
+wait $snapper
+echo "GET during snapshots: $(p99 "$during")"
+sleep 2
+echo "snapshots: $(stat snapshots_total), last: $(stat last_snapshot_keys) keys, $(stat last_snapshot_bytes) bytes, work $(stat last_snapshot_work_ms) ms, longest slice $(stat last_snapshot_longest_slice_ms) ms, wall $(stat last_snapshot_duration_ms) ms (under load)"
+printf 'SNAPSHOT\r\n' | nc -q1 127.0.0.1 "$oport" >/dev/null; sleep 3
+echo "idle snapshot: work $(stat last_snapshot_work_ms) ms, longest slice $(stat last_snapshot_longest_slice_ms) ms, wall $(stat last_snapshot_duration_ms) ms"
+# Some WAL after the snapshot, then a crash.
+$bun run bench/bench.ts --port "$oport" --op set --keyspace "$keys" --duration 2 --warmup 0 >/dev/null 2>&1
+kill -9 "$opid"; wait "$opid" 2>/dev/null || true
+ls -la "$work/osprey" | grep -E "osnap|oswal" | awk '{print "  " $5 " " $9}'
+t0=$(date +%s%N)
+$bun run src/server.ts --config "$work/osprey.toml" 2> "$work/osprey2.log" & pids+=($!)
+until grep -q listening "$work/osprey2.log"; do sleep 0.01; done
+t1=$(date +%s%N)
+echo "restart to listening: $(( (t1 - t0) / 1000000 )) ms (process start included); $(grep -o 'recovered.*' "$work/osprey2.log")"
+
+echo "== Redis $(redis-server --version | grep -o 'v=[0-9.]*'): same keys"
+redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly yes --appendfsync no --dir "$work" --dbfilename dump.rdb > "$work/redis.log" 2>&1 & pids+=($!); rpid=$!
+sleep 1
+$bun run bench/bench.ts --port "$rport" --protocol resp --op get --keyspace "$keys" --preload --duration 1 --warmup 0 --pipeline 16 >/dev/null 2>&1
+ridle=$(load "$rport" resp get 5)
+echo "GET idle:             $(p99 "$ridle")"
+( end=$((SECONDS + 7)); while [ $SECONDS -lt $end ]; do redis-cli -p "$rport" bgsave >/dev/null 2>&1; sleep 0.2; done ) & snapper=$!
+rduring=$(load "$rport" resp get 5)
+wait $snapper
+echo "GET during BGSAVE:    $(p99 "$rduring")"
+sleep 3
+redis-cli -p "$rport" save >/dev/null
+redis-cli -p "$rport" shutdown nosave >/dev/null 2>&1 || true
+sleep 1
+redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" --dbfilename dump.rdb > "$work/redis-rdb.log" 2>&1 & pids+=($!)
+until grep -q "Ready to accept" "$work/redis-rdb.log"; do sleep 0.01; done
+echo "RDB load: $(grep -o 'DB loaded from disk: [0-9.]* seconds' "$work/redis-rdb.log")"
+redis-cli -p "$rport" shutdown nosave >/dev/null 2>&1 || true
+sleep 1
+redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly yes --aof-use-rdb-preamble no --dir "$work" --dbfilename none.rdb > "$work/redis-aof.log" 2>&1 & pids+=($!)
+until grep -q "Ready to accept" "$work/redis-aof.log"; do sleep 0.01; done
+echo "AOF load: $(grep -o 'DB loaded from append only file: [0-9.]* seconds' "$work/redis-aof.log" || grep -io 'loaded.*' "$work/redis-aof.log" | tail -1)"
