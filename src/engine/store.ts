@@ -51,6 +51,20 @@ const rehashSlotsPerInsert = 16;
  */
 export const entriesMax = 1 << 27;
 
+function putU32(b: Uint8Array, at: number, v: number): void {
+  b[at] = v;
+  b[at + 1] = v >>> 8;
+  b[at + 2] = v >>> 16;
+  b[at + 3] = v >>> 24;
+}
+
+/** A signed 64-bit little-endian integer from a double holding it exactly (no BigInt, no allocation). */
+function putI64(b: Uint8Array, at: number, v: number): void {
+  const hi = Math.floor(v / 4294967296);
+  putU32(b, at, v - hi * 4294967296);
+  putU32(b, at + 4, hi >>> 0);
+}
+
 /** FNV-1a over the key bytes with a per-process seed, finished with murmur3's mixer. */
 function hashKey(b: Uint8Array, s: number, e: number, seed: number): number {
   let h = seed;
@@ -237,9 +251,16 @@ export class Store {
       this.#valueLen[id] = valueLen;
       this.#expiry[id] = noExpiry;
       this.#place(id, keyLen + valueLen);
-      copyBytes(kb, ks, ke, this.buffer(id), this.#offset[id]!);
       this.#insertSlot(id);
       this.#size++;
+      if (vb === kb && vs === ke) {
+        // Key and value adjacent in the source (a snapshot or WAL record): one copy.
+        copyBytes(kb, ks, ve, this.buffer(id), this.#offset[id]!);
+        this.#version[id] = version;
+        this.#setExpiry(id, expiryMs);
+        return id;
+      }
+      copyBytes(kb, ks, ke, this.buffer(id), this.#offset[id]!);
     } else if (!this.#fits(id, keyLen + valueLen)) {
       this.#release(id);
       this.#valueLen[id] = valueLen;
@@ -346,6 +367,29 @@ export class Store {
 
   hasEntry(id: number): boolean {
     return id < this.#highWater && this.#keyLen[id] !== 0;
+  }
+
+  /**
+   * Snapshot encoding of entry `id` into dst at `at`: key_len u32 · value_len u32 · expiry i64 ·
+   * version u64 · key · value (the crc is the caller's). Returns the bytes written. Lives here so
+   * the hot loop of a snapshot reads the metadata arrays directly.
+   */
+  encodeEntry(id: number, dst: Uint8Array, at: number): number {
+    const keyLen = this.#keyLen[id]!;
+    const valueLen = this.#valueLen[id]!;
+    putU32(dst, at, keyLen);
+    putU32(dst, at + 4, valueLen);
+    putI64(dst, at + 8, this.#expiry[id]!);
+    putI64(dst, at + 16, this.#version[id]!);
+    const off = this.#offset[id]!;
+    const page = this.#page[id]!;
+    copyBytes(page >= 0 ? this.#slab.pages[page]! : this.#large[id]!, off, off + keyLen + valueLen, dst, at + 24);
+    return 24 + keyLen + valueLen;
+  }
+
+  /** Bytes `encodeEntry` writes for `id`. */
+  entryBytes(id: number): number {
+    return 24 + this.#keyLen[id]! + this.#valueLen[id]!;
   }
 
   /** Calls `visit` with every entry id (expired or not). For snapshots and tests. */

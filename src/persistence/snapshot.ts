@@ -9,7 +9,7 @@
 // Durability order: snap-N.osnap.tmp → fdatasync → rename → fsync dir → MANIFEST.json (the same
 // way) → only then delete the WALs and snapshots the new manifest no longer needs.
 
-import { closeSync, fdatasync as fdatasyncAsync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, fdatasync as fdatasyncAsync, openSync, readdirSync, renameSync, unlinkSync, write as writeAsync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { Config } from "../config.types.ts";
 import { snapshotChunkBytes, snapshotSliceMs } from "../constants.ts";
@@ -48,8 +48,19 @@ export class Snapshotter {
   #tmp = "";
   #nextWal = 0;
   #cursor = 0;
-  #chunk = Buffer.allocUnsafe(snapshotChunkBytes);
+  /**
+   * Encoded entries go to the file in chunks written by Bun's thread pool, not by the event loop:
+   * a write into a page cache full of dirty pages can block for milliseconds. Two chunks: one
+   * being filled while the other is written.
+   */
+  #chunk: Buffer = Buffer.allocUnsafe(snapshotChunkBytes);
+  #spare: Buffer | null = Buffer.allocUnsafe(snapshotChunkBytes);
   #chunkLen = 0;
+  #filePos = 0;
+  #writeError: string | null = null;
+  #syncing = false;
+  /** Set while the walk waits for a chunk write to return. */
+  #waiting = false;
   #count = 0;
   #bytes = 0;
   #workMs = 0;
@@ -110,6 +121,8 @@ export class Snapshotter {
     putU16(b, 4, formatVersion);
     putI64(b, snapCountOffset, 0); // the count is patched in at the end
     this.#chunkLen = snapHeaderBytes;
+    this.#filePos = 0;
+    this.#writeError = null;
     log.info(`snapshot ${snapName(index)} started (${reason}); WAL continues in ${walName(nextWal)}`);
     setImmediate(this.#slice);
     return null;
@@ -124,71 +137,82 @@ export class Snapshotter {
   /** One slice: encodes entries until the time budget is spent, then yields to clients. */
   #slice = (): void => {
     if (!this.#running) return;
+    if (this.#writeError !== null) return this.#abandon(this.#writeError);
     const started = performance.now();
     const deadline = started + this.#sliceMs;
     const store = this.#store;
     const now = Date.now();
+    const limit = store.idLimit;
     let id = this.#cursor;
-    try {
-      for (let n = 0; id < store.idLimit; id++) {
-        if (!store.hasEntry(id)) continue;
-        const expiry = store.expiry(id);
-        if (expiry !== noExpiry && expiry <= now) continue;
-        this.#encode(id, expiry);
-        if ((++n & 127) === 0 && performance.now() > deadline) {
-          id++;
-          break;
-        }
+    for (let n = 0; id < limit; id++) {
+      if (!store.hasEntry(id)) continue;
+      const expiry = store.expiry(id);
+      if (expiry !== noExpiry && expiry <= now) continue;
+      const size = store.entryBytes(id) + 4;
+      // The chunk is full: hand it to the thread pool, or wait for the spare to come back.
+      if (this.#chunkLen + size > this.#chunk.length && this.#chunkLen > 0 && !this.#sendChunk()) break;
+      if (size > this.#chunk.length) this.#chunk = Buffer.allocUnsafe(size); // one huge value
+      const at = this.#chunkLen;
+      const end = at + store.encodeEntry(id, this.#chunk, at);
+      putU32(this.#chunk, end, crc32c(this.#chunk, at, end));
+      this.#chunkLen = end + 4;
+      this.#count++;
+      this.#bytes += size;
+      if ((++n & 63) === 0 && performance.now() > deadline) {
+        id++;
+        break;
       }
-    } catch (e) {
-      return this.#abandon(errorText(e));
     }
     this.#cursor = id;
     const spent = performance.now() - started;
     this.#workMs += spent;
     if (spent > this.#longestSliceMs) this.#longestSliceMs = spent;
+    if (this.#waiting) return; // the chunk write's callback continues the walk
     if (id < store.idLimit) return void setImmediate(this.#slice);
     this.#finish();
   };
 
-  #encode(id: number, expiry: number): void {
-    const store = this.#store;
-    const keyLen = store.keyLength(id);
-    const valueLen = store.valueLength(id);
-    const size = entryHeaderBytes + keyLen + valueLen + 4;
-    if (this.#chunkLen + size > this.#chunk.length) this.#writeChunk();
-    // An entry larger than the chunk gets a buffer of its own, once.
-    const b = size > this.#chunk.length ? Buffer.allocUnsafe(size) : this.#chunk;
-    const at = b === this.#chunk ? this.#chunkLen : 0;
-    putU32(b, at, keyLen);
-    putU32(b, at + 4, valueLen);
-    putI64(b, at + 8, expiry);
-    putI64(b, at + 16, store.version(id));
-    const src = store.buffer(id);
-    const ks = store.keyOffset(id);
-    src.copy(b, at + entryHeaderBytes, ks, ks + keyLen + valueLen);
-    const end = at + size - 4;
-    putU32(b, end, crc32c(b, at, end));
-    this.#count++;
-    this.#bytes += size;
-    if (b === this.#chunk) this.#chunkLen += size;
-    else this.#writeAll(b, size);
-  }
-
-  #writeChunk(): void {
-    this.#writeAll(this.#chunk, this.#chunkLen);
+  /** Starts writing the full chunk; false (and the walk pauses) while the previous write is out. */
+  #sendChunk(): boolean {
+    if (this.#spare === null) {
+      this.#waiting = true;
+      return false;
+    }
+    const full = this.#chunk;
+    const len = this.#chunkLen;
+    this.#chunk = this.#spare;
+    this.#spare = null;
     this.#chunkLen = 0;
+    const pos = this.#filePos;
+    this.#filePos += len;
+    this.#writeChunkAsync(full, 0, len, pos);
+    return true;
   }
 
-  #writeAll(b: Uint8Array, len: number): void {
-    let off = 0;
-    while (off < len) off += writeSync(this.#fd, b, off, len - off);
+  #writeChunkAsync(buf: Buffer, off: number, len: number, pos: number): void {
+    writeAsync(this.#fd, buf, off, len, pos, (err, written) => {
+      if (err) this.#writeError = `write ${this.#tmp}: ${errorText(err)}`;
+      else if (written < len) return this.#writeChunkAsync(buf, off + written, len - written, pos + written);
+      this.#spare = buf;
+      if (!this.#running && this.#fd >= 0) return this.#closeFile(); // abandoned meanwhile
+      if (this.#waiting) {
+        this.#waiting = false;
+        if (this.#running) setImmediate(this.#slice);
+      }
+    });
   }
 
   #finish(): void {
+    if (this.#spare === null) {
+      this.#waiting = true; // the last chunk write is still out; its callback comes back here
+      return;
+    }
+    if (this.#writeError !== null) return this.#abandon(this.#writeError);
     const fd = this.#fd;
     try {
-      this.#writeChunk();
+      let off = 0;
+      while (off < this.#chunkLen) off += writeSync(fd, this.#chunk, off, this.#chunkLen - off, this.#filePos + off);
+      this.#chunkLen = 0;
       const count = Buffer.allocUnsafe(8);
       putI64(count, 0, this.#count);
       writeSync(fd, count, 0, 8, snapCountOffset);
@@ -196,8 +220,10 @@ export class Snapshotter {
       return this.#abandon(errorText(e));
     }
     // The file's bytes reach the disk off the event loop; the renames after it are quick.
+    this.#syncing = true;
     fdatasyncAsync(fd, (err) => {
-      if (!this.#running) return;
+      this.#syncing = false;
+      if (!this.#running) return this.#closeFile(); // abandoned (shutdown) meanwhile
       if (err) return this.#abandon(`fdatasync: ${errorText(err)}`);
       try {
         closeSync(fd);
@@ -228,6 +254,13 @@ export class Snapshotter {
     });
   }
 
+  #closeFile(): void {
+    try {
+      closeSync(this.#fd);
+    } catch {}
+    this.#fd = -1;
+  }
+
   /** Deletes what the manifest just written no longer needs: older snapshots, WALs before next_wal. */
   #cleanup(index: number): void {
     for (const name of readdirSync(this.#dir)) {
@@ -247,12 +280,9 @@ export class Snapshotter {
   #abandon(why: string): void {
     this.#running = false;
     this.failuresTotal++;
-    if (this.#fd >= 0) {
-      try {
-        closeSync(this.#fd);
-      } catch {}
-      this.#fd = -1;
-    }
+    // A chunk write still out keeps the fd until its callback (closing now could hand the number
+    // to another file while the thread pool writes to it).
+    if (this.#fd >= 0 && this.#spare !== null && !this.#syncing) this.#closeFile();
     try {
       unlinkSync(this.#tmp);
     } catch {}
