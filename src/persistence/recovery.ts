@@ -183,7 +183,7 @@ function loadSnapshot(path: string, name: string, store: Store, now: number, rep
       const ks = p + entryHeaderBytes;
       const ke = ks + keyLen;
       if (expiry === noExpiry || expiry > now) {
-        store.apply(b, ks, ke, b, ke, ke + valueLen, expiry, version, store.find(b, ks, ke));
+        store.load(b, ks, ke, b, ke, ke + valueLen, expiry, version);
         loaded++;
       }
       r.pos = ke + valueLen + 4;
@@ -303,12 +303,12 @@ function applyRecord(b: Uint8Array, rec: Rec, inner: Rec, store: Store, now: num
   const ke = ks + rec.keyLen;
   switch (rec.type) {
     case RecordType.Set: {
-      const id = store.find(b, ks, ke);
-      if (rec.expiry !== noExpiry && rec.expiry <= now) {
-        if (id >= 0) store.delete(id);
-      } else {
-        store.apply(b, ks, ke, b, rec.valueStart, rec.valueStart + rec.valueLen, rec.expiry, rec.version, id);
+      if (rec.expiry === noExpiry || rec.expiry > now) {
+        store.load(b, ks, ke, b, rec.valueStart, rec.valueStart + rec.valueLen, rec.expiry, rec.version);
+        return;
       }
+      const id = store.find(b, ks, ke);
+      if (id >= 0) store.delete(id);
       return;
     }
     case RecordType.Del: {
