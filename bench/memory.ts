@@ -8,7 +8,8 @@ import type { Subprocess } from "bun";
 import { defineCommand, runMain, type ArgsDef } from "citty";
 import { numberOption, rejectUnknownOptions, runTool } from "./lib/cli.ts";
 import { fillKeyspace, type Target } from "./lib/driver.ts";
-import { parseFields, requestOnce, respBulkBody, respReplyComplete, statsReplyComplete } from "./lib/oneshot.ts";
+import { connect } from "../src/client/index.ts";
+import { parseFields, requestOnce, respBulkBody, respReplyComplete } from "./lib/oneshot.ts";
 import { keyDigitsCount, keyspaceMax } from "./lib/wire.ts";
 
 const host = "127.0.0.1";
@@ -111,10 +112,13 @@ async function selfReport(server: Server): Promise<{ keys: number | null; rssByt
     const keyspace = /keys=(\d+)/.exec(fields.get("db0") ?? "");
     return { keys: keyspace ? Number(keyspace[1]) : 0, rssBytes: num(fields.get("used_memory_rss")), usedBytes: num(fields.get("used_memory")) };
   }
-  const stats = await requestOnce(host, server.target.port, "STATS\r\n", statsReplyComplete);
-  if (stats.startsWith("ERR")) throw new Error(`STATS answered ${stats.trim()}`);
-  const fields = parseFields(stats, "=");
-  return { keys: num(fields.get("keys")), rssBytes: num(fields.get("mem_rss_bytes")), usedBytes: null };
+  const client = await connect({ host, port: server.target.port, reconnect: false });
+  try {
+    const fields = await client.stats();
+    return { keys: num(fields.keys), rssBytes: num(fields.mem_rss_bytes), usedBytes: null };
+  } finally {
+    client.destroy();
+  }
 }
 
 /** SIGTERM, then wait; SIGKILL if it will not go. Returns how it ended. */

@@ -1,0 +1,20 @@
+// The package entry (`import { connect } from "osprey"`): the TypeScript client and its errors.
+
+export { connect, parseAddress, OspreyClient } from "./client.ts";
+export type { Bytes, ConnectOptions, Entry, ReconnectOptions, SetOptions } from "./client.ts";
+export {
+  BadRequestError,
+  BusyError,
+  ClientClosedError,
+  ConnectionError,
+  InternalServerError,
+  KeyExistsError,
+  KeyNotFoundError,
+  OspreyError,
+  ProtocolError,
+  ServerError,
+  TimeoutError,
+  TooLargeError,
+  TypeMismatchError,
+  VersionMismatchError,
+} from "./errors.ts";
