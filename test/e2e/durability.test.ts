@@ -351,3 +351,54 @@ describe("native library fallback", () => {
     expect((await w.verify(server.port)).lost).toEqual([]);
   });
 });
+
+describe("sync policies", () => {
+  async function burst(port: number, clients: number, rounds: number): Promise<string[]> {
+    const conns = await Promise.all(Array.from({ length: clients }, () => RawClient.connect(port)));
+    const replies: string[] = [];
+    for (let r = 0; r < rounds; r++) {
+      replies.push(...(await Promise.all(conns.map((c, i) => c.request(`SET c${i} 2\r\nr${r % 10}\r\n`)))));
+    }
+    return replies;
+  }
+
+  test('"always": a write is acknowledged only after an fdatasync, and one fdatasync covers many writes', async () => {
+    const server = await start({ sync_policy: "always" }, tempDir());
+    const c = await RawClient.connect(server.port);
+    expect((await c.stats()).wal_syncs_total).toBe("0");
+    expect(await c.request("SET first 1\r\nx\r\n")).toBe("OK 1");
+    expect(Number((await c.stats()).wal_syncs_total)).toBeGreaterThanOrEqual(1);
+    const replies = await burst(server.port, 40, 20);
+    expect(replies.every((r) => /^OK \d+$/.test(r))).toBe(true);
+    const syncs = Number((await c.stats()).wal_syncs_total);
+    expect(syncs).toBeLessThan(800 / 2); // 800 writes, grouped
+  });
+
+  test('"batch": fdatasync runs within batch_fsync_ms of a write without holding its reply', async () => {
+    const server = await start({ sync_policy: "batch", batch_fsync_ms: 20, batch_fsync_bytes: 1 << 30 }, tempDir());
+    const c = await RawClient.connect(server.port);
+    expect(await c.request("SET k 1\r\nx\r\n")).toBe("OK 1");
+    await waitFor("a batch fdatasync", async () => Number((await c.stats()).wal_syncs_total) >= 1, 2000);
+  });
+
+  test('"batch": batch_fsync_bytes written start an fdatasync before the timer', async () => {
+    const server = await start({ sync_policy: "batch", batch_fsync_ms: 3600000, batch_fsync_bytes: 4096 }, tempDir());
+    const c = await RawClient.connect(server.port);
+    const value = "x".repeat(5000);
+    expect(await c.request(`SET k ${value.length}\r\n${value}\r\n`)).toBe("OK 1");
+    await waitFor("a size-triggered fdatasync", async () => Number((await c.stats()).wal_syncs_total) >= 1, 2000);
+  });
+
+  test('"os": no fdatasync at all, yet every write reaches the file before its reply (kill -9 loses nothing)', async () => {
+    const dir = tempDir();
+    let server = await start({ sync_policy: "os" }, dir);
+    await burst(server.port, 10, 10);
+    const c = await RawClient.connect(server.port);
+    expect((await c.stats()).wal_syncs_total).toBe("0");
+    process.kill(server.pid, "SIGKILL");
+    await server.proc.exited;
+    server = await start({ sync_policy: "os" }, dir);
+    const c2 = await RawClient.connect(server.port);
+    for (let i = 0; i < 10; i++) expect(await c2.request(`GET c${i}\r\n`)).toBe("VALUE 2 10 -1\r\nr9\r\n");
+  });
+});
