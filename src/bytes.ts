@@ -15,3 +15,20 @@ export function copyBytes(src: Uint8Array, s: number, e: number, dst: Uint8Array
   }
   nativeCopy.call(src, dst, at, s, e);
 }
+
+/** Little-endian u32 at `at`. */
+export function putU32(b: Uint8Array, at: number, v: number): void {
+  b[at] = v;
+  b[at + 1] = v >>> 8;
+  b[at + 2] = v >>> 16;
+  b[at + 3] = v >>> 24;
+}
+
+const two32 = 4294967296;
+
+/** Little-endian signed 64-bit integer from a double holding it exactly (|v| < 2^53): no BigInt, no allocation. */
+export function putI64(b: Uint8Array, at: number, v: number): void {
+  const hi = Math.floor(v / two32);
+  putU32(b, at, v - hi * two32);
+  putU32(b, at + 4, hi >>> 0);
+}

@@ -4,7 +4,7 @@
 // Keys and values arrive as (buffer, start, end) ranges of the request and are copied once into
 // the slab; nothing on the lookup path turns bytes into strings or allocates.
 
-import { copyBytes } from "../bytes.ts";
+import { copyBytes, putI64, putU32 } from "../bytes.ts";
 import { slabPageBytes } from "../constants.ts";
 import { ExpiryHeap } from "./expiry.ts";
 import { isLarge, sizeClass, Slab } from "./slab.ts";
@@ -50,20 +50,6 @@ const rehashSlotsPerInsert = 16;
  * to this size, so growing them neither copies nor pauses; untouched pages cost no memory.
  */
 export const entriesMax = 1 << 27;
-
-function putU32(b: Uint8Array, at: number, v: number): void {
-  b[at] = v;
-  b[at + 1] = v >>> 8;
-  b[at + 2] = v >>> 16;
-  b[at + 3] = v >>> 24;
-}
-
-/** A signed 64-bit little-endian integer from a double holding it exactly (no BigInt, no allocation). */
-function putI64(b: Uint8Array, at: number, v: number): void {
-  const hi = Math.floor(v / 4294967296);
-  putU32(b, at, v - hi * 4294967296);
-  putU32(b, at + 4, hi >>> 0);
-}
 
 /** FNV-1a over the key bytes with a per-process seed, finished with murmur3's mixer. */
 function hashKey(b: Uint8Array, s: number, e: number, seed: number): number {

@@ -1,7 +1,10 @@
 // The on-disk formats of PROTOCOL.md ("Files in data_dir"), byte for byte: WAL records, snapshot
 // entries, file names and the manifest. All integers little-endian; CRC32C throughout.
 
+import { putI64, putU32 } from "../bytes.ts";
 import { crc32c } from "../native/index.ts";
+
+export { putI64, putU32 };
 
 export const walMagic = 0x4f535057; // "WPSO" on disk: the original's constant
 export const snapMagic = 0x4f535053;
@@ -33,13 +36,6 @@ export const entryHeaderBytes = 24;
 
 const two32 = 4294967296;
 
-/** Writes a signed 64-bit integer held exactly in a double (|v| < 2^53) without a BigInt. */
-export function putI64(b: Uint8Array, at: number, v: number): void {
-  const hi = Math.floor(v / two32);
-  putU32(b, at, v - hi * two32);
-  putU32(b, at + 4, hi >>> 0);
-}
-
 /** Reads an i64 as a double; values beyond 2^53 lose precision (no live value gets there). */
 export function getI64(b: Uint8Array, at: number): number {
   return getU32(b, at) + (b[at + 4]! | (b[at + 5]! << 8) | (b[at + 6]! << 16) | (b[at + 7]! << 24)) * two32;
@@ -47,13 +43,6 @@ export function getI64(b: Uint8Array, at: number): number {
 
 export function getU64(b: Uint8Array, at: number): number {
   return getU32(b, at) + getU32(b, at + 4) * two32;
-}
-
-export function putU32(b: Uint8Array, at: number, v: number): void {
-  b[at] = v;
-  b[at + 1] = v >>> 8;
-  b[at + 2] = v >>> 16;
-  b[at + 3] = v >>> 24;
 }
 
 export function getU32(b: Uint8Array, at: number): number {
