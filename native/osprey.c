@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #if defined(__aarch64__) && defined(__linux__)
@@ -119,6 +120,10 @@ int osprey_fdatasync(int fd) { return fdatasync(fd) == 0 ? 0 : errno; }
  * Returns 0, or an errno (EOPNOTSUPP where the file system cannot reserve).
  */
 int osprey_reserve(int fd, int64_t offset, int64_t len) {
+  // Reserving past the end does not grow the file, so RLIMIT_FSIZE would only bite at the write:
+  // check it here, where refusing is still clean.
+  struct rlimit lim;
+  if (getrlimit(RLIMIT_FSIZE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY && (uint64_t)(offset + len) > (uint64_t)lim.rlim_cur) return EFBIG;
 #if defined(__linux__)
   return fallocate(fd, FALLOC_FL_KEEP_SIZE, (off_t)offset, (off_t)len) == 0 ? 0 : errno;
 #else
