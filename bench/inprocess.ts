@@ -2,7 +2,7 @@
 // encoder, fed through a real Connection whose transport discards the bytes. No sockets, so the
 // figure is stable enough to compare two versions of the code on a noisy machine.
 //
-//   ./node_modules/.bin/bun run bench/inprocess.ts [--requests 1000000] [--batch 16]
+//   ./node_modules/.bin/bun run bench/inprocess.ts [--requests 1000000] [--batch 16] [--protocol osprey|resp]
 
 import { parseArgs } from "node:util";
 import { Stats, type Context } from "../src/commands/context.ts";
@@ -11,10 +11,11 @@ import { Store } from "../src/engine/store.ts";
 import { Connection, type Transport } from "../src/net/connection.ts";
 
 const { values } = parseArgs({
-  options: { requests: { type: "string", default: "1000000" }, batch: { type: "string", default: "16" } },
+  options: { requests: { type: "string", default: "1000000" }, batch: { type: "string", default: "16" }, protocol: { type: "string", default: "osprey" } },
 });
 const total = Number(values.requests);
 const batch = Number(values.batch);
+const resp = values.protocol === "resp";
 
 const ctx: Context = {
   store: new Store(),
@@ -39,7 +40,12 @@ function requests(op: string, seed: number): Uint8Array[] {
     let text = "";
     for (let i = 0; i < batch; i++) {
       const key = `key:${String((seed + b * batch + i) * 7919 % 100000).padStart(12, "0")}`;
-      text += op === "set" ? `SET ${key} 100\r\n${value}\r\n` : op === "get" ? `GET ${key}\r\n` : `INCR ${key}:n\r\n`;
+      if (resp) {
+        const args = op === "set" ? ["SET", key, value] : op === "get" ? ["GET", key] : ["INCR", `${key}:n`];
+        text += `*${args.length}\r\n${args.map((a) => `$${a.length}\r\n${a}\r\n`).join("")}`;
+      } else {
+        text += op === "set" ? `SET ${key} 100\r\n${value}\r\n` : op === "get" ? `GET ${key}\r\n` : `INCR ${key}:n\r\n`;
+      }
     }
     out.push(Buffer.from(text, "latin1"));
   }

@@ -70,3 +70,55 @@ export const Err = {
 export function internalError(cause: string): Uint8Array {
   return reply("INTERNAL", cause.replace(/[\r\n]+/g, " "));
 }
+
+/**
+ * A RESP error reply `-<message>\r\n`. CR and LF in the message become spaces, as Redis does. A
+ * message naming its own error code (Redis's `-NOPROTO …`) starts with '-'; others get `ERR `.
+ */
+export function respError(message: string): Uint8Array {
+  const line = message.replace(/[\r\n]/g, " ");
+  return Buffer.from(line.startsWith("-") ? `${line}\r\n` : `-ERR ${line}\r\n`, "latin1");
+}
+
+/** The fixed error replies of RESP connections, with Redis's texts where Redis has the error. */
+export const RespErr = {
+  /** A `*` line that is not an integer, or announces more than argsCountMax arguments; closes. */
+  invalidMultibulkLength: respError("Protocol error: invalid multibulk length"),
+  /** A `$` line that is not an integer, is negative or over max_value_bytes; closes. */
+  invalidBulkLength: respError("Protocol error: invalid bulk length"),
+  /** A bulk string not followed by CRLF; closes (Redis skips two bytes without looking). */
+  bulkNotCrlf: respError("Protocol error: bulk string not followed by CRLF"),
+  /** A request larger than the largest Osprey request (a full line plus the MSET payload limit); closes. */
+  requestTooLarge: respError("Protocol error: request too large"),
+  /** An option that does not fit the command (SET, FLUSHALL). */
+  syntax: respError("syntax error"),
+  /** An argument or a stored value that is not a signed 64-bit integer. */
+  notAnInteger: respError("value is not an integer or out of range"),
+  /** INCR/DECR/INCRBY/DECRBY whose result leaves the signed 64-bit range; nothing is written. */
+  overflow: respError("increment or decrement would overflow"),
+  /** DECRBY of -2^63, whose negation does not exist. */
+  decrementOverflow: respError("decrement would overflow"),
+  /** SELECT of a database other than 0: Osprey has one keyspace. */
+  dbIndex: respError("DB index is out of range"),
+  /** HELLO with a protocol version other than 2. */
+  noProto: respError("-NOPROTO unsupported protocol version"),
+  /** HELLO whose version is not a number. */
+  helloVersion: respError("Protocol version is not an integer or out of range"),
+  /** HELLO AUTH with a user other than `default` (Osprey has no users; `default` needs no password). */
+  wrongPass: respError("-WRONGPASS invalid username-password pair or user is disabled."),
+  /** CLIENT SETNAME with a byte outside '!'..'~'. */
+  clientName: respError("Client names cannot contain spaces, newlines or special characters."),
+  /** EXPIRE with NX and another condition. */
+  expireNxAndOther: respError("NX and XX, GT or LT options at the same time are not compatible"),
+  /** EXPIRE with GT and LT. */
+  expireGtAndLt: respError("GT and LT options at the same time are not compatible"),
+  /** A write to the empty key: the keyspace marks free entries by key length 0. */
+  emptyKey: respError("empty keys are not supported"),
+  /** A write to a key longer than max_key_bytes. */
+  keyTooLarge: respError("key is longer than max_key_bytes"),
+} as const;
+
+/** A RESP `-ERR INTERNAL <cause>` reply, for failures that are not the client's fault. */
+export function respInternalError(cause: string): Uint8Array {
+  return respError(`INTERNAL ${cause}`);
+}

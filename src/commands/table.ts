@@ -7,7 +7,8 @@ import type { Writer } from "../protocol/writer.ts";
 import { Err, internalError } from "../errors.ts";
 import type { Context } from "./context.ts";
 import { reject } from "./args.ts";
-import { ping, stats } from "./admin.ts";
+import { ping, snapshot, stats } from "./admin.ts";
+import { WalError } from "../persistence/wal.ts";
 import { decr, incr } from "./counters.ts";
 import { mget, mset } from "./multi.ts";
 import { del, exists, get, set } from "./strings.ts";
@@ -53,6 +54,7 @@ export const commands: readonly Command[] = [
   { name: "MGET", argsMin: 2, argsMax: unbounded, flags: Flag.Read, run: mget, keyCount: many },
   { name: "MSET", argsMin: 3, argsMax: unbounded, flags: Flag.Write, run: mset, keyCount: pairs },
   { name: "STATS", argsMin: 1, argsMax: 1, flags: Flag.Admin, run: stats, keyCount: none },
+  { name: "SNAPSHOT", argsMin: 1, argsMax: 1, flags: Flag.Admin, run: snapshot, keyCount: none },
 ];
 
 const byCode = new Map<number, Command>(commands.map((c) => [nameCodeOf(c.name), c]));
@@ -72,17 +74,44 @@ export function dispatch(p: TextParser, b: Uint8Array, out: Writer, ctx: Context
     try {
       cmd.run(p, b, out, ctx, nowMs);
     } catch (err) {
-      // A bug or a resource limit (keyspace full), never the client's input: answer, log, go on.
-      out.len = mark;
-      const message = err instanceof Error ? err.message : String(err);
-      log.error(`${cmd.name} failed: ${err instanceof Error ? (err.stack ?? message) : message}`);
-      reject(ctx, out, internalError(message));
+      commandFailed(cmd.name, err, out, mark, ctx, internalError);
     }
   }
+  return commandDone(ctx, sinceMs, cmd, p.argc);
+}
+
+/**
+ * A command threw: a bug or a resource limit (keyspace full, disk full under the log), never the
+ * client's input. Drops its partial reply, logs the cause and answers `reply(cause)`; the
+ * connection goes on. Shared by the dispatch of every protocol.
+ */
+export function commandFailed(name: string, err: unknown, out: Writer, mark: number, ctx: Context, reply: (cause: string) => Uint8Array): void {
+  out.len = mark;
+  const message = err instanceof Error ? err.message : String(err);
+  if (err instanceof WalError) walRefusal(name, message);
+  else log.error(`${name} failed: ${err instanceof Error ? (err.stack ?? message) : message}`);
+  reject(ctx, out, reply(message));
+}
+
+let walRefusals = 0;
+let walRefusalLoggedMs = -Infinity;
+
+/** A full disk refuses every write: log the first and then a count once a second, not a line each. */
+function walRefusal(name: string, message: string): void {
+  walRefusals++;
+  const t = performance.now();
+  if (t - walRefusalLoggedMs < 1000) return;
+  walRefusalLoggedMs = t;
+  log.error(`${walRefusals} write(s) refused (last: ${name}): ${message}`);
+  walRefusals = 0;
+}
+
+/** Ends a request that began at `sinceMs` (monotonic): slowlog when it took long. Returns the finish time. */
+export function commandDone(ctx: Context, sinceMs: number, cmd: { readonly name: string; keyCount(argc: number): number } | undefined, argc: number): number {
   const doneMs = performance.now();
   if (doneMs - sinceMs >= ctx.config.slowlogThresholdMs && cmd !== undefined) {
     ctx.stats.slowCommandsTotal++;
-    log.slow(cmd.name, cmd.keyCount(p.argc), doneMs - sinceMs);
+    log.slow(cmd.name, cmd.keyCount(argc), doneMs - sinceMs);
   }
   return doneMs;
 }

@@ -7,6 +7,7 @@ import { inputSlackBytes, lineBytesMax, msetPayloadBytesMax, outputHardBytes, ou
 import { copyBytes } from "../bytes.ts";
 import { reject } from "../commands/args.ts";
 import { dispatch } from "../commands/table.ts";
+import { RespSession } from "../commands/resp/table.ts";
 import type { Context } from "../commands/context.ts";
 import { log } from "../log.ts";
 import { Parsed, TextParser } from "../protocol/text.ts";
@@ -28,6 +29,27 @@ export interface Transport {
  */
 const shared = new Writer();
 
+/**
+ * How a connection reads requests and runs them: a parser and a dispatch for what it parses.
+ * Chosen once, by the first byte the client sends: `*` is RESP2 (Redis clients), anything else
+ * the Osprey text protocol.
+ */
+interface Protocol {
+  readonly parser: { parse(buf: Uint8Array, pos: number, end: number): Parsed; next: number; needBytes: number; error: Uint8Array; close: boolean };
+  /** Runs the request just parsed; returns its finish time (see `dispatch`). */
+  run(buf: Uint8Array, out: Writer, ctx: Context, nowMs: number, sinceMs: number): number;
+  /** After `run`: the reply just written ends the connection (RESP's QUIT). */
+  readonly closing: boolean;
+}
+
+const STAR = 42;
+
+function chooseProtocol(first: number, ctx: Context): Protocol {
+  if (first === STAR) return new RespSession(ctx);
+  const parser = new TextParser({ valueBytesMax: ctx.config.valueBytesMax });
+  return { parser, closing: false, run: (buf, out, c, nowMs, sinceMs) => dispatch(parser, buf, out, c, nowMs, sinceMs) };
+}
+
 const enum State {
   Open,
   /** A reply that must end the connection is queued: no more parsing; end once flushed. */
@@ -38,7 +60,7 @@ const enum State {
 export class Connection implements DurabilityWaiter {
   #t: Transport;
   #ctx: Context;
-  #parser: TextParser;
+  #protocol: Protocol | null = null; // chosen by the first byte received
   #in: Buffer | null = null; // unparsed input is #in[0..#inLen)
   #inLen = 0;
   #inBytesMax: number;
@@ -59,7 +81,6 @@ export class Connection implements DurabilityWaiter {
   constructor(transport: Transport, ctx: Context) {
     this.#t = transport;
     this.#ctx = ctx;
-    this.#parser = new TextParser({ valueBytesMax: ctx.config.valueBytesMax });
     this.#inBytesMax = lineBytesMax + 2 + Math.max(msetPayloadBytesMax, ctx.config.valueBytesMax) + inputSlackBytes;
   }
 
@@ -139,7 +160,9 @@ export class Connection implements DurabilityWaiter {
   #process(buf: Uint8Array, pos: number, end: number): number {
     const out = shared;
     const ctx = this.#ctx;
-    const parser = this.#parser;
+    if (pos >= end) return pos;
+    const protocol = (this.#protocol ??= chooseProtocol(buf[pos]!, ctx));
+    const parser = protocol.parser;
     // Clocks cost ~35 ns a read here: the wall clock is read once per batch, the monotonic one once per request.
     const nowMs = Date.now();
     let markMs = performance.now();
@@ -164,8 +187,12 @@ export class Connection implements DurabilityWaiter {
       }
       ctx.outputRoom = outputHardBytes - out.len - this.#pendingBytes;
       ctx.outputOverflow = false;
-      markMs = dispatch(parser, buf, out, ctx, nowMs, markMs);
+      markMs = protocol.run(buf, out, ctx, nowMs, markMs);
       pos = parser.next;
+      if (protocol.closing) {
+        this.#state = State.Closing;
+        break;
+      }
       if (ctx.outputOverflow) {
         log.warn(`client disconnected: its replies would exceed ${outputHardBytes} bytes unsent`);
         this.#abort();
@@ -289,7 +316,7 @@ export class Connection implements DurabilityWaiter {
   #reserve(bytes: number): void {
     const have = this.#in?.length ?? 0;
     if (have >= bytes) return;
-    const needed = this.#parser.needBytes;
+    const needed = this.#protocol?.parser.needBytes ?? 0;
     const doubled = needed > 0 ? Math.min(2 * have, needed) : 2 * have;
     const grown = Buffer.allocUnsafe(Math.min(this.#inBytesMax, Math.max(bytes, doubled, 4096)));
     if (this.#in !== null && this.#inLen > 0) this.#in.copy(grown, 0, 0, this.#inLen);

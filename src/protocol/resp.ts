@@ -1,0 +1,172 @@
+// RESP2 requests (arrays of bulk strings): a resumable, zero-copy parser over Uint8Array input.
+// Same answers as TextParser ("need more", "bad input", "a command"); bad input always closes, as in Redis.
+
+import { argsCountMax, lineBytesMax, msetPayloadBytesMax } from "../constants.ts";
+import { RespErr, respError } from "../errors.ts";
+import { nameCode, Parsed } from "./text.ts";
+
+const STAR = 42;
+const DOLLAR = 36;
+const MINUS = 45;
+const CR = 13;
+const LF = 10;
+
+/**
+ * A header line is `*<count>` or `$<length>` and CRLF: a sign and at most 15 digits (exact as a
+ * number), so at most 19 bytes. Anything longer is bad input at once; lineBytesMax is never near.
+ */
+const headerDigitsMax = 15;
+/** From `header`: the line is not complete yet (outside the range of any 15-digit number). */
+const HEADER_NEED = -1e16;
+/** From `header`: the line is not a (signed) decimal ended by CRLF. */
+const HEADER_BAD = -2e16;
+
+/**
+ * One parser per RESP connection. A request may arrive in any number of reads and the connection
+ * moves unparsed input between calls, so everything it keeps is relative to the request's start:
+ * how many bytes are parsed, how many arguments were announced and found, and the length of the
+ * bulk string whose bytes it waits for. Each call resumes there, so input fed a byte at a time
+ * costs linear time (a header line of at most 19 bytes is re-read, never a bulk string).
+ */
+export class RespParser {
+  /** Number of arguments of the last command; argument i is `starts[i]..ends[i]` of the input. */
+  argc = 0;
+  starts = new Int32Array(16);
+  ends = new Int32Array(16);
+  /** `nameCode` of argument 0. */
+  code = -1;
+  /** Where parsing continues: after the command or the error, or the start of the request in progress. */
+  next = 0;
+  /** With NeedMore: bytes from `next` the request in progress needs in all, when known (0 otherwise). */
+  needBytes = 0;
+  /** With Error: the reply to send. */
+  error: Uint8Array = RespErr.invalidMultibulkLength;
+  /** With Error: always true; a RESP stream cannot be resynchronised after bad input. */
+  close = false;
+
+  #valueBytesMax: number;
+  #requestBytesMax: number;
+  #count = -1; // arguments the request in progress announced; -1 until its `*` line is read
+  #at = 0; // bytes of the request in progress already parsed
+  #bulk = -1; // length of the bulk string whose `$` line was read and whose bytes are awaited
+  #headerEnd = 0; // set by #header: where the line after the header starts
+
+  constructor(limits: { valueBytesMax: number }) {
+    this.#valueBytesMax = limits.valueBytesMax;
+    // The largest Osprey request (a full line and the largest MSET payload) bounds a RESP one too:
+    // the connection buffers a whole request before running it.
+    this.#requestBytesMax = lineBytesMax + 2 + Math.max(msetPayloadBytesMax, limits.valueBytesMax);
+  }
+
+  /** Parses one request from `buf[pos..end)`; `pos` is where the previous call said to continue. */
+  parse(buf: Uint8Array, pos: number, end: number): Parsed {
+    this.needBytes = 0;
+    for (;;) {
+      let at = pos + this.#at;
+      if (this.#count < 0) {
+        if (at >= end) return this.#needMore(pos, 0);
+        if (buf[at] !== STAR) return this.#fail(respError(`Protocol error: expected '*', got '${String.fromCharCode(buf[at]!)}'`), end);
+        const count = this.#header(buf, at, end);
+        if (count === HEADER_NEED) return this.#needMore(pos, 0);
+        if (count === HEADER_BAD || count > argsCountMax) return this.#fail(RespErr.invalidMultibulkLength, end);
+        if (count <= 0) {
+          pos = this.#headerEnd; // `*0` and `*-1` are no request at all: no reply, as in Redis
+          continue;
+        }
+        at = this.#headerEnd;
+        this.#count = count;
+        this.#at = at - pos;
+        this.argc = 0;
+      }
+      while (this.argc < this.#count) {
+        if (this.#bulk < 0) {
+          if (at >= end) return this.#needMore(pos, 0);
+          if (buf[at] !== DOLLAR) return this.#fail(respError(`Protocol error: expected '$', got '${String.fromCharCode(buf[at]!)}'`), end);
+          const len = this.#header(buf, at, end);
+          if (len === HEADER_NEED) return this.#needMore(pos, 0);
+          if (len < 0 || len > this.#valueBytesMax) return this.#fail(RespErr.invalidBulkLength, end);
+          at = this.#headerEnd;
+          if (at - pos + len + 2 > this.#requestBytesMax) return this.#fail(RespErr.requestTooLarge, end);
+          this.#bulk = len;
+          this.#at = at - pos;
+        }
+        const bulkEnd = at + this.#bulk;
+        if (bulkEnd + 2 > end) {
+          // Only the last argument's end is the end of the request; before it, growth is the connection's call.
+          return this.#needMore(pos, this.argc === this.#count - 1 ? bulkEnd + 2 - pos : 0);
+        }
+        if (buf[bulkEnd] !== CR || buf[bulkEnd + 1] !== LF) return this.#fail(RespErr.bulkNotCrlf, end);
+        if (this.argc === this.starts.length) this.#growArgs();
+        this.starts[this.argc] = at - pos;
+        this.ends[this.argc] = bulkEnd - pos;
+        this.argc++;
+        at = bulkEnd + 2;
+        this.#bulk = -1;
+        this.#at = at - pos;
+      }
+      // Offsets were kept relative to the request's start; now they index this buffer.
+      for (let i = 0; i < this.argc; i++) {
+        this.starts[i] += pos;
+        this.ends[i] += pos;
+      }
+      this.code = nameCode(buf, this.starts[0]!, this.ends[0]!);
+      this.#count = -1;
+      this.#at = 0;
+      this.next = at;
+      return Parsed.Command;
+    }
+  }
+
+  /**
+   * Reads the number on the header line at `at` (after its `*` or `$`). Returns it, HEADER_NEED or
+   * HEADER_BAD; on success `#headerEnd` is the first byte after the line's CRLF.
+   */
+  #header(buf: Uint8Array, at: number, end: number): number {
+    let i = at + 1;
+    const neg = i < end && buf[i] === MINUS;
+    if (neg) i++;
+    const digitsFrom = i;
+    let n = 0;
+    for (; i < end; i++) {
+      const c = buf[i]!;
+      if (c === CR) {
+        if (i === digitsFrom) return HEADER_BAD;
+        if (i + 1 === end) return HEADER_NEED;
+        if (buf[i + 1] !== LF) return HEADER_BAD;
+        this.#headerEnd = i + 2;
+        return neg ? -n : n;
+      }
+      const d = c - 48;
+      if (d < 0 || d > 9 || i - digitsFrom >= headerDigitsMax) return HEADER_BAD;
+      n = n * 10 + d;
+    }
+    return HEADER_NEED;
+  }
+
+  #needMore(pos: number, needBytes: number): Parsed {
+    this.next = pos;
+    this.needBytes = needBytes;
+    return Parsed.NeedMore;
+  }
+
+  #fail(reply: Uint8Array, next: number): Parsed {
+    this.error = reply;
+    this.close = true;
+    this.next = next;
+    this.#count = -1;
+    this.#at = 0;
+    this.#bulk = -1;
+    return Parsed.Error;
+  }
+
+  /** Argument slots grow as arguments arrive, never by what a `*` line announces. */
+  #growArgs(): void {
+    const n = Math.min(this.starts.length * 2, argsCountMax);
+    const starts = new Int32Array(n);
+    starts.set(this.starts);
+    const ends = new Int32Array(n);
+    ends.set(this.ends);
+    this.starts = starts;
+    this.ends = ends;
+  }
+}
