@@ -84,6 +84,9 @@ export const defaults = {
 
 /** The WAL reserves disk space this far ahead, so a full disk refuses a write before it is applied. */
 export const walReserveBytes = 1 * MiB;
+/** The WAL's buffer for one turn's records; a turn that needs more grows it, back to this once written past the max. */
+export const walBufferBytesInitial = 1 * MiB;
+export const walBufferBytesMax = 8 * MiB;
 /** How often a WAL that failed to write tries again (writes are refused meanwhile). */
 export const walRetryMs = 1000;
 /** Longest a snapshot slice runs before letting clients in; snapshot_pause_max_ms caps it further. */

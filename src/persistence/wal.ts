@@ -12,7 +12,7 @@
 import { closeSync, fdatasync as fdatasyncAsync, ftruncateSync, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { Config } from "../config.types.ts";
-import { walReserveBytes, walRetryMs } from "../constants.ts";
+import { walBufferBytesInitial, walBufferBytesMax, walReserveBytes, walRetryMs } from "../constants.ts";
 import { noExpiry, type MutationLog } from "../engine/store.ts";
 import { log } from "../log.ts";
 import { reserve } from "../native/index.ts";
@@ -43,7 +43,7 @@ export class Wal implements MutationLog {
   #canReserve = true;
 
   /** Records of this turn not yet written. */
-  #buf = Buffer.allocUnsafe(1 << 20);
+  #buf = Buffer.allocUnsafe(walBufferBytesInitial);
   #len = 0;
   #batchAt = -1;
   #batchCount = 0;
@@ -253,6 +253,8 @@ export class Wal implements MutationLog {
     this.sinceSnapshotBytes += n;
     if (n < this.#len) this.#buf.copyWithin(0, n, this.#len);
     this.#len -= n;
+    // A turn with a huge value grew the buffer: give the memory back once it is written.
+    if (this.#len === 0 && this.#buf.length > walBufferBytesMax) this.#buf = Buffer.allocUnsafe(walBufferBytesInitial);
   }
 
   #afterWrite(): void {
