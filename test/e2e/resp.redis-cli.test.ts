@@ -173,6 +173,19 @@ describe("what redis-cli shows where Osprey differs by design", () => {
     expect(out).toContain('1) "set"\n2) 1) "summary"');
   });
 
+  test("BGSAVE starts an Osprey snapshot and LASTSAVE moves to its time", async () => {
+    const before = Number((await redisCli(osprey.port, ["LASTSAVE"])).match(/\(integer\) (\d+)/)![1]);
+    expect(await redisCli(osprey.port, ["SET saved 1", "BGSAVE"])).toBe("OK\nBackground saving started\n");
+    const client = await RawClient.connect(osprey.port);
+    const deadline = Date.now() + 10000;
+    while ((await client.stats()).snapshots_total === "0" && Date.now() < deadline) await Bun.sleep(20);
+    const after = Number((await redisCli(osprey.port, ["LASTSAVE"])).match(/\(integer\) (\d+)/)![1]);
+    expect(after).toBeGreaterThanOrEqual(before);
+    expect(after).toBeGreaterThanOrEqual(Math.floor(Date.now() / 1000) - 5);
+    expect((await client.stats()).snapshots_total).toBe("1");
+    client.close();
+  });
+
   test("an Osprey-protocol client and a Redis client share one keyspace", async () => {
     await redisCli(osprey.port, ["FLUSHALL", "SET shared 'from redis'"]);
     const client = await RawClient.connect(osprey.port);

@@ -55,6 +55,27 @@ export function dbsize(_p: RespParser, _b: Uint8Array, out: Writer, ctx: Context
   writeInteger(out, ctx.store.size);
 }
 
+const BGSAVE_STARTED = Buffer.from("+Background saving started\r\n");
+
+/** BGSAVE [SCHEDULE]: starts an Osprey snapshot (the RDB's counterpart) in the background. */
+export function bgsave(p: RespParser, b: Uint8Array, out: Writer, ctx: Context): void {
+  ctx.stats.cmdOther++;
+  if (p.argc === 2 && nameCode(b, p.starts[1]!, p.ends[1]!) !== nameCodeOf("SCHEDULE")) return void reject(ctx, out, RespErr.syntax);
+  const snapshots = ctx.persistence?.snapshots;
+  if (snapshots === undefined) return void reject(ctx, out, respError("this server keeps no data on disk"));
+  if (snapshots.running) return void reject(ctx, out, respError("Background save already in progress"));
+  const why = snapshots.start("BGSAVE");
+  if (why === null) out.bytes(BGSAVE_STARTED);
+  else reject(ctx, out, respError(why));
+}
+
+/** LASTSAVE: Unix time (s) of the last completed snapshot, or of the start when there was none. */
+export function lastsave(_p: RespParser, _b: Uint8Array, out: Writer, ctx: Context): void {
+  ctx.stats.cmdOther++;
+  const ms = ctx.persistence?.snapshots.lastSnapshotMs || ctx.startedMs;
+  writeInteger(out, Math.floor(ms / 1000));
+}
+
 const SYNC = nameCodeOf("SYNC");
 const ASYNC = nameCodeOf("ASYNC");
 

@@ -9,7 +9,7 @@ import { respError, respInternalError } from "../../errors.ts";
 import type { Context } from "../context.ts";
 import { reject } from "../args.ts";
 import { commandDone, commandFailed } from "../table.ts";
-import { client, config, dbsize, echo, flushall, hello, info, ping, quit, select, type Session } from "./admin.ts";
+import { bgsave, client, config, dbsize, echo, flushall, hello, info, lastsave, ping, quit, select, type Session } from "./admin.ts";
 import { decr, decrby, incr, incrby } from "./counters.ts";
 import { del, exists, get, getdel, mget, mset, set, setnx } from "./strings.ts";
 import { expire, persist, pexpire, pttl, ttl } from "./ttl.ts";
@@ -84,6 +84,8 @@ export const respCommands: readonly RespCommand[] = [
   command({ name: "pttl", arity: 2, flags: RF, keys: key1, group: "generic", summary: "Returns the expiration time in milliseconds of a key.", since: "2.6.0", run: pttl }),
   command({ name: "persist", arity: 2, flags: ["write", "fast"], keys: key1, group: "generic", summary: "Removes the expiration time of a key.", since: "2.2.0", run: persist }),
   command({ name: "dbsize", arity: 1, flags: RF, keys: noKeys, group: "server", summary: "Returns the number of keys in the database.", since: "1.0.0", run: dbsize }),
+  command({ name: "bgsave", arity: -1, argsMax: 2, flags: ["admin", "noscript"], keys: noKeys, group: "server", summary: "Starts an Osprey snapshot in the background.", since: "1.0.0", run: bgsave }),
+  command({ name: "lastsave", arity: 1, flags: ["loading", "stale", "fast"], keys: noKeys, group: "server", summary: "Returns the Unix time of the last completed snapshot.", since: "1.0.0", run: lastsave }),
   command({ name: "flushall", arity: -1, argsMax: 2, flags: W, keys: noKeys, group: "server", summary: "Removes all keys from all databases.", since: "1.0.0", run: flushall }),
   command({ name: "info", arity: -1, flags: ["loading", "stale"], keys: noKeys, group: "server", summary: "Returns information and statistics about the server.", since: "1.0.0", run: info }),
   command({ name: "config", arity: -2, flags: ["admin", "noscript", "loading", "stale"], keys: noKeys, group: "server", summary: "CONFIG GET: the values of configuration parameters.", since: "2.0.0", run: config }),
