@@ -10,7 +10,10 @@ import { recover, type RecoveryResult } from "./recovery.ts";
 import { lastSnapIndex, Snapshotter } from "./snapshot.ts";
 import { Wal } from "./wal.ts";
 
-export { RecoveryError } from "./recovery.ts";
+import { RecoveryError } from "./recovery.ts";
+import { errorText } from "./files.ts";
+
+export { RecoveryError };
 
 export interface Persistence {
   readonly wal: Wal;
@@ -20,7 +23,20 @@ export interface Persistence {
   close(): void;
 }
 
+/**
+ * Recovers `store` from data_dir and opens the WAL. Throws RecoveryError when the data cannot be
+ * trusted, and also (with the file system's reason) when data_dir cannot be used at all.
+ */
 export function openPersistence(config: Config, store: Store, options: { repair?: boolean } = {}): Persistence {
+  try {
+    return open(config, store, options);
+  } catch (e) {
+    if (e instanceof RecoveryError) throw e;
+    throw new RecoveryError(`the directory cannot be used: ${errorText(e)} (${(e as Error).message})`);
+  }
+}
+
+function open(config: Config, store: Store, options: { repair?: boolean }): Persistence {
   loadNative();
   const native = nativeStatus();
   const dir = config.dataDir;

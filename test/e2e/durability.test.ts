@@ -501,3 +501,13 @@ describe("sync policies", () => {
     for (let i = 0; i < 10; i++) expect(await c2.request(`GET c${i}\r\n`)).toBe("VALUE 2 10 -1\r\nr9\r\n");
   });
 });
+
+describe("a data_dir that cannot be used", () => {
+  test("start-up fails with exit 1 and the file system's reason, not a listening error", async () => {
+    const dir = tempDir();
+    const data = join(dir, "data");
+    // A directory where the WAL file should be: unusable even for root.
+    mkdirSync(join(data, "wal-00000001.oswal"), { recursive: true });
+    await expect(start({}, data)).rejects.toThrow(/cannot recover .*data: the directory cannot be used: .*EISDIR/);
+  });
+});
