@@ -87,6 +87,11 @@ export const walReserveBytes = 1 * MiB;
 /** The WAL's buffer for one turn's records; a turn that needs more grows it, back to this once written past the max. */
 export const walBufferBytesInitial = 1 * MiB;
 export const walBufferBytesMax = 8 * MiB;
+/**
+ * sync_policy "always": longest a sync waits for writers the previous sync just released (they
+ * answer within a loopback round trip). Bounds the latency the wait can add.
+ */
+export const groupCommitWaitMs = 0.2;
 /** How often a WAL that failed to write tries again (writes are refused meanwhile). */
 export const walRetryMs = 1000;
 /** Longest a snapshot slice runs before letting clients in; snapshot_pause_max_ms caps it further. */

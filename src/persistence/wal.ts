@@ -12,7 +12,7 @@
 import { closeSync, fdatasync as fdatasyncAsync, ftruncateSync, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { Config } from "../config.types.ts";
-import { walBufferBytesInitial, walBufferBytesMax, walReserveBytes, walRetryMs } from "../constants.ts";
+import { groupCommitWaitMs, walBufferBytesInitial, walBufferBytesMax, walReserveBytes, walRetryMs } from "../constants.ts";
 import { noExpiry, type MutationLog } from "../engine/store.ts";
 import { log } from "../log.ts";
 import { reserve } from "../native/index.ts";
@@ -259,7 +259,7 @@ export class Wal implements MutationLog {
 
   #afterWrite(): void {
     if (this.policy === "always") {
-      if (!this.#syncing && this.#writtenLsn > this.#syncedLsn) this.#startSync();
+      if (!this.#syncing && this.#writtenLsn > this.#syncedLsn) this.#maybeSync();
     } else {
       this.#release(this.#writtenLsn);
       if (this.policy === "batch" && !this.#syncing && this.#writtenLsn - this.#syncedLsn >= this.#batchBytes) this.#startSync();
@@ -316,11 +316,46 @@ export class Wal implements MutationLog {
       for (const old of this.#retired) closeSync(old);
       this.#retired.length = 0;
       if (this.policy === "always") {
+        const before = this.#waitLsn.length - this.#waitHead;
         this.#release(this.#syncedLsn);
-        if (this.#writtenLsn > this.#syncedLsn && this.#waitHead < this.#waitLsn.length) this.#startSync();
+        this.#releasedLast = before - (this.#waitLsn.length - this.#waitHead);
+        if (this.#writtenLsn > this.#syncedLsn && this.#waitHead < this.#waitLsn.length) this.#maybeSync();
       }
     });
   }
+
+  /** Writers whose replies the last sync released: most will write again at once. */
+  #releasedLast = 0;
+  #delaying = false;
+  #delayStart = 0;
+
+  /**
+   * Group commit with a short wait: when fewer writers wait than the last sync released, those
+   * just released are probably sending their next write right now, and one sync a moment later
+   * covers them too instead of leaving them for the sync after (at 50 one-deep clients: half the
+   * syncs, ~10% more writes per second). The wait polls the event loop and ends after
+   * groupCommitWaitMs at most; a lone writer never waits (it is all the last sync released).
+   */
+  #maybeSync(): void {
+    if (this.#delaying) return;
+    if (this.#waitLsn.length - this.#waitHead >= this.#releasedLast) return this.#startSync();
+    this.#delaying = true;
+    this.#delayStart = performance.now();
+    setImmediate(this.#delayCheck);
+  }
+
+  #delayCheck = (): void => {
+    if (this.#closed || this.#syncing) {
+      this.#delaying = false;
+      return;
+    }
+    const waiting = this.#waitLsn.length - this.#waitHead;
+    if (waiting < this.#releasedLast && performance.now() - this.#delayStart < groupCommitWaitMs) return void setImmediate(this.#delayCheck);
+    this.#delaying = false;
+    // Records of the turn in progress are written first, so the sync covers them as well.
+    if (this.#len > 0 && this.#batchAt < 0 && this.#failure === null && !this.#write()) return;
+    if (this.#writtenLsn > this.#syncedLsn) this.#startSync();
+  };
 
   #release(lsn: number): void {
     const lsns = this.#waitLsn;
