@@ -40,12 +40,15 @@ export function configFromObject(raw: Raw, opts: ConfigOptions = {}): Config {
   const unknown = Object.keys(raw).filter((k) => !Object.hasOwn(defaults, k));
   if (unknown.length > 0) warn(`unknown config keys ignored: ${unknown.join(", ")}`);
 
-  const { host, port } = listenAddr(raw);
+  const { host, port } = listenAddr(raw, "listen_addr");
+  const resp = string(raw, "resp_listen_addr") === "" ? null : listenAddr(raw, "resp_listen_addr");
   const dataDir = resolve(baseDir, nonEmptyString(raw, "data_dir"));
   const logFileRaw = string(raw, "log_file");
   return Object.freeze({
     listenHost: host,
     listenPort: port,
+    respListenHost: resp?.host ?? null,
+    respListenPort: resp?.port ?? 0,
     clientsMax: int(raw, "max_clients", 1, intMax),
     keyBytesMax: int(raw, "max_key_bytes", 1, keyBytesMaxLimit),
     valueBytesMax: int(raw, "max_value_bytes", 1, valueBytesMaxLimit),
@@ -165,14 +168,14 @@ function oneOf<T extends string>(raw: Raw, key: Key, choices: readonly T[], fold
  * Split listen_addr into host and port: "host:port", "[v6]:port", or ":port" for every IPv4
  * interface (as Go's net.Listen, which the original used, reads it). A bare v6 host is ambiguous.
  */
-function listenAddr(raw: Raw): { host: string; port: number } {
-  const v = value(raw, "listen_addr");
+function listenAddr(raw: Raw, key: "listen_addr" | "resp_listen_addr"): { host: string; port: number } {
+  const v = value(raw, key);
   const expected = `"host:port" with port 0-65535 (IPv6 as "[::1]:7070")`;
-  if (typeof v !== "string") return fail("listen_addr", expected, v);
+  if (typeof v !== "string") return fail(key, expected, v);
   const m = /^(?:\[([^\s\[\]]+)\]|([^\s:\[\]]*)):(\d{1,5})$/.exec(v);
   const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) return fail("listen_addr", expected, v);
+  if (!m || port > 65535) return fail(key, expected, v);
   const host = m[1] ?? (m[2] === "" ? "0.0.0.0" : m[2]!);
-  if (m[1] !== undefined && !host.includes(":")) return fail("listen_addr", expected, v);
+  if (m[1] !== undefined && !host.includes(":")) return fail(key, expected, v);
   return { host, port };
 }

@@ -9,6 +9,9 @@ export interface Config {
   readonly listenHost: string;
   /** listen_addr, split: port part (0 = pick a free port). */
   readonly listenPort: number;
+  /** resp_listen_addr, split: a second port that speaks only RESP2 (inline commands too); null when off. */
+  readonly respListenHost: string | null;
+  readonly respListenPort: number;
   /** max_clients */
   readonly clientsMax: number;
   /** max_key_bytes */

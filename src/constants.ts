@@ -61,6 +61,7 @@ export const busyWarnIntervalMs = 1000;
 /** Built-in defaults: the seed's osprey.toml, except that we listen on loopback only. */
 export const defaults = {
   listen_addr: "127.0.0.1:7070",
+  resp_listen_addr: "",
   max_clients: 10000,
   max_key_bytes: 256,
   max_value_bytes: 16 * MiB,

@@ -84,6 +84,10 @@ export function respError(message: string): Uint8Array {
 export const RespErr = {
   /** A `*` line that is not an integer, or announces more than argsCountMax arguments; closes. */
   invalidMultibulkLength: respError("Protocol error: invalid multibulk length"),
+  /** An inline command line longer than Redis allows (64 KiB). */
+  inlineTooBig: respError("Protocol error: too big inline request"),
+  /** max_clients reached, on the RESP-only port (Redis's text); the connection is then closed. */
+  maxClients: respError("max number of clients reached"),
   /** A `$` line that is not an integer, is negative or over max_value_bytes; closes. */
   invalidBulkLength: respError("Protocol error: invalid bulk length"),
   /** A bulk string not followed by CRLF; closes (Redis skips two bytes without looking). */

@@ -49,6 +49,7 @@ export async function startServer(config: Config, options: { repair?: boolean } 
     ctx,
     hostname: server.hostname,
     port: server.port,
+    resp: server.resp,
     async stop() {
       clearInterval(sweeper);
       const closed = server.shutdown(); // stops parsing; held replies wait for the WAL below
@@ -104,6 +105,8 @@ async function main(configPath: string | undefined, repair: boolean): Promise<vo
     await log.close();
     process.exit(1);
   }
+  // The "listening" line comes last: whoever waits for it finds every port open.
+  if (server.resp !== null) log.info(`RESP2-only port on ${server.resp.hostname}:${server.resp.port} (resp_listen_addr)`);
   log.info(`Osprey listening on ${server.hostname}:${server.port} (pid ${process.pid}, data_dir ${config.dataDir})`);
 }
 

@@ -35,6 +35,8 @@ describe("defaults", () => {
     expect(cfg).toEqual({
       listenHost: "127.0.0.1",
       listenPort: 7070,
+      respListenHost: null,
+      respListenPort: 0,
       clientsMax: defaults.max_clients,
       keyBytesMax: defaults.max_key_bytes,
       valueBytesMax: defaults.max_value_bytes,
@@ -252,4 +254,22 @@ describe("listen_addr", () => {
       expect(errorFor({ listen_addr: addr })).toStartWith("listen_addr: expected ");
     });
   }
+});
+
+describe("resp_listen_addr", () => {
+  test("is off by default and when empty", () => {
+    expect(configFromObject({}).respListenHost).toBeNull();
+    expect(configFromObject({ resp_listen_addr: "" }).respListenHost).toBeNull();
+  });
+
+  test("takes the same host:port forms as listen_addr", () => {
+    const cfg = configFromObject({ resp_listen_addr: "[::1]:6379" });
+    expect(cfg.respListenHost).toBe("::1");
+    expect(cfg.respListenPort).toBe(6379);
+  });
+
+  test("a bad address is rejected naming resp_listen_addr", () => {
+    expect(errorFor({ resp_listen_addr: "127.0.0.1" })).toStartWith("resp_listen_addr: expected ");
+    expect(errorFor({ resp_listen_addr: 6379 })).toStartWith("resp_listen_addr: expected ");
+  });
 });

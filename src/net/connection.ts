@@ -78,9 +78,11 @@ export class Connection implements DurabilityWaiter {
   #socketPaused = false;
   #state = State.Open;
 
-  constructor(transport: Transport, ctx: Context) {
+  /** `respOnly`: the connection came in on resp_listen_addr and speaks RESP2 whatever its first byte. */
+  constructor(transport: Transport, ctx: Context, respOnly = false) {
     this.#t = transport;
     this.#ctx = ctx;
+    if (respOnly) this.#protocol = new RespSession(ctx);
     this.#inBytesMax = lineBytesMax + 2 + Math.max(msetPayloadBytesMax, ctx.config.valueBytesMax) + inputSlackBytes;
   }
 

@@ -1,11 +1,19 @@
-// RESP2 requests (arrays of bulk strings): a resumable, zero-copy parser over Uint8Array input.
-// Same answers as TextParser ("need more", "bad input", "a command"); bad input always closes, as in Redis.
+// RESP2 requests (arrays of bulk strings, and inline commands: one line of words, as Redis takes
+// from telnet and redis-benchmark's PING_INLINE): a resumable, zero-copy parser over Uint8Array
+// input. Same answers as TextParser ("need more", "bad input", "a command"); bad input always
+// closes, as in Redis.
 
 import { argsCountMax, lineBytesMax, msetPayloadBytesMax } from "../constants.ts";
 import { RespErr, respError } from "../errors.ts";
 import { nameCode, Parsed } from "./text.ts";
 
 const STAR = 42;
+const SPACE = 32;
+const TAB = 9;
+/** Redis's limit for an inline request line (PROTO_INLINE_MAX_SIZE). */
+const inlineBytesMax = 64 * 1024;
+/** From #inline: an empty line, which is no request and gets no reply. */
+const SKIP = -1;
 const DOLLAR = 36;
 const MINUS = 45;
 const CR = 13;
@@ -65,7 +73,12 @@ export class RespParser {
       let at = pos + this.#at;
       if (this.#count < 0) {
         if (at >= end) return this.#needMore(pos, 0);
-        if (buf[at] !== STAR) return this.#fail(respError(`Protocol error: expected '*', got '${String.fromCharCode(buf[at]!)}'`), end);
+        if (this.#at > 0 || buf[at] !== STAR) {
+          const inline = this.#inline(buf, pos, end);
+          if (inline !== SKIP) return inline;
+          pos = this.next; // an empty line: no request, no reply
+          continue;
+        }
         const count = this.#header(buf, at, end);
         if (count === HEADER_NEED) return this.#needMore(pos, 0);
         if (count === HEADER_BAD || count > argsCountMax) return this.#fail(RespErr.invalidMultibulkLength, end);
@@ -115,6 +128,39 @@ export class RespParser {
       this.next = at;
       return Parsed.Command;
     }
+  }
+
+  /**
+   * An inline command: the line from `pos` to LF, split on spaces and tabs (no quoting). `#at`
+   * remembers how much of the line was already scanned. Returns Command, SKIP for an empty line,
+   * NeedMore, or Error for a line longer than Redis allows.
+   */
+  #inline(buf: Uint8Array, pos: number, end: number): Parsed | typeof SKIP {
+    const lf = buf.indexOf(LF, pos + this.#at);
+    if (lf < 0 || lf >= end) {
+      if (end - pos > inlineBytesMax) return this.#fail(RespErr.inlineTooBig, end);
+      this.#at = end - pos;
+      return this.#needMore(pos, 0);
+    }
+    this.#at = 0;
+    this.next = lf + 1;
+    const lineEnd = lf > pos && buf[lf - 1] === CR ? lf - 1 : lf;
+    let argc = 0;
+    for (let i = pos; i < lineEnd; ) {
+      while (i < lineEnd && (buf[i] === SPACE || buf[i] === TAB)) i++;
+      if (i === lineEnd) break;
+      const start = i;
+      while (i < lineEnd && buf[i] !== SPACE && buf[i] !== TAB) i++;
+      if (argc === argsCountMax) return this.#fail(RespErr.invalidMultibulkLength, end);
+      if (argc === this.starts.length) this.#growArgs();
+      this.starts[argc] = start;
+      this.ends[argc] = i;
+      argc++;
+    }
+    if (argc === 0) return SKIP;
+    this.argc = argc;
+    this.code = nameCode(buf, this.starts[0]!, this.ends[0]!);
+    return Parsed.Command;
   }
 
   /**

@@ -164,8 +164,17 @@ describe("RespParser", () => {
     expect(one("*1\r\n:1\r\n")).toBe("-ERR Protocol error: expected '$', got ':'\r\n");
   });
 
-  test("a request not starting with `*` on a RESP connection is a protocol error", () => {
-    expect(feed(Buffer.from("*1\r\n$4\r\nPING\r\nPING\r\n", "latin1"), () => 1 << 30)).toEqual([["PING"], "-ERR Protocol error: expected '*', got 'P'\r\n"]);
+  test("a request not starting with `*` is an inline command: one line split on spaces and tabs, as Redis reads it", () => {
+    const input = Buffer.from("*1\r\n$4\r\nPING\r\nPING\r\n  SET  k \tv1\r\n\r\n   \r\nGET k\n", "latin1");
+    const expected = [["PING"], ["PING"], ["SET", "k", "v1"], ["GET", "k"]];
+    expect(feed(input, () => 1 << 30)).toEqual(expected);
+    // Byte by byte: the line is scanned once, however it is split.
+    expect(feed(input, () => 1)).toEqual(expected);
+  });
+
+  test("an inline line over 64 KiB without a newline is a protocol error before it is buffered further", () => {
+    const out = feed(Buffer.from("GET " + "k".repeat(70 * 1024), "latin1"), () => 4096);
+    expect(out).toEqual(["-ERR Protocol error: too big inline request\r\n"]);
   });
 
   test("a bulk string not followed by CRLF is a protocol error", () => {
