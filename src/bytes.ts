@@ -32,3 +32,10 @@ export function putI64(b: Uint8Array, at: number, v: number): void {
   putU32(b, at, v - hi * two32);
   putU32(b, at + 4, hi >>> 0);
 }
+
+/** A copy of `a` with room for `n` elements: token offset arrays grow by this as arguments arrive. */
+export function grown(a: Int32Array, n: number): Int32Array<ArrayBuffer> {
+  const out = new Int32Array(n);
+  out.set(a);
+  return out;
+}

@@ -3,6 +3,7 @@
 // input. Same answers as TextParser ("need more", "bad input", "a command"); bad input always
 // closes, as in Redis.
 
+import { grown } from "../bytes.ts";
 import { argsCountMax, lineBytesMax, msetPayloadBytesMax } from "../constants.ts";
 import { RespErr, respError } from "../errors.ts";
 import { nameCode, Parsed } from "./text.ts";
@@ -208,11 +209,7 @@ export class RespParser {
   /** Argument slots grow as arguments arrive, never by what a `*` line announces. */
   #growArgs(): void {
     const n = Math.min(this.starts.length * 2, argsCountMax);
-    const starts = new Int32Array(n);
-    starts.set(this.starts);
-    const ends = new Int32Array(n);
-    ends.set(this.ends);
-    this.starts = starts;
-    this.ends = ends;
+    this.starts = grown(this.starts, n);
+    this.ends = grown(this.ends, n);
   }
 }

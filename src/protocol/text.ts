@@ -1,6 +1,7 @@
 // The Osprey text protocol: a resumable, zero-copy request parser over Uint8Array input.
 // It answers "need more bytes", "bad input" or "a command"; tokens are offsets into the input.
 
+import { grown } from "../bytes.ts";
 import { argsCountMax, lineBytesMax, msetPayloadBytesMax } from "../constants.ts";
 import { Err } from "../errors.ts";
 
@@ -217,11 +218,7 @@ export class TextParser {
 
   #growTokens(): void {
     const n = Math.min(this.starts.length * 2, argsCountMax);
-    const starts = new Int32Array(n);
-    starts.set(this.starts);
-    const ends = new Int32Array(n);
-    ends.set(this.ends);
-    this.starts = starts;
-    this.ends = ends;
+    this.starts = grown(this.starts, n);
+    this.ends = grown(this.ends, n);
   }
 }
