@@ -240,6 +240,7 @@ export class Snapshotter {
         return this.#abandon(errorText(e));
       }
       this.#running = false;
+      this.#shrinkChunks();
       this.snapshotsTotal++;
       this.lastSnapshotMs = Date.now();
       this.lastWorkMs = this.#workMs;
@@ -252,6 +253,12 @@ export class Snapshotter {
           `${this.#workMs.toFixed(1)} ms of work (longest slice ${this.#longestSliceMs.toFixed(2)} ms), ${this.lastWallMs.toFixed(0)} ms in all`,
       );
     });
+  }
+
+  /** A huge value made a chunk as big as itself: let that memory go between snapshots. */
+  #shrinkChunks(): void {
+    if (this.#chunk.length > snapshotChunkBytes) this.#chunk = Buffer.allocUnsafe(snapshotChunkBytes);
+    if (this.#spare !== null && this.#spare.length > snapshotChunkBytes) this.#spare = Buffer.allocUnsafe(snapshotChunkBytes);
   }
 
   #closeFile(): void {
@@ -279,6 +286,7 @@ export class Snapshotter {
 
   #abandon(why: string): void {
     this.#running = false;
+    this.#shrinkChunks();
     this.failuresTotal++;
     // A chunk write still out keeps the fd until its callback (closing now could hand the number
     // to another file while the thread pool writes to it).

@@ -511,3 +511,29 @@ describe("a data_dir that cannot be used", () => {
     await expect(start({}, data)).rejects.toThrow(/cannot recover .*data: the directory cannot be used: .*EISDIR/);
   });
 });
+
+describe("large values", () => {
+  test("values larger than a snapshot chunk survive a snapshot and a restart byte for byte", async () => {
+    const dir = tempDir();
+    let server = await start({ max_value_bytes: 8 << 20 }, dir);
+    const c = await RawClient.connect(server.port);
+    const big = Buffer.alloc(3 << 20);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 131) & 0xff;
+    for (const key of ["big1", "big2"]) {
+      await c.send(Buffer.concat([Buffer.from(`SET ${key} ${big.length}\r\n`), big, Buffer.from("\r\n")]));
+      expect(await c.line()).toBe("OK 1");
+    }
+    expect(await c.request("SET small 1\r\nx\r\n")).toBe("OK 1");
+    expect(await c.request("SNAPSHOT\r\n")).toBe("OK snapshot started");
+    await waitFor("the snapshot", async () => (await c.stats()).snapshots_total === "1");
+    expect(await server.signal("SIGKILL")).not.toBe(0);
+    server = await start({ max_value_bytes: 8 << 20 }, dir);
+    const c2 = await RawClient.connect(server.port);
+    expect(Number((await c2.stats()).recovery_keys_loaded)).toBe(3);
+    for (const key of ["big1", "big2"]) {
+      await c2.send(`GET ${key}\r\n`);
+      expect(await c2.line()).toBe(`VALUE ${big.length} 1 -1`);
+      expect((await c2.bytes(big.length + 2)).subarray(0, big.length).equals(big)).toBe(true);
+    }
+  });
+});
