@@ -316,9 +316,7 @@ export class Wal implements MutationLog {
       for (const old of this.#retired) closeSync(old);
       this.#retired.length = 0;
       if (this.policy === "always") {
-        const before = this.#waitLsn.length - this.#waitHead;
-        this.#release(this.#syncedLsn);
-        this.#releasedLast = before - (this.#waitLsn.length - this.#waitHead);
+        this.#releasedLast = this.#release(this.#syncedLsn);
         if (this.#writtenLsn > this.#syncedLsn && this.#waitHead < this.#waitLsn.length) this.#maybeSync();
       }
     });
@@ -333,7 +331,7 @@ export class Wal implements MutationLog {
    * Group commit with a short wait: when fewer writers wait than the last sync released, those
    * just released are probably sending their next write right now, and one sync a moment later
    * covers them too instead of leaving them for the sync after (at 50 one-deep clients: half the
-   * syncs, ~10% more writes per second). The wait polls the event loop and ends after
+   * syncs, a quarter more writes per second; bench/RESULTS.md). The wait polls the event loop and ends after
    * groupCommitWaitMs at most; a lone writer never waits (it is all the last sync released).
    */
   #maybeSync(): void {
@@ -357,18 +355,48 @@ export class Wal implements MutationLog {
     if (this.#writtenLsn > this.#syncedLsn) this.#startSync();
   };
 
-  #release(lsn: number): void {
+  /**
+   * Releases every waiter up to `lsn`, oldest first; returns how many. A released connection may
+   * run more requests at once: new waiters (later lsns) go behind, and a release asked for from
+   * inside (a SNAPSHOT rotating the log) is folded into this one rather than run nested.
+   */
+  #release(lsn: number): number {
+    if (this.#releasing) {
+      if (lsn > this.#releaseAgain) this.#releaseAgain = lsn;
+      return 0;
+    }
+    this.#releasing = true;
     const lsns = this.#waitLsn;
     const on = this.#waitOn;
-    let i = this.#waitHead;
-    while (i < lsns.length && lsns[i]! <= lsn) on[i++]!.onDurable(lsn);
-    if (i === lsns.length) {
-      lsns.length = 0;
-      on.length = 0;
-      i = 0;
+    let released = 0;
+    try {
+      for (;;) {
+        while (this.#waitHead < lsns.length && lsns[this.#waitHead]! <= lsn) {
+          released++;
+          on[this.#waitHead++]!.onDurable(lsn);
+        }
+        if (this.#releaseAgain <= lsn) break;
+        lsn = this.#releaseAgain;
+      }
+    } finally {
+      this.#releasing = false;
+      this.#releaseAgain = 0;
+      if (this.#waitHead === lsns.length) {
+        lsns.length = 0;
+        on.length = 0;
+        this.#waitHead = 0;
+      } else if (this.#waitHead > 4096 && this.#waitHead * 2 > lsns.length) {
+        // Under steady load the queue never empties: drop the released front now and then.
+        lsns.splice(0, this.#waitHead);
+        on.splice(0, this.#waitHead);
+        this.#waitHead = 0;
+      }
     }
-    this.#waitHead = i;
+    return released;
   }
+
+  #releasing = false;
+  #releaseAgain = 0;
 
   /**
    * Starts a new file: writes and syncs what is pending into the current one (synchronously —
