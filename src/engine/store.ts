@@ -34,6 +34,9 @@ export const nullLog: MutationLog = {
   clear() {},
 };
 
+/** key_len · value_len · expiry_ms · version: a snapshot entry's header (the format's entryHeaderBytes). */
+const snapshotEntryHeaderBytes = 24;
+
 /** No expiry, as stored and as sent on the wire. */
 export const noExpiry = -1;
 
@@ -412,13 +415,13 @@ export class Store {
     putI64(dst, at + 16, this.#version[id]!);
     const off = this.#offset[id]!;
     const page = this.#page[id]!;
-    copyBytes(page >= 0 ? this.#slab.pages[page]! : this.#large[id]!, off, off + keyLen + valueLen, dst, at + 24);
-    return 24 + keyLen + valueLen;
+    copyBytes(page >= 0 ? this.#slab.pages[page]! : this.#large[id]!, off, off + keyLen + valueLen, dst, at + snapshotEntryHeaderBytes);
+    return snapshotEntryHeaderBytes + keyLen + valueLen;
   }
 
   /** Bytes `encodeEntry` writes for `id`. */
   entryBytes(id: number): number {
-    return 24 + this.#keyLen[id]! + this.#valueLen[id]!;
+    return snapshotEntryHeaderBytes + this.#keyLen[id]! + this.#valueLen[id]!;
   }
 
   /** Calls `visit` with every entry id (expired or not). For snapshots and tests. */

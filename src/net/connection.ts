@@ -90,7 +90,7 @@ export class Connection implements DurabilityWaiter {
   onData(data: Uint8Array): void {
     if (this.#state !== State.Open) return;
     shared.reset();
-    if (this.#ctx.wal !== null) this.#lsnMark = this.#ctx.wal.appendedLsn;
+    this.#markLsn();
     if (this.#inLen === 0 && !this.#paused) {
       const pos = this.#process(data, 0, data.length);
       if (pos < data.length && this.#state === State.Open) this.#keep(data, pos);
@@ -110,7 +110,7 @@ export class Connection implements DurabilityWaiter {
     }
     if (!this.#paused) return;
     shared.reset();
-    if (this.#ctx.wal !== null) this.#lsnMark = this.#ctx.wal.appendedLsn;
+    this.#markLsn();
     this.#pump();
   }
 
@@ -135,7 +135,7 @@ export class Connection implements DurabilityWaiter {
     if (this.#state === State.Closing) return this.#end();
     if (!this.#paused) return;
     shared.reset();
-    if (this.#ctx.wal !== null) this.#lsnMark = this.#ctx.wal.appendedLsn;
+    this.#markLsn();
     this.#pump();
   }
 
@@ -253,6 +253,11 @@ export class Connection implements DurabilityWaiter {
     out.reset();
     if (out.buf.length > 4 * outputSoftBytes) shared.buf = Buffer.allocUnsafe(replyBufferBytesInitial);
     if (this.#state === State.Closing && this.#pendingBytes === 0) this.#end();
+  }
+
+  /** Notes where the WAL is before running requests: if it grows, they logged writes (see #flush). */
+  #markLsn(): void {
+    if (this.#ctx.wal !== null) this.#lsnMark = this.#ctx.wal.appendedLsn;
   }
 
   /** Appends the reply buffer to the held output (one reusable buffer per connection). */

@@ -276,16 +276,16 @@ function replayWal(dir: string, index: number, newest: boolean, store: Store, no
       let why = parseRecord(r.buf, r.pos, r.pos + loaded, rec);
       if (why === null && rec.type === RecordType.Batch) why = applyBatch(r.buf, rec, inner, store, now, true);
       if (why !== null) {
-        const tail = size - at;
-        if (newest && !validRecordAfter(path, at, size)) {
-          trimTail(path, name, at, size, why);
-          return { records, trimmed: tail, stopped: false };
+        const tail = readTail(path, at, size);
+        if (newest && !validRecordAfter(tail)) {
+          trimTail(path, name, at, tail, why);
+          return { records, trimmed: tail.length, stopped: false };
         }
-        const message = `${name}: bad record at byte ${at} (${why}) with ${tail} bytes after it`;
+        const message = `${name}: bad record at byte ${at} (${why}) with ${tail.length} bytes after it`;
         if (!repair) throw new RecoveryError(`${message}: refusing to start (--repair truncates the log there)`);
         log.error(`repair: ${message}; truncating the log there and setting later WALs aside`);
-        trimTail(path, name, at, size, why);
-        return { records, trimmed: tail, stopped: true };
+        trimTail(path, name, at, tail, why);
+        return { records, trimmed: tail.length, stopped: true };
       }
       applyRecord(r.buf, rec, inner, store, now);
       records++;
@@ -358,47 +358,36 @@ function applyBatch(b: Uint8Array, rec: Rec, inner: Rec, store: Store, now: numb
 }
 
 /**
- * Whether a whole, crc-valid record starts after the bad one at `bad`: then the damage is not a
- * torn tail but something in the middle of the log. Records nested in a torn batch do not count.
+ * Whether a whole, crc-valid record starts in `tail` (the log from a bad record on) after its
+ * first byte: then the damage is not a torn tail but something in the middle of the log. Records
+ * nested in a torn batch do not count.
  */
-function validRecordAfter(path: string, bad: number, size: number): boolean {
-  const from = bad + 1;
-  if (from >= size) return false;
-  const fd = new FileReader(path, size);
-  try {
-    fd.seek(bad);
-    if (!fd.need(size - bad)) return false;
-    fd.pos++;
-    const b = fd.buf;
-    const end = fd.pos + (size - from);
-    const magic = Buffer.from([0x57, 0x50, 0x53, 0x4f]);
-    const rec: Rec = { type: 0, keyStart: 0, keyLen: 0, valueStart: 0, valueLen: 0, expiry: 0, version: 0, bytes: 0 };
-    // A batch header that is itself intact: what lies inside its announced extent is its items.
-    const head = fd.pos - 1;
-    let nestedEnd = -1;
-    if (end - head >= recordHeaderBytes && getU32(b, head) === walMagic && b[head + 6] === RecordType.Batch) {
-      nestedEnd = head + recordOverheadBytes + getU32(b, head + 7) + getU32(b, head + 11);
-    }
-    let at = b.indexOf(magic, fd.pos);
-    while (at >= 0 && at < end) {
-      if (parseRecord(b, at, end, rec) === null && (at >= nestedEnd || at + rec.bytes > nestedEnd - 4)) return true;
-      at = b.indexOf(magic, at + 1);
-    }
-    return false;
-  } finally {
-    fd.close();
+function validRecordAfter(tail: Buffer): boolean {
+  const end = tail.length;
+  const rec: Rec = { type: 0, keyStart: 0, keyLen: 0, valueStart: 0, valueLen: 0, expiry: 0, version: 0, bytes: 0 };
+  // A batch header that is itself intact: what lies inside its announced extent is its items.
+  let nestedEnd = -1;
+  if (end >= recordHeaderBytes && getU32(tail, 0) === walMagic && tail[6] === RecordType.Batch) {
+    nestedEnd = recordOverheadBytes + getU32(tail, 7) + getU32(tail, 11);
   }
+  let at = tail.indexOf(walMagicBytes, 1);
+  while (at >= 0) {
+    if (parseRecord(tail, at, end, rec) === null && (at >= nestedEnd || at + rec.bytes > nestedEnd - 4)) return true;
+    at = tail.indexOf(walMagicBytes, at + 1);
+  }
+  return false;
 }
 
-/** Cuts path at `at`, keeping the cut bytes in `<name>.broken` (never overwriting an older one). */
-function trimTail(path: string, name: string, at: number, size: number, why: string): void {
-  const tail = readTail(path, at, size);
+const walMagicBytes = Buffer.from([0x57, 0x50, 0x53, 0x4f]); // walMagic, little-endian
+
+/** Cuts path at `at`, keeping the cut bytes (`tail`) in `<name>.broken` (never overwriting an older one). */
+function trimTail(path: string, name: string, at: number, tail: Buffer, why: string): void {
   let broken = `${path}.broken`;
   for (let i = 1; existsSync(broken); i++) broken = `${path}.broken.${i}`;
   writeFileSync(broken, tail);
   truncateSync(path, at);
   syncDir(join(path, ".."));
-  log.warn(`recovery: trimmed ${size - at} bytes from the end of ${name} at byte ${at} (${why}); they are kept in ${broken.slice(broken.lastIndexOf("/") + 1)}`);
+  log.warn(`recovery: trimmed ${tail.length} bytes from the end of ${name} at byte ${at} (${why}); they are kept in ${broken.slice(broken.lastIndexOf("/") + 1)}`);
 }
 
 function readTail(path: string, at: number, size: number): Buffer {

@@ -18,7 +18,6 @@ import { log } from "../log.ts";
 import { crc32c } from "../native/index.ts";
 import { errorText, syncDir, writeFileAtomic } from "./files.ts";
 import {
-  entryHeaderBytes,
   fileIndex,
   formatVersion,
   manifestName,

@@ -232,17 +232,20 @@ export class Wal implements MutationLog {
 
   /** Writes #buf to the file; false (and the log enters its failing state) when the OS refuses. */
   #write(): boolean {
-    let off = 0;
+    const why = this.#writeOut();
+    if (why !== null) this.#fail(why);
+    return why === null;
+  }
+
+  /** Writes all of #buf (what the OS takes is accounted even when it then fails); null, or why it failed. */
+  #writeOut(): string | null {
     try {
-      while (off < this.#len) off += writeSync(this.#fd, this.#buf, off, this.#len - off);
+      while (this.#len > 0) this.#written(writeSync(this.#fd, this.#buf, 0, this.#len));
     } catch (e) {
-      this.#written(off);
-      this.#fail(`write ${this.currentName}: ${errorText(e)}`);
-      return false;
+      return `write ${this.currentName}: ${errorText(e)}`;
     }
-    this.#written(off);
     this.writesTotal++;
-    return true;
+    return null;
   }
 
   #written(n: number): void {
@@ -278,22 +281,13 @@ export class Wal implements MutationLog {
     this.#failure = why;
     log.error(`write-ahead log failing, writes refused until it recovers: ${why}`);
     this.#retryTimer ??= setInterval(() => {
-      if (this.#len > 0 && !this.#writeRetry()) return;
+      if (this.#len > 0 && this.#writeOut() !== null) return;
       clearInterval(this.#retryTimer!);
       this.#retryTimer = null;
       this.#failure = null;
       log.info(`write-ahead log writable again: writes accepted`);
       this.#afterWrite();
     }, walRetryMs);
-  }
-
-  #writeRetry(): boolean {
-    try {
-      while (this.#len > 0) this.#written(writeSync(this.#fd, this.#buf, 0, this.#len));
-      return true;
-    } catch {
-      return false;
-    }
   }
 
   #startSync(): void {

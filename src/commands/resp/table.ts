@@ -52,7 +52,6 @@ function command(spec: Spec): RespCommand {
 
 const W = ["write"];
 const WD = ["write", "denyoom"];
-const R = ["readonly"];
 const RF = ["readonly", "fast"];
 const WF = ["write", "denyoom", "fast"];
 const key1: [number, number, number] = [1, 1, 1];
