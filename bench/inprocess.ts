@@ -5,7 +5,7 @@
 //   ./node_modules/.bin/bun run bench/inprocess.ts [--requests 1000000] [--batch 16] [--protocol osprey|resp]
 
 import { parseArgs } from "node:util";
-import { Stats, type Context } from "../src/commands/context.ts";
+import { Stats, systemClock, type Context } from "../src/commands/context.ts";
 import { configFromObject } from "../src/config.ts";
 import { Store } from "../src/engine/store.ts";
 import { Connection, type Transport } from "../src/net/connection.ts";
@@ -21,6 +21,7 @@ const ctx: Context = {
   store: new Store(),
   config: configFromObject({}, { warn: () => {} }),
   stats: new Stats(),
+  clock: systemClock,
   startedMs: Date.now(),
   wal: null,
   persistence: null,

@@ -1,5 +1,9 @@
-// The wire error codes of the Osprey protocol and every message the server sends with them.
+// The wire error codes of the Osprey protocol and every message the server sends with them, for
+// both protocols, and how each protocol spells the command core's neutral failures (`Fail`).
 // Each reply is encoded once at start-up, so answering an error allocates nothing.
+
+import { assert } from "./assert.ts";
+import { Fail } from "./commands/reply.ts";
 
 /** The error codes of PROTOCOL.md: `ERR <CODE> <message>`. */
 export type ErrorCode = "BADREQ" | "TOOLARGE" | "EXISTS" | "NEXISTS" | "VER" | "TYPE" | "BUSY" | "INTERNAL";
@@ -64,6 +68,8 @@ export const Err = {
   overflow: reply("TYPE", "increment would overflow"),
   /** A connection over max_clients; it is closed after this. */
   maxClients: reply("BUSY", "max clients reached"),
+  /** An argument that must be an integer is not (no text command has one today: the fallback). */
+  badNumber: reply("BADREQ", "argument is not an integer"),
 } as const;
 
 /** An `ERR INTERNAL` reply naming the cause, for failures that are not the client's fault. */
@@ -125,4 +131,75 @@ export const RespErr = {
 /** A RESP `-ERR INTERNAL <cause>` reply, for failures that are not the client's fault. */
 export function respInternalError(cause: string): Uint8Array {
   return respError(`INTERNAL ${cause}`);
+}
+
+/** The text protocol's reply for each Fail, indexed by it. */
+export const textFail: readonly Uint8Array[] = failTable({
+  [Fail.KeyTooLarge]: Err.keyTooLarge,
+  [Fail.EmptyKey]: Err.keyTooLarge,
+  [Fail.BadKey]: Err.badKey,
+  [Fail.Syntax]: Err.unknownOption,
+  [Fail.RepeatedOption]: Err.repeatedOption,
+  [Fail.MissingOptionValue]: Err.missingOptionValue,
+  [Fail.BadEx]: Err.badEx,
+  [Fail.BadPxat]: Err.badPxat,
+  [Fail.BadVer]: Err.badVer,
+  [Fail.ExWithPxat]: Err.exWithPxat,
+  [Fail.NxWithXx]: Err.nxWithXx,
+  [Fail.KeepttlWithExpiry]: Err.keepttlWithExpiry,
+  [Fail.BadExpire]: Err.badExpire,
+  // Text EXPIRE times have at most 15 digits, so they never pass 2^53 ms: the fallback only.
+  [Fail.InvalidExpireTime]: Err.badExpire,
+  [Fail.UnsupportedOption]: Err.unknownOption,
+  [Fail.ExpireNxAndOther]: Err.unknownOption,
+  [Fail.ExpireGtAndLt]: Err.unknownOption,
+  [Fail.BadDelta]: Err.badDelta,
+  [Fail.NotAnInteger]: Err.notAnInteger,
+  [Fail.Overflow]: Err.overflow,
+  [Fail.DecrementOverflow]: Err.overflow,
+  [Fail.KeyExists]: Err.exists,
+  [Fail.KeyMissing]: Err.nexists,
+  [Fail.VersionMismatch]: Err.version,
+  [Fail.NotAnIntegerArg]: Err.badNumber,
+});
+
+/**
+ * RESP's reply for each Fail, indexed by it, with Redis's texts. Two depend on the request and are
+ * built by the RESP encoder instead: InvalidExpireTime names the command, UnsupportedOption the
+ * option. KeyExists, KeyMissing and VersionMismatch are answered nil by `setRefused`, not as errors.
+ */
+export const respFail: readonly Uint8Array[] = failTable({
+  [Fail.KeyTooLarge]: RespErr.keyTooLarge,
+  [Fail.EmptyKey]: RespErr.emptyKey,
+  [Fail.BadKey]: RespErr.syntax,
+  [Fail.Syntax]: RespErr.syntax,
+  [Fail.RepeatedOption]: RespErr.syntax,
+  [Fail.MissingOptionValue]: RespErr.syntax,
+  [Fail.BadEx]: RespErr.notAnInteger,
+  [Fail.BadPxat]: RespErr.notAnInteger,
+  [Fail.BadVer]: RespErr.syntax,
+  [Fail.ExWithPxat]: RespErr.syntax,
+  [Fail.NxWithXx]: RespErr.syntax,
+  [Fail.KeepttlWithExpiry]: RespErr.syntax,
+  [Fail.BadExpire]: RespErr.notAnInteger,
+  [Fail.InvalidExpireTime]: respError("invalid expire time"),
+  [Fail.UnsupportedOption]: respError("Unsupported option"),
+  [Fail.ExpireNxAndOther]: RespErr.expireNxAndOther,
+  [Fail.ExpireGtAndLt]: RespErr.expireGtAndLt,
+  [Fail.BadDelta]: RespErr.notAnInteger,
+  [Fail.NotAnInteger]: RespErr.notAnInteger,
+  [Fail.Overflow]: RespErr.overflow,
+  [Fail.DecrementOverflow]: RespErr.decrementOverflow,
+  [Fail.KeyExists]: RespErr.syntax,
+  [Fail.KeyMissing]: RespErr.syntax,
+  [Fail.VersionMismatch]: RespErr.syntax,
+  [Fail.NotAnIntegerArg]: RespErr.notAnInteger,
+});
+
+/** Every Fail must have a reply: a table missing one fails at start-up, not on the first such request. */
+function failTable(byFail: Record<Fail, Uint8Array>): Uint8Array[] {
+  const table: Uint8Array[] = [];
+  for (const [k, v] of Object.entries(byFail)) table[Number(k)] = v;
+  for (let i = 0; i < table.length; i++) assert(table[i] !== undefined, `error table has no reply for Fail ${i}`);
+  return table;
 }

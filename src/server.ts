@@ -8,8 +8,9 @@ import { defineCommand, runMain } from "citty";
 import { sweepBudgetMs } from "./constants.ts";
 import { ConfigError, loadConfig } from "./config.ts";
 import type { Config } from "./config.types.ts";
-import { Stats, type Context } from "./commands/context.ts";
+import { Stats, systemClock, type Context } from "./commands/context.ts";
 import { Store } from "./engine/store.ts";
+import { stopOnBug } from "./fatal.ts";
 import { createLog, log, setLog } from "./log.ts";
 import { BusyWatch, listen } from "./net/listener.ts";
 import { openPersistence, RecoveryError } from "./persistence/index.ts";
@@ -23,6 +24,7 @@ export async function startServer(config: Config, options: { repair?: boolean } 
     store,
     config,
     stats: new Stats(),
+    clock: systemClock,
     startedMs: Date.now(),
     wal: persistence.wal,
     persistence,
@@ -90,6 +92,8 @@ async function main(configPath: string | undefined, repair: boolean): Promise<vo
     await log.close();
     process.exit(0);
   };
+  // A bug found in a timer (expiry, snapshot slices, the log's flush) stops the server like one found in a request.
+  process.on("uncaughtException", (err) => stopOnBug("uncaught exception", err));
   process.on("SIGINT", () => void stop("SIGINT"));
   process.on("SIGTERM", () => void stop("SIGTERM"));
 

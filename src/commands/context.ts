@@ -1,4 +1,4 @@
-// What every command function receives besides its request: the keyspace, limits and counters.
+// What every command receives besides its request: the keyspace, limits, counters and the clock.
 // One Context per server; the connection sets the per-request fields before each dispatch.
 
 import type { Config } from "../config.types.ts";
@@ -6,28 +6,55 @@ import type { Store } from "../engine/store.ts";
 import type { Persistence } from "../persistence/index.ts";
 import type { Wal } from "../persistence/wal.ts";
 
-/** Counters reported by STATS. Plain fields: incrementing them is the cheapest thing we can do. */
+/** The per-command counters of STATS (`cmd_<name>`), one per command table row's `stat`. */
+export const enum Stat {
+  Get,
+  Set,
+  Del,
+  Incr,
+  Mget,
+  Mset,
+  Expire,
+  Ttl,
+  Exists,
+  /** Every other command (PING, STATS, INFO, …): counted in INFO's total only. */
+  Other,
+}
+
+/** STATS names of the Stat counters, in Stat order (Other has none of its own). */
+export const statNames = ["get", "set", "del", "incr", "mget", "mset", "expire", "ttl", "exists"] as const;
+
+/** Counters the server keeps. Plain fields and one array: incrementing them is the cheapest thing we can do. */
 export class Stats {
-  cmdGet = 0;
-  cmdSet = 0;
-  cmdDel = 0;
-  cmdIncr = 0;
-  cmdMget = 0;
-  cmdMset = 0;
-  cmdExpire = 0;
-  cmdTtl = 0;
-  cmdExists = 0;
-  cmdOther = 0;
+  /** Requests per Stat, counted by the dispatcher once a request passed its arity check. */
+  readonly commands = new Float64Array(Stat.Other + 1);
   errorsTotal = 0;
   connectionsTotal = 0;
   rejectedClientsTotal = 0;
   slowCommandsTotal = 0;
+
+  /** Every command counted, of every kind (INFO's total_commands_processed). */
+  get commandsTotal(): number {
+    let n = 0;
+    for (const c of this.commands) n += c;
+    return n;
+  }
 }
+
+/** Where time comes from: the real clocks in the server, a hand-moved one in tests. */
+export interface Clock {
+  /** Wall-clock epoch milliseconds (expiry times, TTLs). */
+  nowMs(): number;
+}
+
+/** The system clock. */
+export const systemClock: Clock = { nowMs: () => Date.now() };
 
 export interface Context {
   readonly store: Store;
   readonly config: Config;
   readonly stats: Stats;
+  readonly clock: Clock;
   readonly startedMs: number;
   /** The write-ahead log, or null for a memory-only keyspace (engine tests). */
   readonly wal: Wal | null;

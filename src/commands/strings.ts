@@ -1,145 +1,94 @@
-// GET, SET, DEL, EXISTS: thin wrappers over the store. SET's options meet in `setGeneric`.
+// GET, SET, SETNX, GETDEL, MGET, MSET, DEL, EXISTS: each parses its arguments, calls one engine
+// operation and hands the result to the protocol's encoder. Keys were checked by the dispatcher.
 
-import type { TextParser } from "../protocol/text.ts";
-import { nameCode, nameCodeOf } from "../protocol/text.ts";
-import { ascii, type Writer } from "../protocol/writer.ts";
-import { noExpiry } from "../engine/store.ts";
-import { Err } from "../errors.ts";
+import { deleteKey, setAll, setGeneric, SetFlag, SetOptions, SetOutcome, writtenVersion } from "../engine/ops.ts";
 import type { Context } from "./context.ts";
-import { parseSmallInt, parseU64, reject, validKey } from "./args.ts";
+import { Fail } from "./reply.ts";
+import type { Session } from "./session.ts";
+import { valid } from "./session.ts";
 
-const VALUE_ = ascii("VALUE ");
-const OK_ = ascii("OK ");
-const NOT_FOUND = ascii("NOT_FOUND\r\n");
-const DELETED_1 = ascii("DELETED 1\r\n");
-const DELETED_0 = ascii("DELETED 0\r\n");
-const EXISTS_1 = ascii("EXISTS 1\r\n");
-const EXISTS_0 = ascii("EXISTS 0\r\n");
+export function get(s: Session, ctx: Context): void {
+  const p = s.p;
+  s.reply.entry(ctx.store, ctx.store.lookup(s.b, p.starts[1]!, p.ends[1]!, s.nowMs));
+}
 
-/** Writes `VALUE <len> <version> <expiry_ms>\r\n<bytes>\r\n` for a live entry. */
-export function writeValue(ctx: Context, out: Writer, id: number): void {
+/** Parsed options of the SET being run: module scratch, so a request allocates nothing. */
+const options = new SetOptions();
+
+/** SET key value [options]: the protocol's dialect reads the options; setGeneric decides. */
+export function set(s: Session, ctx: Context): void {
+  const o = options.reset();
+  if (s.p.argc > 3) {
+    const why = s.dialect.setOptions(s, o);
+    if (why !== valid) return s.reply.fail(why);
+  }
+  // SET … GET answers the old value, which the write is about to replace.
+  if ((o.flags & SetFlag.Get) !== 0) get(s, ctx);
+  const outcome = writeValue(s, ctx, o);
+  if ((o.flags & SetFlag.Get) !== 0) return;
+  if (outcome === SetOutcome.Written) s.reply.written(writtenVersion);
+  else s.reply.setRefused(outcome === SetOutcome.KeyExists ? Fail.KeyExists : outcome === SetOutcome.KeyMissing ? Fail.KeyMissing : Fail.VersionMismatch);
+}
+
+/** SETNX key value → 1 when set, 0 when the key was live. */
+export function setnx(s: Session, ctx: Context): void {
+  const o = options.reset();
+  o.flags = SetFlag.Nx;
+  s.reply.integer(writeValue(s, ctx, o) === SetOutcome.Written ? 1 : 0);
+}
+
+function writeValue(s: Session, ctx: Context, o: SetOptions): SetOutcome {
+  const p = s.p;
+  return setGeneric(ctx.store, s.b, p.starts[1]!, p.ends[1]!, p.starts[2]!, p.ends[2]!, o, s.nowMs);
+}
+
+/** GETDEL key → the value (then deleted) or nil. */
+export function getdel(s: Session, ctx: Context): void {
+  const p = s.p;
+  const id = ctx.store.lookup(s.b, p.starts[1]!, p.ends[1]!, s.nowMs);
+  s.reply.entry(ctx.store, id);
+  if (id >= 0) ctx.store.delete(id);
+}
+
+/** MGET key [key …]: an entry or a miss per key. Stops (and drops the client) if the reply would pass its output room. */
+export function mget(s: Session, ctx: Context): void {
+  const p = s.p;
   const store = ctx.store;
-  const len = store.valueLength(id);
-  out.bytes(VALUE_);
-  out.int(len);
-  out.byte(32);
-  out.int(store.version(id));
-  out.byte(32);
-  out.int(store.expiry(id));
-  out.crlf();
-  const vs = store.valueOffset(id);
-  out.range(store.buffer(id), vs, vs + len);
-  out.crlf();
-}
-
-export function get(p: TextParser, b: Uint8Array, out: Writer, ctx: Context, now: number): void {
-  ctx.stats.cmdGet++;
-  const ks = p.starts[1]!;
-  const ke = p.ends[1]!;
-  if (!validKey(ctx, out, b, ks, ke)) return;
-  const id = ctx.store.lookup(b, ks, ke, now);
-  if (id < 0) out.bytes(NOT_FOUND);
-  else writeValue(ctx, out, id);
-}
-
-const EX = nameCodeOf("EX");
-const PXAT = nameCodeOf("PXAT");
-const NX = nameCodeOf("NX");
-const XX = nameCodeOf("XX");
-const VER = nameCodeOf("VER");
-const KEEPTTL = nameCodeOf("KEEPTTL");
-
-const HAS_EX = 1;
-const HAS_PXAT = 2;
-const HAS_NX = 4;
-const HAS_XX = 8;
-const HAS_VER = 16;
-const HAS_KEEPTTL = 32;
-
-/** The options of one SET, parsed into module-level scratch: no allocation per request. */
-let optFlags = 0;
-let optExpiry = noExpiry;
-let optVersion = 0;
-
-/** Parses SET options from token 3 on; false (after replying) when they are invalid. */
-function parseSetOptions(p: TextParser, b: Uint8Array, out: Writer, ctx: Context, now: number): boolean {
-  optFlags = 0;
-  optExpiry = noExpiry;
-  optVersion = 0;
-  for (let t = 3; t < p.argc; t++) {
-    const s = p.starts[t]!;
-    const e = p.ends[t]!;
-    const code = nameCode(b, s, e);
-    const flag = code === EX ? HAS_EX : code === PXAT ? HAS_PXAT : code === NX ? HAS_NX : code === XX ? HAS_XX : code === VER ? HAS_VER : code === KEEPTTL ? HAS_KEEPTTL : 0;
-    if (flag === 0) return reject(ctx, out, Err.unknownOption);
-    if ((optFlags & flag) !== 0) return reject(ctx, out, Err.repeatedOption);
-    optFlags |= flag;
-    if (flag === HAS_EX || flag === HAS_PXAT || flag === HAS_VER) {
-      if (++t >= p.argc) return reject(ctx, out, Err.missingOptionValue);
-      const vs = p.starts[t]!;
-      const ve = p.ends[t]!;
-      if (flag === HAS_VER) {
-        optVersion = parseU64(b, vs, ve);
-        if (Number.isNaN(optVersion)) return reject(ctx, out, Err.badVer);
-      } else if (flag === HAS_EX) {
-        const ms = parseSmallInt(b, vs, ve);
-        if (Number.isNaN(ms) || ms <= 0) return reject(ctx, out, Err.badEx);
-        optExpiry = now + ms;
-      } else {
-        const at = parseSmallInt(b, vs, ve);
-        if (Number.isNaN(at)) return reject(ctx, out, Err.badPxat);
-        // Any past time means "already expired"; clamp so -1 is never mistaken for "no expiry".
-        optExpiry = at < 0 ? 0 : at;
-      }
+  const reply = s.reply;
+  const start = reply.len;
+  reply.entriesBegin(p.argc - 1);
+  for (let t = 1; t < p.argc; t++) {
+    const ks = p.starts[t]!;
+    const ke = p.ends[t]!;
+    const id = store.lookup(s.b, ks, ke, s.nowMs);
+    if (reply.len - start + reply.keyedEntryBytes(ke - ks, id < 0 ? 0 : store.valueLength(id)) > ctx.outputRoom) {
+      ctx.outputOverflow = true; // the client will be disconnected; do not build the rest
+      reply.truncate(start);
+      return;
     }
+    reply.keyedEntry(store, id, s.b, ks, ke);
   }
-  if ((optFlags & (HAS_EX | HAS_PXAT)) === (HAS_EX | HAS_PXAT)) return reject(ctx, out, Err.exWithPxat);
-  if ((optFlags & (HAS_NX | HAS_XX)) === (HAS_NX | HAS_XX)) return reject(ctx, out, Err.nxWithXx);
-  if ((optFlags & HAS_KEEPTTL) !== 0 && (optFlags & (HAS_EX | HAS_PXAT)) !== 0) return reject(ctx, out, Err.keepttlWithExpiry);
-  return true;
 }
 
-/** SET <key> <len> [EX ms | PXAT epoch_ms] [NX | XX] [VER n] [KEEPTTL] + payload → OK <version>. */
-export function set(p: TextParser, b: Uint8Array, out: Writer, ctx: Context, now: number): void {
-  ctx.stats.cmdSet++;
-  const ks = p.starts[1]!;
-  const ke = p.ends[1]!;
-  if (!validKey(ctx, out, b, ks, ke)) return;
-  if (p.argc > 3 && !parseSetOptions(p, b, out, ctx, now)) return;
-  if (p.argc === 3) {
-    optFlags = 0;
-    optExpiry = noExpiry;
-  }
-  const store = ctx.store;
-  const id = store.lookup(b, ks, ke, now);
-  if ((optFlags & HAS_NX) !== 0 && id >= 0) return void reject(ctx, out, Err.exists);
-  if ((optFlags & HAS_XX) !== 0 && id < 0) return void reject(ctx, out, Err.nexists);
-  const current = id < 0 ? 0 : store.version(id);
-  if ((optFlags & HAS_VER) !== 0 && optVersion !== current) return void reject(ctx, out, Err.version);
-  const expiry = (optFlags & HAS_KEEPTTL) !== 0 && id >= 0 ? store.expiry(id) : optExpiry;
-  const version = current + 1;
-  store.set(b, ks, ke, b, p.payloadStart, p.payloadEnd, expiry, version, id);
-  out.bytes(OK_);
-  out.int(version);
-  out.crlf();
+/** MSET key value [key value …]: all or nothing, one logged batch. */
+export function mset(s: Session, ctx: Context): void {
+  const p = s.p;
+  const count = setAll(ctx.store, s.b, p.starts, p.ends, 1, p.argc, s.nowMs);
+  s.reply.writtenAll(count);
 }
 
-export function del(p: TextParser, b: Uint8Array, out: Writer, ctx: Context, now: number): void {
-  ctx.stats.cmdDel++;
-  const ks = p.starts[1]!;
-  const ke = p.ends[1]!;
-  if (!validKey(ctx, out, b, ks, ke)) return;
-  const id = ctx.store.lookup(b, ks, ke, now);
-  if (id < 0) return out.bytes(DELETED_0);
-  ctx.store.delete(id);
-  out.bytes(DELETED_1);
+/** DEL key [key …] → how many were live (a key named twice counts once). */
+export function del(s: Session, ctx: Context): void {
+  const p = s.p;
+  let deleted = 0;
+  for (let t = 1; t < p.argc; t++) if (deleteKey(ctx.store, s.b, p.starts[t]!, p.ends[t]!, s.nowMs)) deleted++;
+  s.reply.deleted(deleted);
 }
 
-export function exists(p: TextParser, b: Uint8Array, out: Writer, ctx: Context, now: number): void {
-  ctx.stats.cmdExists++;
-  const ks = p.starts[1]!;
-  const ke = p.ends[1]!;
-  if (!validKey(ctx, out, b, ks, ke)) return;
-  out.bytes(ctx.store.lookup(b, ks, ke, now) < 0 ? EXISTS_0 : EXISTS_1);
+/** EXISTS key [key …] → how many are live, a key named twice counting twice (as Redis). */
+export function exists(s: Session, ctx: Context): void {
+  const p = s.p;
+  let live = 0;
+  for (let t = 1; t < p.argc; t++) if (ctx.store.lookup(s.b, p.starts[t]!, p.ends[t]!, s.nowMs) >= 0) live++;
+  s.reply.existing(live);
 }
-

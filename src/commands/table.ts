@@ -1,96 +1,267 @@
-// The command table: name → handler, arity and flags, and the one function that dispatches to it.
+// The command table: one row per command for every protocol — its flags, keys, stat counter,
+// handler and how each protocol spells it (name, arity, payload framing, docs) — and the one
+// dispatch path that checks arity and keys, counts stats, contains failures and feeds the slowlog.
 
+import { InvariantError } from "../assert.ts";
 import { log } from "../log.ts";
-import type { TextParser } from "../protocol/text.ts";
-import { nameCodeOf } from "../protocol/text.ts";
-import type { Writer } from "../protocol/writer.ts";
-import { Err, internalError } from "../errors.ts";
-import type { Context } from "./context.ts";
-import { reject } from "./args.ts";
-import { ping, snapshot, stats } from "./admin.ts";
+import { Err, respError } from "../errors.ts";
+import { nameCodeOf, type PayloadSpec } from "../protocol/text.ts";
 import { WalError } from "../persistence/wal.ts";
-import { decr, incr } from "./counters.ts";
-import { mget, mset } from "./multi.ts";
-import { del, exists, get, set } from "./strings.ts";
-import { expire, ttl } from "./ttl.ts";
+import type { Context } from "./context.ts";
+import { Stat } from "./context.ts";
+import type { Session } from "./session.ts";
+import { valid } from "./session.ts";
+import { bgsave, config, dbsize, echo, flushall, info, lastsave, ping, snapshot, stats } from "./server.ts";
+import { client, hello, quit, select } from "./connection.ts";
+import { decr, decrby, incr } from "./counters.ts";
+import { del, exists, get, getdel, mget, mset, set, setnx } from "./strings.ts";
+import { expire, persist, pexpire, pttl, ttl } from "./ttl.ts";
+import { commandCommand } from "./introspection.ts";
 
-export type Handler = (p: TextParser, b: Uint8Array, out: Writer, ctx: Context, nowMs: number) => void;
+/** A command: reads its arguments from the session, calls the engine, hands the result to `s.reply`. */
+export type Handler = (s: Session, ctx: Context) => void;
 
-/** Read commands never change the keyspace (apart from lazily removing expired keys). */
+/**
+ * What a command is, as bits of `Command.flags`. The dispatcher reads Grows (key checks), COMMAND
+ * reports all of them to Redis clients, and permissions and eviction will decide by Read, Write,
+ * Admin, Connection and Grows.
+ */
 export const enum Flag {
+  /** Never changes the keyspace (apart from lazily removing expired keys). */
   Read = 1,
+  /** May change the keyspace. */
   Write = 2,
-  Admin = 4,
+  /** May add data: RESP checks its keys can be written; a memory limit will refuse it. */
+  Grows = 4,
+  /** Server administration: snapshots, configuration, statistics. */
+  Admin = 8,
+  /** About the connection itself (PING, HELLO, CLIENT, …), not the data. */
+  Connection = 16,
+  /** O(1) or O(log n) (Redis's "fast"). */
+  Fast = 32,
+  /** Allowed while loading and on a stale replica (Redis's "loading", "stale"; COMMAND only). */
+  Loading = 64,
+  /** Not allowed from scripts (Redis's "noscript"; COMMAND only). */
+  NoScript = 128,
+}
+
+/** How the text protocol spells a command. */
+export interface TextForm {
+  /** When the text name differs from the row's (Osprey's EXPIRE and TTL are in milliseconds). */
+  readonly name?: string;
+  /** Tokens including the name. */
+  readonly argsMin: number;
+  readonly argsMax: number;
+  /**
+   * Payload framing: the token at `at` (and every `step` tokens after it, when step > 0) is a
+   * length, and that many bytes follow the line; the parser then points the token at the bytes.
+   * So a handler sees `SET key value` in both protocols.
+   */
+  readonly payload?: { readonly at: number; readonly step: number };
+}
+
+/** How RESP spells a command, and what COMMAND tells Redis clients about it. */
+export interface RespForm {
+  /** Redis's arity, including the name: n exactly, -n at least n. */
+  readonly arity: number;
+  readonly argsMax?: number;
+  readonly group: string;
+  readonly summary: string;
+  readonly since: string;
 }
 
 export interface Command {
+  /** Upper-case; RESP replies and errors use it lower-case, as Redis does. */
   readonly name: string;
-  /** Tokens including the command name. */
-  readonly argsMin: number;
-  readonly argsMax: number;
   readonly flags: number;
+  /** First key, last key (-1: the last argument), step; [0, 0, 0] without keys. */
+  readonly keys: readonly [number, number, number];
+  /** Arguments come in (key, value) pairs after the name (MSET). */
+  readonly paired?: boolean;
+  /** The STATS counter the dispatcher bumps. */
+  readonly stat: Stat;
   readonly run: Handler;
-  /** Keys the request names, for the slow log. */
-  readonly keyCount: (argc: number) => number;
+  readonly text: TextForm | null;
+  readonly resp: RespForm | null;
 }
 
-const one = () => 1;
-const none = () => 0;
-const many = (argc: number) => argc - 1;
-const pairs = (argc: number) => (argc - 1) >> 1;
+const noKeys = [0, 0, 0] as const;
+const key1 = [1, 1, 1] as const;
+const allKeys = [1, -1, 1] as const;
+const pairKeys = [1, -1, 2] as const;
 const unbounded = Number.MAX_SAFE_INTEGER;
 
-/** Every command Osprey speaks. */
+const R = Flag.Read;
+const RF = Flag.Read | Flag.Fast;
+const W = Flag.Write;
+const WF = Flag.Write | Flag.Fast;
+const WG = Flag.Write | Flag.Grows;
+const WGF = Flag.Write | Flag.Grows | Flag.Fast;
+const C = Flag.Connection | Flag.Fast;
+const CLS = Flag.Connection | Flag.Loading | Flag.Fast;
+
+/** Every command Osprey speaks, in either protocol. */
 export const commands: readonly Command[] = [
-  { name: "PING", argsMin: 1, argsMax: 1, flags: Flag.Read, run: ping, keyCount: none },
-  { name: "GET", argsMin: 2, argsMax: 2, flags: Flag.Read, run: get, keyCount: one },
-  { name: "SET", argsMin: 3, argsMax: 11, flags: Flag.Write, run: set, keyCount: one },
-  { name: "DEL", argsMin: 2, argsMax: 2, flags: Flag.Write, run: del, keyCount: one },
-  { name: "EXISTS", argsMin: 2, argsMax: 2, flags: Flag.Read, run: exists, keyCount: one },
-  { name: "EXPIRE", argsMin: 3, argsMax: 3, flags: Flag.Write, run: expire, keyCount: one },
-  { name: "TTL", argsMin: 2, argsMax: 2, flags: Flag.Read, run: ttl, keyCount: one },
-  { name: "INCR", argsMin: 2, argsMax: 3, flags: Flag.Write, run: incr, keyCount: one },
-  { name: "DECR", argsMin: 2, argsMax: 3, flags: Flag.Write, run: decr, keyCount: one },
-  { name: "MGET", argsMin: 2, argsMax: unbounded, flags: Flag.Read, run: mget, keyCount: many },
-  { name: "MSET", argsMin: 3, argsMax: unbounded, flags: Flag.Write, run: mset, keyCount: pairs },
-  { name: "STATS", argsMin: 1, argsMax: 1, flags: Flag.Admin, run: stats, keyCount: none },
-  { name: "SNAPSHOT", argsMin: 1, argsMax: 1, flags: Flag.Admin, run: snapshot, keyCount: none },
+  // Connection
+  { name: "PING", flags: C, keys: noKeys, stat: Stat.Other, run: ping, text: { argsMin: 1, argsMax: 1 }, resp: { arity: -1, argsMax: 2, group: "connection", summary: "Returns the server's liveliness response.", since: "1.0.0" } },
+  { name: "ECHO", flags: C, keys: noKeys, stat: Stat.Other, run: echo, text: null, resp: { arity: 2, group: "connection", summary: "Returns the given string.", since: "1.0.0" } },
+  { name: "QUIT", flags: C, keys: noKeys, stat: Stat.Other, run: quit, text: null, resp: { arity: -1, group: "connection", summary: "Closes the connection.", since: "1.0.0" } },
+  { name: "SELECT", flags: CLS, keys: noKeys, stat: Stat.Other, run: select, text: null, resp: { arity: 2, group: "connection", summary: "Changes the selected database (only 0 exists).", since: "1.0.0" } },
+  { name: "HELLO", flags: CLS | Flag.NoScript, keys: noKeys, stat: Stat.Other, run: hello, text: null, resp: { arity: -1, group: "connection", summary: "Handshakes with the server (RESP2 only).", since: "6.0.0" } },
+  { name: "CLIENT", flags: Flag.Connection | Flag.Loading | Flag.NoScript, keys: noKeys, stat: Stat.Other, run: client, text: null, resp: { arity: -2, group: "connection", summary: "CLIENT SETNAME, GETNAME and ID.", since: "2.4.0" } },
+  // Strings
+  { name: "GET", flags: RF, keys: key1, stat: Stat.Get, run: get, text: { argsMin: 2, argsMax: 2 }, resp: { arity: 2, group: "string", summary: "Returns the string value of a key.", since: "1.0.0" } },
+  { name: "SET", flags: WG, keys: key1, stat: Stat.Set, run: set, text: { argsMin: 3, argsMax: 11, payload: { at: 2, step: 0 } }, resp: { arity: -3, group: "string", summary: "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", since: "1.0.0" } },
+  { name: "SETNX", flags: WGF, keys: key1, stat: Stat.Set, run: setnx, text: null, resp: { arity: 3, group: "string", summary: "Set the string value of a key only when the key doesn't exist.", since: "1.0.0" } },
+  { name: "GETDEL", flags: WF, keys: key1, stat: Stat.Del, run: getdel, text: null, resp: { arity: 2, group: "string", summary: "Returns the string value of a key after deleting the key.", since: "6.2.0" } },
+  { name: "MGET", flags: RF, keys: allKeys, stat: Stat.Mget, run: mget, text: { argsMin: 2, argsMax: unbounded }, resp: { arity: -2, group: "string", summary: "Atomically returns the string values of one or more keys.", since: "1.0.0" } },
+  { name: "MSET", flags: WG, keys: pairKeys, paired: true, stat: Stat.Mset, run: mset, text: { argsMin: 3, argsMax: unbounded, payload: { at: 2, step: 2 } }, resp: { arity: -3, group: "string", summary: "Atomically creates or modifies the string values of one or more keys.", since: "1.0.1" } },
+  { name: "INCR", flags: WGF, keys: key1, stat: Stat.Incr, run: incr, text: { argsMin: 2, argsMax: 3 }, resp: { arity: 2, group: "string", summary: "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", since: "1.0.0" } },
+  { name: "DECR", flags: WGF, keys: key1, stat: Stat.Incr, run: decr, text: { argsMin: 2, argsMax: 3 }, resp: { arity: 2, group: "string", summary: "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", since: "1.0.0" } },
+  { name: "INCRBY", flags: WGF, keys: key1, stat: Stat.Incr, run: incr, text: null, resp: { arity: 3, group: "string", summary: "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.", since: "1.0.0" } },
+  { name: "DECRBY", flags: WGF, keys: key1, stat: Stat.Incr, run: decrby, text: null, resp: { arity: 3, group: "string", summary: "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.", since: "1.0.0" } },
+  // Keys
+  { name: "DEL", flags: W, keys: allKeys, stat: Stat.Del, run: del, text: { argsMin: 2, argsMax: 2 }, resp: { arity: -2, group: "generic", summary: "Deletes one or more keys.", since: "1.0.0" } },
+  { name: "EXISTS", flags: RF, keys: allKeys, stat: Stat.Exists, run: exists, text: { argsMin: 2, argsMax: 2 }, resp: { arity: -2, group: "generic", summary: "Determines whether one or more keys exist.", since: "1.0.0" } },
+  { name: "EXPIRE", flags: WF, keys: key1, stat: Stat.Expire, run: expire, text: null, resp: { arity: -3, group: "generic", summary: "Sets the expiration time of a key in seconds.", since: "1.0.0" } },
+  { name: "PEXPIRE", flags: WF, keys: key1, stat: Stat.Expire, run: pexpire, text: { name: "EXPIRE", argsMin: 3, argsMax: 3 }, resp: { arity: -3, group: "generic", summary: "Sets the expiration time of a key in milliseconds.", since: "2.6.0" } },
+  { name: "TTL", flags: RF, keys: key1, stat: Stat.Ttl, run: ttl, text: null, resp: { arity: 2, group: "generic", summary: "Returns the expiration time in seconds of a key.", since: "1.0.0" } },
+  { name: "PTTL", flags: RF, keys: key1, stat: Stat.Ttl, run: pttl, text: { name: "TTL", argsMin: 2, argsMax: 2 }, resp: { arity: 2, group: "generic", summary: "Returns the expiration time in milliseconds of a key.", since: "2.6.0" } },
+  { name: "PERSIST", flags: WF, keys: key1, stat: Stat.Expire, run: persist, text: null, resp: { arity: 2, group: "generic", summary: "Removes the expiration time of a key.", since: "2.2.0" } },
+  // Server
+  { name: "DBSIZE", flags: RF, keys: noKeys, stat: Stat.Other, run: dbsize, text: null, resp: { arity: 1, group: "server", summary: "Returns the number of keys in the database.", since: "1.0.0" } },
+  { name: "FLUSHALL", flags: W, keys: noKeys, stat: Stat.Other, run: flushall, text: null, resp: { arity: -1, argsMax: 2, group: "server", summary: "Removes all keys from all databases.", since: "1.0.0" } },
+  { name: "STATS", flags: Flag.Admin, keys: noKeys, stat: Stat.Other, run: stats, text: { argsMin: 1, argsMax: 1 }, resp: null },
+  { name: "INFO", flags: Flag.Loading, keys: noKeys, stat: Stat.Other, run: info, text: null, resp: { arity: -1, group: "server", summary: "Returns information and statistics about the server.", since: "1.0.0" } },
+  { name: "SNAPSHOT", flags: Flag.Admin, keys: noKeys, stat: Stat.Other, run: snapshot, text: { argsMin: 1, argsMax: 1 }, resp: null },
+  { name: "BGSAVE", flags: Flag.Admin | Flag.NoScript, keys: noKeys, stat: Stat.Other, run: bgsave, text: null, resp: { arity: -1, argsMax: 2, group: "server", summary: "Starts an Osprey snapshot in the background.", since: "1.0.0" } },
+  { name: "LASTSAVE", flags: CLS, keys: noKeys, stat: Stat.Other, run: lastsave, text: null, resp: { arity: 1, group: "server", summary: "Returns the Unix time of the last completed snapshot.", since: "1.0.0" } },
+  { name: "CONFIG", flags: Flag.Admin | Flag.Loading | Flag.NoScript, keys: noKeys, stat: Stat.Other, run: config, text: null, resp: { arity: -2, group: "server", summary: "CONFIG GET: the values of configuration parameters.", since: "2.0.0" } },
+  { name: "COMMAND", flags: Flag.Connection | Flag.Loading, keys: noKeys, stat: Stat.Other, run: commandCommand, text: null, resp: { arity: -1, group: "server", summary: "Returns detailed information about all commands.", since: "2.8.13" } },
 ];
 
-const byCode = new Map<number, Command>(commands.map((c) => [nameCodeOf(c.name), c]));
-
 /**
- * Runs one parsed request at `nowMs` (wall clock, read once per batch of requests), writing exactly
- * one reply (or, for MGET, one block per key). `sinceMs` is the monotonic time the previous request
- * finished (or the batch began); the return value is this one's finish time, so timing the slowlog
- * costs one clock read per request, not two. Parsing the request counts towards its time.
+ * A command as one protocol sees it: the name it is called by there and the argument counts it
+ * accepts. Built once per protocol from `commands`.
  */
-export function dispatch(p: TextParser, b: Uint8Array, out: Writer, ctx: Context, nowMs: number, sinceMs: number): number {
-  const cmd = byCode.get(p.code);
-  if (cmd === undefined) reject(ctx, out, Err.unknownCommand);
-  else if (p.argc < cmd.argsMin || p.argc > cmd.argsMax) reject(ctx, out, Err.arity);
-  else {
-    const mark = out.len;
-    try {
-      cmd.run(p, b, out, ctx, nowMs);
-    } catch (err) {
-      commandFailed(cmd.name, err, out, mark, ctx, internalError);
-    }
+export interface Route {
+  readonly command: Command;
+  /** As the slowlog names it: the text name upper-case, the RESP name lower-case. */
+  readonly name: string;
+  readonly argsMin: number;
+  readonly argsMax: number;
+  /** The protocol's reply for a wrong number of arguments, encoded once. */
+  readonly arityError: Uint8Array;
+  readonly payload: TextForm["payload"] | undefined;
+}
+
+/** name code → Route, for one protocol. */
+export type Routes = ReadonlyMap<number, Route>;
+
+/** The text protocol's routes; `arityError` is its one fixed reply. */
+export function textRoutes(arityError: Uint8Array): Routes {
+  const routes = new Map<number, Route>();
+  for (const command of commands) {
+    const t = command.text;
+    if (t === null) continue;
+    const name = t.name ?? command.name;
+    routes.set(nameCodeOf(name), { command, name, argsMin: t.argsMin, argsMax: t.argsMax, arityError, payload: t.payload });
   }
-  return commandDone(ctx, sinceMs, cmd, p.argc);
+  return routes;
+}
+
+/** RESP's routes; `arityError(name)` encodes Redis's per-command message. */
+export function respRoutes(arityError: (name: string) => Uint8Array): Routes {
+  const routes = new Map<number, Route>();
+  for (const command of commands) {
+    const r = command.resp;
+    if (r === null) continue;
+    const name = command.name.toLowerCase();
+    const argsMin = r.arity > 0 ? r.arity : -r.arity;
+    const argsMax = r.argsMax ?? (r.arity > 0 ? r.arity : unbounded);
+    routes.set(nameCodeOf(name), { command, name, argsMin, argsMax, arityError: arityError(name), payload: undefined });
+  }
+  return routes;
+}
+
+/** The routes of each protocol, built once. */
+export const textRouteTable: Routes = textRoutes(Err.arity);
+export const respRouteTable: Routes = respRoutes((name) => respError(`wrong number of arguments for '${name}' command`));
+
+/** The text parser's question: does the command with this name code carry a payload, and where are its lengths? */
+export function textPayloadOf(code: number): PayloadSpec | undefined {
+  return textRouteTable.get(code)?.payload;
 }
 
 /**
- * A command threw: a bug or a resource limit (keyspace full, disk full under the log), never the
- * client's input. Drops its partial reply, logs the cause and answers `reply(cause)`; the
- * connection goes on. Shared by the dispatch of every protocol.
+ * Runs the request parsed into `s.p`, writing exactly one reply (MGET's items count as one). The
+ * one path of both protocols: route by name, arity, the stat counter, the protocol's key rule,
+ * the handler with its failures contained, the slowlog. `sinceMs` is the monotonic time the
+ * previous request finished (or the batch began); returns this one's finish time, so timing the
+ * slowlog costs one clock read per request. Parsing the request counts towards its time.
  */
-export function commandFailed(name: string, err: unknown, out: Writer, mark: number, ctx: Context, reply: (cause: string) => Uint8Array): void {
-  out.len = mark;
-  const message = err instanceof Error ? err.message : String(err);
-  if (err instanceof WalError) walRefusal(name, message);
-  else log.error(`${name} failed: ${err instanceof Error ? (err.stack ?? message) : message}`);
-  reject(ctx, out, reply(message));
+export function dispatch(s: Session, routes: Routes, ctx: Context, sinceMs: number): number {
+  const p = s.p;
+  const route = routes.get(p.code);
+  if (route === undefined) s.reply.unknownCommand(s);
+  else if (p.argc < route.argsMin || p.argc > route.argsMax) s.reply.error(route.arityError);
+  else {
+    const cmd = route.command;
+    ctx.stats.commands[cmd.stat]++;
+    if (cmd.paired === true && (p.argc & 1) === 0) s.reply.error(route.arityError);
+    else if (cmd.keys[0] === 0 || keysValid(s, cmd, ctx)) run(s, cmd, ctx);
+  }
+  const doneMs = performance.now();
+  if (doneMs - sinceMs >= ctx.config.slowlogThresholdMs && route !== undefined) {
+    ctx.stats.slowCommandsTotal++;
+    log.slow(route.name, keyCount(route.command, p.argc), doneMs - sinceMs);
+  }
+  return doneMs;
+}
+
+/** Checks every key the request names against the protocol's key rule; replies and returns false at the first bad one. */
+function keysValid(s: Session, cmd: Command, ctx: Context): boolean {
+  const p = s.p;
+  const [first, last, step] = cmd.keys;
+  const end = last < 0 ? p.argc + last : last;
+  const grows = (cmd.flags & Flag.Grows) !== 0;
+  const max = ctx.config.keyBytesMax;
+  for (let t = first; t <= end; t += step) {
+    const why = s.dialect.keyFail(s.b, p.starts[t]!, p.ends[t]!, max, grows);
+    if (why !== valid) {
+      s.reply.fail(why);
+      return false;
+    }
+  }
+  return true;
+}
+
+/** Keys a request of `argc` arguments names, for the slowlog. */
+function keyCount(cmd: Command, argc: number): number {
+  const [first, last, step] = cmd.keys;
+  if (first === 0) return 0;
+  const end = last < 0 ? argc + last : last;
+  return end < first ? 0 : Math.floor((end - first) / step) + 1;
+}
+
+/**
+ * Runs a handler. A throw that is not an invariant is a resource limit (keyspace full, disk full
+ * under the log), never the client's input: its partial reply is dropped, the cause logged and
+ * answered, and the connection goes on. A broken invariant is not answered: it propagates and
+ * stops the server (see net/listener.ts).
+ */
+function run(s: Session, cmd: Command, ctx: Context): void {
+  const mark = s.reply.len;
+  try {
+    cmd.run(s, ctx);
+  } catch (err) {
+    if (err instanceof InvariantError) throw err;
+    s.reply.truncate(mark);
+    const message = err instanceof Error ? err.message : String(err);
+    if (err instanceof WalError) walRefusal(cmd.name, message);
+    else log.error(`${cmd.name} failed: ${err instanceof Error ? (err.stack ?? message) : message}`);
+    s.reply.internal(message);
+  }
 }
 
 let walRefusals = 0;
@@ -104,14 +275,4 @@ function walRefusal(name: string, message: string): void {
   walRefusalLoggedMs = t;
   log.error(`${walRefusals} write(s) refused (last: ${name}): ${message}`);
   walRefusals = 0;
-}
-
-/** Ends a request that began at `sinceMs` (monotonic): slowlog when it took long. Returns the finish time. */
-export function commandDone(ctx: Context, sinceMs: number, cmd: { readonly name: string; keyCount(argc: number): number } | undefined, argc: number): number {
-  const doneMs = performance.now();
-  if (doneMs - sinceMs >= ctx.config.slowlogThresholdMs && cmd !== undefined) {
-    ctx.stats.slowCommandsTotal++;
-    log.slow(cmd.name, cmd.keyCount(argc), doneMs - sinceMs);
-  }
-  return doneMs;
 }

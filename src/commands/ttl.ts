@@ -1,42 +1,47 @@
-// EXPIRE and TTL. Expiry is stored absolute; EXPIRE never changes a key's version.
+// EXPIRE, PEXPIRE, TTL, PTTL, PERSIST. Expiry is stored absolute and none of these changes a
+// key's version. Osprey's text protocol calls PEXPIRE and PTTL by the names EXPIRE and TTL: its
+// times are milliseconds (see the command table).
 
-import type { TextParser } from "../protocol/text.ts";
-import { ascii, type Writer } from "../protocol/writer.ts";
-import { noExpiry } from "../engine/store.ts";
-import { Err } from "../errors.ts";
+import { ExpireOptions, expireKey, persistKey, ttlMs } from "../engine/ops.ts";
 import type { Context } from "./context.ts";
-import { parseSmallInt, reject, validKey } from "./args.ts";
+import type { Session } from "./session.ts";
+import { valid } from "./session.ts";
 
-const OK = ascii("OK\r\n");
-const NOT_FOUND = ascii("NOT_FOUND\r\n");
-const MISSING = ascii("-2\r\n");
-const PERSISTENT = ascii("-1\r\n");
+const options = new ExpireOptions();
 
-/** EXPIRE <key> <ms>: ms ≤ 0 removes the key at once (logged as a DEL). */
-export function expire(p: TextParser, b: Uint8Array, out: Writer, ctx: Context, now: number): void {
-  ctx.stats.cmdExpire++;
-  const ks = p.starts[1]!;
-  const ke = p.ends[1]!;
-  if (!validKey(ctx, out, b, ks, ke)) return;
-  const ms = parseSmallInt(b, p.starts[2]!, p.ends[2]!);
-  if (Number.isNaN(ms)) return void reject(ctx, out, Err.badExpire);
-  const id = ctx.store.lookup(b, ks, ke, now);
-  if (id < 0) return out.bytes(NOT_FOUND);
-  if (ms <= 0) ctx.store.delete(id);
-  else ctx.store.expireAt(id, now + ms);
-  out.bytes(OK);
+/** EXPIRE key seconds [NX|XX|GT|LT]. */
+export function expire(s: Session, ctx: Context): void {
+  expireIn(s, ctx, 1000);
 }
 
-/** TTL <key>: remaining ms, -1 without expiry, -2 when missing. */
-export function ttl(p: TextParser, b: Uint8Array, out: Writer, ctx: Context, now: number): void {
-  ctx.stats.cmdTtl++;
-  const ks = p.starts[1]!;
-  const ke = p.ends[1]!;
-  if (!validKey(ctx, out, b, ks, ke)) return;
-  const id = ctx.store.lookup(b, ks, ke, now);
-  if (id < 0) return out.bytes(MISSING);
-  const at = ctx.store.expiry(id);
-  if (at === noExpiry) return out.bytes(PERSISTENT);
-  out.int(at - now);
-  out.crlf();
+/** PEXPIRE key ms [NX|XX|GT|LT] (the text protocol's EXPIRE key ms). */
+export function pexpire(s: Session, ctx: Context): void {
+  expireIn(s, ctx, 1);
+}
+
+/** Applied when the expiry was set or the key deleted (a time not in the future); not when missing or a condition refused. */
+function expireIn(s: Session, ctx: Context, unitMs: number): void {
+  const why = s.dialect.expireOptions(s, unitMs, options);
+  if (why !== valid) return s.reply.fail(why);
+  const p = s.p;
+  s.reply.applied(expireKey(ctx.store, s.b, p.starts[1]!, p.ends[1]!, options, s.nowMs));
+}
+
+/** TTL key → seconds left (rounded half up, as Redis), -1 without expiry, -2 when missing. */
+export function ttl(s: Session, ctx: Context): void {
+  const p = s.p;
+  const ms = ttlMs(ctx.store, s.b, p.starts[1]!, p.ends[1]!, s.nowMs);
+  s.reply.integer(ms < 0 ? ms : Math.floor((ms + 500) / 1000));
+}
+
+/** PTTL key (the text protocol's TTL) → milliseconds left, -1 without expiry, -2 when missing. */
+export function pttl(s: Session, ctx: Context): void {
+  const p = s.p;
+  s.reply.integer(ttlMs(ctx.store, s.b, p.starts[1]!, p.ends[1]!, s.nowMs));
+}
+
+/** PERSIST key → applied when an expiry was removed. */
+export function persist(s: Session, ctx: Context): void {
+  const p = s.p;
+  s.reply.applied(persistKey(ctx.store, s.b, p.starts[1]!, p.ends[1]!, s.nowMs));
 }

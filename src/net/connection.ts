@@ -5,12 +5,16 @@
 
 import { inputSlackBytes, lineBytesMax, msetPayloadBytesMax, outputHardBytes, outputSoftBytes, replyBufferBytesInitial } from "../constants.ts";
 import { copyBytes } from "../bytes.ts";
-import { reject } from "../commands/args.ts";
-import { dispatch } from "../commands/table.ts";
-import { RespSession } from "../commands/resp/table.ts";
+import { dispatch, respRouteTable, textPayloadOf, textRouteTable, type Routes } from "../commands/table.ts";
+import { Session } from "../commands/session.ts";
 import type { Context } from "../commands/context.ts";
 import { log } from "../log.ts";
 import { Parsed, TextParser } from "../protocol/text.ts";
+import { textDialect } from "../protocol/text-args.ts";
+import { TextReply } from "../protocol/text-reply.ts";
+import { RespParser } from "../protocol/resp.ts";
+import { respDialect } from "../protocol/resp-args.ts";
+import { RespReply } from "../protocol/resp-reply.ts";
 import { Writer } from "../protocol/writer.ts";
 import type { DurabilityWaiter } from "../persistence/wal.ts";
 
@@ -29,26 +33,41 @@ export interface Transport {
  */
 const shared = new Writer();
 
+/** What the parsers share: "need more", "bad input" or "a command", and how to go on. */
+interface Parser {
+  parse(buf: Uint8Array, pos: number, end: number): Parsed;
+  next: number;
+  needBytes: number;
+  error: Uint8Array;
+  close: boolean;
+}
+
 /**
- * How a connection reads requests and runs them: a parser and a dispatch for what it parses.
- * Chosen once, by the first byte the client sends: `*` is RESP2 (Redis clients), anything else
- * the Osprey text protocol.
+ * How a connection reads requests and runs them: its parser, its session (reply encoder and
+ * argument dialect) and its protocol's routes into the one command table. Chosen once, by the
+ * first byte the client sends: `*` is RESP2 (Redis clients), anything else the Osprey text protocol.
  */
 interface Protocol {
-  readonly parser: { parse(buf: Uint8Array, pos: number, end: number): Parsed; next: number; needBytes: number; error: Uint8Array; close: boolean };
-  /** Runs the request just parsed; returns its finish time (see `dispatch`). */
-  run(buf: Uint8Array, out: Writer, ctx: Context, nowMs: number, sinceMs: number): number;
-  /** After `run`: the reply just written ends the connection (RESP's QUIT). */
-  readonly closing: boolean;
+  readonly parser: Parser;
+  readonly session: Session;
+  readonly routes: Routes;
+}
+
+
+function textProtocol(ctx: Context): Protocol {
+  const parser = new TextParser({ valueBytesMax: ctx.config.valueBytesMax }, textPayloadOf);
+  return { parser, session: new Session(parser, new TextReply(shared, ctx.stats), textDialect), routes: textRouteTable };
+}
+
+function respProtocol(ctx: Context): Protocol {
+  const parser = new RespParser({ valueBytesMax: ctx.config.valueBytesMax });
+  const reply = new RespReply(shared, ctx.stats);
+  const session = new Session(parser, reply, respDialect);
+  reply.session = session;
+  return { parser, session, routes: respRouteTable };
 }
 
 const STAR = 42;
-
-function chooseProtocol(first: number, ctx: Context): Protocol {
-  if (first === STAR) return new RespSession(ctx);
-  const parser = new TextParser({ valueBytesMax: ctx.config.valueBytesMax });
-  return { parser, closing: false, run: (buf, out, c, nowMs, sinceMs) => dispatch(parser, buf, out, c, nowMs, sinceMs) };
-}
 
 const enum State {
   Open,
@@ -82,7 +101,7 @@ export class Connection implements DurabilityWaiter {
   constructor(transport: Transport, ctx: Context, respOnly = false) {
     this.#t = transport;
     this.#ctx = ctx;
-    if (respOnly) this.#protocol = new RespSession(ctx);
+    if (respOnly) this.#protocol = respProtocol(ctx);
     this.#inBytesMax = lineBytesMax + 2 + Math.max(msetPayloadBytesMax, ctx.config.valueBytesMax) + inputSlackBytes;
   }
 
@@ -163,10 +182,13 @@ export class Connection implements DurabilityWaiter {
     const out = shared;
     const ctx = this.#ctx;
     if (pos >= end) return pos;
-    const protocol = (this.#protocol ??= chooseProtocol(buf[pos]!, ctx));
+    const protocol = (this.#protocol ??= buf[pos] === STAR ? respProtocol(ctx) : textProtocol(ctx));
     const parser = protocol.parser;
+    const session = protocol.session;
+    const routes = protocol.routes;
     // Clocks cost ~35 ns a read here: the wall clock is read once per batch, the monotonic one once per request.
-    const nowMs = Date.now();
+    session.b = buf;
+    session.nowMs = ctx.clock.nowMs();
     let markMs = performance.now();
     while (pos < end) {
       if (out.len + this.#pendingBytes > outputSoftBytes) {
@@ -179,7 +201,7 @@ export class Connection implements DurabilityWaiter {
         break;
       }
       if (parsed === Parsed.Error) {
-        reject(ctx, out, parser.error);
+        session.reply.error(parser.error);
         pos = parser.next;
         if (parser.close) {
           this.#state = State.Closing;
@@ -189,9 +211,9 @@ export class Connection implements DurabilityWaiter {
       }
       ctx.outputRoom = outputHardBytes - out.len - this.#pendingBytes;
       ctx.outputOverflow = false;
-      markMs = protocol.run(buf, out, ctx, nowMs, markMs);
+      markMs = dispatch(session, routes, ctx, markMs);
       pos = parser.next;
-      if (protocol.closing) {
+      if (session.closing) {
         this.#state = State.Closing;
         break;
       }

@@ -7,6 +7,7 @@ import type { Context } from "../commands/context.ts";
 import { Err, RespErr } from "../errors.ts";
 import { log } from "../log.ts";
 import { Connection } from "./connection.ts";
+import { stopOnBug } from "../fatal.ts";
 
 type Client = Connection | null; // null: refused over max_clients, closing
 
@@ -78,11 +79,20 @@ export function listen(ctx: Context, busy: BusyWatch): Server {
         },
         data(socket: Socket<Client>, data: Uint8Array) {
           const started = performance.now();
-          socket.data?.onData(data);
+          // Commands contain their own resource failures: whatever escapes a connection is a bug.
+          try {
+            socket.data?.onData(data);
+          } catch (err) {
+            return stopOnBug("handling a read", err);
+          }
           busy.check("handling a read", started);
         },
         drain(socket: Socket<Client>) {
-          socket.data?.onDrain();
+          try {
+            socket.data?.onDrain();
+          } catch (err) {
+            stopOnBug("sending replies", err);
+          }
         },
         close(socket: Socket<Client>) {
           const conn = socket.data;

@@ -40,8 +40,14 @@ export function nameCodeOf(name: string): number {
   return nameCode(Buffer.from(name, "latin1"), 0, name.length);
 }
 
-const SET = nameCodeOf("SET");
-const MSET = nameCodeOf("MSET");
+/**
+ * Where a command's payload lengths are (from the command table's text form): the token at `at`,
+ * and with `step` > 0 every step-th token after it to the end of the line.
+ */
+export interface PayloadSpec {
+  readonly at: number;
+  readonly step: number;
+}
 
 /** Parses a non-negative decimal of at most 15 digits (exact as a number); -1 otherwise. */
 export function parseLength(b: Uint8Array, s: number, e: number): number {
@@ -66,7 +72,10 @@ export class TextParser {
   ends = new Int32Array(16);
   /** `nameCode` of token 0. */
   code = -1;
-  /** SET: the value; MSET: every value, back to back. */
+  /**
+   * A command with a payload: every payload, back to back. Each length token is then pointed at
+   * its payload's bytes, so `SET k 5` + `hello` reads as the tokens `SET k hello`.
+   */
   payloadStart = 0;
   payloadEnd = 0;
   /** Where parsing continues: after the command, the error, or what NeedMore let go of. */
@@ -80,13 +89,16 @@ export class TextParser {
 
   #valueBytesMax: number;
   #msetBytesMax: number;
+  #payloadOf: (code: number) => PayloadSpec | undefined;
   #scanned = 0; // bytes after `next` already known to hold no LF
   #discard = 0; // bytes of an oversize payload still to drop
   #discardTrailer = false; // after them, its CRLF
 
-  constructor(limits: { valueBytesMax: number }) {
+  /** `payloadOf(code)`: the payload framing of the command with that name code, if it has one. */
+  constructor(limits: { valueBytesMax: number }, payloadOf: (code: number) => PayloadSpec | undefined) {
     this.#valueBytesMax = limits.valueBytesMax;
     this.#msetBytesMax = Math.max(msetPayloadBytesMax, limits.valueBytesMax);
+    this.#payloadOf = payloadOf;
   }
 
   /** Parses one request from `buf[pos..end)`. `buf.length` must equal `end` (the LF search relies on it). */
@@ -121,10 +133,14 @@ export class TextParser {
         continue;
       }
       this.code = nameCode(buf, this.starts[0]!, this.ends[0]!);
-      if (this.code === SET && this.argc >= 3) return this.#framePayload(buf, pos, lf + 1, end, 2, 3, 1);
-      if (this.code === MSET && this.argc >= 2) {
-        if ((this.argc & 1) === 0) return this.#fail(Err.msetOdd, lf + 1, false);
-        return this.#framePayload(buf, pos, lf + 1, end, 2, this.argc, 2);
+      const spec = this.#payloadOf(this.code);
+      if (spec !== undefined) {
+        // One length (SET): it must be there. Repeated (MSET): the line must end on a length.
+        if (spec.step === 0 && this.argc > spec.at) return this.#framePayload(buf, pos, lf + 1, end, spec.at, spec.at + 1, 1);
+        if (spec.step > 0 && this.argc >= spec.at) {
+          if ((this.argc - spec.at) % spec.step !== 1 % spec.step) return this.#fail(Err.msetOdd, lf + 1, false);
+          return this.#framePayload(buf, pos, lf + 1, end, spec.at, this.argc, spec.step);
+        }
       }
       this.payloadStart = this.payloadEnd = lf + 1;
       this.next = lf + 1;
@@ -185,6 +201,14 @@ export class TextParser {
     this.payloadStart = body;
     this.payloadEnd = payloadEnd;
     this.next = after;
+    // Point each length token at its payload (the lengths were checked above).
+    let vs = body;
+    for (let t = first; t < last; t += step) {
+      const ve = vs + parseLength(buf, this.starts[t]!, this.ends[t]!);
+      this.starts[t] = vs;
+      this.ends[t] = ve;
+      vs = ve;
+    }
     return Parsed.Command;
   }
 

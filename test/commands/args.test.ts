@@ -1,8 +1,10 @@
 // Reading arguments from request bytes: canonical 64-bit integers, VER numbers and key checks.
 
 import { describe, expect, test } from "bun:test";
-import { INVALID, isI64, keyError, parseI64, parseSmallInt, parseU64 } from "../../src/commands/args.ts";
-import { Err } from "../../src/errors.ts";
+import { Fail } from "../../src/commands/reply.ts";
+import { valid } from "../../src/commands/session.ts";
+import { INVALID, isI64, parseI64, parseSmallInt, parseU64 } from "../../src/numbers.ts";
+import { keyError } from "../../src/protocol/text-args.ts";
 
 /** Parses `s` placed inside other bytes, so offsets are exercised too. */
 function within<T>(s: string, parse: (b: Uint8Array, s: number, e: number) => T): T {
@@ -101,24 +103,24 @@ describe("keyError", () => {
   };
 
   test("accepts printable ASCII and bytes of 0x80 and above", () => {
-    expect(check("user:1000")).toBeNull();
-    expect(check("~!@#$%^&*()_+{}|:\"<>?`-=[]\\;',./")).toBeNull();
-    expect(check("\xc3\xa9\xe2\x82\xac\xff\x80")).toBeNull();
+    expect(check("user:1000")).toBe(valid);
+    expect(check("~!@#$%^&*()_+{}|:\"<>?`-=[]\\;',./")).toBe(valid);
+    expect(check("\xc3\xa9\xe2\x82\xac\xff\x80")).toBe(valid);
   });
 
   test("accepts a key of exactly the maximum length and refuses one byte more as too large", () => {
-    expect(check("k".repeat(256))).toBeNull();
-    expect(check("k".repeat(257))).toBe(Err.keyTooLarge);
-    expect(check("abcd", 3)).toBe(Err.keyTooLarge);
+    expect(check("k".repeat(256))).toBe(valid);
+    expect(check("k".repeat(257))).toBe(Fail.KeyTooLarge);
+    expect(check("abcd", 3)).toBe(Fail.KeyTooLarge);
   });
 
   test("refuses an empty key as too large", () => {
-    expect(check("")).toBe(Err.keyTooLarge);
+    expect(check("")).toBe(Fail.KeyTooLarge);
   });
 
   test("refuses space, every control character and DEL", () => {
-    for (let c = 0; c <= 0x20; c++) expect(check(`a${String.fromCharCode(c)}b`)).toBe(Err.badKey);
-    expect(check("a\x7fb")).toBe(Err.badKey);
-    expect(check("\x7f")).toBe(Err.badKey);
+    for (let c = 0; c <= 0x20; c++) expect(check(`a${String.fromCharCode(c)}b`)).toBe(Fail.BadKey);
+    expect(check("a\x7fb")).toBe(Fail.BadKey);
+    expect(check("\x7f")).toBe(Fail.BadKey);
   });
 });

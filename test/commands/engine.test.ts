@@ -2,7 +2,9 @@
 // fed each request in one read, and again split into many small reads.
 
 import { describe, expect, test } from "bun:test";
-import { keyError } from "../../src/commands/args.ts";
+import { valid } from "../../src/commands/session.ts";
+import { textPayloadOf } from "../../src/commands/table.ts";
+import { keyError } from "../../src/protocol/text-args.ts";
 import { Parsed, TextParser } from "../../src/protocol/text.ts";
 import { caseConfig, cases, type CommandCase, type Expected } from "./cases.ts";
 import { createContext, EngineClient } from "./harness.ts";
@@ -44,7 +46,7 @@ describe("the case suite itself", () => {
   test("no two cases name the same valid key, so all cases can share one server", () => {
     const owner = new Map<string, string>();
     for (const c of cases) {
-      const parser = new TextParser({ valueBytesMax: caseConfig.max_value_bytes });
+      const parser = new TextParser({ valueBytesMax: caseConfig.max_value_bytes }, textPayloadOf);
       const buf = Buffer.from(c.steps.map((s) => s[0]).join(""), "latin1");
       const keys = new Set<string>();
       let pos = 0;
@@ -61,7 +63,7 @@ describe("the case suite itself", () => {
         const keyTokens = name === "MGET" ? range(1, parser.argc, 1) : name === "MSET" ? range(1, parser.argc, 2) : ["PING", "STATS"].includes(name) || parser.argc < 2 ? [] : [1];
         for (const t of keyTokens) {
           const k = token(t);
-          if (keyError(k, 0, k.length, caseConfig.max_key_bytes) === null) keys.add(k.toString("latin1"));
+          if (keyError(k, 0, k.length, caseConfig.max_key_bytes) === valid) keys.add(k.toString("latin1"));
         }
       }
       for (const k of keys) {

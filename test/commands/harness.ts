@@ -2,7 +2,7 @@
 // and a Connection over an in-memory Transport that records every byte written to it.
 
 import { configFromObject } from "../../src/config.ts";
-import { Stats, type Context } from "../../src/commands/context.ts";
+import { Stats, systemClock, type Context } from "../../src/commands/context.ts";
 import { Store, type MutationLog } from "../../src/engine/store.ts";
 import { Connection, type Transport } from "../../src/net/connection.ts";
 
@@ -12,6 +12,7 @@ export function createContext(config: Record<string, unknown> = {}, options: { l
     store: new Store({ log: options.log }),
     config: configFromObject(config, { warn: () => {} }),
     stats: new Stats(),
+    clock: systemClock,
     startedMs: Date.now(),
     wal: null,
     persistence: null,

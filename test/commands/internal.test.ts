@@ -1,7 +1,9 @@
-// A failure inside a command (a full disk under the log, a broken invariant) is answered
-// ERR INTERNAL naming the cause; the write is not applied and the connection keeps working.
+// A resource failure inside a command (a full disk under the log, a full keyspace) is answered
+// ERR INTERNAL naming the cause; the write is not applied and the connection keeps working. A
+// broken invariant is not answered at all: it escapes the connection, and the server stops.
 
 import { expect, test } from "bun:test";
+import { InvariantError } from "../../src/assert.ts";
 import { nullLog, type MutationLog } from "../../src/engine/store.ts";
 import { createContext, EngineClient } from "./harness.ts";
 
@@ -28,10 +30,21 @@ test("an MGET that fails half-way sends no partial reply, only the error", () =>
   const original = store.lookup.bind(store);
   let calls = 0;
   store.lookup = (kb, ks, ke, now) => {
-    if (++calls === 2) throw new Error("invariant broken");
+    if (++calls === 2) throw new Error("keyspace full");
     return original(kb, ks, ke, now);
   };
-  expect(client.send("MGET a a\r\n")).toBe("ERR INTERNAL invariant broken\r\n");
+  expect(client.send("MGET a a\r\n")).toBe("ERR INTERNAL keyspace full\r\n");
   store.lookup = original;
   expect(client.send("MGET a\r\n")).toBe("VALUE a 1 1 -1\r\nx\r\n");
+});
+
+test("a broken invariant inside a command is never answered: it escapes the connection", () => {
+  const client = new EngineClient();
+  const store = client.ctx.store;
+  store.lookup = () => {
+    throw new InvariantError("probe chain broken");
+  };
+  expect(() => client.send("GET k\r\n")).toThrow(InvariantError);
+  expect(client.transport.take()).toBe("");
+  expect(client.ctx.stats.errorsTotal).toBe(0);
 });

@@ -4,6 +4,7 @@ import { describe, expect, test } from "bun:test";
 import { argsCountMax, lineBytesMax, msetPayloadBytesMax } from "../../src/constants.ts";
 import { Err } from "../../src/errors.ts";
 import { nameCode, nameCodeOf, Parsed, parseLength, TextParser } from "../../src/protocol/text.ts";
+import { textPayloadOf } from "../../src/commands/table.ts";
 
 const bytes = (s: string) => Buffer.from(s, "latin1");
 const text = (b: Uint8Array) => Buffer.from(b).toString("latin1");
@@ -31,7 +32,7 @@ class Feeder {
   keptMax = 0;
 
   constructor(valueBytesMax = 1024) {
-    this.parser = new TextParser({ valueBytesMax });
+    this.parser = new TextParser({ valueBytesMax }, textPayloadOf);
   }
 
   feed(chunk: string | Uint8Array): Event[] {
@@ -71,19 +72,34 @@ class Feeder {
   }
 }
 
-const cmd = (tokens: string[], payload = ""): Event => ({ kind: "command", tokens, payload });
+/**
+ * The event for a command written as its line's tokens and its payload. The parser points each
+ * length token of SET and MSET at its payload bytes, so those tokens are expected as the payloads.
+ */
+function cmd(line: string[], payload = ""): Event {
+  const name = line[0]!.toUpperCase();
+  const tokens = [...line];
+  const lengths = name === "SET" && tokens.length >= 3 ? [2] : name === "MSET" ? tokens.map((_, i) => i).filter((i) => i >= 2 && i % 2 === 0) : [];
+  let at = 0;
+  for (const t of lengths) {
+    const n = Number(tokens[t]);
+    tokens[t] = payload.slice(at, at + n);
+    at += n;
+  }
+  return { kind: "command", tokens, payload };
+}
 const err = (reply: Uint8Array, close = false): Event => ({ kind: "error", reply: text(reply), close });
 
 describe("three answers", () => {
   test("an incomplete line answers NeedMore and leaves next at the line's start", () => {
-    const p = new TextParser({ valueBytesMax: 1024 });
+    const p = new TextParser({ valueBytesMax: 1024 }, textPayloadOf);
     const buf = bytes("GET ke");
     expect(p.parse(buf, 0, buf.length)).toBe(Parsed.NeedMore);
     expect(p.next).toBe(0);
   });
 
   test("a whole line answers Command with its tokens and next after the LF", () => {
-    const p = new TextParser({ valueBytesMax: 1024 });
+    const p = new TextParser({ valueBytesMax: 1024 }, textPayloadOf);
     const buf = bytes("GET key\r\nPING\r\n");
     expect(p.parse(buf, 0, buf.length)).toBe(Parsed.Command);
     expect(commandOf(p, buf)).toEqual(cmd(["GET", "key"]));
@@ -95,7 +111,7 @@ describe("three answers", () => {
   });
 
   test("bad input answers Error with a reply and where to continue", () => {
-    const p = new TextParser({ valueBytesMax: 1024 });
+    const p = new TextParser({ valueBytesMax: 1024 }, textPayloadOf);
     const buf = bytes("SET k x\r\nPING\r\n");
     expect(p.parse(buf, 0, buf.length)).toBe(Parsed.Error);
     expect(text(p.error)).toBe(text(Err.badLength));
@@ -106,7 +122,7 @@ describe("three answers", () => {
   });
 
   test("parsing from a non-zero position ignores the bytes before it", () => {
-    const p = new TextParser({ valueBytesMax: 1024 });
+    const p = new TextParser({ valueBytesMax: 1024 }, textPayloadOf);
     const buf = bytes("garbage that is not a line GET a\r\n");
     expect(p.parse(buf, 27, buf.length)).toBe(Parsed.Command);
     expect(commandOf(p, buf)).toEqual(cmd(["GET", "a"]));
@@ -147,7 +163,7 @@ describe("lines", () => {
   });
 
   test("a buffer of only empty lines answers NeedMore with nothing left to keep", () => {
-    const p = new TextParser({ valueBytesMax: 1024 });
+    const p = new TextParser({ valueBytesMax: 1024 }, textPayloadOf);
     const buf = bytes("\r\n\n\r\n");
     expect(p.parse(buf, 0, buf.length)).toBe(Parsed.NeedMore);
     expect(p.next).toBe(buf.length);
@@ -173,7 +189,7 @@ describe("lines", () => {
     expect(n).toBe(argsCountMax);
     const line = Buffer.alloc(2 * n - 1 + 1, "a ");
     line[line.length - 1] = 10;
-    const p = new TextParser({ valueBytesMax: 1024 });
+    const p = new TextParser({ valueBytesMax: 1024 }, textPayloadOf);
     expect(p.parse(line, 0, line.length)).toBe(Parsed.Command);
     expect(p.argc).toBe(n);
     expect(p.starts[n - 1]).toBe(2 * n - 2);
@@ -206,7 +222,7 @@ describe("command names", () => {
   });
 
   test("the parser sets code from token 0", () => {
-    const p = new TextParser({ valueBytesMax: 1024 });
+    const p = new TextParser({ valueBytesMax: 1024 }, textPayloadOf);
     const buf = bytes("ping\r\n");
     expect(p.parse(buf, 0, buf.length)).toBe(Parsed.Command);
     expect(p.code).toBe(nameCodeOf("PING"));
@@ -229,6 +245,13 @@ describe("parseLength", () => {
 });
 
 describe("SET payload framing", () => {
+  test("each length token is pointed at its payload, so handlers read SET k v and MSET k1 v1 k2 v2", () => {
+    const f = new Feeder();
+    const [set, mset] = f.feed("SET k 5 NX\r\nhello\r\nMSET a 1 b 3\r\nxyzw\r\n") as { tokens: string[] }[];
+    expect(set!.tokens).toEqual(["SET", "k", "hello", "NX"]);
+    expect(mset!.tokens).toEqual(["MSET", "a", "x", "b", "yzw"]);
+  });
+
   test("the payload is exactly the announced bytes, even when they contain CR, LF and NUL", () => {
     const f = new Feeder();
     expect(f.feed("SET k 7\r\na\r\nb\0\n\r\r\nPING\r\n")).toEqual([cmd(["SET", "k", "7"], "a\r\nb\0\n\r"), cmd(["PING"])]);
@@ -252,7 +275,7 @@ describe("SET payload framing", () => {
   });
 
   test("NeedMore inside a payload reports the bytes the whole request needs", () => {
-    const p = new TextParser({ valueBytesMax: 1024 });
+    const p = new TextParser({ valueBytesMax: 1024 }, textPayloadOf);
     const buf = bytes("PING\r\nSET k 10\r\nabc");
     expect(p.parse(buf, 0, buf.length)).toBe(Parsed.Command);
     expect(p.parse(buf, p.next, buf.length)).toBe(Parsed.NeedMore);
@@ -373,7 +396,7 @@ describe("oversize payloads", () => {
 
 describe("line limit", () => {
   test("a line longer than 1 MiB with no LF yet is ERR BADREQ and closes", () => {
-    const p = new TextParser({ valueBytesMax: 1024 });
+    const p = new TextParser({ valueBytesMax: 1024 }, textPayloadOf);
     const buf = Buffer.alloc(lineBytesMax + 1, 0x61);
     expect(p.parse(buf, 0, buf.length)).toBe(Parsed.Error);
     expect(text(p.error)).toBe(text(Err.lineTooLong));
@@ -381,7 +404,7 @@ describe("line limit", () => {
   });
 
   test("a line longer than 1 MiB with its LF present is ERR BADREQ and closes", () => {
-    const p = new TextParser({ valueBytesMax: 1024 });
+    const p = new TextParser({ valueBytesMax: 1024 }, textPayloadOf);
     const buf = Buffer.alloc(lineBytesMax + 10, 0x61);
     buf[buf.length - 1] = 10;
     expect(p.parse(buf, 0, buf.length)).toBe(Parsed.Error);
@@ -403,7 +426,7 @@ describe("line limit", () => {
   });
 
   test("a line of 1 MiB with a bare LF is within the limit", () => {
-    const p = new TextParser({ valueBytesMax: 1024 });
+    const p = new TextParser({ valueBytesMax: 1024 }, textPayloadOf);
     const buf = Buffer.alloc(lineBytesMax + 1, 0x61);
     buf[buf.length - 1] = 10;
     expect(p.parse(buf, 0, buf.length)).toBe(Parsed.Command);

@@ -1,35 +1,9 @@
-// Reading arguments straight from request bytes: key validation and integer parsing.
-// Everything returns a sentinel instead of throwing, so bad input stays on the fast path.
-
-import type { Writer } from "../protocol/writer.ts";
-import type { Context } from "./context.ts";
-import { Err } from "../errors.ts";
+// Integers read straight from bytes (request arguments, stored counter values), as both protocols
+// and the engine read them. Everything returns a sentinel instead of throwing, so bad input stays
+// on the fast path.
 
 /** Not a valid integer, from the parsers below. */
 export const INVALID = Number.NaN;
-
-/** Checks a key's length and bytes; null when valid, else the error reply. */
-export function keyError(b: Uint8Array, s: number, e: number, keyBytesMax: number): Uint8Array | null {
-  if (e - s > keyBytesMax || e === s) return Err.keyTooLarge;
-  for (let i = s; i < e; i++) {
-    const c = b[i]!;
-    if (c <= 0x20 || c === 0x7f) return Err.badKey;
-  }
-  return null;
-}
-
-/** Writes an error reply and counts it. Returns false, so handlers can `return reject(...)`. */
-export function reject(ctx: Context, out: Writer, reply: Uint8Array): false {
-  ctx.stats.errorsTotal++;
-  out.bytes(reply);
-  return false;
-}
-
-/** Validates a key and rejects it with the right error; true when valid. */
-export function validKey(ctx: Context, out: Writer, b: Uint8Array, s: number, e: number): boolean {
-  const err = keyError(b, s, e, ctx.config.keyBytesMax);
-  return err === null || reject(ctx, out, err);
-}
 
 /**
  * A signed decimal of at most 15 digits (so exact as a number), optional leading '-'.

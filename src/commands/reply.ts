@@ -1,0 +1,131 @@
+// What a command answers, said once for every protocol: the Reply interface each protocol's
+// encoder implements, and the protocol-neutral failures (`Fail`) each encoder spells its own way.
+
+import type { Store } from "../engine/store.ts";
+import type { Session } from "./session.ts";
+
+/**
+ * Why a command was refused, independent of the wire. Each protocol's encoder maps a Fail to its
+ * own error text (see errors.ts: `textFail` and `respFail`), so a handler never writes an error
+ * string and a rule checked once is refused identically, in each protocol's words, on both wires.
+ */
+export const enum Fail {
+  /** A key is longer than max_key_bytes (or empty, in the text protocol, where it cannot happen). */
+  KeyTooLarge,
+  /** A key to be written is empty (RESP): the keyspace marks free entries by key length 0. */
+  EmptyKey,
+  /** A key holds a space, a control character or DEL (the text protocol's token rule). */
+  BadKey,
+  /** An option word the command does not know, or options that do not fit together (RESP: syntax error). */
+  Syntax,
+  /** An option was given twice (text protocol; RESP lets the last one win). */
+  RepeatedOption,
+  /** An option that needs a value was last. */
+  MissingOptionValue,
+  /** SET EX/PX with zero, a negative or a non-integer number. */
+  BadEx,
+  /** SET PXAT/EXAT with a non-integer number. */
+  BadPxat,
+  /** SET VER with something other than an unsigned 64-bit integer. */
+  BadVer,
+  /** EX with PXAT (text protocol). */
+  ExWithPxat,
+  /** NX with XX. */
+  NxWithXx,
+  /** KEEPTTL with an expiry option. */
+  KeepttlWithExpiry,
+  /** An expiry time that is not an integer (EXPIRE family). */
+  BadExpire,
+  /** An expiry time beyond what expiry times hold exactly (2^53 ms), or not positive for SET. */
+  InvalidExpireTime,
+  /** An EXPIRE option word RESP does not know; the message names it (`Session.failArg`). */
+  UnsupportedOption,
+  /** EXPIRE with NX and another condition. */
+  ExpireNxAndOther,
+  /** EXPIRE with GT and LT. */
+  ExpireGtAndLt,
+  /** A counter delta that is not a signed 64-bit integer. */
+  BadDelta,
+  /** A counter whose stored value is not the canonical decimal of a signed 64-bit integer. */
+  NotAnInteger,
+  /** A counter whose result would leave the signed 64-bit range; nothing was written. */
+  Overflow,
+  /** DECRBY of -2^63, whose negation does not exist (Redis refuses it before reading the key). */
+  DecrementOverflow,
+  /** SET NX on a live key (text protocol: an error; RESP: a nil reply, see `setRefused`). */
+  KeyExists,
+  /** SET XX on a key that is not live. */
+  KeyMissing,
+  /** SET VER n where the key's version (0 when not live) is not n. */
+  VersionMismatch,
+  /** An argument that must be a 64-bit integer is not (SELECT, HELLO's version, …). */
+  NotAnIntegerArg,
+}
+
+/**
+ * The reply encoder of one connection: every command hands it a protocol-neutral result and the
+ * encoder writes it in its protocol's form. Where the two protocols answer the same result in
+ * different shapes (an entry is `VALUE len version expiry` + bytes in Osprey's protocol, a bulk
+ * string in RESP) the difference lives here, never in a handler.
+ *
+ * Generic shapes (`bulk`, `arrayHeader`, `mapHeader`) exist only in RESP; the text encoder asserts
+ * they are never used, which the command table guarantees by not routing RESP-only rows to it.
+ */
+export interface Reply {
+  /** Bytes written so far into the shared reply buffer (for output-room checks and rollback). */
+  readonly len: number;
+  /** Drops everything written after `len` (a command that stops half-way). */
+  truncate(len: number): void;
+
+  // ---- Results of the command core ----
+  /** A success without data: text `OK`, RESP `+OK`. */
+  ok(): void;
+  /** PING without an argument: text `PONG`, RESP `+PONG`. */
+  pong(): void;
+  /** A live entry (`id` ≥ 0) or a missing key (`id` < 0): GET's answer. */
+  entry(store: Store, id: number): void;
+  /** MGET's items follow: text writes nothing, RESP an array header. */
+  entriesBegin(count: number): void;
+  /** One MGET item for the key b[ks..ke): text repeats the key, RESP writes a bulk string or nil. */
+  keyedEntry(store: Store, id: number, b: Uint8Array, ks: number, ke: number): void;
+  /** An upper bound of what `keyedEntry` writes for a key and value of these lengths. */
+  keyedEntryBytes(keyLen: number, valueLen: number): number;
+  /** SET wrote the key, which now has `version`: text `OK <version>`, RESP `+OK`. */
+  written(version: number): void;
+  /** MSET wrote all `count` keys: text `OK <count>`, RESP `+OK`. */
+  writtenAll(count: number): void;
+  /** SET did not write because NX, XX or VER refused it: text an error, RESP nil. */
+  setRefused(why: Fail.KeyExists | Fail.KeyMissing | Fail.VersionMismatch): void;
+  /** How many keys were deleted: text `DELETED n`, RESP `:n`. */
+  deleted(count: number): void;
+  /** How many of the named keys are live: text `EXISTS n`, RESP `:n`. */
+  existing(count: number): void;
+  /** Whether a key-level change applied (EXPIRE): text `OK` / `NOT_FOUND`, RESP `:1` / `:0`. */
+  applied(done: boolean): void;
+  /** An integer: text a bare decimal line, RESP `:n`. */
+  integer(n: number): void;
+  /** An integer already in decimal at b[s..e) (a counter's result). */
+  integerText(b: Uint8Array, s: number, e: number): void;
+  /** A refusal; counted in errors_total. */
+  fail(why: Fail): void;
+  /** A pre-encoded error reply of this protocol (admin commands, dynamic texts); counted. */
+  error(bytes: Uint8Array): void;
+  /** The request names no command this protocol knows; counted. */
+  unknownCommand(s: Session): void;
+  /** A command failed inside the server (disk full under the log, keyspace full); counted. */
+  internal(cause: string): void;
+
+  // ---- Generic shapes ----
+  /** A status line: text `<text>`, RESP `+<text>`. */
+  status(text: string): void;
+  /** A nil: text `NOT_FOUND`, RESP `$-1`. */
+  nil(): void;
+  /** A bulk string of b[s..e) (RESP only). */
+  bulk(b: Uint8Array, s: number, e: number): void;
+  /** A bulk string of latin1 text (RESP only; not for hot paths). */
+  bulkText(text: string): void;
+  /** An array of `n` elements follows (RESP only). */
+  arrayHeader(n: number): void;
+  /** A map of `n` pairs follows (RESP only; a flat array of 2n in RESP2). */
+  mapHeader(n: number): void;
+}

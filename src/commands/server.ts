@@ -1,0 +1,247 @@
+// Server commands: PING, ECHO, DBSIZE, FLUSHALL, STATS, INFO, SNAPSHOT, BGSAVE, LASTSAVE and
+// CONFIG GET. STATS and INFO render the one Metrics object, each in its protocol's format.
+
+import { arch, hostname, platform } from "node:os";
+import { collectMetrics, durabilityFields, type Field, type Metrics } from "../metrics.ts";
+import { nameCode, nameCodeOf } from "../protocol/text.ts";
+import { Err } from "../errors.ts";
+import { RespErr, respError } from "../errors.ts";
+import type { Context } from "./context.ts";
+import { statNames } from "./context.ts";
+import type { Session } from "./session.ts";
+
+/** The Redis version whose RESP2 behaviour Osprey follows; clients check it for features. */
+export const redisVersion = "7.0.0";
+
+/** PING [message] → PONG, or the message (RESP). */
+export function ping(s: Session): void {
+  if (s.p.argc === 1) s.reply.pong();
+  else s.reply.bulk(s.b, s.p.starts[1]!, s.p.ends[1]!);
+}
+
+export function echo(s: Session): void {
+  s.reply.bulk(s.b, s.p.starts[1]!, s.p.ends[1]!);
+}
+
+export function dbsize(s: Session, ctx: Context): void {
+  s.reply.integer(ctx.store.size);
+}
+
+const SYNC = nameCodeOf("SYNC");
+const ASYNC = nameCodeOf("ASYNC");
+
+/** FLUSHALL [SYNC|ASYNC] → OK. Both empty the keyspace at once, logged as one record. */
+export function flushall(s: Session, ctx: Context): void {
+  if (s.p.argc === 2) {
+    const code = nameCode(s.b, s.p.starts[1]!, s.p.ends[1]!);
+    if (code !== SYNC && code !== ASYNC) return s.reply.error(RespErr.syntax);
+  }
+  ctx.store.clear();
+  s.reply.ok();
+}
+
+/** SNAPSHOT (text protocol): starts one in the background → `OK snapshot started`; STATS shows when it is done. */
+export function snapshot(s: Session, ctx: Context): void {
+  const p = ctx.persistence;
+  const why = p === null ? "this server keeps no data on disk" : p.snapshots.start("SNAPSHOT command");
+  if (why === null) s.reply.status("OK snapshot started");
+  else s.reply.error(Buffer.from(`ERR BUSY ${why}\r\n`, "latin1"));
+}
+
+const BGSAVE_STARTED = "Background saving started";
+
+/** BGSAVE [SCHEDULE] (RESP): starts an Osprey snapshot (the RDB's counterpart) in the background. */
+export function bgsave(s: Session, ctx: Context): void {
+  if (s.p.argc === 2 && nameCode(s.b, s.p.starts[1]!, s.p.ends[1]!) !== nameCodeOf("SCHEDULE")) return s.reply.error(RespErr.syntax);
+  const snapshots = ctx.persistence?.snapshots;
+  if (snapshots === undefined) return s.reply.error(respError("this server keeps no data on disk"));
+  if (snapshots.running) return s.reply.error(respError("Background save already in progress"));
+  const why = snapshots.start("BGSAVE");
+  if (why === null) s.reply.status(BGSAVE_STARTED);
+  else s.reply.error(respError(why));
+}
+
+/** LASTSAVE: Unix time (s) of the last completed snapshot, or of the start when there was none. */
+export function lastsave(s: Session, ctx: Context): void {
+  const ms = ctx.persistence?.snapshots.lastSnapshotMs || ctx.startedMs;
+  s.reply.integer(Math.floor(ms / 1000));
+}
+
+/** The STATS report, in its documented order. */
+function statsFields(m: Metrics): Field[] {
+  return [
+    ["uptime_ms", m.uptimeMs],
+    ["clients", m.clients],
+    ["keys", m.keys],
+    ["expired_total", m.expiredTotal],
+    ["evicted_total", m.evictedTotal],
+    ...statNames.map((name, i): Field => [`cmd_${name}`, m.commands[i]!]),
+    ["errors_total", m.errorsTotal],
+    ["connections_total", m.connectionsTotal],
+    ["rejected_clients_total", m.rejectedClientsTotal],
+    ["slow_commands_total", m.slowCommandsTotal],
+    ...durabilityFields(m),
+    ["sync_policy", m.syncPolicy, true],
+    ["data_bytes", m.dataBytes],
+    ["mem_rss_bytes", m.memRssBytes],
+    ["mem_heap_bytes", m.memHeapBytes],
+  ];
+}
+
+/** STATS (text protocol): `name=value` lines (text values quoted), then END. */
+export function stats(s: Session, ctx: Context): void {
+  if (!ctx.config.metricsEnable) return s.reply.error(Err.metricsDisabled);
+  for (const [name, value, text] of statsFields(collectMetrics(ctx, s.nowMs))) {
+    s.reply.status(text === true ? `${name}="${String(value).replace(/"/g, "'")}"` : `${name}=${value}`);
+  }
+  s.reply.status("END");
+}
+
+/** The INFO sections, in Redis's order; each is `# Title` and `field:value` lines. */
+function infoSections(m: Metrics): [string, Field[]][] {
+  const uptimeS = Math.floor(m.uptimeMs / 1000);
+  return [
+    ["Server", [
+      ["redis_version", redisVersion],
+      ["redis_mode", "standalone"],
+      ["server_name", "osprey"],
+      ["os", `${platform()} ${arch()}`],
+      ["arch_bits", 64],
+      ["multiplexing_api", "bun"],
+      ["bun_version", process.versions.bun ?? ""],
+      ["process_id", process.pid],
+      ["hostname", hostname()],
+      ["uptime_in_seconds", uptimeS],
+      ["uptime_in_days", Math.floor(uptimeS / 86400)],
+    ]],
+    ["Clients", [
+      ["connected_clients", m.clients],
+      ["maxclients", m.maxClients],
+      ["blocked_clients", 0],
+    ]],
+    ["Memory", [
+      ["used_memory", m.memRssBytes],
+      ["used_memory_human", `${(m.memRssBytes / 1048576).toFixed(2)}M`],
+      ["used_memory_rss", m.memRssBytes],
+      ["used_memory_dataset", m.dataBytes],
+      ["mem_heap_bytes", m.memHeapBytes],
+      ["maxmemory", 0],
+      ["maxmemory_policy", "noeviction"],
+    ]],
+    ["Persistence", [
+      ["loading", 0],
+      ["async_loading", 0],
+      // Every durability field of STATS (WAL, snapshots, recovery), as STATS names them.
+      ...durabilityFields(m),
+      ["sync_policy", m.syncPolicy],
+    ]],
+    ["Stats", [
+      ["total_connections_received", m.connectionsTotal],
+      ["total_commands_processed", m.commandsTotal],
+      ["rejected_connections", m.rejectedClientsTotal],
+      ["expired_keys", m.expiredTotal],
+      ["evicted_keys", m.evictedTotal],
+      ["total_error_replies", m.errorsTotal],
+      ["slow_commands_total", m.slowCommandsTotal],
+      ...statNames.map((name, i): Field => [`cmd_${name}`, m.commands[i]!]),
+    ]],
+    ["Keyspace", m.keys > 0 ? [["db0", `keys=${m.keys},expires=${m.keysWithExpiry},avg_ttl=0`]] : []],
+  ];
+}
+
+/** INFO [section …] → a bulk string of sections; none, `default`, `all` or `everything` mean all. */
+export function info(s: Session, ctx: Context): void {
+  const wanted = new Set<string>();
+  for (let t = 1; t < s.p.argc; t++) wanted.add(s.text(t).toLowerCase());
+  const all = wanted.size === 0 || wanted.has("default") || wanted.has("all") || wanted.has("everything");
+  const parts: string[] = [];
+  for (const [title, fields] of infoSections(collectMetrics(ctx, s.nowMs))) {
+    if (!all && !wanted.has(title.toLowerCase())) continue;
+    parts.push(`# ${title}\r\n${fields.map(([k, v]) => `${k}:${v}\r\n`).join("")}`);
+  }
+  s.reply.bulkText(parts.join("\r\n"));
+}
+
+/** The parameters CONFIG GET knows, as Redis names them, from the running configuration. */
+function configParams(ctx: Context): [string, string][] {
+  const c = ctx.config;
+  const fsync = c.syncPolicy === "always" ? "always" : c.syncPolicy === "batch" ? "everysec" : "no";
+  return [
+    ["bind", c.listenHost],
+    ["maxclients", String(c.clientsMax)],
+    ["proto-max-bulk-len", String(c.valueBytesMax)],
+    ["databases", "1"],
+    ["save", ""],
+    // Every write goes through the write-ahead log: Redis's closest setting is an always-on AOF.
+    ["appendonly", "yes"],
+    ["appendfsync", fsync],
+    ["dir", c.dataDir],
+    ["maxmemory", "0"],
+    ["maxmemory-policy", "noeviction"],
+    ["timeout", "0"],
+    ["slowlog-log-slower-than", String(c.slowlogThresholdMs * 1000)],
+  ];
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+}
+
+/** A Redis glob (`*`, `?`, `[…]`, `\x`) as a case-insensitive RegExp, as CONFIG GET matches names. */
+export function globToRegExp(glob: string): RegExp {
+  let re = "";
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i]!;
+    if (c === "*") re += ".*";
+    else if (c === "?") re += ".";
+    else if (c === "[") {
+      const close = glob.indexOf("]", i + 1);
+      if (close < 0) re += "\\[";
+      else {
+        let set = glob.slice(i + 1, close).replace(/\\/g, "\\\\");
+        if (set.startsWith("^")) set = `^${set.slice(1)}`;
+        re += `[${set}]`;
+        i = close;
+      }
+    } else if (c === "\\" && i + 1 < glob.length) re += escapeRegExp(glob[++i]!);
+    else re += escapeRegExp(c);
+  }
+  return new RegExp(`^${re}$`, "is");
+}
+
+const GET = nameCodeOf("GET");
+
+/** Redis 7's error for a subcommand it does not know. */
+export function unknownSubcommand(s: Session): void {
+  s.reply.error(respError(`unknown subcommand '${s.text(1).slice(0, 128)}'. Try ${s.text(0).toUpperCase()} HELP.`));
+}
+
+/** Redis 7's arity error for a subcommand (`'client|setname'`). */
+export function subcommandArity(s: Session): void {
+  s.reply.error(respError(`wrong number of arguments for '${s.text(0).toLowerCase()}|${s.text(1).toLowerCase()}' command`));
+}
+
+/** CONFIG GET pattern [pattern …] → name, value pairs of the matching parameters. */
+export function config(s: Session, ctx: Context): void {
+  const p = s.p;
+  if (nameCode(s.b, p.starts[1]!, p.ends[1]!) !== GET) return unknownSubcommand(s);
+  if (p.argc < 3) return subcommandArity(s);
+  const params = configParams(ctx);
+  const matched = new Set<number>();
+  for (let t = 2; t < p.argc; t++) {
+    let re: RegExp;
+    try {
+      re = globToRegExp(s.text(t));
+    } catch {
+      continue; // a pattern we cannot translate matches nothing
+    }
+    params.forEach(([name], i) => {
+      if (re.test(name)) matched.add(i);
+    });
+  }
+  s.reply.mapHeader(matched.size);
+  for (const i of [...matched].sort((x, y) => x - y)) {
+    s.reply.bulkText(params[i]![0]);
+    s.reply.bulkText(params[i]![1]);
+  }
+}

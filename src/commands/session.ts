@@ -1,0 +1,66 @@
+// One connection's side of the command core: the request being run (its arguments as offsets into
+// the input), the protocol's reply encoder and argument dialect, and what the client set about
+// itself (name, id, closing). Handlers receive it; they never see which protocol it is.
+
+import type { Reply } from "./reply.ts";
+import type { Fail } from "./reply.ts";
+import type { ExpireOptions, SetOptions } from "../engine/ops.ts";
+
+/** A parsed request: argument i is b[starts[i]..ends[i]); `code` is argument 0's nameCode. */
+export interface Args {
+  readonly argc: number;
+  readonly starts: Int32Array;
+  readonly ends: Int32Array;
+  readonly code: number;
+}
+
+/** Returned by a Dialect check that found nothing wrong. */
+export const valid = -1;
+
+/**
+ * The argument grammar a protocol gives the few commands whose grammar differs between protocols
+ * (SET's options: milliseconds and VER in Osprey's, Redis's EX seconds and GET in RESP; EXPIRE's
+ * time and conditions), and its key rule. What the arguments then mean is the engine's, once.
+ */
+export interface Dialect {
+  /**
+   * Whether b[s..e) may be a key here: `valid` or why not. `grows` is true for commands that may
+   * create a key (RESP checks only those: a key that cannot be written is simply missing).
+   */
+  keyFail(b: Uint8Array, s: number, e: number, keyBytesMax: number, grows: boolean): Fail | typeof valid;
+  /** SET's options from argument 3 on into `o`, with relative times made absolute at nowMs. */
+  setOptions(r: Session, o: SetOptions): Fail | typeof valid;
+  /** The EXPIRE family: the time at argument 2 in `unitMs` (absolute in `o.atMs`) and conditions from 3 on. */
+  expireOptions(r: Session, unitMs: number, o: ExpireOptions): Fail | typeof valid;
+}
+
+let nextClientId = 1;
+
+/** What a connection runs its requests through; one per connection, reused for every request. */
+export class Session {
+  /** Unique per connection, as Redis's client id. */
+  readonly id = nextClientId++;
+  /** Set by CLIENT SETNAME or HELLO SETNAME; null when unnamed. */
+  name: Buffer | null = null;
+  /** Set by QUIT: the connection closes once this reply is sent. */
+  closing = false;
+  /** The input holding the request being run. */
+  b: Uint8Array = new Uint8Array(0);
+  /** Wall-clock time of the request (read once per batch of requests). */
+  nowMs = 0;
+  /** Set by a dialect with a Fail whose message names an argument: that argument's index. */
+  failArg = 0;
+
+  constructor(
+    /** The request being run (the protocol's parser, which holds its arguments). */
+    readonly p: Args,
+    readonly reply: Reply,
+    readonly dialect: Dialect,
+  ) {}
+
+  /** Argument t as latin1 text: for admin commands and error messages, never a hot path. */
+  text(t: number): string {
+    const s = this.p.starts[t]!;
+    return Buffer.from(this.b.buffer, this.b.byteOffset + s, this.p.ends[t]! - s).toString("latin1");
+  }
+}

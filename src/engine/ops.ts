@@ -1,0 +1,204 @@
+// Whole operations on the keyspace, with the semantics of docs/PROTOCOL.md, written once for every
+// protocol: the version rule, SET's NX/XX/VER/KEEPTTL, the all-or-nothing multi-set, the counter
+// path, conditional expiry. Command handlers parse arguments, call one of these, and encode the result.
+
+import { isI64, parseI64 } from "../numbers.ts";
+import { entriesMax } from "./store.ts";
+import { Writer } from "../protocol/writer.ts";
+import { noExpiry, type Store } from "./store.ts";
+
+/**
+ * The version rule: a key that is not live (`id` < 0) starts at 1, and every successful write of a
+ * live key adds 1. EXPIRE and PERSIST do not count as writes of the value.
+ */
+function nextVersion(store: Store, id: number): number {
+  return id < 0 ? 1 : store.version(id) + 1;
+}
+
+/** SET's conditions and expiry, as bits of `SetOptions.flags`. */
+export const enum SetFlag {
+  /** Only if the key is not live. */
+  Nx = 1,
+  /** Only if the key is live. */
+  Xx = 2,
+  /** Only if the key's version (0 when not live) is `SetOptions.version`. */
+  Ver = 4,
+  /** Keep the live key's expiry instead of `expiryMs`. */
+  KeepTtl = 8,
+  /** The reply is the old value (RESP's SET … GET); read before the write. */
+  Get = 16,
+}
+
+/** One SET's options, filled by a protocol's dialect. Reused: parsing a request allocates nothing. */
+export class SetOptions {
+  flags = 0;
+  /** Absolute expiry in epoch ms, or noExpiry. */
+  expiryMs = noExpiry;
+  version = 0;
+
+  reset(): this {
+    this.flags = 0;
+    this.expiryMs = noExpiry;
+    this.version = 0;
+    return this;
+  }
+}
+
+/** How `setGeneric` ended. */
+export const enum SetOutcome {
+  Written,
+  /** NX and the key is live. */
+  KeyExists,
+  /** XX and the key is not live. */
+  KeyMissing,
+  /** VER and the version differs. */
+  VersionMismatch,
+}
+
+/** After `setGeneric` answered Written: the key's new version. */
+export let writtenVersion = 0;
+
+/**
+ * SET key = b[vs..ve) under `o`: the one place that decides whether a SET may write (NX, XX, VER)
+ * and with what expiry (KEEPTTL) and version. The key is b[ks..ke).
+ */
+export function setGeneric(store: Store, b: Uint8Array, ks: number, ke: number, vs: number, ve: number, o: SetOptions, nowMs: number): SetOutcome {
+  const id = store.lookup(b, ks, ke, nowMs);
+  const flags = o.flags;
+  if ((flags & SetFlag.Nx) !== 0 && id >= 0) return SetOutcome.KeyExists;
+  if ((flags & SetFlag.Xx) !== 0 && id < 0) return SetOutcome.KeyMissing;
+  if ((flags & SetFlag.Ver) !== 0 && o.version !== (id < 0 ? 0 : store.version(id))) return SetOutcome.VersionMismatch;
+  const expiry = (flags & SetFlag.KeepTtl) !== 0 && id >= 0 ? store.expiry(id) : o.expiryMs;
+  writtenVersion = nextVersion(store, id);
+  store.set(b, ks, ke, b, vs, ve, expiry, writtenVersion, id);
+  return SetOutcome.Written;
+}
+
+/**
+ * MSET: sets the (key, value) argument pairs from argument `first` on, with no expiry, all or
+ * nothing — logged as one batch, so recovery sees every pair or none. The arguments were checked
+ * already; room for every new entry is checked before the first is written, so no item can fail
+ * half-way through the batch.
+ */
+export function setAll(store: Store, b: Uint8Array, starts: Int32Array, ends: Int32Array, first: number, argc: number, nowMs: number): number {
+  const count = (argc - first) >> 1;
+  if (store.size + count > entriesMax) throw new Error(`keyspace full: at most ${entriesMax} entries`);
+  let dataBytes = 0;
+  for (let t = first; t < argc; t++) dataBytes += ends[t]! - starts[t]!;
+  store.batchBegin(count, dataBytes);
+  try {
+    for (let t = first; t < argc; t += 2) {
+      const ks = starts[t]!;
+      const ke = ends[t]!;
+      const id = store.lookup(b, ks, ke, nowMs);
+      store.set(b, ks, ke, b, starts[t + 1]!, ends[t + 1]!, noExpiry, nextVersion(store, id), id);
+    }
+  } finally {
+    store.batchEnd();
+  }
+  return count;
+}
+
+/** Deletes the key b[ks..ke) if it is live; true when it was. */
+export function deleteKey(store: Store, b: Uint8Array, ks: number, ke: number, nowMs: number): boolean {
+  const id = store.lookup(b, ks, ke, nowMs);
+  if (id < 0) return false;
+  store.delete(id);
+  return true;
+}
+
+/** How `addToCounter` ended. */
+export const enum Counted {
+  Done,
+  /** The stored value is not the canonical decimal form of a signed 64-bit integer. */
+  NotAnInteger,
+  /** The result falls outside the signed 64-bit range; nothing was written. */
+  Overflow,
+}
+
+/** After `addToCounter` answered Done: the new value's decimal text, in `counterText.buf[0..len)`. */
+export const counterText = new Writer(32);
+
+/**
+ * Adds sign × delta to the integer at key b[ks..ke) (a missing key counts as 0), keeping its
+ * expiry; the store logs it as a SET of the result. Small operands stay on the number path
+ * (both below 10^15, so the sum is exact); anything near the 64-bit edges goes through BigInt.
+ */
+export function addToCounter(store: Store, b: Uint8Array, ks: number, ke: number, delta: number | bigint, sign: 1 | -1, nowMs: number): Counted {
+  const id = store.lookup(b, ks, ke, nowMs);
+  let current: number | bigint = 0;
+  if (id >= 0) {
+    const vs = store.valueOffset(id);
+    const parsed = parseI64(store.buffer(id), vs, vs + store.valueLength(id));
+    if (parsed === null) return Counted.NotAnInteger;
+    current = parsed;
+  }
+  const result = counterText;
+  result.reset();
+  if (typeof current === "number" && typeof delta === "number") {
+    result.int(current + sign * delta);
+  } else {
+    const sum = BigInt(current) + BigInt(sign) * BigInt(delta);
+    if (!isI64(sum)) return Counted.Overflow;
+    result.text(sum.toString());
+  }
+  const expiry = id >= 0 ? store.expiry(id) : noExpiry;
+  store.set(b, ks, ke, result.buf, 0, result.len, expiry, nextVersion(store, id), id);
+  return Counted.Done;
+}
+
+/** EXPIRE's conditions, as bits of `ExpireOptions.flags` (Redis 7's NX, XX, GT, LT). */
+export const enum ExpireFlag {
+  /** Only if the key has no expiry. */
+  Nx = 1,
+  /** Only if the key has an expiry. */
+  Xx = 2,
+  /** Only if the new expiry is later than the current one (no expiry counts as never). */
+  Gt = 4,
+  /** Only if the new expiry is earlier than the current one. */
+  Lt = 8,
+}
+
+/** One EXPIRE's time and conditions, filled by a protocol's dialect. Reused. */
+export class ExpireOptions {
+  flags = 0;
+  /** The new absolute expiry in epoch ms. */
+  atMs = 0;
+}
+
+/**
+ * Sets the live key b[ks..ke)'s expiry to `o.atMs` under its conditions, keeping its version; a
+ * time not in the future deletes the key (logged as a DEL). False when the key is not live or a
+ * condition refused.
+ */
+export function expireKey(store: Store, b: Uint8Array, ks: number, ke: number, o: ExpireOptions, nowMs: number): boolean {
+  const id = store.lookup(b, ks, ke, nowMs);
+  if (id < 0) return false;
+  const current = store.expiry(id);
+  const flags = o.flags;
+  const when = o.atMs;
+  if ((flags & ExpireFlag.Nx) !== 0 && current !== noExpiry) return false;
+  if ((flags & ExpireFlag.Xx) !== 0 && current === noExpiry) return false;
+  // A key without expiry counts as expiring never: GT always fails on it, LT always passes.
+  if ((flags & ExpireFlag.Gt) !== 0 && (current === noExpiry || when <= current)) return false;
+  if ((flags & ExpireFlag.Lt) !== 0 && current !== noExpiry && when >= current) return false;
+  if (when <= nowMs) store.delete(id);
+  else store.expireAt(id, when);
+  return true;
+}
+
+/** Removes the live key's expiry; false when it is not live or has none. */
+export function persistKey(store: Store, b: Uint8Array, ks: number, ke: number, nowMs: number): boolean {
+  const id = store.lookup(b, ks, ke, nowMs);
+  if (id < 0 || store.expiry(id) === noExpiry) return false;
+  store.expireAt(id, noExpiry);
+  return true;
+}
+
+/** TTL in ms of the key b[ks..ke): -2 when not live, -1 without expiry. */
+export function ttlMs(store: Store, b: Uint8Array, ks: number, ke: number, nowMs: number): number {
+  const id = store.lookup(b, ks, ke, nowMs);
+  if (id < 0) return -2;
+  const at = store.expiry(id);
+  return at === noExpiry ? -1 : Math.max(0, at - nowMs);
+}

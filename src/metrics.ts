@@ -1,0 +1,151 @@
+// The server's numbers, gathered into one typed object: STATS (text protocol) and INFO (RESP)
+// both render from it, each in its own format, so neither is derived from the other's text.
+
+import type { Context } from "./commands/context.ts";
+import { Stat } from "./commands/context.ts";
+
+/** The write-ahead log, snapshots and recovery; null for a memory-only keyspace. */
+export interface DurabilityMetrics {
+  walCurrent: string;
+  walBytes: number;
+  walWrittenBytesTotal: number;
+  walWritesTotal: number;
+  walSyncsTotal: number;
+  walLastSyncMs: number;
+  walErrorsTotal: number;
+  /** null while the log writes; otherwise why writes are refused. */
+  walFailure: string | null;
+  snapshotsTotal: number;
+  snapshotFailuresTotal: number;
+  snapshotInProgress: boolean;
+  lastSnapshotMs: number;
+  lastSnapshotDurationMs: number;
+  lastSnapshotWorkMs: number;
+  lastSnapshotLongestSliceMs: number;
+  lastSnapshotKeys: number;
+  lastSnapshotBytes: number;
+  recoveryMs: number;
+  recoveryKeysLoaded: number;
+  recoveryRecordsReplayed: number;
+  recoveryTrimmedBytes: number;
+  /** Where CRC32C runs: the native library or the TypeScript fallback. */
+  native: string;
+}
+
+export interface Metrics {
+  uptimeMs: number;
+  clients: number;
+  maxClients: number;
+  keys: number;
+  keysWithExpiry: number;
+  expiredTotal: number;
+  evictedTotal: number;
+  /** Requests per command table Stat (see Stats.commands). */
+  commands: Float64Array;
+  commandsTotal: number;
+  errorsTotal: number;
+  connectionsTotal: number;
+  rejectedClientsTotal: number;
+  slowCommandsTotal: number;
+  durability: DurabilityMetrics | null;
+  syncPolicy: string;
+  dataBytes: number;
+  memRssBytes: number;
+  memHeapBytes: number;
+}
+
+/** Reads every number now. Not for hot paths: it asks the OS for the process's memory. */
+export function collectMetrics(ctx: Context, nowMs: number): Metrics {
+  const s = ctx.stats;
+  const mem = process.memoryUsage();
+  return {
+    uptimeMs: nowMs - ctx.startedMs,
+    clients: ctx.clients,
+    maxClients: ctx.config.clientsMax,
+    keys: ctx.store.size,
+    keysWithExpiry: ctx.store.keysWithExpiry,
+    expiredTotal: ctx.store.expiredTotal,
+    evictedTotal: 0, // Osprey never evicts
+    commands: s.commands.slice(0, Stat.Other + 1),
+    commandsTotal: s.commandsTotal,
+    errorsTotal: s.errorsTotal,
+    connectionsTotal: s.connectionsTotal,
+    rejectedClientsTotal: s.rejectedClientsTotal,
+    slowCommandsTotal: s.slowCommandsTotal,
+    durability: durabilityMetrics(ctx),
+    syncPolicy: ctx.config.syncPolicy,
+    dataBytes: ctx.store.dataBytes,
+    memRssBytes: mem.rss,
+    memHeapBytes: mem.heapUsed,
+  };
+}
+
+function durabilityMetrics(ctx: Context): DurabilityMetrics | null {
+  const p = ctx.persistence;
+  if (p === null) return null;
+  const w = p.wal;
+  const s = p.snapshots;
+  return {
+    walCurrent: w.currentName,
+    walBytes: w.currentBytes,
+    walWrittenBytesTotal: w.bytesTotal,
+    walWritesTotal: w.writesTotal,
+    walSyncsTotal: w.syncsTotal,
+    walLastSyncMs: w.lastSyncMs,
+    walErrorsTotal: w.errorsTotal,
+    walFailure: w.failure,
+    snapshotsTotal: s.snapshotsTotal,
+    snapshotFailuresTotal: s.failuresTotal,
+    snapshotInProgress: s.running,
+    lastSnapshotMs: s.lastSnapshotMs,
+    lastSnapshotDurationMs: s.lastWallMs,
+    lastSnapshotWorkMs: s.lastWorkMs,
+    lastSnapshotLongestSliceMs: s.lastLongestSliceMs,
+    lastSnapshotKeys: s.lastEntries,
+    lastSnapshotBytes: s.lastBytes,
+    recoveryMs: p.recovery.ms,
+    recoveryKeysLoaded: p.recovery.entriesLoaded,
+    recoveryRecordsReplayed: p.recovery.recordsReplayed,
+    recoveryTrimmedBytes: p.recovery.trimmedBytes,
+    native: p.native,
+  };
+}
+
+/**
+ * A field of a rendered report: a name, a value, and whether the value is text (STATS quotes text,
+ * INFO does not) rather than a number, possibly formatted to fixed decimals.
+ */
+export type Field = readonly [name: string, value: number | string, text?: true];
+
+/**
+ * The durability fields under their STATS names, in STATS order; without a log only the four that
+ * have an obvious empty value. INFO's Persistence section shows the same list.
+ */
+export function durabilityFields(m: Metrics): Field[] {
+  const d = m.durability;
+  if (d === null) return [["wal_current", "", true], ["wal_bytes", 0], ["snapshots_total", 0], ["last_snapshot_ms", 0]];
+  return [
+    ["wal_current", d.walCurrent, true],
+    ["wal_bytes", d.walBytes],
+    ["wal_written_bytes_total", d.walWrittenBytesTotal],
+    ["wal_writes_total", d.walWritesTotal],
+    ["wal_syncs_total", d.walSyncsTotal],
+    ["wal_last_sync_ms", d.walLastSyncMs.toFixed(3)],
+    ["wal_errors_total", d.walErrorsTotal],
+    ["wal_status", d.walFailure === null ? "ok" : `failing: ${d.walFailure}`, true],
+    ["snapshots_total", d.snapshotsTotal],
+    ["snapshot_failures_total", d.snapshotFailuresTotal],
+    ["snapshot_in_progress", d.snapshotInProgress ? 1 : 0],
+    ["last_snapshot_ms", d.lastSnapshotMs],
+    ["last_snapshot_duration_ms", d.lastSnapshotDurationMs.toFixed(1)],
+    ["last_snapshot_work_ms", d.lastSnapshotWorkMs.toFixed(1)],
+    ["last_snapshot_longest_slice_ms", d.lastSnapshotLongestSliceMs.toFixed(2)],
+    ["last_snapshot_keys", d.lastSnapshotKeys],
+    ["last_snapshot_bytes", d.lastSnapshotBytes],
+    ["recovery_ms", d.recoveryMs.toFixed(1)],
+    ["recovery_keys_loaded", d.recoveryKeysLoaded],
+    ["recovery_records_replayed", d.recoveryRecordsReplayed],
+    ["recovery_trimmed_bytes", d.recoveryTrimmedBytes],
+    ["native", d.native, true],
+  ];
+}

@@ -1,0 +1,173 @@
+// The text protocol's reply encoder: the command core's results in Osprey's own words
+// (`VALUE <len> <version> <expiry_ms>`, `OK <version>`, `DELETED 1`, `ERR <CODE> …`).
+
+import { assert } from "../assert.ts";
+import type { Stats } from "../commands/context.ts";
+import type { Fail, Reply } from "../commands/reply.ts";
+import type { Session } from "../commands/session.ts";
+import type { Store } from "../engine/store.ts";
+import { Err, internalError, textFail } from "../errors.ts";
+import { ascii, type Writer } from "./writer.ts";
+
+const OK = ascii("OK\r\n");
+const OK_ = ascii("OK ");
+const PONG = ascii("PONG\r\n");
+const VALUE_ = ascii("VALUE ");
+const NOT_FOUND = ascii("NOT_FOUND\r\n");
+const NOT_FOUND_ = ascii("NOT_FOUND ");
+const DELETED_ = ascii("DELETED ");
+const EXISTS_ = ascii("EXISTS ");
+
+export class TextReply implements Reply {
+  readonly #out: Writer;
+  readonly #stats: Stats;
+
+  constructor(out: Writer, stats: Stats) {
+    this.#out = out;
+    this.#stats = stats;
+  }
+
+  get len(): number {
+    return this.#out.len;
+  }
+
+  truncate(len: number): void {
+    this.#out.len = len;
+  }
+
+  ok(): void {
+    this.#out.bytes(OK);
+  }
+
+  pong(): void {
+    this.#out.bytes(PONG);
+  }
+
+  /** `VALUE <len> <version> <expiry_ms>\r\n<bytes>\r\n`, or `NOT_FOUND`. */
+  entry(store: Store, id: number): void {
+    const out = this.#out;
+    if (id < 0) return out.bytes(NOT_FOUND);
+    out.bytes(VALUE_);
+    this.#entryTail(store, id);
+  }
+
+  entriesBegin(): void {}
+
+  /** `VALUE <key> <len> <version> <expiry_ms>\r\n<bytes>\r\n`, or `NOT_FOUND <key>`. */
+  keyedEntry(store: Store, id: number, b: Uint8Array, ks: number, ke: number): void {
+    const out = this.#out;
+    out.bytes(id < 0 ? NOT_FOUND_ : VALUE_);
+    out.range(b, ks, ke);
+    if (id < 0) return out.crlf();
+    out.byte(32);
+    this.#entryTail(store, id);
+  }
+
+  keyedEntryBytes(keyLen: number, valueLen: number): number {
+    return 6 + keyLen + 1 + 16 + 1 + 20 + 1 + 20 + 2 + valueLen + 2;
+  }
+
+  /** `<len> <version> <expiry_ms>\r\n<bytes>\r\n` of a live entry. */
+  #entryTail(store: Store, id: number): void {
+    const out = this.#out;
+    const len = store.valueLength(id);
+    out.int(len);
+    out.byte(32);
+    out.int(store.version(id));
+    out.byte(32);
+    out.int(store.expiry(id));
+    out.crlf();
+    const vs = store.valueOffset(id);
+    out.range(store.buffer(id), vs, vs + len);
+    out.crlf();
+  }
+
+  written(version: number): void {
+    this.#counted(OK_, version);
+  }
+
+  writtenAll(count: number): void {
+    this.#counted(OK_, count);
+  }
+
+  setRefused(why: Fail.KeyExists | Fail.KeyMissing | Fail.VersionMismatch): void {
+    this.fail(why);
+  }
+
+  deleted(count: number): void {
+    this.#counted(DELETED_, count);
+  }
+
+  existing(count: number): void {
+    this.#counted(EXISTS_, count);
+  }
+
+  /** `<word> <n>\r\n`. */
+  #counted(word: Uint8Array, n: number): void {
+    const out = this.#out;
+    out.bytes(word);
+    out.int(n);
+    out.crlf();
+  }
+
+  applied(done: boolean): void {
+    this.#out.bytes(done ? OK : NOT_FOUND);
+  }
+
+  integer(n: number): void {
+    this.#out.int(n);
+    this.#out.crlf();
+  }
+
+  integerText(b: Uint8Array, s: number, e: number): void {
+    this.#out.range(b, s, e);
+    this.#out.crlf();
+  }
+
+  fail(why: Fail): void {
+    this.error(textFail[why]!);
+  }
+
+  error(bytes: Uint8Array): void {
+    this.#stats.errorsTotal++;
+    this.#out.bytes(bytes);
+  }
+
+  unknownCommand(_s: Session): void {
+    this.error(Err.unknownCommand);
+  }
+
+  internal(cause: string): void {
+    this.error(internalError(cause));
+  }
+
+  status(text: string): void {
+    this.#out.text(text);
+    this.#out.crlf();
+  }
+
+  nil(): void {
+    this.#out.bytes(NOT_FOUND);
+  }
+
+  bulk(): void {
+    noTextForm("a bulk string");
+  }
+
+  bulkText(): void {
+    noTextForm("a bulk string");
+  }
+
+  arrayHeader(): void {
+    noTextForm("an array");
+  }
+
+  mapHeader(): void {
+    noTextForm("a map");
+  }
+}
+
+/** The command table routes only commands with a text form here; one that replies in a RESP-only shape is a bug. */
+function noTextForm(shape: string): never {
+  assert(false, `the text protocol has no form for ${shape}: a RESP-only reply reached a text connection`);
+}
