@@ -26,6 +26,8 @@ export type LogConfig = Pick<Config, "logLevel" | "logFile" | "slowlogThresholdM
 export interface LogOptions {
   /** Also print to stderr (default true); tests and daemons may want the file only. */
   consoleEnable?: boolean;
+  /** Also hand every line, as the log file has it, to this function (the test suite's capture). */
+  onLine?: (line: string) => void;
 }
 
 // consola's numeric levels: a message is shown when its level is at most the instance's.
@@ -45,6 +47,8 @@ export function createLog(config: LogConfig, opts: LogOptions = {}): Log {
   const reporters: ConsolaReporter[] = [];
   if (opts.consoleEnable !== false) reporters.push(consoleReporter(consola.options.reporters));
   if (file) reporters.push({ log: (obj) => file.write(fileLine(obj)) });
+  const onLine = opts.onLine;
+  if (onLine) reporters.push({ log: (obj) => onLine(fileLine(obj)) });
   consola.setReporters(reporters);
 
   const thresholdMs = config.slowlogThresholdMs;

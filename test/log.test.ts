@@ -1,4 +1,5 @@
-// The logger: file lines and their format, levels, the slowlog threshold, close(), and `log`.
+// The logger: file lines and their format, levels, the slowlog threshold, close(), and `log`;
+// and the test run's own logger (test/support/log.ts), which keeps the suite's output clean.
 
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -6,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { LogLevel } from "../src/config.types.ts";
 import { createLog, log, setLog, type Log } from "../src/log.ts";
+import { captureLog } from "./support/log.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "osprey-log-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -55,7 +57,7 @@ describe("log file", () => {
     expect(messages(path)).toEqual(["WARN w", "ERROR e"]);
   });
 
-  test("at ERROR only errors are written", async () => {
+  test("at the error level only errors are written", async () => {
     const { logger, path } = fileLog("ERROR");
     logger.info("i");
     logger.warn("w");
@@ -138,7 +140,7 @@ describe("slowlog", () => {
     expect(messages(path)).toEqual(["WARN slow command PING keys=0 took 0.0ms"]);
   });
 
-  test("at log_level ERROR slow commands are not logged", async () => {
+  test("at the error level slow commands are not logged", async () => {
     const { logger, path } = fileLog("ERROR", 0);
     logger.slow("GET", 1, 100);
     logger.error("marker");
@@ -163,5 +165,41 @@ describe("the shared log", () => {
 
   test("setLog refuses the shared log itself", () => {
     expect(() => setLog(log)).toThrow();
+  });
+});
+
+describe("the test run's log", () => {
+  test("what the shared log writes during a test is captured with its level, and nothing reaches stderr", () => {
+    const capture = captureLog();
+    const write = process.stderr.write;
+    let printed = "";
+    process.stderr.write = ((chunk: string | Uint8Array) => {
+      printed += String(chunk);
+      return true;
+    }) as typeof process.stderr.write;
+    try {
+      log.debug("d");
+      log.warn("recovery: something to assert");
+      log.slow("GET", 1, 60);
+    } finally {
+      process.stderr.write = write;
+      capture.stop();
+    }
+    log.info("after stop");
+    expect(capture.messages()).toEqual(["DEBUG d", "WARN recovery: something to assert", "WARN slow command GET keys=1 took 60.0ms"]);
+    for (const line of capture.lines()) expect(line).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z [A-Z]+ /);
+    // OSPREY_TEST_LOG=stderr asks for the lines on stderr as well.
+    expect(printed).toBe(process.env.OSPREY_TEST_LOG === "stderr" ? capture.lines().map((l) => `${l}\n`).join("") : "");
+  });
+
+  test("two captures at once each get every line", () => {
+    const a = captureLog();
+    log.info("one");
+    const b = captureLog();
+    log.error("two");
+    a.stop();
+    b.stop();
+    expect(a.messages()).toEqual(["INFO one", "ERROR two"]);
+    expect(b.messages()).toEqual(["ERROR two"]);
   });
 });

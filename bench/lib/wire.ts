@@ -1,5 +1,5 @@
 // Request templates and the incremental reply parser for the two protocols the bench speaks:
-// Osprey's text protocol (docs: /work/shared/PROTOCOL.md) and RESP2, to measure Redis alike.
+// Osprey's text protocol (docs/PROTOCOL.md) and RESP2, to measure Redis alike.
 
 export type Protocol = "osprey" | "resp";
 

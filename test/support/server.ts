@@ -1,5 +1,7 @@
 // Test support: start the real server (`bun run src/server.ts`) on 127.0.0.1 port 0 with a
-// temporary data_dir, learn its port from its log, and stop it by PID.
+// temporary data_dir, learn its port from its log, and stop it by PID. The server's stderr goes
+// to a pipe read here (log(), waitForLog()), never to the test's output; it also appends its log
+// to <data_dir>/logs/osprey.log. Errors thrown here carry what it logged.
 
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
