@@ -188,10 +188,10 @@ export function respRoutes(arityError: (name: string) => Uint8Array): Routes {
 export const textRouteTable: Routes = textRoutes(Err.arity);
 export const respRouteTable: Routes = respRoutes((name) => respError(`wrong number of arguments for '${name}' command`));
 
-/** The text parser's question: does the command with this name code carry a payload, and where are its lengths? */
-export function textPayloadOf(code: number): PayloadSpec | undefined {
-  return textRouteTable.get(code)?.payload;
-}
+/** The text parser's table: the name codes of commands that carry a payload, and where their lengths are. */
+export const textPayloads: ReadonlyMap<number, PayloadSpec> = new Map(
+  [...textRouteTable].flatMap(([code, route]) => (route.payload === undefined ? [] : [[code, route.payload] as const])),
+);
 
 /**
  * Runs the request parsed into `s.p`, writing exactly one reply (MGET's items count as one). The
@@ -222,7 +222,10 @@ export function dispatch(s: Session, routes: Routes, ctx: Context, sinceMs: numb
 /** Checks every key the request names against the protocol's key rule; replies and returns false at the first bad one. */
 function keysValid(s: Session, cmd: Command, ctx: Context): boolean {
   const p = s.p;
-  const [first, last, step] = cmd.keys;
+  const keys = cmd.keys;
+  const first = keys[0];
+  const last = keys[1];
+  const step = keys[2];
   const end = last < 0 ? p.argc + last : last;
   const grows = (cmd.flags & Flag.Grows) !== 0;
   const max = ctx.config.keyBytesMax;

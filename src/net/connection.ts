@@ -5,7 +5,7 @@
 
 import { inputSlackBytes, lineBytesMax, msetPayloadBytesMax, outputHardBytes, outputSoftBytes, replyBufferBytesInitial } from "../constants.ts";
 import { copyBytes } from "../bytes.ts";
-import { dispatch, respRouteTable, textPayloadOf, textRouteTable, type Routes } from "../commands/table.ts";
+import { dispatch, respRouteTable, textPayloads, textRouteTable, type Routes } from "../commands/table.ts";
 import { Session } from "../commands/session.ts";
 import type { Context } from "../commands/context.ts";
 import { log } from "../log.ts";
@@ -55,7 +55,7 @@ interface Protocol {
 
 
 function textProtocol(ctx: Context): Protocol {
-  const parser = new TextParser({ valueBytesMax: ctx.config.valueBytesMax }, textPayloadOf);
+  const parser = new TextParser({ valueBytesMax: ctx.config.valueBytesMax }, textPayloads);
   return { parser, session: new Session(parser, new TextReply(shared, ctx.stats), textDialect), routes: textRouteTable };
 }
 

@@ -82,7 +82,7 @@ function expireOptions(r: Session, unitMs: number, o: ExpireOptions): Fail | typ
 }
 
 export const textDialect: Dialect = {
-  keyFail: (b, s, e, keyBytesMax) => keyError(b, s, e, keyBytesMax),
+  keyFail: keyError,
   setOptions,
   expireOptions,
 };

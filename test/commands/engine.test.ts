@@ -3,7 +3,7 @@
 
 import { describe, expect, test } from "bun:test";
 import { valid } from "../../src/commands/session.ts";
-import { textPayloadOf } from "../../src/commands/table.ts";
+import { textPayloads } from "../../src/commands/table.ts";
 import { keyError } from "../../src/protocol/text-args.ts";
 import { Parsed, TextParser } from "../../src/protocol/text.ts";
 import { caseConfig, cases, type CommandCase, type Expected } from "./cases.ts";
@@ -46,7 +46,7 @@ describe("the case suite itself", () => {
   test("no two cases name the same valid key, so all cases can share one server", () => {
     const owner = new Map<string, string>();
     for (const c of cases) {
-      const parser = new TextParser({ valueBytesMax: caseConfig.max_value_bytes }, textPayloadOf);
+      const parser = new TextParser({ valueBytesMax: caseConfig.max_value_bytes }, textPayloads);
       const buf = Buffer.from(c.steps.map((s) => s[0]).join(""), "latin1");
       const keys = new Set<string>();
       let pos = 0;

@@ -5,7 +5,7 @@
 import { describe, expect, test } from "bun:test";
 import { Session } from "../../src/commands/session.ts";
 import { mget } from "../../src/commands/strings.ts";
-import { textPayloadOf } from "../../src/commands/table.ts";
+import { textPayloads } from "../../src/commands/table.ts";
 import { RespParser } from "../../src/protocol/resp.ts";
 import { respDialect } from "../../src/protocol/resp-args.ts";
 import { RespReply } from "../../src/protocol/resp-reply.ts";
@@ -21,7 +21,7 @@ const protocols = [
     name: "text",
     request: Buffer.from("MGET a b\r\n", "latin1"),
     session(out: Writer, ctx: ReturnType<typeof createContext>) {
-      return new Session(new TextParser({ valueBytesMax: 1 << 20 }, textPayloadOf), new TextReply(out, ctx.stats), textDialect);
+      return new Session(new TextParser({ valueBytesMax: 1 << 20 }, textPayloads), new TextReply(out, ctx.stats), textDialect);
     },
     whole: (v1: string, v2: string) => `VALUE a 1000 1 -1\r\n${v1}\r\nVALUE b 1000 1 -1\r\n${v2}\r\n`,
   },

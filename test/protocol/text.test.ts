@@ -4,7 +4,7 @@ import { describe, expect, test } from "bun:test";
 import { argsCountMax, lineBytesMax, msetPayloadBytesMax } from "../../src/constants.ts";
 import { Err } from "../../src/errors.ts";
 import { nameCode, nameCodeOf, Parsed, parseLength, TextParser } from "../../src/protocol/text.ts";
-import { textPayloadOf } from "../../src/commands/table.ts";
+import { textPayloads } from "../../src/commands/table.ts";
 
 const bytes = (s: string) => Buffer.from(s, "latin1");
 const text = (b: Uint8Array) => Buffer.from(b).toString("latin1");
@@ -32,7 +32,7 @@ class Feeder {
   keptMax = 0;
 
   constructor(valueBytesMax = 1024) {
-    this.parser = new TextParser({ valueBytesMax }, textPayloadOf);
+    this.parser = new TextParser({ valueBytesMax }, textPayloads);
   }
 
   feed(chunk: string | Uint8Array): Event[] {
@@ -92,14 +92,14 @@ const err = (reply: Uint8Array, close = false): Event => ({ kind: "error", reply
 
 describe("three answers", () => {
   test("an incomplete line answers NeedMore and leaves next at the line's start", () => {
-    const p = new TextParser({ valueBytesMax: 1024 }, textPayloadOf);
+    const p = new TextParser({ valueBytesMax: 1024 }, textPayloads);
     const buf = bytes("GET ke");
     expect(p.parse(buf, 0, buf.length)).toBe(Parsed.NeedMore);
     expect(p.next).toBe(0);
   });
 
   test("a whole line answers Command with its tokens and next after the LF", () => {
-    const p = new TextParser({ valueBytesMax: 1024 }, textPayloadOf);
+    const p = new TextParser({ valueBytesMax: 1024 }, textPayloads);
     const buf = bytes("GET key\r\nPING\r\n");
     expect(p.parse(buf, 0, buf.length)).toBe(Parsed.Command);
     expect(commandOf(p, buf)).toEqual(cmd(["GET", "key"]));
@@ -111,7 +111,7 @@ describe("three answers", () => {
   });
 
   test("bad input answers Error with a reply and where to continue", () => {
-    const p = new TextParser({ valueBytesMax: 1024 }, textPayloadOf);
+    const p = new TextParser({ valueBytesMax: 1024 }, textPayloads);
     const buf = bytes("SET k x\r\nPING\r\n");
     expect(p.parse(buf, 0, buf.length)).toBe(Parsed.Error);
     expect(text(p.error)).toBe(text(Err.badLength));
@@ -122,7 +122,7 @@ describe("three answers", () => {
   });
 
   test("parsing from a non-zero position ignores the bytes before it", () => {
-    const p = new TextParser({ valueBytesMax: 1024 }, textPayloadOf);
+    const p = new TextParser({ valueBytesMax: 1024 }, textPayloads);
     const buf = bytes("garbage that is not a line GET a\r\n");
     expect(p.parse(buf, 27, buf.length)).toBe(Parsed.Command);
     expect(commandOf(p, buf)).toEqual(cmd(["GET", "a"]));
@@ -163,7 +163,7 @@ describe("lines", () => {
   });
 
   test("a buffer of only empty lines answers NeedMore with nothing left to keep", () => {
-    const p = new TextParser({ valueBytesMax: 1024 }, textPayloadOf);
+    const p = new TextParser({ valueBytesMax: 1024 }, textPayloads);
     const buf = bytes("\r\n\n\r\n");
     expect(p.parse(buf, 0, buf.length)).toBe(Parsed.NeedMore);
     expect(p.next).toBe(buf.length);
@@ -189,7 +189,7 @@ describe("lines", () => {
     expect(n).toBe(argsCountMax);
     const line = Buffer.alloc(2 * n - 1 + 1, "a ");
     line[line.length - 1] = 10;
-    const p = new TextParser({ valueBytesMax: 1024 }, textPayloadOf);
+    const p = new TextParser({ valueBytesMax: 1024 }, textPayloads);
     expect(p.parse(line, 0, line.length)).toBe(Parsed.Command);
     expect(p.argc).toBe(n);
     expect(p.starts[n - 1]).toBe(2 * n - 2);
@@ -222,7 +222,7 @@ describe("command names", () => {
   });
 
   test("the parser sets code from token 0", () => {
-    const p = new TextParser({ valueBytesMax: 1024 }, textPayloadOf);
+    const p = new TextParser({ valueBytesMax: 1024 }, textPayloads);
     const buf = bytes("ping\r\n");
     expect(p.parse(buf, 0, buf.length)).toBe(Parsed.Command);
     expect(p.code).toBe(nameCodeOf("PING"));
@@ -275,7 +275,7 @@ describe("SET payload framing", () => {
   });
 
   test("NeedMore inside a payload reports the bytes the whole request needs", () => {
-    const p = new TextParser({ valueBytesMax: 1024 }, textPayloadOf);
+    const p = new TextParser({ valueBytesMax: 1024 }, textPayloads);
     const buf = bytes("PING\r\nSET k 10\r\nabc");
     expect(p.parse(buf, 0, buf.length)).toBe(Parsed.Command);
     expect(p.parse(buf, p.next, buf.length)).toBe(Parsed.NeedMore);
@@ -396,7 +396,7 @@ describe("oversize payloads", () => {
 
 describe("line limit", () => {
   test("a line longer than 1 MiB with no LF yet is ERR BADREQ and closes", () => {
-    const p = new TextParser({ valueBytesMax: 1024 }, textPayloadOf);
+    const p = new TextParser({ valueBytesMax: 1024 }, textPayloads);
     const buf = Buffer.alloc(lineBytesMax + 1, 0x61);
     expect(p.parse(buf, 0, buf.length)).toBe(Parsed.Error);
     expect(text(p.error)).toBe(text(Err.lineTooLong));
@@ -404,7 +404,7 @@ describe("line limit", () => {
   });
 
   test("a line longer than 1 MiB with its LF present is ERR BADREQ and closes", () => {
-    const p = new TextParser({ valueBytesMax: 1024 }, textPayloadOf);
+    const p = new TextParser({ valueBytesMax: 1024 }, textPayloads);
     const buf = Buffer.alloc(lineBytesMax + 10, 0x61);
     buf[buf.length - 1] = 10;
     expect(p.parse(buf, 0, buf.length)).toBe(Parsed.Error);
@@ -426,7 +426,7 @@ describe("line limit", () => {
   });
 
   test("a line of 1 MiB with a bare LF is within the limit", () => {
-    const p = new TextParser({ valueBytesMax: 1024 }, textPayloadOf);
+    const p = new TextParser({ valueBytesMax: 1024 }, textPayloads);
     const buf = Buffer.alloc(lineBytesMax + 1, 0x61);
     buf[buf.length - 1] = 10;
     expect(p.parse(buf, 0, buf.length)).toBe(Parsed.Command);
