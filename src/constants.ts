@@ -1,5 +1,8 @@
 // Every limit and built-in default of Osprey, in one place. Units go last in names.
-// A limit here bounds something a client controls; each comment says what it costs.
+// A limit here bounds something a client controls; each comment says what it costs. Relations
+// between limits are asserted below the limits they relate, so a bad edit fails at start-up.
+
+import { assert } from "./assert.ts";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -36,6 +39,34 @@ export const inputSlackBytes = 8 * MiB;
 
 /** Initial capacity of the shared reply buffer; it grows to fit the largest batch of replies. */
 export const replyBufferBytesInitial = 256 * KiB;
+
+/**
+ * A shared reply buffer that grew past this (one batch of huge replies) is given back once sent,
+ * so one giant MGET does not pin its size for the server's life.
+ */
+export const replyBufferBytesKeepMax = 4 * outputSoftBytes;
+
+/**
+ * A connection's input buffer, or its buffer of held replies, larger than this is released once
+ * empty: an idle client keeps at most this much, a client that sent one large value not that value.
+ */
+export const connectionBufferBytesKeepMax = 64 * KiB;
+
+/**
+ * Longest inline RESP command (a line without `*`, as telnet sends), as Redis's
+ * PROTO_INLINE_MAX_SIZE. Longer without its LF: a protocol error, and the connection closes.
+ */
+export const inlineBytesMax = 64 * KiB;
+
+/**
+ * A RESP header line (`*<count>`, `$<length>`) holds a sign and at most this many digits, so every
+ * number it announces is exact and the line is at most 19 bytes: anything longer is bad input at once.
+ */
+export const respHeaderDigitsMax = 15;
+
+assert(inlineBytesMax <= lineBytesMax, "an inline RESP command must fit the longest command line");
+assert(replyBufferBytesInitial <= replyBufferBytesKeepMax, "the reply buffer must not be released below its initial size");
+assert(outputSoftBytes < outputHardBytes, "parsing must pause (soft limit) before a client is dropped (hard limit)");
 
 /** Active expiry spends at most this long per sweeper tick, so it never stalls clients. */
 export const sweepBudgetMs = 2;

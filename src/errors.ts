@@ -5,7 +5,7 @@
 import { assert } from "./assert.ts";
 import { Fail } from "./commands/reply.ts";
 
-/** The error codes of PROTOCOL.md: `ERR <CODE> <message>`. */
+/** The error codes of docs/PROTOCOL.md: `ERR <CODE> <message>`. */
 export type ErrorCode = "BADREQ" | "TOOLARGE" | "EXISTS" | "NEXISTS" | "VER" | "TYPE" | "BUSY" | "INTERNAL";
 
 function reply(code: ErrorCode, message: string): Uint8Array {

@@ -3,7 +3,16 @@
 // Replies that acknowledge writes are *held* until the WAL says those writes are durable (written,
 // or synced under sync_policy "always"); everything after them on the connection waits behind.
 
-import { inputSlackBytes, lineBytesMax, msetPayloadBytesMax, outputHardBytes, outputSoftBytes, replyBufferBytesInitial } from "../constants.ts";
+import {
+  connectionBufferBytesKeepMax,
+  inputSlackBytes,
+  lineBytesMax,
+  msetPayloadBytesMax,
+  outputHardBytes,
+  outputSoftBytes,
+  replyBufferBytesInitial,
+  replyBufferBytesKeepMax,
+} from "../constants.ts";
 import { copyBytes } from "../bytes.ts";
 import { dispatch, respRouteTable, textPayloads, textRouteTable, type Routes } from "../commands/table.ts";
 import { Session } from "../commands/session.ts";
@@ -149,7 +158,7 @@ export class Connection implements DurabilityWaiter {
       }
       if (sent < len) this.#pending.push(Buffer.from(held.subarray(sent, len)));
     }
-    if (held.length > 64 * 1024) this.#held = null;
+    if (held.length > connectionBufferBytesKeepMax) this.#held = null;
     if (this.#pendingBytes > 0) return; // drain continues from here
     if (this.#state === State.Closing) return this.#end();
     if (!this.#paused) return;
@@ -273,7 +282,7 @@ export class Connection implements DurabilityWaiter {
       }
     }
     out.reset();
-    if (out.buf.length > 4 * outputSoftBytes) shared.buf = Buffer.allocUnsafe(replyBufferBytesInitial);
+    if (out.buf.length > replyBufferBytesKeepMax) shared.buf = Buffer.allocUnsafe(replyBufferBytesInitial);
     if (this.#state === State.Closing && this.#pendingBytes === 0) this.#end();
   }
 
@@ -357,7 +366,7 @@ export class Connection implements DurabilityWaiter {
     const buf = this.#in!;
     if (pos >= this.#inLen) {
       this.#inLen = 0;
-      if (buf.length > 64 * 1024) this.#in = null;
+      if (buf.length > connectionBufferBytesKeepMax) this.#in = null;
       return;
     }
     if (pos > 0) buf.copyWithin(0, pos, this.#inLen);

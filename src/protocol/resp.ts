@@ -4,15 +4,13 @@
 // closes, as in Redis.
 
 import { grown } from "../bytes.ts";
-import { argsCountMax, lineBytesMax, msetPayloadBytesMax } from "../constants.ts";
+import { argsCountMax, inlineBytesMax, lineBytesMax, msetPayloadBytesMax, respHeaderDigitsMax } from "../constants.ts";
 import { RespErr, respError } from "../errors.ts";
 import { nameCode, Parsed } from "./text.ts";
 
 const STAR = 42;
 const SPACE = 32;
 const TAB = 9;
-/** Redis's limit for an inline request line (PROTO_INLINE_MAX_SIZE). */
-const inlineBytesMax = 64 * 1024;
 /** From #inline: an empty line, which is no request and gets no reply. */
 const SKIP = -1;
 const DOLLAR = 36;
@@ -20,11 +18,6 @@ const MINUS = 45;
 const CR = 13;
 const LF = 10;
 
-/**
- * A header line is `*<count>` or `$<length>` and CRLF: a sign and at most 15 digits (exact as a
- * number), so at most 19 bytes. Anything longer is bad input at once; lineBytesMax is never near.
- */
-const headerDigitsMax = 15;
 /** From `header`: the line is not complete yet (outside the range of any 15-digit number). */
 const HEADER_NEED = -1e16;
 /** From `header`: the line is not a (signed) decimal ended by CRLF. */
@@ -184,7 +177,7 @@ export class RespParser {
         return neg ? -n : n;
       }
       const d = c - 48;
-      if (d < 0 || d > 9 || i - digitsFrom >= headerDigitsMax) return HEADER_BAD;
+      if (d < 0 || d > 9 || i - digitsFrom >= respHeaderDigitsMax) return HEADER_BAD;
       n = n * 10 + d;
     }
     return HEADER_NEED;
