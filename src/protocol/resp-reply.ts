@@ -2,12 +2,12 @@
 // integers, `+OK`, `-ERR …`). Lengths and numbers are written as ASCII digits directly; nothing
 // here builds a string on a hot path.
 
-import type { Stats } from "../commands/context.ts";
 import { Fail, type Reply } from "../commands/reply.ts";
 import type { Session } from "../commands/session.ts";
 import type { Store } from "../engine/store.ts";
 import { respError, respFail, respInternalError } from "../errors.ts";
-import { ascii, type Writer } from "./writer.ts";
+import { ReplyBase } from "./reply-base.ts";
+import { ascii } from "./writer.ts";
 
 const OK = ascii("+OK\r\n");
 const PONG = ascii("+PONG\r\n");
@@ -20,38 +20,23 @@ export function bulkBytes(len: number): number {
   return 1 + 16 + 2 + len + 2;
 }
 
-export class RespReply implements Reply {
-  readonly #out: Writer;
-  readonly #stats: Stats;
+export class RespReply extends ReplyBase implements Reply {
   /** `invalid expire time in '<command>' command`, per command name code: built once each. */
   readonly #invalidExpire = new Map<number, Uint8Array>();
 
   /** The session whose replies this encodes (set once, right after both are made). */
   session!: Session;
 
-  constructor(out: Writer, stats: Stats) {
-    this.#out = out;
-    this.#stats = stats;
-  }
-
-  get len(): number {
-    return this.#out.len;
-  }
-
-  truncate(len: number): void {
-    this.#out.len = len;
-  }
-
   ok(): void {
-    this.#out.bytes(OK);
+    this.out.bytes(OK);
   }
 
   pong(): void {
-    this.#out.bytes(PONG);
+    this.out.bytes(PONG);
   }
 
   entry(store: Store, id: number): void {
-    if (id < 0) return this.#out.bytes(NIL);
+    if (id < 0) return this.out.bytes(NIL);
     const vs = store.valueOffset(id);
     this.bulk(store.buffer(id), vs, vs + store.valueLength(id));
   }
@@ -69,16 +54,16 @@ export class RespReply implements Reply {
   }
 
   written(): void {
-    this.#out.bytes(OK);
+    this.out.bytes(OK);
   }
 
   writtenAll(): void {
-    this.#out.bytes(OK);
+    this.out.bytes(OK);
   }
 
   /** Redis answers a SET that NX or XX refused with nil; it is not an error. */
   setRefused(): void {
-    this.#out.bytes(NIL);
+    this.out.bytes(NIL);
   }
 
   deleted(count: number): void {
@@ -90,18 +75,18 @@ export class RespReply implements Reply {
   }
 
   applied(done: boolean): void {
-    this.#out.bytes(done ? ONE : ZERO);
+    this.out.bytes(done ? ONE : ZERO);
   }
 
   integer(n: number): void {
-    const out = this.#out;
+    const out = this.out;
     out.byte(58);
     out.int(n);
     out.crlf();
   }
 
   integerText(b: Uint8Array, s: number, e: number): void {
-    const out = this.#out;
+    const out = this.out;
     out.byte(58);
     out.range(b, s, e);
     out.crlf();
@@ -122,11 +107,6 @@ export class RespReply implements Reply {
     this.error(respFail[why]!);
   }
 
-  error(bytes: Uint8Array): void {
-    this.#stats.errorsTotal++;
-    this.#out.bytes(bytes);
-  }
-
   /** Redis's reply to an unknown command: its name and the start of its arguments, quoted. */
   unknownCommand(s: Session): void {
     const p = s.p;
@@ -141,19 +121,19 @@ export class RespReply implements Reply {
   }
 
   status(text: string): void {
-    const out = this.#out;
+    const out = this.out;
     out.byte(43);
     out.text(text);
     out.crlf();
   }
 
   nil(): void {
-    this.#out.bytes(NIL);
+    this.out.bytes(NIL);
   }
 
   /** `$<len>\r\n<b[s..e)>\r\n`. */
   bulk(b: Uint8Array, s: number, e: number): void {
-    const out = this.#out;
+    const out = this.out;
     out.byte(36);
     out.int(e - s);
     out.crlf();
@@ -162,7 +142,7 @@ export class RespReply implements Reply {
   }
 
   bulkText(text: string): void {
-    const out = this.#out;
+    const out = this.out;
     out.byte(36);
     out.int(Buffer.byteLength(text, "latin1"));
     out.crlf();
@@ -171,7 +151,7 @@ export class RespReply implements Reply {
   }
 
   arrayHeader(n: number): void {
-    const out = this.#out;
+    const out = this.out;
     out.byte(42);
     out.int(n);
     out.crlf();

@@ -2,12 +2,12 @@
 // (`VALUE <len> <version> <expiry_ms>`, `OK <version>`, `DELETED 1`, `ERR <CODE> …`).
 
 import { assert } from "../assert.ts";
-import type { Stats } from "../commands/context.ts";
 import type { Fail, Reply } from "../commands/reply.ts";
 import type { Session } from "../commands/session.ts";
 import type { Store } from "../engine/store.ts";
 import { Err, internalError, textFail } from "../errors.ts";
-import { ascii, type Writer } from "./writer.ts";
+import { ReplyBase } from "./reply-base.ts";
+import { ascii } from "./writer.ts";
 
 const OK = ascii("OK\r\n");
 const OK_ = ascii("OK ");
@@ -18,34 +18,19 @@ const NOT_FOUND_ = ascii("NOT_FOUND ");
 const DELETED_ = ascii("DELETED ");
 const EXISTS_ = ascii("EXISTS ");
 
-export class TextReply implements Reply {
-  readonly #out: Writer;
-  readonly #stats: Stats;
-
-  constructor(out: Writer, stats: Stats) {
-    this.#out = out;
-    this.#stats = stats;
-  }
-
-  get len(): number {
-    return this.#out.len;
-  }
-
-  truncate(len: number): void {
-    this.#out.len = len;
-  }
+export class TextReply extends ReplyBase implements Reply {
 
   ok(): void {
-    this.#out.bytes(OK);
+    this.out.bytes(OK);
   }
 
   pong(): void {
-    this.#out.bytes(PONG);
+    this.out.bytes(PONG);
   }
 
   /** `VALUE <len> <version> <expiry_ms>\r\n<bytes>\r\n`, or `NOT_FOUND`. */
   entry(store: Store, id: number): void {
-    const out = this.#out;
+    const out = this.out;
     if (id < 0) return out.bytes(NOT_FOUND);
     out.bytes(VALUE_);
     this.#entryTail(store, id);
@@ -55,7 +40,7 @@ export class TextReply implements Reply {
 
   /** `VALUE <key> <len> <version> <expiry_ms>\r\n<bytes>\r\n`, or `NOT_FOUND <key>`. */
   keyedEntry(store: Store, id: number, b: Uint8Array, ks: number, ke: number): void {
-    const out = this.#out;
+    const out = this.out;
     out.bytes(id < 0 ? NOT_FOUND_ : VALUE_);
     out.range(b, ks, ke);
     if (id < 0) return out.crlf();
@@ -69,7 +54,7 @@ export class TextReply implements Reply {
 
   /** `<len> <version> <expiry_ms>\r\n<bytes>\r\n` of a live entry. */
   #entryTail(store: Store, id: number): void {
-    const out = this.#out;
+    const out = this.out;
     const len = store.valueLength(id);
     out.int(len);
     out.byte(32);
@@ -104,33 +89,28 @@ export class TextReply implements Reply {
 
   /** `<word> <n>\r\n`. */
   #counted(word: Uint8Array, n: number): void {
-    const out = this.#out;
+    const out = this.out;
     out.bytes(word);
     out.int(n);
     out.crlf();
   }
 
   applied(done: boolean): void {
-    this.#out.bytes(done ? OK : NOT_FOUND);
+    this.out.bytes(done ? OK : NOT_FOUND);
   }
 
   integer(n: number): void {
-    this.#out.int(n);
-    this.#out.crlf();
+    this.out.int(n);
+    this.out.crlf();
   }
 
   integerText(b: Uint8Array, s: number, e: number): void {
-    this.#out.range(b, s, e);
-    this.#out.crlf();
+    this.out.range(b, s, e);
+    this.out.crlf();
   }
 
   fail(why: Fail): void {
     this.error(textFail[why]!);
-  }
-
-  error(bytes: Uint8Array): void {
-    this.#stats.errorsTotal++;
-    this.#out.bytes(bytes);
   }
 
   unknownCommand(_s: Session): void {
@@ -142,12 +122,12 @@ export class TextReply implements Reply {
   }
 
   status(text: string): void {
-    this.#out.text(text);
-    this.#out.crlf();
+    this.out.text(text);
+    this.out.crlf();
   }
 
   nil(): void {
-    this.#out.bytes(NOT_FOUND);
+    this.out.bytes(NOT_FOUND);
   }
 
   bulk(): void {
