@@ -357,6 +357,7 @@ export const cases: readonly Case[] = [
       step(setPx("bad:ex", "v", "soon"), fail("BadEx")),
       step(setPx("bad:ex", "v", "1e3"), fail("BadEx")),
       step(setPx("bad:ex", "v", "99999999999999999999"), fail("BadEx")),
+      step(setPx("bad:ex", "v", "-0"), fail("BadEx")),
       respOnly(step(["SET", "bad:ex", "v", "EX", "1e3"], fail("BadEx"))),
       step(["GET", "bad:ex"], missing),
     ],
@@ -370,6 +371,24 @@ export const cases: readonly Case[] = [
       respOnly(step(["SET", "bad:exzero", "v", "PX", "-5"], fail("InvalidExpireTime"))),
       respOnly(step(["SET", "bad:exzero", "v", "EX", "99999999999999"], fail("InvalidExpireTime"))),
       step(["GET", "bad:exzero"], missing),
+    ],
+  },
+  {
+    name: "a SET with a bad option value and a bad combination is refused for the value in text and for the combination in RESP, writing nothing",
+    steps: [
+      textOnly(step(["SET", "bad:order", "v", "EX", "0", "NX", "XX"], fail("BadEx"))),
+      respOnly(step(["SET", "bad:order", "v", "PX", "0", "NX", "XX"], fail("NxWithXx"))),
+      step(["GET", "bad:order"], missing),
+    ],
+  },
+  {
+    name: "a time with a leading zero is accepted in text and refused in RESP, whose numbers are canonical",
+    steps: [
+      step(["SET", "opt:lead", "v"], written(1)),
+      textOnly(pipe([["PEXPIRE", "opt:lead", "0100000"], applied(true)], [["SET", "opt:lead2", "v", "EX", "0100000"], written(1)], [["SET", "opt:lead3", "v", "PXAT", "0" + FUTURE], written(1)])),
+      respOnly(pipe([["PEXPIRE", "opt:lead", "0100000"], fail("BadExpire")], [["SET", "opt:lead2", "v", "PX", "0100000"], fail("BadEx")], [["SET", "opt:lead3", "v", "PXAT", "0" + FUTURE], fail("BadPxat")])),
+      textOnly(pipe([["GET", "opt:lead"], entry("v", 1, inMs(100000))], [["GET", "opt:lead2"], entry("v", 1, inMs(100000))], [["GET", "opt:lead3"], entry("v", 1, FUTURE_MS)])),
+      respOnly(pipe([["GET", "opt:lead"], entry("v", 1, -1)], [["GET", "opt:lead2"], missing], [["GET", "opt:lead3"], missing])),
     ],
   },
   {
@@ -821,6 +840,7 @@ export const cases: readonly Case[] = [
     steps: [
       pipe([["SET", "", "1"], fail("EmptyKey")], [["INCR", ""], fail("EmptyKey")], [["SETNX", "", "1"], fail("EmptyKey")]),
       pipe([["GET", ""], missing], [["DEL", "", key257], deleted(0)], [["EXISTS", ""], existing(0)]),
+      pipe([["MGET", "", "resp:nonempty"], entries(absent(""), absent("resp:nonempty"))], [["PTTL", ""], remaining(-2)], [["GETDEL", ""], missing], [["PEXPIRE", "", "10"], applied(false)]),
     ],
   },
   {

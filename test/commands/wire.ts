@@ -61,8 +61,8 @@ export interface Times {
   readonly nowMs: number;
 }
 
-/** Exact bytes, or a pattern whose captures `check` judges (a time within its window). */
-export type Expected = string | { readonly re: RegExp; readonly check: (m: RegExpExecArray) => string | undefined; readonly describe: string };
+/** Exact bytes, or a pattern whose captured groups `check` judges (a time within its window). */
+export type Expected = string | { readonly re: RegExp; readonly check: (groups: readonly string[]) => string | undefined; readonly describe: string };
 
 /** The text protocol's words for each refusal (docs/PROTOCOL.md 2.6). */
 const textWords: Partial<Record<FailName, string>> = {
@@ -135,8 +135,8 @@ function numberIn(prefix: string, [lo, hi]: readonly [number, number], suffix: s
   if (lo === hi) return `${prefix}${lo}${suffix}`;
   return {
     re: new RegExp(`^${escape(prefix)}(-?\\d+)${escape(suffix)}$`),
-    check: (m) => {
-      const n = Number(m[1]);
+    check: ([got]) => {
+      const n = Number(got);
       return n >= lo && n <= hi ? undefined : `${what} ${n} is outside [${lo}, ${hi}]`;
     },
     describe: `${prefix}<${what} in [${lo}, ${hi}]>${suffix}`,
@@ -152,26 +152,27 @@ function textEntry(head: string, e: Entry, t: Times): Expected {
   return numberIn(`${head}${e.value.length} ${e.version} `, expiryWindow(e.expiry, t), `\r\n${e.value}\r\n`, "expiry");
 }
 
-/** Several expectations, one after the other, as one. */
+/** Several expectations, one after the other, as one: each part's check sees its own groups. */
 function concat(parts: readonly Expected[]): Expected {
   if (parts.every((p) => typeof p === "string")) return parts.join("");
-  const groups: ((m: RegExpExecArray) => string | undefined)[] = [];
+  const checks: ((groups: readonly string[]) => string | undefined)[] = [];
   let source = "";
-  let groupAt = 1;
+  let at = 0;
   for (const p of parts) {
     if (typeof p === "string") {
       source += escape(p);
       continue;
     }
     const inner = p.re.source.slice(1, -1); // drop ^ and $
-    const at = groupAt;
+    const count = new RegExp(`${inner}|`).exec("")!.length - 1;
+    const from = at;
+    checks.push((groups) => p.check(groups.slice(from, from + count)));
     source += inner;
-    groups.push((m) => p.check(Object.assign([m[0], ...m.slice(at, at + 1)], { index: 0, input: m.input }) as RegExpExecArray));
-    groupAt += 1;
+    at += count;
   }
   return {
     re: new RegExp(`^${source}$`),
-    check: (m) => groups.map((g) => g(m)).find((x) => x !== undefined),
+    check: (groups) => checks.map((c) => c(groups)).find((why) => why !== undefined),
     describe: parts.map((p) => (typeof p === "string" ? p : p.describe)).join(""),
   };
 }
@@ -280,7 +281,7 @@ export function respReply(out: Outcome, args: Args, t: Times): Expected {
     case "hello":
       return {
         re: /^\*14\r\n\$6\r\nserver\r\n\$5\r\nredis\r\n\$7\r\nversion\r\n\$5\r\n7\.0\.0\r\n\$5\r\nproto\r\n:2\r\n\$2\r\nid\r\n:(\d+)\r\n\$4\r\nmode\r\n\$10\r\nstandalone\r\n\$4\r\nrole\r\n\$6\r\nmaster\r\n\$7\r\nmodules\r\n\*0\r\n$/,
-        check: (m) => (Number(m[1]) > 0 ? undefined : `client id ${m[1]} is not positive`),
+        check: ([id]) => (Number(id) > 0 ? undefined : `client id ${id} is not positive`),
         describe: "HELLO's 14 fields of a Redis 7.0.0 standalone master speaking RESP2",
       };
     case "stats":
@@ -379,5 +380,5 @@ export function mismatch(got: string, expected: Expected): string | undefined {
   if (typeof expected === "string") return got === expected ? undefined : `expected ${JSON.stringify(expected.slice(0, 300))}`;
   const m = expected.re.exec(got);
   if (m === null) return `expected ${expected.describe.slice(0, 300)}`;
-  return expected.check(m);
+  return expected.check(m.slice(1));
 }

@@ -65,6 +65,17 @@ describe("connection and server commands", () => {
     expect(r("DBSIZE")).toBe(int(0));
   });
 
+  test("a key written after FLUSHALL starts again at version 1", () => {
+    const { r, osprey } = clients();
+    r("SET", "a", "1");
+    r("SET", "a", "2");
+    expect(osprey.send("GET a\r\n")).toBe("VALUE 1 2 -1\r\n2\r\n");
+    expect(r("FLUSHALL")).toBe(OK);
+    expect(osprey.send("GET a\r\n")).toBe("NOT_FOUND\r\n");
+    r("SET", "a", "3");
+    expect(osprey.send("GET a\r\n")).toBe("VALUE 1 1 -1\r\n3\r\n");
+  });
+
   test("a client name belongs to its connection: another connection's stays unset", () => {
     const ctx = createContext(config);
     const one = new EngineClient(ctx);
