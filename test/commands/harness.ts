@@ -2,18 +2,40 @@
 // and a Connection over an in-memory Transport that records every byte written to it.
 
 import { configFromObject } from "../../src/config.ts";
-import { Stats, systemClock, type Context } from "../../src/commands/context.ts";
+import { Stats, systemClock, type Clock, type Context } from "../../src/commands/context.ts";
 import { Store, type MutationLog } from "../../src/engine/store.ts";
 import { Connection, type Transport } from "../../src/net/connection.ts";
 
-/** A Context over a fresh Store; `config` holds osprey.toml keys (max_value_bytes, …). */
-export function createContext(config: Record<string, unknown> = {}, options: { log?: MutationLog } = {}): Context {
+/** A clock that stands still until a test moves it: relative expiry without sleeping. */
+export class ManualClock implements Clock {
+  #nowMs: number;
+
+  constructor(startMs: number) {
+    this.#nowMs = startMs;
+  }
+
+  nowMs(): number {
+    return this.#nowMs;
+  }
+
+  /** Moves the clock forward by `ms`. */
+  advance(ms: number): void {
+    this.#nowMs += ms;
+  }
+}
+
+/**
+ * A Context over a fresh Store; `config` holds osprey.toml keys (max_value_bytes, …). Without
+ * `clock` it reads the system clock, as the server does.
+ */
+export function createContext(config: Record<string, unknown> = {}, options: { log?: MutationLog; clock?: Clock } = {}): Context {
+  const clock = options.clock ?? systemClock;
   return {
     store: new Store({ log: options.log }),
     config: configFromObject(config, { warn: () => {} }),
     stats: new Stats(),
-    clock: systemClock,
-    startedMs: Date.now(),
+    clock,
+    startedMs: clock.nowMs(),
     wal: null,
     persistence: null,
     clients: 1,
