@@ -183,6 +183,7 @@ export class Store {
   /** Applies a SET without logging it: recovery replaying the log, and `set` itself. */
   apply(kb: Uint8Array, ks: number, ke: number, vb: Uint8Array, vs: number, ve: number, expiryMs: number, version: number, id: number): number {
     if (id < 0) return this.#create(kb, ks, ke, vb, vs, ve, expiryMs, version, this.#table.hash(kb, ks, ke), -1);
+    assert(this.#isEntry(id), "store: SET over an entry id that holds no key");
     const keyLen = ke - ks;
     const valueLen = ve - vs;
     if (!this.#fits(id, keyLen + valueLen)) {
@@ -213,6 +214,7 @@ export class Store {
 
   /** Deletes a live entry, logging it. */
   delete(id: number): void {
+    assert(this.#isEntry(id), "store: DEL of an entry id that holds no key");
     const buf = this.buffer(id);
     const ks = this.#offset[id]!;
     this.#log.del(buf, ks, ks + this.#keyLen[id]!);
@@ -221,6 +223,7 @@ export class Store {
 
   /** Sets a live entry's absolute expiry (or noExpiry), keeping its version; logs it. */
   expireAt(id: number, expiryMs: number): void {
+    assert(this.#isEntry(id), "store: EXPIRE of an entry id that holds no key");
     const buf = this.buffer(id);
     const ks = this.#offset[id]!;
     this.#log.expire(buf, ks, ks + this.#keyLen[id]!, expiryMs, this.#version[id]!);
@@ -324,6 +327,11 @@ export class Store {
     for (let id = 0; id < this.#highWater; id++) if (this.#keyLen[id] !== 0) visit(id);
   }
 
+  /** Whether `id` is an entry id in use: checked before a write trusts an id a caller passed in. */
+  #isEntry(id: number): boolean {
+    return id >= 0 && id < this.#highWater && this.#keyLen[id]! !== 0;
+  }
+
   /**
    * Writes a new entry for a key in no entry yet: metadata, bytes, then its slot in the table, which
    * is `slot` when the caller's probe found it (-1: probe for it now). Returns the entry id.
@@ -387,7 +395,6 @@ export class Store {
   }
 
   #remove(id: number): void {
-    assert(this.#keyLen[id] !== 0, "store: removing a free entry id");
     this.#table.remove(id);
     if (this.#expiry[id] !== noExpiry) this.#ttlCount--;
     this.#release(id);
