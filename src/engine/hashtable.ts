@@ -118,14 +118,9 @@ export class HashTable {
     return -1 - i;
   }
 
-  /** Inserts `id`, whose key is in no entry yet and whose hash is in `hashes`. */
-  insert(id: number): void {
-    this.insertAt(freeSlot(this.#slots, this.#mask, this.#hashes[id]!), id);
-  }
-
   /**
-   * The one insert path: puts `id` in free `slot` of the current table (from `findOrSlot` or
-   * `insert`), then moves some of the old table or starts doubling when the load factor is passed.
+   * The one insert path: puts `id` in free `slot` of the current table (from `findOrSlot`), then
+   * moves some of the old table, or starts doubling once the load factor is passed.
    */
   insertAt(slot: number, id: number): void {
     assert(id >= 0 && id < entriesMax, "hash table: entry id out of range");
@@ -211,11 +206,11 @@ export class HashTable {
    */
   #removeOld(id: number, h: number): void {
     const old = this.#old;
-    assert(old !== null, () => `hash table: entry ${id} is in no table`);
+    assert(old !== null, "hash table: removing an entry id that is in no table");
     const mask = this.#oldMask;
     for (let i = h & mask; ; i = (i + 1) & mask) {
       const at = old[i]!;
-      assert(at !== EMPTY, () => `hash table: entry ${id} is in no table`);
+      assert(at !== EMPTY, "hash table: removing an entry id that is in no table");
       if (at === id + 1 && i >= this.#cursor) {
         old[i] = GONE;
         return;

@@ -41,7 +41,7 @@ class Keys {
     return found < 0 ? -1 : found;
   }
 
-  /** Adds a key known to be absent through findOrSlot + insertAt, as recovery does. */
+  /** Adds a key known to be absent through findOrSlot + insertAt, as the store does. */
   add(key: string): number {
     const kb = enc.encode(key);
     const h = this.hashOf(key);
@@ -51,15 +51,6 @@ class Keys {
     this.keys[id] = kb;
     this.hashes[id] = h;
     this.table.insertAt(-1 - found, id);
-    return id;
-  }
-
-  /** Adds a key known to be absent through insert, as a write does after its find missed. */
-  insert(key: string): number {
-    const id = this.#next++;
-    this.keys[id] = enc.encode(key);
-    this.hashes[id] = this.hashOf(key);
-    this.table.insert(id);
     return id;
   }
 
@@ -73,7 +64,7 @@ describe("lookups and inserts", () => {
   test("an inserted key is found by its bytes, a missing key is not, and find agrees with findOrSlot", () => {
     const t = new Keys();
     const a = t.add("alpha");
-    const b = t.insert("beta");
+    const b = t.add("beta");
     expect(t.find("alpha")).toBe(a);
     expect(t.find("beta")).toBe(b);
     expect(t.find("gamma")).toBe(-1);
@@ -151,7 +142,7 @@ describe("incremental doubling", () => {
     expect(t.table.slotsCount).toBe(2 * tableSlotsMin);
     // Deletes while both tables are in use: most keys are still in the old table (tombstones there).
     for (let i = 0; i < ids.length; i += 3) t.remove(ids[i]!);
-    ids.push(t.insert("late"));
+    ids.push(t.add("late"));
     expect(t.table.resizing).toBe(true);
     t.table.maintain(Infinity);
     expect(t.table.resizing).toBe(false);
@@ -253,7 +244,7 @@ for (const seed of [11, 12]) {
         t.remove(id);
         model.delete(key);
       } else if (id < 0) {
-        model.set(key, r() < 0.5 ? t.add(key) : t.insert(key));
+        model.set(key, t.add(key));
       }
       if (step % 1000 === 0) t.table.maintain(performance.now() + 0.02);
     }

@@ -516,6 +516,7 @@ describe("invariants", () => {
       expect(() => store.expireAt(stale, 1000)).toThrow(InvariantError);
     }
     expect(() => store.apply(k, 0, 1, k, 0, 1, noExpiry, 1, id)).toThrow(InvariantError);
+    expect(() => store.set(k, 0, 1, k, 0, 1, noExpiry, 1, id)).toThrow(InvariantError);
     expect(log.records).toEqual([]);
     expect(store.size).toBe(0);
   });
