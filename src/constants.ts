@@ -4,6 +4,8 @@
 
 import { assert } from "./assert.ts";
 
+import { assert } from "./assert.ts";
+
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
@@ -130,3 +132,43 @@ export const walRetryMs = 1000;
 export const snapshotSliceMs = 2;
 /** Snapshot entries are encoded into a buffer of this size and written when it fills. */
 export const snapshotChunkBytes = 1 * MiB;
+
+// ---- Engine ----
+
+/**
+ * Most entries the keyspace can hold; one more is refused with "keyspace full". Entry metadata
+ * lives in resizable ArrayBuffers reserved up to this size (36 bytes an entry), so growing them
+ * neither copies nor pauses, and untouched pages cost no memory.
+ */
+export const entriesMax = 1 << 27;
+/**
+ * The hash table doubles before more than this fraction of its slots is used. Linear probing
+ * stays short below it (at 0.6 a hit takes under 2 probes on average, a miss under 4); above it,
+ * misses slow down sharply.
+ */
+export const loadFactorMax = 0.6;
+/** Slots of an empty hash table (4 KiB of Int32): small stores never resize while they are tiny. */
+export const tableSlotsMin = 1024;
+/**
+ * Old-table slots moved into the new one per insert while the table doubles. Enough that the old
+ * table is empty long before the new one fills (asserted below), few enough to cost no latency.
+ */
+export const rehashSlotsPerInsert = 16;
+/** Old-table slots `maintain` moves between two looks at the clock. */
+export const rehashSlotsPerStep = 4096;
+/**
+ * Stale expiry-heap items tolerated beyond twice the live TTLs before the heap is rebuilt: a
+ * rebuild walks every entry, so it must be rare, but rewriting TTLs must not grow the heap unbounded.
+ */
+export const heapSlackItems = 4096;
+
+// A slot holds entry id + 1 in an Int32Array and -1 marks a tombstone, so every id + 1 must be a
+// positive int32; table indexes are masked with `&`, so the largest table must stay below 2^31 slots.
+assert(entriesMax + 1 < 2 ** 31, "entriesMax: entry id + 1 must fit an Int32 slot");
+assert(loadFactorMax > 0 && loadFactorMax < 1, "loadFactorMax: the table must always keep an empty slot to end probe chains");
+assert(2 ** Math.ceil(Math.log2(entriesMax / loadFactorMax + 1)) <= 2 ** 30, "entriesMax / loadFactorMax: the largest table must stay below 2^31 slots");
+assert(Number.isInteger(Math.log2(tableSlotsMin)), "tableSlotsMin must be a power of two (indexes are masked)");
+// The old table (S slots, at most S × loadFactorMax + 1 entries when doubling starts) is drained after
+// S / rehashSlotsPerInsert inserts; by then the new table (2S slots) must still be under its load factor.
+assert(loadFactorMax + 1 / rehashSlotsPerInsert < 2 * loadFactorMax, "rehashSlotsPerInsert: the old table must be drained before the new one fills");
+assert(heapSlackItems > 0, "heapSlackItems must be positive, or every TTL rewrite would rebuild the heap");

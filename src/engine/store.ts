@@ -1,12 +1,14 @@
-// The keyspace: the only code that mutates it. An open-addressing hash table over entry ids,
-// entry metadata in typed arrays, key+value bytes in slab pages, and the expiry heap.
+// The keyspace: the only code that mutates it. Entry metadata in typed arrays, key+value bytes in
+// slab pages (or own buffers when large), the expiry heap, and the hash table that indexes them.
 //
 // Keys and values arrive as (buffer, start, end) ranges of the request and are copied once into
 // the slab; nothing on the lookup path turns bytes into strings or allocates.
 
+import { assert } from "../assert.ts";
 import { copyBytes, putI64, putU32 } from "../bytes.ts";
-import { slabPageBytes } from "../constants.ts";
+import { entriesMax, heapSlackItems, slabPageBytes } from "../constants.ts";
 import { ExpiryHeap } from "./expiry.ts";
+import { HashTable } from "./hashtable.ts";
 import { isLarge, sizeClass, Slab } from "./slab.ts";
 
 /**
@@ -40,30 +42,11 @@ const snapshotEntryHeaderBytes = 24;
 /** No expiry, as stored and as sent on the wire. */
 export const noExpiry = -1;
 
-// A slot holds entry id + 1, so a freshly allocated (zeroed) table is empty without a fill pass.
-const EMPTY = 0;
-/** In the old table during a resize: a key deleted before it was moved. */
-const GONE = -1;
-const loadFactorMax = 0.6;
-const heapSlackItems = 4096;
-/** Old-table slots moved per insert while resizing: finishes long before the new table fills. */
-const rehashSlotsPerInsert = 16;
-/**
- * Most entries the keyspace can hold. Entry metadata lives in resizable ArrayBuffers reserved up
- * to this size, so growing them neither copies nor pauses; untouched pages cost no memory.
- */
-export const entriesMax = 1 << 27;
+/** Entry ids the metadata arrays start with (36 KiB); they double in place as the store grows. */
+const idsInitial = 1024;
 
-/** FNV-1a over the key bytes with a per-process seed, finished with murmur3's mixer. */
-function hashKey(b: Uint8Array, s: number, e: number, seed: number): number {
-  let h = seed;
-  for (let i = s; i < e; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  return h ^ (h >>> 16);
-}
+/** Most entries the keyspace can hold (defined with the other engine limits in constants.ts). */
+export { entriesMax };
 
 /** A typed array over a resizable buffer that can grow in place to `max` elements. */
 function growable<T extends Int32Array | Float64Array>(make: new (b: ArrayBuffer) => T, bytesPer: number, n: number): T {
@@ -71,21 +54,8 @@ function growable<T extends Int32Array | Float64Array>(make: new (b: ArrayBuffer
 }
 
 export class Store {
-  /** Hash table: slot → entry id + 1, EMPTY when free. Linear probing, backward-shift deletion. */
-  #slots: Int32Array;
-  #mask: number;
-  /**
-   * While the table doubles, the previous table: its slots below #cursor have been moved to
-   * #slots, the rest are still looked up here. Moving happens a few slots per insert and in the
-   * background (`maintain`), so a million keys never stop the server for a rehash.
-   */
-  #old: Int32Array | null = null;
-  #oldMask = 0;
-  #cursor = 0;
-  #seed = (Math.random() * 0x7fffffff) | 0;
-
   // Entry metadata, indexed by entry id. keyLen 0 marks a free id (keys are never empty).
-  #hash: Int32Array;
+  #hash: Int32Array; // the key's hash, for the table's probes, rehashing and deletion
   #keyLen: Int32Array;
   #valueLen: Int32Array;
   #page: Int32Array; // slab page, or -1 for an entry with its own buffer in #large
@@ -97,19 +67,17 @@ export class Store {
   #freeIds: number[] = [];
   #highWater = 0;
 
+  /** Key → entry id. Reads #hash and compares keys through #isKey. */
+  #table: HashTable;
   #slab = new Slab();
   #heap = new ExpiryHeap();
-  #size = 0;
   #ttlCount = 0;
   #expiredTotal = 0;
   #log: MutationLog;
 
   constructor(options: { log?: MutationLog; capacity?: number } = {}) {
     this.#log = options.log ?? nullLog;
-    const slots = Math.max(1024, 1 << Math.ceil(Math.log2((options.capacity ?? 0) / loadFactorMax + 1)));
-    this.#slots = new Int32Array(slots);
-    this.#mask = slots - 1;
-    const ids = Math.min(entriesMax, Math.max(1024, options.capacity ?? 0));
+    const ids = Math.min(entriesMax, Math.max(idsInitial, options.capacity ?? 0));
     this.#hash = growable(Int32Array, 4, ids);
     this.#keyLen = growable(Int32Array, 4, ids);
     this.#valueLen = growable(Int32Array, 4, ids);
@@ -117,6 +85,11 @@ export class Store {
     this.#offset = growable(Int32Array, 4, ids);
     this.#version = growable(Float64Array, 8, ids);
     this.#expiry = growable(Float64Array, 8, ids);
+    this.#table = new HashTable({
+      hashes: this.#hash,
+      keyEquals: (id, kb, ks, len) => this.#isKey(id, kb, ks, len),
+      capacity: options.capacity,
+    });
   }
 
   /** Replaces the mutation log (the WAL, once recovery is done). */
@@ -126,7 +99,7 @@ export class Store {
 
   /** Entries held, including expired ones not yet removed. */
   get size(): number {
-    return this.#size;
+    return this.#table.count;
   }
 
   /** Keys removed because their expiry passed, lazily or by the sweeper. */
@@ -146,34 +119,12 @@ export class Store {
 
   /** The entry id of a key whether or not it has expired, or -1. */
   find(kb: Uint8Array, ks: number, ke: number): number {
-    const len = ke - ks;
-    const h = hashKey(kb, ks, ke, this.#seed);
-    const slots = this.#slots;
-    const mask = this.#mask;
-    for (let i = h & mask; ; i = (i + 1) & mask) {
-      const id = slots[i]! - 1;
-      if (id < 0) break;
-      if (this.#isKey(id, h, kb, ks, len)) return id;
-    }
-    return this.#old === null ? -1 : this.#findOld(kb, ks, len, h);
-  }
-
-  /** Looks a key up in the table being resized; slots below the cursor were moved already. */
-  #findOld(kb: Uint8Array, ks: number, len: number, h: number): number {
-    const old = this.#old!;
-    const mask = this.#oldMask;
-    for (let i = h & mask; ; i = (i + 1) & mask) {
-      const slot = old[i]!;
-      if (slot === EMPTY) return -1;
-      if (slot === GONE || i < this.#cursor) continue;
-      const id = slot - 1;
-      if (this.#isKey(id, h, kb, ks, len)) return id;
-    }
+    return this.#table.find(kb, ks, ke);
   }
 
   /** Background work for idle moments (the sweeper's tick): moves resize slots until `deadlineMs`. */
   maintain(deadlineMs: number): void {
-    while (this.#old !== null && performance.now() < deadlineMs) this.#rehashStep(4096);
+    this.#table.maintain(deadlineMs);
   }
 
   /** The entry id of a live key, or -1. A key found expired is removed on the way (lazy expiry). */
@@ -225,32 +176,60 @@ export class Store {
    * Logs the absolute record first, then applies it. Returns the entry id.
    */
   set(kb: Uint8Array, ks: number, ke: number, vb: Uint8Array, vs: number, ve: number, expiryMs: number, version: number, id: number): number {
+    // Not asserted here, unlike `apply`: this is every SET's path, and its id comes straight from
+    // `find` or `lookup` of the same key (without the assert a store-only SET loop ran a few % faster).
     this.#log.set(kb, ks, ke, vb, vs, ve, expiryMs, version);
-    return this.apply(kb, ks, ke, vb, vs, ve, expiryMs, version, id);
+    if (id < 0) return this.load(kb, ks, ke, vb, vs, ve, expiryMs, version);
+    return this.#overwrite(kb, ks, ke, vb, vs, ve, expiryMs, version, id);
   }
 
-  /** Applies a SET without logging it: recovery replaying the log, and `set` itself. */
+  /** Applies a SET without logging it: recovery replaying the log. */
   apply(kb: Uint8Array, ks: number, ke: number, vb: Uint8Array, vs: number, ve: number, expiryMs: number, version: number, id: number): number {
+    assert(id < 0 || this.#isEntry(id), "store: SET over an entry id that holds no key");
+    if (id < 0) return this.load(kb, ks, ke, vb, vs, ve, expiryMs, version);
+    return this.#overwrite(kb, ks, ke, vb, vs, ve, expiryMs, version, id);
+  }
+
+  /**
+   * A SET that looks the key up itself, without logging: recovery's, and the one path that adds
+   * entries (`set` and `apply` come here for a new key). One hash and one probe serve both the
+   * lookup and the insert, which is most of the cost of loading a snapshot (each probe of a large
+   * table is a cache miss): the probe that misses ends at the free slot the new entry goes to.
+   * Returns the entry id.
+   */
+  load(kb: Uint8Array, ks: number, ke: number, vb: Uint8Array, vs: number, ve: number, expiryMs: number, version: number): number {
+    const table = this.#table;
+    const h = table.hash(kb, ks, ke);
+    const found = table.findOrSlot(h, kb, ks, ke - ks);
+    if (found >= 0) return this.#overwrite(kb, ks, ke, vb, vs, ve, expiryMs, version, found);
+    // Written inline rather than in a helper: that call cost loading 1M keys a few percent (measured).
     const keyLen = ke - ks;
     const valueLen = ve - vs;
-    if (id < 0) {
-      id = this.#newId();
-      this.#hash[id] = hashKey(kb, ks, ke, this.#seed);
-      this.#keyLen[id] = keyLen;
-      this.#valueLen[id] = valueLen;
-      this.#expiry[id] = noExpiry;
-      this.#place(id, keyLen + valueLen);
-      this.#insertSlot(id);
-      this.#size++;
-      if (vb === kb && vs === ke) {
-        // Key and value adjacent in the source (a snapshot or WAL record): one copy.
-        copyBytes(kb, ks, ve, this.buffer(id), this.#offset[id]!);
-        this.#version[id] = version;
-        this.#setExpiry(id, expiryMs);
-        return id;
-      }
-      copyBytes(kb, ks, ke, this.buffer(id), this.#offset[id]!);
-    } else if (!this.#fits(id, keyLen + valueLen)) {
+    const id = this.#newId();
+    this.#hash[id] = h;
+    this.#keyLen[id] = keyLen;
+    this.#valueLen[id] = valueLen;
+    this.#expiry[id] = noExpiry;
+    this.#place(id, keyLen + valueLen);
+    table.insertAt(-1 - found, id);
+    const dst = this.buffer(id);
+    const at = this.#offset[id]!;
+    // Key and value adjacent in the source (a snapshot or WAL record): one copy.
+    if (vb === kb && vs === ke) copyBytes(kb, ks, ve, dst, at);
+    else {
+      copyBytes(kb, ks, ke, dst, at);
+      copyBytes(vb, vs, ve, dst, at + keyLen);
+    }
+    this.#version[id] = version;
+    this.#setExpiry(id, expiryMs);
+    return id;
+  }
+
+  /** Writes a new value (and expiry and version) into entry `id`, which holds the key already. */
+  #overwrite(kb: Uint8Array, ks: number, ke: number, vb: Uint8Array, vs: number, ve: number, expiryMs: number, version: number, id: number): number {
+    const keyLen = ke - ks;
+    const valueLen = ve - vs;
+    if (!this.#fits(id, keyLen + valueLen)) {
       this.#release(id);
       this.#valueLen[id] = valueLen;
       this.#place(id, keyLen + valueLen);
@@ -264,51 +243,9 @@ export class Store {
     return id;
   }
 
-  /**
-   * Recovery's SET: `apply` with one hash and one probe instead of find's and insert's two, which
-   * is most of the cost of loading a snapshot (each probe of a large table is a cache miss).
-   * Does not log. Falls back to find + apply while the table is resizing or about to.
-   */
-  load(kb: Uint8Array, ks: number, ke: number, vb: Uint8Array, vs: number, ve: number, expiryMs: number, version: number): void {
-    if (this.#old !== null || this.#size + 1 > this.#slots.length * loadFactorMax) {
-      this.apply(kb, ks, ke, vb, vs, ve, expiryMs, version, this.find(kb, ks, ke));
-      return;
-    }
-    const keyLen = ke - ks;
-    const h = hashKey(kb, ks, ke, this.#seed);
-    const slots = this.#slots;
-    const mask = this.#mask;
-    let i = h & mask;
-    for (; ; i = (i + 1) & mask) {
-      const id = slots[i]! - 1;
-      if (id < 0) break;
-      if (this.#isKey(id, h, kb, ks, keyLen)) {
-        this.apply(kb, ks, ke, vb, vs, ve, expiryMs, version, id);
-        return;
-      }
-    }
-    const id = this.#newId();
-    const valueLen = ve - vs;
-    this.#hash[id] = h;
-    this.#keyLen[id] = keyLen;
-    this.#valueLen[id] = valueLen;
-    this.#expiry[id] = noExpiry;
-    this.#place(id, keyLen + valueLen);
-    slots[i] = id + 1;
-    this.#size++;
-    const dst = this.buffer(id);
-    const at = this.#offset[id]!;
-    if (vb === kb && vs === ke) copyBytes(kb, ks, ve, dst, at);
-    else {
-      copyBytes(kb, ks, ke, dst, at);
-      copyBytes(vb, vs, ve, dst, at + keyLen);
-    }
-    this.#version[id] = version;
-    this.#setExpiry(id, expiryMs);
-  }
-
   /** Deletes a live entry, logging it. */
   delete(id: number): void {
+    assert(this.#isEntry(id), "store: DEL of an entry id that holds no key");
     const buf = this.buffer(id);
     const ks = this.#offset[id]!;
     this.#log.del(buf, ks, ks + this.#keyLen[id]!);
@@ -317,6 +254,7 @@ export class Store {
 
   /** Sets a live entry's absolute expiry (or noExpiry), keeping its version; logs it. */
   expireAt(id: number, expiryMs: number): void {
+    assert(this.#isEntry(id), "store: EXPIRE of an entry id that holds no key");
     const buf = this.buffer(id);
     const ks = this.#offset[id]!;
     this.#log.expire(buf, ks, ks + this.#keyLen[id]!, expiryMs, this.#version[id]!);
@@ -337,24 +275,16 @@ export class Store {
    * loading it never resizes the table or the metadata arrays.
    */
   reserve(count: number): void {
-    if (this.#size !== 0 || this.#old !== null) return;
-    const slots = 1 << Math.ceil(Math.log2(Math.min(count, entriesMax) / loadFactorMax + 1));
-    if (slots > this.#slots.length) {
-      this.#slots = new Int32Array(slots);
-      this.#mask = slots - 1;
-    }
+    if (this.#table.count !== 0 || this.#table.resizing) return;
+    this.#table.reserve(count);
     while (this.#keyLen.length < Math.min(count, entriesMax)) this.#growIds();
   }
 
   /** Removes every key (FLUSHALL), logging it; memory goes back to what an empty store holds. */
   clear(): void {
     this.#log.clear();
-    this.#slots = new Int32Array(1024);
-    this.#mask = 1023;
-    this.#old = null;
-    this.#oldMask = 0;
-    this.#cursor = 0;
-    const ids = 1024;
+    this.#table.clear();
+    const ids = idsInitial;
     for (const a of [this.#hash, this.#keyLen, this.#valueLen, this.#page, this.#offset, this.#version, this.#expiry]) {
       (a.buffer as ArrayBuffer).resize(ids * a.BYTES_PER_ELEMENT);
       a.fill(0);
@@ -365,7 +295,6 @@ export class Store {
     this.#highWater = 0;
     this.#slab = new Slab();
     this.#heap.clear();
-    this.#size = 0;
     this.#ttlCount = 0;
   }
 
@@ -429,9 +358,14 @@ export class Store {
     for (let id = 0; id < this.#highWater; id++) if (this.#keyLen[id] !== 0) visit(id);
   }
 
-  /** Whether entry `id` holds the key kb[ks..ks+len) with hash `h`; hash and length first, bytes last. */
-  #isKey(id: number, h: number, kb: Uint8Array, ks: number, len: number): boolean {
-    if (this.#hash[id] !== h || this.#keyLen[id] !== len) return false;
+  /** Whether `id` is an entry id in use: checked before a write trusts an id a caller passed in. */
+  #isEntry(id: number): boolean {
+    return id >= 0 && id < this.#highWater && this.#keyLen[id]! !== 0;
+  }
+
+  /** Whether entry `id` holds the key kb[ks..ks+len); the table has compared the hashes, so length first, bytes last. */
+  #isKey(id: number, kb: Uint8Array, ks: number, len: number): boolean {
+    if (this.#keyLen[id] !== len) return false;
     const buf = this.buffer(id);
     const off = this.#offset[id]!;
     for (let i = 0; i < len; i++) if (buf[off + i] !== kb[ks + i]) return false;
@@ -464,12 +398,11 @@ export class Store {
   }
 
   #remove(id: number): void {
-    this.#deleteSlot(id);
+    this.#table.remove(id);
     if (this.#expiry[id] !== noExpiry) this.#ttlCount--;
     this.#release(id);
     this.#keyLen[id] = 0;
     this.#freeIds.push(id);
-    this.#size--;
   }
 
   #fits(id: number, bytes: number): boolean {
@@ -517,77 +450,5 @@ export class Store {
       (a.buffer as ArrayBuffer).resize(n * a.BYTES_PER_ELEMENT);
     }
   }
-
-  #insertSlot(id: number): void {
-    if (this.#old !== null) this.#rehashStep(rehashSlotsPerInsert);
-    else if (this.#size + 1 > this.#slots.length * loadFactorMax) this.#startResize();
-    place(this.#slots, this.#mask, this.#hash[id]!, id);
-  }
-
-  /** Starts doubling the table; entries move over incrementally (see #old). */
-  #startResize(): void {
-    this.#old = this.#slots;
-    this.#oldMask = this.#mask;
-    this.#cursor = 0;
-    this.#slots = new Int32Array(this.#slots.length * 2);
-    this.#mask = this.#slots.length - 1;
-  }
-
-  /** Moves up to `count` old slots into the new table; drops the old table when done. */
-  #rehashStep(count: number): void {
-    const old = this.#old!;
-    const end = Math.min(old.length, this.#cursor + count);
-    for (let i = this.#cursor; i < end; i++) {
-      const id = old[i]! - 1;
-      if (id >= 0) place(this.#slots, this.#mask, this.#hash[id]!, id);
-    }
-    this.#cursor = end;
-    if (end === old.length) this.#old = null;
-  }
-
-  /** Removes an id from whichever table holds it. */
-  #deleteSlot(id: number): void {
-    const h = this.#hash[id]!;
-    const slots = this.#slots;
-    const mask = this.#mask;
-    let hole = h & mask;
-    for (; slots[hole] !== id + 1; hole = (hole + 1) & mask) {
-      if (slots[hole] === EMPTY) return this.#deleteOld(id, h);
-    }
-    // Backward-shift deletion keeps every probe chain unbroken without tombstones.
-    for (let j = (hole + 1) & mask; ; j = (j + 1) & mask) {
-      const other = slots[j]!;
-      if (other === EMPTY) break;
-      const home = this.#hash[other - 1]! & mask;
-      // `other` may move into the hole only if its home is not cyclically within (hole, j].
-      const homeInRange = hole <= j ? home > hole && home <= j : home > hole || home <= j;
-      if (!homeInRange) {
-        slots[hole] = other;
-        hole = j;
-      }
-    }
-    slots[hole] = EMPTY;
-  }
-
-  /** In the old table a deleted key leaves a tombstone: shifting would move keys across the cursor. */
-  #deleteOld(id: number, h: number): void {
-    const old = this.#old;
-    if (old === null) throw new Error(`store invariant broken: entry ${id} is in no table`);
-    const mask = this.#oldMask;
-    for (let i = h & mask; ; i = (i + 1) & mask) {
-      const at = old[i]!;
-      if (at === EMPTY) throw new Error(`store invariant broken: entry ${id} is in no table`);
-      if (at === id + 1 && i >= this.#cursor) {
-        old[i] = GONE;
-        return;
-      }
-    }
-  }
 }
 
-/** Puts an id in the first free slot of its probe chain. */
-function place(slots: Int32Array, mask: number, h: number, id: number): void {
-  let i = h & mask;
-  while (slots[i] !== EMPTY) i = (i + 1) & mask;
-  slots[i] = id + 1;
-}

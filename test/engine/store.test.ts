@@ -2,6 +2,7 @@
 // stale heap items, and the absolute records a MutationLog receives.
 
 import { describe, expect, test } from "bun:test";
+import { InvariantError } from "../../src/assert.ts";
 import { slabLargeBytesMin } from "../../src/constants.ts";
 import { noExpiry, Store, type MutationLog } from "../../src/engine/store.ts";
 import { createContext, EngineClient } from "../commands/harness.ts";
@@ -472,5 +473,50 @@ describe("Store.load (recovery's one-probe SET)", () => {
       const vs = store.valueOffset(id);
       expect(Buffer.from(store.buffer(id).subarray(vs, vs + store.valueLength(id))).toString()).toBe(value);
     }
+  });
+});
+
+describe("Store.load while the table doubles", () => {
+  test("reloading keys that are still in the old table overwrites them instead of adding them twice", () => {
+    const store = new Store();
+    const model = new Map<string, string>();
+    const enc = new TextEncoder();
+    const load = (key: string, value: string) => {
+      const rec = enc.encode(key + value);
+      store.load(rec, 0, key.length, rec, key.length, rec.length, noExpiry, 1);
+      model.set(key, value);
+    };
+    for (let i = 0; i < 20_000; i++) {
+      load(`k${i}`, `first${i}`);
+      load(`k${Math.floor(i / 2)}`, `again${i}`); // an older key, often not yet moved to the new table
+      if (i % 3 === 0) {
+        const key = `k${Math.floor(i / 3)}`; // deletes leave tombstones in the old table
+        const id = find(store, key);
+        expect(id >= 0).toBe(model.has(key));
+        if (id >= 0) store.delete(id);
+        model.delete(key);
+      }
+    }
+    expect(store.size).toBe(model.size);
+    for (let i = 0; i < 20_000; i++) expect(read(store, `k${i}`)).toBe(model.get(`k${i}`) ?? null);
+  });
+});
+
+describe("invariants", () => {
+  test("DEL, EXPIRE or a replayed SET of an entry id that holds no key fails an invariant and logs nothing", () => {
+    const log = new SpyLog();
+    const store = new Store({ log });
+    log.store = store;
+    const id = put(store, "k", "v");
+    store.delete(id);
+    log.records.length = 0;
+    const k = b("k");
+    for (const stale of [id, -1, 5000]) {
+      expect(() => store.delete(stale)).toThrow(InvariantError);
+      expect(() => store.expireAt(stale, 1000)).toThrow(InvariantError);
+    }
+    expect(() => store.apply(k, 0, 1, k, 0, 1, noExpiry, 1, id)).toThrow(InvariantError);
+    expect(log.records).toEqual([]);
+    expect(store.size).toBe(0);
   });
 });

@@ -1,0 +1,244 @@
+// The keyspace's index: an open-addressing hash table from key bytes to entry id, grown by
+// incremental rehashing. It holds only ids; keys, and the hash of each entry, belong to the store.
+
+import { assert } from "../assert.ts";
+import { entriesMax, loadFactorMax, rehashSlotsPerInsert, rehashSlotsPerStep, tableSlotsMin } from "../constants.ts";
+
+/** Whether entry `id` holds the key kb[ks..ks+len). The table calls it only when the hashes match. */
+export type KeyEquals = (id: number, kb: Uint8Array, ks: number, len: number) => boolean;
+
+export interface HashTableOptions {
+  /**
+   * Each entry's key hash (from `hash`), indexed by entry id. The store owns and grows it; it must
+   * hold an id's hash before the id is inserted and until it is removed.
+   */
+  hashes: Int32Array;
+  keyEquals: KeyEquals;
+  /** Entries to make room for without resizing. */
+  capacity?: number;
+}
+
+// A slot holds entry id + 1, so a freshly allocated (zeroed) table is empty without a fill pass.
+const EMPTY = 0;
+/** In the old table during a resize: a key deleted before it was moved. */
+const GONE = -1;
+
+/** FNV-1a over the key bytes with a per-table seed, finished with murmur3's mixer. */
+function hashKey(b: Uint8Array, s: number, e: number, seed: number): number {
+  let h = seed;
+  for (let i = s; i < e; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
+/** The power-of-two slot count that holds `entries` under the load factor. */
+function slotsFor(entries: number): number {
+  return Math.max(tableSlotsMin, 2 ** Math.ceil(Math.log2(Math.min(entries, entriesMax) / loadFactorMax + 1)));
+}
+
+/** The first free slot of the probe chain that starts at `h`'s home. */
+function freeSlot(slots: Int32Array, mask: number, h: number): number {
+  let i = h & mask;
+  while (slots[i] !== EMPTY) i = (i + 1) & mask;
+  return i;
+}
+
+/**
+ * Linear probing with backward-shift deletion. While the table doubles, the previous table stays
+ * beside the new one and is moved over a few slots per insert and in idle moments (`maintain`),
+ * so a million keys never stop the server for a rehash.
+ */
+export class HashTable {
+  #slots: Int32Array;
+  #mask: number;
+  /** While the table doubles, the previous table: its slots below #cursor have been moved to #slots. */
+  #old: Int32Array | null = null;
+  #oldMask = 0;
+  #cursor = 0;
+  #count = 0;
+  readonly #seed = (Math.random() * 0x7fffffff) | 0;
+  readonly #hashes: Int32Array;
+  readonly #keyEquals: KeyEquals;
+
+  constructor(options: HashTableOptions) {
+    this.#hashes = options.hashes;
+    this.#keyEquals = options.keyEquals;
+    this.#slots = new Int32Array(slotsFor(options.capacity ?? 0));
+    this.#mask = this.#slots.length - 1;
+  }
+
+  /** Ids held, in either table. */
+  get count(): number {
+    return this.#count;
+  }
+
+  /** Slots of the current (newest) table. */
+  get slotsCount(): number {
+    return this.#slots.length;
+  }
+
+  /** Whether a doubling is in progress (the old table is still being moved over). */
+  get resizing(): boolean {
+    return this.#old !== null;
+  }
+
+  /** The hash of key kb[ks..ke), as stored in `hashes` and passed to `findOrSlot`. */
+  hash(kb: Uint8Array, ks: number, ke: number): number {
+    return hashKey(kb, ks, ke, this.#seed);
+  }
+
+  /** The entry id holding key kb[ks..ke), or -1. */
+  find(kb: Uint8Array, ks: number, ke: number): number {
+    const found = this.findOrSlot(hashKey(kb, ks, ke, this.#seed), kb, ks, ke - ks);
+    return found < 0 ? -1 : found;
+  }
+
+  /**
+   * One probe for both questions recovery asks: the entry id holding the key (≥ 0), or, when no
+   * entry does, -1 - slot for the free slot of the current table where it belongs, to pass to
+   * `insertAt` before anything else changes the table.
+   */
+  findOrSlot(h: number, kb: Uint8Array, ks: number, len: number): number {
+    const slots = this.#slots;
+    const mask = this.#mask;
+    const hashes = this.#hashes;
+    let i = h & mask;
+    for (; ; i = (i + 1) & mask) {
+      const id = slots[i]! - 1;
+      if (id < 0) break;
+      if (hashes[id] === h && this.#keyEquals(id, kb, ks, len)) return id;
+    }
+    if (this.#old !== null) {
+      const id = this.#findOld(h, kb, ks, len);
+      if (id >= 0) return id;
+    }
+    return -1 - i;
+  }
+
+  /**
+   * The one insert path: puts `id` in free `slot` of the current table (from `findOrSlot`), then
+   * moves some of the old table, or starts doubling once the load factor is passed.
+   */
+  insertAt(slot: number, id: number): void {
+    assert(id >= 0 && id < entriesMax, "hash table: entry id out of range");
+    assert(this.#slots[slot] === EMPTY, "hash table: insert into a slot that is not free");
+    this.#slots[slot] = id + 1;
+    this.#count++;
+    // An empty slot must remain, or the next probe would never end; the load factor guarantees it.
+    assert(this.#count < this.#slots.length, "hash table: no free slot left");
+    if (this.#old !== null) this.#rehashStep(rehashSlotsPerInsert);
+    else if (this.#count > this.#slots.length * loadFactorMax) this.#startResize();
+  }
+
+  /** Removes `id` (whose hash is still in `hashes`) from whichever table holds it. */
+  remove(id: number): void {
+    const h = this.#hashes[id]!;
+    const slots = this.#slots;
+    const mask = this.#mask;
+    let hole = h & mask;
+    for (; slots[hole] !== id + 1; hole = (hole + 1) & mask) {
+      if (slots[hole] === EMPTY) {
+        this.#removeOld(id, h);
+        this.#count--;
+        return;
+      }
+    }
+    // Backward-shift deletion keeps every probe chain unbroken without tombstones.
+    for (let j = (hole + 1) & mask; ; j = (j + 1) & mask) {
+      const other = slots[j]!;
+      if (other === EMPTY) break;
+      const home = this.#hashes[other - 1]! & mask;
+      // `other` may move into the hole only if its home is not cyclically within (hole, j].
+      const homeInRange = hole <= j ? home > hole && home <= j : home > hole || home <= j;
+      if (!homeInRange) {
+        slots[hole] = other;
+        hole = j;
+      }
+    }
+    slots[hole] = EMPTY;
+    this.#count--;
+  }
+
+  /** Background work for idle moments: moves old-table slots until `deadlineMs` or the resize is done. */
+  maintain(deadlineMs: number): void {
+    while (this.#old !== null && performance.now() < deadlineMs) this.#rehashStep(rehashSlotsPerStep);
+  }
+
+  /** Sizes an empty table for `count` entries at once, so filling it never resizes. */
+  reserve(count: number): void {
+    if (this.#count !== 0 || this.#old !== null) return;
+    const slots = slotsFor(count);
+    if (slots <= this.#slots.length) return;
+    this.#slots = new Int32Array(slots);
+    this.#mask = slots - 1;
+  }
+
+  /** Empties the table and gives back its memory (FLUSHALL); the seed stays. */
+  clear(): void {
+    this.#slots = new Int32Array(tableSlotsMin);
+    this.#mask = tableSlotsMin - 1;
+    this.#old = null;
+    this.#oldMask = 0;
+    this.#cursor = 0;
+    this.#count = 0;
+  }
+
+  /** Looks a key up in the table being moved; slots below the cursor were moved already. */
+  #findOld(h: number, kb: Uint8Array, ks: number, len: number): number {
+    const old = this.#old!;
+    const mask = this.#oldMask;
+    const hashes = this.#hashes;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const slot = old[i]!;
+      if (slot === EMPTY) return -1;
+      if (slot === GONE || i < this.#cursor) continue;
+      const id = slot - 1;
+      if (hashes[id] === h && this.#keyEquals(id, kb, ks, len)) return id;
+    }
+  }
+
+  /**
+   * In the old table a deleted key leaves a tombstone: shifting would move keys across the cursor.
+   * The id must be there, at or past the cursor; anywhere else the two tables disagree with the store.
+   */
+  #removeOld(id: number, h: number): void {
+    const old = this.#old;
+    assert(old !== null, "hash table: removing an entry id that is in no table");
+    const mask = this.#oldMask;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const at = old[i]!;
+      assert(at !== EMPTY, "hash table: removing an entry id that is in no table");
+      if (at === id + 1 && i >= this.#cursor) {
+        old[i] = GONE;
+        return;
+      }
+    }
+  }
+
+  /** Starts doubling the table; entries move over incrementally (see #old). */
+  #startResize(): void {
+    this.#old = this.#slots;
+    this.#oldMask = this.#mask;
+    this.#cursor = 0;
+    this.#slots = new Int32Array(this.#slots.length * 2);
+    this.#mask = this.#slots.length - 1;
+  }
+
+  /** Moves up to `count` old slots into the new table; drops the old table when done. */
+  #rehashStep(count: number): void {
+    const old = this.#old!;
+    const slots = this.#slots;
+    const mask = this.#mask;
+    const hashes = this.#hashes;
+    const end = Math.min(old.length, this.#cursor + count);
+    for (let i = this.#cursor; i < end; i++) {
+      const id = old[i]! - 1;
+      if (id >= 0) slots[freeSlot(slots, mask, hashes[id]!)] = id + 1;
+    }
+    this.#cursor = end;
+    if (end === old.length) this.#old = null;
+  }
+}
