@@ -1,4 +1,4 @@
-// Test support: data-directory files built byte by byte from PROTOCOL.md ("Files in data_dir"),
+// Test support: data-directory files built byte by byte from docs/FORMAT.md,
 // independently of src/persistence (own CRC, DataView encoding) — the way the original Go Osprey
 // would have written them. Recovery must read these.
 
