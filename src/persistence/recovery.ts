@@ -58,6 +58,7 @@ export interface RecoveryOptions {
 
 export function recover(dir: string, store: Store, options: RecoveryOptions = {}): RecoveryResult {
   const started = performance.now();
+  unknownTypesWarned = false;
   const now = options.nowMs ?? Date.now();
   const repair = options.repair === true;
   const progress = new Progress();
@@ -205,6 +206,7 @@ interface WalOutcome {
   stopped: boolean;
 }
 
+/** Record types this version does not know are warned about once per recovery, not once per record. */
 let unknownTypesWarned = false;
 
 function replayWal(dir: string, index: number, newest: boolean, store: Store, now: number, repair: boolean, progress: Progress): WalOutcome {
