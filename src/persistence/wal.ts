@@ -20,7 +20,21 @@ import type { MutationLog } from "../engine/store.ts";
 import { log } from "../log.ts";
 import { reserve } from "../native/index.ts";
 import { errnoText, errorText, syncDir, syncFile } from "./files.ts";
-import { batchItemsStart, batchRecordBytes, crcBytes, encodeClear, encodeDel, encodeExpire, encodeSet, recordBytes, sealBatch, walName } from "./format.ts";
+import { copyBytes } from "../bytes.ts";
+import {
+  assertRecordLengths,
+  batchItemsStart,
+  batchRecordBytes,
+  crcBytes,
+  encodeClear,
+  noExpiryMs,
+  putRecordHeader,
+  recordBytes,
+  RecordType,
+  sealBatch,
+  sealRecord,
+  walName,
+} from "./format.ts";
 import { GroupCommit } from "./group-commit.ts";
 import { WaiterQueue, type DurabilityWaiter } from "./waiters.ts";
 
@@ -136,19 +150,36 @@ export class Wal implements MutationLog {
 
   // ---- MutationLog: called by the Store before it applies a change ----
 
+  // Each record is encoded as format.ts's encodeSet/encodeDel/encodeExpire do, inline (see there).
+
   set(kb: Uint8Array, ks: number, ke: number, vb: Uint8Array, vs: number, ve: number, expiryMs: number, version: number): void {
-    const at = this.#room(recordBytes(ke - ks, ve - vs));
-    this.#len = encodeSet(this.#buf, at, kb, ks, ke, vb, vs, ve, expiryMs, version);
+    const keyLen = ke - ks;
+    const valueLen = ve - vs;
+    assertRecordLengths(keyLen, valueLen);
+    const at = this.#room(recordBytes(keyLen, valueLen));
+    const b = this.#buf;
+    const keyAt = putRecordHeader(b, at, RecordType.Set, keyLen, valueLen, expiryMs, version);
+    copyBytes(kb, ks, ke, b, keyAt);
+    copyBytes(vb, vs, ve, b, keyAt + keyLen);
+    this.#len = sealRecord(b, at, keyAt + keyLen + valueLen);
   }
 
   del(kb: Uint8Array, ks: number, ke: number): void {
+    assertRecordLengths(ke - ks, 0);
     const at = this.#room(recordBytes(ke - ks, 0));
-    this.#len = encodeDel(this.#buf, at, kb, ks, ke);
+    const b = this.#buf;
+    const keyAt = putRecordHeader(b, at, RecordType.Del, ke - ks, 0, noExpiryMs, 0);
+    copyBytes(kb, ks, ke, b, keyAt);
+    this.#len = sealRecord(b, at, keyAt + (ke - ks));
   }
 
   expire(kb: Uint8Array, ks: number, ke: number, expiryMs: number, version: number): void {
+    assertRecordLengths(ke - ks, 0);
     const at = this.#room(recordBytes(ke - ks, 0));
-    this.#len = encodeExpire(this.#buf, at, kb, ks, ke, expiryMs, version);
+    const b = this.#buf;
+    const keyAt = putRecordHeader(b, at, RecordType.Expire, ke - ks, 0, expiryMs, version);
+    copyBytes(kb, ks, ke, b, keyAt);
+    this.#len = sealRecord(b, at, keyAt + (ke - ks));
   }
 
   clear(): void {

@@ -44,12 +44,14 @@ describe("Wal", () => {
     set(wal, "b", "22", 3);
     const k = enc.encode("a");
     wal.del(k, 0, 1);
+    wal.expire(k, 0, 1, 1700000060000, 3);
     await turn();
     expect(wal.writesTotal).toBe(1);
     const expected = concat([
       walRecord({ type: 0, key: "a", value: "1", version: 1 }),
       walRecord({ type: 0, key: "b", value: "22", version: 3 }),
       walRecord({ type: 1, key: "a" }),
+      walRecord({ type: 2, key: "a", expiryMs: 1700000060000, version: 3 }),
     ]);
     expect(Array.from(readFileSync(join(dir, "wal-00000001.oswal")))).toEqual(Array.from(expected));
   });
