@@ -131,7 +131,6 @@ export const walBatchBytesMax =
  * The largest WAL record recovery accepts; a length beyond it is damage, never an allocation. It
  * must hold every record the server writes, or an acknowledged write would stop the next start.
  */
-export const walRecordBytesMax = Math.max(walRecordFramingBytes + keyBytesMaxLimit + valueBytesMaxLimit, walBatchBytesMax);
-assert(walRecordBytesMax >= walBatchBytesMax, "recovery must accept the largest MSET batch the server can log");
-assert(walRecordBytesMax >= walRecordFramingBytes + keyBytesMaxLimit + valueBytesMaxLimit, "recovery must accept the largest SET the server can log");
+export const walRecordBytesMax = walBatchBytesMax;
+assert(walRecordBytesMax >= walRecordFramingBytes + keyBytesMaxLimit + valueBytesMaxLimit, "recovery must accept the largest SET the server can log, not only the largest MSET");
 assert(fileReadChunkBytes >= walRecordFramingBytes, "the read chunk must hold at least a record header");

@@ -188,11 +188,11 @@ function loadSnapshot(path: string, name: string, store: Store, now: number, rep
 }
 
 /**
- * Loads the snapshot entry at the reader's position and returns its length, or, when the file
- * cannot hold it, how much of its header is there (parseEntry then says what is missing).
+ * Loads the snapshot entry at the reader's position and returns its length; when the file cannot
+ * hold it, returns how much of it is loaded (0, or its header), and parseEntry says what is missing.
  */
 function loadEntry(r: FileReader): number {
-  if (!r.need(entryHeaderBytes)) return Math.min(r.remaining, entryHeaderBytes);
+  if (!r.need(entryHeaderBytes)) return 0;
   const announced = announcedEntryBytes(r.buf, r.pos);
   // Lengths out of range are parseEntry's to name from the header; they are never loaded.
   if (announced === 0) return entryHeaderBytes;
