@@ -4,8 +4,6 @@
 
 import { assert } from "./assert.ts";
 
-import { assert } from "./assert.ts";
-
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
@@ -121,6 +119,7 @@ export const walReserveBytes = 1 * MiB;
 /** The WAL's buffer for one turn's records; a turn that needs more grows it, back to this once written past the max. */
 export const walBufferBytesInitial = 1 * MiB;
 export const walBufferBytesMax = 8 * MiB;
+assert(walBufferBytesMax >= walBufferBytesInitial, "the WAL buffer's shrink threshold must not be below its initial size, or it would shrink after every turn");
 /**
  * sync_policy "always": longest a sync waits for writers the previous sync just released (they
  * answer within a loopback round trip). Bounds the latency the wait can add.
@@ -128,8 +127,18 @@ export const walBufferBytesMax = 8 * MiB;
 export const groupCommitWaitMs = 0.2;
 /** How often a WAL that failed to write tries again (writes are refused meanwhile). */
 export const walRetryMs = 1000;
+assert(groupCommitWaitMs > 0 && groupCommitWaitMs < walRetryMs, "the group-commit wait must be a short positive pause, far below the retry interval");
+/**
+ * Released waiters (connections whose replies went out) are dropped from the front of the queue
+ * once at least this many have piled up and they are most of it: under steady load the queue
+ * never empties, and compacting every time would copy it on every sync.
+ */
+export const waitQueueCompactCount = 4096;
 /** Longest a snapshot slice runs before letting clients in; snapshot_pause_max_ms caps it further. */
 export const snapshotSliceMs = 2;
+/** Shortest slice even when snapshot_pause_max_ms asks for less: below it the walk makes no headway between turns. */
+export const snapshotSliceMsMin = 0.5;
+assert(snapshotSliceMs >= snapshotSliceMsMin, "the snapshot slice must not be shorter than its minimum");
 /** Snapshot entries are encoded into a buffer of this size and written when it fills. */
 export const snapshotChunkBytes = 1 * MiB;
 
@@ -172,3 +181,25 @@ assert(Number.isInteger(Math.log2(tableSlotsMin)), "tableSlotsMin must be a powe
 // S / rehashSlotsPerInsert inserts; by then the new table (2S slots) must still be under its load factor.
 assert(loadFactorMax + 1 / rehashSlotsPerInsert < 2 * loadFactorMax, "rehashSlotsPerInsert: the old table must be drained before the new one fills");
 assert(heapSlackItems > 0, "heapSlackItems must be positive, or every TTL rewrite would rebuild the heap");
+/**
+ * Recovery reads files through one buffer of this size (grown only for a larger record), so a
+ * snapshot of any size costs this much memory to read, not its size.
+ */
+export const fileReadChunkBytes = 8 * MiB;
+/** Recovery logs its progress at most this often, so a large data_dir shows it is not stuck. */
+export const recoveryProgressIntervalMs = 1000;
+/** A WAL record's bytes besides its key and value: a 31-byte header and a 4-byte crc (format.ts asserts it). */
+export const walRecordFramingBytes = 35;
+/**
+ * The largest WAL record a request can produce: an MSET batch, holding a record per key (framing,
+ * key, value) inside its own framing, keys and values at most one request's line and payloads.
+ */
+export const walBatchBytesMax =
+  walRecordFramingBytes + (argsCountMax / 2) * walRecordFramingBytes + lineBytesMax + Math.max(msetPayloadBytesMax, valueBytesMaxLimit);
+/**
+ * The largest WAL record recovery accepts; a length beyond it is damage, never an allocation. It
+ * must hold every record the server writes, or an acknowledged write would stop the next start.
+ */
+export const walRecordBytesMax = walBatchBytesMax;
+assert(walRecordBytesMax >= walRecordFramingBytes + keyBytesMaxLimit + valueBytesMaxLimit, "recovery must accept the largest SET the server can log, not only the largest MSET");
+assert(fileReadChunkBytes >= walRecordFramingBytes, "the read chunk must hold at least a record header");

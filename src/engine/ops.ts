@@ -2,8 +2,9 @@
 // protocol: the version rule, SET's NX/XX/VER/KEEPTTL, the all-or-nothing multi-set, the counter
 // path, conditional expiry. Command handlers parse arguments, call one of these, and encode the result.
 
+import { InvariantError } from "../assert.ts";
+import { entriesMax } from "../constants.ts";
 import { isI64, parseI64 } from "../numbers.ts";
-import { entriesMax } from "./store.ts";
 import { Writer } from "../protocol/writer.ts";
 import { noExpiry, type Store } from "./store.ts";
 
@@ -77,8 +78,9 @@ export function setGeneric(store: Store, b: Uint8Array, ks: number, ke: number, 
 /**
  * MSET: sets the (key, value) argument pairs from argument `first` on, with no expiry, all or
  * nothing — logged as one batch, so recovery sees every pair or none. The arguments were checked
- * already; room for every new entry is checked before the first is written, so no item can fail
- * half-way through the batch.
+ * already, room for every new entry is checked and the log makes room for the whole batch before
+ * the first item is written: an item that still fails is a bug, which leaves memory holding part
+ * of the MSET. It is never sealed as a shorter batch; it stops the server (InvariantError).
  */
 export function setAll(store: Store, b: Uint8Array, starts: Int32Array, ends: Int32Array, first: number, argc: number, nowMs: number): number {
   const count = (argc - first) >> 1;
@@ -93,9 +95,10 @@ export function setAll(store: Store, b: Uint8Array, starts: Int32Array, ends: In
       const id = store.lookup(b, ks, ke, nowMs);
       store.set(b, ks, ke, b, starts[t + 1]!, ends[t + 1]!, noExpiry, nextVersion(store, id), id);
     }
-  } finally {
-    store.batchEnd();
+  } catch (err) {
+    throw new InvariantError(`an MSET item failed after its batch began, leaving part of it in memory: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
+  store.batchEnd();
   return count;
 }
 

@@ -5,7 +5,8 @@
 // the slab; nothing on the lookup path turns bytes into strings or allocates.
 
 import { assert } from "../assert.ts";
-import { copyBytes, putI64, putU32 } from "../bytes.ts";
+import { copyBytes } from "../bytes.ts";
+import { entryHeaderBytes, putEntryHeader } from "../persistence/format.ts";
 import { entriesMax, heapSlackItems, slabPageBytes } from "../constants.ts";
 import { ExpiryHeap } from "./expiry.ts";
 import { HashTable } from "./hashtable.ts";
@@ -36,8 +37,6 @@ export const nullLog: MutationLog = {
   clear() {},
 };
 
-/** key_len · value_len · expiry_ms · version: a snapshot entry's header (the format's entryHeaderBytes). */
-const snapshotEntryHeaderBytes = 24;
 
 /** No expiry, as stored and as sent on the wire. */
 export const noExpiry = -1;
@@ -331,26 +330,23 @@ export class Store {
   }
 
   /**
-   * Snapshot encoding of entry `id` into dst at `at`: key_len u32 · value_len u32 · expiry i64 ·
-   * version u64 · key · value (the crc is the caller's). Returns the bytes written. Lives here so
+   * Snapshot encoding of entry `id` into dst at `at` (the layout is persistence/format.ts's, the
+   * crc the caller's). Returns the bytes written. Lives here so
    * the hot loop of a snapshot reads the metadata arrays directly.
    */
   encodeEntry(id: number, dst: Uint8Array, at: number): number {
     const keyLen = this.#keyLen[id]!;
     const valueLen = this.#valueLen[id]!;
-    putU32(dst, at, keyLen);
-    putU32(dst, at + 4, valueLen);
-    putI64(dst, at + 8, this.#expiry[id]!);
-    putI64(dst, at + 16, this.#version[id]!);
+    const keyAt = putEntryHeader(dst, at, keyLen, valueLen, this.#expiry[id]!, this.#version[id]!);
     const off = this.#offset[id]!;
     const page = this.#page[id]!;
-    copyBytes(page >= 0 ? this.#slab.pages[page]! : this.#large[id]!, off, off + keyLen + valueLen, dst, at + snapshotEntryHeaderBytes);
-    return snapshotEntryHeaderBytes + keyLen + valueLen;
+    copyBytes(page >= 0 ? this.#slab.pages[page]! : this.#large[id]!, off, off + keyLen + valueLen, dst, keyAt);
+    return keyAt - at + keyLen + valueLen;
   }
 
   /** Bytes `encodeEntry` writes for `id`. */
   entryBytes(id: number): number {
-    return snapshotEntryHeaderBytes + this.#keyLen[id]! + this.#valueLen[id]!;
+    return entryHeaderBytes + this.#keyLen[id]! + this.#valueLen[id]!;
   }
 
   /** Calls `visit` with every entry id (expired or not). For snapshots and tests. */

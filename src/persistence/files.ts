@@ -3,7 +3,9 @@
 
 import { closeSync, fsyncSync, openSync, readSync, renameSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
+import { fileReadChunkBytes } from "../constants.ts";
 import { fdatasync } from "../native/index.ts";
+import { tmpName } from "./format.ts";
 
 /** Names an errno the way a user can act on it: "ENOSPC (no space left on device)". */
 export function errnoText(errno: number): string {
@@ -44,7 +46,7 @@ export function syncDir(dir: string): void {
 
 /** Replaces `path` with `data` so that a crash leaves either the old or the new file whole. */
 export function writeFileAtomic(path: string, data: Uint8Array): void {
-  const tmp = `${path}.tmp`;
+  const tmp = tmpName(path);
   const fd = openSync(tmp, "w");
   try {
     let at = 0;
@@ -73,7 +75,7 @@ export class FileReader {
   /** Current position as an index into buf; the file offset is `offset`. */
   pos = 0;
 
-  constructor(path: string, size: number, chunkBytes = 8 << 20) {
+  constructor(path: string, size: number, chunkBytes = fileReadChunkBytes) {
     this.path = path;
     this.size = size;
     this.#fd = openSync(path, "r");

@@ -2,32 +2,36 @@
 // Nothing is skipped silently: the only damage repaired on its own is a torn or bad record at the
 // very end of the newest WAL (a crash mid-append), and its bytes are kept in a `.broken` file.
 // Anything else stops the server with the file and byte offset, unless `--repair` was given.
+// The layouts are decoded by format.ts; docs/FORMAT.md ("Recovery") states these rules.
 
 import { existsSync, readdirSync, readFileSync, renameSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { keyBytesMaxLimit, msetPayloadBytesMax, valueBytesMaxLimit } from "../constants.ts";
+import { recoveryProgressIntervalMs } from "../constants.ts";
 import { noExpiry, type Store } from "../engine/store.ts";
 import { log } from "../log.ts";
-import { crc32c } from "../native/index.ts";
 import { syncDir, FileReader } from "./files.ts";
 import {
+  announcedEntryBytes,
+  announcedRecordBytes,
+  brokenName,
+  checkBatch,
+  entryBytesMin,
   entryHeaderBytes,
   fileIndex,
-  formatVersion,
-  getI64,
-  getU16,
-  getU32,
-  getU64,
   manifestName,
-  recordCrcStart,
+  newEntryView,
+  newRecordView,
+  parseEntry,
+  parseManifest,
+  parseRecord,
+  parseSnapHeader,
   recordHeaderBytes,
-  recordOverheadBytes,
   RecordType,
   snapHeaderBytes,
-  snapMagic,
-  walMagic,
   walName,
+  wholeRecordAfter,
   type Manifest,
+  type RecordView,
 } from "./format.ts";
 
 /** Recovery refused to go on: the message names the file and byte offset. */
@@ -52,11 +56,9 @@ export interface RecoveryOptions {
   nowMs?: number;
 }
 
-/** The largest record a reader accepts: a whole MSET batch. Anything bigger is damage, not data. */
-const recordBytesMax = recordOverheadBytes + Math.max(valueBytesMaxLimit + keyBytesMaxLimit, 2 * msetPayloadBytesMax);
-
 export function recover(dir: string, store: Store, options: RecoveryOptions = {}): RecoveryResult {
   const started = performance.now();
+  unknownTypesWarned = false;
   const now = options.nowMs ?? Date.now();
   const repair = options.repair === true;
   const progress = new Progress();
@@ -129,15 +131,8 @@ export function recover(dir: string, store: Store, options: RecoveryOptions = {}
 }
 
 function readManifest(path: string): Manifest {
-  let m: Manifest;
-  try {
-    m = JSON.parse(readFileSync(path, "utf8"));
-  } catch (e) {
-    throw new RecoveryError(`${manifestName} is not valid JSON (${(e as Error).message}): refusing to start`);
-  }
-  if (typeof m?.snap !== "string" || fileIndex(m.snap, "snap") < 0 || typeof m.next_wal !== "string" || fileIndex(m.next_wal, "wal") < 0) {
-    throw new RecoveryError(`${manifestName} does not name a snapshot and a next WAL: ${JSON.stringify(m)}`);
-  }
+  const m = parseManifest(readFileSync(path, "utf8"));
+  if (typeof m === "string") throw new RecoveryError(`${manifestName} ${m}: refusing to start`);
   return m;
 }
 
@@ -147,7 +142,7 @@ class Progress {
   tick(what: string, offset: number, size: number): void {
     if ((++this.items & 0xffff) !== 0) return;
     const t = performance.now();
-    if (t - this.#last < 1000) return;
+    if (t - this.#last < recoveryProgressIntervalMs) return;
     this.#last = t;
     log.info(`recovery: ${what} ${Math.round((100 * offset) / Math.max(1, size))}% (${this.items} items so far)`);
   }
@@ -157,36 +152,28 @@ function loadSnapshot(path: string, name: string, store: Store, now: number, rep
   const size = statSync(path).size;
   const r = new FileReader(path, size);
   try {
-    if (!r.need(snapHeaderBytes) || getU32(r.buf, 0) !== snapMagic || getU16(r.buf, 4) !== formatVersion) {
-      throw new RecoveryError(`${name}: not an Osprey snapshot (bad header at byte 0)`);
-    }
-    const count = getU64(r.buf, 6);
+    const count = r.need(snapHeaderBytes) ? parseSnapHeader(r.buf, r.pos, r.pos + snapHeaderBytes) : -1;
+    if (count < 0) throw new RecoveryError(`${name}: not an Osprey snapshot (bad header at byte 0)`);
     r.pos += snapHeaderBytes;
     // Bounded by what the file can hold, so a damaged count cannot reserve memory for nothing.
-    store.reserve(Math.min(count, Math.floor(size / (entryHeaderBytes + 5))));
+    store.reserve(Math.min(count, Math.floor(size / entryBytesMin)));
+    const e = newEntryView();
     let loaded = 0;
     for (let n = 0; n < count; n++) {
       const at = r.offset;
-      const why = readEntry(r);
+      const why = parseEntry(r.buf, r.pos, r.pos + loadEntry(r), e);
       if (why !== null) {
         const message = `${name}: bad entry ${n + 1} of ${count} at byte ${at}: ${why}`;
         if (!repair) throw new RecoveryError(`${message}: refusing to start (--repair keeps the entries before it)`);
         log.error(`repair: ${message}; keeping the ${loaded} entries before it`);
         return loaded;
       }
-      const b = r.buf;
-      const p = r.pos;
-      const keyLen = getU32(b, p);
-      const valueLen = getU32(b, p + 4);
-      const expiry = getI64(b, p + 8);
-      const version = getU64(b, p + 16);
-      const ks = p + entryHeaderBytes;
-      const ke = ks + keyLen;
-      if (expiry === noExpiry || expiry > now) {
-        store.load(b, ks, ke, b, ke, ke + valueLen, expiry, version);
+      if (e.expiryMs === noExpiry || e.expiryMs > now) {
+        const ke = e.keyStart + e.keyLen;
+        store.load(r.buf, e.keyStart, ke, r.buf, ke, ke + e.valueLen, e.expiryMs, e.version);
         loaded++;
       }
-      r.pos = ke + valueLen + 4;
+      r.pos += e.bytes;
       progress.tick(`loading ${name}`, r.offset, size);
     }
     if (r.remaining !== 0) {
@@ -200,50 +187,16 @@ function loadSnapshot(path: string, name: string, store: Store, now: number, rep
   }
 }
 
-/** Checks the snapshot entry at the reader's position (leaving pos on it); null when it is whole and its crc matches. */
-function readEntry(r: FileReader): string | null {
-  if (!r.need(entryHeaderBytes)) return "the file ends inside the entry header";
-  const keyLen = getU32(r.buf, r.pos);
-  const valueLen = getU32(r.buf, r.pos + 4);
-  if (keyLen === 0 || keyLen > keyBytesMaxLimit) return `key length ${keyLen} is out of range`;
-  if (valueLen > valueBytesMaxLimit) return `value length ${valueLen} is out of range`;
-  const total = entryHeaderBytes + keyLen + valueLen + 4;
-  if (!r.need(total)) return `the file ends inside the entry (${total} bytes announced)`;
-  const end = r.pos + total - 4;
-  if (crc32c(r.buf, r.pos, end) !== getU32(r.buf, end)) return "crc mismatch";
-  return null;
-}
-
-/** A parsed WAL record: offsets into the reader's buffer. */
-interface Rec {
-  type: number;
-  keyStart: number;
-  keyLen: number;
-  valueStart: number;
-  valueLen: number;
-  expiry: number;
-  version: number;
-  bytes: number;
-}
-
-/** Parses the record at b[at..end); a reason string when it is torn or damaged. */
-function parseRecord(b: Uint8Array, at: number, end: number, rec: Rec): string | null {
-  if (end - at < recordHeaderBytes) return "the file ends inside a record header";
-  if (getU32(b, at) !== walMagic) return "bad record magic";
-  if (getU16(b, at + 4) !== formatVersion) return `unknown record format ${getU16(b, at + 4)}`;
-  rec.type = b[at + 6]!;
-  rec.keyLen = getU32(b, at + 7);
-  rec.valueLen = getU32(b, at + 11);
-  rec.bytes = recordOverheadBytes + rec.keyLen + rec.valueLen;
-  if (rec.keyLen > keyBytesMaxLimit || rec.bytes > recordBytesMax) return `record lengths out of range (key ${rec.keyLen}, value ${rec.valueLen})`;
-  if (end - at < rec.bytes) return `the file ends inside a record of ${rec.bytes} bytes`;
-  const crcAt = at + rec.bytes - 4;
-  if (crc32c(b, at + recordCrcStart, crcAt) !== getU32(b, crcAt)) return "crc mismatch";
-  rec.expiry = getI64(b, at + 15);
-  rec.version = getU64(b, at + 23);
-  rec.keyStart = at + recordHeaderBytes;
-  rec.valueStart = rec.keyStart + rec.keyLen;
-  return null;
+/**
+ * Loads the snapshot entry at the reader's position and returns its length; when the file cannot
+ * hold it, returns how much of it is loaded (0, or its header), and parseEntry says what is missing.
+ */
+function loadEntry(r: FileReader): number {
+  if (!r.need(entryHeaderBytes)) return 0;
+  const announced = announcedEntryBytes(r.buf, r.pos);
+  // Lengths out of range are parseEntry's to name from the header; they are never loaded.
+  if (announced === 0) return entryHeaderBytes;
+  return r.need(announced) ? announced : entryHeaderBytes;
 }
 
 interface WalOutcome {
@@ -253,6 +206,7 @@ interface WalOutcome {
   stopped: boolean;
 }
 
+/** Record types this version does not know are warned about once per recovery, not once per record. */
 let unknownTypesWarned = false;
 
 function replayWal(dir: string, index: number, newest: boolean, store: Store, now: number, repair: boolean, progress: Progress): WalOutcome {
@@ -260,8 +214,8 @@ function replayWal(dir: string, index: number, newest: boolean, store: Store, no
   const path = join(dir, name);
   const size = statSync(path).size;
   const r = new FileReader(path, size);
-  const rec: Rec = { type: 0, keyStart: 0, keyLen: 0, valueStart: 0, valueLen: 0, expiry: 0, version: 0, bytes: 0 };
-  const inner: Rec = { ...rec };
+  const rec = newRecordView();
+  const inner = newRecordView();
   let records = 0;
   try {
     while (r.remaining > 0) {
@@ -269,15 +223,16 @@ function replayWal(dir: string, index: number, newest: boolean, store: Store, no
       // Load the header, then the whole record when its announced size is plausible and present.
       let loaded = Math.min(r.remaining, recordHeaderBytes);
       r.need(loaded);
-      if (loaded === recordHeaderBytes && getU32(r.buf, r.pos) === walMagic) {
-        const announced = recordOverheadBytes + getU32(r.buf, r.pos + 7) + getU32(r.buf, r.pos + 11);
-        if (announced <= recordBytesMax && announced <= r.remaining && r.need(announced)) loaded = announced;
+      if (loaded === recordHeaderBytes) {
+        const announced = announcedRecordBytes(r.buf, r.pos);
+        if (announced > 0 && announced <= r.remaining && r.need(announced)) loaded = announced;
       }
       let why = parseRecord(r.buf, r.pos, r.pos + loaded, rec);
-      if (why === null && rec.type === RecordType.Batch) why = applyBatch(r.buf, rec, inner, store, now, true);
+      // A damaged batch is refused before any of it applies.
+      if (why === null && rec.type === RecordType.Batch) why = checkBatch(r.buf, rec, inner);
       if (why !== null) {
         const tail = readTail(path, at, size);
-        if (newest && !validRecordAfter(tail)) {
+        if (newest && !wholeRecordAfter(tail)) {
           trimTail(path, name, at, tail, why);
           return { records, trimmed: tail.length, stopped: false };
         }
@@ -298,13 +253,13 @@ function replayWal(dir: string, index: number, newest: boolean, store: Store, no
   }
 }
 
-function applyRecord(b: Uint8Array, rec: Rec, inner: Rec, store: Store, now: number): void {
+function applyRecord(b: Uint8Array, rec: RecordView, inner: RecordView, store: Store, now: number): void {
   const ks = rec.keyStart;
   const ke = ks + rec.keyLen;
   switch (rec.type) {
     case RecordType.Set: {
-      if (rec.expiry === noExpiry || rec.expiry > now) {
-        store.load(b, ks, ke, b, rec.valueStart, rec.valueStart + rec.valueLen, rec.expiry, rec.version);
+      if (rec.expiryMs === noExpiry || rec.expiryMs > now) {
+        store.load(b, ks, ke, b, rec.valueStart, rec.valueStart + rec.valueLen, rec.expiryMs, rec.version);
         return;
       }
       const id = store.find(b, ks, ke);
@@ -319,12 +274,12 @@ function applyRecord(b: Uint8Array, rec: Rec, inner: Rec, store: Store, now: num
     case RecordType.Expire: {
       const id = store.find(b, ks, ke);
       if (id < 0) return;
-      if (rec.expiry !== noExpiry && rec.expiry <= now) store.delete(id);
-      else store.expireAt(id, rec.expiry);
+      if (rec.expiryMs !== noExpiry && rec.expiryMs <= now) store.delete(id);
+      else store.expireAt(id, rec.expiryMs);
       return;
     }
     case RecordType.Batch:
-      applyBatch(b, rec, inner, store, now, false);
+      applyBatch(b, rec, inner, store, now);
       return;
     case RecordType.Clear:
       store.clear();
@@ -337,53 +292,19 @@ function applyRecord(b: Uint8Array, rec: Rec, inner: Rec, store: Store, now: num
   }
 }
 
-/**
- * A batch's value is its records, each whole. With `check` it only validates them (so a damaged
- * batch is refused before any of it applies); otherwise it applies them.
- */
-function applyBatch(b: Uint8Array, rec: Rec, inner: Rec, store: Store, now: number, check: boolean): string | null {
-  const end = rec.valueStart + rec.valueLen;
-  let at = rec.valueStart;
-  let n = 0;
-  while (at < end) {
-    const why = parseRecord(b, at, end, inner);
-    if (why !== null) return `batch item ${n + 1}: ${why}`;
-    if (inner.type !== RecordType.Set && inner.type !== RecordType.Del && inner.type !== RecordType.Expire) return `batch item ${n + 1} has type ${inner.type}`;
-    if (!check) applyRecord(b, inner, inner, store, now);
-    at += inner.bytes;
-    n++;
+/** Applies the items of a batch that checkBatch passed: its value holds them back to back. */
+function applyBatch(b: Uint8Array, batch: RecordView, item: RecordView, store: Store, now: number): void {
+  const end = batch.valueStart + batch.valueLen;
+  for (let at = batch.valueStart; at < end; at += item.bytes) {
+    parseRecord(b, at, end, item);
+    applyRecord(b, item, item, store, now);
   }
-  if (n !== rec.version) return `batch holds ${n} records, its header says ${rec.version}`;
-  return null;
 }
-
-/**
- * Whether a whole, crc-valid record starts in `tail` (the log from a bad record on) after its
- * first byte: then the damage is not a torn tail but something in the middle of the log. Records
- * nested in a torn batch do not count.
- */
-function validRecordAfter(tail: Buffer): boolean {
-  const end = tail.length;
-  const rec: Rec = { type: 0, keyStart: 0, keyLen: 0, valueStart: 0, valueLen: 0, expiry: 0, version: 0, bytes: 0 };
-  // A batch header that is itself intact: what lies inside its announced extent is its items.
-  let nestedEnd = -1;
-  if (end >= recordHeaderBytes && getU32(tail, 0) === walMagic && tail[6] === RecordType.Batch) {
-    nestedEnd = recordOverheadBytes + getU32(tail, 7) + getU32(tail, 11);
-  }
-  let at = tail.indexOf(walMagicBytes, 1);
-  while (at >= 0) {
-    if (parseRecord(tail, at, end, rec) === null && (at >= nestedEnd || at + rec.bytes > nestedEnd - 4)) return true;
-    at = tail.indexOf(walMagicBytes, at + 1);
-  }
-  return false;
-}
-
-const walMagicBytes = Buffer.from([0x57, 0x50, 0x53, 0x4f]); // walMagic, little-endian
 
 /** Cuts path at `at`, keeping the cut bytes (`tail`) in `<name>.broken` (never overwriting an older one). */
 function trimTail(path: string, name: string, at: number, tail: Buffer, why: string): void {
-  let broken = `${path}.broken`;
-  for (let i = 1; existsSync(broken); i++) broken = `${path}.broken.${i}`;
+  let broken = brokenName(path);
+  for (let i = 1; existsSync(broken); i++) broken = brokenName(path, i);
   writeFileSync(broken, tail);
   truncateSync(path, at);
   syncDir(join(path, ".."));
@@ -405,8 +326,8 @@ function readTail(path: string, at: number, size: number): Buffer {
 function moveAside(dir: string, indexes: number[], from: number): void {
   for (let i = from; i < indexes.length; i++) {
     const name = walName(indexes[i]!);
-    renameSync(join(dir, name), join(dir, `${name}.broken`));
-    log.error(`repair: set ${name} aside as ${name}.broken`);
+    renameSync(join(dir, name), join(dir, brokenName(name)));
+    log.error(`repair: set ${name} aside as ${brokenName(name)}`);
   }
   if (from < indexes.length) syncDir(dir);
 }

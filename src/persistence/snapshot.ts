@@ -7,29 +7,30 @@
 // point: records are absolute, so replaying them over the fuzzy image gives the exact state.
 //
 // Durability order: snap-N.osnap.tmp → fdatasync → rename → fsync dir → MANIFEST.json (the same
-// way) → only then delete the WALs and snapshots the new manifest no longer needs.
+// way) → only then delete the WALs and snapshots the new manifest no longer needs. The file's
+// layout is format.ts's (docs/FORMAT.md); the store encodes each entry's header and bytes itself.
 
 import { closeSync, fdatasync as fdatasyncAsync, openSync, readdirSync, renameSync, unlinkSync, write as writeAsync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { Config } from "../config.types.ts";
-import { snapshotChunkBytes, snapshotSliceMs } from "../constants.ts";
+import { snapshotChunkBytes, snapshotSliceMs, snapshotSliceMsMin } from "../constants.ts";
 import { noExpiry, type Store } from "../engine/store.ts";
 import { log } from "../log.ts";
-import { crc32c } from "../native/index.ts";
 import { errorText, syncDir, writeFileAtomic } from "./files.ts";
 import {
+  crcBytes,
   fileIndex,
-  formatVersion,
   manifestName,
   putI64,
-  putU16,
-  putU32,
+  putSnapHeader,
+  sealEntry,
+  serializeManifest,
+  snapCountBytes,
   snapCountOffset,
   snapHeaderBytes,
-  snapMagic,
   snapName,
+  tmpName,
   walName,
-  type Manifest,
 } from "./format.ts";
 import type { Wal } from "./wal.ts";
 
@@ -84,7 +85,7 @@ export class Snapshotter {
     this.#wal = wal;
     this.#index = index;
     this.enabled = config.snapshotEnable;
-    this.#sliceMs = Math.max(0.5, Math.min(snapshotSliceMs, config.snapshotPauseMaxMs));
+    this.#sliceMs = Math.max(snapshotSliceMsMin, Math.min(snapshotSliceMs, config.snapshotPauseMaxMs));
   }
 
   get running(): boolean {
@@ -100,7 +101,7 @@ export class Snapshotter {
     if (nextWal < 0) return `the write-ahead log cannot be rotated (${this.#wal.failure ?? "see the log"})`;
     this.#wal.sinceSnapshotBytes = 0;
     const index = this.#index + 1;
-    this.#tmp = join(this.#dir, `${snapName(index)}.tmp`);
+    this.#tmp = join(this.#dir, tmpName(snapName(index)));
     try {
       this.#fd = openSync(this.#tmp, "w");
     } catch (e) {
@@ -115,11 +116,8 @@ export class Snapshotter {
     this.#workMs = 0;
     this.#longestSliceMs = 0;
     this.#startedMs = performance.now();
-    const b = this.#chunk;
-    putU32(b, 0, snapMagic);
-    putU16(b, 4, formatVersion);
-    putI64(b, snapCountOffset, 0); // the count is patched in at the end
-    this.#chunkLen = snapHeaderBytes;
+    // The count is patched in at the end, once the walk knows it.
+    this.#chunkLen = putSnapHeader(this.#chunk, 0, 0);
     this.#filePos = 0;
     this.#writeError = null;
     log.info(`snapshot ${snapName(index)} started (${reason}); WAL continues in ${walName(nextWal)}`);
@@ -147,14 +145,12 @@ export class Snapshotter {
       if (!store.hasEntry(id)) continue;
       const expiry = store.expiry(id);
       if (expiry !== noExpiry && expiry <= now) continue;
-      const size = store.entryBytes(id) + 4;
+      const size = store.entryBytes(id) + crcBytes;
       // The chunk is full: hand it to the thread pool, or wait for the spare to come back.
       if (this.#chunkLen + size > this.#chunk.length && this.#chunkLen > 0 && !this.#sendChunk()) break;
       if (size > this.#chunk.length) this.#chunk = Buffer.allocUnsafe(size); // one huge value
       const at = this.#chunkLen;
-      const end = at + store.encodeEntry(id, this.#chunk, at);
-      putU32(this.#chunk, end, crc32c(this.#chunk, at, end));
-      this.#chunkLen = end + 4;
+      this.#chunkLen = sealEntry(this.#chunk, at, at + store.encodeEntry(id, this.#chunk, at));
       this.#count++;
       this.#bytes += size;
       if ((++n & 63) === 0 && performance.now() > deadline) {
@@ -212,9 +208,9 @@ export class Snapshotter {
       let off = 0;
       while (off < this.#chunkLen) off += writeSync(fd, this.#chunk, off, this.#chunkLen - off, this.#filePos + off);
       this.#chunkLen = 0;
-      const count = Buffer.allocUnsafe(8);
+      const count = Buffer.allocUnsafe(snapCountBytes);
       putI64(count, 0, this.#count);
-      writeSync(fd, count, 0, 8, snapCountOffset);
+      writeSync(fd, count, 0, snapCountBytes, snapCountOffset);
     } catch (e) {
       return this.#abandon(errorText(e));
     }
@@ -231,8 +227,7 @@ export class Snapshotter {
         const name = snapName(index);
         renameSync(this.#tmp, join(this.#dir, name));
         syncDir(this.#dir);
-        const manifest: Manifest = { version: 1, snap: name, next_wal: walName(this.#nextWal), created_ms: Date.now() };
-        writeFileAtomic(join(this.#dir, manifestName), Buffer.from(JSON.stringify(manifest)));
+        writeFileAtomic(join(this.#dir, manifestName), serializeManifest({ version: 1, snap: name, next_wal: walName(this.#nextWal), created_ms: Date.now() }));
         this.#index = index;
         this.#cleanup(index);
       } catch (e) {

@@ -1,5 +1,7 @@
 // The write-ahead log: every change to the keyspace, encoded by the Store's MutationLog calls
-// *before* the change is applied, in the record format of PROTOCOL.md.
+// *before* the change is applied, in the record format of docs/FORMAT.md (format.ts), then
+// appended, synced and rotated here. Which held connections a write releases is waiters.ts's;
+// when "always" starts its fdatasync is group-commit.ts's.
 //
 // Durability order, per event-loop turn:
 //   1. a command logs its records into #buf (room on disk was reserved first, so a full disk
@@ -12,21 +14,34 @@
 import { closeSync, fdatasync as fdatasyncAsync, ftruncateSync, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { Config } from "../config.types.ts";
-import { groupCommitWaitMs, walBufferBytesInitial, walBufferBytesMax, walReserveBytes, walRetryMs } from "../constants.ts";
-import { noExpiry, type MutationLog } from "../engine/store.ts";
+import { assert } from "../assert.ts";
+import { walBufferBytesInitial, walBufferBytesMax, walRecordBytesMax, walReserveBytes, walRetryMs } from "../constants.ts";
+import type { MutationLog } from "../engine/store.ts";
 import { log } from "../log.ts";
 import { reserve } from "../native/index.ts";
-import { copyBytes } from "../bytes.ts";
 import { errnoText, errorText, syncDir, syncFile } from "./files.ts";
-import { putRecordHeader, recordHeaderBytes, recordOverheadBytes, RecordType, sealRecord, walName } from "./format.ts";
+import { copyBytes } from "../bytes.ts";
+import {
+  assertRecordLengths,
+  batchItemsStart,
+  batchRecordBytes,
+  crcBytes,
+  encodeClear,
+  noExpiryMs,
+  putRecordHeader,
+  recordBytes,
+  RecordType,
+  sealBatch,
+  sealRecord,
+  walName,
+} from "./format.ts";
+import { GroupCommit } from "./group-commit.ts";
+import { WaiterQueue, type DurabilityWaiter } from "./waiters.ts";
+
+export type { DurabilityWaiter };
 
 /** Thrown by a logging call when the write cannot be logged: the command fails, nothing is applied. */
 export class WalError extends Error {}
-
-/** A connection holding replies until the records they acknowledge are durable. */
-export interface DurabilityWaiter {
-  onDurable(lsn: number): void;
-}
 
 export class Wal implements MutationLog {
   readonly dir: string;
@@ -45,8 +60,12 @@ export class Wal implements MutationLog {
   /** Records of this turn not yet written. */
   #buf = Buffer.allocUnsafe(walBufferBytesInitial);
   #len = 0;
+  /** Where the open batch record starts in #buf, or -1 when none is open. */
   #batchAt = -1;
   #batchCount = 0;
+  #batchItems = 0;
+  /** Where the open batch's items must end: batchBegin reserved room up to here. */
+  #batchItemsEnd = 0;
 
   /** Log positions: bytes ever logged by this process, written to the file, covered by an fdatasync. */
   #writtenLsn = 0;
@@ -61,9 +80,8 @@ export class Wal implements MutationLog {
   #retired: number[] = [];
   #closed = false;
 
-  #waitLsn: number[] = [];
-  #waitOn: DurabilityWaiter[] = [];
-  #waitHead = 0;
+  #waiters = new WaiterQueue();
+  #groupCommit: GroupCommit;
 
   /** Bytes logged since the last snapshot started; past wal_max_bytes `onSnapshotDue` runs. */
   sinceSnapshotBytes = 0;
@@ -86,6 +104,16 @@ export class Wal implements MutationLog {
     if (bytes === 0) syncDir(dir);
     this.#fileBytes = bytes;
     this.#reservedEnd = bytes;
+    this.#groupCommit = new GroupCommit({
+      waiting: () => this.#waiters.length,
+      busy: () => this.#closed || this.#syncing,
+      syncNow: () => this.#startSync(),
+      syncAfterWait: () => {
+        // Records of the turn in progress are written first, so the sync covers them as well.
+        if (this.#len > 0 && this.#batchAt < 0 && this.#failure === null && !this.#write()) return;
+        if (this.#writtenLsn > this.#syncedLsn) this.#startSync();
+      },
+    });
     if (this.policy === "batch") {
       this.#batchTimer = setInterval(() => {
         if (this.#writtenLsn > this.#syncedLsn && !this.#syncing) this.#startSync();
@@ -122,52 +150,65 @@ export class Wal implements MutationLog {
 
   // ---- MutationLog: called by the Store before it applies a change ----
 
+  // Each record is encoded as format.ts's encodeSet/encodeDel/encodeExpire do, inline (see there).
+  // Only SET checks lengths, as its key and value come from a request; DEL and EXPIRE log a key
+  // the keyspace already holds, so within the limits (and a check there cost EXPIRE a third).
+
   set(kb: Uint8Array, ks: number, ke: number, vb: Uint8Array, vs: number, ve: number, expiryMs: number, version: number): void {
-    const at = this.#room(recordOverheadBytes + (ke - ks) + (ve - vs));
+    const keyLen = ke - ks;
+    const valueLen = ve - vs;
+    assertRecordLengths(keyLen, valueLen);
+    const at = this.#room(recordBytes(keyLen, valueLen));
     const b = this.#buf;
-    putRecordHeader(b, at, RecordType.Set, ke - ks, ve - vs, expiryMs, version);
-    copyBytes(kb, ks, ke, b, at + recordHeaderBytes);
-    copyBytes(vb, vs, ve, b, at + recordHeaderBytes + (ke - ks));
-    this.#len = sealRecord(b, at, at + recordHeaderBytes + (ke - ks) + (ve - vs));
+    const keyAt = putRecordHeader(b, at, RecordType.Set, keyLen, valueLen, expiryMs, version);
+    copyBytes(kb, ks, ke, b, keyAt);
+    copyBytes(vb, vs, ve, b, keyAt + keyLen);
+    this.#len = sealRecord(b, at, keyAt + keyLen + valueLen);
   }
 
   del(kb: Uint8Array, ks: number, ke: number): void {
-    const at = this.#room(recordOverheadBytes + (ke - ks));
-    putRecordHeader(this.#buf, at, RecordType.Del, ke - ks, 0, noExpiry, 0);
-    copyBytes(kb, ks, ke, this.#buf, at + recordHeaderBytes);
-    this.#len = sealRecord(this.#buf, at, at + recordHeaderBytes + (ke - ks));
+    const at = this.#room(recordBytes(ke - ks, 0));
+    const b = this.#buf;
+    const keyAt = putRecordHeader(b, at, RecordType.Del, ke - ks, 0, noExpiryMs, 0);
+    copyBytes(kb, ks, ke, b, keyAt);
+    this.#len = sealRecord(b, at, keyAt + (ke - ks));
   }
 
   expire(kb: Uint8Array, ks: number, ke: number, expiryMs: number, version: number): void {
-    const at = this.#room(recordOverheadBytes + (ke - ks));
-    putRecordHeader(this.#buf, at, RecordType.Expire, ke - ks, 0, expiryMs, version);
-    copyBytes(kb, ks, ke, this.#buf, at + recordHeaderBytes);
-    this.#len = sealRecord(this.#buf, at, at + recordHeaderBytes + (ke - ks));
+    const at = this.#room(recordBytes(ke - ks, 0));
+    const b = this.#buf;
+    const keyAt = putRecordHeader(b, at, RecordType.Expire, ke - ks, 0, expiryMs, version);
+    copyBytes(kb, ks, ke, b, keyAt);
+    this.#len = sealRecord(b, at, keyAt + (ke - ks));
   }
 
   clear(): void {
-    const at = this.#room(recordOverheadBytes);
-    putRecordHeader(this.#buf, at, RecordType.Clear, 0, 0, noExpiry, 0);
-    this.#len = sealRecord(this.#buf, at, at + recordHeaderBytes);
+    assert(this.#batchAt < 0, "a clear was logged inside a batch, which holds only SETs, DELs and EXPIREs");
+    const at = this.#room(recordBytes(0, 0));
+    this.#len = encodeClear(this.#buf, at);
   }
 
-  /** Reserves room for the whole batch up front, so it is logged (and applied) entirely or not at all. */
+  /**
+   * Reserves room for the whole batch up front, so it is logged (and applied) entirely or not at
+   * all. The engine brackets a batch with batchBegin/batchEnd and checks capacity before it, so
+   * nothing can throw in between: a batch begun inside another is a bug, not a case to repair.
+   */
   batchBegin(count: number, dataBytes: number): void {
-    // A batch left open means an item threw after its room was made (only "keyspace full" can):
-    // drop its records rather than leave the log inside a half-written batch.
-    if (this.#batchAt >= 0) this.#len = this.#batchAt;
-    this.#batchAt = -1;
-    const at = this.#room(recordOverheadBytes + count * recordOverheadBytes + dataBytes);
+    assert(this.#batchAt < 0, "a log batch was begun while another is open");
+    const bytes = batchRecordBytes(count, dataBytes);
+    assert(bytes <= walRecordBytesMax, "a log batch is longer than recovery accepts (walRecordBytesMax)");
+    const at = this.#room(bytes);
     this.#batchAt = at;
     this.#batchCount = count;
-    this.#len = at + recordHeaderBytes;
+    this.#batchItems = 0;
+    this.#batchItemsEnd = at + bytes - crcBytes;
+    this.#len = batchItemsStart(at);
   }
 
   batchEnd(): void {
-    const at = this.#batchAt;
-    const end = this.#len;
-    putRecordHeader(this.#buf, at, RecordType.Batch, 0, end - at - recordHeaderBytes, noExpiry, this.#batchCount);
-    this.#len = sealRecord(this.#buf, at, end);
+    assert(this.#batchAt >= 0, "a log batch was ended without one open");
+    assert(this.#batchItems === this.#batchCount, "a log batch holds a different number of records than it was begun with");
+    this.#len = sealBatch(this.#buf, this.#batchAt, this.#len, this.#batchCount);
     this.#batchAt = -1;
   }
 
@@ -175,8 +216,7 @@ export class Wal implements MutationLog {
 
   /** Calls `w.onDurable` once everything up to `lsn` is as durable as the sync policy promises. */
   waitFor(lsn: number, w: DurabilityWaiter): void {
-    this.#waitLsn.push(lsn);
-    this.#waitOn.push(w);
+    this.#waiters.push(lsn, w);
   }
 
   /**
@@ -185,7 +225,12 @@ export class Wal implements MutationLog {
    */
   #room(bytes: number): number {
     if (this.#failure !== null) throw new WalError(`write not applied: the write-ahead log cannot be written (${this.#failure})`);
-    if (this.#batchAt >= 0) return this.#len; // room for the whole batch was made by batchBegin
+    if (this.#batchAt >= 0) {
+      // Room for the whole batch was made by batchBegin: an item beyond it would overrun the buffer.
+      assert(this.#len + bytes <= this.#batchItemsEnd, "a log batch's records are longer than batchBegin announced");
+      this.#batchItems++;
+      return this.#len;
+    }
     const end = this.#fileBytes + this.#len + bytes;
     if (end > this.#reservedEnd && this.#canReserve) this.#reserve(end);
     if (this.#len + bytes > this.#buf.length) {
@@ -249,6 +294,7 @@ export class Wal implements MutationLog {
   }
 
   #written(n: number): void {
+    assert(n >= 0 && n <= this.#len, "write() reported more bytes than it was given");
     if (n === 0) return;
     this.#fileBytes += n;
     this.#writtenLsn += n;
@@ -262,9 +308,9 @@ export class Wal implements MutationLog {
 
   #afterWrite(): void {
     if (this.policy === "always") {
-      if (!this.#syncing && this.#writtenLsn > this.#syncedLsn) this.#maybeSync();
+      if (!this.#syncing && this.#writtenLsn > this.#syncedLsn) this.#groupCommit.request();
     } else {
-      this.#release(this.#writtenLsn);
+      this.#waiters.release(this.#writtenLsn);
       if (this.policy === "batch" && !this.#syncing && this.#writtenLsn - this.#syncedLsn >= this.#batchBytes) this.#startSync();
     }
     if (this.#fileBytes >= this.#fileBytesMax) this.rotate();
@@ -306,91 +352,17 @@ export class Wal implements MutationLog {
         log.error(`fdatasync ${walName(this.#index)} failed (${errorText(err)}): stopping, recovery will use what is on disk`);
         process.exit(70);
       }
+      assert(target <= this.#writtenLsn, "a sync covered more of the log than was written");
+      // A rotation meanwhile synced further already (synchronously): the position never goes back.
       if (target > this.#syncedLsn) this.#syncedLsn = target;
       for (const old of this.#retired) closeSync(old);
       this.#retired.length = 0;
       if (this.policy === "always") {
-        this.#releasedLast = this.#release(this.#syncedLsn);
-        if (this.#writtenLsn > this.#syncedLsn && this.#waitHead < this.#waitLsn.length) this.#maybeSync();
+        this.#groupCommit.released(this.#waiters.release(this.#syncedLsn));
+        if (this.#writtenLsn > this.#syncedLsn && this.#waiters.length > 0) this.#groupCommit.request();
       }
     });
   }
-
-  /** Writers whose replies the last sync released: most will write again at once. */
-  #releasedLast = 0;
-  #delaying = false;
-  #delayStart = 0;
-
-  /**
-   * Group commit with a short wait: when fewer writers wait than the last sync released, those
-   * just released are probably sending their next write right now, and one sync a moment later
-   * covers them too instead of leaving them for the sync after (at 50 one-deep clients: half the
-   * syncs, a quarter more writes per second; bench/RESULTS.md). The wait polls the event loop and ends after
-   * groupCommitWaitMs at most; a lone writer never waits (it is all the last sync released).
-   */
-  #maybeSync(): void {
-    if (this.#delaying) return;
-    if (this.#waitLsn.length - this.#waitHead >= this.#releasedLast) return this.#startSync();
-    this.#delaying = true;
-    this.#delayStart = performance.now();
-    setImmediate(this.#delayCheck);
-  }
-
-  #delayCheck = (): void => {
-    if (this.#closed || this.#syncing) {
-      this.#delaying = false;
-      return;
-    }
-    const waiting = this.#waitLsn.length - this.#waitHead;
-    if (waiting < this.#releasedLast && performance.now() - this.#delayStart < groupCommitWaitMs) return void setImmediate(this.#delayCheck);
-    this.#delaying = false;
-    // Records of the turn in progress are written first, so the sync covers them as well.
-    if (this.#len > 0 && this.#batchAt < 0 && this.#failure === null && !this.#write()) return;
-    if (this.#writtenLsn > this.#syncedLsn) this.#startSync();
-  };
-
-  /**
-   * Releases every waiter up to `lsn`, oldest first; returns how many. A released connection may
-   * run more requests at once: new waiters (later lsns) go behind, and a release asked for from
-   * inside (a SNAPSHOT rotating the log) is folded into this one rather than run nested.
-   */
-  #release(lsn: number): number {
-    if (this.#releasing) {
-      if (lsn > this.#releaseAgain) this.#releaseAgain = lsn;
-      return 0;
-    }
-    this.#releasing = true;
-    const lsns = this.#waitLsn;
-    const on = this.#waitOn;
-    let released = 0;
-    try {
-      for (;;) {
-        while (this.#waitHead < lsns.length && lsns[this.#waitHead]! <= lsn) {
-          released++;
-          on[this.#waitHead++]!.onDurable(lsn);
-        }
-        if (this.#releaseAgain <= lsn) break;
-        lsn = this.#releaseAgain;
-      }
-    } finally {
-      this.#releasing = false;
-      this.#releaseAgain = 0;
-      if (this.#waitHead === lsns.length) {
-        lsns.length = 0;
-        on.length = 0;
-        this.#waitHead = 0;
-      } else if (this.#waitHead > 4096 && this.#waitHead * 2 > lsns.length) {
-        // Under steady load the queue never empties: drop the released front now and then.
-        lsns.splice(0, this.#waitHead);
-        on.splice(0, this.#waitHead);
-        this.#waitHead = 0;
-      }
-    }
-    return released;
-  }
-
-  #releasing = false;
-  #releaseAgain = 0;
 
   /**
    * Starts a new file: writes and syncs what is pending into the current one (synchronously —
@@ -408,7 +380,7 @@ export class Wal implements MutationLog {
       return -1;
     }
     this.#syncedLsn = this.#writtenLsn;
-    this.#release(this.#writtenLsn);
+    this.#waiters.release(this.#writtenLsn);
     if (this.#syncing) this.#retired.push(old);
     else closeSync(old);
     this.#index++;
@@ -430,7 +402,7 @@ export class Wal implements MutationLog {
         syncFile(this.#fd, this.currentName);
         ftruncateSync(this.#fd, this.#fileBytes);
         this.#syncedLsn = this.#writtenLsn;
-        this.#release(this.#writtenLsn);
+        this.#waiters.release(this.#writtenLsn);
       } catch (e) {
         log.error(`closing ${this.currentName}: ${errorText(e)}`);
       }

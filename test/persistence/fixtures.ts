@@ -1,9 +1,10 @@
-// Test support: data-directory files built byte by byte from PROTOCOL.md ("Files in data_dir"),
+// Test support: data-directory files built byte by byte from docs/FORMAT.md,
 // independently of src/persistence (own CRC, DataView encoding) — the way the original Go Osprey
 // would have written them. Recovery must read these.
 
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { setLog, type Log } from "../../src/log.ts";
 
 /** Bitwise CRC32C, the slow obvious way: a reference independent of src/native. */
 export function crc32cRef(b: Uint8Array): number {
@@ -93,4 +94,32 @@ export const snapFile = (i: number) => `snap-${String(i).padStart(8, "0")}.osnap
 
 export function writeManifest(dir: string, snap: number, nextWal: number): void {
   writeFileSync(join(dir, "MANIFEST.json"), JSON.stringify({ version: 1, snap: snapFile(snap), next_wal: walFile(nextWal), created_ms: 1700000000000 }));
+}
+
+/**
+ * Captures every line logged through the shared `log` until `restore()`, so a test that provokes a
+ * warning asserts on it instead of printing it. `take(re)` removes and returns the lines matching
+ * `re`; whatever warning or error is left at the end was not expected.
+ */
+export function captureLog(): { lines: string[]; take(re: RegExp): string[]; unexpected(): string[]; restore(): void } {
+  const lines: string[] = [];
+  const logger: Log = {
+    debug: (m) => void lines.push(`DEBUG ${m}`),
+    info: (m) => void lines.push(`INFO ${m}`),
+    warn: (m) => void lines.push(`WARN ${m}`),
+    error: (m) => void lines.push(`ERROR ${m}`),
+    slow: () => {},
+    close: () => Promise.resolve(),
+  };
+  const previous = setLog(logger);
+  return {
+    lines,
+    take(re) {
+      const taken = lines.filter((l) => re.test(l));
+      for (let i = lines.length - 1; i >= 0; i--) if (re.test(lines[i]!)) lines.splice(i, 1);
+      return taken;
+    },
+    unexpected: () => lines.filter((l) => l.startsWith("WARN ") || l.startsWith("ERROR ")),
+    restore: () => void setLog(previous),
+  };
 }

@@ -1,13 +1,13 @@
 // Recovery from data directories built byte by byte from the format description: the original's
 // files, torn tails at every byte offset, damage in the middle, missing files, --repair.
 
-import { afterEach, describe, expect, test } from "bun:test";
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { noExpiry, Store } from "../../src/engine/store.ts";
 import { recover, RecoveryError } from "../../src/persistence/recovery.ts";
-import { concat, snapFile, snapshotFile, walFile, walRecord, writeManifest } from "./fixtures.ts";
+import { captureLog, concat, snapFile, snapshotFile, walFile, walRecord, writeManifest } from "./fixtures.ts";
 
 const SET = 0;
 const DEL = 1;
@@ -23,8 +23,16 @@ function freshDir(): string {
   dirs.push(d);
   return d;
 }
+// Recovery reports what it trims and repairs in the log: each test asserts on the lines it
+// provokes, and any other warning or error fails it.
+let logged: ReturnType<typeof captureLog>;
+beforeEach(() => {
+  logged = captureLog();
+});
 afterEach(() => {
+  logged.restore();
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  expect(logged.unexpected()).toEqual([]);
 });
 
 type Dump = Record<string, { value: string; version: number; expiry: number }>;
@@ -85,6 +93,7 @@ describe("files written by the original Osprey", () => {
     expect(result.entriesLoaded).toBe(3);
     expect(result.recordsReplayed).toBe(7);
     expect(result.trimmedBytes).toBe(0);
+    expect(logged.take(/^WARN /)).toEqual(["WARN recovery: skipping WAL records of unknown type 9 (written by a newer Osprey?)"]);
   });
 
   test("without a manifest every WAL is replayed from the lowest index", () => {
@@ -128,6 +137,7 @@ describe("batches and clears (record types added by this Osprey)", () => {
       const { state, result } = recoverDir(dir);
       expect(Object.keys(state)).toEqual(["before"]);
       expect(result.trimmedBytes).toBe(cut);
+      expect(logged.take(/^WARN recovery: trimmed/)).toEqual([expect.stringContaining(`trimmed ${cut} bytes from the end of ${walFile(1)} at byte ${first.length} `)]);
       rmSync(dir, { recursive: true, force: true });
     }
   });
@@ -160,6 +170,9 @@ describe("damage", () => {
       expect(result.trimmedBytes).toBe(cut - twoRecords);
       if (cut > twoRecords) expect(Array.from(readFileSync(`${path}.broken`))).toEqual(Array.from(all.subarray(twoRecords, cut)));
       else expect(existsSync(`${path}.broken`)).toBe(false);
+      const trimmed = logged.take(/^WARN recovery: trimmed/);
+      if (cut > twoRecords) expect(trimmed).toEqual([expect.stringMatching(new RegExp(`trimmed ${cut - twoRecords} bytes .* at byte ${twoRecords} .*kept in ${walFile(1)}\\.broken$`))]);
+      else expect(trimmed).toEqual([]);
       rmSync(dir, { recursive: true, force: true });
     }
   });
@@ -172,6 +185,7 @@ describe("damage", () => {
     const { state, result } = recoverDir(dir);
     expect(Object.keys(state).sort()).toEqual(["one", "two"]);
     expect(result.trimmedBytes).toBe(r3.length);
+    expect(logged.take(/^WARN /)).toEqual([expect.stringContaining(`(crc mismatch)`)]);
   });
 
   test("zeros after the last record (a file extended but never written) are trimmed", () => {
@@ -180,6 +194,7 @@ describe("damage", () => {
     const { state, result } = recoverDir(dir);
     expect(Object.keys(state).length).toBe(3);
     expect(result.trimmedBytes).toBe(4096);
+    expect(logged.take(/^WARN /)).toEqual([expect.stringContaining(`trimmed 4096 bytes from the end of ${walFile(1)} at byte ${all.length} (bad record magic)`)]);
   });
 
   test("a flipped byte in the middle of the log refuses to start, naming the file and byte offset, and changes nothing", () => {
@@ -214,6 +229,11 @@ describe("damage", () => {
     expect(Object.keys(state)).toEqual(["one"]);
     expect(statSync(join(dir, walFile(1))).size).toBe(r1.length);
     expect(readdirSync(dir).sort()).toEqual([walFile(1), `${walFile(1)}.broken`, `${walFile(2)}.broken`]);
+    expect(logged.take(/^(WARN|ERROR) /)).toEqual([
+      expect.stringMatching(new RegExp(`^ERROR repair: ${walFile(1)}: bad record at byte ${r1.length} .*truncating the log there and setting later WALs aside$`)),
+      expect.stringMatching(/^WARN recovery: trimmed /),
+      `ERROR repair: set ${walFile(2)} aside as ${walFile(2)}.broken`,
+    ]);
   });
 
   test("a bad snapshot entry refuses to start naming the snapshot and the entry's byte offset", () => {
@@ -229,6 +249,7 @@ describe("damage", () => {
     expect(() => recoverDir(dir)).toThrow(new RegExp(`${snapFile(1)}: bad entry 2 of 2 at byte ${secondEntry}: crc mismatch`));
     const { state } = recoverDir(dir, true);
     expect(Object.keys(state)).toEqual(["a"]);
+    expect(logged.take(/^ERROR /)).toEqual([`ERROR repair: ${snapFile(1)}: bad entry 2 of 2 at byte ${secondEntry}: crc mismatch; keeping the 1 entries before it`]);
   });
 
   test("a snapshot with fewer entries than its header counts refuses to start", () => {

@@ -1,11 +1,14 @@
-// The WAL as a unit: records reach the file in the documented format, and waiters (connections
-// holding replies) are released in order, exactly once, even when a release re-enters the log.
+// The WAL as a unit: records reach the file in the documented format, waiters (connections
+// holding replies) are released in order, exactly once, even when a release re-enters the log,
+// and a caller breaking the log's rules (batches, record limits) fails loudly, logging nothing.
 
 import { afterEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { InvariantError } from "../../src/assert.ts";
 import { configFromObject } from "../../src/config.ts";
+import { keyBytesMaxLimit } from "../../src/constants.ts";
 import { noExpiry } from "../../src/engine/store.ts";
 import { Wal } from "../../src/persistence/wal.ts";
 import { concat, walRecord } from "./fixtures.ts";
@@ -41,12 +44,14 @@ describe("Wal", () => {
     set(wal, "b", "22", 3);
     const k = enc.encode("a");
     wal.del(k, 0, 1);
+    wal.expire(k, 0, 1, 1700000060000, 3);
     await turn();
     expect(wal.writesTotal).toBe(1);
     const expected = concat([
       walRecord({ type: 0, key: "a", value: "1", version: 1 }),
       walRecord({ type: 0, key: "b", value: "22", version: 3 }),
       walRecord({ type: 1, key: "a" }),
+      walRecord({ type: 2, key: "a", expiryMs: 1700000060000, version: 3 }),
     ]);
     expect(Array.from(readFileSync(join(dir, "wal-00000001.oswal")))).toEqual(Array.from(expected));
   });
@@ -76,5 +81,69 @@ describe("Wal", () => {
     for (let i = 0; i < 200 && !released; i++) await Bun.sleep(5);
     expect(released).toBe(true);
     expect(wal.syncsTotal).toBeGreaterThanOrEqual(1);
+  });
+
+  test("an MSET batch of two SETs lands as one batch record holding both, byte for byte", async () => {
+    const { wal, dir } = openWal({ sync_policy: "os" });
+    wal.batchBegin(2, "a1b22".length);
+    set(wal, "a", "1");
+    set(wal, "b", "22", 2);
+    wal.batchEnd();
+    wal.clear();
+    await turn();
+    const items = [walRecord({ type: 0, key: "a", value: "1", version: 1 }), walRecord({ type: 0, key: "b", value: "22", version: 2 })];
+    const expected = concat([walRecord({ type: 3, value: concat(items), version: 2 }), walRecord({ type: 4 })]);
+    expect(Array.from(readFileSync(join(dir, "wal-00000001.oswal")))).toEqual(Array.from(expected));
+  });
+});
+
+describe("Wal invariants", () => {
+  test("a batch begun while another is open is a broken invariant", () => {
+    const { wal } = openWal({ sync_policy: "os" });
+    wal.batchBegin(1, 2);
+    expect(() => wal.batchBegin(1, 2)).toThrow(InvariantError);
+  });
+
+  test("a batch ended without one open is a broken invariant", () => {
+    const { wal } = openWal({ sync_policy: "os" });
+    expect(() => wal.batchEnd()).toThrow(InvariantError);
+  });
+
+  test("a batch holding fewer records than it was begun with is a broken invariant, never a batch recovery would refuse", () => {
+    const { wal } = openWal({ sync_policy: "os" });
+    wal.batchBegin(2, 4);
+    set(wal, "a", "1");
+    expect(() => wal.batchEnd()).toThrow(InvariantError);
+  });
+
+  test("a batch's records longer than batchBegin announced are a broken invariant before they are encoded", () => {
+    const { wal } = openWal({ sync_policy: "os" });
+    wal.batchBegin(1, 2);
+    const before = wal.appendedLsn;
+    expect(() => set(wal, "a", "too long for the batch")).toThrow(InvariantError);
+    expect(wal.appendedLsn).toBe(before);
+  });
+
+  test("a clear inside a batch is a broken invariant", () => {
+    const { wal } = openWal({ sync_policy: "os" });
+    wal.batchBegin(1, 2);
+    expect(() => wal.clear()).toThrow(InvariantError);
+  });
+
+  test("a SET whose key is empty or longer than any configuration allows is a broken invariant and logs nothing", async () => {
+    const { wal, dir } = openWal({ sync_policy: "os" });
+    const key = new Uint8Array(keyBytesMaxLimit + 1).fill(0x6b);
+    expect(() => wal.set(key, 0, key.length, key, 0, 1, noExpiry, 1)).toThrow(InvariantError);
+    expect(() => wal.set(key, 0, 0, key, 0, 1, noExpiry, 1)).toThrow(InvariantError);
+    expect(wal.appendedLsn).toBe(0);
+    await turn();
+    expect(readFileSync(join(dir, "wal-00000001.oswal")).length).toBe(0);
+  });
+
+  test("waiters queued for a position below an earlier one are a broken invariant", () => {
+    const { wal } = openWal({ sync_policy: "os" });
+    set(wal, "a", "1");
+    wal.waitFor(wal.appendedLsn, { onDurable() {} });
+    expect(() => wal.waitFor(1, { onDurable() {} })).toThrow(InvariantError);
   });
 });
