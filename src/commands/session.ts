@@ -24,10 +24,11 @@ export const valid = -1;
  */
 export interface Dialect {
   /**
-   * Whether b[s..e) may be a key here: `valid` or why not. `grows` is true for commands that may
-   * create a key (RESP checks only those: a key that cannot be written is simply missing).
+   * Whether argument t of the request being run may be a key here: `valid` or why not. `grows` is
+   * true for commands that may create a key (RESP checks only those: a key that cannot be written
+   * is simply missing).
    */
-  keyFail(b: Uint8Array, s: number, e: number, keyBytesMax: number, grows: boolean): Fail | typeof valid;
+  keyFail(r: Session, t: number, keyBytesMax: number, grows: boolean): Fail | typeof valid;
   /** SET's options from argument 3 on into `o`, with relative times made absolute at nowMs. */
   setOptions(r: Session, o: SetOptions): Fail | typeof valid;
   /** The EXPIRE family: the time at argument 2 in `unitMs` (absolute in `o.atMs`) and conditions from 3 on. */

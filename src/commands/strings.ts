@@ -1,7 +1,7 @@
 // GET, SET, SETNX, GETDEL, MGET, MSET, DEL, EXISTS: each parses its arguments, calls one engine
 // operation and hands the result to the protocol's encoder. Keys were checked by the dispatcher.
 
-import { deleteKey, setAll, setGeneric, SetFlag, SetOptions, SetOutcome, writtenVersion } from "../engine/ops.ts";
+import { deleteKey, setAll, setGeneric, SetFlag, SetOptions, SetRefused } from "../engine/ops.ts";
 import type { Context } from "./context.ts";
 import { Fail } from "./reply.ts";
 import type { Session } from "./session.ts";
@@ -24,20 +24,21 @@ export function set(s: Session, ctx: Context): void {
   }
   // SET … GET answers the old value, which the write is about to replace.
   if ((o.flags & SetFlag.Get) !== 0) get(s, ctx);
-  const outcome = writeValue(s, ctx, o);
+  const version = writeValue(s, ctx, o);
   if ((o.flags & SetFlag.Get) !== 0) return;
-  if (outcome === SetOutcome.Written) s.reply.written(writtenVersion);
-  else s.reply.setRefused(outcome === SetOutcome.KeyExists ? Fail.KeyExists : outcome === SetOutcome.KeyMissing ? Fail.KeyMissing : Fail.VersionMismatch);
+  if (version > 0) s.reply.written(version);
+  else s.reply.setRefused(version === SetRefused.KeyExists ? Fail.KeyExists : version === SetRefused.KeyMissing ? Fail.KeyMissing : Fail.VersionMismatch);
 }
 
 /** SETNX key value → 1 when set, 0 when the key was live. */
 export function setnx(s: Session, ctx: Context): void {
   const o = options.reset();
   o.flags = SetFlag.Nx;
-  s.reply.integer(writeValue(s, ctx, o) === SetOutcome.Written ? 1 : 0);
+  s.reply.integer(writeValue(s, ctx, o) > 0 ? 1 : 0);
 }
 
-function writeValue(s: Session, ctx: Context, o: SetOptions): SetOutcome {
+/** Returns the new version, or a negative SetRefused. */
+function writeValue(s: Session, ctx: Context, o: SetOptions): number {
   const p = s.p;
   return setGeneric(ctx.store, s.b, p.starts[1]!, p.ends[1]!, p.starts[2]!, p.ends[2]!, o, s.nowMs);
 }

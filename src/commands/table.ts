@@ -144,15 +144,35 @@ export const commands: readonly Command[] = [
  * A command as one protocol sees it: the name it is called by there and the argument counts it
  * accepts. Built once per protocol from `commands`.
  */
-export interface Route {
-  readonly command: Command;
-  /** As the slowlog names it: the text name upper-case, the RESP name lower-case. */
-  readonly name: string;
-  readonly argsMin: number;
-  readonly argsMax: number;
-  /** The protocol's reply for a wrong number of arguments, encoded once. */
-  readonly arityError: Uint8Array;
-  readonly payload: TextForm["payload"] | undefined;
+export class Route {
+  // What dispatch reads on every request, copied out of the row: every Route has one shape, so
+  // those reads stay monomorphic (rows are literals of several shapes).
+  readonly run: Handler;
+  readonly stat: Stat;
+  readonly flags: number;
+  readonly paired: boolean;
+  readonly keyFirst: number;
+  readonly keyLast: number;
+  readonly keyStep: number;
+
+  constructor(
+    readonly command: Command,
+    /** As the slowlog names it: the text name upper-case, the RESP name lower-case. */
+    readonly name: string,
+    readonly argsMin: number,
+    readonly argsMax: number,
+    /** The protocol's reply for a wrong number of arguments, encoded once. */
+    readonly arityError: Uint8Array,
+    readonly payload: TextForm["payload"] | undefined,
+  ) {
+    this.run = command.run;
+    this.stat = command.stat;
+    this.flags = command.flags;
+    this.paired = command.paired === true;
+    this.keyFirst = command.keys[0];
+    this.keyLast = command.keys[1];
+    this.keyStep = command.keys[2];
+  }
 }
 
 /** name code → Route, for one protocol. */
@@ -165,7 +185,7 @@ export function textRoutes(arityError: Uint8Array): Routes {
     const t = command.text;
     if (t === null) continue;
     const name = t.name ?? command.name;
-    routes.set(nameCodeOf(name), { command, name, argsMin: t.argsMin, argsMax: t.argsMax, arityError, payload: t.payload });
+    routes.set(nameCodeOf(name), new Route(command, name, t.argsMin, t.argsMax, arityError, t.payload));
   }
   return routes;
 }
@@ -179,7 +199,7 @@ export function respRoutes(arityError: (name: string) => Uint8Array): Routes {
     const name = command.name.toLowerCase();
     const argsMin = r.arity > 0 ? r.arity : -r.arity;
     const argsMax = r.argsMax ?? (r.arity > 0 ? r.arity : unbounded);
-    routes.set(nameCodeOf(name), { command, name, argsMin, argsMax, arityError: arityError(name), payload: undefined });
+    routes.set(nameCodeOf(name), new Route(command, name, argsMin, argsMax, arityError(name), undefined));
   }
   return routes;
 }
@@ -206,10 +226,9 @@ export function dispatch(s: Session, routes: Routes, ctx: Context, sinceMs: numb
   if (route === undefined) s.reply.unknownCommand(s);
   else if (p.argc < route.argsMin || p.argc > route.argsMax) s.reply.error(route.arityError);
   else {
-    const cmd = route.command;
-    ctx.stats.commands[cmd.stat]++;
-    if (cmd.paired === true && (p.argc & 1) === 0) s.reply.error(route.arityError);
-    else if (cmd.keys[0] === 0 || keysValid(s, cmd, ctx)) run(s, cmd, ctx);
+    ctx.stats.commands[route.stat]++;
+    if (route.paired && (p.argc & 1) === 0) s.reply.error(route.arityError);
+    else if (route.keyFirst === 0 || keysValid(s, route, ctx)) run(s, route, ctx);
   }
   const doneMs = performance.now();
   if (doneMs - sinceMs >= ctx.config.slowlogThresholdMs && route !== undefined) {
@@ -220,17 +239,14 @@ export function dispatch(s: Session, routes: Routes, ctx: Context, sinceMs: numb
 }
 
 /** Checks every key the request names against the protocol's key rule; replies and returns false at the first bad one. */
-function keysValid(s: Session, cmd: Command, ctx: Context): boolean {
+function keysValid(s: Session, route: Route, ctx: Context): boolean {
   const p = s.p;
-  const keys = cmd.keys;
-  const first = keys[0];
-  const last = keys[1];
-  const step = keys[2];
-  const end = last < 0 ? p.argc + last : last;
-  const grows = (cmd.flags & Flag.Grows) !== 0;
+  const step = route.keyStep;
+  const end = route.keyLast < 0 ? p.argc + route.keyLast : route.keyLast;
+  const grows = (route.flags & Flag.Grows) !== 0;
   const max = ctx.config.keyBytesMax;
-  for (let t = first; t <= end; t += step) {
-    const why = s.dialect.keyFail(s.b, p.starts[t]!, p.ends[t]!, max, grows);
+  for (let t = route.keyFirst; t <= end; t += step) {
+    const why = s.dialect.keyFail(s, t, max, grows);
     if (why !== valid) {
       s.reply.fail(why);
       return false;
@@ -253,16 +269,16 @@ function keyCount(cmd: Command, argc: number): number {
  * answered, and the connection goes on. A broken invariant is not answered: it propagates and
  * stops the server (see net/listener.ts).
  */
-function run(s: Session, cmd: Command, ctx: Context): void {
+function run(s: Session, route: Route, ctx: Context): void {
   const mark = s.reply.len;
   try {
-    cmd.run(s, ctx);
+    route.run(s, ctx);
   } catch (err) {
     if (err instanceof InvariantError) throw err;
     s.reply.truncate(mark);
     const message = err instanceof Error ? err.message : String(err);
-    if (err instanceof WalError) walRefusal(cmd.name, message);
-    else log.error(`${cmd.name} failed: ${err instanceof Error ? (err.stack ?? message) : message}`);
+    if (err instanceof WalError) walRefusal(route.name, message);
+    else log.error(`${route.name} failed: ${err instanceof Error ? (err.stack ?? message) : message}`);
     s.reply.internal(message);
   }
 }

@@ -45,34 +45,31 @@ export class SetOptions {
   }
 }
 
-/** How `setGeneric` ended. */
-export const enum SetOutcome {
-  Written,
+/** Why `setGeneric` did not write: negative, so a version (≥ 1) and a refusal share one number. */
+export const enum SetRefused {
   /** NX and the key is live. */
-  KeyExists,
+  KeyExists = -1,
   /** XX and the key is not live. */
-  KeyMissing,
+  KeyMissing = -2,
   /** VER and the version differs. */
-  VersionMismatch,
+  VersionMismatch = -3,
 }
-
-/** After `setGeneric` answered Written: the key's new version. */
-export let writtenVersion = 0;
 
 /**
  * SET key = b[vs..ve) under `o`: the one place that decides whether a SET may write (NX, XX, VER)
- * and with what expiry (KEEPTTL) and version. The key is b[ks..ke).
+ * and with what expiry (KEEPTTL) and version. The key is b[ks..ke). Returns the key's new version,
+ * or why it did not write.
  */
-export function setGeneric(store: Store, b: Uint8Array, ks: number, ke: number, vs: number, ve: number, o: SetOptions, nowMs: number): SetOutcome {
+export function setGeneric(store: Store, b: Uint8Array, ks: number, ke: number, vs: number, ve: number, o: SetOptions, nowMs: number): number {
   const id = store.lookup(b, ks, ke, nowMs);
   const flags = o.flags;
-  if ((flags & SetFlag.Nx) !== 0 && id >= 0) return SetOutcome.KeyExists;
-  if ((flags & SetFlag.Xx) !== 0 && id < 0) return SetOutcome.KeyMissing;
-  if ((flags & SetFlag.Ver) !== 0 && o.version !== (id < 0 ? 0 : store.version(id))) return SetOutcome.VersionMismatch;
+  if ((flags & SetFlag.Nx) !== 0 && id >= 0) return SetRefused.KeyExists;
+  if ((flags & SetFlag.Xx) !== 0 && id < 0) return SetRefused.KeyMissing;
+  if ((flags & SetFlag.Ver) !== 0 && o.version !== (id < 0 ? 0 : store.version(id))) return SetRefused.VersionMismatch;
   const expiry = (flags & SetFlag.KeepTtl) !== 0 && id >= 0 ? store.expiry(id) : o.expiryMs;
-  writtenVersion = nextVersion(store, id);
-  store.set(b, ks, ke, b, vs, ve, expiry, writtenVersion, id);
-  return SetOutcome.Written;
+  const version = nextVersion(store, id);
+  store.set(b, ks, ke, b, vs, ve, expiry, version, id);
+  return version;
 }
 
 /**

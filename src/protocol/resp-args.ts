@@ -14,10 +14,11 @@ import { nameCode, nameCodeOf } from "./text.ts";
  * max_key_bytes bounds what every lookup copies and compares. Reads need no check: a key that
  * cannot be written is simply missing.
  */
-function keyFail(_b: Uint8Array, s: number, e: number, keyBytesMax: number, grows: boolean): Fail | typeof valid {
+function keyFail(r: Session, t: number, keyBytesMax: number, grows: boolean): Fail | typeof valid {
   if (!grows) return valid;
-  if (e === s) return Fail.EmptyKey;
-  if (e - s > keyBytesMax) return Fail.KeyTooLarge;
+  const len = r.p.ends[t]! - r.p.starts[t]!;
+  if (len === 0) return Fail.EmptyKey;
+  if (len > keyBytesMax) return Fail.KeyTooLarge;
   return valid;
 }
 

@@ -81,8 +81,13 @@ function expireOptions(r: Session, unitMs: number, o: ExpireOptions): Fail | typ
   return valid;
 }
 
+/** The key rule on argument t of the request being run. */
+function keyFail(r: Session, t: number, keyBytesMax: number): Fail | typeof valid {
+  return keyError(r.b, r.p.starts[t]!, r.p.ends[t]!, keyBytesMax);
+}
+
 export const textDialect: Dialect = {
-  keyFail: keyError,
+  keyFail,
   setOptions,
   expireOptions,
 };

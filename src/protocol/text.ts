@@ -189,6 +189,10 @@ export class TextParser {
       const len = parseLength(buf, this.starts[t]!, this.ends[t]!);
       if (len < 0) return this.#fail(Err.badLength, body, false);
       if (len > this.#valueBytesMax) tooLarge = true;
+      // Point the length token at its payload. Harmless if the payload is not all here yet: the
+      // line is tokenized again when more bytes arrive.
+      this.starts[t] = body + total;
+      this.ends[t] = body + total + len;
       total += len;
     }
     if (tooLarge || total > this.#msetBytesMax) {
@@ -210,14 +214,6 @@ export class TextParser {
     this.payloadStart = body;
     this.payloadEnd = payloadEnd;
     this.next = after;
-    // Point each length token at its payload (the lengths were checked above).
-    let vs = body;
-    for (let t = first; t < last; t += step) {
-      const ve = vs + parseLength(buf, this.starts[t]!, this.ends[t]!);
-      this.starts[t] = vs;
-      this.ends[t] = ve;
-      vs = ve;
-    }
     return Parsed.Command;
   }
 
