@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -137,3 +138,10 @@ int osprey_reserve(int fd, int64_t offset, int64_t len) {
  * the write fails with EFBIG instead, which the WAL answers like a full disk.
  */
 void osprey_ignore_sigxfsz(void) { signal(SIGXFSZ, SIG_IGN); }
+
+/**
+ * Takes an exclusive advisory lock on fd without waiting (the data_dir's LOCK file). Returns 0, or
+ * an errno: EWOULDBLOCK while another process (or another open of the file) holds it. The kernel
+ * drops the lock when the fd is closed or the process dies, so a crash never leaves it stale.
+ */
+int osprey_lock(int fd) { return flock(fd, LOCK_EX | LOCK_NB) == 0 ? 0 : errno; }

@@ -13,7 +13,7 @@ import { Store } from "./engine/store.ts";
 import { stopOnBug } from "./fatal.ts";
 import { createLog, log, setLog } from "./log.ts";
 import { BusyWatch, listen } from "./net/listener.ts";
-import { openPersistence, RecoveryError } from "./persistence/index.ts";
+import { DataDirLockedError, openPersistence, RecoveryError } from "./persistence/index.ts";
 
 /** Starts a server from a config; resolves once it listens. Used by main() and by in-process tests. */
 export async function startServer(config: Config, options: { repair?: boolean } = {}) {
@@ -100,6 +100,11 @@ async function main(configPath: string | undefined, repair: boolean): Promise<vo
   try {
     server = await startServer(config, { repair });
   } catch (err) {
+    if (err instanceof DataDirLockedError) {
+      log.error(`cannot start: ${err.message}`);
+      await log.close();
+      process.exit(1);
+    }
     if (err instanceof RecoveryError) {
       log.error(`cannot recover ${config.dataDir}: ${err.message}`);
       await log.close();

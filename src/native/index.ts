@@ -15,6 +15,7 @@ const symbols = {
   osprey_fdatasync: { args: [FFIType.i32], returns: FFIType.i32 },
   osprey_reserve: { args: [FFIType.i32, FFIType.i64, FFIType.i64], returns: FFIType.i32 },
   osprey_ignore_sigxfsz: { args: [], returns: FFIType.void },
+  osprey_lock: { args: [FFIType.i32], returns: FFIType.i32 },
 } as const;
 
 type Lib = ReturnType<typeof dlopen<typeof symbols>>["symbols"];
@@ -105,4 +106,13 @@ export function fdatasync(fd: number): number {
 export function reserve(fd: number, offset: number, len: number): number {
   if (lib === null) return -1;
   return lib.osprey_reserve(fd, offset, len);
+}
+
+/**
+ * An exclusive, non-blocking flock on `fd`: 0, an errno (EWOULDBLOCK: someone holds it), or -1
+ * without the native library (the caller falls back to the PID in the file).
+ */
+export function lockFile(fd: number): number {
+  if (!loadNative() || lib === null) return -1;
+  return lib.osprey_lock(fd);
 }

@@ -11,9 +11,10 @@ import { lastSnapIndex, Snapshotter } from "./snapshot.ts";
 import { Wal } from "./wal.ts";
 
 import { RecoveryError } from "./recovery.ts";
+import { DataDirLockedError, lockDataDir, type DataDirLock } from "./lock.ts";
 import { errorText } from "./files.ts";
 
-export { RecoveryError };
+export { DataDirLockedError, RecoveryError };
 
 export interface Persistence {
   readonly wal: Wal;
@@ -31,7 +32,7 @@ export function openPersistence(config: Config, store: Store, options: { repair?
   try {
     return open(config, store, options);
   } catch (e) {
-    if (e instanceof RecoveryError) throw e;
+    if (e instanceof RecoveryError || e instanceof DataDirLockedError) throw e;
     throw new RecoveryError(`the directory cannot be used: ${errorText(e)} (${(e as Error).message})`);
   }
 }
@@ -41,6 +42,18 @@ function open(config: Config, store: Store, options: { repair?: boolean }): Pers
   const native = nativeStatus();
   const dir = config.dataDir;
   mkdirSync(dir, { recursive: true });
+  // The lock comes before anything is read: a second server on this directory stops here.
+  const lock = lockDataDir(dir);
+  try {
+    return openLocked(config, store, options, native, lock);
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
+}
+
+function openLocked(config: Config, store: Store, options: { repair?: boolean }, native: string, lock: DataDirLock): Persistence {
+  const dir = config.dataDir;
   const recovery = recover(dir, store, { repair: options.repair });
   if (recovery.snapIndex > 0 || recovery.walIndex > 0) {
     log.info(
@@ -61,6 +74,7 @@ function open(config: Config, store: Store, options: { repair?: boolean }): Pers
     close() {
       snapshots.stop();
       wal.close();
+      lock.release();
     },
   };
 }
