@@ -1,7 +1,8 @@
 // Durability, put together at start-up: recover the keyspace from data_dir, then log every
 // change from here on (the Store's MutationLog becomes the WAL) and take snapshots.
 
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
 import type { Config } from "../config.types.ts";
 import type { Store } from "../engine/store.ts";
 import { log } from "../log.ts";
@@ -12,7 +13,8 @@ import { Wal } from "./wal.ts";
 
 import { RecoveryError } from "./recovery.ts";
 import { DataDirLockedError, lockDataDir, type DataDirLock } from "./lock.ts";
-import { errorText } from "./files.ts";
+import { errorText, writeFileAtomic } from "./files.ts";
+import { manifestName, putSnapHeader, serializeManifest, snapHeaderBytes, snapName, walName } from "./format.ts";
 
 export { DataDirLockedError, RecoveryError };
 
@@ -52,6 +54,24 @@ function open(config: Config, store: Store, options: { repair?: boolean }): Pers
   }
 }
 
+/**
+ * Gives a directory without a manifest its first one, before any client is served, so that a
+ * manifest missing later is always an anomaly recovery refuses. It names the snapshot recovery
+ * loaded (a repair), or an empty snapshot written for the purpose (snap-00000000, which the first
+ * real snapshot replaces), and the first WAL recovery replayed.
+ */
+function establishManifest(dir: string, recovery: RecoveryResult): void {
+  let snap = snapName(recovery.snapIndex);
+  if (recovery.entriesLoaded === 0 && !existsSync(join(dir, snap))) {
+    snap = snapName(0);
+    const header = Buffer.alloc(snapHeaderBytes);
+    putSnapHeader(header, 0, 0);
+    writeFileAtomic(join(dir, snap), header);
+  }
+  writeFileAtomic(join(dir, manifestName), serializeManifest({ version: 1, snap, next_wal: walName(recovery.nextWalIndex), created_ms: Date.now() }));
+  log.info(`${manifestName} written: ${snap}, then ${walName(recovery.nextWalIndex)} on`);
+}
+
 function openLocked(config: Config, store: Store, options: { repair?: boolean }, native: string, lock: DataDirLock): Persistence {
   const dir = config.dataDir;
   const recovery = recover(dir, store, { repair: options.repair });
@@ -61,6 +81,7 @@ function openLocked(config: Config, store: Store, options: { repair?: boolean },
         `${recovery.recordsReplayed} WAL records replayed` + (recovery.trimmedBytes > 0 ? `, ${recovery.trimmedBytes} torn bytes trimmed` : ""),
     );
   }
+  if (!existsSync(join(dir, manifestName))) establishManifest(dir, recovery);
   const walIndex = recovery.walIndex > 0 ? recovery.walIndex : recovery.nextWalIndex;
   const wal = new Wal(dir, config, walIndex, recovery.walIndex > 0 ? recovery.walBytes : 0);
   const snapshots = new Snapshotter(dir, store, wal, config, lastSnapIndex(dir));

@@ -76,7 +76,8 @@ export function recover(dir: string, store: Store, options: RecoveryOptions = {}
 
   const manifestPath = join(dir, manifestName);
   let firstWal = 1;
-  if (existsSync(manifestPath)) {
+  if (!existsSync(manifestPath)) firstWal = recoverWithoutManifest(dir, store, now, repair, progress, result);
+  else {
     const manifest = readManifest(manifestPath);
     firstWal = fileIndex(manifest.next_wal, "wal");
     result.nextWalIndex = firstWal;
@@ -128,6 +129,36 @@ export function recover(dir: string, store: Store, options: RecoveryOptions = {}
   }
   result.ms = performance.now() - started;
   return result;
+}
+
+/**
+ * No MANIFEST.json. Every data_dir gets one when it is first opened, so a directory that holds a
+ * snapshot, or WALs that no longer start at wal-00000001 (older ones were compacted into a
+ * snapshot), lost its manifest: starting from what is left would silently drop data, so recovery
+ * refuses. `--repair` rebuilds the state from the newest snapshot and every WAL present (records
+ * are absolute, so replaying WALs the snapshot already covers changes nothing), and the server
+ * then writes a manifest for it. A directory without snapshots and with WALs from wal-00000001 on
+ * (a new one, or one written by the original Osprey) is replayed whole, as before. Returns the
+ * first WAL to replay.
+ */
+function recoverWithoutManifest(dir: string, store: Store, now: number, repair: boolean, progress: Progress, result: RecoveryResult): number {
+  const names = readdirSync(dir);
+  const snaps = names.filter((n) => fileIndex(n, "snap") >= 0).sort((a, b) => fileIndex(a, "snap") - fileIndex(b, "snap"));
+  const wals = names.map((n) => fileIndex(n, "wal")).filter((i) => i >= 0).sort((a, b) => a - b);
+  const firstWal = wals.length > 0 ? wals[0]! : 1;
+  if (snaps.length === 0 && firstWal === 1) return 1;
+  const found = [...snaps, ...(wals.length > 0 ? [`${walName(wals[0]!)} … ${walName(wals[wals.length - 1]!)}`] : [])].join(", ");
+  if (!repair) {
+    throw new RecoveryError(`${manifestName} is missing but the directory holds ${found}: refusing to start from part of the data (--repair rebuilds the manifest from the newest snapshot and the WALs)`);
+  }
+  const newest = snaps[snaps.length - 1];
+  if (newest !== undefined) {
+    result.entriesLoaded = loadSnapshot(join(dir, newest), newest, store, now, repair, progress);
+    result.snapIndex = fileIndex(newest, "snap");
+  }
+  log.error(`repair: ${manifestName} is missing; rebuilding the state from ${newest ?? "no snapshot"} and ${wals.length} WAL file(s) from ${walName(firstWal)} on`);
+  result.nextWalIndex = firstWal;
+  return firstWal;
 }
 
 function readManifest(path: string): Manifest {

@@ -3,11 +3,11 @@
 // back, with its value and version.
 
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync, unlinkSync, existsSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RawClient } from "../support/client.ts";
-import { serverEntry, startServer, type RunningServer } from "../support/server.ts";
+import { serverEntry, spawnServer, startServer, type RunningServer } from "../support/server.ts";
 
 const cleanup: (() => Promise<unknown> | void)[] = [];
 afterEach(async () => {
@@ -247,7 +247,8 @@ describe("WAL files", () => {
     expect(await server.signal("SIGKILL")).not.toBe(0);
     const wals = readdirSync(dir).filter((f) => f.endsWith(".oswal"));
     expect(wals.length).toBeGreaterThan(5);
-    expect(existsSync(join(dir, "MANIFEST.json"))).toBe(false);
+    // The manifest written when the directory was new still names the empty snapshot and the first WAL.
+    expect(JSON.parse(readFileSync(join(dir, "MANIFEST.json"), "utf8"))).toMatchObject({ snap: "snap-00000000.osnap", next_wal: "wal-00000001.oswal" });
     server = await start({ wal_max_bytes: 16 * 1024, enable_snapshot: false }, dir);
     expect((await w.verify(server.port)).lost).toEqual([]);
   }, 30000);
@@ -537,3 +538,48 @@ describe("large values", () => {
     }
   });
 });
+
+describe("the manifest", () => {
+  test("a new data_dir gets a manifest before the first client: an empty snapshot and the first WAL", async () => {
+    const dir = tempDir();
+    const server = await start({}, dir);
+    expect(JSON.parse(readFileSync(join(dir, "MANIFEST.json"), "utf8"))).toMatchObject({ version: 1, snap: "snap-00000000.osnap", next_wal: "wal-00000001.oswal" });
+    expect((await Bun.file(join(dir, "snap-00000000.osnap")).bytes()).length).toBe(14);
+    expect(await server.signal("SIGTERM")).toBe(0);
+  });
+
+  test("a missing manifest beside a snapshot and later WALs refuses to start, and --repair recovers every acknowledged write", async () => {
+    const dir = tempDir();
+    let server = await start({ wal_max_bytes: 64 * 1024 }, dir);
+    const w = new Writer("manifest", 400);
+    let n = 0;
+    await w.run(server.port, () => ++n > 6, 16);
+    const c = await RawClient.connect(server.port);
+    expect(await c.request("SNAPSHOT\r\n")).toBe("OK snapshot started");
+    await waitUntil(() => readdirSync(dir).some((f) => /^snap-0*[1-9]\d*\.osnap$/.test(f)));
+    n = 0;
+    await w.run(server.port, () => ++n > 3, 16); // writes after the snapshot live only in the WALs
+    expect(await server.signal("SIGTERM")).toBe(0);
+    unlinkSync(join(dir, "MANIFEST.json"));
+
+    const refused = spawnServer(["--config", server.configPath]);
+    const { code, stderr } = await refused.exited(15000);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/MANIFEST\.json is missing but the directory holds snap-\d+\.osnap, wal-\d+\.oswal … wal-\d+\.oswal: refusing to start/);
+
+    server = await start({ wal_max_bytes: 64 * 1024 }, dir, { args: ["--repair"] });
+    expect(server.log()).toMatch(/repair: MANIFEST\.json is missing; rebuilding the state from snap-\d+\.osnap and \d+ WAL file\(s\)/);
+    expect((await w.verify(server.port)).lost).toEqual([]);
+    expect(await server.signal("SIGTERM")).toBe(0);
+    // The repair wrote a manifest: a plain start now succeeds, with everything still there.
+    server = await start({ wal_max_bytes: 64 * 1024 }, dir);
+    expect((await w.verify(server.port)).lost).toEqual([]);
+    expect(await server.signal("SIGTERM")).toBe(0);
+  }, 30000);
+});
+
+/** Polls `ready` every 10 ms for up to 10 s. */
+async function waitUntil(ready: () => boolean): Promise<void> {
+  for (let i = 0; i < 1000 && !ready(); i++) await Bun.sleep(10);
+  expect(ready()).toBe(true);
+}

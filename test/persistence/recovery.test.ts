@@ -106,6 +106,17 @@ describe("files written by the original Osprey", () => {
     expect(result.walBytes).toBe(statSync(join(dir, walFile(2))).size);
   });
 
+  test("without a manifest, WALs that no longer start at wal-00000001 are refused, and --repair replays them", () => {
+    const dir = freshDir();
+    writeFileSync(join(dir, walFile(3)), walRecord({ type: SET, key: "a", value: "1", version: 4 }));
+    writeFileSync(join(dir, walFile(4)), walRecord({ type: SET, key: "a", value: "22", version: 5 }));
+    expect(() => recoverDir(dir)).toThrow(`MANIFEST.json is missing but the directory holds ${walFile(3)} … ${walFile(4)}: refusing to start`);
+    const { state, result } = recoverDir(dir, true);
+    expect(state).toEqual({ a: { value: "22", version: 5, expiry: noExpiry } });
+    expect(result.nextWalIndex).toBe(3);
+    expect(logged.take(/^ERROR repair:/)).toEqual([`ERROR repair: MANIFEST.json is missing; rebuilding the state from no snapshot and 2 WAL file(s) from ${walFile(3)} on`]);
+  });
+
   test("binary keys and values (bytes ≥ 0x80, NUL, CR, LF) survive byte for byte", () => {
     const dir = freshDir();
     const value = new Uint8Array(256).map((_, i) => i);
