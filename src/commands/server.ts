@@ -67,6 +67,11 @@ export function lastsave(s: Session, ctx: Context): void {
   s.reply.integer(Math.floor(ms / 1000));
 }
 
+/** `cmd_<name>` per command counter, as both STATS and INFO's Stats section list them. */
+function commandFields(m: Metrics): Field[] {
+  return statNames.map((name, i): Field => [`cmd_${name}`, m.commands[i]!]);
+}
+
 /** The STATS report, in its documented order. */
 function statsFields(m: Metrics): Field[] {
   return [
@@ -75,7 +80,7 @@ function statsFields(m: Metrics): Field[] {
     ["keys", m.keys],
     ["expired_total", m.expiredTotal],
     ["evicted_total", m.evictedTotal],
-    ...statNames.map((name, i): Field => [`cmd_${name}`, m.commands[i]!]),
+    ...commandFields(m),
     ["errors_total", m.errorsTotal],
     ["connections_total", m.connectionsTotal],
     ["rejected_clients_total", m.rejectedClientsTotal],
@@ -143,7 +148,7 @@ function infoSections(m: Metrics): [string, Field[]][] {
       ["evicted_keys", m.evictedTotal],
       ["total_error_replies", m.errorsTotal],
       ["slow_commands_total", m.slowCommandsTotal],
-      ...statNames.map((name, i): Field => [`cmd_${name}`, m.commands[i]!]),
+      ...commandFields(m),
     ]],
     ["Keyspace", m.keys > 0 ? [["db0", `keys=${m.keys},expires=${m.keysWithExpiry},avg_ttl=0`]] : []],
   ];
