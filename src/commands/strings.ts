@@ -23,9 +23,10 @@ export function set(s: Session, ctx: Context): void {
     if (why !== valid) return s.reply.fail(why);
   }
   // SET … GET answers the old value, which the write is about to replace.
-  if ((o.flags & SetFlag.Get) !== 0) get(s, ctx);
+  const withGet = (o.flags & SetFlag.Get) !== 0;
+  if (withGet) get(s, ctx);
   const version = writeValue(s, ctx, o);
-  if ((o.flags & SetFlag.Get) !== 0) return;
+  if (withGet) return;
   if (version > 0) s.reply.written(version);
   else s.reply.setRefused(version === SetRefused.KeyExists ? Fail.KeyExists : version === SetRefused.KeyMissing ? Fail.KeyMissing : Fail.VersionMismatch);
 }

@@ -231,11 +231,14 @@ export function dispatch(s: Session, routes: Routes, ctx: Context, sinceMs: numb
     else if (route.keyFirst === 0 || keysValid(s, route, ctx)) run(s, route, ctx);
   }
   const doneMs = performance.now();
-  if (doneMs - sinceMs >= ctx.config.slowlogThresholdMs && route !== undefined) {
-    ctx.stats.slowCommandsTotal++;
-    log.slow(route.name, keyCount(route.command, p.argc), doneMs - sinceMs);
-  }
+  if (doneMs - sinceMs >= ctx.config.slowlogThresholdMs && route !== undefined) slow(route, p.argc, doneMs - sinceMs, ctx);
   return doneMs;
+}
+
+/** A request took at least slowlog_threshold_ms: count it and log it (name, key count, time; never values). */
+function slow(route: Route, argc: number, ms: number, ctx: Context): void {
+  ctx.stats.slowCommandsTotal++;
+  log.slow(route.name, keyCount(route.command, argc), ms);
 }
 
 /** Checks every key the request names against the protocol's key rule; replies and returns false at the first bad one. */
@@ -274,13 +277,18 @@ function run(s: Session, route: Route, ctx: Context): void {
   try {
     route.run(s, ctx);
   } catch (err) {
-    if (err instanceof InvariantError) throw err;
-    s.reply.truncate(mark);
-    const message = err instanceof Error ? err.message : String(err);
-    if (err instanceof WalError) walRefusal(route.name, message);
-    else log.error(`${route.name} failed: ${err instanceof Error ? (err.stack ?? message) : message}`);
-    s.reply.internal(message);
+    failed(s, route, mark, err);
   }
+}
+
+/** A handler threw: rethrow an invariant, answer anything else as ERR INTERNAL (out of `run`, which stays small). */
+function failed(s: Session, route: Route, mark: number, err: unknown): void {
+  if (err instanceof InvariantError) throw err;
+  s.reply.truncate(mark);
+  const message = err instanceof Error ? err.message : String(err);
+  if (err instanceof WalError) walRefusal(route.name, message);
+  else log.error(`${route.name} failed: ${err instanceof Error ? (err.stack ?? message) : message}`);
+  s.reply.internal(message);
 }
 
 let walRefusals = 0;
