@@ -164,6 +164,8 @@ export const snapshotSliceMs = 2;
 /** Shortest slice even when snapshot_pause_max_ms asks for less: below it the walk makes no headway between turns. */
 export const snapshotSliceMsMin = 0.5;
 assert(snapshotSliceMs >= snapshotSliceMsMin, "the snapshot slice must not be shorter than its minimum");
+/** A snapshot that failed (could not create its file, rotate the WAL, write or sync) is tried again, when due, after this long. */
+export const snapshotRetryMs = 5000;
 /** Snapshot entries are encoded into a buffer of this size and written when it fills. */
 export const snapshotChunkBytes = 1 * MiB;
 

@@ -13,6 +13,8 @@ export function errnoText(errno: number): string {
     5: "EIO (input/output error)",
     9: "EBADF (bad file descriptor)",
     13: "EACCES (permission denied)",
+    23: "ENFILE (too many open files in the system)",
+    24: "EMFILE (too many open files: RLIMIT_NOFILE)",
     27: "EFBIG (file too large: RLIMIT_FSIZE or file system limit)",
     28: "ENOSPC (no space left on device)",
     30: "EROFS (read-only file system)",
