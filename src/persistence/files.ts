@@ -13,6 +13,7 @@ export function errnoText(errno: number): string {
     5: "EIO (input/output error)",
     9: "EBADF (bad file descriptor)",
     13: "EACCES (permission denied)",
+    21: "EISDIR (is a directory)",
     23: "ENFILE (too many open files in the system)",
     24: "EMFILE (too many open files: RLIMIT_NOFILE)",
     27: "EFBIG (file too large: RLIMIT_FSIZE or file system limit)",
