@@ -1,6 +1,7 @@
-// The native library (native/osprey.c) through bun:ffi: hardware CRC32C, fdatasync and disk
-// reservation. Loaded once, at first use; when it cannot be built or loaded, one warning is
-// logged and TypeScript (and Bun's own fdatasync) take over, so Osprey always starts.
+// The native library (native/osprey.c) through bun:ffi: hardware CRC32C, fdatasync, disk
+// reservation and the descriptor limit. Loaded once, at first use; when it cannot be built or
+// loaded, one warning is logged and TypeScript (and Bun's own fdatasync) take over, so Osprey
+// always starts.
 
 import { dlopen, FFIType } from "bun:ffi";
 import { fdatasyncSync, readFileSync } from "node:fs";
