@@ -4,6 +4,7 @@
 // when it has them (SSE4.2 on x86-64, the ARMv8 CRC extension on arm64), a table otherwise.
 // osprey_fdatasync / osprey_fallocate: the two system calls durability needs that Bun does not
 // expose directly (Bun's own fdatasync is used as the fallback), returning 0 or an errno.
+// osprey_nofile_raise / osprey_nofile_hard: the descriptor limit, raised at start-up (setrlimit).
 
 #define _GNU_SOURCE
 #include <errno.h>
@@ -145,3 +146,31 @@ void osprey_ignore_sigxfsz(void) { signal(SIGXFSZ, SIG_IGN); }
  * drops the lock when the fd is closed or the process dies, so a crash never leaves it stale.
  */
 int osprey_lock(int fd) { return flock(fd, LOCK_EX | LOCK_NB) == 0 ? 0 : errno; }
+
+/**
+ * Raises the soft RLIMIT_NOFILE to the hard limit (Linux caps the soft limit at the hard one, and an
+ * infinite hard limit at nr_open, so a failed raise to infinity is retried at the largest int).
+ * Every client is a descriptor: below max_clients plus the server's own files, accept() fails with
+ * EMFILE and the WAL cannot rotate. Returns the soft limit now (clamped to INT32_MAX), or -errno.
+ */
+int32_t osprey_nofile_raise(void) {
+  struct rlimit lim;
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return -errno;
+  if (lim.rlim_cur != lim.rlim_max) {
+    struct rlimit want = lim;
+    want.rlim_cur = lim.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &want) != 0 && lim.rlim_max == RLIM_INFINITY) {
+      want.rlim_cur = INT32_MAX;
+      while (want.rlim_cur > lim.rlim_cur && setrlimit(RLIMIT_NOFILE, &want) != 0) want.rlim_cur /= 2;
+    }
+    if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return -errno;
+  }
+  return lim.rlim_cur == RLIM_INFINITY || lim.rlim_cur > INT32_MAX ? INT32_MAX : (int32_t)lim.rlim_cur;
+}
+
+/** The hard RLIMIT_NOFILE (clamped to INT32_MAX), or -errno: the most a raise can reach. */
+int32_t osprey_nofile_hard(void) {
+  struct rlimit lim;
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return -errno;
+  return lim.rlim_max == RLIM_INFINITY || lim.rlim_max > INT32_MAX ? INT32_MAX : (int32_t)lim.rlim_max;
+}

@@ -112,6 +112,31 @@ export const defaults = {
   slowlog_threshold_ms: 50,
 } as const;
 
+// ---- Descriptors ----
+
+/**
+ * Descriptors kept free beyond max_clients and what the server holds once its files are open:
+ * the listeners (2), a WAL rotation (the next file and the one an in-flight fdatasync still
+ * holds), a snapshot (its .tmp, the manifest's .tmp, a directory fsync), refused clients between
+ * their accept and their close, and Bun's own (its thread pool, DNS). Without them the server's
+ * own open() fails with EMFILE once clients take every descriptor, and a WAL that cannot rotate
+ * grows without bound.
+ */
+export const fdReserveCount = 32;
+/** Descriptors assumed open at start-up where /proc/self/fd cannot be counted (stdio, event loop, LOCK, log, WAL). */
+export const fdOwnCountFallback = 16;
+/**
+ * How often the listener checks that one descriptor can still be opened. Bun's accept loop,
+ * when accept() fails with EMFILE, leaves the connection queued and the listening socket ready,
+ * so the event loop spins at 100% CPU: this check is what notices it and pauses accepting.
+ */
+export const acceptProbeMs = 100;
+/** Accepting stays paused at least this long once descriptors ran out (the queued connections are refused). */
+export const acceptPauseMs = 1000;
+/** "Out of descriptors" is logged at most this often; the line counts the pauses in between. */
+export const fdWarnIntervalMs = 10_000;
+assert(acceptProbeMs < acceptPauseMs, "the descriptor check must run more often than a pause lasts, or resuming would wait for it");
+
 // ---- Durability ----
 
 /** The WAL reserves disk space this far ahead, so a full disk refuses a write before it is applied. */
@@ -139,6 +164,8 @@ export const snapshotSliceMs = 2;
 /** Shortest slice even when snapshot_pause_max_ms asks for less: below it the walk makes no headway between turns. */
 export const snapshotSliceMsMin = 0.5;
 assert(snapshotSliceMs >= snapshotSliceMsMin, "the snapshot slice must not be shorter than its minimum");
+/** A snapshot that failed (could not create its file, rotate the WAL, write or sync) is tried again, when due, after this long. */
+export const snapshotRetryMs = 5000;
 /** Snapshot entries are encoded into a buffer of this size and written when it fills. */
 export const snapshotChunkBytes = 1 * MiB;
 

@@ -74,7 +74,19 @@ export const Err = {
 
 /** An `ERR INTERNAL` reply naming the cause, for failures that are not the client's fault. */
 export function internalError(cause: string): Uint8Array {
-  return reply("INTERNAL", cause.replace(/[\r\n]+/g, " "));
+  return reply("INTERNAL", publicCause(cause).replace(/[\r\n]+/g, " "));
+}
+
+// An absolute path: a slash, then segments up to the last one, which is kept.
+const absolutePath = /(?<![\w.])\/(?:[^\s'"/:,()]+\/)*([^\s'"/:,()]+)/g;
+
+/**
+ * A cause as a client may see it: every absolute path cut to its base name (the fs errors of
+ * Node and Bun name the full path), since where data_dir lies is the operator's business. The
+ * log keeps the full text.
+ */
+export function publicCause(cause: string): string {
+  return cause.replace(absolutePath, "$1");
 }
 
 /**
@@ -130,7 +142,7 @@ export const RespErr = {
 
 /** A RESP `-ERR INTERNAL <cause>` reply, for failures that are not the client's fault. */
 export function respInternalError(cause: string): Uint8Array {
-  return respError(`INTERNAL ${cause}`);
+  return respError(`INTERNAL ${publicCause(cause)}`);
 }
 
 /** The text protocol's reply for each Fail, indexed by it. */

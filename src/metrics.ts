@@ -15,6 +15,9 @@ export interface DurabilityMetrics {
   walErrorsTotal: number;
   /** null while the log writes; otherwise why writes are refused. */
   walFailure: string | null;
+  /** null while rotations succeed; otherwise why the last one failed (the log goes on in the current file). */
+  walRotateFailure: string | null;
+  walRotateFailuresTotal: number;
   snapshotsTotal: number;
   snapshotFailuresTotal: number;
   snapshotInProgress: boolean;
@@ -94,6 +97,8 @@ function durabilityMetrics(ctx: Context): DurabilityMetrics | null {
     walLastSyncMs: w.lastSyncMs,
     walErrorsTotal: w.errorsTotal,
     walFailure: w.failure,
+    walRotateFailure: w.rotateFailure,
+    walRotateFailuresTotal: w.rotateFailuresTotal,
     snapshotsTotal: s.snapshotsTotal,
     snapshotFailuresTotal: s.failuresTotal,
     snapshotInProgress: s.running,
@@ -132,7 +137,8 @@ export function durabilityFields(m: Metrics): Field[] {
     ["wal_syncs_total", d.walSyncsTotal],
     ["wal_last_sync_ms", d.walLastSyncMs.toFixed(3)],
     ["wal_errors_total", d.walErrorsTotal],
-    ["wal_status", d.walFailure === null ? "ok" : `failing: ${d.walFailure}`, true],
+    ["wal_status", d.walFailure !== null ? `failing: ${d.walFailure}` : d.walRotateFailure !== null ? `degraded: cannot rotate: ${d.walRotateFailure}` : "ok", true],
+    ["wal_rotate_failures_total", d.walRotateFailuresTotal],
     ["snapshots_total", d.snapshotsTotal],
     ["snapshot_failures_total", d.snapshotFailuresTotal],
     ["snapshot_in_progress", d.snapshotInProgress ? 1 : 0],

@@ -13,13 +13,24 @@ import { Store } from "./engine/store.ts";
 import { stopOnBug } from "./fatal.ts";
 import { createLog, log, setLog } from "./log.ts";
 import { BusyWatch, listen } from "./net/listener.ts";
+import { countOpenFds, fitClients } from "./net/descriptors.ts";
+import { raiseFileLimit } from "./native/index.ts";
 import { DataDirLockedError, openPersistence, RecoveryError } from "./persistence/index.ts";
 
 /** Starts a server from a config; resolves once it listens. Used by main() and by in-process tests. */
 export async function startServer(config: Config, options: { repair?: boolean } = {}) {
   const store = new Store();
+  const limits = raiseFileLimit();
   // Recovery runs before the port opens: no client ever sees a half-loaded keyspace.
   const persistence = openPersistence(config, store, options);
+  // Counted once the LOCK, the log and the WAL are open: what clients may take is the rest, less a
+  // reserve, so the server's own files always find a descriptor. The lowered limit is the one
+  // enforced and reported (STATS, INFO, CONFIG GET maxclients), as Redis does.
+  const fit = fitClients(config.clientsMax, limits, countOpenFds());
+  if (fit.warning !== null) {
+    log.warn(fit.warning);
+    config = { ...config, clientsMax: fit.clientsMax };
+  }
   const ctx: Context = {
     store,
     config,

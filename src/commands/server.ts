@@ -77,6 +77,7 @@ function statsFields(m: Metrics): Field[] {
   return [
     ["uptime_ms", m.uptimeMs],
     ["clients", m.clients],
+    ["max_clients", m.maxClients],
     ["keys", m.keys],
     ["expired_total", m.expiredTotal],
     ["evicted_total", m.evictedTotal],

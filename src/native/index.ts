@@ -1,9 +1,10 @@
-// The native library (native/osprey.c) through bun:ffi: hardware CRC32C, fdatasync and disk
-// reservation. Loaded once, at first use; when it cannot be built or loaded, one warning is
-// logged and TypeScript (and Bun's own fdatasync) take over, so Osprey always starts.
+// The native library (native/osprey.c) through bun:ffi: hardware CRC32C, fdatasync, disk
+// reservation and the descriptor limit. Loaded once, at first use; when it cannot be built or
+// loaded, one warning is logged and TypeScript (and Bun's own fdatasync) take over, so Osprey
+// always starts.
 
 import { dlopen, FFIType } from "bun:ffi";
-import { fdatasyncSync } from "node:fs";
+import { fdatasyncSync, readFileSync } from "node:fs";
 import { log } from "../log.ts";
 import { crc32cTs } from "./crc32c.ts";
 import { buildNative, nativeLibrary, nativeStale } from "./build.ts";
@@ -16,6 +17,8 @@ const symbols = {
   osprey_reserve: { args: [FFIType.i32, FFIType.i64, FFIType.i64], returns: FFIType.i32 },
   osprey_ignore_sigxfsz: { args: [], returns: FFIType.void },
   osprey_lock: { args: [FFIType.i32], returns: FFIType.i32 },
+  osprey_nofile_raise: { args: [], returns: FFIType.i32 },
+  osprey_nofile_hard: { args: [], returns: FFIType.i32 },
 } as const;
 
 type Lib = ReturnType<typeof dlopen<typeof symbols>>["symbols"];
@@ -115,4 +118,33 @@ export function reserve(fd: number, offset: number, len: number): number {
 export function lockFile(fd: number): number {
   if (!loadNative() || lib === null) return -1;
   return lib.osprey_lock(fd);
+}
+
+/** The descriptor limits of this process: `soft` is what open() and accept() run into. */
+export interface FileLimits {
+  soft: number;
+  hard: number;
+  /** Whether the soft limit could be raised here (false without the native library). */
+  raised: boolean;
+}
+
+/**
+ * Raises the soft RLIMIT_NOFILE to the hard limit and reports both. Without the native library
+ * nothing is raised (Bun cannot call setrlimit) and the limits are read from /proc/self/limits;
+ * null when even that is not there (not Linux), and the caller cannot check max_clients.
+ */
+export function raiseFileLimit(): FileLimits | null {
+  if (loadNative() && lib !== null) {
+    const soft = lib.osprey_nofile_raise();
+    const hard = lib.osprey_nofile_hard();
+    if (soft > 0 && hard > 0) return { soft, hard, raised: true };
+  }
+  try {
+    const m = /^Max open files\s+(\d+|unlimited)\s+(\d+|unlimited)/m.exec(readFileSync("/proc/self/limits", "latin1"));
+    if (m === null) return null;
+    const n = (t: string) => (t === "unlimited" ? 2 ** 31 - 1 : Number(t));
+    return { soft: n(m[1]!), hard: n(m[2]!), raised: false };
+  } catch {
+    return null;
+  }
 }

@@ -1,8 +1,10 @@
 // Bun.listen wiring: accepts clients up to max_clients, routes socket events to connections,
-// watches for long event-loop turns, and shuts down gracefully.
+// watches for long event-loop turns, pauses accepting when descriptors run out, and shuts down
+// gracefully.
 
 import type { Socket, TCPSocketListener } from "bun";
-import { busyWarnIntervalMs, shutdownFlushMs } from "../constants.ts";
+import { closeSync, openSync } from "node:fs";
+import { acceptPauseMs, acceptProbeMs, busyWarnIntervalMs, fdWarnIntervalMs, shutdownFlushMs } from "../constants.ts";
 import type { Context } from "../commands/context.ts";
 import { Err, RespErr } from "../errors.ts";
 import { log } from "../log.ts";
@@ -64,6 +66,8 @@ export function listen(ctx: Context, busy: BusyWatch): Server {
         binaryType: "uint8array",
         open(socket: Socket<Client>) {
           ctx.stats.connectionsTotal++;
+          // clientsMax is max_clients, lowered at start-up to what the descriptor limit leaves after
+          // the server's reserve: refusing here is what keeps descriptors for the WAL and snapshots.
           if (ctx.clients >= ctx.config.clientsMax) {
             ctx.stats.rejectedClientsTotal++;
             socket.data = null;
@@ -119,19 +123,121 @@ export function listen(ctx: Context, busy: BusyWatch): Server {
       throw new Error(`resp_listen_addr ${ctx.config.respListenHost}:${ctx.config.respListenPort}: ${(err as Error).message}`);
     }
   }
-  const listeners = respListener === null ? [listener] : [listener, respListener];
+  const ports: Port[] = [{ hostname: listener.hostname, port: listener.port, respOnly: false, listener }];
+  if (respListener !== null) ports.push({ hostname: respListener.hostname, port: respListener.port, respOnly: true, listener: respListener });
+  const guard = new AcceptGuard(ports, open, ctx);
 
   return {
     hostname: listener.hostname,
     port: listener.port,
     resp: respListener === null ? null : { hostname: respListener.hostname, port: respListener.port },
     async shutdown() {
-      for (const l of listeners) l.stop(false);
+      guard.stop();
+      for (const p of ports) p.listener?.stop(false);
       if (connections.size === 0) return;
       const closed = new Promise<void>((resolve) => (onAllClosed = resolve));
       for (const conn of connections) conn.shutdown();
       await Promise.race([closed, Bun.sleep(shutdownFlushMs)]);
-      for (const l of listeners) l.stop(true);
+      for (const p of ports) p.listener?.stop(true);
+      for (const l of guard.paused) l.stop(true); // their clients, accepted before a pause
     },
   };
+}
+
+/** A listening address; `listener` is null while accepting is paused. */
+interface Port {
+  readonly hostname: string;
+  readonly port: number;
+  readonly respOnly: boolean;
+  listener: TCPSocketListener<Client> | null;
+}
+
+type Open = (hostname: string, port: number, respOnly: boolean) => TCPSocketListener<Client>;
+
+const EMFILE = "EMFILE";
+const ENFILE = "ENFILE";
+
+/** False when this process (EMFILE) or the system (ENFILE) has no descriptor left to open. */
+function descriptorFree(): boolean {
+  try {
+    closeSync(openSync("/dev/null", "r"));
+    return true;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return code !== EMFILE && code !== ENFILE;
+  }
+}
+
+/**
+ * Keeps the event loop from spinning when accept() runs out of descriptors. Bun.listen gives no
+ * sign of it (no callback, no error): the connection stays queued, the listening socket stays
+ * readable, and the loop retries accept() at 100% CPU (measured: a whole core while 200 sockets
+ * waited under `prlimit --nofile=64`). The refusal over max_clients normally keeps a reserve free;
+ * when something still uses every descriptor, this notices (one descriptor cannot be opened),
+ * closes the listening sockets — the queued connections are refused, connected clients go on —
+ * and listens again on the same addresses once a descriptor is free and acceptPauseMs passed.
+ */
+class AcceptGuard {
+  readonly #ports: Port[];
+  readonly #open: Open;
+  readonly #ctx: Context;
+  readonly #timer: ReturnType<typeof setInterval>;
+  /** Listeners closed by a pause: their connected clients are closed with them at shutdown. */
+  readonly paused: TCPSocketListener<Client>[] = [];
+  #pausedAtMs = -1;
+  #lastWarnMs = -Infinity;
+  #unreported = 0;
+
+  constructor(ports: Port[], open: Open, ctx: Context) {
+    this.#ports = ports;
+    this.#open = open;
+    this.#ctx = ctx;
+    this.#timer = setInterval(() => this.#check(), acceptProbeMs);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+
+  #check(): void {
+    const now = performance.now();
+    if (this.#pausedAtMs < 0) {
+      if (descriptorFree()) return;
+      for (const p of this.#ports) {
+        if (p.listener === null) continue;
+        p.listener.stop(false);
+        if (!this.paused.includes(p.listener)) this.paused.push(p.listener);
+        p.listener = null;
+      }
+      this.#pausedAtMs = now;
+      this.#warn(now, `out of file descriptors (EMFILE/ENFILE): not accepting clients for ${acceptPauseMs} ms; ${this.#ctx.clients} connected, max_clients ${this.#ctx.config.clientsMax}`);
+      return;
+    }
+    if (now - this.#pausedAtMs < acceptPauseMs || !descriptorFree()) return;
+    for (const p of this.#ports) {
+      if (p.listener !== null) continue;
+      try {
+        p.listener = this.#open(p.hostname, p.port, p.respOnly);
+      } catch (err) {
+        this.#pausedAtMs = now; // try again after another pause
+        this.#warn(now, `cannot listen again on ${p.hostname}:${p.port} after running out of descriptors: ${(err as Error).message}`);
+        return;
+      }
+    }
+    this.#pausedAtMs = -1;
+    log.debug("descriptors free again: accepting clients");
+  }
+
+  /** Logs at most once per fdWarnIntervalMs, counting the occurrences it did not log. */
+  #warn(now: number, msg: string): void {
+    if (now - this.#lastWarnMs < fdWarnIntervalMs) {
+      this.#unreported++;
+      return;
+    }
+    const more = this.#unreported > 0 ? ` (${this.#unreported} more since the last such line)` : "";
+    this.#lastWarnMs = now;
+    this.#unreported = 0;
+    log.warn(msg + more);
+  }
 }

@@ -85,7 +85,7 @@ function openLocked(config: Config, store: Store, options: { repair?: boolean },
   const walIndex = recovery.walIndex > 0 ? recovery.walIndex : recovery.nextWalIndex;
   const wal = new Wal(dir, config, walIndex, recovery.walIndex > 0 ? recovery.walBytes : 0);
   const snapshots = new Snapshotter(dir, store, wal, config, lastSnapIndex(dir));
-  wal.onSnapshotDue = () => void snapshots.start(`${config.walBytesMax} bytes logged since the last one`);
+  wal.onSnapshotDue = () => snapshots.startDue(`${config.walBytesMax} bytes logged since the last one`);
   store.setLog(wal);
   return {
     wal,

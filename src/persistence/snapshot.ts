@@ -13,7 +13,7 @@
 import { closeSync, fdatasync as fdatasyncAsync, openSync, readdirSync, renameSync, unlinkSync, write as writeAsync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { Config } from "../config.types.ts";
-import { snapshotChunkBytes, snapshotSliceMs, snapshotSliceMsMin } from "../constants.ts";
+import { snapshotChunkBytes, snapshotRetryMs, snapshotSliceMs, snapshotSliceMsMin } from "../constants.ts";
 import { noExpiry, type Store } from "../engine/store.ts";
 import { log } from "../log.ts";
 import { errorText, syncDir, writeFileAtomic } from "./files.ts";
@@ -39,6 +39,8 @@ export class Snapshotter {
   readonly #store: Store;
   readonly #wal: Wal;
   readonly #sliceMs: number;
+  /** wal_max_bytes: logged since the last snapshot, this much makes the next one due. */
+  readonly #dueBytes: number;
   readonly enabled: boolean;
 
   #index: number;
@@ -66,6 +68,8 @@ export class Snapshotter {
   #workMs = 0;
   #startedMs = 0;
   #longestSliceMs = 0;
+  /** After a failed snapshot, size-triggered ones wait until then (performance.now()). */
+  #retryAtMs = 0;
 
   snapshotsTotal = 0;
   failuresTotal = 0;
@@ -85,6 +89,7 @@ export class Snapshotter {
     this.#wal = wal;
     this.#index = index;
     this.enabled = config.snapshotEnable;
+    this.#dueBytes = config.walBytesMax;
     this.#sliceMs = Math.max(snapshotSliceMsMin, Math.min(snapshotSliceMs, config.snapshotPauseMaxMs));
   }
 
@@ -92,22 +97,33 @@ export class Snapshotter {
     return this.#running;
   }
 
-  /** Starts a snapshot; null when started, else why not. */
+  /**
+   * Starts a snapshot; null when started, else why not. The reason may reach a client (SNAPSHOT,
+   * BGSAVE): it names files by their base name, the log has the full path.
+   */
   start(reason: string): string | null {
     if (!this.enabled) return "snapshots are disabled (enable_snapshot = false)";
     if (this.#running) return "a snapshot is already in progress";
     if (this.#stopped) return "the server is shutting down";
-    const nextWal = this.#wal.rotate();
-    if (nextWal < 0) return `the write-ahead log cannot be rotated (${this.#wal.failure ?? "see the log"})`;
-    this.#wal.sinceSnapshotBytes = 0;
     const index = this.#index + 1;
-    this.#tmp = join(this.#dir, tmpName(snapName(index)));
+    const name = tmpName(snapName(index));
+    // The file is created before the WAL rotates: a snapshot that cannot start (EMFILE, ENOSPC,
+    // EACCES…) then leaves no extra WAL file behind, and retrying it costs nothing.
+    this.#tmp = join(this.#dir, name);
     try {
       this.#fd = openSync(this.#tmp, "w");
     } catch (e) {
-      this.failuresTotal++;
-      return `cannot create ${this.#tmp}: ${errorText(e)}`;
+      return this.#refused(`cannot create ${name}: ${errorText(e)}`, this.#tmp);
     }
+    const nextWal = this.#wal.rotate();
+    if (nextWal < 0) {
+      this.#closeFile();
+      try {
+        unlinkSync(this.#tmp);
+      } catch {}
+      return this.#refused(`the write-ahead log cannot be rotated (${this.#wal.failure ?? this.#wal.rotateFailure ?? "see the log"})`, null);
+    }
+    this.#wal.sinceSnapshotBytes = 0;
     this.#running = true;
     this.#nextWal = nextWal;
     this.#cursor = 0;
@@ -123,6 +139,23 @@ export class Snapshotter {
     log.info(`snapshot ${snapName(index)} started (${reason}); WAL continues in ${walName(nextWal)}`);
     setImmediate(this.#slice);
     return null;
+  }
+
+  /**
+   * A size-triggered snapshot (wal_max_bytes logged since the last one). After a failure it waits
+   * snapshotRetryMs, as the WAL keeps asking on every write until one starts.
+   */
+  startDue(reason: string): void {
+    if (performance.now() < this.#retryAtMs) return;
+    this.start(reason);
+  }
+
+  /** A snapshot that could not start: counted, logged (with `path`), retried when size-triggered. */
+  #refused(why: string, path: string | null): string {
+    this.failuresTotal++;
+    this.#retryAtMs = performance.now() + snapshotRetryMs;
+    log.error(`snapshot not started, retried in ${snapshotRetryMs} ms if due: ${why}${path === null ? "" : ` (${path})`}`);
+    return why;
   }
 
   /** Shutdown: abandons a snapshot in progress (the previous one and the WALs still cover everything). */
@@ -282,6 +315,10 @@ export class Snapshotter {
     this.#running = false;
     this.#shrinkChunks();
     this.failuresTotal++;
+    // The WAL rotated when this one started, so the bytes that made it due no longer count: count
+    // them again, so that the next write after snapshotRetryMs starts another.
+    this.#retryAtMs = performance.now() + snapshotRetryMs;
+    this.#wal.sinceSnapshotBytes = Math.max(this.#wal.sinceSnapshotBytes, this.#dueBytes);
     // A chunk write still out keeps the fd until its callback (closing now could hand the number
     // to another file while the thread pool writes to it).
     if (this.#fd >= 0 && this.#spare !== null && !this.#syncing) this.#closeFile();

@@ -15,7 +15,7 @@ import { closeSync, fdatasync as fdatasyncAsync, ftruncateSync, openSync, writeS
 import { join } from "node:path";
 import type { Config } from "../config.types.ts";
 import { assert } from "../assert.ts";
-import { walBufferBytesInitial, walBufferBytesMax, walRecordBytesMax, walReserveBytes, walRetryMs } from "../constants.ts";
+import { fdWarnIntervalMs, walBufferBytesInitial, walBufferBytesMax, walRecordBytesMax, walReserveBytes, walRetryMs } from "../constants.ts";
 import type { MutationLog } from "../engine/store.ts";
 import { log } from "../log.ts";
 import { reserve } from "../native/index.ts";
@@ -79,6 +79,11 @@ export class Wal implements MutationLog {
   /** Rotated-out files whose fd an in-flight sync still uses. */
   #retired: number[] = [];
   #closed = false;
+  /** While a rotation fails (see rotate), why, how often in a row, when to try again, when it was last logged. */
+  #rotateFailure: string | null = null;
+  #rotateFailures = 0;
+  #rotateRetryAtMs = 0;
+  #rotateLoggedMs = -Infinity;
 
   #waiters = new WaiterQueue();
   #groupCommit: GroupCommit;
@@ -92,6 +97,7 @@ export class Wal implements MutationLog {
   lastSyncMs = 0;
   bytesTotal = 0;
   errorsTotal = 0;
+  rotateFailuresTotal = 0;
 
   /** Opens (appending to) wal-<index>, whose current size is `bytes` (0 to create it). */
   constructor(dir: string, config: Config, index: number, bytes: number) {
@@ -313,7 +319,7 @@ export class Wal implements MutationLog {
       this.#waiters.release(this.#writtenLsn);
       if (this.policy === "batch" && !this.#syncing && this.#writtenLsn - this.#syncedLsn >= this.#batchBytes) this.#startSync();
     }
-    if (this.#fileBytes >= this.#fileBytesMax) this.rotate();
+    if (this.#fileBytes >= this.#fileBytesMax && performance.now() >= this.#rotateRetryAtMs) this.rotate();
     if (this.sinceSnapshotBytes >= this.#fileBytesMax && this.onSnapshotDue !== null) this.onSnapshotDue();
   }
 
@@ -367,15 +373,30 @@ export class Wal implements MutationLog {
   /**
    * Starts a new file: writes and syncs what is pending into the current one (synchronously —
    * this happens once per wal_max_bytes), then opens the next index. Returns the new index, or
-   * -1 when the current file cannot be completed.
+   * -1 when the current file cannot be completed or the next one cannot be created.
+   *
+   * The next file is created (and its directory entry synced) before the current one is touched:
+   * when that fails (EMFILE, ENOSPC, EACCES…) the log goes on in the current file, past
+   * wal_max_bytes, and a size-triggered rotation tries again after walRetryMs.
    */
   rotate(): number {
     if (this.#failure !== null || (this.#len > 0 && !this.#write())) return -1;
+    const nextName = walName(this.#index + 1);
+    let next = -1;
+    try {
+      next = openSync(join(this.dir, nextName), "a");
+      syncDir(this.dir);
+    } catch (e) {
+      if (next >= 0) closeSync(next);
+      this.#rotateFailed(`cannot create ${nextName}: ${errorText(e)}`, e);
+      return -1;
+    }
     const old = this.#fd;
     try {
       syncFile(old, this.currentName);
       ftruncateSync(old, this.#fileBytes); // gives back space reserved past the end
     } catch (e) {
+      closeSync(next);
       this.#fail(`completing ${this.currentName}: ${errorText(e)}`);
       return -1;
     }
@@ -384,11 +405,32 @@ export class Wal implements MutationLog {
     if (this.#syncing) this.#retired.push(old);
     else closeSync(old);
     this.#index++;
-    this.#fd = openSync(join(this.dir, walName(this.#index)), "a");
-    syncDir(this.dir);
+    this.#fd = next;
     this.#fileBytes = 0;
     this.#reservedEnd = 0;
+    if (this.#rotateFailure !== null) log.info(`write-ahead log rotated to ${nextName} after ${this.#rotateFailures} failed attempt(s)`);
+    this.#rotateFailure = null;
+    this.#rotateFailures = 0;
     return this.#index;
+  }
+
+  /** Why the last rotation failed while the log goes on in an oversized file; null once one succeeds. */
+  get rotateFailure(): string | null {
+    return this.#rotateFailure;
+  }
+
+  #rotateFailed(why: string, e: unknown): void {
+    this.errorsTotal++;
+    this.rotateFailuresTotal++;
+    this.#rotateFailures++;
+    this.#rotateFailure = why;
+    this.#rotateRetryAtMs = performance.now() + walRetryMs;
+    // The full path goes to the log only; `why` (STATS, replies) names the file.
+    const path = (e as NodeJS.ErrnoException)?.path;
+    const now = performance.now();
+    if (now - this.#rotateLoggedMs < fdWarnIntervalMs) return;
+    this.#rotateLoggedMs = now;
+    log.error(`write-ahead log cannot rotate, writes go on in ${this.currentName} (${this.#rotateFailures} attempt(s), retried every ${walRetryMs} ms): ${why}${path ? ` (${path})` : ""}`);
   }
 
   /** Shutdown: writes and syncs everything, releases every held reply, closes the file. */
