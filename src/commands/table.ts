@@ -220,7 +220,10 @@ export function respRoutes(arityError: (name: string) => Uint8Array): Routes {
 
 /** The routes of each protocol, built once. */
 export const textRouteTable: Routes = textRoutes(Err.arity);
-export const respRouteTable: Routes = respRoutes((name) => respError(`wrong number of arguments for '${name}' command`));
+// Redis answers a malformed EXEC with EXECABORT naming the error, and discards the transaction.
+export const respRouteTable: Routes = respRoutes((name) =>
+  respError(`${name === "exec" ? "-EXECABORT Transaction discarded because of: " : ""}wrong number of arguments for '${name}' command`),
+);
 
 /** The text parser's table: the name codes of commands that carry a payload, and where their lengths are. */
 export const textPayloads: ReadonlyMap<number, PayloadSpec> = new Map(

@@ -272,6 +272,7 @@ export function queueRequest(s: Session, routes: Routes, ctx: Context): boolean 
   if (p.argc < route.argsMin || p.argc > route.argsMax || (route.paired && (p.argc & 1) === 0)) {
     s.reply.error(route.arityError);
     tx.failed = true;
+    if (route.run === exec) endTransaction(s, tx); // EXECABORT: the transaction is discarded
     return true;
   }
   if (immediate.has(route.run)) return false;
@@ -304,10 +305,15 @@ export function multi(s: Session): void {
 
 export function discard(s: Session): void {
   if (!s.multi) return s.reply.error(TxErr.discardWithoutMulti);
-  s.multi = false;
-  s.tx!.reset();
-  s.tx!.unwatch();
+  endTransaction(s, s.tx!);
   s.reply.ok();
+}
+
+/** Leaves MULTI without running anything: the queue and the watches are dropped. */
+function endTransaction(s: Session, tx: Transaction): void {
+  s.multi = false;
+  tx.reset();
+  tx.unwatch();
 }
 
 export function watch(s: Session, ctx: Context): void {
