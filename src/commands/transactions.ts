@@ -7,7 +7,7 @@
 
 import { assert } from "../assert.ts";
 import { copyBytes } from "../bytes.ts";
-import { counterTextBytesMax, entriesMax, multiArgOverheadBytes, multiQueueBytesMax, multiQueueCommandsMax } from "../constants.ts";
+import { connectionBufferBytesKeepMax, counterTextBytesMax, entriesMax, multiArgOverheadBytes, multiQueueBytesMax, multiQueueCommandsMax } from "../constants.ts";
 import { respError } from "../errors.ts";
 import { noExpiry, type MutationLog, type Store } from "../engine/store.ts";
 import type { Context } from "./context.ts";
@@ -120,7 +120,7 @@ export class Transaction {
     return this.#bytes;
   }
 
-  /** Empties the queue for the next MULTI; a queue that grew large gives its memory back. */
+  /** Empties the queue for the next MULTI; a queue that grew large gives its memory back (as a connection's buffers do). */
   reset(): void {
     this.#bytesLen = 0;
     this.#args = 0;
@@ -129,9 +129,9 @@ export class Transaction {
     this.failed = false;
     this.recordsMax = 0;
     this.dataBytesMax = 0;
-    if (this.#bytes.length > 1024 * 1024) this.#bytes = new Uint8Array(4096);
-    if (this.#argEnds.length > 64 * 1024) this.#argEnds = new Int32Array(64);
-    if (this.#first.length > 64 * 1024) this.#first = new Int32Array(16);
+    if (this.#bytes.length > connectionBufferBytesKeepMax) this.#bytes = new Uint8Array(4096);
+    if (this.#argEnds.byteLength > connectionBufferBytesKeepMax) this.#argEnds = new Int32Array(64);
+    if (this.#first.byteLength > connectionBufferBytesKeepMax) this.#first = new Int32Array(16);
   }
 
   /** Drops every watch (EXEC, DISCARD, UNWATCH). */
