@@ -211,7 +211,13 @@ assert(fileReadChunkBytes >= walRecordFramingBytes, "the read chunk must hold at
  */
 export const multiQueueCommandsMax = 10_000;
 export const multiQueueBytesMax = 32 * MiB;
-/** What the queue holds per argument besides its bytes: its start and end offsets (two int32). */
+/**
+ * Most keys one connection may watch, and most bytes of them: watches last until EXEC, DISCARD or
+ * UNWATCH, so they are memory a client controls too. Past either WATCH is refused, adding none.
+ */
+export const multiWatchKeysMax = 10_000;
+export const multiWatchBytesMax = 1 * MiB;
+/** What the queue counts per argument besides its bytes: its end offset (int32) and its share of its request's index and name, rounded up. */
 export const multiArgOverheadBytes = 8;
 /** Longest value a counter logs: the decimal of -2^63 is 20 bytes. */
 export const counterTextBytesMax = 20;

@@ -7,7 +7,16 @@
 
 import { assert } from "../assert.ts";
 import { copyBytes } from "../bytes.ts";
-import { connectionBufferBytesKeepMax, counterTextBytesMax, entriesMax, multiArgOverheadBytes, multiQueueBytesMax, multiQueueCommandsMax } from "../constants.ts";
+import {
+  connectionBufferBytesKeepMax,
+  counterTextBytesMax,
+  entriesMax,
+  multiArgOverheadBytes,
+  multiQueueBytesMax,
+  multiQueueCommandsMax,
+  multiWatchBytesMax,
+  multiWatchKeysMax,
+} from "../constants.ts";
 import { respError } from "../errors.ts";
 import { noExpiry, type MutationLog, type Store } from "../engine/store.ts";
 import type { Context } from "./context.ts";
@@ -24,6 +33,7 @@ const TxErr = {
   /** Redis's text for its no-multi commands; Osprey's are those whose log record cannot join a batch. */
   notAllowed: respError("Command not allowed inside a transaction"),
   queueFull: respError(`MULTI queue full: at most ${multiQueueCommandsMax} commands and ${multiQueueBytesMax} bytes of arguments`),
+  watchFull: respError(`too many watched keys: at most ${multiWatchKeysMax} keys and ${multiWatchBytesMax} bytes of them per connection`),
 } as const;
 
 /**
@@ -56,9 +66,10 @@ export class Transaction {
   recordsMax = 0;
   dataBytesMax = 0;
 
-  /** Watched keys (latin1), each with its expiry when WATCH saw it live (noExpiry otherwise). */
-  readonly watched: string[] = [];
-  readonly watchedExpiry: number[] = [];
+  /** Watched keys (latin1) → the key's expiry when WATCH saw it live (noExpiry otherwise). */
+  readonly watched = new Map<string, number>();
+  /** Bytes of the watched keys, against multiWatchBytesMax. */
+  watchedBytes = 0;
   /** A watched key was written, deleted or flushed since its WATCH: EXEC answers nil. */
   dirty = false;
   /** The keyspace's watch registry, while this transaction watches keys there. */
@@ -138,8 +149,8 @@ export class Transaction {
   unwatch(): void {
     if (this.watches !== null) this.watches.remove(this);
     this.watches = null;
-    this.watched.length = 0;
-    this.watchedExpiry.length = 0;
+    this.watched.clear();
+    this.watchedBytes = 0;
     this.dirty = false;
   }
 
@@ -166,7 +177,7 @@ function grownTo<T extends Uint8Array | Int32Array>(a: T, used: number, need: nu
  */
 export class Watches implements MutationLog {
   readonly #store: Store;
-  readonly #byKey = new Map<string, Transaction[]>();
+  readonly #byKey = new Map<string, Set<Transaction>>();
   #inner: MutationLog | null = null;
 
   constructor(store: Store) {
@@ -174,12 +185,12 @@ export class Watches implements MutationLog {
   }
 
   add(tx: Transaction, key: string): void {
-    let list = this.#byKey.get(key);
-    if (list === undefined) {
-      list = [];
-      this.#byKey.set(key, list);
+    let watchers = this.#byKey.get(key);
+    if (watchers === undefined) {
+      watchers = new Set();
+      this.#byKey.set(key, watchers);
     }
-    if (!list.includes(tx)) list.push(tx);
+    watchers.add(tx);
     if (this.#inner === null) {
       this.#inner = this.#store.log;
       this.#store.setLog(this);
@@ -187,12 +198,11 @@ export class Watches implements MutationLog {
   }
 
   remove(tx: Transaction): void {
-    for (const key of tx.watched) {
-      const list = this.#byKey.get(key);
-      if (list === undefined) continue;
-      const i = list.indexOf(tx);
-      if (i >= 0) list.splice(i, 1);
-      if (list.length === 0) this.#byKey.delete(key);
+    for (const key of tx.watched.keys()) {
+      const watchers = this.#byKey.get(key);
+      if (watchers === undefined) continue;
+      watchers.delete(tx);
+      if (watchers.size === 0) this.#byKey.delete(key);
     }
     if (this.#byKey.size === 0 && this.#inner !== null) {
       assert(this.#store.log === this, "the store's mutation log was replaced while keys were watched");
@@ -202,8 +212,8 @@ export class Watches implements MutationLog {
   }
 
   #touch(kb: Uint8Array, ks: number, ke: number): void {
-    const list = this.#byKey.get(Buffer.from(kb.buffer, kb.byteOffset + ks, ke - ks).toString("latin1"));
-    if (list !== undefined) for (const tx of list) tx.dirty = true;
+    const watchers = this.#byKey.get(Buffer.from(kb.buffer, kb.byteOffset + ks, ke - ks).toString("latin1"));
+    if (watchers !== undefined) for (const tx of watchers) tx.dirty = true;
   }
 
   set(kb: Uint8Array, ks: number, ke: number, vb: Uint8Array, vs: number, ve: number, expiryMs: number, version: number): void {
@@ -240,9 +250,9 @@ export class Watches implements MutationLog {
   /** FLUSHALL changes the watched keys that exist (as Redis: a missing key stays unchanged). */
   clear(): void {
     this.#inner!.clear();
-    for (const [key, list] of this.#byKey) {
+    for (const [key, watchers] of this.#byKey) {
       const k = Buffer.from(key, "latin1");
-      if (this.#store.find(k, 0, k.length) >= 0) for (const tx of list) tx.dirty = true;
+      if (this.#store.find(k, 0, k.length) >= 0) for (const tx of watchers) tx.dirty = true;
     }
   }
 }
@@ -328,12 +338,22 @@ export function watch(s: Session, ctx: Context): void {
   assert(tx.watches === null || tx.watches === watches, "a transaction watches keys of two keyspaces");
   tx.watches = watches;
   const p = s.p;
+  // Watches are memory a client controls until it ends them: bounded per connection, all or none.
+  const fresh = new Set<string>();
+  let bytes = 0;
   for (let t = 1; t < p.argc; t++) {
     const key = s.text(t);
-    if (tx.watched.includes(key)) continue;
+    if (tx.watched.has(key) || fresh.has(key)) continue;
+    fresh.add(key);
+    bytes += key.length;
+  }
+  if (tx.watched.size + fresh.size > multiWatchKeysMax || tx.watchedBytes + bytes > multiWatchBytesMax) return s.reply.error(TxErr.watchFull);
+  for (let t = 1; t < p.argc; t++) {
+    const key = s.text(t);
+    if (tx.watched.has(key)) continue;
     const id = store.lookup(s.b, p.starts[t]!, p.ends[t]!, s.nowMs);
-    tx.watched.push(key);
-    tx.watchedExpiry.push(id < 0 ? noExpiry : store.expiry(id));
+    tx.watched.set(key, id < 0 ? noExpiry : store.expiry(id));
+    tx.watchedBytes += key.length;
     watches.add(tx, key);
   }
   s.reply.ok();
@@ -347,7 +367,7 @@ export function unwatch(s: Session): void {
 /** Whether a watched key changed since its WATCH: written, deleted, flushed, or its expiry passed. */
 function watchedChanged(tx: Transaction, nowMs: number): boolean {
   if (tx.dirty) return true;
-  for (const at of tx.watchedExpiry) if (at !== noExpiry && at <= nowMs) return true;
+  for (const at of tx.watched.values()) if (at !== noExpiry && at <= nowMs) return true;
   return false;
 }
 

@@ -3,7 +3,7 @@
 // conflicts from another client (either protocol), from expiry and from FLUSHALL.
 
 import { describe, expect, test } from "bun:test";
-import { multiQueueBytesMax, multiQueueCommandsMax } from "../../src/constants.ts";
+import { multiQueueBytesMax, multiQueueCommandsMax, multiWatchBytesMax, multiWatchKeysMax } from "../../src/constants.ts";
 import { ManualClock, createContext, EngineClient } from "./harness.ts";
 import { pipeline, resp } from "../resp/encode.ts";
 
@@ -253,6 +253,18 @@ describe("WATCH", () => {
     r2("SET", "a", "y");
     r("MULTI");
     expect(r("EXEC")).toBe("*0\r\n");
+  });
+
+  test(`one connection watches at most ${multiWatchKeysMax} keys: a WATCH past it is refused and adds none`, () => {
+    const { r, r2 } = clients();
+    const keys = Array.from({ length: multiWatchKeysMax }, (_, i) => `w${i}`);
+    expect(r("WATCH", ...keys)).toBe(OK);
+    expect(r("WATCH", "w0")).toBe(OK); // already watched: nothing added
+    expect(r("WATCH", "extra")).toBe(err(`too many watched keys: at most ${multiWatchKeysMax} keys and ${multiWatchBytesMax} bytes of them per connection`));
+    r2("SET", "extra", "1");
+    r("MULTI");
+    r("SET", "z", "1");
+    expect(r("EXEC")).toBe(array(OK));
   });
 
   test("the watch registry leaves the write path once nothing is watched, also when a watching client disconnects", () => {
