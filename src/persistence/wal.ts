@@ -237,6 +237,7 @@ export class Wal implements MutationLog {
    * turn's write never sees it open): EXEC runs its commands without yielding.
    */
   groupBegin(countMax: number, dataBytesMax: number): void {
+    assert(this.#batchAt < 0, "a log group was begun while a batch or group is open");
     this.batchBegin(countMax, dataBytesMax);
     this.#group = true;
   }
