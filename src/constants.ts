@@ -230,3 +230,30 @@ export const walBatchBytesMax =
 export const walRecordBytesMax = walBatchBytesMax;
 assert(walRecordBytesMax >= walRecordFramingBytes + keyBytesMaxLimit + valueBytesMaxLimit, "recovery must accept the largest SET the server can log, not only the largest MSET");
 assert(fileReadChunkBytes >= walRecordFramingBytes, "the read chunk must hold at least a record header");
+
+/**
+ * Most commands one MULTI may queue, and most bytes its queue may hold (each argument's bytes plus
+ * `multiArgOverheadBytes` for where it lies). A queue is server memory a client controls until its
+ * EXEC: past either limit the command is refused and the transaction aborted (EXECABORT).
+ */
+export const multiQueueCommandsMax = 10_000;
+export const multiQueueBytesMax = 32 * MiB;
+/**
+ * Most keys one connection may watch, and most bytes of them: watches last until EXEC, DISCARD or
+ * UNWATCH, so they are memory a client controls too. Past either WATCH is refused, adding none.
+ */
+export const multiWatchKeysMax = 10_000;
+export const multiWatchBytesMax = 1 * MiB;
+/** What the queue counts per argument besides its bytes: its end offset (int32) and its share of its request's index and name, rounded up. */
+export const multiArgOverheadBytes = 8;
+/** Longest value a counter logs: the decimal of -2^63 is 20 bytes. */
+export const counterTextBytesMax = 20;
+/**
+ * An EXEC logs one batch record, whose size is reserved before it runs from this bound: each queued
+ * write logs at most one record per key it names, whose key is that argument and whose value is one
+ * of its arguments or a counter's decimal. Keys are at most every argument, so the bound is at most
+ * framing + per argument (framing + counter value) + the queue's bytes; recovery must accept it.
+ */
+export const multiBatchBytesMax =
+  walRecordFramingBytes + (multiQueueBytesMax / multiArgOverheadBytes) * (walRecordFramingBytes + counterTextBytesMax) + multiQueueBytesMax;
+assert(multiBatchBytesMax <= walRecordBytesMax, "an EXEC's batch record must stay within what recovery accepts (walRecordBytesMax)");

@@ -5,6 +5,7 @@
 import type { Reply } from "./reply.ts";
 import type { Fail } from "./reply.ts";
 import type { ExpireOptions, SetOptions } from "../engine/ops.ts";
+import type { Transaction } from "./transactions.ts";
 
 /** A parsed request: argument i is b[starts[i]..ends[i]); `code` is argument 0's nameCode. */
 export interface Args {
@@ -51,6 +52,13 @@ export class Session {
   nowMs = 0;
   /** Set by a dialect with a Fail whose message names an argument: that argument's index. */
   failArg = 0;
+  /**
+   * Between MULTI and EXEC/DISCARD: the dispatcher queues requests instead of running them. The
+   * one thing a request outside a transaction pays for transactions is reading this.
+   */
+  multi = false;
+  /** The queue and watches of MULTI/WATCH (transactions.ts), made on first use and reused. */
+  tx: Transaction | null = null;
 
   constructor(
     /** The request being run (the protocol's parser, which holds its arguments). */
@@ -58,6 +66,12 @@ export class Session {
     readonly reply: Reply,
     readonly dialect: Dialect,
   ) {}
+
+  /** The connection is gone: its watches must stop observing the keyspace. */
+  release(): void {
+    this.multi = false;
+    this.tx?.release();
+  }
 
   /** Argument t as latin1 text: for admin commands and error messages, never a hot path. */
   text(t: number): string {

@@ -17,6 +17,7 @@ import { decr, decrby, incr } from "./counters.ts";
 import { del, exists, get, getdel, mget, mset, set, setnx } from "./strings.ts";
 import { expire, persist, pexpire, pttl, ttl } from "./ttl.ts";
 import { commandCommand } from "./introspection.ts";
+import { discard, exec, multi, queueRequest, unwatch, watch } from "./transactions.ts";
 
 /** A command: reads its arguments from the session, calls the engine, hands the result to `s.reply`. */
 export type Handler = (s: Session, ctx: Context) => void;
@@ -43,6 +44,12 @@ export const enum Flag {
   Loading = 64,
   /** Not allowed from scripts (Redis's "noscript"; COMMAND only). */
   NoScript = 128,
+  /**
+   * Refused inside MULTI ("Command not allowed inside a transaction"): an EXEC is one log batch,
+   * which cannot hold FLUSHALL's clear record, nor a snapshot's rotation of the log. Osprey's own
+   * rule, so COMMAND does not report it.
+   */
+  NoMulti = 256,
 }
 
 /** How the text protocol spells a command. */
@@ -99,6 +106,7 @@ const WG = Flag.Write | Flag.Grows;
 const WGF = Flag.Write | Flag.Grows | Flag.Fast;
 const C = Flag.Connection | Flag.Fast;
 const CLS = Flag.Connection | Flag.Loading | Flag.Fast;
+const TX = Flag.NoScript | Flag.Loading | Flag.Fast;
 
 /** Every command Osprey speaks, in either protocol. */
 export const commands: readonly Command[] = [
@@ -130,13 +138,19 @@ export const commands: readonly Command[] = [
   { name: "PERSIST", flags: WF, keys: key1, stat: Stat.Expire, run: persist, text: null, resp: { arity: 2, group: "generic", summary: "Removes the expiration time of a key.", since: "2.2.0" } },
   // Server
   { name: "DBSIZE", flags: RF, keys: noKeys, stat: Stat.Other, run: dbsize, text: null, resp: { arity: 1, group: "server", summary: "Returns the number of keys in the database.", since: "1.0.0" } },
-  { name: "FLUSHALL", flags: W, keys: noKeys, stat: Stat.Other, run: flushall, text: null, resp: { arity: -1, argsMax: 2, group: "server", summary: "Removes all keys from all databases.", since: "1.0.0" } },
+  { name: "FLUSHALL", flags: W | Flag.NoMulti, keys: noKeys, stat: Stat.Other, run: flushall, text: null, resp: { arity: -1, argsMax: 2, group: "server", summary: "Removes all keys from all databases.", since: "1.0.0" } },
   { name: "STATS", flags: Flag.Admin, keys: noKeys, stat: Stat.Other, run: stats, text: { argsMin: 1, argsMax: 1 }, resp: null },
   { name: "INFO", flags: Flag.Loading, keys: noKeys, stat: Stat.Other, run: info, text: null, resp: { arity: -1, group: "server", summary: "Returns information and statistics about the server.", since: "1.0.0" } },
   { name: "SNAPSHOT", flags: Flag.Admin, keys: noKeys, stat: Stat.Other, run: snapshot, text: { argsMin: 1, argsMax: 1 }, resp: null },
-  { name: "BGSAVE", flags: Flag.Admin | Flag.NoScript, keys: noKeys, stat: Stat.Other, run: bgsave, text: null, resp: { arity: -1, argsMax: 2, group: "server", summary: "Starts an Osprey snapshot in the background.", since: "1.0.0" } },
+  { name: "BGSAVE", flags: Flag.Admin | Flag.NoScript | Flag.NoMulti, keys: noKeys, stat: Stat.Other, run: bgsave, text: null, resp: { arity: -1, argsMax: 2, group: "server", summary: "Starts an Osprey snapshot in the background.", since: "1.0.0" } },
   { name: "LASTSAVE", flags: CLS, keys: noKeys, stat: Stat.Other, run: lastsave, text: null, resp: { arity: 1, group: "server", summary: "Returns the Unix time of the last completed snapshot.", since: "1.0.0" } },
   { name: "CONFIG", flags: Flag.Admin | Flag.Loading | Flag.NoScript, keys: noKeys, stat: Stat.Other, run: config, text: null, resp: { arity: -2, group: "server", summary: "CONFIG GET: the values of configuration parameters.", since: "2.0.0" } },
+  // Transactions (RESP only; transactions.ts)
+  { name: "MULTI", flags: TX, keys: noKeys, stat: Stat.Other, run: multi, text: null, resp: { arity: 1, group: "transactions", summary: "Starts a transaction.", since: "1.2.0" } },
+  { name: "EXEC", flags: Flag.NoScript | Flag.Loading, keys: noKeys, stat: Stat.Other, run: exec, text: null, resp: { arity: 1, group: "transactions", summary: "Executes all commands in a transaction.", since: "1.2.0" } },
+  { name: "DISCARD", flags: TX, keys: noKeys, stat: Stat.Other, run: discard, text: null, resp: { arity: 1, group: "transactions", summary: "Discards a transaction.", since: "2.0.0" } },
+  { name: "WATCH", flags: TX, keys: allKeys, stat: Stat.Other, run: watch, text: null, resp: { arity: -2, group: "transactions", summary: "Monitors changes to keys to determine the execution of a transaction.", since: "2.2.0" } },
+  { name: "UNWATCH", flags: TX, keys: noKeys, stat: Stat.Other, run: unwatch, text: null, resp: { arity: 1, group: "transactions", summary: "Forgets about watched keys of a transaction.", since: "2.2.0" } },
   { name: "COMMAND", flags: Flag.Connection | Flag.Loading, keys: noKeys, stat: Stat.Other, run: commandCommand, text: null, resp: { arity: -1, group: "server", summary: "Returns detailed information about all commands.", since: "2.8.13" } },
 ];
 
@@ -206,7 +220,10 @@ export function respRoutes(arityError: (name: string) => Uint8Array): Routes {
 
 /** The routes of each protocol, built once. */
 export const textRouteTable: Routes = textRoutes(Err.arity);
-export const respRouteTable: Routes = respRoutes((name) => respError(`wrong number of arguments for '${name}' command`));
+// Redis answers a malformed EXEC with EXECABORT naming the error, and discards the transaction.
+export const respRouteTable: Routes = respRoutes((name) =>
+  respError(`${name === "exec" ? "-EXECABORT Transaction discarded because of: " : ""}wrong number of arguments for '${name}' command`),
+);
 
 /** The text parser's table: the name codes of commands that carry a payload, and where their lengths are. */
 export const textPayloads: ReadonlyMap<number, PayloadSpec> = new Map(
@@ -221,6 +238,7 @@ export const textPayloads: ReadonlyMap<number, PayloadSpec> = new Map(
  * slowlog costs one clock read per request. Parsing the request counts towards its time.
  */
 export function dispatch(s: Session, routes: Routes, ctx: Context, sinceMs: number): number {
+  if (s.multi && queueRequest(s, routes, ctx)) return performance.now();
   const p = s.p;
   const route = routes.get(p.code);
   if (route === undefined) s.reply.unknownCommand(s);
@@ -242,7 +260,7 @@ function slow(route: Route, argc: number, ms: number, ctx: Context): void {
 }
 
 /** Checks every key the request names against the protocol's key rule; replies and returns false at the first bad one. */
-function keysValid(s: Session, route: Route, ctx: Context): boolean {
+export function keysValid(s: Session, route: Route, ctx: Context): boolean {
   const p = s.p;
   const step = route.keyStep;
   const end = route.keyLast < 0 ? p.argc + route.keyLast : route.keyLast;
@@ -258,8 +276,8 @@ function keysValid(s: Session, route: Route, ctx: Context): boolean {
   return true;
 }
 
-/** Keys a request of `argc` arguments names, for the slowlog. */
-function keyCount(cmd: Command, argc: number): number {
+/** Keys a request of `argc` arguments names, for the slowlog (and a transaction's log bound). */
+export function keyCount(cmd: Command, argc: number): number {
   const [first, last, step] = cmd.keys;
   if (first === 0) return 0;
   const end = last < 0 ? argc + last : last;

@@ -23,6 +23,13 @@ export interface MutationLog {
   /** `count` sets follow, carrying `dataBytes` of keys and values in all: the log can reserve room for all of them first. */
   batchBegin(count: number, dataBytes: number): void;
   batchEnd(): void;
+  /**
+   * An EXEC's writes follow, at most `countMax` records carrying at most `dataBytesMax`: the log
+   * reserves room for the bound and keeps them as one batch (MSET batches inside it join it),
+   * sealed by groupEnd with the records that came. No clear inside a group.
+   */
+  groupBegin(countMax: number, dataBytesMax: number): void;
+  groupEnd(): void;
   /** Every key is removed (FLUSHALL). */
   clear(): void;
 }
@@ -34,6 +41,8 @@ export const nullLog: MutationLog = {
   expire() {},
   batchBegin() {},
   batchEnd() {},
+  groupBegin() {},
+  groupEnd() {},
   clear() {},
 };
 
@@ -91,9 +100,14 @@ export class Store {
     });
   }
 
-  /** Replaces the mutation log (the WAL, once recovery is done). */
+  /** Replaces the mutation log (the WAL, once recovery is done; WATCH's observer while keys are watched). */
   setLog(log: MutationLog): void {
     this.#log = log;
+  }
+
+  /** The mutation log in use. */
+  get log(): MutationLog {
+    return this.#log;
   }
 
   /** Entries held, including expired ones not yet removed. */
@@ -267,6 +281,15 @@ export class Store {
 
   batchEnd(): void {
     this.#log.batchEnd();
+  }
+
+  /** Brackets every write of an EXEC, so it is logged (and so recovered) all or none. */
+  groupBegin(countMax: number, dataBytesMax: number): void {
+    this.#log.groupBegin(countMax, dataBytesMax);
+  }
+
+  groupEnd(): void {
+    this.#log.groupEnd();
   }
 
   /**

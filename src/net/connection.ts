@@ -170,6 +170,7 @@ export class Connection implements DurabilityWaiter {
   /** The socket is gone; drop everything. */
   onClose(): void {
     this.#state = State.Closed;
+    this.#protocol?.session.release();
     this.#pending = [];
     this.#pendingBytes = 0;
     this.#held = null;

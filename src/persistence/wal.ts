@@ -30,6 +30,7 @@ import {
   noExpiryMs,
   putRecordHeader,
   recordBytes,
+  recordOverheadBytes,
   RecordType,
   sealBatch,
   sealRecord,
@@ -66,6 +67,10 @@ export class Wal implements MutationLog {
   #batchItems = 0;
   /** Where the open batch's items must end: batchBegin reserved room up to here. */
   #batchItemsEnd = 0;
+  /** The open batch is an EXEC's group: #batchCount is an upper bound, sealed with #batchItems. */
+  #group = false;
+  /** Inside a group, an MSET's batch ends at this item count (-1: none open). */
+  #innerItemsEnd = -1;
 
   /** Log positions: bytes ever logged by this process, written to the file, covered by an fdatasync. */
   #writtenLsn = 0;
@@ -200,6 +205,13 @@ export class Wal implements MutationLog {
    * nothing can throw in between: a batch begun inside another is a bug, not a case to repair.
    */
   batchBegin(count: number, dataBytes: number): void {
+    if (this.#group) {
+      // An MSET inside an EXEC: its records join the group's batch, which reserved room for them.
+      assert(this.#innerItemsEnd < 0, "a log batch was begun while another is open");
+      assert(this.#len + batchRecordBytes(count, dataBytes) - recordOverheadBytes <= this.#batchItemsEnd, "a log batch inside a group is longer than the group reserved");
+      this.#innerItemsEnd = this.#batchItems + count;
+      return;
+    }
     assert(this.#batchAt < 0, "a log batch was begun while another is open");
     const bytes = batchRecordBytes(count, dataBytes);
     assert(bytes <= walRecordBytesMax, "a log batch is longer than recovery accepts (walRecordBytesMax)");
@@ -212,10 +224,39 @@ export class Wal implements MutationLog {
   }
 
   batchEnd(): void {
+    if (this.#group) {
+      assert(this.#innerItemsEnd === this.#batchItems, "a log batch holds a different number of records than it was begun with");
+      this.#innerItemsEnd = -1;
+      return;
+    }
     assert(this.#batchAt >= 0, "a log batch was ended without one open");
     assert(this.#batchItems === this.#batchCount, "a log batch holds a different number of records than it was begun with");
     this.#len = sealBatch(this.#buf, this.#batchAt, this.#len, this.#batchCount);
     this.#batchAt = -1;
+  }
+
+  /**
+   * Opens an EXEC's group: one batch whose record count is not known until its commands ran.
+   * Room for the bound (`countMax` records carrying `dataBytesMax` of keys and values) is made
+   * now, so a full disk refuses the whole EXEC before anything is applied; groupEnd seals the
+   * batch with the records actually logged. A batch must be complete within one call stack (the
+   * turn's write never sees it open): EXEC runs its commands without yielding.
+   */
+  groupBegin(countMax: number, dataBytesMax: number): void {
+    assert(this.#batchAt < 0, "a log group was begun while a batch or group is open");
+    this.batchBegin(countMax, dataBytesMax);
+    this.#group = true;
+  }
+
+  /** Seals the group with the records logged in it; a group that logged none leaves no bytes at all. */
+  groupEnd(): void {
+    assert(this.#group && this.#batchAt >= 0, "a log group was ended without one open");
+    assert(this.#innerItemsEnd < 0, "a log group was ended inside one of its MSET batches");
+    assert(this.#batchItems <= this.#batchCount, "a log group holds more records than it was begun with");
+    if (this.#batchItems === 0) this.#len = this.#batchAt;
+    else this.#len = sealBatch(this.#buf, this.#batchAt, this.#len, this.#batchItems);
+    this.#batchAt = -1;
+    this.#group = false;
   }
 
   // ---- Durability ----

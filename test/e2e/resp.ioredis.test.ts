@@ -1,5 +1,6 @@
 // The ioredis client against a real Osprey: its handshake (INFO ready check, CLIENT SETNAME),
-// pipelines, many commands in flight without MULTI, binary values and keys, and durability.
+// pipelines, many commands in flight without MULTI, MULTI/EXEC and WATCH, binary values and keys,
+// and durability (acknowledged EXECs whole after kill -9).
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import Redis from "ioredis";
@@ -93,6 +94,52 @@ describe("ioredis", () => {
   });
 });
 
+describe("ioredis transactions", () => {
+  test("multi().set().incr().exec() answers each command's reply, and another client sees all of it after EXEC", async () => {
+    await redis.del("tx:k", "tx:n");
+    const results = await redis.multi().set("tx:k", "v").incr("tx:n").incrby("tx:n", 41).get("tx:k").exec();
+    expect(results).toEqual([
+      [null, "OK"],
+      [null, 1],
+      [null, 42],
+      [null, "v"],
+    ]);
+    const other = new Redis({ host: "127.0.0.1", port: server.port, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    expect(await other.mget("tx:k", "tx:n")).toEqual(["v", "42"]);
+    other.disconnect();
+  });
+
+  test("a runtime error inside EXEC fails only its own command; a queuing error rejects the whole EXEC", async () => {
+    const results = await redis.multi().set("tx:s", "abc").incr("tx:s").set("tx:after", "1").exec();
+    expect(results![0]).toEqual([null, "OK"]);
+    expect(String(results![1]![0])).toContain("ERR value is not an integer or out of range");
+    expect(results![2]).toEqual([null, "OK"]);
+    await redis.del("tx:never");
+    const aborted = redis.multi().set("tx:never", "1").call("NOSUCHCOMMAND").exec();
+    await expect(aborted).rejects.toThrow(/EXECABORT/);
+    expect(await redis.exists("tx:never")).toBe(0);
+  });
+
+  test("a WATCHed key written by a second client makes exec() answer null and apply nothing", async () => {
+    const watcher = new Redis({ host: "127.0.0.1", port: server.port, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const other = new Redis({ host: "127.0.0.1", port: server.port, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    try {
+      await watcher.set("tx:balance", "100");
+      expect(await watcher.watch("tx:balance")).toBe("OK");
+      const balance = Number(await watcher.get("tx:balance"));
+      await other.set("tx:balance", "50");
+      expect(await watcher.multi().set("tx:balance", String(balance - 10)).set("tx:audit", "spent").exec()).toBeNull();
+      expect(await other.mget("tx:balance", "tx:audit")).toEqual(["50", null]);
+      // Without a conflict the same transaction applies.
+      await watcher.watch("tx:balance");
+      expect(await watcher.multi().decrby("tx:balance", 10).exec()).toEqual([[null, 40]]);
+    } finally {
+      watcher.disconnect();
+      other.disconnect();
+    }
+  });
+});
+
 describe("durability of RESP writes", () => {
   test("with sync_policy always, RESP writes acknowledged before kill -9 are all there after restart, versions included", async () => {
     const first = await startServer({ sync_policy: "always" });
@@ -125,6 +172,64 @@ describe("durability of RESP writes", () => {
       again.disconnect();
     } finally {
       client.disconnect();
+      if (second !== undefined) await second.stop();
+      else await first.stop();
+    }
+  });
+
+  test("with sync_policy always, every acknowledged EXEC of SET/INCR/DEL is whole after kill -9 with EXECs in flight", async () => {
+    const first = await startServer({ sync_policy: "always" });
+    let second: RunningServer | undefined;
+    const writers = 4;
+    const inFlight = 16;
+    // The kill resets their sockets: that error is the point, not news.
+    const clients = Array.from({ length: writers }, () =>
+      new Redis({ host: "127.0.0.1", port: first.port, maxRetriesPerRequest: 0, retryStrategy: () => null }).on("error", () => {}),
+    );
+    // EXEC i of writer w: counter to i, last to i, key i set, key i-1 deleted. A torn EXEC breaks one of these.
+    const acked = new Array<number>(writers).fill(0);
+    const exec = (w: number, i: number) =>
+      clients[w]!.multi().incr(`c:${w}:n`).set(`c:${w}:last`, String(i)).set(`c:${w}:k:${i}`, String(i)).del(`c:${w}:k:${i - 1}`).exec();
+    try {
+      const loops = clients.map(async (_, w) => {
+        let next = 1;
+        const pending = new Set<Promise<void>>();
+        for (;;) {
+          while (pending.size < inFlight) {
+            const i = next++;
+            const p: Promise<void> = exec(w, i).then(
+              (r) => {
+                if (r !== null && r.every(([e]) => e === null)) acked[w] = Math.max(acked[w]!, i);
+                pending.delete(p);
+              },
+              () => void pending.delete(p),
+            );
+            pending.add(p);
+          }
+          const done = await Promise.race([...pending].map((p) => p.then(() => false))).catch(() => true);
+          if (done || clients[w]!.status !== "ready") return;
+        }
+      });
+      await Bun.sleep(400);
+      expect(Math.min(...acked)).toBeGreaterThan(0);
+      const seen = [...acked];
+      expect(await first.signal("SIGKILL")).not.toBe(0);
+      await Promise.race([Promise.all(loops), Bun.sleep(2000)]);
+      for (const c of clients) c.disconnect();
+
+      second = await startServer({ sync_policy: "always" }, { dataDir: first.dataDir });
+      const check = new Redis({ host: "127.0.0.1", port: second.port, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      for (let w = 0; w < writers; w++) {
+        const n = Number(await check.get(`c:${w}:n`));
+        // Every EXEC acknowledged before the kill is there (EXECs apply in order, so all up to n are).
+        expect(n).toBeGreaterThanOrEqual(Math.max(seen[w]!, acked[w]!));
+        expect(await check.get(`c:${w}:last`)).toBe(String(n));
+        expect(await check.get(`c:${w}:k:${n}`)).toBe(String(n));
+        expect(await check.exists(`c:${w}:k:${n - 1}`, `c:${w}:k:${n + 1}`)).toBe(0);
+      }
+      check.disconnect();
+    } finally {
+      for (const c of clients) c.disconnect();
       if (second !== undefined) await second.stop();
       else await first.stop();
     }

@@ -120,6 +120,34 @@ const scenarios: Record<string, string[]> = {
   ],
   "CONFIG GET": ["CONFIG GET save", "CONFIG GET maxmemory", "CONFIG GET nosuchparam*", "CONFIG GET", "CONFIG NOSUCH"],
   "unknown commands and QUIT": ["NOSUCH", "NOSUCH a b", "PING", "QUIT", "PING"],
+  "MULTI and EXEC": ["MULTI", "SET a 1", "INCR a", "MGET a nokey", "SET s x", "INCR s", "DEL s", "EXEC", "GET a", "MULTI", "EXEC", "MULTI", "PING", "ECHO hi", "EXEC"],
+  "transaction errors": [
+    "EXEC",
+    "DISCARD",
+    "MULTI",
+    "MULTI",
+    "WATCH a",
+    "SET a 1",
+    "NOSUCH x",
+    "GET",
+    "SET b 2",
+    "EXEC",
+    "GET a",
+    "MULTI",
+    "SET a 1",
+    "EXEC now",
+    "EXEC",
+    "MULTI",
+    "SET a 1",
+    "DISCARD",
+    "DISCARD",
+    "GET a",
+    "WATCH",
+    "UNWATCH x",
+    "MULTI x",
+  ],
+  "WATCH and UNWATCH": ["SET a 1", "WATCH a b", "SET a 2", "MULTI", "SET c 3", "EXEC", "GET c", "WATCH a", "UNWATCH", "SET a 3", "MULTI", "SET c 3", "EXEC", "WATCH a", "MULTI", "UNWATCH", "EXEC", "WATCH a", "DEL a", "MULTI", "EXEC"],
+  "MULTI then QUIT": ["MULTI", "SET q 1", "QUIT"],
 };
 
 /** Lines whose content differs by design: the server's version and connection id. */
@@ -184,6 +212,13 @@ describe("what redis-cli shows where Osprey differs by design", () => {
     expect(after).toBeGreaterThanOrEqual(Math.floor(Date.now() / 1000) - 5);
     expect((await client.stats()).snapshots_total).toBe("1");
     client.close();
+  });
+
+  test("FLUSHALL and BGSAVE are refused inside MULTI and abort it: an EXEC is one WAL batch, which cannot hold a clear", async () => {
+    const out = await redisCli(osprey.port, ["SET keep 1", "MULTI", "FLUSHALL", "BGSAVE", "SET other 2", "EXEC", "GET keep"]);
+    expect(out).toBe(
+      'OK\nOK\n(error) ERR Command not allowed inside a transaction\n(error) ERR Command not allowed inside a transaction\nQUEUED\n(error) EXECABORT Transaction discarded because of previous errors.\n"1"\n',
+    );
   });
 
   test("an Osprey-protocol client and a Redis client share one keyspace", async () => {

@@ -352,6 +352,14 @@ class SpyLog implements MutationLog {
   batchEnd(): void {
     this.records.push(["batchEnd"]);
   }
+
+  groupBegin(countMax: number, _dataBytesMax: number): void {
+    this.records.push(["groupBegin", countMax]);
+  }
+
+  groupEnd(): void {
+    this.records.push(["groupEnd"]);
+  }
 }
 
 describe("MutationLog", () => {

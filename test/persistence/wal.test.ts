@@ -95,9 +95,60 @@ describe("Wal", () => {
     const expected = concat([walRecord({ type: 3, value: concat(items), version: 2 }), walRecord({ type: 4 })]);
     expect(Array.from(readFileSync(join(dir, "wal-00000001.oswal")))).toEqual(Array.from(expected));
   });
+
+  test("a group (EXEC) is sealed as one batch of the records logged in it, an MSET batch inside included; an empty group leaves no bytes", async () => {
+    const { wal, dir } = openWal({ sync_policy: "os" });
+    wal.groupBegin(10, 100);
+    wal.groupEnd();
+    wal.groupBegin(4, 20);
+    set(wal, "a", "1");
+    wal.batchBegin(2, "b2c3".length);
+    set(wal, "b", "2");
+    set(wal, "c", "3");
+    wal.batchEnd();
+    const k = enc.encode("a");
+    wal.del(k, 0, 1);
+    wal.groupEnd();
+    await turn();
+    const items = [
+      walRecord({ type: 0, key: "a", value: "1", version: 1 }),
+      walRecord({ type: 0, key: "b", value: "2", version: 1 }),
+      walRecord({ type: 0, key: "c", value: "3", version: 1 }),
+      walRecord({ type: 1, key: "a" }),
+    ];
+    expect(Array.from(readFileSync(join(dir, "wal-00000001.oswal")))).toEqual(Array.from(walRecord({ type: 3, value: concat(items), version: 4 })));
+  });
 });
 
 describe("Wal invariants", () => {
+  test("a group ended without one open, or while one of its MSET batches is open, is a broken invariant", () => {
+    const { wal } = openWal({ sync_policy: "os" });
+    expect(() => wal.groupEnd()).toThrow(InvariantError);
+    wal.groupBegin(2, 10);
+    wal.batchBegin(2, 4);
+    set(wal, "a", "1");
+    expect(() => wal.groupEnd()).toThrow(InvariantError);
+  });
+
+  test("a group begun inside a group, or records longer than a group reserved, are broken invariants before anything is encoded", () => {
+    const { wal } = openWal({ sync_policy: "os" });
+    wal.groupBegin(1, 2);
+    expect(() => wal.groupBegin(1, 2)).toThrow(InvariantError);
+    const other = openWal({ sync_policy: "os" }).wal;
+    other.groupBegin(1, 2);
+    const before = other.appendedLsn;
+    expect(() => set(other, "a", "too long for the group")).toThrow(InvariantError);
+    expect(() => other.batchBegin(2, 10)).toThrow(InvariantError);
+    expect(other.appendedLsn).toBe(before);
+  });
+
+  test("a clear inside a group is a broken invariant", () => {
+    const { wal } = openWal({ sync_policy: "os" });
+    wal.groupBegin(1, 2);
+    expect(() => wal.clear()).toThrow(InvariantError);
+  });
+
+
   test("a batch begun while another is open is a broken invariant", () => {
     const { wal } = openWal({ sync_policy: "os" });
     wal.batchBegin(1, 2);

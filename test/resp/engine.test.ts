@@ -142,6 +142,8 @@ describe("the engine behind RESP", () => {
       expire: (kb, ks, ke, expiry, version) => events.push(`expire ${text(kb, ks, ke)} ${expiry === -1 ? -1 : expiry > Date.now() ? "future" : "past"} v${version}`),
       batchBegin: (count, bytes) => events.push(`batch ${count} ${bytes}`),
       batchEnd: () => events.push("end"),
+      groupBegin: (countMax, bytes) => events.push(`group ${countMax} ${bytes}`),
+      groupEnd: () => events.push("group end"),
       clear: () => events.push("clear"),
     };
     const { r } = clients(log);
