@@ -15,6 +15,8 @@ export interface DurabilityMetrics {
   walErrorsTotal: number;
   /** null while the log writes; otherwise why writes are refused. */
   walFailure: string | null;
+  /** null while writes fit; otherwise why the log refuses them for lack of room. */
+  walRefusal: string | null;
   /** null while rotations succeed; otherwise why the last one failed (the log goes on in the current file). */
   walRotateFailure: string | null;
   walRotateFailuresTotal: number;
@@ -97,6 +99,7 @@ function durabilityMetrics(ctx: Context): DurabilityMetrics | null {
     walLastSyncMs: w.lastSyncMs,
     walErrorsTotal: w.errorsTotal,
     walFailure: w.failure,
+    walRefusal: w.refusal,
     walRotateFailure: w.rotateFailure,
     walRotateFailuresTotal: w.rotateFailuresTotal,
     snapshotsTotal: s.snapshotsTotal,
@@ -137,7 +140,7 @@ export function durabilityFields(m: Metrics): Field[] {
     ["wal_syncs_total", d.walSyncsTotal],
     ["wal_last_sync_ms", d.walLastSyncMs.toFixed(3)],
     ["wal_errors_total", d.walErrorsTotal],
-    ["wal_status", d.walFailure !== null ? `failing: ${d.walFailure}` : d.walRotateFailure !== null ? `degraded: cannot rotate: ${d.walRotateFailure}` : "ok", true],
+    ["wal_status", d.walFailure !== null ? `failing: ${d.walFailure}` : d.walRefusal !== null ? `refusing writes: ${d.walRefusal}` : d.walRotateFailure !== null ? `degraded: cannot rotate: ${d.walRotateFailure}` : "ok", true],
     ["wal_rotate_failures_total", d.walRotateFailuresTotal],
     ["snapshots_total", d.snapshotsTotal],
     ["snapshot_failures_total", d.snapshotFailuresTotal],

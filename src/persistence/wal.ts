@@ -77,6 +77,8 @@ export class Wal implements MutationLog {
   #syncedLsn = 0;
   #syncing = false;
   #scheduled = false;
+  /** See `refusal`. */
+  #refusal: string | null = null;
   /** Why writing failed; while set, every logging call throws and the turn's bytes are retried. */
   #failure: string | null = null;
   #retryTimer: ReturnType<typeof setInterval> | null = null;
@@ -297,6 +299,7 @@ export class Wal implements MutationLog {
     let rc = reserve(this.#fd, this.#reservedEnd, Math.max(end - this.#reservedEnd, walReserveBytes));
     if (rc === 0) {
       this.#reservedEnd = Math.max(end, this.#reservedEnd + walReserveBytes);
+      if (this.#refusal !== null) this.#roomAgain();
       return;
     }
     if (rc === -1 || rc === 95) {
@@ -309,9 +312,27 @@ export class Wal implements MutationLog {
     rc = reserve(this.#fd, this.#reservedEnd, end - this.#reservedEnd);
     if (rc !== 0) {
       this.errorsTotal++;
-      throw new WalError(`write not applied: no room for the write-ahead log: ${errnoText(rc)}`);
+      const why = `no room for the write-ahead log: ${errnoText(rc)}`;
+      if (this.#refusal === null) log.warn(`write-ahead log refusing writes until there is room: ${why}`);
+      this.#refusal = why;
+      throw new WalError(`write not applied: ${why}`);
     }
     this.#reservedEnd = end;
+    if (this.#refusal !== null) this.#roomAgain();
+  }
+
+  /** A reservation succeeded after refusals: writes are accepted again, and STATS says so. */
+  #roomAgain(): void {
+    log.info(`write-ahead log has room again (${this.#refusal} before): writes accepted`);
+    this.#refusal = null;
+  }
+
+  /**
+   * Why writes are being refused for lack of disk room (the last reservation failed), or null.
+   * Unlike `failure` nothing is held: each refused write was answered and not applied.
+   */
+  get refusal(): string | null {
+    return this.#refusal;
   }
 
   /** End of the turn: one write of every record logged in it. */

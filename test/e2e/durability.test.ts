@@ -353,7 +353,8 @@ describe("a full disk", () => {
     expect(await c.request("GET k0\r\n")).toBe(`VALUE ${value.length} 1 -1\r\n${value}\r\n`);
     const stats = await c.stats();
     expect(stats.keys).toBe(String(ok));
-    expect(stats.wal_status).toBe('"ok"');
+    // STATS says why writes are refused the moment it begins.
+    expect(stats.wal_status).toMatch(/^"refusing writes: no room for the write-ahead log: EFBIG/);
     proc.kill("SIGKILL");
     await proc.exited;
     const server = await start({ sync_policy: "always" }, join(dir, "data"));
@@ -418,9 +419,12 @@ describe("a full disk", () => {
     expect(await c.request(`MSET m1 ${value.length} m2 ${value.length}\r\n${value}${value}\r\n`)).toMatch(/^ERR INTERNAL write not applied/);
     expect(await c.request("GET m1\r\n")).toBe("NOT_FOUND");
     expect(await c.request("PING\r\n")).toBe("PONG");
+    expect((await c.stats()).wal_status).toMatch(/^"refusing writes: no room for the write-ahead log: ENOSPC/);
     // Space comes back: writes are accepted again.
     unlinkSync(join(mount, "filler"));
     expect(await c.request("SET after 2\r\nok\r\n")).toBe("OK 1");
+    // and says so as soon as a write fits again
+    expect((await c.stats()).wal_status).toBe('"ok"');
     acked.set("after", "ok");
     process.kill(server.pid, "SIGKILL");
     await server.proc.exited;
