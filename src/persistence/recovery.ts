@@ -4,12 +4,12 @@
 // Anything else stops the server with the file and byte offset, unless `--repair` was given.
 // The layouts are decoded by format.ts; docs/FORMAT.md ("Recovery") states these rules.
 
-import { existsSync, readdirSync, readFileSync, renameSync, statSync, truncateSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { closeSync, existsSync, ftruncateSync, openSync, readdirSync, readFileSync, renameSync, statSync } from "node:fs";
+import { basename, join } from "node:path";
 import { recoveryProgressIntervalMs } from "../constants.ts";
 import { noExpiry, type Store } from "../engine/store.ts";
 import { log } from "../log.ts";
-import { syncDir, FileReader } from "./files.ts";
+import { FileReader, syncDir, syncFile, writeFileAtomic } from "./files.ts";
 import {
   announcedEntryBytes,
   announcedRecordBytes,
@@ -332,12 +332,21 @@ function applyBatch(b: Uint8Array, batch: RecordView, item: RecordView, store: S
   }
 }
 
-/** Cuts path at `at`, keeping the cut bytes (`tail`) in `<name>.broken` (never overwriting an older one). */
+/**
+ * Cuts path at `at`, keeping the cut bytes (`tail`) in `<name>.broken` (never overwriting an older
+ * one). Order: the copy is whole on disk (tmp → fdatasync → rename → fsync dir) before the cut, and
+ * the cut is synced before recovery goes on — a crash in between leaves the bytes in one place or both.
+ */
 function trimTail(path: string, name: string, at: number, tail: Buffer, why: string): void {
-  let broken = brokenName(path);
-  for (let i = 1; existsSync(broken); i++) broken = brokenName(path, i);
-  writeFileSync(broken, tail);
-  truncateSync(path, at);
+  const broken = freeBrokenName(path);
+  writeFileAtomic(broken, tail);
+  const fd = openSync(path, "r+");
+  try {
+    ftruncateSync(fd, at);
+    syncFile(fd, name);
+  } finally {
+    closeSync(fd);
+  }
   syncDir(join(path, ".."));
   log.warn(`recovery: trimmed ${tail.length} bytes from the end of ${name} at byte ${at} (${why}); they are kept in ${broken.slice(broken.lastIndexOf("/") + 1)}`);
 }
@@ -357,10 +366,18 @@ function readTail(path: string, at: number, size: number): Buffer {
 function moveAside(dir: string, indexes: number[], from: number): void {
   for (let i = from; i < indexes.length; i++) {
     const name = walName(indexes[i]!);
-    renameSync(join(dir, name), join(dir, brokenName(name)));
-    log.error(`repair: set ${name} aside as ${brokenName(name)}`);
+    const broken = freeBrokenName(join(dir, name));
+    renameSync(join(dir, name), broken);
+    log.error(`repair: set ${name} aside as ${basename(broken)}`);
   }
   if (from < indexes.length) syncDir(dir);
+}
+
+/** The first `<path>.broken`, `.broken.1`, … that does not exist: an older one is never overwritten. */
+function freeBrokenName(path: string): string {
+  let broken = brokenName(path);
+  for (let i = 1; existsSync(broken); i++) broken = brokenName(path, i);
+  return broken;
 }
 
 function refuseOrRepair(repair: boolean, message: string, fix: () => void): void {

@@ -284,6 +284,21 @@ describe("damage", () => {
     expect(() => recoverDir(dir)).toThrow(/wal-00000002\.oswal is missing between/);
   });
 
+  test("--repair sets a WAL after a gap aside as .broken.1 when a .broken of that name exists, never overwriting it", () => {
+    const dir = freshDir();
+    writeFileSync(join(dir, walFile(1)), r1);
+    writeFileSync(join(dir, walFile(3)), r2);
+    writeFileSync(join(dir, `${walFile(3)}.broken`), "from an earlier repair");
+    recoverDir(dir, true);
+    expect(readFileSync(join(dir, `${walFile(3)}.broken`), "latin1")).toBe("from an earlier repair");
+    expect(Buffer.compare(readFileSync(join(dir, `${walFile(3)}.broken.1`)), Buffer.from(r2))).toBe(0);
+    expect(existsSync(join(dir, walFile(3)))).toBe(false);
+    expect(logged.take(/^ERROR repair:/)).toEqual([
+      `ERROR repair: ${walFile(2)} is missing between ${walFile(1)} and ${walFile(3)}; recovering up to the gap`,
+      `ERROR repair: set ${walFile(3)} aside as ${walFile(3)}.broken.1`,
+    ]);
+  });
+
   test("the WAL the manifest names as next is missing while later ones exist: refuses to start", () => {
     const dir = freshDir();
     writeFileSync(join(dir, snapFile(1)), snapshotFile([]));
