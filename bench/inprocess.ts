@@ -9,6 +9,7 @@ import { Stats, systemClock, type Context } from "../src/commands/context.ts";
 import { configFromObject } from "../src/config.ts";
 import { Store } from "../src/engine/store.ts";
 import { Connection, type Transport } from "../src/net/connection.ts";
+import { InputBudget } from "../src/net/input-budget.ts";
 
 const { values } = parseArgs({
   options: { requests: { type: "string", default: "1000000" }, batch: { type: "string", default: "16" }, protocol: { type: "string", default: "osprey" } },
@@ -17,14 +18,16 @@ const total = Number(values.requests);
 const batch = Number(values.batch);
 const resp = values.protocol === "resp";
 
+const config = configFromObject({}, { warn: () => {} });
 const ctx: Context = {
   store: new Store(),
-  config: configFromObject({}, { warn: () => {} }),
+  config,
   stats: new Stats(),
   clock: systemClock,
   startedMs: Date.now(),
   wal: null,
   persistence: null,
+  input: new InputBudget(config.clientInputBytesMax),
   clients: 1,
   outputRoom: 0,
   outputOverflow: false,

@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parse, TomlError } from "smol-toml";
 import type { Config, LogLevel, SyncPolicy } from "./config.types.ts";
-import { defaults, keyBytesMaxLimit, valueBytesMaxLimit } from "./constants.ts";
+import { connectionInputBytesMax, defaults, keyBytesMaxLimit, valueBytesMaxLimit } from "./constants.ts";
 import { log } from "./log.ts";
 
 /** Thrown for a config file that cannot be read or parsed, or a key with a wrong type or value. */
@@ -44,6 +44,7 @@ export function configFromObject(raw: Raw, opts: ConfigOptions = {}): Config {
   const resp = string(raw, "resp_listen_addr") === "" ? null : listenAddr(raw, "resp_listen_addr");
   const dataDir = resolve(baseDir, nonEmptyString(raw, "data_dir"));
   const logFileRaw = string(raw, "log_file");
+  const valueBytesMax = int(raw, "max_value_bytes", 1, valueBytesMaxLimit);
   return Object.freeze({
     listenHost: host,
     listenPort: port,
@@ -51,7 +52,9 @@ export function configFromObject(raw: Raw, opts: ConfigOptions = {}): Config {
     respListenPort: resp?.port ?? 0,
     clientsMax: int(raw, "max_clients", 1, intMax),
     keyBytesMax: int(raw, "max_key_bytes", 1, keyBytesMaxLimit),
-    valueBytesMax: int(raw, "max_value_bytes", 1, valueBytesMaxLimit),
+    valueBytesMax,
+    // At least what one connection may buffer, so one legal request (and its slack) always fits.
+    clientInputBytesMax: int(raw, "client_input_bytes_max", connectionInputBytesMax(valueBytesMax), intMax),
     dataDir,
     walBytesMax: int(raw, "wal_max_bytes", 1024, intMax),
     syncPolicy: oneOf(raw, "sync_policy", syncPolicies, (s) => s.toLowerCase()),

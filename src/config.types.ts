@@ -18,6 +18,8 @@ export interface Config {
   readonly keyBytesMax: number;
   /** max_value_bytes */
   readonly valueBytesMax: number;
+  /** client_input_bytes_max: unparsed input buffered by all connections together (their buffers' capacity). */
+  readonly clientInputBytesMax: number;
   /** data_dir, resolved to an absolute path. */
   readonly dataDir: string;
   /** wal_max_bytes */

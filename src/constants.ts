@@ -64,6 +64,17 @@ export const inlineBytesMax = 64 * KiB;
  */
 export const respHeaderDigitsMax = 15;
 
+/**
+ * Most input one connection may buffer: one whole request (its line, CRLF and the largest payload
+ * an MSET or SET may carry) plus inputSlackBytes of pipelined input behind it. Past it: disconnect.
+ */
+export function connectionInputBytesMax(valueBytesMax: number): number {
+  return lineBytesMax + 2 + Math.max(msetPayloadBytesMax, valueBytesMax) + inputSlackBytes;
+}
+
+/** Unfinished-input warnings ("client disconnected: client_input_bytes_max reached") are logged at most this often. */
+export const inputLimitWarnIntervalMs = 1000;
+
 assert(inlineBytesMax <= lineBytesMax, "an inline RESP command must fit the longest command line");
 assert(replyBufferBytesInitial <= replyBufferBytesKeepMax, "the reply buffer must not be released below its initial size");
 assert(outputSoftBytes < outputHardBytes, "parsing must pause (soft limit) before a client is dropped (hard limit)");
@@ -96,6 +107,10 @@ export const defaults = {
   max_clients: 10000,
   max_key_bytes: 256,
   max_value_bytes: 16 * MiB,
+  // Input buffered by all clients together (unfinished requests). One connection may hold about
+  // 73 MiB (connectionInputBytesMax), so without a global bound 65 slow MSETs took 4.2 GiB; 1 GiB
+  // still fits one maximal request even at the largest max_value_bytes (asserted below).
+  client_input_bytes_max: 1024 * MiB,
   data_dir: "./data",
   wal_max_bytes: 256 * MiB,
   sync_policy: "batch",
@@ -111,6 +126,8 @@ export const defaults = {
   log_file: "",
   slowlog_threshold_ms: 50,
 } as const;
+
+assert(defaults.client_input_bytes_max >= connectionInputBytesMax(valueBytesMaxLimit), "the default client_input_bytes_max must fit one maximal request at any max_value_bytes");
 
 // ---- Descriptors ----
 

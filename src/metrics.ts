@@ -51,6 +51,9 @@ export interface Metrics {
   errorsTotal: number;
   connectionsTotal: number;
   rejectedClientsTotal: number;
+  /** Unparsed input buffered by all clients (their buffers' capacity), and the clients dropped to bound it. */
+  clientInputBytes: number;
+  inputLimitDisconnectsTotal: number;
   slowCommandsTotal: number;
   durability: DurabilityMetrics | null;
   syncPolicy: string;
@@ -76,6 +79,8 @@ export function collectMetrics(ctx: Context, nowMs: number): Metrics {
     errorsTotal: s.errorsTotal,
     connectionsTotal: s.connectionsTotal,
     rejectedClientsTotal: s.rejectedClientsTotal,
+    clientInputBytes: ctx.input.bytes,
+    inputLimitDisconnectsTotal: ctx.input.disconnectsTotal,
     slowCommandsTotal: s.slowCommandsTotal,
     durability: durabilityMetrics(ctx),
     syncPolicy: ctx.config.syncPolicy,

@@ -13,6 +13,7 @@ import { Store } from "./engine/store.ts";
 import { stopOnBug } from "./fatal.ts";
 import { createLog, log, setLog } from "./log.ts";
 import { BusyWatch, listen } from "./net/listener.ts";
+import { InputBudget } from "./net/input-budget.ts";
 import { countOpenFds, fitClients } from "./net/descriptors.ts";
 import { raiseFileLimit } from "./native/index.ts";
 import { DataDirLockedError, openPersistence, RecoveryError } from "./persistence/index.ts";
@@ -39,6 +40,7 @@ export async function startServer(config: Config, options: { repair?: boolean } 
     startedMs: Date.now(),
     wal: persistence.wal,
     persistence,
+    input: new InputBudget(config.clientInputBytesMax),
     clients: 0,
     outputRoom: 0,
     outputOverflow: false,

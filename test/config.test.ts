@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { ConfigError, configFromObject, loadConfig } from "../src/config.ts";
-import { defaults, keyBytesMaxLimit, valueBytesMaxLimit } from "../src/constants.ts";
+import { connectionInputBytesMax, defaults, keyBytesMaxLimit, valueBytesMaxLimit } from "../src/constants.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "osprey-config-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -40,6 +40,7 @@ describe("defaults", () => {
       clientsMax: defaults.max_clients,
       keyBytesMax: defaults.max_key_bytes,
       valueBytesMax: defaults.max_value_bytes,
+      clientInputBytesMax: defaults.client_input_bytes_max,
       dataDir: resolve(process.cwd(), "data"),
       walBytesMax: defaults.wal_max_bytes,
       syncPolicy: "batch",
@@ -154,6 +155,8 @@ describe("wrong types and values name the key", () => {
     ["zero max_key_bytes", { max_key_bytes: 0 }, `max_key_bytes: expected an integer from 1 to ${keyBytesMaxLimit}, got 0`],
     ["max_key_bytes over its limit", { max_key_bytes: keyBytesMaxLimit + 1 }, `max_key_bytes: expected an integer from 1 to ${keyBytesMaxLimit}, got ${keyBytesMaxLimit + 1}`],
     ["max_value_bytes over its limit", { max_value_bytes: valueBytesMaxLimit + 1 }, `max_value_bytes: expected an integer from 1 to ${valueBytesMaxLimit}, got ${valueBytesMaxLimit + 1}`],
+    ["a client_input_bytes_max below one client's input limit", { max_value_bytes: 1024, client_input_bytes_max: connectionInputBytesMax(1024) - 1 }, `client_input_bytes_max: expected an integer of at least ${connectionInputBytesMax(1024)}, got ${connectionInputBytesMax(1024) - 1}`],
+    ["a client_input_bytes_max below one client's limit at a large max_value_bytes", { max_value_bytes: valueBytesMaxLimit, client_input_bytes_max: 512 * 1024 * 1024 }, `client_input_bytes_max: expected an integer of at least ${connectionInputBytesMax(valueBytesMaxLimit)}, got ${512 * 1024 * 1024}`],
     ["a negative busy_warn_ms", { busy_warn_ms: -1 }, "busy_warn_ms: expected an integer from 0 to 2147483647, got -1"],
     ["a timer delay that would overflow", { batch_fsync_ms: 2 ** 31 }, "batch_fsync_ms: expected an integer from 1 to 2147483647, got 2147483648"],
     ["a negative slowlog threshold", { slowlog_threshold_ms: -5 }, "slowlog_threshold_ms: expected an integer from 0 to 2147483647, got -5"],
@@ -189,6 +192,7 @@ describe("integers", () => {
       max_key_bytes: keyBytesMaxLimit,
       max_value_bytes: valueBytesMaxLimit,
       wal_max_bytes: 1024,
+      client_input_bytes_max: connectionInputBytesMax(valueBytesMaxLimit),
       busy_warn_ms: 0,
       slowlog_threshold_ms: 0,
     });

@@ -5,6 +5,7 @@ import type { Config } from "../config.types.ts";
 import type { Store } from "../engine/store.ts";
 import type { Persistence } from "../persistence/index.ts";
 import type { Wal } from "../persistence/wal.ts";
+import type { InputBudget } from "../net/input-budget.ts";
 
 /** The per-command counters of STATS (`cmd_<name>`), one per command table row's `stat`. */
 export const enum Stat {
@@ -59,6 +60,8 @@ export interface Context {
   /** The write-ahead log, or null for a memory-only keyspace (engine tests). */
   readonly wal: Wal | null;
   readonly persistence: Persistence | null;
+  /** Unparsed input of all connections together, against client_input_bytes_max. */
+  readonly input: InputBudget;
   /** Connected clients right now. */
   clients: number;
   /** Output bytes the current connection may still add before the hard limit. */

@@ -85,6 +85,8 @@ function statsFields(m: Metrics): Field[] {
     ["errors_total", m.errorsTotal],
     ["connections_total", m.connectionsTotal],
     ["rejected_clients_total", m.rejectedClientsTotal],
+    ["client_input_bytes", m.clientInputBytes],
+    ["input_limit_disconnects_total", m.inputLimitDisconnectsTotal],
     ["slow_commands_total", m.slowCommandsTotal],
     ...durabilityFields(m),
     ["sync_policy", m.syncPolicy, true],

@@ -5,9 +5,7 @@
 
 import {
   connectionBufferBytesKeepMax,
-  inputSlackBytes,
-  lineBytesMax,
-  msetPayloadBytesMax,
+  connectionInputBytesMax,
   outputHardBytes,
   outputSoftBytes,
   replyBufferBytesInitial,
@@ -26,6 +24,7 @@ import { respDialect } from "../protocol/resp-args.ts";
 import { RespReply } from "../protocol/resp-reply.ts";
 import { Writer } from "../protocol/writer.ts";
 import type { DurabilityWaiter } from "../persistence/wal.ts";
+import type { InputHolder } from "./input-budget.ts";
 
 /** What a connection needs of its socket; Bun's TCP socket has exactly this shape. */
 export interface Transport {
@@ -85,7 +84,7 @@ const enum State {
   Closed,
 }
 
-export class Connection implements DurabilityWaiter {
+export class Connection implements DurabilityWaiter, InputHolder {
   #t: Transport;
   #ctx: Context;
   #protocol: Protocol | null = null; // chosen by the first byte received
@@ -111,7 +110,24 @@ export class Connection implements DurabilityWaiter {
     this.#t = transport;
     this.#ctx = ctx;
     if (respOnly) this.#protocol = respProtocol(ctx);
-    this.#inBytesMax = lineBytesMax + 2 + Math.max(msetPayloadBytesMax, ctx.config.valueBytesMax) + inputSlackBytes;
+    this.#inBytesMax = connectionInputBytesMax(ctx.config.valueBytesMax);
+  }
+
+  /** Capacity of the input buffer: what ctx.input (client_input_bytes_max) counts for this client. */
+  get inputBytes(): number {
+    return this.#in?.length ?? 0;
+  }
+
+  /**
+   * Dropped by ctx.input to make room for another client's input. Runs inside that client's read,
+   * so the shared reply buffer (holding its replies) is left alone, unlike #abort.
+   */
+  evictForInput(): void {
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    this.#heldLen = 0;
+    this.#holdLsn = 0;
+    this.#end();
   }
 
   /** Bytes arrived: parse and run every whole request in them, then write all replies at once. */
@@ -176,8 +192,7 @@ export class Connection implements DurabilityWaiter {
     this.#held = null;
     this.#heldLen = 0;
     this.#holdLsn = 0;
-    this.#in = null;
-    this.#inLen = 0;
+    this.#releaseInput();
   }
 
   /** Graceful shutdown: stop parsing, flush what is queued, then close. */
@@ -328,7 +343,7 @@ export class Connection implements DurabilityWaiter {
 
   /** Keeps data[pos..) as the start of the (empty) input buffer. */
   #keep(data: Uint8Array, pos: number): void {
-    this.#reserve(data.length - pos);
+    if (!this.#reserve(data.length - pos)) return;
     copyBytes(data, pos, data.length, this.#in!, 0);
     this.#inLen = data.length - pos;
   }
@@ -341,7 +356,7 @@ export class Connection implements DurabilityWaiter {
       this.#abort();
       return false;
     }
-    this.#reserve(need);
+    if (!this.#reserve(need)) return false;
     this.#in!.set(data, this.#inLen);
     this.#inLen = need;
     return true;
@@ -351,15 +366,29 @@ export class Connection implements DurabilityWaiter {
    * Makes room for `bytes` of input. Capacity doubles (up to what the request in progress needs),
    * so a large payload in small reads is copied a bounded number of times, yet memory follows the
    * bytes that actually arrived: announcing 16 MiB and sending nothing reserves nothing.
+   * Every growth is asked of ctx.input first; false when this client was dropped for it instead.
    */
-  #reserve(bytes: number): void {
+  #reserve(bytes: number): boolean {
     const have = this.#in?.length ?? 0;
-    if (have >= bytes) return;
+    if (have >= bytes) return true;
     const needed = this.#protocol?.parser.needBytes ?? 0;
     const doubled = needed > 0 ? Math.min(2 * have, needed) : 2 * have;
-    const grown = Buffer.allocUnsafe(Math.min(this.#inBytesMax, Math.max(bytes, doubled, 4096)));
+    const size = Math.min(this.#inBytesMax, Math.max(bytes, doubled, 4096));
+    if (!this.#ctx.input.grow(this, have, size)) {
+      this.#abort();
+      return false;
+    }
+    const grown = Buffer.allocUnsafe(size);
     if (this.#in !== null && this.#inLen > 0) this.#in.copy(grown, 0, 0, this.#inLen);
     this.#in = grown;
+    return true;
+  }
+
+  /** Frees the input buffer and gives its bytes back to ctx.input. */
+  #releaseInput(): void {
+    if (this.#in !== null) this.#ctx.input.release(this, this.#in.length);
+    this.#in = null;
+    this.#inLen = 0;
   }
 
   /** Drops the first `pos` buffered bytes; releases a large buffer once it is empty. */
@@ -367,15 +396,17 @@ export class Connection implements DurabilityWaiter {
     const buf = this.#in!;
     if (pos >= this.#inLen) {
       this.#inLen = 0;
-      if (buf.length > connectionBufferBytesKeepMax) this.#in = null;
+      if (buf.length > connectionBufferBytesKeepMax) this.#releaseInput();
       return;
     }
     if (pos > 0) buf.copyWithin(0, pos, this.#inLen);
     this.#inLen -= pos;
   }
 
+  /** Closes the socket; unparsed input is worthless now, so its buffer goes back at once. */
   #end(): void {
     this.#state = State.Closed;
+    this.#releaseInput();
     this.#t.end();
   }
 

@@ -5,6 +5,7 @@ import { configFromObject } from "../../src/config.ts";
 import { Stats, systemClock, type Clock, type Context } from "../../src/commands/context.ts";
 import { Store, type MutationLog } from "../../src/engine/store.ts";
 import { Connection, type Transport } from "../../src/net/connection.ts";
+import { InputBudget } from "../../src/net/input-budget.ts";
 
 /** A clock that stands still until a test moves it: relative expiry without sleeping. */
 export class ManualClock implements Clock {
@@ -30,14 +31,16 @@ export class ManualClock implements Clock {
  */
 export function createContext(config: Record<string, unknown> = {}, options: { log?: MutationLog; clock?: Clock } = {}): Context {
   const clock = options.clock ?? systemClock;
+  const cfg = configFromObject(config, { warn: () => {} });
   return {
     store: new Store({ log: options.log }),
-    config: configFromObject(config, { warn: () => {} }),
+    config: cfg,
     stats: new Stats(),
     clock,
     startedMs: clock.nowMs(),
     wal: null,
     persistence: null,
+    input: new InputBudget(cfg.clientInputBytesMax),
     clients: 1,
     outputRoom: 0,
     outputOverflow: false,
