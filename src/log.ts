@@ -17,6 +17,11 @@ export interface Log {
   slow(command: string, keyCount: number, durationMs: number): void;
   /** Stop writing and resolve once every earlier line is in the log file. */
   close(): Promise<void>;
+  /**
+   * Reopens the log file by its path (after logrotate moved it away): later lines go to a new file
+   * there, earlier ones finish in the old. Null when done or there is no file, else why not.
+   */
+  reopen?(): string | null;
 }
 
 /** The part of Config a logger needs; logFile "" means console only. */
@@ -62,6 +67,7 @@ export function createLog(config: LogConfig, opts: LogOptions = {}): Log {
       consola.warn(`slow command ${command} keys=${keyCount} took ${durationMs.toFixed(1)}ms`);
     },
     close: () => (file ? file.close() : Promise.resolve()),
+    reopen: () => (file ? file.reopen() : null),
   };
 }
 
@@ -91,26 +97,51 @@ function levelName(level: number): LogLevel {
  * writes then queue in a stream and reach the file without blocking the event loop.
  */
 class LogFile {
+  readonly #path: string;
+  readonly #report: (msg: string) => void;
   #stream: WriteStream;
   #open = true;
   #closed: Promise<void>;
 
   constructor(path: string, report: (msg: string) => void) {
-    mkdirSync(dirname(path), { recursive: true });
-    const fd = openSync(path, "a");
-    this.#stream = createWriteStream(path, { fd });
-    this.#closed = new Promise((resolve) => this.#stream.once("close", resolve));
+    this.#path = path;
+    this.#report = report;
+    this.#stream = this.#openStream();
+    this.#closed = closedPromise(this.#stream);
+  }
+
+  /** Opens the file for appending (creating its folders) and a stream over it; throws when it cannot. */
+  #openStream(): WriteStream {
+    mkdirSync(dirname(this.#path), { recursive: true });
+    const stream = createWriteStream(this.#path, { fd: openSync(this.#path, "a") });
     // An unhandled stream error would kill the server; a full disk should only stop the log file.
-    this.#stream.on("error", (err) => {
-      if (!this.#open) return;
+    stream.on("error", (err) => {
+      if (!this.#open || stream !== this.#stream) return;
       this.#open = false;
-      report(`log file ${path} failed, logging to console only: ${err.message}`);
+      this.#report(`log file ${this.#path} failed, logging to console only: ${err.message}`);
     });
+    return stream;
   }
 
   write(line: string): void {
     // Backpressure is ignored: log lines are few and small, and dropping them would hide trouble.
     if (this.#open) this.#stream.write(line);
+  }
+
+  /** See Log.reopen. The old stream ends after the lines already queued on it. */
+  reopen(): string | null {
+    if (!this.#open) return `log file ${this.#path} is closed`;
+    let next: WriteStream;
+    try {
+      next = this.#openStream();
+    } catch (e) {
+      return `cannot reopen ${this.#path}, still writing to the file opened before: ${(e as Error).message}`;
+    }
+    const old = this.#stream;
+    this.#stream = next;
+    this.#closed = closedPromise(next);
+    old.end();
+    return null;
   }
 
   close(): Promise<void> {
@@ -121,6 +152,10 @@ class LogFile {
     // After a stream error autoDestroy has closed it already, so this resolves at once.
     return this.#closed;
   }
+}
+
+function closedPromise(stream: WriteStream): Promise<void> {
+  return new Promise((resolve) => stream.once("close", resolve));
 }
 
 let current: Log = createLog({ logLevel: "INFO", logFile: "", slowlogThresholdMs: defaults.slowlog_threshold_ms });
@@ -136,6 +171,7 @@ export const log: Log = {
   error: (msg) => current.error(msg),
   slow: (command, keyCount, durationMs) => current.slow(command, keyCount, durationMs),
   close: () => current.close(),
+  reopen: () => current.reopen?.() ?? null,
 };
 
 /** Make `next` the logger behind `log`; returns the previous one (for tests, or to close it). */

@@ -107,6 +107,12 @@ async function main(configPath: string | undefined, repair: boolean): Promise<vo
   };
   // A bug found in a timer (expiry, snapshot slices, the log's flush) stops the server like one found in a request.
   process.on("uncaughtException", (err) => stopOnBug("uncaught exception", err));
+  // SIGHUP (logrotate's postrotate) reopens the log file instead of killing the server, its default.
+  process.on("SIGHUP", () => {
+    const why = log.reopen?.() ?? null;
+    if (why === null) log.info("SIGHUP received: log file reopened");
+    else log.warn(`SIGHUP received: ${why}`);
+  });
   process.on("SIGINT", () => void stop("SIGINT"));
   process.on("SIGTERM", () => void stop("SIGTERM"));
 
