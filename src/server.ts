@@ -11,6 +11,7 @@ import type { Config } from "./config.types.ts";
 import { Stats, systemClock, type Context } from "./commands/context.ts";
 import { Store } from "./engine/store.ts";
 import { stopOnBug } from "./fatal.ts";
+import { version } from "./version.ts";
 import { createLog, log, setLog } from "./log.ts";
 import { BusyWatch, listen } from "./net/listener.ts";
 import { InputBudget } from "./net/input-budget.ts";
@@ -140,7 +141,7 @@ async function main(configPath: string | undefined, repair: boolean): Promise<vo
 
 /** The `osprey` command line; the single-executable entry (src/executables/osprey.ts) runs it too. */
 export const command = defineCommand({
-  meta: { name: "osprey", description: "Osprey key-value server" },
+  meta: { name: "osprey", version, description: "Osprey key-value server" },
   args: {
     config: { type: "string", alias: "c", description: "path to osprey.toml (default: built-in defaults)" },
     repair: {

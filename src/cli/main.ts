@@ -5,6 +5,7 @@
 
 import { readFileSync } from "node:fs";
 import { defineCommand, runMain, type ArgsDef, type CommandDef } from "citty";
+import { version } from "../version.ts";
 import {
   ConnectionError,
   OspreyClient,
@@ -260,6 +261,7 @@ const subCommands: Record<string, CommandDef<any>> = {
 export const cli = defineCommand({
   meta: {
     name: "osprey-cli",
+    version,
     description: "Osprey command-line client. Without a subcommand: an interactive prompt.",
   },
   args: connectionArgs,

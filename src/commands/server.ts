@@ -2,6 +2,7 @@
 // CONFIG GET. STATS and INFO render the one Metrics object, each in its protocol's format.
 
 import { arch, hostname, platform } from "node:os";
+import { version } from "../version.ts";
 import { collectMetrics, durabilityFields, type Field, type Metrics } from "../metrics.ts";
 import { nameCode, nameCodeOf } from "../protocol/text.ts";
 import { Err } from "../errors.ts";
@@ -93,6 +94,7 @@ function statsFields(m: Metrics): Field[] {
     ["data_bytes", m.dataBytes],
     ["mem_rss_bytes", m.memRssBytes],
     ["mem_heap_bytes", m.memHeapBytes],
+    ["version", version, true],
   ];
 }
 
@@ -111,6 +113,7 @@ function infoSections(m: Metrics): [string, Field[]][] {
   return [
     ["Server", [
       ["redis_version", redisVersion],
+      ["osprey_version", version],
       ["redis_mode", "standalone"],
       ["server_name", "osprey"],
       ["os", `${platform()} ${arch()}`],
