@@ -64,12 +64,25 @@ export const inlineBytesMax = 64 * KiB;
  */
 export const respHeaderDigitsMax = 15;
 
+/** The most payload one request may carry: an MSET's values together, or one SET's value. */
+export function payloadBytesMax(valueBytesMax: number): number {
+  return Math.max(msetPayloadBytesMax, valueBytesMax);
+}
+
 /**
- * Most input one connection may buffer: one whole request (its line, CRLF and the largest payload
- * an MSET or SET may carry) plus inputSlackBytes of pipelined input behind it. Past it: disconnect.
+ * The largest request of either protocol: a full line, its CRLF and the largest payload. A RESP
+ * request is bounded by the same, since the connection buffers a whole request before running it.
+ */
+export function requestBytesMax(valueBytesMax: number): number {
+  return lineBytesMax + 2 + payloadBytesMax(valueBytesMax);
+}
+
+/**
+ * Most input one connection may buffer: one whole request plus inputSlackBytes of pipelined input
+ * behind it. Past it: disconnect.
  */
 export function connectionInputBytesMax(valueBytesMax: number): number {
-  return lineBytesMax + 2 + Math.max(msetPayloadBytesMax, valueBytesMax) + inputSlackBytes;
+  return requestBytesMax(valueBytesMax) + inputSlackBytes;
 }
 
 /** Unfinished-input warnings ("client disconnected: client_input_bytes_max reached") are logged at most this often. */
@@ -239,7 +252,7 @@ export const walRecordFramingBytes = 35;
  * key, value) inside its own framing, keys and values at most one request's line and payloads.
  */
 export const walBatchBytesMax =
-  walRecordFramingBytes + (argsCountMax / 2) * walRecordFramingBytes + lineBytesMax + Math.max(msetPayloadBytesMax, valueBytesMaxLimit);
+  walRecordFramingBytes + (argsCountMax / 2) * walRecordFramingBytes + lineBytesMax + payloadBytesMax(valueBytesMaxLimit);
 /**
  * The largest WAL record recovery accepts; a length beyond it is damage, never an allocation. It
  * must hold every record the server writes, or an acknowledged write would stop the next start.

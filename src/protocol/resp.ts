@@ -4,7 +4,7 @@
 // closes, as in Redis.
 
 import { grown } from "../bytes.ts";
-import { argsCountMax, inlineBytesMax, lineBytesMax, msetPayloadBytesMax, respHeaderDigitsMax } from "../constants.ts";
+import { argsCountMax, inlineBytesMax, respHeaderDigitsMax, requestBytesMax } from "../constants.ts";
 import { RespErr, respError } from "../errors.ts";
 import { nameCode, Parsed } from "./text.ts";
 
@@ -55,9 +55,7 @@ export class RespParser {
 
   constructor(limits: { valueBytesMax: number }) {
     this.#valueBytesMax = limits.valueBytesMax;
-    // The largest Osprey request (a full line and the largest MSET payload) bounds a RESP one too:
-    // the connection buffers a whole request before running it.
-    this.#requestBytesMax = lineBytesMax + 2 + Math.max(msetPayloadBytesMax, limits.valueBytesMax);
+    this.#requestBytesMax = requestBytesMax(limits.valueBytesMax);
   }
 
   /** Parses one request from `buf[pos..end)`; `pos` is where the previous call said to continue. */

@@ -2,7 +2,7 @@
 // It answers "need more bytes", "bad input" or "a command"; tokens are offsets into the input.
 
 import { grown } from "../bytes.ts";
-import { argsCountMax, lineBytesMax, msetPayloadBytesMax } from "../constants.ts";
+import { argsCountMax, lineBytesMax, payloadBytesMax } from "../constants.ts";
 import { Err } from "../errors.ts";
 
 /** What one call of `TextParser.parse` found. */
@@ -99,7 +99,7 @@ export class TextParser {
   /** `payloads`: name code → payload framing, for the commands that carry one (the command table's). */
   constructor(limits: { valueBytesMax: number }, payloads: ReadonlyMap<number, PayloadSpec>) {
     this.#valueBytesMax = limits.valueBytesMax;
-    this.#msetBytesMax = Math.max(msetPayloadBytesMax, limits.valueBytesMax);
+    this.#msetBytesMax = payloadBytesMax(limits.valueBytesMax);
     this.#payloadCodes = [...payloads.keys()];
     this.#payloadSpecs = [...payloads.values()];
   }
