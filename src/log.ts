@@ -13,8 +13,12 @@ export interface Log {
   info(msg: string): void;
   warn(msg: string): void;
   error(msg: string): void;
-  /** Warn `slow command GET keys=1 took 63.2ms` if durationMs ≥ slowlog_threshold_ms. Never logs values. */
-  slow(command: string, keyCount: number, durationMs: number): void;
+  /**
+   * Warn `slow command GET keys=1 took 63.2ms` if durationMs ≥ slowlog_threshold_ms; with
+   * `together` > 1 the time is that of a run of requests timed together (commands/timing.ts), the
+   * command its largest. Never logs values.
+   */
+  slow(command: string, keyCount: number, durationMs: number, together?: number): void;
   /** Stop writing and resolve once every earlier line is in the log file. */
   close(): Promise<void>;
   /**
@@ -62,9 +66,10 @@ export function createLog(config: LogConfig, opts: LogOptions = {}): Log {
     info: (msg) => consola.info(msg),
     warn: (msg) => consola.warn(msg),
     error: (msg) => consola.error(msg),
-    slow(command, keyCount, durationMs) {
+    slow(command, keyCount, durationMs, together = 1) {
       if (durationMs < thresholdMs) return;
-      consola.warn(`slow command ${command} keys=${keyCount} took ${durationMs.toFixed(1)}ms`);
+      const run = together > 1 ? ` with ${together - 1} other requests timed together` : "";
+      consola.warn(`slow command ${command} keys=${keyCount} took ${durationMs.toFixed(1)}ms${run}`);
     },
     close: () => (file ? file.close() : Promise.resolve()),
     reopen: () => (file ? file.reopen() : null),
@@ -169,7 +174,7 @@ export const log: Log = {
   info: (msg) => current.info(msg),
   warn: (msg) => current.warn(msg),
   error: (msg) => current.error(msg),
-  slow: (command, keyCount, durationMs) => current.slow(command, keyCount, durationMs),
+  slow: (command, keyCount, durationMs, together) => current.slow(command, keyCount, durationMs, together),
   close: () => current.close(),
   reopen: () => current.reopen?.() ?? null,
 };

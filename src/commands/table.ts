@@ -18,6 +18,7 @@ import { del, exists, get, getdel, mget, mset, set, setnx } from "./strings.ts";
 import { expire, persist, pexpire, pttl, ttl } from "./ttl.ts";
 import { commandCommand } from "./introspection.ts";
 import { discard, exec, multi, queueRequest, unwatch, watch } from "./transactions.ts";
+import { aloneBegin, aloneEnd, ranInRun } from "./timing.ts";
 
 /** A command: reads its arguments from the session, calls the engine, hands the result to `s.reply`. */
 export type Handler = (s: Session, ctx: Context) => void;
@@ -50,6 +51,12 @@ export const enum Flag {
    * rule, so COMMAND does not report it.
    */
   NoMulti = 256,
+  /**
+   * Its work is not bounded by its bytes in and out (FLUSHALL walks the keyspace, EXEC runs a
+   * queue, a snapshot starts): the slowlog times it alone, not in a run (commands/timing.ts).
+   * Osprey's own; COMMAND does not report it.
+   */
+  TimedAlone = 512,
 }
 
 /** How the text protocol spells a command. */
@@ -138,16 +145,16 @@ export const commands: readonly Command[] = [
   { name: "PERSIST", flags: WF, keys: key1, stat: Stat.Expire, run: persist, text: null, resp: { arity: 2, group: "generic", summary: "Removes the expiration time of a key.", since: "2.2.0" } },
   // Server
   { name: "DBSIZE", flags: RF, keys: noKeys, stat: Stat.Other, run: dbsize, text: null, resp: { arity: 1, group: "server", summary: "Returns the number of keys in the database.", since: "1.0.0" } },
-  { name: "FLUSHALL", flags: W | Flag.NoMulti, keys: noKeys, stat: Stat.Other, run: flushall, text: null, resp: { arity: -1, argsMax: 2, group: "server", summary: "Removes all keys from all databases.", since: "1.0.0" } },
-  { name: "STATS", flags: Flag.Admin, keys: noKeys, stat: Stat.Other, run: stats, text: { argsMin: 1, argsMax: 1 }, resp: null },
-  { name: "INFO", flags: Flag.Loading, keys: noKeys, stat: Stat.Other, run: info, text: null, resp: { arity: -1, group: "server", summary: "Returns information and statistics about the server.", since: "1.0.0" } },
-  { name: "SNAPSHOT", flags: Flag.Admin, keys: noKeys, stat: Stat.Other, run: snapshot, text: { argsMin: 1, argsMax: 1 }, resp: null },
-  { name: "BGSAVE", flags: Flag.Admin | Flag.NoScript | Flag.NoMulti, keys: noKeys, stat: Stat.Other, run: bgsave, text: null, resp: { arity: -1, argsMax: 2, group: "server", summary: "Starts an Osprey snapshot in the background.", since: "1.0.0" } },
+  { name: "FLUSHALL", flags: W | Flag.NoMulti | Flag.TimedAlone, keys: noKeys, stat: Stat.Other, run: flushall, text: null, resp: { arity: -1, argsMax: 2, group: "server", summary: "Removes all keys from all databases.", since: "1.0.0" } },
+  { name: "STATS", flags: Flag.Admin | Flag.TimedAlone, keys: noKeys, stat: Stat.Other, run: stats, text: { argsMin: 1, argsMax: 1 }, resp: null },
+  { name: "INFO", flags: Flag.Loading | Flag.TimedAlone, keys: noKeys, stat: Stat.Other, run: info, text: null, resp: { arity: -1, group: "server", summary: "Returns information and statistics about the server.", since: "1.0.0" } },
+  { name: "SNAPSHOT", flags: Flag.Admin | Flag.TimedAlone, keys: noKeys, stat: Stat.Other, run: snapshot, text: { argsMin: 1, argsMax: 1 }, resp: null },
+  { name: "BGSAVE", flags: Flag.Admin | Flag.NoScript | Flag.NoMulti | Flag.TimedAlone, keys: noKeys, stat: Stat.Other, run: bgsave, text: null, resp: { arity: -1, argsMax: 2, group: "server", summary: "Starts an Osprey snapshot in the background.", since: "1.0.0" } },
   { name: "LASTSAVE", flags: CLS, keys: noKeys, stat: Stat.Other, run: lastsave, text: null, resp: { arity: 1, group: "server", summary: "Returns the Unix time of the last completed snapshot.", since: "1.0.0" } },
   { name: "CONFIG", flags: Flag.Admin | Flag.Loading | Flag.NoScript, keys: noKeys, stat: Stat.Other, run: config, text: null, resp: { arity: -2, group: "server", summary: "CONFIG GET: the values of configuration parameters.", since: "2.0.0" } },
   // Transactions (RESP only; transactions.ts)
   { name: "MULTI", flags: TX, keys: noKeys, stat: Stat.Other, run: multi, text: null, resp: { arity: 1, group: "transactions", summary: "Starts a transaction.", since: "1.2.0" } },
-  { name: "EXEC", flags: Flag.NoScript | Flag.Loading, keys: noKeys, stat: Stat.Other, run: exec, text: null, resp: { arity: 1, group: "transactions", summary: "Executes all commands in a transaction.", since: "1.2.0" } },
+  { name: "EXEC", flags: Flag.NoScript | Flag.Loading | Flag.TimedAlone, keys: noKeys, stat: Stat.Other, run: exec, text: null, resp: { arity: 1, group: "transactions", summary: "Executes all commands in a transaction.", since: "1.2.0" } },
   { name: "DISCARD", flags: TX, keys: noKeys, stat: Stat.Other, run: discard, text: null, resp: { arity: 1, group: "transactions", summary: "Discards a transaction.", since: "2.0.0" } },
   { name: "WATCH", flags: TX, keys: allKeys, stat: Stat.Other, run: watch, text: null, resp: { arity: -2, group: "transactions", summary: "Monitors changes to keys to determine the execution of a transaction.", since: "2.2.0" } },
   { name: "UNWATCH", flags: TX, keys: noKeys, stat: Stat.Other, run: unwatch, text: null, resp: { arity: 1, group: "transactions", summary: "Forgets about watched keys of a transaction.", since: "2.2.0" } },
@@ -186,6 +193,11 @@ export class Route {
     this.keyFirst = command.keys[0];
     this.keyLast = command.keys[1];
     this.keyStep = command.keys[2];
+  }
+
+  /** Keys a request of `argc` arguments names (for the slowlog). */
+  keyCount(argc: number): number {
+    return keyCount(this.command, argc);
   }
 }
 
@@ -233,14 +245,26 @@ export const textPayloads: ReadonlyMap<number, PayloadSpec> = new Map(
 /**
  * Runs the request parsed into `s.p`, writing exactly one reply (MGET's items count as one). The
  * one path of both protocols: route by name, arity, the stat counter, the protocol's key rule,
- * the handler with its failures contained, the slowlog. `sinceMs` is the monotonic time the
- * previous request finished (or the batch began); returns this one's finish time, so timing the
- * slowlog costs one clock read per request. Parsing the request counts towards its time.
+ * the handler with its failures contained, the slowlog's timing. `requestBytes` is the request's
+ * size on the wire (its timing run is bounded by bytes).
  */
-export function dispatch(s: Session, routes: Routes, ctx: Context, sinceMs: number): number {
-  if (s.multi && queueRequest(s, routes, ctx)) return performance.now();
+export function dispatch(s: Session, routes: Routes, ctx: Context, requestBytes: number): void {
   const p = s.p;
   const route = routes.get(p.code);
+  if (route !== undefined && (route.flags & Flag.TimedAlone) !== 0) {
+    const startMs = aloneBegin(ctx);
+    execute(s, routes, route, ctx);
+    aloneEnd(route, p.argc, startMs, ctx);
+    return;
+  }
+  const mark = s.reply.len;
+  execute(s, routes, route, ctx);
+  ranInRun(route, p.argc, requestBytes + s.reply.len - mark, ctx);
+}
+
+function execute(s: Session, routes: Routes, route: Route | undefined, ctx: Context): void {
+  if (s.multi && queueRequest(s, routes, ctx)) return;
+  const p = s.p;
   if (route === undefined) s.reply.unknownCommand(s);
   else if (p.argc < route.argsMin || p.argc > route.argsMax) s.reply.error(route.arityError);
   else {
@@ -248,15 +272,6 @@ export function dispatch(s: Session, routes: Routes, ctx: Context, sinceMs: numb
     if (route.paired && (p.argc & 1) === 0) s.reply.error(route.arityError);
     else if (route.keyFirst === 0 || keysValid(s, route, ctx)) run(s, route, ctx);
   }
-  const doneMs = performance.now();
-  if (doneMs - sinceMs >= ctx.config.slowlogThresholdMs && route !== undefined) slow(route, p.argc, doneMs - sinceMs, ctx);
-  return doneMs;
-}
-
-/** A request took at least slowlog_threshold_ms: count it and log it (name, key count, time; never values). */
-function slow(route: Route, argc: number, ms: number, ctx: Context): void {
-  ctx.stats.slowCommandsTotal++;
-  log.slow(route.name, keyCount(route.command, argc), ms);
 }
 
 /** Checks every key the request names against the protocol's key rule; replies and returns false at the first bad one. */

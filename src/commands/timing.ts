@@ -1,0 +1,94 @@
+// How the dispatcher times requests for the slowlog without reading the clock for each one: a read
+// costs ~65 ns on the machines here, a fifth of a whole GET in process (bench/RESULTS.md).
+//
+// Most commands do work bounded by their bytes in and out (GET, SET, MGET, DEL, …). Those are timed
+// in runs: the clock is read once the run holds slowlogRunRequestsMax requests or
+// slowlogRunBytesMax bytes, and at the end of each batch of input. A run that short is ~10 µs of
+// work, so it reaches slowlog_threshold_ms (at least slowlogRunThresholdMsMin for runs to be used)
+// only when something stalled the process, and it is then logged as one slow entry naming its
+// largest request. Commands flagged TimedAlone (a keyspace walk, a transaction's queue, a snapshot)
+// get a clock read before and after, so their time is theirs alone. Below slowlogRunThresholdMsMin
+// every request is its own run: the clock is read after each, as a threshold of 0 asks.
+
+import { slowlogRunBytesMax, slowlogRunRequestsMax, slowlogRunThresholdMsMin } from "../constants.ts";
+import { log } from "../log.ts";
+import type { Context } from "./context.ts";
+
+/** What the slowlog names for a request: its command's name and how many keys it has at `argc` arguments. */
+export interface Timed {
+  readonly name: string;
+  keyCount(argc: number): number;
+}
+
+// One run at a time: the process is single-threaded and a batch is dispatched to completion.
+let markMs = 0; // the clock at the run's start
+let requests = 0;
+let bytes = 0;
+let largest: Timed | null = null;
+let largestArgc = 0;
+let largestBytes = -1;
+
+/** A batch of requests begins: one clock read. */
+export function runBegin(): void {
+  markMs = performance.now();
+  clear();
+}
+
+/** A batch ends: closes the run it left open. */
+export function runEnd(ctx: Context): void {
+  if (requests > 0) closeRun(performance.now(), ctx);
+}
+
+/**
+ * Counts a request that ran in the current run, with the bytes it read and wrote (`what` is
+ * undefined for an unknown command); closes the run when it is full.
+ */
+export function ranInRun(what: Timed | undefined, argc: number, requestBytes: number, ctx: Context): void {
+  requests++;
+  bytes += requestBytes;
+  if (requestBytes > largestBytes && what !== undefined) {
+    largest = what;
+    largestArgc = argc;
+    largestBytes = requestBytes;
+  }
+  if (requests >= slowlogRunRequestsMax || bytes >= slowlogRunBytesMax || ctx.config.slowlogThresholdMs < slowlogRunThresholdMsMin) {
+    closeRun(performance.now(), ctx);
+  }
+}
+
+/** Before a TimedAlone request: closes the current run; returns the request's start time. */
+export function aloneBegin(ctx: Context): number {
+  const now = performance.now();
+  if (requests > 0) closeRun(now, ctx);
+  return now;
+}
+
+/** After a TimedAlone request that began at `startMs`: a new run begins. */
+export function aloneEnd(what: Timed, argc: number, startMs: number, ctx: Context): void {
+  const now = performance.now();
+  const ms = now - startMs;
+  if (ms >= ctx.config.slowlogThresholdMs) slow(what, argc, ms, 1, ctx);
+  markMs = now;
+  clear();
+}
+
+function closeRun(now: number, ctx: Context): void {
+  const ms = now - markMs;
+  if (ms >= ctx.config.slowlogThresholdMs && largest !== null) slow(largest, largestArgc, ms, requests, ctx);
+  markMs = now;
+  clear();
+}
+
+function clear(): void {
+  requests = 0;
+  bytes = 0;
+  largest = null;
+  largestArgc = 0;
+  largestBytes = -1;
+}
+
+/** Counts and logs a slow request (or run of them): name, key count, time; never values. */
+function slow(what: Timed, argc: number, ms: number, together: number, ctx: Context): void {
+  ctx.stats.slowCommandsTotal++;
+  log.slow(what.name, what.keyCount(argc), ms, together);
+}
