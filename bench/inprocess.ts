@@ -9,7 +9,7 @@ import { Stats, systemClock, type Context } from "../src/commands/context.ts";
 import { configFromObject } from "../src/config.ts";
 import { Store } from "../src/engine/store.ts";
 import { Connection, type Transport } from "../src/net/connection.ts";
-import { InputBudget } from "../src/net/input-budget.ts";
+import { inputBudget, outputBudget } from "../src/net/budget.ts";
 
 const { values } = parseArgs({
   options: { requests: { type: "string", default: "1000000" }, batch: { type: "string", default: "16" }, protocol: { type: "string", default: "osprey" } },
@@ -27,7 +27,8 @@ const ctx: Context = {
   startedMs: Date.now(),
   wal: null,
   persistence: null,
-  input: new InputBudget(config.clientInputBytesMax),
+  input: inputBudget(config.clientInputBytesMax),
+  output: outputBudget(config.clientOutputBytesMax),
   clients: 1,
   outputRoom: 0,
   outputOverflow: false,

@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parse, TomlError } from "smol-toml";
 import type { Config, LogLevel, SyncPolicy } from "./config.types.ts";
-import { connectionInputBytesMax, defaults, keyBytesMaxLimit, valueBytesMaxLimit } from "./constants.ts";
+import { connectionInputBytesMax, defaults, keyBytesMaxLimit, outputHardBytes, valueBytesMaxLimit } from "./constants.ts";
 import { log } from "./log.ts";
 
 /** Thrown for a config file that cannot be read or parsed, or a key with a wrong type or value. */
@@ -55,6 +55,8 @@ export function configFromObject(raw: Raw, opts: ConfigOptions = {}): Config {
     valueBytesMax,
     // At least what one connection may buffer, so one legal request (and its slack) always fits.
     clientInputBytesMax: int(raw, "client_input_bytes_max", connectionInputBytesMax(valueBytesMax), intMax),
+    // At least one connection's own output limit, so a client alone can take any reply it may hold.
+    clientOutputBytesMax: int(raw, "client_output_bytes_max", outputHardBytes, intMax),
     dataDir,
     walBytesMax: int(raw, "wal_max_bytes", 1024, intMax),
     syncPolicy: oneOf(raw, "sync_policy", syncPolicies, (s) => s.toLowerCase()),

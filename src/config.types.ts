@@ -20,6 +20,7 @@ export interface Config {
   readonly valueBytesMax: number;
   /** client_input_bytes_max: unparsed input buffered by all connections together (their buffers' capacity). */
   readonly clientInputBytesMax: number;
+  readonly clientOutputBytesMax: number;
   /** data_dir, resolved to an absolute path. */
   readonly dataDir: string;
   /** wal_max_bytes */

@@ -85,8 +85,8 @@ export function connectionInputBytesMax(valueBytesMax: number): number {
   return requestBytesMax(valueBytesMax) + inputSlackBytes;
 }
 
-/** Unfinished-input warnings ("client disconnected: client_input_bytes_max reached") are logged at most this often. */
-export const inputLimitWarnIntervalMs = 1000;
+/** "client disconnected: client_input_bytes_max / client_output_bytes_max reached" is logged at most this often. */
+export const budgetWarnIntervalMs = 1000;
 
 assert(inlineBytesMax <= lineBytesMax, "an inline RESP command must fit the longest command line");
 assert(replyBufferBytesInitial <= replyBufferBytesKeepMax, "the reply buffer must not be released below its initial size");
@@ -134,6 +134,10 @@ export const defaults = {
   // 73 MiB (connectionInputBytesMax), so without a global bound 65 slow MSETs took 4.2 GiB; 1 GiB
   // still fits one maximal request even at the largest max_value_bytes (asserted below).
   client_input_bytes_max: 1024 * MiB,
+  // Replies the sockets have not taken, all clients together. One client may hold outputHardBytes
+  // (512 MiB) before it is dropped; without a sum, clients that never read could hold that each.
+  // Never below outputHardBytes (config.ts), so one client can always take what its own limit allows.
+  client_output_bytes_max: 1024 * MiB,
   data_dir: "./data",
   wal_max_bytes: 256 * MiB,
   sync_policy: "batch",
@@ -151,6 +155,7 @@ export const defaults = {
 } as const;
 
 assert(defaults.client_input_bytes_max >= connectionInputBytesMax(valueBytesMaxLimit), "the default client_input_bytes_max must fit one maximal request at any max_value_bytes");
+assert(defaults.client_output_bytes_max >= outputHardBytes, "the default client_output_bytes_max must fit one client's own output limit");
 
 // ---- Descriptors ----
 

@@ -54,6 +54,8 @@ export interface Metrics {
   /** Unparsed input buffered by all clients (their buffers' capacity), and the clients dropped to bound it. */
   clientInputBytes: number;
   inputLimitDisconnectsTotal: number;
+  clientOutputBytes: number;
+  outputLimitDisconnectsTotal: number;
   slowCommandsTotal: number;
   durability: DurabilityMetrics | null;
   syncPolicy: string;
@@ -81,6 +83,8 @@ export function collectMetrics(ctx: Context, nowMs: number): Metrics {
     rejectedClientsTotal: s.rejectedClientsTotal,
     clientInputBytes: ctx.input.bytes,
     inputLimitDisconnectsTotal: ctx.input.disconnectsTotal,
+    clientOutputBytes: ctx.output.bytes,
+    outputLimitDisconnectsTotal: ctx.output.disconnectsTotal,
     slowCommandsTotal: s.slowCommandsTotal,
     durability: durabilityMetrics(ctx),
     syncPolicy: ctx.config.syncPolicy,

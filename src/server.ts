@@ -14,7 +14,7 @@ import { stopOnBug } from "./fatal.ts";
 import { version } from "./version.ts";
 import { createLog, log, setLog } from "./log.ts";
 import { BusyWatch, listen } from "./net/listener.ts";
-import { InputBudget } from "./net/input-budget.ts";
+import { inputBudget, outputBudget } from "./net/budget.ts";
 import { countOpenFds, fitClients } from "./net/descriptors.ts";
 import { raiseFileLimit } from "./native/index.ts";
 import { DataDirLockedError, openPersistence, RecoveryError } from "./persistence/index.ts";
@@ -41,7 +41,8 @@ export async function startServer(config: Config, options: { repair?: boolean } 
     startedMs: Date.now(),
     wal: persistence.wal,
     persistence,
-    input: new InputBudget(config.clientInputBytesMax),
+    input: inputBudget(config.clientInputBytesMax),
+    output: outputBudget(config.clientOutputBytesMax),
     clients: 0,
     outputRoom: 0,
     outputOverflow: false,

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { ConfigError, configFromObject, loadConfig } from "../src/config.ts";
-import { connectionInputBytesMax, defaults, keyBytesMaxLimit, valueBytesMaxLimit } from "../src/constants.ts";
+import { connectionInputBytesMax, defaults, keyBytesMaxLimit, outputHardBytes, valueBytesMaxLimit } from "../src/constants.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "osprey-config-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -41,6 +41,7 @@ describe("defaults", () => {
       keyBytesMax: defaults.max_key_bytes,
       valueBytesMax: defaults.max_value_bytes,
       clientInputBytesMax: defaults.client_input_bytes_max,
+      clientOutputBytesMax: defaults.client_output_bytes_max,
       dataDir: resolve(process.cwd(), "data"),
       walBytesMax: defaults.wal_max_bytes,
       syncPolicy: "batch",
@@ -156,6 +157,7 @@ describe("wrong types and values name the key", () => {
     ["max_key_bytes over its limit", { max_key_bytes: keyBytesMaxLimit + 1 }, `max_key_bytes: expected an integer from 1 to ${keyBytesMaxLimit}, got ${keyBytesMaxLimit + 1}`],
     ["max_value_bytes over its limit", { max_value_bytes: valueBytesMaxLimit + 1 }, `max_value_bytes: expected an integer from 1 to ${valueBytesMaxLimit}, got ${valueBytesMaxLimit + 1}`],
     ["a client_input_bytes_max below one client's input limit", { max_value_bytes: 1024, client_input_bytes_max: connectionInputBytesMax(1024) - 1 }, `client_input_bytes_max: expected an integer of at least ${connectionInputBytesMax(1024)}, got ${connectionInputBytesMax(1024) - 1}`],
+    ["a client_output_bytes_max below one client's own output limit", { client_output_bytes_max: outputHardBytes - 1 }, `client_output_bytes_max: expected an integer of at least ${outputHardBytes}, got ${outputHardBytes - 1}`],
     ["a client_input_bytes_max below one client's limit at a large max_value_bytes", { max_value_bytes: valueBytesMaxLimit, client_input_bytes_max: 512 * 1024 * 1024 }, `client_input_bytes_max: expected an integer of at least ${connectionInputBytesMax(valueBytesMaxLimit)}, got ${512 * 1024 * 1024}`],
     ["a negative busy_warn_ms", { busy_warn_ms: -1 }, "busy_warn_ms: expected an integer from 0 to 2147483647, got -1"],
     ["a timer delay that would overflow", { batch_fsync_ms: 2 ** 31 }, "batch_fsync_ms: expected an integer from 1 to 2147483647, got 2147483648"],

@@ -5,7 +5,7 @@ import type { Config } from "../config.types.ts";
 import type { Store } from "../engine/store.ts";
 import type { Persistence } from "../persistence/index.ts";
 import type { Wal } from "../persistence/wal.ts";
-import type { InputBudget } from "../net/input-budget.ts";
+import type { Budget } from "../net/budget.ts";
 
 /** The per-command counters of STATS (`cmd_<name>`), one per command table row's `stat`. */
 export const enum Stat {
@@ -61,7 +61,9 @@ export interface Context {
   readonly wal: Wal | null;
   readonly persistence: Persistence | null;
   /** Unparsed input of all connections together, against client_input_bytes_max. */
-  readonly input: InputBudget;
+  readonly input: Budget;
+  /** Unsent replies of all connections together, against client_output_bytes_max. */
+  readonly output: Budget;
   /** Connected clients right now. */
   clients: number;
   /** Output bytes the current connection may still add before the hard limit. */

@@ -88,6 +88,8 @@ function statsFields(m: Metrics): Field[] {
     ["rejected_clients_total", m.rejectedClientsTotal],
     ["client_input_bytes", m.clientInputBytes],
     ["input_limit_disconnects_total", m.inputLimitDisconnectsTotal],
+    ["client_output_bytes", m.clientOutputBytes],
+    ["output_limit_disconnects_total", m.outputLimitDisconnectsTotal],
     ["slow_commands_total", m.slowCommandsTotal],
     ...durabilityFields(m),
     ["sync_policy", m.syncPolicy, true],

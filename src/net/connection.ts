@@ -25,7 +25,7 @@ import { respDialect } from "../protocol/resp-args.ts";
 import { RespReply } from "../protocol/resp-reply.ts";
 import { Writer } from "../protocol/writer.ts";
 import type { DurabilityWaiter } from "../persistence/wal.ts";
-import type { InputHolder } from "./input-budget.ts";
+import type { BudgetHolder } from "./budget.ts";
 
 /** What a connection needs of its socket; Bun's TCP socket has exactly this shape. */
 export interface Transport {
@@ -85,7 +85,7 @@ const enum State {
   Closed,
 }
 
-export class Connection implements DurabilityWaiter, InputHolder {
+export class Connection implements DurabilityWaiter, BudgetHolder {
   #t: Transport;
   #ctx: Context;
   #protocol: Protocol | null = null; // chosen by the first byte received
@@ -94,7 +94,7 @@ export class Connection implements DurabilityWaiter, InputHolder {
   #inBytesMax: number;
   #pending: Uint8Array[] = []; // unsent output, oldest first
   #pendingHead = 0; // bytes of #pending[0] already sent
-  /** Unsent output bytes: #pending's plus #held's. */
+  /** Unsent output bytes: #pending's plus #held's. Changed only through #addPending / #dropOutput (ctx.output counts them). */
   #pendingBytes = 0;
   /** Output waiting for the WAL to reach #holdLsn; sent, in order, by onDurable. */
   #held: Buffer | null = null;
@@ -119,15 +119,17 @@ export class Connection implements DurabilityWaiter, InputHolder {
     return this.#in?.length ?? 0;
   }
 
+  /** Unsent replies: what ctx.output (client_output_bytes_max) counts for this client. */
+  get outputBytes(): number {
+    return this.#pendingBytes;
+  }
+
   /**
-   * Dropped by ctx.input to make room for another client's input. Runs inside that client's read,
-   * so the shared reply buffer (holding its replies) is left alone, unlike #abort.
+   * Dropped by ctx.input or ctx.output to make room for another client. Runs inside that client's
+   * read or flush, so the shared reply buffer (holding its replies) is left alone, unlike #abort.
    */
-  evictForInput(): void {
-    this.#pending = [];
-    this.#pendingBytes = 0;
-    this.#heldLen = 0;
-    this.#holdLsn = 0;
+  evict(): void {
+    this.#dropOutput();
     this.#end();
   }
 
@@ -171,7 +173,7 @@ export class Connection implements DurabilityWaiter, InputHolder {
       if (this.#pending.length === 0) {
         sent = this.#t.write(held, 0, len);
         if (sent < 0) return this.onClose();
-        this.#pendingBytes -= sent;
+        this.#addPending(-sent);
       }
       if (sent < len) this.#pending.push(Buffer.from(held.subarray(sent, len)));
     }
@@ -188,11 +190,8 @@ export class Connection implements DurabilityWaiter, InputHolder {
   onClose(): void {
     this.#state = State.Closed;
     this.#protocol?.session.release();
-    this.#pending = [];
-    this.#pendingBytes = 0;
+    this.#dropOutput();
     this.#held = null;
-    this.#heldLen = 0;
-    this.#holdLsn = 0;
     this.#releaseInput();
   }
 
@@ -288,7 +287,7 @@ export class Connection implements DurabilityWaiter, InputHolder {
       wal.waitFor(this.#holdLsn, this);
     }
     if (out.len > 0 && this.#state !== State.Closed && this.#holdLsn !== 0) {
-      this.#hold(out);
+      if (!this.#hold(out)) return this.#abort();
     } else if (out.len > 0 && this.#state !== State.Closed) {
       let sent = 0;
       if (this.#pendingBytes === 0) {
@@ -296,8 +295,8 @@ export class Connection implements DurabilityWaiter, InputHolder {
         if (sent < 0) return this.onClose();
       }
       if (sent < out.len) {
+        if (!this.#addPending(out.len - sent)) return this.#abort();
         this.#pending.push(Buffer.from(out.buf.subarray(sent, out.len)));
-        this.#pendingBytes += out.len - sent;
       }
     }
     out.reset();
@@ -310,8 +309,9 @@ export class Connection implements DurabilityWaiter, InputHolder {
     if (this.#ctx.wal !== null) this.#lsnMark = this.#ctx.wal.appendedLsn;
   }
 
-  /** Appends the reply buffer to the held output (one reusable buffer per connection). */
-  #hold(out: Writer): void {
+  /** Appends the reply buffer to the held output (one reusable buffer per connection); false when the client was dropped for ctx.output. */
+  #hold(out: Writer): boolean {
+    if (!this.#addPending(out.len)) return false;
     const need = this.#heldLen + out.len;
     if (this.#held === null || this.#held.length < need) {
       const grown = Buffer.allocUnsafe(Math.max(need, 2 * (this.#held?.length ?? 0), 4096));
@@ -320,7 +320,30 @@ export class Connection implements DurabilityWaiter, InputHolder {
     }
     out.buf.copy(this.#held, this.#heldLen, 0, out.len);
     this.#heldLen = need;
-    this.#pendingBytes += out.len;
+    return true;
+  }
+
+  /**
+   * Unsent output changes by `delta` bytes, counted in ctx.output. Growth past
+   * client_output_bytes_max disconnects the client holding the most; false when that is this one
+   * (the caller drops it).
+   */
+  #addPending(delta: number): boolean {
+    const from = this.#pendingBytes;
+    const to = from + delta;
+    if (delta > 0 && !this.#ctx.output.grow(this, from, to)) return false;
+    if (delta < 0) this.#ctx.output.shrink(this, from, to);
+    this.#pendingBytes = to;
+    return true;
+  }
+
+  /** Discards every unsent reply (queued and held) and gives its bytes back to ctx.output. */
+  #dropOutput(): void {
+    if (this.#pendingBytes > 0) this.#ctx.output.shrink(this, this.#pendingBytes, 0);
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    this.#heldLen = 0;
+    this.#holdLsn = 0;
   }
 
   /** Writes queued output in order; true when all of it went out. */
@@ -333,7 +356,7 @@ export class Connection implements DurabilityWaiter, InputHolder {
         this.onClose();
         return false;
       }
-      this.#pendingBytes -= sent;
+      this.#addPending(-sent);
       if (sent < left) {
         this.#pendingHead += sent;
         return false;
@@ -389,7 +412,7 @@ export class Connection implements DurabilityWaiter, InputHolder {
 
   /** Frees the input buffer and gives its bytes back to ctx.input. */
   #releaseInput(): void {
-    if (this.#in !== null) this.#ctx.input.release(this, this.#in.length);
+    if (this.#in !== null) this.#ctx.input.shrink(this, this.#in.length, 0);
     this.#in = null;
     this.#inLen = 0;
   }
@@ -415,10 +438,7 @@ export class Connection implements DurabilityWaiter, InputHolder {
 
   /** Drops the client at once: its queued output is discarded. */
   #abort(): void {
-    this.#pending = [];
-    this.#pendingBytes = 0;
-    this.#heldLen = 0;
-    this.#holdLsn = 0;
+    this.#dropOutput();
     shared.reset();
     this.#end();
   }

@@ -5,7 +5,7 @@ import { configFromObject } from "../../src/config.ts";
 import { Stats, systemClock, type Clock, type Context } from "../../src/commands/context.ts";
 import { Store, type MutationLog } from "../../src/engine/store.ts";
 import { Connection, type Transport } from "../../src/net/connection.ts";
-import { InputBudget } from "../../src/net/input-budget.ts";
+import { inputBudget, outputBudget } from "../../src/net/budget.ts";
 
 /** A clock that stands still until a test moves it: relative expiry without sleeping. */
 export class ManualClock implements Clock {
@@ -40,7 +40,8 @@ export function createContext(config: Record<string, unknown> = {}, options: { l
     startedMs: clock.nowMs(),
     wal: null,
     persistence: null,
-    input: new InputBudget(cfg.clientInputBytesMax),
+    input: inputBudget(cfg.clientInputBytesMax),
+    output: outputBudget(cfg.clientOutputBytesMax),
     clients: 1,
     outputRoom: 0,
     outputOverflow: false,

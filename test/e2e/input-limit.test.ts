@@ -53,7 +53,7 @@ test("unfinished MSETs past client_input_bytes_max disconnect the largest; the o
   const small = await RawClient.connect(server.port);
   await small.send(partialMset("small", 20, 18 * MiB));
   await big.waitClosed(10_000);
-  await server.waitForLog(/WARN client disconnected: it held the most unparsed input \(\d+ bytes\) when all clients' input reached client_input_bytes_max/);
+  await server.waitForLog(/WARN client disconnected: it held the most unparsed input \(\d+ bytes\) when all clients' unparsed input reached client_input_bytes_max/);
 
   s = await statsUntil(watcher, (s) => Number(s.client_input_bytes) >= 18 * MiB);
   expect(s.input_limit_disconnects_total).toBe("1");
