@@ -123,6 +123,13 @@ export const slowlogRunBytesMax = 64 * KiB;
 /** Below this slowlog_threshold_ms every request is timed on its own (a run cannot be told from its requests). */
 export const slowlogRunThresholdMsMin = 1;
 
+/**
+ * An MGET yields the event loop to other clients after a slice of this many keys or reply bytes
+ * (about a millisecond of lookups or copying here), so one large MGET cannot stall everyone.
+ */
+export const mgetSliceKeys = 4096;
+export const mgetSliceBytes = 1 * MiB;
+
 /** Built-in defaults: the seed's osprey.toml, except that we listen on loopback only. */
 export const defaults = {
   listen_addr: "127.0.0.1:7070",

@@ -59,6 +59,15 @@ export class Session {
   multi = false;
   /** The queue and watches of MULTI/WATCH (transactions.ts), made on first use and reused. */
   tx: Transaction | null = null;
+  /**
+   * A handler whose reply is large (MGET) may stop after a slice and yield the event loop to other
+   * clients: it sets `suspendAt` to the argument it will go on from, and the connection runs it
+   * again with `resumeArg` set to that (0: a request's first run). False while EXEC replays its
+   * queue, which must run whole.
+   */
+  canYield = true;
+  suspendAt = 0;
+  resumeArg = 0;
 
   constructor(
     /** The request being run (the protocol's parser, which holds its arguments). */

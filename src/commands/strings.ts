@@ -6,6 +6,7 @@ import type { Context } from "./context.ts";
 import { Fail } from "./reply.ts";
 import type { Session } from "./session.ts";
 import { valid } from "./session.ts";
+import { mgetSliceBytes, mgetSliceKeys } from "../constants.ts";
 
 export function get(s: Session, ctx: Context): void {
   const p = s.p;
@@ -52,14 +53,29 @@ export function getdel(s: Session, ctx: Context): void {
   if (id >= 0) ctx.store.delete(id);
 }
 
-/** MGET key [key …]: an entry or a miss per key. Stops (and drops the client) if the reply would pass its output room. */
+/**
+ * MGET key [key …]: an entry or a miss per key. Past mgetSliceKeys keys or mgetSliceBytes of reply
+ * it stops and yields (`Session.suspendAt`); the connection runs it again from there once other
+ * clients had their turn. So each slice's keys are read together, but other clients' writes may
+ * land between slices (inside EXEC it runs whole). Stops, and drops the client, if the reply would
+ * pass its output room.
+ */
 export function mget(s: Session, ctx: Context): void {
   const p = s.p;
   const store = ctx.store;
   const reply = s.reply;
   const start = reply.len;
-  reply.entriesBegin(p.argc - 1);
-  for (let t = 1; t < p.argc; t++) {
+  let first = s.resumeArg;
+  if (first === 0) {
+    reply.entriesBegin(p.argc - 1);
+    first = 1;
+  }
+  const sliceEnd = s.canYield ? Math.min(p.argc, first + mgetSliceKeys) : p.argc;
+  for (let t = first; t < p.argc; t++) {
+    if (t === sliceEnd || (s.canYield && reply.len - start >= mgetSliceBytes)) {
+      s.suspendAt = t;
+      return;
+    }
     const ks = p.starts[t]!;
     const ke = p.ends[t]!;
     const id = store.lookup(s.b, ks, ke, s.nowMs);

@@ -262,6 +262,17 @@ export function dispatch(s: Session, routes: Routes, ctx: Context, requestBytes:
   ranInRun(route, p.argc, requestBytes + s.reply.len - mark, ctx);
 }
 
+/**
+ * Runs again a request whose handler yielded (`Session.suspendAt`), from `s.resumeArg`: its arity,
+ * keys and stat were checked and counted on its first run.
+ */
+export function resume(s: Session, routes: Routes, ctx: Context, requestBytes: number): void {
+  const route = routes.get(s.p.code)!;
+  const mark = s.reply.len;
+  run(s, route, ctx);
+  ranInRun(route, s.p.argc, requestBytes + s.reply.len - mark, ctx);
+}
+
 function execute(s: Session, routes: Routes, route: Route | undefined, ctx: Context): void {
   if (s.multi && queueRequest(s, routes, ctx)) return;
   const p = s.p;

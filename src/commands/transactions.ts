@@ -411,6 +411,7 @@ function replay(s: Session, tx: Transaction, ctx: Context, routes: Routes): void
   const room = ctx.outputRoom;
   const replyStart = s.reply.len;
   s.b = tx.queueBytes;
+  s.canYield = false; // an EXEC runs whole: no other client between its commands
   try {
     // EXEC is timed alone, as a whole; the requests it runs count as runs inside it.
     for (let c = 0; c < n; c++) {
@@ -421,6 +422,7 @@ function replay(s: Session, tx: Transaction, ctx: Context, routes: Routes): void
   } finally {
     // Only a broken invariant escapes dispatch; the request after the EXEC must still parse over the input.
     s.b = input;
+    s.canYield = true;
     p.argc = argc;
     p.code = code;
   }

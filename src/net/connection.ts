@@ -12,7 +12,7 @@ import {
   replyBufferBytesKeepMax,
 } from "../constants.ts";
 import { copyBytes } from "../bytes.ts";
-import { dispatch, respRouteTable, textPayloads, textRouteTable, type Routes } from "../commands/table.ts";
+import { dispatch, respRouteTable, resume, textPayloads, textRouteTable, type Routes } from "../commands/table.ts";
 import { Session } from "../commands/session.ts";
 import { runBegin, runEnd } from "../commands/timing.ts";
 import type { Context } from "../commands/context.ts";
@@ -45,6 +45,7 @@ const shared = new Writer();
 /** What the parsers share: "need more", "bad input" or "a command", and how to go on. */
 interface Parser {
   parse(buf: Uint8Array, pos: number, end: number): Parsed;
+  rebase(by: number): void;
   next: number;
   needBytes: number;
   error: Uint8Array;
@@ -103,6 +104,9 @@ export class Connection implements DurabilityWaiter, BudgetHolder {
   /** The WAL's appended position when this connection last looked: growth means it logged writes. */
   #lsnMark = 0;
   #paused = false; // parsing stopped because unsent output passed the soft limit
+  /** A request whose handler yielded after a slice: it goes on from this argument (0: none). It is at #in[0]. */
+  #resumeArg = 0;
+  #resumeScheduled = false;
   #socketPaused = false;
   #state = State.Open;
 
@@ -158,7 +162,7 @@ export class Connection implements DurabilityWaiter, BudgetHolder {
     if (!this.#paused) return;
     shared.reset();
     this.#markLsn();
-    this.#pump();
+    this.#pump(true);
   }
 
   /** The WAL reached `lsn`: held replies go out (behind anything already queued), parsing may resume. */
@@ -183,12 +187,13 @@ export class Connection implements DurabilityWaiter, BudgetHolder {
     if (!this.#paused) return;
     shared.reset();
     this.#markLsn();
-    this.#pump();
+    this.#pump(true);
   }
 
   /** The socket is gone; drop everything. */
   onClose(): void {
     this.#state = State.Closed;
+    this.#resumeArg = 0;
     this.#protocol?.session.release();
     this.#dropOutput();
     this.#held = null;
@@ -221,6 +226,18 @@ export class Connection implements DurabilityWaiter, BudgetHolder {
         this.#paused = true;
         break;
       }
+      if (this.#resumeArg > 0) {
+        // The suspended request, still parsed (rebased to the input's start): its next slice.
+        ctx.outputRoom = outputHardBytes - out.len - this.#pendingBytes;
+        ctx.outputOverflow = false;
+        session.resumeArg = this.#resumeArg;
+        this.#resumeArg = 0;
+        resume(session, routes, ctx, parser.next - pos);
+        session.resumeArg = 0;
+        if (this.#afterRequest(session, parser, pos)) break;
+        pos = parser.next;
+        continue;
+      }
       const parsed = parser.parse(buf, pos, end);
       if (parsed === Parsed.NeedMore) {
         pos = parser.next;
@@ -238,25 +255,46 @@ export class Connection implements DurabilityWaiter, BudgetHolder {
       ctx.outputRoom = outputHardBytes - out.len - this.#pendingBytes;
       ctx.outputOverflow = false;
       dispatch(session, routes, ctx, parser.next - pos);
+      if (this.#afterRequest(session, parser, pos)) break;
       pos = parser.next;
-      if (session.closing) {
-        this.#state = State.Closing;
-        break;
-      }
-      if (ctx.outputOverflow) {
-        log.warn(`client disconnected: its replies would exceed ${outputHardBytes} bytes unsent`);
-        this.#abort();
-        break;
-      }
     }
     runEnd(ctx);
     return pos;
   }
 
-  /** Runs buffered input and flushes, as long as progress is possible. */
-  #pump(): void {
+  /**
+   * After a request that began at `pos`: true when processing must stop — the client is closing
+   * or was dropped, or the handler yielded (its request stays at `pos`, which the caller keeps as
+   * the start of the input, so its offsets are rebased to 0).
+   */
+  #afterRequest(session: Session, parser: Parser, pos: number): boolean {
+    if (session.suspendAt > 0) {
+      this.#resumeArg = session.suspendAt;
+      session.suspendAt = 0;
+      parser.rebase(-pos);
+      return true;
+    }
+    if (session.closing) {
+      this.#state = State.Closing;
+      return true;
+    }
+    if (this.#ctx.outputOverflow) {
+      log.warn(`client disconnected: its replies would exceed ${outputHardBytes} bytes unsent`);
+      this.#abort();
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * Runs buffered input and flushes, as long as progress is possible. A yielded request's next
+   * slice runs only from an event of its own (`mayResume`: drain, durable, its scheduled turn),
+   * never in the same turn it yielded in, and at most once per call.
+   */
+  #pump(mayResume = false): void {
     for (;;) {
-      if (!this.#paused && this.#inLen > 0 && this.#state === State.Open) {
+      if (!this.#paused && this.#inLen > 0 && this.#state === State.Open && (this.#resumeArg === 0 || mayResume)) {
+        mayResume = false;
         const pos = this.#process(this.#in!.subarray(0, this.#inLen), 0, this.#inLen);
         this.#consume(pos);
       }
@@ -269,12 +307,28 @@ export class Connection implements DurabilityWaiter, BudgetHolder {
       }
       break;
     }
-    if (this.#paused !== this.#socketPaused) {
-      this.#socketPaused = this.#paused;
-      if (this.#paused) this.#t.pause();
+    // A handler yielded: its next slice runs after other clients' events (or on drain, when paused).
+    if (this.#resumeArg > 0 && !this.#paused && !this.#resumeScheduled) {
+      this.#resumeScheduled = true;
+      setImmediate(this.#resumeSlice);
+    }
+    // Reading stops while replies back up, and while a yielded request waits: input arriving then
+    // would only pile up behind it.
+    const stopReading = this.#paused || this.#resumeArg > 0;
+    if (stopReading !== this.#socketPaused) {
+      this.#socketPaused = stopReading;
+      if (stopReading) this.#t.pause();
       else this.#t.resume();
     }
   }
+
+  readonly #resumeSlice = (): void => {
+    this.#resumeScheduled = false;
+    if (this.#state !== State.Open || this.#resumeArg === 0 || this.#paused) return;
+    shared.reset();
+    this.#markLsn();
+    this.#pump(true);
+  };
 
   /** Sends the shared reply buffer, queuing whatever the kernel does not take. */
   #flush(): void {

@@ -123,6 +123,18 @@ export class RespParser {
   }
 
   /**
+   * The last command's bytes moved by `by` in the input (a suspended request kept for its next
+   * slice): its arguments and `next` follow them, so it runs again without being parsed again.
+   */
+  rebase(by: number): void {
+    for (let i = 0; i < this.argc; i++) {
+      this.starts[i] += by;
+      this.ends[i] += by;
+    }
+    this.next += by;
+  }
+
+  /**
    * An inline command: the line from `pos` to LF, split on spaces and tabs (no quoting). `#at`
    * remembers how much of the line was already scanned. Returns Command, SKIP for an empty line,
    * NeedMore, or Error for a line longer than Redis allows.

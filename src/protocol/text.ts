@@ -233,6 +233,20 @@ export class TextParser {
     return buf[pos + 1] === LF ? pos + 2 : -1;
   }
 
+  /**
+   * The last command's bytes moved by `by` in the input (a suspended request kept for its next
+   * slice): its tokens and `next` follow them, so it runs again without being parsed again.
+   */
+  rebase(by: number): void {
+    for (let i = 0; i < this.argc; i++) {
+      this.starts[i] += by;
+      this.ends[i] += by;
+    }
+    this.payloadStart += by;
+    this.payloadEnd += by;
+    this.next += by;
+  }
+
   #fail(reply: Uint8Array, next: number, close: boolean): Parsed {
     this.error = reply;
     this.close = close;

@@ -34,7 +34,7 @@ test("redis-benchmark -t ping_mbulk,set,get,incr,mset -n 20000 runs every test w
   expect(info).toContain("cmd_mset:20000");
   // The last SET wrote redis-benchmark's 3-byte payload; the single INCR counter reached 20000.
   expect(info).toMatch(/\n"[^"\n]{3}"\n"20000"\n$/);
-});
+}, 30_000); // 100,000 requests: seconds on a loaded 2-core machine
 
 test("on resp_listen_addr, redis-benchmark -t ping,set,get,incr,mset runs every test, PING_INLINE included", async () => {
   const resp = await startServer({ resp_listen_addr: "127.0.0.1:0" });
@@ -52,4 +52,4 @@ test("on resp_listen_addr, redis-benchmark -t ping,set,get,incr,mset runs every 
   } finally {
     await resp.stop();
   }
-});
+}, 30_000);

@@ -124,7 +124,8 @@ describe("connections against client_input_bytes_max", () => {
       expect(b.send("x\r\n")).toBe("OK 20\r\n");
       expect(c.send("PING\r\n")).toBe("PONG\r\n");
       expect(ctx.input.bytes).toBe(0);
-      expect(log.messages()).toEqual([expect.stringMatching(/^WARN client disconnected: it held the most unparsed input \(\d+ bytes\)/)]);
+      // Only the disconnect: on a loaded machine a 60 MiB MSET may also log a slow-command line.
+      expect(log.messages().filter((m) => !m.includes("slow command"))).toEqual([expect.stringMatching(/^WARN client disconnected: it held the most unparsed input \(\d+ bytes\)/)]);
     } finally {
       log.stop();
     }
