@@ -5,6 +5,7 @@
 //   bun bench/fuzz.ts --seed 7 --only-batch 1234
 
 import { defineCommand, runMain, type ArgsDef } from "citty";
+import type { Protocol } from "../test/fuzz/frames.ts";
 import { fuzz, fuzzServerConfig, pingFresh } from "../test/fuzz/fuzzer.ts";
 import { startServer } from "../test/support/server.ts";
 import { numberOption, rejectUnknownOptions, runTool } from "./lib/cli.ts";
@@ -31,7 +32,7 @@ const main = defineCommand({
       const workers = numberOption("workers", a.workers, { min: 1, max: 256 });
       const mutationRate = numberOption("mutation-rate", a["mutation-rate"], { min: 0, max: 1, fraction: true });
       const onlyBatch = a["only-batch"] === undefined ? undefined : numberOption("only-batch", a["only-batch"], { min: 0, max: 1e9 });
-      const protocols = a.protocol === "both" ? (["text", "resp"] as const) : ([a.protocol] as const);
+      const protocols: Protocol[] = a.protocol === "both" ? ["text", "resp"] : [a.protocol as Protocol];
       const server = await startServer(fuzzServerConfig);
       const rss = [server.rssBytes()];
       const started = performance.now();
