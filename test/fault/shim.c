@@ -53,6 +53,7 @@ static int trigger_errno(const char *call, int consume) {
   text[got > 0 ? got : 0] = 0;
   char *p = text + strspn(text, " \n");
   size_t len = strcspn(p, " \n");
+  if (len == 0) return 0; // an empty trigger (one being written) arms nothing
   int err = errno_named(p, len);
   int named = 0, hit = 0, once = 0;
   for (p += len;; p += len) {

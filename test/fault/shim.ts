@@ -2,7 +2,7 @@
 // test process, into a temp dir) and arms and clears its faults through a trigger file. The server
 // is started with `env` (LD_PRELOAD and the shim's variables); see shim.c for what each fault does.
 
-import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -40,7 +40,9 @@ export class Faults {
 
   /** Makes `calls` fail with `errno` from now on; `once`: only the first failing call. */
   arm(errno: FaultErrno, calls: FaultCall[], opts: { once?: boolean } = {}): void {
-    writeFileSync(this.trigger, [errno, ...calls, ...(opts.once ? ["once"] : [])].join(" ") + "\n");
+    // Written aside and renamed, so the shim never reads a trigger half-written.
+    writeFileSync(`${this.trigger}.tmp`, [errno, ...calls, ...(opts.once ? ["once"] : [])].join(" ") + "\n");
+    renameSync(`${this.trigger}.tmp`, this.trigger);
   }
 
   /** Arms a write fault and waits until the shim has swapped the matching descriptors. */
