@@ -69,67 +69,75 @@ function members(group: string): string[] {
   return Array.from({ length: groupSize }, (_, i) => `${group}:${i}`);
 }
 
-/** A text client: pipelines of SET, INCR and MSET on its own keys. */
-async function textClient(port: number, id: number, m: Model, r: () => number, stop: () => boolean, figures: CrashFigures): Promise<void> {
+/**
+ * Runs `step` on one connection until `stop` says so, `step` answers false (a reply it did not
+ * expect) or the server is killed: what was acknowledged by then is in the model.
+ */
+async function untilKilled(port: number, stop: () => boolean, step: (c: RawClient) => Promise<boolean | void>): Promise<void> {
   let c: RawClient;
   try {
     c = await RawClient.connect(port);
   } catch {
-    return;
+    return; // killed before this client connected
   }
   try {
-    while (!stop()) {
-      const depth = 1 + Math.floor(r() * 12);
-      let req = "";
-      const pending: (() => Promise<void>)[] = [];
-      for (let d = 0; d < depth; d++) {
-        const u = r();
-        if (u < 0.55) {
-          const key = `s:${id}:${Math.floor(r() * 200)}`;
-          const version = (m.setSent.get(key) ?? 0) + 1;
-          m.setSent.set(key, version);
-          const value = `${key}=${version}`;
-          req += `SET ${key} ${value.length}\r\n${value}\r\n`;
-          pending.push(async () => {
-            const line = await c.line();
-            if (line !== `OK ${version}`) return void figures.unexpected.push(`SET ${key}: ${line} (sent as version ${version})`);
-            m.setAcked.set(key, version);
-            figures.ackedWrites++;
-            m.ackedSinceCheck++;
-          });
-        } else if (u < 0.8) {
-          const key = `n:${id}:${Math.floor(r() * 20)}`;
-          const count = (m.incrSent.get(key) ?? 0) + 1;
-          m.incrSent.set(key, count);
-          req += `INCR ${key}\r\n`;
-          pending.push(async () => {
-            const line = await c.line();
-            if (line !== String(count)) return void figures.unexpected.push(`INCR ${key}: ${line} (expected ${count})`);
-            m.incrAcked.set(key, count);
-            figures.ackedWrites++;
-            m.ackedSinceCheck++;
-          });
-        } else {
-          const group = `m:${id}:${Math.floor(r() * 10)}`;
-          const tag = (m.tagSent.get(group) ?? 0) + 1;
-          m.tagSent.set(group, tag);
-          const value = `${group}#${tag}`;
-          req += `MSET ${members(group).map((k) => `${k} ${value.length}`).join(" ")}\r\n${value.repeat(groupSize)}\r\n`;
-          pending.push(async () => {
-            const line = await c.line();
-            if (line !== `OK ${groupSize}`) return void figures.unexpected.push(`MSET ${group}: ${line}`);
-            m.tagAcked.set(group, tag);
-            figures.ackedWrites++;
-            m.ackedSinceCheck++;
-          });
-        }
-      }
-      await c.send(req);
-      for (const p of pending) await p();
-    }
+    while (!stop()) if ((await step(c)) === false) return;
   } catch {
-    // The server was killed: what was acknowledged is in the model.
+    // killed mid-request
   }
+}
+
+/** A text client: pipelines of SET, INCR and MSET on its own keys. */
+function textClient(port: number, id: number, m: Model, r: () => number, stop: () => boolean, figures: CrashFigures): Promise<void> {
+  return untilKilled(port, stop, async (c) => {
+    const depth = 1 + Math.floor(r() * 12);
+    let req = "";
+    const pending: (() => Promise<void>)[] = [];
+    for (let d = 0; d < depth; d++) {
+      const u = r();
+      if (u < 0.55) {
+        const key = `s:${id}:${Math.floor(r() * 200)}`;
+        const version = (m.setSent.get(key) ?? 0) + 1;
+        m.setSent.set(key, version);
+        const value = `${key}=${version}`;
+        req += `SET ${key} ${value.length}\r\n${value}\r\n`;
+        pending.push(async () => {
+          const line = await c.line();
+          if (line !== `OK ${version}`) return void figures.unexpected.push(`SET ${key}: ${line} (sent as version ${version})`);
+          m.setAcked.set(key, version);
+          figures.ackedWrites++;
+          m.ackedSinceCheck++;
+        });
+      } else if (u < 0.8) {
+        const key = `n:${id}:${Math.floor(r() * 20)}`;
+        const count = (m.incrSent.get(key) ?? 0) + 1;
+        m.incrSent.set(key, count);
+        req += `INCR ${key}\r\n`;
+        pending.push(async () => {
+          const line = await c.line();
+          if (line !== String(count)) return void figures.unexpected.push(`INCR ${key}: ${line} (expected ${count})`);
+          m.incrAcked.set(key, count);
+          figures.ackedWrites++;
+          m.ackedSinceCheck++;
+        });
+      } else {
+        const group = `m:${id}:${Math.floor(r() * 10)}`;
+        const tag = (m.tagSent.get(group) ?? 0) + 1;
+        m.tagSent.set(group, tag);
+        const value = `${group}#${tag}`;
+        req += `MSET ${members(group).map((k) => `${k} ${value.length}`).join(" ")}\r\n${value.repeat(groupSize)}\r\n`;
+        pending.push(async () => {
+          const line = await c.line();
+          if (line !== `OK ${groupSize}`) return void figures.unexpected.push(`MSET ${group}: ${line}`);
+          m.tagAcked.set(group, tag);
+          figures.ackedWrites++;
+          m.ackedSinceCheck++;
+        });
+      }
+    }
+    await c.send(req);
+    for (const p of pending) await p();
+  });
 }
 
 function bulk(s: string): string {
@@ -141,62 +149,42 @@ function resp(...args: string[]): string {
 }
 
 /** A RESP client: MULTI, a group's SETs and an INCR, EXEC — one transaction at a time, pipelined whole. */
-async function respClient(port: number, id: number, m: Model, r: () => number, stop: () => boolean, figures: CrashFigures): Promise<void> {
-  let c: RawClient;
-  try {
-    c = await RawClient.connect(port);
-  } catch {
-    return;
-  }
-  try {
-    while (!stop()) {
-      const group = `x:${id}:${Math.floor(r() * 10)}`;
-      const counter = `xn:${id}:${Math.floor(r() * 5)}`;
-      const tag = (m.tagSent.get(group) ?? 0) + 1;
-      m.tagSent.set(group, tag);
-      const count = (m.incrSent.get(counter) ?? 0) + 1;
-      m.incrSent.set(counter, count);
-      const value = `${group}#${tag}`;
-      const ks = members(group);
-      // The counter's INCR sits between the SETs, so a half-applied EXEC would show on either side.
-      const body = [resp("SET", ks[0]!, value), resp("SET", ks[1]!, value), resp("INCR", counter), ...ks.slice(2).map((k) => resp("SET", k, value))];
-      await c.send(resp("MULTI") + body.join("") + resp("EXEC"));
-      const want = ["+OK", ...body.map(() => "+QUEUED"), `*${body.length}`, "+OK", "+OK", `:${count}`, ...ks.slice(2).map(() => "+OK")];
-      for (const w of want) {
-        const line = await c.line();
-        if (line !== w) {
-          figures.unexpected.push(`EXEC ${group}: ${line} where ${w} was expected`);
-          return;
-        }
+function respClient(port: number, id: number, m: Model, r: () => number, stop: () => boolean, figures: CrashFigures): Promise<void> {
+  return untilKilled(port, stop, async (c) => {
+    const group = `x:${id}:${Math.floor(r() * 10)}`;
+    const counter = `xn:${id}:${Math.floor(r() * 5)}`;
+    const tag = (m.tagSent.get(group) ?? 0) + 1;
+    m.tagSent.set(group, tag);
+    const count = (m.incrSent.get(counter) ?? 0) + 1;
+    m.incrSent.set(counter, count);
+    const value = `${group}#${tag}`;
+    const ks = members(group);
+    // The counter's INCR sits between the SETs, so a half-applied EXEC would show on either side.
+    const body = [resp("SET", ks[0]!, value), resp("SET", ks[1]!, value), resp("INCR", counter), ...ks.slice(2).map((k) => resp("SET", k, value))];
+    await c.send(resp("MULTI") + body.join("") + resp("EXEC"));
+    const want = ["+OK", ...body.map(() => "+QUEUED"), `*${body.length}`, "+OK", "+OK", `:${count}`, ...ks.slice(2).map(() => "+OK")];
+    for (const w of want) {
+      const line = await c.line();
+      if (line !== w) {
+        figures.unexpected.push(`EXEC ${group}: ${line} where ${w} was expected`);
+        return false;
       }
-      m.tagAcked.set(group, tag);
-      m.incrAcked.set(counter, count);
-      figures.ackedWrites++;
-      m.ackedSinceCheck++;
     }
-  } catch {
-    // killed
-  }
+    m.tagAcked.set(group, tag);
+    m.incrAcked.set(counter, count);
+    figures.ackedWrites++;
+    m.ackedSinceCheck++;
+  });
 }
 
 /** Sends SNAPSHOT every 100-400 ms until stopped. */
-async function snapshotter(port: number, r: () => number, stop: () => boolean, figures: CrashFigures): Promise<void> {
-  let c: RawClient;
-  try {
-    c = await RawClient.connect(port);
-  } catch {
-    return;
-  }
-  try {
-    while (!stop()) {
-      await Bun.sleep(100 + r() * 300);
-      const line = await c.request("SNAPSHOT\r\n");
-      if (line === "OK snapshot started") figures.snapshots++;
-      else if (line !== "ERR BUSY a snapshot is already in progress") figures.unexpected.push(`SNAPSHOT: ${line}`);
-    }
-  } catch {
-    // killed
-  }
+function snapshotter(port: number, r: () => number, stop: () => boolean, figures: CrashFigures): Promise<void> {
+  return untilKilled(port, stop, async (c) => {
+    await Bun.sleep(100 + r() * 300);
+    const line = await c.request("SNAPSHOT\r\n");
+    if (line === "OK snapshot started") figures.snapshots++;
+    else if (line !== "ERR BUSY a snapshot is already in progress") figures.unexpected.push(`SNAPSHOT: ${line}`);
+  });
 }
 
 /** Reads one text GET reply: null for NOT_FOUND, else version and value. */
