@@ -70,6 +70,7 @@ const main = defineCommand({
           replies: report.replies,
           mutated: report.mutated,
           batchesClosedByServer: report.closedByServer,
+          batchesRepliesCounted: report.countedBatches,
           batchesLeftWaiting: report.waiting,
           commands: { text: report.commandsSent.text.size, resp: report.commandsSent.resp.size },
           rssMiB: { first: Math.round(rss[0]! / 2 ** 20), max: Math.round(Math.max(...rss) / 2 ** 20), last: Math.round(rss.at(-1)! / 2 ** 20) },

@@ -35,6 +35,8 @@ export interface FuzzReport {
   replies: number;
   /** Batches the server ended by closing the connection (protocol errors, QUIT, over-limit input). */
   closedByServer: number;
+  /** Undamaged RESP batches, whose replies were counted against their requests. */
+  countedBatches: number;
   /** Batches whose end marker never came back (a mutated length left the server waiting for bytes). */
   waiting: number;
   /** Every command name sent in a valid frame, per protocol. */
@@ -149,9 +151,11 @@ export function buildBatch(seed: number, batch: number, protocol: Protocol, fram
   const parts: Buffer[] = [Buffer.from(protocol === "resp" ? "*1\r\n$4\r\nPING\r\n" : "PING\r\n")];
   const names: string[] = [];
   const applied: Mutation[] = [];
+  // One batch in five is undamaged, so its replies can be counted (below).
+  const rate = r() < 0.2 ? 0 : mutationRate;
   for (let i = 0; i < frames; i++) {
     const f = validFrame(r, protocol);
-    if (r() < mutationRate) {
+    if (r() < rate) {
       const kind = pick(r, mutations);
       applied.push(kind);
       parts.push(mutate(r, f.bytes, validFrame(r, protocol).bytes, kind));
@@ -162,7 +166,10 @@ export function buildBatch(seed: number, batch: number, protocol: Protocol, fram
   }
   const marker = `__end_${seed}_${batch}`;
   parts.push(endTail(protocol, marker));
-  return { bytes: Buffer.concat(parts), names, applied, marker, r };
+  // An undamaged RESP batch without QUIT gets exactly one reply per request: the frames, the
+  // leading PING, and the tail's three (the filler is an unknown inline command, DISCARD, ECHO).
+  const expectedReplies = protocol === "resp" && applied.length === 0 && !names.includes("QUIT") ? frames + 4 : null;
+  return { bytes: Buffer.concat(parts), names, applied, marker, r, expectedReplies };
 }
 
 /**
@@ -198,6 +205,7 @@ async function runBatch(opts: Required<Omit<FuzzOptions, "onlyBatch" | "afterBat
   const b = buildBatch(opts.seed, batch, protocol, opts.batchFrames, opts.mutationRate);
   for (const n of b.names) report.commandsSent[protocol].add(n);
   for (const m of b.applied) report.mutated[m]++;
+  if (b.expectedReplies !== null) report.countedBatches++;
   report.frames += opts.batchFrames;
   report.batches++;
   report.bytesSent += b.bytes.length;
@@ -206,6 +214,7 @@ async function runBatch(opts: Required<Omit<FuzzOptions, "onlyBatch" | "afterBat
   const readEnd = protocol === "resp" ? respReplyEnd : textReplyEnd;
   const endReply = endReplyOf(protocol, b.marker);
   let at = 0;
+  let replies = 0;
   const readReplies = (): boolean => {
     for (;;) {
       let end: number;
@@ -220,8 +229,12 @@ async function runBatch(opts: Required<Omit<FuzzOptions, "onlyBatch" | "afterBat
       const reply = c.buf.subarray(at, end).toString("latin1");
       if (/^-?ERR INTERNAL/.test(reply)) report.internalErrors.push(`${tag}: ${reply.slice(0, 200).trim()}`);
       report.replies++;
+      replies++;
       at = end;
-      if (reply === endReply) return true;
+      if (reply === endReply) {
+        if (b.expectedReplies !== null && replies !== b.expectedReplies) report.malformed.push(`${tag}: ${replies} replies to ${b.expectedReplies} requests`);
+        return true;
+      }
     }
   };
   let sent = false;
@@ -267,6 +280,7 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzReport> {
     bytesSent: 0,
     replies: 0,
     closedByServer: 0,
+    countedBatches: 0,
     waiting: 0,
     commandsSent: { text: new Set(), resp: new Set() },
     malformed: [],
