@@ -127,10 +127,16 @@ static void swap_in(int err) {
     char path[4096];
     if (fd <= 2 || fd >= FDS_MAX || saved[fd] > 0 || !path_of(fd, path, sizeof path) || strstr(path, match) == NULL) continue;
     int bad = failing_fd(err);
-    int keep = bad < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, FDS_MAX);
-    if (keep < 0 || keep >= 2 * FDS_MAX) {
-      if (bad >= 0) close(bad);
-      if (keep >= 0) close(keep);
+    if (bad < 0) {
+      // No /dev/full or no pty here: say so (once), so the test waiting for "armed" can tell why.
+      static int told;
+      if (!told) note("cannot arm write (no failing descriptor: /dev/full or /dev/ptmx missing)", path);
+      told = 1;
+      continue;
+    }
+    int keep = fcntl(fd, F_DUPFD_CLOEXEC, FDS_MAX);
+    if (keep < 0) {
+      close(bad);
       continue;
     }
     saved[fd] = keep + 1;

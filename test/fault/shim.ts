@@ -49,7 +49,12 @@ export class Faults {
   async armWrite(errno: "EIO" | "ENOSPC"): Promise<void> {
     const before = this.lines().filter((l) => l.startsWith("armed write ")).length;
     this.arm(errno, ["write"]);
-    await this.#until(() => this.lines().filter((l) => l.startsWith("armed write ")).length > before, "the shim to arm the write fault");
+    await this.#until(() => {
+      const lines = this.lines();
+      const cannot = lines.find((l) => l.startsWith("cannot arm write"));
+      if (cannot !== undefined) throw new Error(`the shim ${cannot}`);
+      return lines.filter((l) => l.startsWith("armed write ")).length > before;
+    }, "the shim to arm the write fault");
   }
 
   /** Clears every fault; for a write fault, waits until the original descriptors are back. */
