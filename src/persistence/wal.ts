@@ -41,6 +41,9 @@ import { WaiterQueue, type DurabilityWaiter } from "./waiters.ts";
 
 export type { DurabilityWaiter };
 
+/** ENOSPC, EFBIG (RLIMIT_FSIZE), EDQUOT: the reservations that fail for lack of room. */
+const spaceErrnos: readonly number[] = [28, 27, 122];
+
 /** Thrown by a logging call when the write cannot be logged: the command fails, nothing is applied. */
 export class WalError extends Error {}
 
@@ -282,6 +285,9 @@ export class Wal implements MutationLog {
     }
     const end = this.#fileBytes + this.#len + bytes;
     if (end > this.#reservedEnd && this.#canReserve) this.#reserve(end);
+    // A small write can fit in room reserved before a large one was refused: it is accepted, so
+    // STATS must stop saying writes are refused (one null check per logged record).
+    else if (this.#refusal !== null) this.#roomAgain();
     if (this.#len + bytes > this.#buf.length) {
       const grown = Buffer.allocUnsafe(Math.max(this.#len + bytes, 2 * this.#buf.length));
       this.#buf.copy(grown, 0, 0, this.#len);
@@ -312,8 +318,9 @@ export class Wal implements MutationLog {
     rc = reserve(this.#fd, this.#reservedEnd, end - this.#reservedEnd);
     if (rc !== 0) {
       this.errorsTotal++;
-      const why = `no room for the write-ahead log: ${errnoText(rc)}`;
-      if (this.#refusal === null) log.warn(`write-ahead log refusing writes until there is room: ${why}`);
+      // Only a lack of space is "no room"; EIO or EROFS from the file system is named as such.
+      const why = spaceErrnos.includes(rc) ? `no room for the write-ahead log: ${errnoText(rc)}` : `the write-ahead log cannot reserve room: ${errnoText(rc)}`;
+      if (this.#refusal === null) log.warn(`write-ahead log refusing writes until a write can be reserved: ${why}`);
       this.#refusal = why;
       throw new WalError(`write not applied: ${why}`);
     }

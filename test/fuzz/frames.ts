@@ -1,0 +1,209 @@
+// The protocol fuzzer's inputs: a valid request for every command of src/commands/table.ts in
+// each protocol that has it, with random arguments, and the mutations that turn valid frames into
+// hostile ones (bit flips, truncation, huge and negative lengths, splices, inserted bytes).
+
+import { commands } from "../../src/commands/table.ts";
+
+/** The fuzzer's random source: numbers in [0, 1), from test/support/rng.ts. */
+export type Random = () => number;
+
+export type Protocol = "text" | "resp";
+
+/** The value limit the fuzzed server runs with: small, so over-limit values are cheap to send. */
+export const fuzzValueBytesMax = 4096;
+
+const keyPool = Array.from({ length: 40 }, (_, i) => `k${i}`);
+const numbers = ["0", "1", "-1", "7", "1000", "100000", "9223372036854775807", "-9223372036854775808", "9223372036854775808", "18446744073709551615", "abc", "1.5", "", "+5", "05", "-0", "4102444800000", "1e3"];
+const hostileLengths = ["-1", "-5", "-9223372036854775808", "999999999999999", "9999999999999999999", "18446744073709551616", "2147483648", "4097", "4096", "0", "00000000000000001", "1x", " ", "+3"];
+
+export function pick<T>(r: Random, xs: readonly T[]): T {
+  return xs[Math.floor(r() * xs.length)]!;
+}
+
+function int(r: Random, lo: number, hi: number): number {
+  return lo + Math.floor(r() * (hi - lo + 1));
+}
+
+function bytes(r: Random, n: number): Buffer {
+  const b = Buffer.allocUnsafe(n);
+  for (let i = 0; i < n; i++) b[i] = Math.floor(r() * 256);
+  return b;
+}
+
+/** A value: mostly short printable text, sometimes binary, sometimes past the value limit. */
+function value(r: Random): Buffer {
+  const u = r();
+  if (u < 0.6) return Buffer.from(`v${int(r, 0, 99999)}`);
+  if (u < 0.9) return bytes(r, int(r, 0, 64));
+  if (u < 0.97) return bytes(r, int(r, 65, 2000));
+  return Buffer.alloc(fuzzValueBytesMax + int(r, 1, 100), 0x61);
+}
+
+/** A key valid in both protocols most of the time; sometimes too long, empty or with bytes text refuses. */
+function key(r: Random): Buffer {
+  const u = r();
+  if (u < 0.85) return Buffer.from(pick(r, keyPool));
+  if (u < 0.9) return Buffer.from("x".repeat(int(r, 257, 400)));
+  if (u < 0.93) return Buffer.alloc(0);
+  return bytes(r, int(r, 1, 12));
+}
+
+function keys(r: Random, n: number): Buffer[] {
+  return Array.from({ length: n }, () => key(r));
+}
+
+const s = (x: string) => Buffer.from(x);
+
+/** RESP arguments after the name, per command: every row of the table with a RESP form has one. */
+const respArgs: Record<string, (r: Random) => Buffer[]> = {
+  PING: (r) => (r() < 0.7 ? [] : [value(r)]),
+  ECHO: (r) => [value(r)],
+  QUIT: () => [],
+  SELECT: (r) => [s(pick(r, ["0", "1", "-1", "x", "4294967296"]))],
+  HELLO: (r) => pick(r, [[], [s("2")], [s("3")], [s("2"), s("SETNAME"), s("fz")], [s("2"), s("AUTH"), s("default"), s("pw")], [s("x")]]),
+  CLIENT: (r) => pick(r, [[s("SETNAME"), s(pick(r, ["fz", "a b", ""]))], [s("GETNAME")], [s("ID")], [s("LIST")], []]),
+  GET: (r) => [key(r)],
+  SET: (r) => {
+    const args = [key(r), value(r)];
+    const n = int(r, 0, 3);
+    for (let i = 0; i < n; i++) {
+      const o = pick(r, ["NX", "XX", "GET", "EX", "PX", "EXAT", "PXAT", "KEEPTTL", "BOGUS"]);
+      args.push(s(o));
+      if (o.length <= 4 && o !== "GET" && o !== "NX" && o !== "XX") args.push(s(pick(r, numbers)));
+    }
+    return args;
+  },
+  SETNX: (r) => [key(r), value(r)],
+  GETDEL: (r) => [key(r)],
+  MGET: (r) => keys(r, int(r, 1, 8)),
+  MSET: (r) => keys(r, int(r, 1, 4)).flatMap((k) => [k, value(r)]),
+  INCR: (r) => [key(r)],
+  DECR: (r) => [key(r)],
+  INCRBY: (r) => [key(r), s(pick(r, numbers))],
+  DECRBY: (r) => [key(r), s(pick(r, numbers))],
+  DEL: (r) => keys(r, int(r, 1, 4)),
+  EXISTS: (r) => keys(r, int(r, 1, 4)),
+  EXPIRE: (r) => [key(r), s(pick(r, numbers)), ...(r() < 0.3 ? [s(pick(r, ["NX", "XX", "GT", "LT", "ZZ"]))] : [])],
+  PEXPIRE: (r) => [key(r), s(pick(r, numbers)), ...(r() < 0.3 ? [s(pick(r, ["NX", "XX", "GT", "LT"]))] : [])],
+  TTL: (r) => [key(r)],
+  PTTL: (r) => [key(r)],
+  PERSIST: (r) => [key(r)],
+  DBSIZE: () => [],
+  FLUSHALL: (r) => pick(r, [[], [s("SYNC")], [s("ASYNC")], [s("NOW")]]),
+  INFO: (r) => pick(r, [[], [s("persistence")], [s("server"), s("keyspace")], [s("nosuch")]]),
+  BGSAVE: (r) => pick(r, [[], [s("SCHEDULE")], [s("X")]]),
+  LASTSAVE: () => [],
+  CONFIG: (r) => pick(r, [[s("GET"), s(pick(r, ["*", "max*", "dir", "[ab]*", "\\"]))], [s("SET"), s("x"), s("y")], [s("GET")]]),
+  MULTI: () => [],
+  EXEC: () => [],
+  DISCARD: () => [],
+  WATCH: (r) => keys(r, int(r, 1, 3)),
+  UNWATCH: () => [],
+  COMMAND: (r) => pick(r, [[s("COUNT")], [s("INFO"), s("get"), s("nosuch")], [s("DOCS"), s("set")], [s("LIST")], [s("NOPE")]]),
+};
+
+/** Text requests, per text name: every row of the table with a text form has one. */
+const textFrames: Record<string, (r: Random) => Buffer> = {
+  PING: () => s("PING\r\n"),
+  GET: (r) => Buffer.concat([s("GET "), key(r), s(eol(r))]),
+  SET: (r) => {
+    const v = value(r);
+    const opts = Array.from({ length: int(r, 0, 3) }, () => {
+      const o = pick(r, ["EX", "PXAT", "NX", "XX", "VER", "KEEPTTL", "BOGUS"]);
+      return o === "EX" || o === "PXAT" || o === "VER" ? `${o} ${pick(r, numbers) || "1"}` : o;
+    });
+    return Buffer.concat([s("SET "), key(r), s(` ${v.length}${opts.map((o) => " " + o).join("")}${eol(r)}`), v, s(eol(r))]);
+  },
+  MGET: (r) => Buffer.concat([s("MGET"), ...keys(r, int(r, 1, 8)).flatMap((k) => [s(" "), k]), s(eol(r))]),
+  MSET: (r) => {
+    const pairs = keys(r, int(r, 1, 4)).map((k) => [k, value(r)] as const);
+    return Buffer.concat([s("MSET"), ...pairs.flatMap(([k, v]) => [s(" "), k, s(` ${v.length}`)]), s("\r\n"), ...pairs.map(([, v]) => v), s(eol(r))]);
+  },
+  INCR: (r) => Buffer.concat([s("INCR "), key(r), s(r() < 0.5 ? "" : ` ${pick(r, numbers) || "1"}`), s(eol(r))]),
+  DECR: (r) => Buffer.concat([s("DECR "), key(r), s(r() < 0.5 ? "" : ` ${pick(r, numbers) || "1"}`), s(eol(r))]),
+  DEL: (r) => Buffer.concat([s("DEL "), key(r), s(eol(r))]),
+  EXISTS: (r) => Buffer.concat([s("EXISTS "), key(r), s(eol(r))]),
+  EXPIRE: (r) => Buffer.concat([s("EXPIRE "), key(r), s(` ${pick(r, numbers) || "5"}`), s(eol(r))]),
+  TTL: (r) => Buffer.concat([s("TTL "), key(r), s(eol(r))]),
+  STATS: () => s("STATS\r\n"),
+  SNAPSHOT: () => s("SNAPSHOT\r\n"),
+};
+
+function eol(r: Random): string {
+  return r() < 0.85 ? "\r\n" : "\n";
+}
+
+/** The names the fuzzer sends in each protocol, taken from the command table. */
+export const respNames: readonly string[] = commands.filter((c) => c.resp !== null).map((c) => c.name);
+export const textNames: readonly string[] = [...new Set(commands.filter((c) => c.text !== null).map((c) => c.text!.name ?? c.name))];
+
+for (const n of respNames) if (!(n in respArgs)) throw new Error(`the fuzzer has no RESP arguments for ${n}: add them to test/fuzz/frames.ts`);
+for (const n of textNames) if (!(n in textFrames)) throw new Error(`the fuzzer has no text request for ${n}: add it to test/fuzz/frames.ts`);
+
+/** QUIT ends the connection and with it the batch: sent rarely so batches run long. */
+function respName(r: Random): string {
+  const n = pick(r, respNames);
+  return n === "QUIT" && r() < 0.9 ? "PING" : n;
+}
+
+export function encodeResp(args: readonly Buffer[]): Buffer {
+  const parts: Buffer[] = [s(`*${args.length}\r\n`)];
+  for (const a of args) parts.push(s(`$${a.length}\r\n`), a, s("\r\n"));
+  return Buffer.concat(parts);
+}
+
+/** One valid request (valid framing; its arguments may still be refused), and its command name. */
+export function validFrame(r: Random, protocol: Protocol): { name: string; bytes: Buffer } {
+  if (protocol === "resp") {
+    const name = respName(r);
+    const spelled = r() < 0.2 ? name.toLowerCase() : name;
+    if (r() < 0.03) {
+      // an inline command, which a RESP connection also takes
+      return { name, bytes: s(`${spelled}${respArgs[name]!(r).map((a) => " " + a.toString("latin1").replace(/[\r\n]/g, "")).join("")}\r\n`) };
+    }
+    return { name, bytes: encodeResp([s(spelled), ...respArgs[name]!(r)]) };
+  }
+  const name = pick(r, textNames);
+  const u = r();
+  if (u < 0.02) return { name: "(unknown)", bytes: s(`${pick(r, ["MULTI", "FOO", "GETDEL", "\x00\x01"])} a\r\n`) };
+  if (u < 0.03) return { name: "(blank)", bytes: s(pick(r, ["\r\n", " \t \r\n", "\n"])) };
+  return { name, bytes: textFrames[name]!(r) };
+}
+
+/** The kinds of damage a frame can take. */
+export const mutations = ["bitflip", "truncate", "length", "splice", "insert", "duplicate"] as const;
+export type Mutation = (typeof mutations)[number];
+
+/** Damages `frame`: `other` is another valid frame for splices. */
+export function mutate(r: Random, frame: Buffer, other: Buffer, kind: Mutation): Buffer {
+  switch (kind) {
+    case "bitflip": {
+      const out = Buffer.from(frame);
+      const n = int(r, 1, 3);
+      for (let i = 0; i < n && out.length > 0; i++) out[int(r, 0, out.length - 1)]! ^= 1 << int(r, 0, 7);
+      return out;
+    }
+    case "truncate":
+      return frame.subarray(0, int(r, 0, Math.max(0, frame.length - 1)));
+    case "length": {
+      // Replace one length or number token with a hostile one.
+      const text = frame.toString("latin1");
+      const spots = [...text.matchAll(/\d+/g)];
+      if (spots.length === 0) return frame;
+      const m = pick(r, spots);
+      return Buffer.concat([frame.subarray(0, m.index), s(pick(r, hostileLengths)), frame.subarray(m.index! + m[0].length)]);
+    }
+    case "splice":
+      return Buffer.concat([frame.subarray(0, int(r, 0, frame.length)), other.subarray(int(r, 0, other.length))]);
+    case "insert": {
+      const at = int(r, 0, frame.length);
+      const junk = r() < 0.5 ? bytes(r, int(r, 1, 16)) : s(pick(r, ["\r\n", "\n", "*", "$", "\r", "\x00", "*-1\r\n", "$-1\r\n", "*0\r\n"]));
+      return Buffer.concat([frame.subarray(0, at), junk, frame.subarray(at)]);
+    }
+    case "duplicate": {
+      const a = int(r, 0, frame.length);
+      const b = int(r, a, frame.length);
+      return Buffer.concat([frame.subarray(0, b), frame.subarray(a, b), frame.subarray(b)]);
+    }
+  }
+}
