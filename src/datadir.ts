@@ -8,7 +8,7 @@ import { dirname } from "node:path";
 /** data_dir cannot be used; the message names it, the cause and the fix. */
 export class DataDirError extends Error {}
 
-/** Creates data_dir (mode 0700 less the umask) when missing; throws DataDirError when it cannot be used. */
+/** Creates data_dir (its mode is what the umask leaves: 0700 by default) when missing; throws DataDirError when it cannot be used. */
 export function prepareDataDir(dir: string): void {
   const st = statOrNull(dir);
   if (st !== null && !st.isDirectory()) {
@@ -16,7 +16,7 @@ export function prepareDataDir(dir: string): void {
   }
   if (st === null) {
     try {
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      mkdirSync(dir, { recursive: true });
     } catch (e) {
       throw new DataDirError(`cannot create data_dir ${dir}: ${why(e, dir)}`);
     }
