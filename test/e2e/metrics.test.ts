@@ -3,11 +3,13 @@
 // while clients keep the server busy, with counters that only go up and agree with the traffic.
 
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { RawClient } from "../support/client.ts";
 import { spawnServer, startServer, writeConfig, type RunningServer } from "../support/server.ts";
+
+const docs = resolve(import.meta.dir, "../../docs");
 
 /** Starts a server with metrics on a free loopback port; returns it and the /metrics URL. */
 async function withMetrics(config: Record<string, unknown> = {}): Promise<{ server: RunningServer; url: string }> {
@@ -29,6 +31,13 @@ function sample(text: string, name: string): number {
   const line = text.split("\n").find((l) => l.startsWith(`${name} `));
   return line === undefined ? NaN : Number(line.slice(name.length + 1));
 }
+
+test("the alerting rules in docs/ pass promtool check rules", async () => {
+  const proc = Bun.spawn(["promtool", "check", "rules", join(docs, "prometheus-alerts.yml")], { stdout: "pipe", stderr: "pipe" });
+  const [out, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
+  expect(out).toContain("SUCCESS");
+  expect(code).toBe(0);
+});
 
 describe("metrics_listen_addr", () => {
   test("is off by default: nothing is served and nothing is logged about it", async () => {
@@ -95,6 +104,14 @@ describe("/metrics", () => {
       expect(sample(text, "osprey_read_handling_seconds_count")).toBe(sample(text, 'osprey_read_handling_seconds_bucket{le="+Inf"}'));
       expect(text).toMatch(/^osprey_build_info\{version="\d+\.\d+\.\d+",commit="[0-9a-f]*"\} 1$/m);
       expect((await fetch(url.replace("/metrics", "/other"))).status).toBe(404);
+
+      // The shipped dashboard and alerts name only metrics the server exposes.
+      const exposed = new Set([...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].flatMap(([, name, type]) => (type === "histogram" ? [`${name}_bucket`, `${name}_sum`, `${name}_count`] : [name!])));
+      for (const doc of ["grafana-dashboard.json", "prometheus-alerts.yml"]) {
+        const named = new Set(readFileSync(join(docs, doc), "utf8").match(/osprey_[a-z_]+/g));
+        expect(named.size).toBeGreaterThan(5);
+        expect([doc, [...named].filter((n) => !exposed.has(n))]).toEqual([doc, []]);
+      }
     } finally {
       await server.stop();
     }
