@@ -111,8 +111,11 @@ export function envName(key: string): string {
   return `OSPREY_${key.toUpperCase()}`;
 }
 
-/** OSPREY_* variables that are not config keys but are read elsewhere (the config path, osprey-cli, the tests). */
-const envOthers = new Set(["OSPREY_CONFIG", "OSPREY_ADDR", "OSPREY_TEST_LOG"]);
+/**
+ * OSPREY_* variables that are not config keys but are read elsewhere: the config path, the native
+ * library switch, osprey-cli's address and history, the tests' log.
+ */
+const envOthers = new Set(["OSPREY_CONFIG", "OSPREY_NATIVE", "OSPREY_ADDR", "OSPREY_CLI_HISTORY", "OSPREY_TEST_LOG"]);
 
 /**
  * Read and validate the configuration: command-line flags over OSPREY_* environment variables over
