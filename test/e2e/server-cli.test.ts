@@ -140,6 +140,48 @@ describe("start-up fails fast and says why", () => {
     }
   });
 
+  test("a client that connects while the data is recovered waits, and is answered from the whole keyspace", async () => {
+    // Enough WAL records that recovery takes a while: 200 MSETs of 1000 keys.
+    const first = await startServer({ enable_snapshot: false, sync_policy: "os" });
+    toClean.push(first.dataDir);
+    const c = await RawClient.connect(first.port);
+    for (let b = 0; b < 200; b++) {
+      let line = "MSET";
+      let payload = "";
+      for (let i = 0; i < 1000; i++) {
+        line += ` k${b}-${i} 6`;
+        payload += String(i).padStart(6, "0");
+      }
+      expect(await c.request(`${line}\r\n${payload}\r\n`)).toBe("OK 1000");
+    }
+    c.close();
+    expect(await first.signal("SIGTERM")).toBe(0);
+
+    const port = freePort();
+    const server = spawnServer(["--config", first.configPath, "--port", String(port)]);
+    try {
+      let early: RawClient | null = null;
+      while (early === null) {
+        try {
+          early = await RawClient.connect(port);
+        } catch {
+          await Bun.sleep(5);
+        }
+      }
+      const connectedMs = Date.now();
+      expect(await early.request("GET k199-999\r\n")).toBe("VALUE 6 1 -1\r\n000999\r\n");
+      expect((await early.stats()).keys).toBe("200000");
+      early.close();
+      // The port was bound before recovery: the connection was queued, not refused, and it
+      // connected before the server (same clock) said it was listening.
+      const listeningAt = /^(\S+) INFO Osprey listening on/m.exec(server.stderr());
+      expect(listeningAt).not.toBeNull();
+      expect(connectedMs).toBeLessThan(Date.parse(listeningAt![1]!));
+    } finally {
+      expect(await stop(server)).toBe(0);
+    }
+  }, 60_000);
+
   test("a data_dir that is a file is named as such, without raw errno text", async () => {
     const dir = scratch();
     const file = join(dir, "not-a-dir");
