@@ -3,7 +3,7 @@
 // reloads what can change while running; SIGUSR1 starts a snapshot.
 
 import { expect, test } from "bun:test";
-import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { RawClient } from "../support/client.ts";
 import { startServer, writeConfig } from "../support/server.ts";
@@ -36,6 +36,23 @@ test("after the log file is moved away, SIGHUP makes the server write to a new o
     expect(await c.line()).toBe("PONG");
     c.close();
     expect(server.proc.exitCode).toBeNull();
+  } finally {
+    expect(await server.stop()).toBe(0);
+  }
+});
+
+test("logrotate's copytruncate needs no signal: after the log is copied and truncated, new lines land at its start", async () => {
+  const server = await startServer();
+  try {
+    const logPath = join(server.dataDir, "logs", "osprey.log");
+    await waitForText(logPath, "Osprey listening on");
+    writeFileSync(`${logPath}.1`, readFileSync(logPath));
+    truncateSync(logPath, 0);
+    // Any line will do: SIGUSR1 logs one (a snapshot started).
+    process.kill(server.pid, "SIGUSR1");
+    const fresh = await waitForText(logPath, "started (SIGUSR1)");
+    expect(fresh).not.toContain("Osprey listening on");
+    expect(fresh.charCodeAt(0)).not.toBe(0); // appended at the new end, not at the old offset behind a hole
   } finally {
     expect(await server.stop()).toBe(0);
   }
