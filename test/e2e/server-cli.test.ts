@@ -3,7 +3,7 @@
 // unusable data_dir before recovering anything, and the modes of the files it creates.
 
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RawClient } from "../support/client.ts";
@@ -192,6 +192,24 @@ describe("start-up fails fast and says why", () => {
       expect(stderr).toContain(`data_dir ${dataDir}`);
       expect(stderr).toMatch(dataDir === file ? /is a file, not a directory/ : /a parent of it is a file, not a directory/);
       expect(stderr).not.toMatch(/EEXIST|ENOTDIR|file already exists/);
+    }
+  });
+
+  test("a data_dir the user cannot write, or cannot create, is named with what to do", async () => {
+    // Root may write anywhere: as root the server runs as nobody (setpriv, util-linux) for this.
+    const dir = scratch();
+    chmodSync(dir, 0o755);
+    const readOnly = join(dir, "read-only");
+    mkdirSync(readOnly, { mode: 0o555 });
+    chmodSync(readOnly, 0o555);
+    const asUser = process.getuid?.() === 0 ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] : [];
+    for (const [dataDir, what] of [[readOnly, "is not writable by this user"], [join(readOnly, "sub"), "cannot create data_dir"]] as const) {
+      const proc = Bun.spawn([...asUser, process.execPath, serverEntry, "--data-dir", dataDir, "--port", "0"], { cwd: tmpdir(), stdin: "ignore", stdout: "ignore", stderr: "pipe" });
+      const [stderr, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
+      expect(code).toBe(1);
+      expect(stderr).toContain(what === "cannot create data_dir" ? `cannot create data_dir ${dataDir}: permission denied` : `data_dir ${dataDir} is not writable by this user`);
+      expect(stderr).toContain("give the server's user write access");
+      expect(stderr).not.toMatch(/EACCES: /);
     }
   });
 
