@@ -217,8 +217,10 @@ export async function main(argv: readonly string[]): Promise<void> {
   }
   for (const msg of warnings) log.warn(msg);
   if (config === undefined || failure !== undefined) {
-    const e = failure as Error;
-    log.error(e instanceof ConfigError ? `bad configuration: ${e.message}` : `cannot start: ${e instanceof DataDirError ? e.message : `${(e as NodeJS.ErrnoException).code ?? ""} ${e.message}`.trim()}`);
+    const e = failure as NodeJS.ErrnoException;
+    if (e instanceof ConfigError) log.error(`bad configuration: ${e.message}`);
+    else if (e instanceof DataDirError) log.error(`cannot start: ${e.message}`);
+    else log.error(`cannot start: ${e.code === undefined ? "" : `${e.code} `}${e.message}`);
     await log.close();
     process.exit(exitCannotStart);
   }
@@ -276,7 +278,7 @@ export async function main(argv: readonly string[]): Promise<void> {
 /** Settings SIGHUP applies at once; every other key is only read at start-up. */
 const reloadable = ["logLevel", "slowlogThresholdMs"] as const;
 
-/** Config fields under their osprey.toml names, for the lines SIGHUP logs. */
+/** Config fields whose osprey.toml key is not the field's name in snake_case. */
 const keyNames: Partial<Record<keyof Config, string>> = {
   listenHost: "listen_addr",
   listenPort: "listen_addr",
@@ -284,20 +286,16 @@ const keyNames: Partial<Record<keyof Config, string>> = {
   respListenPort: "resp_listen_addr",
   metricsListenHost: "metrics_listen_addr",
   metricsListenPort: "metrics_listen_addr",
-  logLevel: "log_level",
-  slowlogThresholdMs: "slowlog_threshold_ms",
+  clientsMax: "max_clients",
+  keyBytesMax: "max_key_bytes",
+  valueBytesMax: "max_value_bytes",
+  walBytesMax: "wal_max_bytes",
+  snapshotEnable: "enable_snapshot",
 };
 
-/** camelCase field → snake_case key for the fields named after their key (clientsMax is max_clients: listed). */
+/** The osprey.toml key of a Config field, for the lines SIGHUP logs. */
 function keyOf(field: keyof Config): string {
-  const special: Partial<Record<keyof Config, string>> = {
-    clientsMax: "max_clients",
-    keyBytesMax: "max_key_bytes",
-    valueBytesMax: "max_value_bytes",
-    walBytesMax: "wal_max_bytes",
-    snapshotEnable: "enable_snapshot",
-  };
-  return keyNames[field] ?? special[field] ?? field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+  return keyNames[field] ?? field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
 
 /**
