@@ -1,5 +1,6 @@
-// osprey.toml (read with smol-toml) → validated, frozen Config. Bad input never half-starts the
-// server: every wrong key throws a ConfigError naming the key and what it expected.
+// osprey.toml (read with smol-toml), OSPREY_* environment variables and command-line flags →
+// validated, frozen Config. Bad input never half-starts the server: every wrong key throws a
+// ConfigError naming where the value came from, the key and what it expected.
 
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -11,6 +12,12 @@ import { log } from "./log.ts";
 /** Thrown for a config file that cannot be read or parsed, or a key with a wrong type or value. */
 export class ConfigError extends Error {
   override name = "ConfigError";
+  /** The key whose value is wrong, when one is (not for a file that cannot be read or parsed). */
+  readonly key: string | null;
+  constructor(message: string, options?: { cause?: unknown; key?: string }) {
+    super(message, options);
+    this.key = options?.key ?? null;
+  }
 }
 
 /** Options of configFromObject. */
@@ -44,6 +51,7 @@ export function configFromObject(raw: Raw, opts: ConfigOptions = {}): Config {
   const resp = string(raw, "resp_listen_addr") === "" ? null : listenAddr(raw, "resp_listen_addr");
   const dataDir = resolve(baseDir, nonEmptyString(raw, "data_dir"));
   const logFileRaw = string(raw, "log_file");
+  const metrics = string(raw, "metrics_listen_addr") === "" ? null : listenAddr(raw, "metrics_listen_addr");
   const valueBytesMax = int(raw, "max_value_bytes", 1, valueBytesMaxLimit);
   return Object.freeze({
     listenHost: host,
@@ -71,23 +79,123 @@ export function configFromObject(raw: Raw, opts: ConfigOptions = {}): Config {
     logLevel: oneOf(raw, "log_level", logLevels, (s) => s.toUpperCase()),
     logFile: logFileRaw === "" ? join(dataDir, "logs", "osprey.log") : resolve(baseDir, logFileRaw),
     slowlogThresholdMs: int(raw, "slowlog_threshold_ms", 0, timerMsMax),
+    metricsListenHost: metrics?.host ?? null,
+    metricsListenPort: metrics?.port ?? 0,
+    umask: umask(raw, "umask"),
   });
 }
 
+/** Where a key's value came from, as the error message names it. */
+type Source = { kind: "file"; path: string } | { kind: "env"; name: string } | { kind: "flag"; name: string };
+
+/** Values given on the command line; each overrides the environment and the file. */
+export interface ConfigFlags {
+  /** --listen: listen_addr. */
+  listen?: string;
+  /** --port: the port part of listen_addr (from --listen, the environment, the file or the default). */
+  port?: string;
+  /** --data-dir: data_dir. */
+  dataDir?: string;
+  /** --sync: sync_policy. */
+  sync?: string;
+}
+
+/** Options of loadConfig. */
+export interface LoadOptions {
+  warn?: (msg: string) => void;
+  /** The environment to read OSPREY_* variables from; default none (only the server passes process.env). */
+  env?: Record<string, string | undefined>;
+  flags?: ConfigFlags;
+}
+
+/** The environment variable of a config key: OSPREY_ and the key in capitals (OSPREY_LISTEN_ADDR). */
+export function envName(key: string): string {
+  return `OSPREY_${key.toUpperCase()}`;
+}
+
 /**
- * Read and validate a config file; `undefined` gives the built-in defaults without touching disk.
- * Relative data_dir and log_file resolve against process.cwd(), not the file's folder, as the
- * original server did, so `osprey -config /etc/osprey.toml` with data_dir = "./data" uses ./data.
+ * OSPREY_* variables that are not config keys but are read elsewhere: the config path, the native
+ * library switch, osprey-cli's address and history, the tests' log.
  */
-export function loadConfig(path: string | undefined, opts: { warn?: (msg: string) => void } = {}): Config {
-  if (path === undefined) return configFromObject({}, opts);
+const envOthers = new Set(["OSPREY_CONFIG", "OSPREY_NATIVE", "OSPREY_ADDR", "OSPREY_CLI_HISTORY", "OSPREY_TEST_LOG"]);
+
+/**
+ * Read and validate the configuration: command-line flags over OSPREY_* environment variables over
+ * the config file over the built-in defaults; `undefined` path means no file. Relative data_dir and
+ * log_file resolve against process.cwd(), not the file's folder, as the original server did, so
+ * `osprey -config /etc/osprey.toml` with data_dir = "./data" uses ./data.
+ */
+export function loadConfig(path: string | undefined, opts: LoadOptions = {}): Config {
   const warn = opts.warn ?? ((msg: string) => log.warn(msg));
-  const raw = parseFile(path);
+  const raw: Raw = path === undefined ? {} : parseFile(path);
+  const sources = new Map<string, Source>();
+  if (path !== undefined) for (const k of Object.keys(raw)) sources.set(k, { kind: "file", path });
+  const unknownInFile = path === undefined ? [] : Object.keys(raw).filter((k) => !Object.hasOwn(defaults, k));
+  if (unknownInFile.length > 0) warn(`${path}: unknown config keys ignored: ${unknownInFile.join(", ")}`);
+  for (const k of unknownInFile) delete raw[k];
+
+  if (opts.env !== undefined) fromEnv(opts.env, raw, sources, warn);
+  if (opts.flags !== undefined) fromFlags(opts.flags, raw, sources);
   try {
-    return configFromObject(raw, { warn: (msg) => warn(`${path}: ${msg}`) });
+    return configFromObject(raw, { warn });
   } catch (err) {
-    if (err instanceof ConfigError) throw new ConfigError(`${path}: ${err.message}`, { cause: err });
-    throw err;
+    if (!(err instanceof ConfigError) || err.key === null) throw err;
+    const source = sources.get(err.key);
+    const where = source === undefined ? "built-in default" : source.kind === "file" ? source.path : source.name;
+    throw new ConfigError(`${where}: ${err.message}`, { cause: err, key: err.key });
+  }
+}
+
+/**
+ * Copies OSPREY_<KEY> variables over `raw`. Values are text: a key whose default is a number or a
+ * boolean gets one when the text is one, else the text itself, which validation then names. An
+ * empty variable counts as unset.
+ */
+function fromEnv(env: Record<string, string | undefined>, raw: Raw, sources: Map<string, Source>, warn: (msg: string) => void): void {
+  const known = new Map(Object.keys(defaults).map((k) => [envName(k), k as Key]));
+  const unknown: string[] = [];
+  for (const [name, text] of Object.entries(env)) {
+    if (!name.startsWith("OSPREY_") || text === undefined || text === "") continue;
+    const key = known.get(name);
+    if (key === undefined) {
+      if (!envOthers.has(name) && !name.startsWith("OSPREY_TEST_")) unknown.push(name);
+      continue;
+    }
+    raw[key] = typed(key, text);
+    sources.set(key, { kind: "env", name });
+  }
+  if (unknown.length > 0) warn(`unknown OSPREY_* environment variables ignored: ${unknown.sort().join(", ")}`);
+}
+
+function typed(key: Key, text: string): unknown {
+  const d = defaults[key];
+  if (typeof d === "number" && /^-?\d+$/.test(text)) {
+    const n = BigInt(text);
+    return n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n;
+  }
+  if (typeof d === "boolean" && (text === "true" || text === "false")) return text === "true";
+  return text;
+}
+
+function fromFlags(flags: ConfigFlags, raw: Raw, sources: Map<string, Source>): void {
+  const set = (key: Key, value: string, name: string) => {
+    raw[key] = value;
+    sources.set(key, { kind: "flag", name });
+  };
+  if (flags.listen !== undefined) set("listen_addr", flags.listen, "--listen");
+  if (flags.dataDir !== undefined) set("data_dir", flags.dataDir, "--data-dir");
+  if (flags.sync !== undefined) set("sync_policy", flags.sync, "--sync");
+  if (flags.port !== undefined) {
+    const port = flags.port;
+    if (!/^\d{1,5}$/.test(port) || Number(port) > 65535) {
+      throw new ConfigError(`--port: expected an integer from 0 to 65535, got ${JSON.stringify(port)}`, { key: "listen_addr" });
+    }
+    // The host comes from wherever listen_addr does; an unusable one is reported under its own source.
+    const base = value(raw, "listen_addr");
+    const m = typeof base === "string" ? /^(.*):\d{1,5}$/.exec(base) : null;
+    if (m === null) return;
+    raw.listen_addr = `${m[1]}:${port}`;
+    if (!sources.has("listen_addr")) sources.set("listen_addr", { kind: "flag", name: "--port" });
   }
 }
 
@@ -119,7 +227,7 @@ function value(raw: Raw, key: Key): unknown {
 }
 
 function fail(key: Key, expected: string, got: unknown): never {
-  throw new ConfigError(`${key}: expected ${expected}, got ${show(got)}`);
+  throw new ConfigError(`${key}: expected ${expected}, got ${show(got)}`, { key });
 }
 
 /** Render a value the way the user wrote it, so the message can be matched to the file. */
@@ -173,8 +281,10 @@ function oneOf<T extends string>(raw: Raw, key: Key, choices: readonly T[], fold
  * Split listen_addr into host and port: "host:port", "[v6]:port", or ":port" for every IPv4
  * interface (as Go's net.Listen, which the original used, reads it). A bare v6 host is ambiguous.
  */
-function listenAddr(raw: Raw, key: "listen_addr" | "resp_listen_addr"): { host: string; port: number } {
-  const v = value(raw, key);
+function listenAddr(raw: Raw, key: "listen_addr" | "resp_listen_addr" | "metrics_listen_addr"): { host: string; port: number } {
+  let v = value(raw, key);
+  // The metrics endpoint is for a scraper on this host unless told otherwise: a bare port is loopback.
+  if (key === "metrics_listen_addr" && typeof v === "string" && /^:?\d{1,5}$/.test(v)) v = `127.0.0.1:${v.replace(":", "")}`;
   const expected = `"host:port" with port 0-65535 (IPv6 as "[::1]:7070")`;
   if (typeof v !== "string") return fail(key, expected, v);
   const m = /^(?:\[([^\s\[\]]+)\]|([^\s:\[\]]*)):(\d{1,5})$/.exec(v);
@@ -183,4 +293,11 @@ function listenAddr(raw: Raw, key: "listen_addr" | "resp_listen_addr"): { host: 
   const host = m[1] ?? (m[2] === "" ? "0.0.0.0" : m[2]!);
   if (m[1] !== undefined && !host.includes(":")) return fail(key, expected, v);
   return { host, port };
+}
+
+/** umask: three octal digits (an optional leading 0), the bits cleared from new files' and folders' modes. */
+function umask(raw: Raw, key: Key): number {
+  const v = value(raw, key);
+  if (typeof v === "string" && /^0?[0-7]{3}$/.test(v)) return parseInt(v, 8);
+  return fail(key, `three octal digits such as "077" or "027"`, v);
 }

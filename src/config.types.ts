@@ -49,4 +49,9 @@ export interface Config {
   readonly logFile: string;
   /** slowlog_threshold_ms */
   readonly slowlogThresholdMs: number;
+  /** metrics_listen_addr, split: where /metrics is served over HTTP; null when off (""). */
+  readonly metricsListenHost: string | null;
+  readonly metricsListenPort: number;
+  /** umask, parsed: the mode bits cleared from every file and folder the server creates. */
+  readonly umask: number;
 }

@@ -159,6 +159,10 @@ export const defaults = {
   log_level: "INFO",
   log_file: "",
   slowlog_threshold_ms: 50,
+  // Prometheus /metrics over HTTP: off unless set; a bare port (":9187" or "9187") means loopback.
+  metrics_listen_addr: "",
+  // Files the server creates are private to its user (0600, folders 0700) unless this is loosened.
+  umask: "077",
 } as const;
 
 assert(defaults.client_input_bytes_max >= connectionInputBytesMax(valueBytesMaxLimit), "the default client_input_bytes_max must fit one maximal request at any max_value_bytes");

@@ -26,6 +26,8 @@ export interface Log {
    * there, earlier ones finish in the old. Null when done or there is no file, else why not.
    */
   reopen?(): string | null;
+  /** Changes the level and the slowlog threshold of a running logger (SIGHUP's config reload). */
+  reconfigure?(next: Pick<LogConfig, "logLevel" | "slowlogThresholdMs">): void;
 }
 
 /** The part of Config a logger needs; logFile "" means console only. */
@@ -60,7 +62,7 @@ export function createLog(config: LogConfig, opts: LogOptions = {}): Log {
   if (onLine) reporters.push({ log: (obj) => onLine(fileLine(obj)) });
   consola.setReporters(reporters);
 
-  const thresholdMs = config.slowlogThresholdMs;
+  let thresholdMs = config.slowlogThresholdMs;
   return {
     debug: (msg) => consola.debug(msg),
     info: (msg) => consola.info(msg),
@@ -73,6 +75,10 @@ export function createLog(config: LogConfig, opts: LogOptions = {}): Log {
     },
     close: () => (file ? file.close() : Promise.resolve()),
     reopen: () => (file ? file.reopen() : null),
+    reconfigure(next) {
+      consola.level = consolaLevels[next.logLevel];
+      thresholdMs = next.slowlogThresholdMs;
+    },
   };
 }
 
@@ -177,6 +183,7 @@ export const log: Log = {
   slow: (command, keyCount, durationMs, together) => current.slow(command, keyCount, durationMs, together),
   close: () => current.close(),
   reopen: () => current.reopen?.() ?? null,
+  reconfigure: (next) => current.reconfigure?.(next),
 };
 
 /** Make `next` the logger behind `log`; returns the previous one (for tests, or to close it). */

@@ -4,6 +4,50 @@
 import type { Context } from "./commands/context.ts";
 import { Stat } from "./commands/context.ts";
 
+/**
+ * A latency histogram with fixed bounds, as Prometheus keeps them: observe() scans a dozen numbers
+ * and adds to one, allocating nothing, so it can sit on a path that already read the clock.
+ */
+export class Histogram {
+  /** Upper bounds in seconds, ascending; a last bucket (+Inf) takes the rest. */
+  readonly boundsS: readonly number[];
+  readonly #boundsMs: Float64Array;
+  /** Observations per bucket (not cumulative), the last one above every bound. */
+  readonly counts: Float64Array;
+  sumS = 0;
+  count = 0;
+
+  constructor(boundsS: readonly number[]) {
+    this.boundsS = boundsS;
+    this.#boundsMs = Float64Array.from(boundsS, (s) => s * 1000);
+    this.counts = new Float64Array(boundsS.length + 1);
+  }
+
+  observe(ms: number): void {
+    const b = this.#boundsMs;
+    let i = 0;
+    while (i < b.length && ms > b[i]!) i++;
+    this.counts[i]!++;
+    this.sumS += ms / 1000;
+    this.count++;
+  }
+}
+
+/** Bounds for work on the event loop, from 50 µs (a small pipelined read) to 5 s (a stalled process). */
+export const latencyBoundsS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] as const;
+
+/**
+ * How long each socket read took to handle: parsing, running and answering every request it
+ * carried. It uses the clock reads the busy_warn_ms check makes anyway, so requests themselves are
+ * not timed one by one (commands/timing.ts explains why the clock is not read per request).
+ */
+export const readLatency = new Histogram(latencyBoundsS);
+
+/** The listener reports each socket read it handled, with its duration. */
+export function readHandled(ms: number): void {
+  readLatency.observe(ms);
+}
+
 /** The write-ahead log, snapshots and recovery; null for a memory-only keyspace. */
 export interface DurabilityMetrics {
   walCurrent: string;

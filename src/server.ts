@@ -1,30 +1,48 @@
 #!/usr/bin/env bun
-// The server entry (`bun run src/server.ts [--config osprey.toml] [--repair]`): config, logging,
-// recovery of the keyspace from data_dir, the WAL, active expiry, listening, and a clean exit on
-// SIGINT/SIGTERM (every logged write flushed and synced before the last replies go out).
+// The server entry (`bun run src/server.ts [flags]`, the `osprey` executable): the command line,
+// config, logging, then — in an order that fails fast — bind the ports, lock data_dir, recover the
+// keyspace, accept clients; active expiry; signals (SIGINT/SIGTERM stop cleanly with every logged
+// write synced, SIGHUP reopens the log and reloads what can change, SIGUSR1 starts a snapshot).
 
-import { mkdirSync } from "node:fs";
-import { defineCommand, runMain } from "citty";
 import { sweepBudgetMs } from "./constants.ts";
-import { ConfigError, loadConfig } from "./config.ts";
+import { ConfigError, loadConfig, type ConfigFlags } from "./config.ts";
 import type { Config } from "./config.types.ts";
 import { Stats, systemClock, type Context } from "./commands/context.ts";
+import { DataDirError, prepareDataDir } from "./datadir.ts";
 import { Store } from "./engine/store.ts";
 import { stopOnBug } from "./fatal.ts";
-import { version } from "./version.ts";
+import { commit, version } from "./version.ts";
 import { createLog, log, setLog } from "./log.ts";
-import { BusyWatch, listen } from "./net/listener.ts";
+import { bindMetrics, type MetricsEndpoint } from "./metrics-http.ts";
+import { BusyWatch, bind, ListenError } from "./net/listener.ts";
 import { inputBudget, outputBudget } from "./net/budget.ts";
 import { countOpenFds, fitClients } from "./net/descriptors.ts";
 import { raiseFileLimit } from "./native/index.ts";
-import { DataDirLockedError, openPersistence, RecoveryError } from "./persistence/index.ts";
+import { DataDirLockedError, openPersistence, RecoveryError, type Persistence } from "./persistence/index.ts";
 
-/** Starts a server from a config; resolves once it listens. Used by main() and by in-process tests. */
+/** Exit statuses: a clean stop, a server that cannot start (config, data_dir, port, lock, recovery), a wrong command line. */
+const exitOk = 0;
+const exitCannotStart = 1;
+const exitUsage = 2;
+
+/** Starts a server from a config; resolves once it accepts clients. Used by main() and by in-process tests. */
 export async function startServer(config: Config, options: { repair?: boolean } = {}) {
   const store = new Store();
   const limits = raiseFileLimit();
-  // Recovery runs before the port opens: no client ever sees a half-loaded keyspace.
-  const persistence = openPersistence(config, store, options);
+  // 1. The ports first: a busy one is reported now, not after a recovery of many seconds. Clients
+  //    that connect meanwhile wait in the accept queue until step 4.
+  const bound = bind(config);
+  let metrics: MetricsEndpoint | null = null;
+  let persistence: Persistence;
+  try {
+    if (config.metricsListenHost !== null) metrics = bindMetrics(config.metricsListenHost, config.metricsListenPort);
+    // 2 and 3. The data_dir lock (before anything is read: a second server stops here), then recovery.
+    persistence = openPersistence(config, store, options);
+  } catch (err) {
+    bound.close();
+    metrics?.stop();
+    throw err;
+  }
   // Counted once the LOCK, the log and the WAL are open: what clients may take is the rest, less a
   // reserve, so the server's own files always find a descriptor. The lowered limit is the one
   // enforced and reported (STATS, INFO, CONFIG GET maxclients), as Redis does.
@@ -48,7 +66,9 @@ export async function startServer(config: Config, options: { repair?: boolean } 
     outputOverflow: false,
   };
   const busy = new BusyWatch(config.busyWarnMs);
-  const server = listen(ctx, busy);
+  // 4. Accept, in the same turn recovery ended in: nothing ran against a half-loaded keyspace.
+  const server = bound.serve(ctx, busy);
+  metrics?.serve(ctx);
 
   // Active expiry, bounded per tick in keys (sweep_batch) and time (sweepBudgetMs). The tick also
   // notices a blocked event loop (GC, a long turn elsewhere): it fires late by that much.
@@ -67,8 +87,18 @@ export async function startServer(config: Config, options: { repair?: boolean } 
     hostname: server.hostname,
     port: server.port,
     resp: server.resp,
+    metrics: metrics === null ? null : { hostname: metrics.hostname, port: metrics.port },
+    /**
+     * Applies the settings that can change while running (log_level, slowlog_threshold_ms): the
+     * context's config is replaced whole, so every reader sees one consistent Config.
+     */
+    reconfigure(next: Pick<Config, "logLevel" | "slowlogThresholdMs">) {
+      (ctx as { config: Config }).config = Object.freeze({ ...ctx.config, logLevel: next.logLevel, slowlogThresholdMs: next.slowlogThresholdMs });
+      log.reconfigure?.(next);
+    },
     async stop() {
       clearInterval(sweeper);
+      metrics?.stop();
       const closed = server.shutdown(); // stops parsing; held replies wait for the WAL below
       persistence.close();
       await closed;
@@ -76,27 +106,130 @@ export async function startServer(config: Config, options: { repair?: boolean } 
   };
 }
 
-async function main(configPath: string | undefined, repair: boolean): Promise<void> {
+type Running = Awaited<ReturnType<typeof startServer>>;
+
+/** The server's flags: each takes a value except --repair, --help and --version. */
+const valueFlags: Record<string, keyof ParsedArgs> = {
+  "--config": "config",
+  "-c": "config",
+  "--port": "port",
+  "-p": "port",
+  "--listen": "listen",
+  "--data-dir": "dataDir",
+  "--sync": "sync",
+};
+
+interface ParsedArgs extends ConfigFlags {
+  config?: string;
+  repair?: boolean;
+  help?: boolean;
+  version?: boolean;
+}
+
+/** A wrong command line; the message is one line, printed with a hint to --help. */
+class UsageError extends Error {}
+
+/** Parses the server's argv (without the executable); throws UsageError for anything unknown. */
+export function parseServerArgs(argv: readonly string[]): ParsedArgs {
+  const out: ParsedArgs = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const eq = arg.startsWith("--") ? arg.indexOf("=") : -1;
+    const name = eq > 0 ? arg.slice(0, eq) : arg;
+    const field = valueFlags[name];
+    if (field !== undefined) {
+      const v = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+      if (v === undefined) throw new UsageError(`${name} needs a value`);
+      (out as Record<string, string>)[field] = v;
+      continue;
+    }
+    if (eq > 0) throw new UsageError(name === "--repair" || name === "--help" || name === "--version" ? `${name} takes no value` : `unknown option ${name}`);
+    if (arg === "--repair") out.repair = true;
+    else if (arg === "--help" || arg === "-h") out.help = true;
+    else if (arg === "--version" || arg === "-v") out.version = true;
+    else if (arg.startsWith("-")) throw new UsageError(`unknown option ${arg}`);
+    else throw new UsageError(`unexpected argument ${JSON.stringify(arg)}`);
+  }
+  return out;
+}
+
+/** `osprey --help`: plain text, so it reads the same in a terminal, a pipe and a man-page grep. */
+export function helpText(): string {
+  return `osprey ${version}: Osprey key-value server
+
+Usage: osprey [options]
+
+Options:
+  -c, --config FILE    read settings from FILE (osprey.toml); default: built-in defaults
+  -p, --port PORT      listen on PORT (keeps the host of listen_addr); 0 picks a free port
+      --listen ADDR    listen_addr: "host:port", "[::1]:port", ":port" for every IPv4 interface
+      --data-dir DIR   data_dir: WAL, snapshots, MANIFEST.json, logs/
+      --sync POLICY    sync_policy: os, batch or always
+      --repair         recover past damaged WAL records or snapshot entries (cut bytes go to .broken files)
+  -h, --help           print this and exit
+  -v, --version        print the version and exit
+
+Every config key can also be set with an environment variable named after it in capitals:
+OSPREY_LISTEN_ADDR, OSPREY_DATA_DIR, OSPREY_SYNC_POLICY, OSPREY_METRICS_LISTEN_ADDR, ... and
+OSPREY_CONFIG names the config file. A flag wins over the environment, the environment over the
+file, the file over the defaults.
+
+Signals: SIGTERM/SIGINT stop cleanly; SIGHUP reopens the log file and reloads log_level and
+slowlog_threshold_ms; SIGUSR1 starts a snapshot. Documentation: docs/OPERATIONS.md.
+`;
+}
+
+/** Runs the `osprey` command line; `argv` is without the executable and script. */
+export async function main(argv: readonly string[]): Promise<void> {
+  // Offline tools (`osprey <tool> DATA_DIR …`) are dispatched here, before any server flag is parsed.
+
+  let args: ParsedArgs;
+  try {
+    args = parseServerArgs(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`osprey: ${err.message} (osprey --help lists the options)\n`);
+    process.exit(exitUsage);
+  }
+  if (args.help === true) {
+    process.stdout.write(helpText());
+    process.exit(exitOk);
+  }
+  if (args.version === true) {
+    process.stdout.write(`${version}\n`);
+    process.exit(exitOk);
+  }
+  const configPath = args.config ?? (process.env.OSPREY_CONFIG || undefined);
+  const flags: ConfigFlags = { listen: args.listen, port: args.port, dataDir: args.dataDir, sync: args.sync };
+  const load = (warn: (msg: string) => void) => loadConfig(configPath, { warn, env: process.env, flags });
+
   let config: Config | undefined;
   let failure: unknown;
   // Config warnings (unknown keys) wait until the log file is open, so they land in it too.
   const warnings: string[] = [];
   try {
-    config = loadConfig(configPath, { warn: (msg) => warnings.push(msg) });
-    mkdirSync(config.dataDir, { recursive: true });
+    config = load((msg) => warnings.push(msg));
+    // Before the first file is created: WAL, snapshots, LOCK, the log and their folders are private.
+    process.umask(config.umask);
+    prepareDataDir(config.dataDir);
     setLog(createLog(config));
   } catch (err) {
     failure = err;
   }
   for (const msg of warnings) log.warn(msg);
   if (config === undefined || failure !== undefined) {
-    log.error(failure instanceof ConfigError ? `bad configuration: ${failure.message}` : `cannot start: ${(failure as Error).message}`);
-    process.exit(1);
+    const e = failure as NodeJS.ErrnoException;
+    if (e instanceof ConfigError) log.error(`bad configuration: ${e.message}`);
+    else if (e instanceof DataDirError) log.error(`cannot start: ${e.message}`);
+    else log.error(`cannot start: ${e.code === undefined ? "" : `${e.code} `}${e.message}`);
+    await log.close();
+    process.exit(exitCannotStart);
   }
+  const loaded = config;
 
   // Signal handlers go in before anything can see us listening: a supervisor that sends SIGTERM
   // the moment it reads the "listening" line must get a clean shutdown, not the default kill.
-  let server: Awaited<ReturnType<typeof startServer>> | undefined;
+  let server: Running | undefined;
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -105,52 +238,94 @@ async function main(configPath: string | undefined, repair: boolean): Promise<vo
     await server?.stop();
     log.info("bye");
     await log.close();
-    process.exit(0);
+    process.exit(exitOk);
   };
   // A bug found in a timer (expiry, snapshot slices, the log's flush) stops the server like one found in a request.
   process.on("uncaughtException", (err) => stopOnBug("uncaught exception", err));
-  // SIGHUP (logrotate's postrotate) reopens the log file instead of killing the server, its default.
+  // SIGHUP (logrotate's postrotate) reopens the log file instead of killing the server, its default,
+  // and reloads the config for what can change while running.
   process.on("SIGHUP", () => {
     const why = log.reopen?.() ?? null;
     if (why === null) log.info("SIGHUP received: log file reopened");
     else log.warn(`SIGHUP received: ${why}`);
+    if (server !== undefined) reload(server, loaded, () => load((msg) => log.warn(`SIGHUP: ${msg}`)));
+  });
+  // SIGUSR1: a snapshot now (before an upgrade or a backup), as the SNAPSHOT command does.
+  process.on("SIGUSR1", () => {
+    const snapshots = server?.ctx.persistence?.snapshots;
+    const why = snapshots === undefined ? "the server is still starting" : snapshots.start("SIGUSR1");
+    if (why !== null) log.warn(`SIGUSR1 received: snapshot not started: ${why}`);
   });
   process.on("SIGINT", () => void stop("SIGINT"));
   process.on("SIGTERM", () => void stop("SIGTERM"));
 
+  const known = commit();
+  log.info(`Osprey ${version}${known === null ? "" : ` (commit ${known})`} starting: pid ${process.pid}, data_dir ${config.dataDir}`);
   try {
-    server = await startServer(config, { repair });
+    server = await startServer(config, { repair: args.repair === true });
   } catch (err) {
-    if (err instanceof DataDirLockedError) {
-      log.error(`cannot start: ${err.message}`);
-      await log.close();
-      process.exit(1);
-    }
-    if (err instanceof RecoveryError) {
-      log.error(`cannot recover ${config.dataDir}: ${err.message}`);
-      await log.close();
-      process.exit(1);
-    }
-    log.error(`cannot listen on ${config.listenHost}:${config.listenPort}: ${(err as Error).message}`);
+    if (err instanceof ListenError || err instanceof DataDirLockedError) log.error(`cannot start: ${err.message}`);
+    else if (err instanceof RecoveryError) log.error(`cannot recover ${config.dataDir}: ${err.message}`);
+    else log.error(`cannot start: ${(err as Error).message}`);
     await log.close();
-    process.exit(1);
+    process.exit(exitCannotStart);
   }
   // The "listening" line comes last: whoever waits for it finds every port open.
   if (server.resp !== null) log.info(`RESP2-only port on ${server.resp.hostname}:${server.resp.port} (resp_listen_addr)`);
+  if (server.metrics !== null) log.info(`Prometheus metrics on http://${server.metrics.hostname}:${server.metrics.port}/metrics (metrics_listen_addr)`);
   log.info(`Osprey listening on ${server.hostname}:${server.port} (pid ${process.pid}, data_dir ${config.dataDir})`);
 }
 
-/** The `osprey` command line; the single-executable entry (src/executables/osprey.ts) runs it too. */
-export const command = defineCommand({
-  meta: { name: "osprey", version, description: "Osprey key-value server" },
-  args: {
-    config: { type: "string", alias: "c", description: "path to osprey.toml (default: built-in defaults)" },
-    repair: {
-      type: "boolean",
-      description: "recover past damaged WAL records or snapshot entries by truncating there (the cut bytes are kept in .broken files)",
-    },
-  },
-  run: ({ args }) => main(args.config, args.repair === true),
-});
+/** Settings SIGHUP applies at once; every other key is only read at start-up. */
+const reloadable = ["logLevel", "slowlogThresholdMs"] as const;
 
-if (import.meta.main) void runMain(command);
+/** Config fields whose osprey.toml key is not the field's name in snake_case. */
+const keyNames: Partial<Record<keyof Config, string>> = {
+  listenHost: "listen_addr",
+  listenPort: "listen_addr",
+  respListenHost: "resp_listen_addr",
+  respListenPort: "resp_listen_addr",
+  metricsListenHost: "metrics_listen_addr",
+  metricsListenPort: "metrics_listen_addr",
+  clientsMax: "max_clients",
+  keyBytesMax: "max_key_bytes",
+  valueBytesMax: "max_value_bytes",
+  walBytesMax: "wal_max_bytes",
+  snapshotEnable: "enable_snapshot",
+};
+
+/** The osprey.toml key of a Config field, for the lines SIGHUP logs. */
+function keyOf(field: keyof Config): string {
+  return keyNames[field] ?? field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
+/**
+ * SIGHUP's reload: reads the config again (flags and environment as at start-up), applies the
+ * reloadable settings and logs each change; changed keys that need a restart are named. A config
+ * that no longer validates changes nothing.
+ */
+function reload(server: Running, started: Config, read: () => Config): void {
+  let next: Config;
+  try {
+    next = read();
+  } catch (err) {
+    log.warn(`SIGHUP: configuration not reloaded, nothing changed: ${(err as Error).message}`);
+    return;
+  }
+  const now = server.ctx.config;
+  const applied: string[] = [];
+  for (const f of reloadable) if (next[f] !== now[f]) applied.push(`${keyOf(f)} ${now[f]} → ${next[f]}`);
+  if (applied.length > 0) {
+    server.reconfigure(next);
+    log.info(`SIGHUP: configuration reloaded: ${applied.join(", ")}`);
+  }
+  const restart = new Set<string>();
+  for (const f of Object.keys(next) as (keyof Config)[]) {
+    if ((reloadable as readonly string[]).includes(f)) continue;
+    if (next[f] !== started[f]) restart.add(keyOf(f));
+  }
+  if (restart.size > 0) log.warn(`SIGHUP: changed in the configuration but only read at start-up, restart to apply: ${[...restart].join(", ")}`);
+  if (applied.length === 0 && restart.size === 0) log.info("SIGHUP: configuration unchanged");
+}
+
+if (import.meta.main) void main(process.argv.slice(2));

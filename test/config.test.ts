@@ -56,6 +56,9 @@ describe("defaults", () => {
       logLevel: "INFO",
       logFile: resolve(process.cwd(), "data", "logs", "osprey.log"),
       slowlogThresholdMs: defaults.slowlog_threshold_ms,
+      metricsListenHost: null,
+      metricsListenPort: 0,
+      umask: 0o077,
     });
   });
 
@@ -277,5 +280,101 @@ describe("resp_listen_addr", () => {
   test("a bad address is rejected naming resp_listen_addr", () => {
     expect(errorFor({ resp_listen_addr: "127.0.0.1" })).toStartWith("resp_listen_addr: expected ");
     expect(errorFor({ resp_listen_addr: 6379 })).toStartWith("resp_listen_addr: expected ");
+  });
+});
+
+describe("metrics_listen_addr", () => {
+  test("is off by default", () => {
+    expect(configFromObject({}).metricsListenHost).toBeNull();
+  });
+
+  test("a bare port, with or without its colon, means loopback", () => {
+    for (const addr of ["9187", ":9187"]) {
+      const cfg = configFromObject({ metrics_listen_addr: addr });
+      expect(cfg.metricsListenHost).toBe("127.0.0.1");
+      expect(cfg.metricsListenPort).toBe(9187);
+    }
+  });
+
+  test("host:port is taken as given", () => {
+    const cfg = configFromObject({ metrics_listen_addr: "0.0.0.0:9187" });
+    expect(cfg.metricsListenHost).toBe("0.0.0.0");
+  });
+
+  test("a bad address is rejected naming metrics_listen_addr", () => {
+    expect(errorFor({ metrics_listen_addr: "localhost" })).toStartWith("metrics_listen_addr: expected ");
+  });
+});
+
+describe("umask", () => {
+  test("is three octal digits, an optional leading zero allowed", () => {
+    expect(configFromObject({ umask: "027" }).umask).toBe(0o027);
+    expect(configFromObject({ umask: "0022" }).umask).toBe(0o022);
+  });
+
+  test("anything else is rejected naming umask", () => {
+    for (const bad of ["78", "0o77", "rwx", 77]) expect(errorFor({ umask: bad })).toStartWith("umask: expected three octal digits");
+  });
+});
+
+describe("environment and flags", () => {
+  const quiet = { warn: () => {} };
+
+  test("OSPREY_<KEY> sets each key, numbers and booleans parsed from their text", () => {
+    const cfg = loadConfig(undefined, { ...quiet, env: { OSPREY_LISTEN_ADDR: "127.0.0.1:7171", OSPREY_MAX_CLIENTS: "12", OSPREY_ENABLE_SNAPSHOT: "false", OSPREY_SYNC_POLICY: "always" } });
+    expect(cfg.listenPort).toBe(7171);
+    expect(cfg.clientsMax).toBe(12);
+    expect(cfg.snapshotEnable).toBe(false);
+    expect(cfg.syncPolicy).toBe("always");
+  });
+
+  test("a bad environment value is a ConfigError naming the variable and the key", () => {
+    expect(() => loadConfig(undefined, { ...quiet, env: { OSPREY_MAX_CLIENTS: "many" } })).toThrow('OSPREY_MAX_CLIENTS: max_clients: expected a positive integer, got "many"');
+    expect(() => loadConfig(undefined, { ...quiet, env: { OSPREY_ENABLE_SNAPSHOT: "yes" } })).toThrow('OSPREY_ENABLE_SNAPSHOT: enable_snapshot: expected true or false, got "yes"');
+  });
+
+  test("an empty variable counts as unset", () => {
+    expect(loadConfig(undefined, { ...quiet, env: { OSPREY_MAX_CLIENTS: "" } }).clientsMax).toBe(defaults.max_clients);
+  });
+
+  test("unknown OSPREY_ variables warn once naming them; the CLI's and the tests' own do not", () => {
+    const warnings: string[] = [];
+    loadConfig(undefined, { warn: (m) => warnings.push(m), env: { OSPREY_MAX_CLIENT: "5", OSPREY_ADDR: "x", OSPREY_TEST_LOG: "stderr", OSPREY_CONFIG: "f" } });
+    expect(warnings).toEqual(["unknown OSPREY_* environment variables ignored: OSPREY_MAX_CLIENT"]);
+  });
+
+  test("precedence is flag over environment over file over default", () => {
+    const dir = mkdtempSync(join(tmpdir(), "osprey-precedence-"));
+    try {
+      const path = join(dir, "osprey.toml");
+      writeFileSync(path, 'listen_addr = "127.0.0.1:7001"\nsync_policy = "os"\nmax_clients = 7\n');
+      const env = { OSPREY_LISTEN_ADDR: "127.0.0.1:7002", OSPREY_SYNC_POLICY: "always" };
+      const fileOnly = loadConfig(path, quiet);
+      expect([fileOnly.listenPort, fileOnly.syncPolicy, fileOnly.clientsMax]).toEqual([7001, "os", 7]);
+      const withEnv = loadConfig(path, { ...quiet, env });
+      expect([withEnv.listenPort, withEnv.syncPolicy, withEnv.clientsMax]).toEqual([7002, "always", 7]);
+      const withFlags = loadConfig(path, { ...quiet, env, flags: { listen: "127.0.0.1:7003", sync: "batch" } });
+      expect([withFlags.listenPort, withFlags.syncPolicy, withFlags.clientsMax]).toEqual([7003, "batch", 7]);
+      expect(withFlags.batchFsyncMs).toBe(defaults.batch_fsync_ms);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("--port replaces only the port of listen_addr, wherever the host came from", () => {
+    const cfg = loadConfig(undefined, { ...quiet, env: { OSPREY_LISTEN_ADDR: "[::1]:7002" }, flags: { port: "7004" } });
+    expect([cfg.listenHost, cfg.listenPort]).toEqual(["::1", 7004]);
+    expect(loadConfig(undefined, { ...quiet, flags: { listen: "127.0.0.2:1", port: "7005" } }).listenHost).toBe("127.0.0.2");
+  });
+
+  test("a bad flag value is a ConfigError naming the flag", () => {
+    expect(() => loadConfig(undefined, { ...quiet, flags: { port: "70x" } })).toThrow('--port: expected an integer from 0 to 65535, got "70x"');
+    expect(() => loadConfig(undefined, { ...quiet, flags: { port: "65536" } })).toThrow("--port: expected an integer from 0 to 65535");
+    expect(() => loadConfig(undefined, { ...quiet, flags: { sync: "sometimes" } })).toThrow('--sync: sync_policy: expected one of os, batch, always, got "sometimes"');
+    expect(() => loadConfig(undefined, { ...quiet, flags: { listen: "nowhere" } })).toThrow("--listen: listen_addr: expected ");
+  });
+
+  test("relative --data-dir resolves against the working directory", () => {
+    expect(loadConfig(undefined, { ...quiet, flags: { dataDir: "d1" } }).dataDir).toBe(resolve(process.cwd(), "d1"));
   });
 });

@@ -2,9 +2,8 @@
 // is embedded in the binary as a file and handed to src/native before the server module loads.
 
 import library from "../../build/native/libosprey.so" with { type: "file" };
-import { runMain } from "citty";
 import { useLibrary } from "../native/index.ts";
 
 useLibrary(library);
-const { command } = await import("../server.ts");
-await runMain(command);
+const { main } = await import("../server.ts");
+await main(process.argv.slice(2));

@@ -5,7 +5,10 @@
 import type { Socket, TCPSocketListener } from "bun";
 import { closeSync, openSync } from "node:fs";
 import { acceptPauseMs, acceptProbeMs, busyWarnIntervalMs, fdWarnIntervalMs, shutdownFlushMs } from "../constants.ts";
+import { assert } from "../assert.ts";
+import type { Config } from "../config.types.ts";
 import type { Context } from "../commands/context.ts";
+import { readHandled } from "../metrics.ts";
 import { Err, RespErr } from "../errors.ts";
 import { log } from "../log.ts";
 import { Connection } from "./connection.ts";
@@ -22,9 +25,11 @@ export class BusyWatch {
     this.#thresholdMs = thresholdMs;
   }
 
-  /** Call after a piece of work that started at `startedMs` (performance.now()). */
-  check(what: string, startedMs: number): void {
-    this.#report(`${what} took`, performance.now() - startedMs);
+  /** Call after a piece of work that started at `startedMs` (performance.now()); returns how long it took. */
+  check(what: string, startedMs: number): number {
+    const ms = performance.now() - startedMs;
+    this.#report(`${what} took`, ms);
+    return ms;
   }
 
   /** Call from a timer that fired `lateMs` after it was due: the loop was blocked that long. */
@@ -49,14 +54,49 @@ export interface Server {
   shutdown(): Promise<void>;
 }
 
+/** Listening sockets bound before recovery; serve() hands them the recovered keyspace. */
+export interface Bound {
+  readonly hostname: string;
+  readonly port: number;
+  readonly resp: { readonly hostname: string; readonly port: number } | null;
+  /** Starts serving clients (queued ones included) with `ctx`; call in the same turn as recovery ends. */
+  serve(ctx: Context, busy: BusyWatch): Server;
+  /** Closes the sockets without serving (start-up failed after binding). */
+  close(): void;
+}
+
+/** An address could not be bound; the message names it, its config key, the cause and what to do. */
+export class ListenError extends Error {}
+
 /**
- * Starts listening on listen_addr (Osprey text, or RESP2 when a client's first byte is `*`) and,
- * when configured, on resp_listen_addr (RESP2 only). Throws when an address cannot be bound.
- * Both share one client count, one max_clients and one shutdown.
+ * The message for a failed bind: Bun says only "Failed to listen at <host>" and leaves the errno
+ * in `code`, which is what tells a busy port from a missing interface or a privileged port.
  */
-export function listen(ctx: Context, busy: BusyWatch): Server {
+export function listenFailure(key: string, hostname: string, port: number, err: unknown): ListenError {
+  const e = err as NodeJS.ErrnoException;
+  const where = `cannot listen on ${hostname.includes(":") ? `[${hostname}]` : hostname}:${port} (${key})`;
+  const why: Record<string, string> = {
+    EADDRINUSE: `the address is in use by another process (EADDRINUSE). Stop that process (\`ss -ltnp 'sport = :${port}'\` shows it) or choose another port (--port, --listen, OSPREY_${key.toUpperCase()} or ${key})`,
+    EADDRNOTAVAIL: `no network interface of this machine has that address (EADDRNOTAVAIL). Use one of its addresses, 127.0.0.1, or 0.0.0.0 for all`,
+    EACCES: `permission denied (EACCES): ports below 1024 need root or CAP_NET_BIND_SERVICE. Choose a port from 1024 up`,
+  };
+  const text = typeof e?.code === "string" ? why[e.code] ?? `${e.code}: ${e.message}` : `${(err as Error).message} (is "${hostname}" a local address or a name that resolves?)`;
+  return new ListenError(`${where}: ${text}`, { cause: err });
+}
+
+/**
+ * Binds listen_addr (Osprey text, or RESP2 when a client's first byte is `*`) and, when
+ * configured, resp_listen_addr (RESP2 only), before recovery, so that a busy port is reported at
+ * once and not after replaying the data. Throws ListenError when an address cannot be bound.
+ * Clients that connect meanwhile wait in the kernel's accept queue: recovery runs synchronously,
+ * so the event loop accepts nothing until serve() has the recovered keyspace. Both ports share
+ * one client count, one max_clients and one shutdown.
+ */
+export function bind(config: Pick<Config, "listenHost" | "listenPort" | "respListenHost" | "respListenPort">): Bound {
   const connections = new Set<Connection>();
   let onAllClosed: (() => void) | null = null;
+  let ctx: Context | null = null;
+  let busy: BusyWatch | null = null;
 
   const open = (hostname: string, port: number, respOnly: boolean): TCPSocketListener<Client> =>
     Bun.listen<Client>({
@@ -65,6 +105,7 @@ export function listen(ctx: Context, busy: BusyWatch): Server {
       socket: {
         binaryType: "uint8array",
         open(socket: Socket<Client>) {
+          assert(ctx !== null, "a client was accepted before recovery finished: recovery must not yield to the event loop");
           ctx.stats.connectionsTotal++;
           // clientsMax is max_clients, lowered at start-up to what the descriptor limit leaves after
           // the server's reserve: refusing here is what keeps descriptors for the WAL and snapshots.
@@ -89,7 +130,7 @@ export function listen(ctx: Context, busy: BusyWatch): Server {
           } catch (err) {
             return stopOnBug("handling a read", err);
           }
-          busy.check("handling a read", started);
+          readHandled(busy!.check("handling a read", started));
         },
         drain(socket: Socket<Client>) {
           try {
@@ -104,7 +145,7 @@ export function listen(ctx: Context, busy: BusyWatch): Server {
           socket.data = null;
           conn.onClose();
           connections.delete(conn);
-          ctx.clients--;
+          ctx!.clients--;
           if (connections.size === 0) onAllClosed?.();
         },
         error(_socket: Socket<Client>, error: Error) {
@@ -113,33 +154,51 @@ export function listen(ctx: Context, busy: BusyWatch): Server {
       },
     });
 
-  const listener = open(ctx.config.listenHost, ctx.config.listenPort, false);
+  let listener: TCPSocketListener<Client>;
+  try {
+    listener = open(config.listenHost, config.listenPort, false);
+  } catch (err) {
+    throw listenFailure("listen_addr", config.listenHost, config.listenPort, err);
+  }
   let respListener: TCPSocketListener<Client> | null = null;
-  if (ctx.config.respListenHost !== null) {
+  if (config.respListenHost !== null) {
     try {
-      respListener = open(ctx.config.respListenHost, ctx.config.respListenPort, true);
+      respListener = open(config.respListenHost, config.respListenPort, true);
     } catch (err) {
       listener.stop(true);
-      throw new Error(`resp_listen_addr ${ctx.config.respListenHost}:${ctx.config.respListenPort}: ${(err as Error).message}`);
+      throw listenFailure("resp_listen_addr", config.respListenHost, config.respListenPort, err);
     }
   }
   const ports: Port[] = [{ hostname: listener.hostname, port: listener.port, respOnly: false, listener }];
   if (respListener !== null) ports.push({ hostname: respListener.hostname, port: respListener.port, respOnly: true, listener: respListener });
-  const guard = new AcceptGuard(ports, open, ctx);
+  const resp = respListener === null ? null : { hostname: respListener.hostname, port: respListener.port };
 
   return {
     hostname: listener.hostname,
     port: listener.port,
-    resp: respListener === null ? null : { hostname: respListener.hostname, port: respListener.port },
-    async shutdown() {
-      guard.stop();
-      for (const p of ports) p.listener?.stop(false);
-      if (connections.size === 0) return;
-      const closed = new Promise<void>((resolve) => (onAllClosed = resolve));
-      for (const conn of connections) conn.shutdown();
-      await Promise.race([closed, Bun.sleep(shutdownFlushMs)]);
+    resp,
+    close() {
       for (const p of ports) p.listener?.stop(true);
-      for (const l of guard.paused) l.stop(true); // their clients, accepted before a pause
+    },
+    serve(context: Context, watch: BusyWatch): Server {
+      ctx = context;
+      busy = watch;
+      const guard = new AcceptGuard(ports, open, context);
+      return {
+        hostname: listener.hostname,
+        port: listener.port,
+        resp,
+        async shutdown() {
+          guard.stop();
+          for (const p of ports) p.listener?.stop(false);
+          if (connections.size === 0) return;
+          const closed = new Promise<void>((resolve) => (onAllClosed = resolve));
+          for (const conn of connections) conn.shutdown();
+          await Promise.race([closed, Bun.sleep(shutdownFlushMs)]);
+          for (const p of ports) p.listener?.stop(true);
+          for (const l of guard.paused) l.stop(true); // their clients, accepted before a pause
+        },
+      };
     },
   };
 }

@@ -1,0 +1,161 @@
+// Prometheus metrics over HTTP (metrics_listen_addr): GET /metrics renders the one Metrics object
+// that STATS and INFO use, in the Prometheus text exposition format (version 0.0.4).
+
+import type { Server } from "bun";
+import type { Context } from "./commands/context.ts";
+import { statNames } from "./commands/context.ts";
+import { listenFailure } from "./net/listener.ts";
+import { collectMetrics, readLatency, type Histogram, type Metrics } from "./metrics.ts";
+import { commit, version } from "./version.ts";
+
+/** The metrics endpoint, bound before recovery like the client ports; serve() gives it the keyspace. */
+export interface MetricsEndpoint {
+  readonly hostname: string;
+  readonly port: number;
+  serve(ctx: Context): void;
+  stop(): void;
+}
+
+const contentType = "text/plain; version=0.0.4; charset=utf-8";
+
+/** Binds metrics_listen_addr; throws ListenError (busy port, …) like the client ports. */
+export function bindMetrics(hostname: string, port: number): MetricsEndpoint {
+  let ctx: Context | null = null;
+  let server: Server<undefined>;
+  try {
+    server = Bun.serve({
+      hostname,
+      port,
+      // Scrapes are rare (every 15 s or so): collecting on each one is cheaper than keeping a copy.
+      fetch(req) {
+        const path = new URL(req.url).pathname;
+        if (path !== "/metrics") return new Response("Osprey: metrics are at /metrics\n", { status: 404 });
+        if (req.method !== "GET" && req.method !== "HEAD") return new Response("GET only\n", { status: 405 });
+        if (ctx === null) return new Response("recovering\n", { status: 503 });
+        return new Response(renderPrometheus(collectMetrics(ctx, Date.now())), { headers: { "content-type": contentType } });
+      },
+      error: () => new Response("metrics failed\n", { status: 500 }),
+    });
+  } catch (err) {
+    throw listenFailure("metrics_listen_addr", hostname, port, err);
+  }
+  return {
+    hostname: server.hostname ?? hostname,
+    port: server.port ?? port,
+    serve(context) {
+      ctx = context;
+    },
+    stop() {
+      void server.stop(true);
+    },
+  };
+}
+
+/** One metric family: HELP and TYPE lines, then its samples. */
+class Exposition {
+  #out: string[] = [];
+
+  family(name: string, type: "counter" | "gauge" | "histogram", help: string): this {
+    this.#out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    return this;
+  }
+
+  sample(name: string, value: number, labels = ""): this {
+    this.#out.push(`${name}${labels === "" ? "" : `{${labels}}`} ${formatValue(value)}`);
+    return this;
+  }
+
+  /** A family with one unlabelled sample. */
+  one(name: string, type: "counter" | "gauge", help: string, value: number): this {
+    return this.family(name, type, help).sample(name, value);
+  }
+
+  histogram(name: string, help: string, h: Histogram): this {
+    this.family(name, "histogram", help);
+    let cumulative = 0;
+    h.boundsS.forEach((le, i) => {
+      cumulative += h.counts[i]!;
+      this.sample(`${name}_bucket`, cumulative, `le="${le}"`);
+    });
+    this.sample(`${name}_bucket`, h.count, `le="+Inf"`);
+    this.sample(`${name}_sum`, h.sumS);
+    return this.sample(`${name}_count`, h.count);
+  }
+
+  text(): string {
+    return this.#out.join("\n") + "\n";
+  }
+}
+
+function formatValue(v: number): string {
+  if (Number.isNaN(v)) return "NaN";
+  if (v === Infinity) return "+Inf";
+  if (v === -Infinity) return "-Inf";
+  return String(v);
+}
+
+/** A label value with the three characters the format escapes. */
+function label(v: string): string {
+  return v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
+}
+
+/** The whole /metrics page. Names follow Prometheus conventions: base units (seconds, bytes), `_total` counters. */
+export function renderPrometheus(m: Metrics): string {
+  const e = new Exposition();
+  e.family("osprey_build_info", "gauge", "Always 1; the labels say which Osprey runs (commit is empty when unknown).")
+    .sample("osprey_build_info", 1, `version="${label(version)}",commit="${label(commit() ?? "")}"`);
+  e.one("osprey_uptime_seconds", "gauge", "Seconds since the server started.", m.uptimeMs / 1000);
+
+  e.one("osprey_connected_clients", "gauge", "Clients connected now.", m.clients);
+  e.one("osprey_max_clients", "gauge", "The client limit in force (max_clients, lowered when descriptors are short).", m.maxClients);
+  e.one("osprey_connections_total", "counter", "Connections accepted, refused ones included.", m.connectionsTotal);
+  e.one("osprey_rejected_connections_total", "counter", "Connections refused because max_clients were connected.", m.rejectedClientsTotal);
+  e.one("osprey_client_input_bytes", "gauge", "Unparsed input buffered by all clients (client_input_bytes_max bounds it).", m.clientInputBytes);
+  e.one("osprey_input_limit_disconnects_total", "counter", "Clients disconnected to keep buffered input under client_input_bytes_max.", m.inputLimitDisconnectsTotal);
+
+  e.family("osprey_commands_total", "counter", "Requests run, by command; other counts every command without a counter of its own (PING, INFO, …).");
+  statNames.forEach((name, i) => e.sample("osprey_commands_total", m.commands[i]!, `command="${name}"`));
+  e.sample("osprey_commands_total", m.commands[statNames.length]!, `command="other"`);
+  e.one("osprey_error_replies_total", "counter", "Requests answered with an error, of every command.", m.errorsTotal);
+  e.one("osprey_slow_commands_total", "counter", "Requests (or runs of them) logged by the slowlog.", m.slowCommandsTotal);
+  e.histogram(
+    "osprey_read_handling_seconds",
+    "Time to handle one socket read: parse, run and answer every request it carried (one request, or a pipelined batch).",
+    readLatency,
+  );
+
+  e.one("osprey_keys", "gauge", "Keys in the keyspace.", m.keys);
+  e.one("osprey_keys_with_expiry", "gauge", "Keys that have an expiry time.", m.keysWithExpiry);
+  e.one("osprey_expired_keys_total", "counter", "Keys removed because they expired.", m.expiredTotal);
+  e.one("osprey_evicted_keys_total", "counter", "Keys evicted for memory; Osprey never evicts, so always 0.", m.evictedTotal);
+  e.one("osprey_data_bytes", "gauge", "Bytes of keys and values held.", m.dataBytes);
+  e.one("osprey_memory_rss_bytes", "gauge", "Resident set size of the process.", m.memRssBytes);
+  e.one("osprey_memory_heap_bytes", "gauge", "JavaScript heap in use.", m.memHeapBytes);
+  e.family("osprey_sync_policy", "gauge", "1 for the sync_policy in force.").sample("osprey_sync_policy", 1, `policy="${label(m.syncPolicy)}"`);
+
+  const d = m.durability;
+  if (d !== null) {
+    e.one("osprey_wal_current_bytes", "gauge", "Size of the WAL file being appended to.", d.walBytes);
+    e.one("osprey_wal_written_bytes_total", "counter", "Bytes written to the WAL.", d.walWrittenBytesTotal);
+    e.one("osprey_wal_writes_total", "counter", "write() calls to the WAL (one per event-loop turn with changes).", d.walWritesTotal);
+    e.one("osprey_wal_syncs_total", "counter", "fdatasync calls on the WAL.", d.walSyncsTotal);
+    e.one("osprey_wal_last_sync_seconds", "gauge", "Duration of the latest WAL fdatasync.", d.walLastSyncMs / 1000);
+    e.one("osprey_wal_errors_total", "counter", "WAL writes that failed (the log retries; writes are refused meanwhile).", d.walErrorsTotal);
+    e.one("osprey_wal_failing", "gauge", "1 while the WAL cannot write or refuses writes for lack of room, else 0.", d.walFailure !== null || d.walRefusal !== null ? 1 : 0);
+    e.one("osprey_wal_rotate_failures_total", "counter", "WAL rotations that failed (the log goes on in the current file).", d.walRotateFailuresTotal);
+    e.one("osprey_snapshots_total", "counter", "Snapshots completed.", d.snapshotsTotal);
+    e.one("osprey_snapshot_failures_total", "counter", "Snapshots that failed or could not start.", d.snapshotFailuresTotal);
+    e.one("osprey_snapshot_in_progress", "gauge", "1 while a snapshot is being written.", d.snapshotInProgress ? 1 : 0);
+    e.one("osprey_last_snapshot_timestamp_seconds", "gauge", "When the latest snapshot completed (Unix time), 0 before the first.", d.lastSnapshotMs / 1000);
+    e.one("osprey_last_snapshot_duration_seconds", "gauge", "Wall time of the latest snapshot, from start to manifest.", d.lastSnapshotDurationMs / 1000);
+    e.one("osprey_last_snapshot_work_seconds", "gauge", "Event-loop time the latest snapshot took, its slices added up.", d.lastSnapshotWorkMs / 1000);
+    e.one("osprey_last_snapshot_longest_slice_seconds", "gauge", "Longest slice of the latest snapshot: the most it held requests back.", d.lastSnapshotLongestSliceMs / 1000);
+    e.one("osprey_last_snapshot_keys", "gauge", "Keys in the latest snapshot.", d.lastSnapshotKeys);
+    e.one("osprey_last_snapshot_bytes", "gauge", "Size of the latest snapshot file.", d.lastSnapshotBytes);
+    e.one("osprey_recovery_duration_seconds", "gauge", "Time start-up recovery took.", d.recoveryMs / 1000);
+    e.one("osprey_recovery_keys_loaded", "gauge", "Keys recovery loaded from the snapshot.", d.recoveryKeysLoaded);
+    e.one("osprey_recovery_records_replayed", "gauge", "WAL records recovery replayed.", d.recoveryRecordsReplayed);
+    e.one("osprey_recovery_trimmed_bytes", "gauge", "Torn WAL bytes recovery cut off.", d.recoveryTrimmedBytes);
+  }
+  return e.text();
+}
