@@ -67,7 +67,16 @@ export type FailName =
   | "WrongPass"
   | "ClientName"
   | "UnknownSubcommand"
-  | "SubcommandArity";
+  | "SubcommandArity"
+  | "NotAFloat"
+  | "FloatNanOrInfinity"
+  | "StringTooLong"
+  | "OffsetOutOfRange"
+  | "BitOffset"
+  | "BitValue"
+  | "BitposBit"
+  | "LcsLenAndIdx"
+  | "LcsTooLarge";
 
 export type Outcome =
   | { readonly k: "pong" }
