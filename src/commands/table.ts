@@ -248,26 +248,38 @@ export function respRoutes(arityError: (name: string) => Uint8Array): Routes {
     const name = command.name.toLowerCase();
     const argsMin = r.arity > 0 ? r.arity : -r.arity;
     const argsMax = r.argsMax ?? (r.arity > 0 ? r.arity : unbounded);
-    const route = new Route(command, name, argsMin, argsMax, arityError(name), undefined);
-    const code = nameCodeOf(name);
-    if (code < 0) longNamed.set(name, route);
-    else routes.set(code, route);
+    let code = nameCodeOf(name);
+    if (code < 0) code = longNameCode(name);
+    routes.set(code, new Route(command, name, argsMin, argsMax, arityError(name), undefined));
   }
   return routes;
 }
 
 /**
- * RESP routes whose names are longer than a name code holds (ten letters: INCRBYFLOAT), by their
- * lower-case name. Looked up only for a request whose name has no code, so a known command's
- * dispatch pays nothing for them.
+ * Codes for RESP names longer than a name code holds (ten letters: INCRBYFLOAT), by lower-case
+ * name: -2, -3, …, which nameCode never gives (it answers -1 for such a name).
  */
-const longNamed = new Map<string, Route>();
+const longNames = new Map<string, number>();
 
-/** The route of a request whose name has no code (p.code < 0), when it is one of `longNamed`. */
-function longRoute(s: Session): Route | undefined {
-  const p = s.p;
-  if (p.code >= 0 || p.ends[0]! - p.starts[0]! > 16) return undefined;
-  return longNamed.get(s.text(0).toLowerCase());
+function longNameCode(name: string): number {
+  let code = longNames.get(name);
+  if (code === undefined) longNames.set(name, (code = -2 - longNames.size));
+  return code;
+}
+
+/**
+ * The route of a RESP request whose name has no code (p.code is -1), when it is one of
+ * `longNames`: the request's code becomes that name's, so whatever looks the route up by code
+ * later (the MULTI queue, EXEC's replay) finds it too. Only reached for names with no route, so a
+ * known command's dispatch pays nothing for it.
+ */
+function longRoute(s: Session, routes: Routes): Route | undefined {
+  const p = s.p as { code: number; starts: Int32Array; ends: Int32Array };
+  if (p.code !== -1 || p.ends[0]! - p.starts[0]! > 16) return undefined;
+  const code = longNames.get(s.text(0).toLowerCase());
+  if (code === undefined) return undefined;
+  p.code = code;
+  return routes.get(code);
 }
 
 /** The routes of each protocol, built once. */
@@ -290,7 +302,7 @@ export const textPayloads: ReadonlyMap<number, PayloadSpec> = new Map(
  */
 export function dispatch(s: Session, routes: Routes, ctx: Context, requestBytes: number): void {
   const p = s.p;
-  const route = routes.get(p.code) ?? (routes === respRouteTable ? longRoute(s) : undefined);
+  const route = routes.get(p.code) ?? (routes === respRouteTable ? longRoute(s, routes) : undefined);
   if (route !== undefined && (route.flags & Flag.TimedAlone) !== 0) {
     const startMs = aloneBegin(ctx);
     execute(s, routes, route, ctx);

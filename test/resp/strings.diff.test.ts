@@ -614,3 +614,39 @@ describe("a seeded random sequence of string commands answers as Redis 7 does", 
     });
   }
 });
+
+describe("where Osprey answers differently from Redis, on purpose", () => {
+  test("APPEND, SETRANGE, SETBIT and INCRBYFLOAT are refused inside MULTI and abort it; the family's other writes queue and run", async () => {
+    const commands = cmds(
+      "MULTI",
+      "APPEND a x",
+      "SETRANGE a 0 x",
+      "SETBIT a 0 1",
+      "INCRBYFLOAT a 1",
+      "EXEC",
+      "EXISTS a",
+      "MULTI",
+      "GETSET g 1",
+      "SETEX s 100 v",
+      "MSETNX m 1 n 2",
+      "GETEX s PERSIST",
+      "STRLEN s",
+      "GETRANGE s 0 0",
+      "EXEC",
+    );
+    await run(ospreyClient, [["FLUSHALL"]]);
+    const notAllowed = "-ERR Command not allowed inside a transaction\r\n";
+    expect(await run(ospreyClient, commands)).toEqual([
+      "+OK\r\n",
+      notAllowed,
+      notAllowed,
+      notAllowed,
+      notAllowed,
+      "-EXECABORT Transaction discarded because of previous errors.\r\n",
+      ":0\r\n",
+      "+OK\r\n",
+      ...Array(6).fill("+QUEUED\r\n"),
+      "*6\r\n$-1\r\n+OK\r\n:1\r\n$1\r\nv\r\n:1\r\n$1\r\nv\r\n",
+    ]);
+  });
+});
