@@ -650,3 +650,20 @@ describe("where Osprey answers differently from Redis, on purpose", () => {
     ]);
   });
 });
+
+describe("SET answers as Redis 7 does for every order of up to three options", () => {
+  const words: string[][] = [["NX"], ["XX"], ["GET"], ["KEEPTTL"], ["EX", "100"], ["PX", "100000"], ["EXAT", FUTURE_S], ["PXAT", "1"], ["EX", "0"], ["PX", "x"], ["get"], ["FOO"]];
+  const orders: string[][][] = [[]];
+  for (let n = 0; n < 3; n++) {
+    for (const order of orders.filter((o) => o.length === n)) for (const w of words) orders.push([...order, w]);
+  }
+  for (const live of [false, true]) {
+    test(`on a ${live ? "live key with an expiry" : "missing key"}: ${orders.length} SETs, each followed by GET and TTL`, async () => {
+      const commands: Command[] = [];
+      for (const order of orders) {
+        commands.push(live ? ["SET", "k", "old", "EX", "500"] : ["DEL", "k"], ["SET", "k", "new", ...order.flat()], ["GET", "k"], ["TTL", "k"]);
+      }
+      expect(await compare(commands)).toEqual([]);
+    });
+  }
+});
