@@ -78,11 +78,26 @@ function isWord(b: Uint8Array, s: number, e: number, word: string): boolean {
   return true;
 }
 
-/** A decimal exponent's digits, saturated far beyond any value that could still be finite and nonzero. */
-function readExponent(b: Uint8Array, s: number, e: number): number {
+/**
+ * An exponent part at b[i..e): `letter` (lower-case code), an optional sign and decimal digits,
+ * saturated far beyond any value that could still be finite and nonzero. Without digits there is
+ * none (strtold stops before the letter): [0, i].
+ */
+function readExponent(b: Uint8Array, i: number, e: number, letter: number): [exponent: number, end: number] {
+  if (i >= e || (b[i]! | 32) !== letter) return [0, i];
+  let j = i + 1;
+  let neg = false;
+  if (j < e && (b[j] === 43 || b[j] === 45)) neg = b[j++] === 45;
+  const digits = j;
   let n = 0;
-  for (let i = s; i < e; i++) n = Math.min(n * 10 + b[i]! - 48, 1e9);
-  return n;
+  for (; j < e && isDigit(b[j]!); j++) n = Math.min(n * 10 + b[j]! - 48, 1e9);
+  if (j === digits) return [0, i];
+  return [neg ? -n : n, j];
+}
+
+/** The latin1 text of b[s..e). */
+function latin1(b: Uint8Array, s: number, e: number): string {
+  return Buffer.from(b.buffer, b.byteOffset + s, e - s).toString("latin1");
 }
 
 /**
@@ -102,37 +117,21 @@ export function parseLongDouble(b: Uint8Array, s: number, e: number): LongDouble
     if (hex !== undefined) return hex;
   }
   // Decimal: digits [. digits] [e|E [sign] digits], at least one digit before the exponent.
-  let digits = 0n;
-  let count = 0;
-  let scale = 0;
-  let text = "";
   const start = i;
   while (i < e && isDigit(b[i]!)) i++;
-  text = Buffer.from(b.buffer, b.byteOffset + start, i - start).toString("latin1");
-  count = i - start;
+  let text = latin1(b, start, i);
+  let scale = 0;
   if (i < e && b[i] === 46) {
     const f = ++i;
     while (i < e && isDigit(b[i]!)) i++;
-    text += Buffer.from(b.buffer, b.byteOffset + f, i - f).toString("latin1");
+    text += latin1(b, f, i);
     scale = i - f;
-    count += i - f;
   }
-  if (count === 0) return null;
-  let exp10 = -scale;
-  if (i < e && (b[i]! | 32) === 101) {
-    let j = i + 1;
-    let expNeg = false;
-    if (j < e && (b[j] === 43 || b[j] === 45)) expNeg = b[j++] === 45;
-    const d = j;
-    while (j < e && isDigit(b[j]!)) j++;
-    if (j > d) {
-      const n = readExponent(b, d, j);
-      exp10 += expNeg ? -n : n;
-      i = j;
-    }
-  }
-  if (i !== e) return null;
-  digits = BigInt(text);
+  if (text.length === 0) return null;
+  const [exponent, end] = readExponent(b, i, e, 101);
+  if (end !== e) return null;
+  const exp10 = exponent - scale;
+  const digits = BigInt(text);
   if (digits === 0n) return { neg, m: 0n, e: 0 };
   // The value is below 10^(magnitude): decide overflow and underflow before building powers of ten.
   const magnitude = digits.toString().length + exp10;
@@ -161,20 +160,9 @@ function parseHex(b: Uint8Array, i: number, e: number, neg: boolean): LongDouble
     }
   }
   if (count === 0) return undefined;
-  let exp2 = -scale;
-  if (i < e && (b[i]! | 32) === 112) {
-    let j = i + 1;
-    let expNeg = false;
-    if (j < e && (b[j] === 43 || b[j] === 45)) expNeg = b[j++] === 45;
-    const d = j;
-    while (j < e && isDigit(b[j]!)) j++;
-    if (j > d) {
-      const x = readExponent(b, d, j);
-      exp2 += expNeg ? -x : x;
-      i = j;
-    }
-  }
-  if (i !== e) return null;
+  const [exponent, end] = readExponent(b, i, e, 112);
+  if (end !== e) return null;
+  const exp2 = exponent - scale;
   if (n === 0n) return { neg, m: 0n, e: 0 };
   if (bitLength(n) + exp2 > overflowExp + 1 || bitLength(n) + exp2 < quantumExp - 1) return null;
   const x = round(neg, n, 1n, exp2);

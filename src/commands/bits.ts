@@ -3,27 +3,18 @@
 // Redis checks arguments, so the same request gets the same error (or none) from both.
 
 import { setBit } from "../engine/ops.ts";
-import { parseI64 } from "../numbers.ts";
 import type { Context } from "./context.ts";
 import { Fail } from "./reply.ts";
 import type { Session } from "./session.ts";
-import { clampIndex } from "./strings.ts";
+import { clampIndex, intArg, isWord } from "./strings.ts";
 
 /** Set bits per byte value. */
 const popcount = new Uint8Array(256);
 for (let v = 1; v < 256; v++) popcount[v] = (v & 1) + popcount[v >> 1]!;
 
-/** Argument t as a signed 64-bit integer (bigint beyond 15 digits), or null. */
-function intArg(s: Session, t: number): number | bigint | null {
-  return parseI64(s.b, s.p.starts[t]!, s.p.ends[t]!);
-}
-
 /** Whether argument t is `word` (upper-case ASCII), ignoring case. */
 function isArg(s: Session, t: number, word: string): boolean {
-  const st = s.p.starts[t]!;
-  if (s.p.ends[t]! - st !== word.length) return false;
-  for (let i = 0; i < word.length; i++) if ((s.b[st + i]! & 0xdf) !== word.charCodeAt(i)) return false;
-  return true;
+  return isWord(s.b, s.p.starts[t]!, s.p.ends[t]!, word);
 }
 
 /** BIT (true), BYTE (false), or null for any other word: BITCOUNT's and BITPOS's unit. */

@@ -107,7 +107,7 @@ export function exists(s: Session, ctx: Context): void {
 // ---- The rest of Redis's string family (RESP only) ----
 
 /** Argument t as a signed 64-bit integer, kept exact in order (bigint beyond 15 digits); null when it is not one. */
-function intArg(s: Session, t: number): number | bigint | null {
+export function intArg(s: Session, t: number): number | bigint | null {
   return parseI64(s.b, s.p.starts[t]!, s.p.ends[t]!);
 }
 
@@ -165,7 +165,7 @@ export function setrange(s: Session, ctx: Context): void {
 }
 
 /** Whether b[s..e) is `word` (upper-case ASCII), ignoring case: option words longer than a name code holds. */
-function isWord(b: Uint8Array, s: number, e: number, word: string): boolean {
+export function isWord(b: Uint8Array, s: number, e: number, word: string): boolean {
   if (e - s !== word.length) return false;
   for (let i = 0; i < word.length; i++) if ((b[s + i]! & 0xdf) !== word.charCodeAt(i)) return false;
   return true;
