@@ -667,3 +667,77 @@ describe("SET answers as Redis 7 does for every order of up to three options", (
     });
   }
 });
+
+describe("seeded random arguments for the commands with the most arithmetic answer as Redis 7 does", () => {
+  const pickFrom = (next: () => number) => <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]!;
+  const digits = (next: () => number, n: number) => Array.from({ length: n }, () => Math.floor(next() * 10)).join("");
+
+  test("INCRBYFLOAT: 600 increments in decimal, exponent and hex forms, near the range's edges too", async () => {
+    const next = rng(11);
+    const pick = pickFrom(next);
+    const number = () => {
+      const sign = pick(["", "", "-", "+"]);
+      const mantissa = pick([digits(next, 1 + Math.floor(next() * 20)), `${digits(next, 1 + Math.floor(next() * 5))}.${digits(next, Math.floor(next() * 25))}`, `.${digits(next, 1 + Math.floor(next() * 8))}`]);
+      const exponent = pick(["", "", `e${Math.floor(next() * 40) - 20}`, `E+${Math.floor(next() * 5)}`, `e${pick(["4931", "4932", "4933", "-4940", "-4951", "-4960", "308", "-308"])}`]);
+      const hex = `0x${Math.floor(next() * 0xffffff).toString(16)}${pick(["", `p${Math.floor(next() * 80) - 40}`, ".8p1"])}`;
+      return next() < 0.15 ? sign + hex : sign + mantissa + exponent;
+    };
+    const commands: Command[] = [];
+    for (let i = 0; i < 600; i++) {
+      const key = pick(["f1", "f2", "f3"]);
+      commands.push(next() < 0.1 ? ["SET", key, number()] : ["INCRBYFLOAT", key, number()]);
+    }
+    commands.push(["MGET", "f1", "f2", "f3"]);
+    expect(await compare(commands)).toEqual([]);
+  });
+
+  test("LCS: 300 pairs of short strings over small alphabets, with every reply form", async () => {
+    const next = rng(12);
+    const pick = pickFrom(next);
+    const text = () => Array.from({ length: Math.floor(next() * 30) }, () => pick(["a", "b", "c"].slice(0, 2 + Math.floor(next() * 2)))).join("");
+    const commands: Command[] = [];
+    for (let i = 0; i < 300; i++) {
+      commands.push(["MSET", "l1", text(), "l2", text()]);
+      commands.push(["LCS", "l1", "l2", ...pick([[], ["LEN"], ["IDX"], ["IDX", "WITHMATCHLEN"], ["IDX", "MINMATCHLEN", String(Math.floor(next() * 4))], ["WITHMATCHLEN", "IDX", "MINMATCHLEN", "2"]])]);
+    }
+    expect(await compare(commands)).toEqual([]);
+  });
+
+  test("BITCOUNT and BITPOS: 800 random ranges over random bytes", async () => {
+    const next = rng(13);
+    const pick = pickFrom(next);
+    const commands: Command[] = [];
+    const index = () => String(Math.floor(next() * 60) - 30);
+    for (let i = 0; i < 800; i++) {
+      if (i % 20 === 0) {
+        const bytes = Array.from({ length: Math.floor(next() * 6) }, () => String.fromCharCode(pick([0, 255, Math.floor(next() * 256)])));
+        commands.push(["SET", "b", bytes.join("")]);
+      }
+      const range = pick([[], [index()], [index(), index()], [index(), index(), pick(["BIT", "BYTE"])]]);
+      commands.push(next() < 0.4 ? ["BITCOUNT", "b", ...range.slice(0, range.length === 1 ? 0 : 3)] : ["BITPOS", "b", pick(["0", "1"]), ...range]);
+    }
+    expect(await compare(commands)).toEqual([]);
+  });
+
+  test("APPEND, SETRANGE and SETBIT on values that grow past 64 KiB, where a value moves to a buffer of its own", async () => {
+    const next = rng(14);
+    const pick = pickFrom(next);
+    const commands: Command[] = [];
+    for (let i = 0; i < 300; i++) {
+      const key = pick(["g1", "g2"]);
+      const chunk = "xyz".repeat(1 + Math.floor(next() * 3000));
+      commands.push(
+        pick([
+          ["APPEND", key, chunk],
+          ["SETRANGE", key, String(Math.floor(next() * 90_000)), chunk.slice(0, 100)],
+          ["SETBIT", key, String(Math.floor(next() * 800_000)), pick(["0", "1"])],
+          ["STRLEN", key],
+          ["GETRANGE", key, String(Math.floor(next() * 90_000)), String(Math.floor(next() * 90_000))],
+        ]),
+      );
+      if (next() < 0.02) commands.push(["DEL", key]);
+    }
+    commands.push(["GET", "g1"], ["GET", "g2"]);
+    expect(await compare(commands)).toEqual([]);
+  });
+});
