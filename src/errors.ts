@@ -156,6 +156,8 @@ export const RespErr = {
   lcsLenAndIdx: respError("If you want both the length and indexes, please just use IDX."),
   /** LCS whose table would pass min(max_value_bytes, lcsTableBytesMax) (Redis's text names proto-max-bulk-len). */
   lcsTooLarge: respError("Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len"),
+  /** BITOP NOT with more than one source key. */
+  bitopNotOneKey: respError("BITOP NOT must be called with a single source key."),
 } as const;
 
 /** A RESP `-ERR INTERNAL <cause>` reply, for failures that are not the client's fault. */
@@ -201,6 +203,7 @@ export const textFail: readonly Uint8Array[] = failTable({
   [Fail.BitposBit]: Err.badNumber,
   [Fail.LcsLenAndIdx]: Err.unknownOption,
   [Fail.LcsTooLarge]: Err.valueTooLarge,
+  [Fail.BitopNotOneKey]: Err.badNumber,
 });
 
 /**
@@ -243,6 +246,7 @@ export const respFail: readonly Uint8Array[] = failTable({
   [Fail.BitposBit]: RespErr.bitposBit,
   [Fail.LcsLenAndIdx]: RespErr.lcsLenAndIdx,
   [Fail.LcsTooLarge]: RespErr.lcsTooLarge,
+  [Fail.BitopNotOneKey]: RespErr.bitopNotOneKey,
 });
 
 /** Every Fail must have a reply: a table missing one fails at start-up, not on the first such request. */

@@ -1,8 +1,8 @@
-// SETBIT, GETBIT, BITCOUNT, BITPOS (RESP only): a value read as a string of bits, bit 0 the most
+// SETBIT, GETBIT, BITCOUNT, BITPOS, BITOP (RESP only): a value read as a string of bits, bit 0 the most
 // significant bit of its first byte, as Redis's bitops.c reads it — including the order in which
 // Redis checks arguments, so the same request gets the same error (or none) from both.
 
-import { setBit } from "../engine/ops.ts";
+import { BitOp, bitOp, setBit } from "../engine/ops.ts";
 import type { Context } from "./context.ts";
 import { Fail } from "./reply.ts";
 import type { Session } from "./session.ts";
@@ -159,4 +159,17 @@ export function bitpos(s: Session, ctx: Context): void {
   const found = findBit(store.buffer(id), store.valueOffset(id), first, last, bit);
   if (found >= 0) return s.reply.integer(found);
   s.reply.integer(bit === 0 && !endGiven ? last + 1 : -1);
+}
+
+/**
+ * BITOP AND|OR|XOR|NOT destkey key [key …] → the length of the result stored at destkey (the
+ * longest source's); 0, and destkey deleted, when every source is empty or missing. NOT takes
+ * exactly one source.
+ */
+export function bitop(s: Session, ctx: Context): void {
+  const op = isArg(s, 1, "AND") ? BitOp.And : isArg(s, 1, "OR") ? BitOp.Or : isArg(s, 1, "XOR") ? BitOp.Xor : isArg(s, 1, "NOT") ? BitOp.Not : -1;
+  if (op === -1) return s.reply.fail(Fail.Syntax);
+  const p = s.p;
+  if (op === BitOp.Not && p.argc !== 4) return s.reply.fail(Fail.BitopNotOneKey);
+  s.reply.integer(bitOp(ctx.store, s.b, p.starts, p.ends, 2, 3, p.argc, op, s.nowMs));
 }

@@ -78,6 +78,8 @@ export const enum Fail {
   LcsLenAndIdx,
   /** LCS whose table of (n+1) × (m+1) lengths would pass its memory bound (constants.ts lcsTableBytesMax). */
   LcsTooLarge,
+  /** BITOP NOT with other than one source key. */
+  BitopNotOneKey,
 }
 
 /**

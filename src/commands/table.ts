@@ -16,7 +16,7 @@ import { client, hello, quit, select } from "./connection.ts";
 import { decr, decrby, incr } from "./counters.ts";
 import { del, exists, get, getdel, mget, mset, set, setnx } from "./strings.ts";
 import { append, getex, getrange, getset, incrbyfloat, lcs, msetnx, psetex, setex, setrange, strlen } from "./strings.ts";
-import { bitcount, bitpos, getbit, setbit } from "./bits.ts";
+import { bitcount, bitop, bitpos, getbit, setbit } from "./bits.ts";
 import { expire, persist, pexpire, pttl, ttl } from "./ttl.ts";
 import { commandCommand } from "./introspection.ts";
 import { discard, exec, multi, queueRequest, unwatch, watch } from "./transactions.ts";
@@ -106,6 +106,7 @@ const key1 = [1, 1, 1] as const;
 const allKeys = [1, -1, 1] as const;
 const pairKeys = [1, -1, 2] as const;
 const key1and2 = [1, 2, 1] as const;
+const keysFrom2 = [2, -1, 1] as const;
 const unbounded = Number.MAX_SAFE_INTEGER;
 
 const R = Flag.Read;
@@ -158,6 +159,7 @@ export const commands: readonly Command[] = [
   { name: "GETBIT", flags: RF, keys: key1, stat: Stat.Get, run: getbit, text: null, resp: { arity: 3, group: "bitmap", summary: "Returns the bit value at offset in the string value stored at key", since: "2.2.0" } },
   { name: "BITCOUNT", flags: R, keys: key1, stat: Stat.Get, run: bitcount, text: null, resp: { arity: -2, group: "bitmap", summary: "Count set bits in a string", since: "2.6.0" } },
   { name: "BITPOS", flags: R, keys: key1, stat: Stat.Get, run: bitpos, text: null, resp: { arity: -3, group: "bitmap", summary: "Find first bit set or clear in a string", since: "2.8.7" } },
+  { name: "BITOP", flags: WGX, keys: keysFrom2, stat: Stat.Set, run: bitop, text: null, resp: { arity: -4, group: "bitmap", summary: "Perform bitwise operations between strings", since: "2.6.0" } },
   // Keys
   { name: "DEL", flags: W, keys: allKeys, stat: Stat.Del, run: del, text: { argsMin: 2, argsMax: 2 }, resp: { arity: -2, group: "generic", summary: "Deletes one or more keys.", since: "1.0.0" } },
   { name: "EXISTS", flags: RF, keys: allKeys, stat: Stat.Exists, run: exists, text: { argsMin: 2, argsMax: 2 }, resp: { arity: -2, group: "generic", summary: "Determines whether one or more keys exist.", since: "1.0.0" } },

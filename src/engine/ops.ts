@@ -350,3 +350,52 @@ export function lcsTable(a: Uint8Array, as: number, n: number, c: Uint8Array, cs
     }
   }
 }
+
+/** BITOP's operations. */
+export const enum BitOp {
+  And,
+  Or,
+  Xor,
+  Not,
+}
+
+/**
+ * BITOP: sets the key at argument `dest` to the bitwise `op` of the values of the keys from
+ * argument `first` to `argc` (missing keys are empty; shorter values count as zero-padded to the
+ * longest), without expiry. When every source is empty the destination is deleted instead.
+ * Returns the result's length.
+ */
+export function bitOp(store: Store, b: Uint8Array, starts: Int32Array, ends: Int32Array, dest: number, first: number, argc: number, op: BitOp, nowMs: number): number {
+  const ids: number[] = [];
+  let longest = 0;
+  for (let t = first; t < argc; t++) {
+    const id = store.lookup(b, starts[t]!, ends[t]!, nowMs);
+    ids.push(id);
+    if (id >= 0) longest = Math.max(longest, store.valueLength(id));
+  }
+  const ds = starts[dest]!;
+  const de = ends[dest]!;
+  const target = store.lookup(b, ds, de, nowMs);
+  if (longest === 0) {
+    if (target >= 0) store.delete(target);
+    return 0;
+  }
+  const result = Buffer.alloc(longest); // zeros: what a shorter or missing source contributes
+  for (const [i, id] of ids.entries()) {
+    const length = id < 0 ? 0 : store.valueLength(id);
+    const src = id < 0 ? result : store.buffer(id);
+    const vs = id < 0 ? 0 : store.valueOffset(id);
+    if (i === 0) {
+      for (let j = 0; j < length; j++) result[j] = src[vs + j]!;
+      if (op === BitOp.Not) for (let j = 0; j < longest; j++) result[j] = ~result[j]!;
+      continue;
+    }
+    if (op === BitOp.And) {
+      for (let j = 0; j < length; j++) result[j] = result[j]! & src[vs + j]!;
+      result.fill(0, length);
+    } else if (op === BitOp.Or) for (let j = 0; j < length; j++) result[j] = result[j]! | src[vs + j]!;
+    else for (let j = 0; j < length; j++) result[j] = result[j]! ^ src[vs + j]!;
+  }
+  store.set(b, ds, de, result, 0, longest, noExpiry, nextVersion(store, target), target);
+  return longest;
+}

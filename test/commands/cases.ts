@@ -579,6 +579,21 @@ export const cases: readonly Case[] = [
       pipe([["BITPOS", "str:bits-missing", "0"], integer(0)], [["BITPOS", "str:bits-missing", "1"], integer(-1)], [["BITPOS", "str:bitpos", "2"], fail("BitposBit")]),
     ],
   },
+  {
+    name: "BITOP stores the bitwise result of its sources at a new version without expiry, and deletes the destination when every source is empty",
+    only: "resp",
+    steps: [
+      step(["MSET", "str:bitop1", "\xf0\x0f", "str:bitop2", "\xff"], writtenAll(2)),
+      step(["SET", "str:bitop-dest", "old", "PX", "100000"], written(1)),
+      step(["BITOP", "AND", "str:bitop-dest", "str:bitop1", "str:bitop2"], integer(2)),
+      step(["GET", "str:bitop-dest"], entry("\xf0\x00", 2, -1)),
+      step(["BITOP", "NOT", "str:bitop-dest", "str:bitop1"], integer(2)),
+      step(["GET", "str:bitop-dest"], entry("\x0f\xf0", 3, -1)),
+      pipe([["BITOP", "NOT", "str:bitop-dest", "str:bitop1", "str:bitop2"], fail("BitopNotOneKey")], [["BITOP", "NAND", "str:bitop-dest", "str:bitop1"], fail("Syntax")]),
+      step(["BITOP", "OR", "str:bitop-dest", "str:bitop-missing"], integer(0)),
+      step(["GET", "str:bitop-dest"], missing),
+    ],
+  },
 
   // Versions
   {

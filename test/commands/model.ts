@@ -76,7 +76,8 @@ export type FailName =
   | "BitValue"
   | "BitposBit"
   | "LcsLenAndIdx"
-  | "LcsTooLarge";
+  | "LcsTooLarge"
+  | "BitopNotOneKey";
 
 export type Outcome =
   | { readonly k: "pong" }

@@ -115,6 +115,7 @@ const respWords: Partial<Record<FailName, string>> = {
   BitposBit: "-ERR The bit argument must be 1 or 0.",
   LcsLenAndIdx: "-ERR If you want both the length and indexes, please just use IDX.",
   LcsTooLarge: "-ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len",
+  BitopNotOneKey: "-ERR BITOP NOT must be called with a single source key.",
 };
 
 const refusalWords = {

@@ -533,6 +533,35 @@ const sequences: Record<string, Command[]> = {
     ["BITPOS", "f", "1", "0", "1", "BIT", "extra"],
     ["BITPOS", "f"],
   ],
+  "BITOP with each operation, missing and shorter sources": [
+    ["SET", "a", "\xff\x0f\x55"],
+    ["SET", "b", "\x0f"],
+    ["BITOP", "AND", "d", "a", "b"],
+    ["GET", "d"],
+    ["BITOP", "or", "d", "a", "b"],
+    ["GET", "d"],
+    ["BITOP", "XOR", "d", "a", "b", "a"],
+    ["GET", "d"],
+    ["BITOP", "NOT", "d", "a"],
+    ["GET", "d"],
+    ["BITOP", "AND", "d", "a", "missing"],
+    ["GET", "d"],
+    ["BITOP", "OR", "d", "missing", "a"],
+    ["GET", "d"],
+    ["SET", "e", ""],
+    ["BITOP", "OR", "d", "missing", "e"],
+    ["EXISTS", "d"],
+    ["BITOP", "AND", "d", "missing"],
+    ["BITOP", "NOT", "d", "e"],
+    ["BITOP", "NOT", "d", "a", "b"],
+    ["BITOP", "NAND", "d", "a"],
+    ["BITOP", "AND", "d"],
+    ["SET", "t", "v", "EX", "100"],
+    ["BITOP", "AND", "t", "a"],
+    ["TTL", "t"],
+    ["BITOP", "XOR", "a", "a", "b"],
+    ["GET", "a"],
+  ],
 };
 
 describe("the string family answers as Redis 7 does, byte for byte", () => {
@@ -616,13 +645,14 @@ describe("a seeded random sequence of string commands answers as Redis 7 does", 
 });
 
 describe("where Osprey answers differently from Redis, on purpose", () => {
-  test("APPEND, SETRANGE, SETBIT and INCRBYFLOAT are refused inside MULTI and abort it; the family's other writes queue and run", async () => {
+  test("APPEND, SETRANGE, SETBIT, INCRBYFLOAT and BITOP are refused inside MULTI and abort it; the family's other writes queue and run", async () => {
     const commands = cmds(
       "MULTI",
       "APPEND a x",
       "SETRANGE a 0 x",
       "SETBIT a 0 1",
       "INCRBYFLOAT a 1",
+      "BITOP NOT a b",
       "EXEC",
       "EXISTS a",
       "MULTI",
@@ -638,6 +668,7 @@ describe("where Osprey answers differently from Redis, on purpose", () => {
     const notAllowed = "-ERR Command not allowed inside a transaction\r\n";
     expect(await run(ospreyClient, commands)).toEqual([
       "+OK\r\n",
+      notAllowed,
       notAllowed,
       notAllowed,
       notAllowed,
@@ -716,6 +747,24 @@ describe("seeded random arguments for the commands with the most arithmetic answ
       const range = pick([[], [index()], [index(), index()], [index(), index(), pick(["BIT", "BYTE"])]]);
       commands.push(next() < 0.4 ? ["BITCOUNT", "b", ...range.slice(0, range.length === 1 ? 0 : 3)] : ["BITPOS", "b", pick(["0", "1"]), ...range]);
     }
+    expect(await compare(commands)).toEqual([]);
+  });
+
+  test("BITOP: 300 operations over random values of different lengths", async () => {
+    const next = rng(15);
+    const pick = pickFrom(next);
+    const commands: Command[] = [];
+    const keys = ["o1", "o2", "o3", "o4"];
+    for (let i = 0; i < 300; i++) {
+      if (next() < 0.3) {
+        const bytes = Array.from({ length: Math.floor(next() * 40) }, () => String.fromCharCode(Math.floor(next() * 256)));
+        commands.push(["SET", pick(keys), bytes.join("")]);
+      }
+      const op = pick(["AND", "OR", "XOR", "NOT"]);
+      const sources = op === "NOT" ? [pick(keys)] : Array.from({ length: 1 + Math.floor(next() * 4) }, () => pick([...keys, "none"]));
+      commands.push(["BITOP", op, pick(keys), ...sources], ["GET", pick(keys)]);
+    }
+    commands.push(["MGET", ...keys]);
     expect(await compare(commands)).toEqual([]);
   });
 
