@@ -313,3 +313,10 @@ export const counterTextBytesMax = 20;
 export const multiBatchBytesMax =
   walRecordFramingBytes + (multiQueueBytesMax / multiArgOverheadBytes) * (walRecordFramingBytes + counterTextBytesMax) + multiQueueBytesMax;
 assert(multiBatchBytesMax <= walRecordBytesMax, "an EXEC's batch record must stay within what recovery accepts (walRecordBytesMax)");
+
+/**
+ * Most bytes of the table LCS fills ((n+1) × (m+1) 32-bit lengths, O(n·m) time too): past it, or
+ * past max_value_bytes (Redis's bound is proto-max-bulk-len), LCS is refused before allocating.
+ * 64 MiB is 16M cells, about 100 ms of one core that no other client gets.
+ */
+export const lcsTableBytesMax = 64 * MiB;

@@ -138,6 +138,26 @@ export const RespErr = {
   emptyKey: respError("empty keys are not supported"),
   /** A write to a key longer than max_key_bytes. */
   keyTooLarge: respError("key is longer than max_key_bytes"),
+  /** INCRBYFLOAT's increment or stored value is not a float. */
+  notAFloat: respError("value is not a valid float"),
+  /** INCRBYFLOAT whose result would be NaN or an infinity; nothing is written. */
+  floatNanOrInfinity: respError("increment would produce NaN or Infinity"),
+  /** APPEND/SETRANGE past max_value_bytes, which CONFIG GET reports as proto-max-bulk-len (Redis's text). */
+  stringTooLong: respError("string exceeds maximum allowed size (proto-max-bulk-len)"),
+  /** SETRANGE with a negative offset. */
+  offsetOutOfRange: respError("offset is out of range"),
+  /** SETBIT/GETBIT offset not an integer, negative, or at or past max_value_bytes × 8. */
+  bitOffset: respError("bit offset is not an integer or out of range"),
+  /** SETBIT's bit not 0 or 1. */
+  bitValue: respError("bit is not an integer or out of range"),
+  /** BITPOS's bit not 0 or 1. */
+  bitposBit: respError("The bit argument must be 1 or 0."),
+  /** LCS with LEN and IDX together. */
+  lcsLenAndIdx: respError("If you want both the length and indexes, please just use IDX."),
+  /** LCS whose table would pass min(max_value_bytes, lcsTableBytesMax) (Redis's text names proto-max-bulk-len). */
+  lcsTooLarge: respError("Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len"),
+  /** BITOP NOT with more than one source key. */
+  bitopNotOneKey: respError("BITOP NOT must be called with a single source key."),
 } as const;
 
 /** A RESP `-ERR INTERNAL <cause>` reply, for failures that are not the client's fault. */
@@ -173,6 +193,17 @@ export const textFail: readonly Uint8Array[] = failTable({
   [Fail.KeyMissing]: Err.nexists,
   [Fail.VersionMismatch]: Err.version,
   [Fail.NotAnIntegerArg]: Err.badNumber,
+  // The string and bit family beyond GET/SET is RESP-only (text: null in the table): fallbacks.
+  [Fail.NotAFloat]: Err.badNumber,
+  [Fail.FloatNanOrInfinity]: Err.overflow,
+  [Fail.StringTooLong]: Err.valueTooLarge,
+  [Fail.OffsetOutOfRange]: Err.badLength,
+  [Fail.BitOffset]: Err.badLength,
+  [Fail.BitValue]: Err.badNumber,
+  [Fail.BitposBit]: Err.badNumber,
+  [Fail.LcsLenAndIdx]: Err.unknownOption,
+  [Fail.LcsTooLarge]: Err.valueTooLarge,
+  [Fail.BitopNotOneKey]: Err.badNumber,
 });
 
 /**
@@ -206,6 +237,16 @@ export const respFail: readonly Uint8Array[] = failTable({
   [Fail.KeyMissing]: RespErr.syntax,
   [Fail.VersionMismatch]: RespErr.syntax,
   [Fail.NotAnIntegerArg]: RespErr.notAnInteger,
+  [Fail.NotAFloat]: RespErr.notAFloat,
+  [Fail.FloatNanOrInfinity]: RespErr.floatNanOrInfinity,
+  [Fail.StringTooLong]: RespErr.stringTooLong,
+  [Fail.OffsetOutOfRange]: RespErr.offsetOutOfRange,
+  [Fail.BitOffset]: RespErr.bitOffset,
+  [Fail.BitValue]: RespErr.bitValue,
+  [Fail.BitposBit]: RespErr.bitposBit,
+  [Fail.LcsLenAndIdx]: RespErr.lcsLenAndIdx,
+  [Fail.LcsTooLarge]: RespErr.lcsTooLarge,
+  [Fail.BitopNotOneKey]: RespErr.bitopNotOneKey,
 });
 
 /** Every Fail must have a reply: a table missing one fails at start-up, not on the first such request. */

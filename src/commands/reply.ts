@@ -60,6 +60,26 @@ export const enum Fail {
   VersionMismatch,
   /** An argument that must be a 64-bit integer is not (SELECT, HELLO's version, …). */
   NotAnIntegerArg,
+  /** INCRBYFLOAT's increment or stored value is not a float as Redis reads one (strtold). */
+  NotAFloat,
+  /** INCRBYFLOAT whose result would be NaN or an infinity; nothing was written. */
+  FloatNanOrInfinity,
+  /** APPEND or SETRANGE whose result would be longer than max_value_bytes (Redis's proto-max-bulk-len). */
+  StringTooLong,
+  /** SETRANGE with a negative offset. */
+  OffsetOutOfRange,
+  /** SETBIT/GETBIT with an offset that is not an integer, negative, or at or past max_value_bytes × 8. */
+  BitOffset,
+  /** SETBIT with a bit other than 0 or 1. */
+  BitValue,
+  /** BITPOS looking for a bit other than 0 or 1. */
+  BitposBit,
+  /** LCS with both LEN and IDX. */
+  LcsLenAndIdx,
+  /** LCS whose table of (n+1) × (m+1) lengths would pass its memory bound (constants.ts lcsTableBytesMax). */
+  LcsTooLarge,
+  /** BITOP NOT with other than one source key. */
+  BitopNotOneKey,
 }
 
 /**

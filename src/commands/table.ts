@@ -15,6 +15,8 @@ import { bgsave, config, dbsize, echo, flushall, info, lastsave, ping, snapshot,
 import { client, hello, quit, select } from "./connection.ts";
 import { decr, decrby, incr } from "./counters.ts";
 import { del, exists, get, getdel, mget, mset, set, setnx } from "./strings.ts";
+import { append, getex, getrange, getset, incrbyfloat, lcs, msetnx, psetex, setex, setrange, strlen } from "./strings.ts";
+import { bitcount, bitop, bitpos, getbit, setbit } from "./bits.ts";
 import { expire, persist, pexpire, pttl, ttl } from "./ttl.ts";
 import { commandCommand } from "./introspection.ts";
 import { discard, exec, multi, queueRequest, unwatch, watch } from "./transactions.ts";
@@ -103,6 +105,8 @@ const noKeys = [0, 0, 0] as const;
 const key1 = [1, 1, 1] as const;
 const allKeys = [1, -1, 1] as const;
 const pairKeys = [1, -1, 2] as const;
+const key1and2 = [1, 2, 1] as const;
+const keysFrom2 = [2, -1, 1] as const;
 const unbounded = Number.MAX_SAFE_INTEGER;
 
 const R = Flag.Read;
@@ -114,6 +118,9 @@ const WGF = Flag.Write | Flag.Grows | Flag.Fast;
 const C = Flag.Connection | Flag.Fast;
 const CLS = Flag.Connection | Flag.Loading | Flag.Fast;
 const TX = Flag.NoScript | Flag.Loading | Flag.Fast;
+// An EXEC reserves its log batch from its queued arguments; these writes log a value built from
+// the stored one (up to max_value_bytes), which that bound does not cover: refused inside MULTI.
+const WGX = Flag.Write | Flag.Grows | Flag.NoMulti;
 
 /** Every command Osprey speaks, in either protocol. */
 export const commands: readonly Command[] = [
@@ -135,6 +142,24 @@ export const commands: readonly Command[] = [
   { name: "DECR", flags: WGF, keys: key1, stat: Stat.Incr, run: decr, text: { argsMin: 2, argsMax: 3 }, resp: { arity: 2, group: "string", summary: "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", since: "1.0.0" } },
   { name: "INCRBY", flags: WGF, keys: key1, stat: Stat.Incr, run: incr, text: null, resp: { arity: 3, group: "string", summary: "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.", since: "1.0.0" } },
   { name: "DECRBY", flags: WGF, keys: key1, stat: Stat.Incr, run: decrby, text: null, resp: { arity: 3, group: "string", summary: "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.", since: "1.0.0" } },
+  { name: "APPEND", flags: WGX | Flag.Fast, keys: key1, stat: Stat.Set, run: append, text: null, resp: { arity: 3, group: "string", summary: "Append a value to a key", since: "2.0.0" } },
+  { name: "STRLEN", flags: RF, keys: key1, stat: Stat.Get, run: strlen, text: null, resp: { arity: 2, group: "string", summary: "Get the length of the value stored in a key", since: "2.2.0" } },
+  { name: "GETRANGE", flags: R, keys: key1, stat: Stat.Get, run: getrange, text: null, resp: { arity: 4, group: "string", summary: "Get a substring of the string stored at a key", since: "2.4.0" } },
+  { name: "SUBSTR", flags: R, keys: key1, stat: Stat.Get, run: getrange, text: null, resp: { arity: 4, group: "string", summary: "Get a substring of the string stored at a key", since: "1.0.0" } },
+  { name: "SETRANGE", flags: WGX, keys: key1, stat: Stat.Set, run: setrange, text: null, resp: { arity: 4, group: "string", summary: "Overwrite part of a string at key starting at the specified offset", since: "2.2.0" } },
+  { name: "GETEX", flags: WF, keys: key1, stat: Stat.Get, run: getex, text: null, resp: { arity: -2, group: "string", summary: "Get the value of a key and optionally set its expiration", since: "6.2.0" } },
+  { name: "GETSET", flags: WGF, keys: key1, stat: Stat.Set, run: getset, text: null, resp: { arity: 3, group: "string", summary: "Set the string value of a key and return its old value", since: "1.0.0" } },
+  { name: "SETEX", flags: WG, keys: key1, stat: Stat.Set, run: setex, text: null, resp: { arity: 4, group: "string", summary: "Set the value and expiration of a key", since: "2.0.0" } },
+  { name: "PSETEX", flags: WG, keys: key1, stat: Stat.Set, run: psetex, text: null, resp: { arity: 4, group: "string", summary: "Set the value and expiration in milliseconds of a key", since: "2.6.0" } },
+  { name: "MSETNX", flags: WG, keys: pairKeys, paired: true, stat: Stat.Mset, run: msetnx, text: null, resp: { arity: -3, group: "string", summary: "Set multiple keys to multiple values, only if none of the keys exist", since: "1.0.1" } },
+  { name: "INCRBYFLOAT", flags: WGX | Flag.Fast, keys: key1, stat: Stat.Incr, run: incrbyfloat, text: null, resp: { arity: 3, group: "string", summary: "Increment the float value of a key by the given amount", since: "2.6.0" } },
+  { name: "LCS", flags: R, keys: key1and2, stat: Stat.Get, run: lcs, text: null, resp: { arity: -3, group: "string", summary: "Find longest common substring", since: "7.0.0" } },
+  // Bits (bits.ts)
+  { name: "SETBIT", flags: WGX, keys: key1, stat: Stat.Set, run: setbit, text: null, resp: { arity: 4, group: "bitmap", summary: "Sets or clears the bit at offset in the string value stored at key", since: "2.2.0" } },
+  { name: "GETBIT", flags: RF, keys: key1, stat: Stat.Get, run: getbit, text: null, resp: { arity: 3, group: "bitmap", summary: "Returns the bit value at offset in the string value stored at key", since: "2.2.0" } },
+  { name: "BITCOUNT", flags: R, keys: key1, stat: Stat.Get, run: bitcount, text: null, resp: { arity: -2, group: "bitmap", summary: "Count set bits in a string", since: "2.6.0" } },
+  { name: "BITPOS", flags: R, keys: key1, stat: Stat.Get, run: bitpos, text: null, resp: { arity: -3, group: "bitmap", summary: "Find first bit set or clear in a string", since: "2.8.7" } },
+  { name: "BITOP", flags: WGX, keys: keysFrom2, stat: Stat.Set, run: bitop, text: null, resp: { arity: -4, group: "bitmap", summary: "Perform bitwise operations between strings", since: "2.6.0" } },
   // Keys
   { name: "DEL", flags: W, keys: allKeys, stat: Stat.Del, run: del, text: { argsMin: 2, argsMax: 2 }, resp: { arity: -2, group: "generic", summary: "Deletes one or more keys.", since: "1.0.0" } },
   { name: "EXISTS", flags: RF, keys: allKeys, stat: Stat.Exists, run: exists, text: { argsMin: 2, argsMax: 2 }, resp: { arity: -2, group: "generic", summary: "Determines whether one or more keys exist.", since: "1.0.0" } },
@@ -225,9 +250,38 @@ export function respRoutes(arityError: (name: string) => Uint8Array): Routes {
     const name = command.name.toLowerCase();
     const argsMin = r.arity > 0 ? r.arity : -r.arity;
     const argsMax = r.argsMax ?? (r.arity > 0 ? r.arity : unbounded);
-    routes.set(nameCodeOf(name), new Route(command, name, argsMin, argsMax, arityError(name), undefined));
+    let code = nameCodeOf(name);
+    if (code < 0) code = longNameCode(name);
+    routes.set(code, new Route(command, name, argsMin, argsMax, arityError(name), undefined));
   }
   return routes;
+}
+
+/**
+ * Codes for RESP names longer than a name code holds (ten letters: INCRBYFLOAT), by lower-case
+ * name: -2, -3, …, which nameCode never gives (it answers -1 for such a name).
+ */
+const longNames = new Map<string, number>();
+
+function longNameCode(name: string): number {
+  let code = longNames.get(name);
+  if (code === undefined) longNames.set(name, (code = -2 - longNames.size));
+  return code;
+}
+
+/**
+ * The route of a RESP request whose name has no code (p.code is -1), when it is one of
+ * `longNames`: the request's code becomes that name's, so whatever looks the route up by code
+ * later (the MULTI queue, EXEC's replay) finds it too. Only reached for names with no route, so a
+ * known command's dispatch pays nothing for it.
+ */
+function longRoute(s: Session, routes: Routes): Route | undefined {
+  const p = s.p as { code: number; starts: Int32Array; ends: Int32Array };
+  if (p.code !== -1 || p.ends[0]! - p.starts[0]! > 16) return undefined;
+  const code = longNames.get(s.text(0).toLowerCase());
+  if (code === undefined) return undefined;
+  p.code = code;
+  return routes.get(code);
 }
 
 /** The routes of each protocol, built once. */
@@ -250,7 +304,7 @@ export const textPayloads: ReadonlyMap<number, PayloadSpec> = new Map(
  */
 export function dispatch(s: Session, routes: Routes, ctx: Context, requestBytes: number): void {
   const p = s.p;
-  const route = routes.get(p.code);
+  const route = routes.get(p.code) ?? (routes === respRouteTable ? longRoute(s, routes) : undefined);
   if (route !== undefined && (route.flags & Flag.TimedAlone) !== 0) {
     const startMs = aloneBegin(ctx);
     execute(s, routes, route, ctx);

@@ -5,6 +5,7 @@
 import { InvariantError } from "../assert.ts";
 import { entriesMax } from "../constants.ts";
 import { isI64, parseI64 } from "../numbers.ts";
+import { addLongDouble, formatLongDouble, isInfinite, type LongDouble, parseLongDouble, zero as zeroLongDouble } from "../long-double.ts";
 import { Writer } from "../protocol/writer.ts";
 import { noExpiry, type Store } from "./store.ts";
 
@@ -201,4 +202,200 @@ export function ttlMs(store: Store, b: Uint8Array, ks: number, ke: number, nowMs
   if (id < 0) return -2;
   const at = store.expiry(id);
   return at === noExpiry ? -1 : Math.max(0, at - nowMs);
+}
+
+/** Why a patching write (APPEND, SETRANGE) did not write: its result would pass max_value_bytes. */
+export const tooLong = -1;
+
+/**
+ * APPEND: adds b[vs..ve) to the end of the key b[ks..ke)'s value, keeping its expiry; a key that is
+ * not live is created with it. Returns the new length, or `tooLong` (nothing written) when it would
+ * pass `valueBytesMax`. An append that fits the entry's block costs one copy of the whole value
+ * (into the log); one that moves it, two (Store.patch).
+ */
+export function appendValue(store: Store, b: Uint8Array, ks: number, ke: number, vs: number, ve: number, valueBytesMax: number, nowMs: number): number {
+  const id = store.lookup(b, ks, ke, nowMs);
+  if (id < 0) {
+    store.set(b, ks, ke, b, vs, ve, noExpiry, 1, id);
+    return ve - vs;
+  }
+  const length = store.valueLength(id);
+  if (length + (ve - vs) > valueBytesMax) return tooLong;
+  store.patch(id, length, b, vs, ve, nextVersion(store, id));
+  return length + (ve - vs);
+}
+
+/**
+ * SETRANGE: writes b[vs..ve) at `offset` (≥ 0) of the key's value, zero-padding it when shorter,
+ * keeping its expiry. Redis's order: an empty patch writes nothing and answers the length (0 for a
+ * missing key, which stays missing); then the result's length is checked. Returns the new length
+ * or `tooLong`.
+ */
+export function setRange(store: Store, b: Uint8Array, ks: number, ke: number, offset: number, vs: number, ve: number, valueBytesMax: number, nowMs: number): number {
+  const id = store.lookup(b, ks, ke, nowMs);
+  if (ve === vs) return id < 0 ? 0 : store.valueLength(id);
+  if (offset + (ve - vs) > valueBytesMax) return tooLong;
+  if (id < 0) return createPadded(store, b, ks, ke, offset, b, vs, ve);
+  store.patch(id, offset, b, vs, ve, nextVersion(store, id));
+  return store.valueLength(id);
+}
+
+/** A new key whose value is `at` zero bytes then src[s..e), at version 1 without expiry. Returns its length. */
+function createPadded(store: Store, b: Uint8Array, ks: number, ke: number, at: number, src: Uint8Array, s: number, e: number): number {
+  const value = Buffer.alloc(at + e - s);
+  value.set(src.subarray(s, e), at);
+  store.set(b, ks, ke, value, 0, value.length, noExpiry, 1, -1);
+  return value.length;
+}
+
+/** SETBIT's one-byte patch. */
+const bitByte = new Uint8Array(1);
+
+/**
+ * SETBIT: sets bit `offset` (0 is the most significant bit of the first byte) of the key's value
+ * to `on`, growing it with zero bytes as needed and keeping its expiry. Returns the bit's old value.
+ * Writes (and bumps the version) only when the value changes, as Redis counts a change.
+ */
+export function setBit(store: Store, b: Uint8Array, ks: number, ke: number, offset: number, on: 0 | 1, nowMs: number): 0 | 1 {
+  const id = store.lookup(b, ks, ke, nowMs);
+  const at = Math.floor(offset / 8);
+  const mask = 0x80 >> (offset & 7);
+  const length = id < 0 ? 0 : store.valueLength(id);
+  const old = at < length ? store.buffer(id)[store.valueOffset(id) + at]! : 0;
+  const was = (old & mask) !== 0 ? 1 : 0;
+  if (at < length && was === on) return was;
+  bitByte[0] = on === 1 ? old | mask : old & ~mask;
+  if (id < 0) createPadded(store, b, ks, ke, at, bitByte, 0, 1);
+  else store.patch(id, at, bitByte, 0, 1, nextVersion(store, id));
+  return was;
+}
+
+/**
+ * MSETNX: like `setAll` (one logged batch, all or nothing), but only when none of the keys is
+ * live; otherwise nothing is written. True when it wrote.
+ */
+export function setAllIfNone(store: Store, b: Uint8Array, starts: Int32Array, ends: Int32Array, first: number, argc: number, nowMs: number): boolean {
+  for (let t = first; t < argc; t += 2) if (store.lookup(b, starts[t]!, ends[t]!, nowMs) >= 0) return false;
+  setAll(store, b, starts, ends, first, argc, nowMs);
+  return true;
+}
+
+/** How `addToFloat` ended. */
+export const enum FloatAdded {
+  Done,
+  /** The stored value is not a float as Redis reads one. */
+  NotAFloat,
+  /** The sum is NaN or an infinity; nothing was written. */
+  NanOrInfinity,
+  /** The sum's text would be longer than max_value_bytes; nothing was written. */
+  TooLong,
+}
+
+/** After `addToFloat` answered Done: the new value's text, in `floatText.buf[0..len)`. */
+export const floatText = new Writer(64);
+
+/**
+ * INCRBYFLOAT: adds `incr` to the float at key b[ks..ke) (a missing key counts as 0) in Redis's
+ * long double arithmetic, keeping its expiry; the store logs it as a SET of the result's text.
+ */
+export function addToFloat(store: Store, b: Uint8Array, ks: number, ke: number, incr: LongDouble, valueBytesMax: number, nowMs: number): FloatAdded {
+  const id = store.lookup(b, ks, ke, nowMs);
+  let current = zeroLongDouble;
+  if (id >= 0) {
+    const vs = store.valueOffset(id);
+    const parsed = parseLongDouble(store.buffer(id), vs, vs + store.valueLength(id));
+    if (parsed === null) return FloatAdded.NotAFloat;
+    current = parsed;
+  }
+  const sum = addLongDouble(current, incr);
+  if (sum === null || isInfinite(sum)) return FloatAdded.NanOrInfinity;
+  const text = formatLongDouble(sum);
+  if (text.length > valueBytesMax) return FloatAdded.TooLong;
+  floatText.reset();
+  floatText.text(text);
+  store.set(b, ks, ke, floatText.buf, 0, floatText.len, id >= 0 ? store.expiry(id) : noExpiry, nextVersion(store, id), id);
+  return FloatAdded.Done;
+}
+
+/**
+ * GETEX's expiry change of the live entry `id`: a time not in the future deletes it (logged as a
+ * DEL), noExpiry removes its expiry if it has one, anything else sets it. Keeps the version.
+ */
+export function retime(store: Store, id: number, atMs: number, nowMs: number): void {
+  if (atMs === noExpiry) {
+    if (store.expiry(id) !== noExpiry) store.expireAt(id, noExpiry);
+  } else if (atMs <= nowMs) store.delete(id);
+  else store.expireAt(id, atMs);
+}
+
+/**
+ * LCS's table: lengths[i × (m+1) + j] = the length of the longest common subsequence of
+ * a[as..as+i) and c[cs..cs+j), for the n × m bytes given. `lengths` holds (n+1) × (m+1) cells.
+ */
+export function lcsTable(a: Uint8Array, as: number, n: number, c: Uint8Array, cs: number, m: number, lengths: Uint32Array): void {
+  const w = m + 1;
+  for (let j = 0; j <= m; j++) lengths[j] = 0;
+  for (let i = 1; i <= n; i++) {
+    const row = i * w;
+    const up = row - w;
+    const ai = a[as + i - 1];
+    lengths[row] = 0;
+    for (let j = 1; j <= m; j++) {
+      if (ai === c[cs + j - 1]) lengths[row + j] = lengths[up + j - 1]! + 1;
+      else {
+        const l1 = lengths[up + j]!;
+        const l2 = lengths[row + j - 1]!;
+        lengths[row + j] = l1 > l2 ? l1 : l2;
+      }
+    }
+  }
+}
+
+/** BITOP's operations. */
+export const enum BitOp {
+  And,
+  Or,
+  Xor,
+  Not,
+}
+
+/**
+ * BITOP: sets the key at argument `dest` to the bitwise `op` of the values of the keys from
+ * argument `first` to `argc` (missing keys are empty; shorter values count as zero-padded to the
+ * longest), without expiry. When every source is empty the destination is deleted instead.
+ * Returns the result's length.
+ */
+export function bitOp(store: Store, b: Uint8Array, starts: Int32Array, ends: Int32Array, dest: number, first: number, argc: number, op: BitOp, nowMs: number): number {
+  const ids: number[] = [];
+  let longest = 0;
+  for (let t = first; t < argc; t++) {
+    const id = store.lookup(b, starts[t]!, ends[t]!, nowMs);
+    ids.push(id);
+    if (id >= 0) longest = Math.max(longest, store.valueLength(id));
+  }
+  const ds = starts[dest]!;
+  const de = ends[dest]!;
+  const target = store.lookup(b, ds, de, nowMs);
+  if (longest === 0) {
+    if (target >= 0) store.delete(target);
+    return 0;
+  }
+  const result = Buffer.alloc(longest); // zeros: what a shorter or missing source contributes
+  for (const [i, id] of ids.entries()) {
+    const length = id < 0 ? 0 : store.valueLength(id);
+    const src = id < 0 ? result : store.buffer(id);
+    const vs = id < 0 ? 0 : store.valueOffset(id);
+    if (i === 0) {
+      for (let j = 0; j < length; j++) result[j] = src[vs + j]!;
+      if (op === BitOp.Not) for (let j = 0; j < longest; j++) result[j] = ~result[j]!;
+      continue;
+    }
+    if (op === BitOp.And) {
+      for (let j = 0; j < length; j++) result[j] = result[j]! & src[vs + j]!;
+      result.fill(0, length);
+    } else if (op === BitOp.Or) for (let j = 0; j < length; j++) result[j] = result[j]! | src[vs + j]!;
+    else for (let j = 0; j < length; j++) result[j] = result[j]! ^ src[vs + j]!;
+  }
+  store.set(b, ds, de, result, 0, longest, noExpiry, nextVersion(store, target), target);
+  return longest;
 }

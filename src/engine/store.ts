@@ -274,6 +274,67 @@ export class Store {
     this.#setExpiry(id, expiryMs);
   }
 
+  /**
+   * Rewrites part of live entry `id`'s value (APPEND, SETRANGE, SETBIT): src[s..e) lands at
+   * offset `at`, bytes between the old end and `at` become zeros, and the value is
+   * max(old length, at + e - s) long; the entry gets `version` and keeps its expiry. Logged, as
+   * every write, as a SET of the whole new value before it counts. When the new value still fits
+   * the entry's block it is patched in place — the bytes it covers are saved first and put back if
+   * the log refuses — so the value is copied once (into the log) besides the patch; otherwise it
+   * is built in a new block (a second copy) and the old block is freed once the log took it.
+   */
+  patch(id: number, at: number, src: Uint8Array, s: number, e: number, version: number): void {
+    assert(this.#isEntry(id), "store: a patch of an entry id that holds no key");
+    const keyLen = this.#keyLen[id]!;
+    const oldLen = this.#valueLen[id]!;
+    const newLen = Math.max(oldLen, at + e - s);
+    const expiry = this.#expiry[id]!;
+    if (this.#fits(id, keyLen + newLen)) {
+      const buf = this.buffer(id);
+      const ks = this.#offset[id]!;
+      const vs = ks + keyLen;
+      const coveredEnd = Math.min(oldLen, at + e - s);
+      const saved = at < coveredEnd ? new Uint8Array(buf.subarray(vs + at, vs + coveredEnd)) : null;
+      if (oldLen < at) buf.fill(0, vs + oldLen, vs + at);
+      copyBytes(src, s, e, buf, vs + at);
+      try {
+        this.#log.set(buf, ks, vs, buf, vs, vs + newLen, expiry, version);
+      } catch (err) {
+        if (saved !== null) copyBytes(saved, 0, saved.length, buf, vs + at);
+        throw err;
+      }
+      this.#valueLen[id] = newLen;
+      this.#version[id] = version;
+      return;
+    }
+    const bytes = keyLen + newLen;
+    const large = isLarge(bytes);
+    const handle = large ? -1 : this.#slab.alloc(bytes);
+    const page = large ? -1 : Math.floor(handle / slabPageBytes);
+    const dst = large ? Buffer.allocUnsafeSlow(bytes) : this.#slab.pages[page]!;
+    const ks = large ? 0 : handle - page * slabPageBytes;
+    const vs = ks + keyLen;
+    const from = this.#offset[id]!;
+    copyBytes(this.buffer(id), from, from + keyLen + oldLen, dst, ks);
+    if (oldLen < at) dst.fill(0, vs + oldLen, vs + at);
+    copyBytes(src, s, e, dst, vs + at);
+    try {
+      this.#log.set(dst, ks, vs, dst, vs, vs + newLen, expiry, version);
+    } catch (err) {
+      if (!large) this.#slab.free(handle, bytes);
+      throw err;
+    }
+    this.#release(id);
+    this.#valueLen[id] = newLen;
+    this.#page[id] = page;
+    this.#offset[id] = ks;
+    if (large) {
+      this.#large[id] = dst;
+      this.#largeBytes += bytes;
+    }
+    this.#version[id] = version;
+  }
+
   /** Brackets several `set`s that must be logged (and so recovered) all or none: MSET. */
   batchBegin(count: number, dataBytes: number): void {
     this.#log.batchBegin(count, dataBytes);

@@ -431,6 +431,169 @@ export const cases: readonly Case[] = [
     only: "resp",
     steps: [step(["SET", "resp:getdel", "1"], written(1)), step(["GETDEL", "resp:getdel"], entry("1")), step(["GETDEL", "resp:getdel"], missing), step(["GET", "resp:getdel"], missing)],
   },
+  {
+    name: "APPEND creates a missing key and adds to a live one, keeping its expiry, one version per write; STRLEN measures it",
+    only: "resp",
+    steps: [
+      step(["APPEND", "str:append", "ab"], integer(2)),
+      step(["APPEND", "str:append", "cde"], integer(5)),
+      step(["GET", "str:append"], entry("abcde", 2)),
+      pipe([["STRLEN", "str:append"], integer(5)], [["STRLEN", "str:append-missing"], integer(0)]),
+      step(["PEXPIRE", "str:append", "100000"], applied(true)),
+      step(["APPEND", "str:append", "f".repeat(200)], integer(205)),
+      step(["GET", "str:append"], entry("abcde" + "f".repeat(200), 3, inMs(100000))),
+    ],
+  },
+  {
+    name: "APPEND and SETRANGE past max_value_bytes are refused and change nothing",
+    only: "resp",
+    steps: [
+      step(["SET", "str:toolong", "x".repeat(caseConfig.max_value_bytes - 1)], written(1)),
+      step(["APPEND", "str:toolong", "yz"], fail("StringTooLong")),
+      step(["SETRANGE", "str:toolong", String(caseConfig.max_value_bytes - 1), "yz"], fail("StringTooLong")),
+      step(["SETRANGE", "str:toolong-missing", String(caseConfig.max_value_bytes), "y"], fail("StringTooLong")),
+      step(["APPEND", "str:toolong", "y"], integer(caseConfig.max_value_bytes)),
+      pipe([["STRLEN", "str:toolong"], integer(caseConfig.max_value_bytes)], [["EXISTS", "str:toolong-missing"], existing(0)]),
+    ],
+  },
+  {
+    name: "GETRANGE and SUBSTR cut the value with Redis's index rules; a missing key is an empty string",
+    only: "resp",
+    steps: [
+      step(["SET", "str:range", "HelloWorld"], written(1)),
+      pipe([["GETRANGE", "str:range", "0", "4"], bulk("Hello")], [["GETRANGE", "str:range", "-5", "-1"], bulk("World")], [["SUBSTR", "str:range", "3", "100"], bulk("loWorld")]),
+      pipe([["GETRANGE", "str:range", "5", "2"], bulk("")], [["GETRANGE", "str:range", "-1", "-5"], bulk("")], [["GETRANGE", "str:range-missing", "0", "-1"], bulk("")]),
+      step(["GETRANGE", "str:range", "x", "1"], fail("NotAnIntegerArg")),
+    ],
+  },
+  {
+    name: "SETRANGE overwrites at an offset, zero-pads past the end, and writes nothing for an empty value",
+    only: "resp",
+    steps: [
+      step(["SETRANGE", "str:setrange", "3", "ab"], integer(5)),
+      step(["GET", "str:setrange"], entry("\0\0\0ab", 1)),
+      step(["SETRANGE", "str:setrange", "0", "XY"], integer(5)),
+      step(["GET", "str:setrange"], entry("XY\0ab", 2)),
+      pipe([["SETRANGE", "str:setrange", "1", ""], integer(5)], [["SETRANGE", "str:setrange-missing", "1", ""], integer(0)], [["EXISTS", "str:setrange-missing"], existing(0)]),
+      step(["GET", "str:setrange"], entry("XY\0ab", 2)),
+      pipe([["SETRANGE", "str:setrange", "-1", "a"], fail("OffsetOutOfRange")], [["SETRANGE", "str:setrange", "a", "a"], fail("NotAnIntegerArg")]),
+    ],
+  },
+  {
+    name: "GETEX answers the value and sets, moves or removes its expiry without a new version",
+    only: "resp",
+    steps: [
+      step(["SET", "str:getex", "v"], written(1)),
+      step(["GETEX", "str:getex", "PX", "100000"], bulk("v")),
+      step(["GET", "str:getex"], entry("v", 1, inMs(100000))),
+      step(["GETEX", "str:getex", "PERSIST"], bulk("v")),
+      step(["GET", "str:getex"], entry("v", 1, -1)),
+      step(["GETEX", "str:getex", "PXAT", FUTURE], bulk("v")),
+      step(["GET", "str:getex"], entry("v", 1, FUTURE_MS)),
+      step(["GETEX", "str:getex", "EX", "0"], fail("InvalidExpireTime")),
+      pipe([["GETEX", "str:getex", "KEEPTTL"], fail("Syntax")], [["GETEX", "str:getex-missing", "EX", "x"], nil]),
+      step(["GETEX", "str:getex", "PXAT", PAST], bulk("v")),
+      step(["GET", "str:getex"], missing),
+    ],
+  },
+  {
+    name: "GETSET answers the old value and sets the new one without expiry",
+    only: "resp",
+    steps: [
+      step(["GETSET", "str:getset", "1"], nil),
+      step(["SET", "str:getset", "2", "PX", "100000"], written(2)),
+      step(["GETSET", "str:getset", "3"], bulk("2")),
+      step(["GET", "str:getset"], entry("3", 3, -1)),
+    ],
+  },
+  {
+    name: "SETEX and PSETEX set a value with an expiry in seconds and milliseconds; a time that is not positive is refused",
+    only: "resp",
+    steps: [
+      step(["SETEX", "str:setex", "100", "v"], written(1)),
+      step(["GET", "str:setex"], entry("v", 1, inMs(100000))),
+      step(["PSETEX", "str:setex", "200000", "w"], written(2)),
+      step(["GET", "str:setex"], entry("w", 2, inMs(200000))),
+      pipe([["SETEX", "str:setex", "0", "x"], fail("InvalidExpireTime")], [["PSETEX", "str:setex", "-1", "x"], fail("InvalidExpireTime")], [["SETEX", "str:setex", "1.5", "x"], fail("BadEx")]),
+      step(["GET", "str:setex"], entry("w", 2, inMs(200000))),
+    ],
+  },
+  {
+    name: "INCRBYFLOAT adds in Redis's long double arithmetic, keeps the expiry, and refuses what is not a float",
+    only: "resp",
+    steps: [
+      step(["INCRBYFLOAT", "str:float", "0.1"], bulk("0.1")),
+      step(["INCRBYFLOAT", "str:float", "0.2"], bulk("0.3")),
+      step(["PEXPIRE", "str:float", "100000"], applied(true)),
+      step(["INCRBYFLOAT", "str:float", "-5e-1"], bulk("-0.2")),
+      step(["GET", "str:float"], entry("-0.2", 3, inMs(100000))),
+      pipe([["INCRBYFLOAT", "str:float", "abc"], fail("NotAFloat")], [["INCRBYFLOAT", "str:float", "inf"], fail("FloatNanOrInfinity")]),
+      step(["SET", "str:float-text", "hello"], written(1)),
+      step(["INCRBYFLOAT", "str:float-text", "1"], fail("NotAFloat")),
+      step(["GET", "str:float"], entry("-0.2", 3, inMs(100000))),
+    ],
+  },
+  {
+    name: "LCS answers the longest common subsequence or its length; LEN with IDX is refused",
+    only: "resp",
+    steps: [
+      step(["MSET", "str:lcs1", "ohmytext", "str:lcs2", "mynewtext"], writtenAll(2)),
+      pipe([["LCS", "str:lcs1", "str:lcs2"], bulk("mytext")], [["LCS", "str:lcs1", "str:lcs2", "LEN"], integer(6)], [["LCS", "str:lcs1", "str:lcs-missing"], bulk("")]),
+      pipe([["LCS", "str:lcs1", "str:lcs2", "LEN", "IDX"], fail("LcsLenAndIdx")], [["LCS", "str:lcs1", "str:lcs2", "FOO"], fail("Syntax")]),
+    ],
+  },
+  {
+    name: "LCS refuses two values whose length table would pass max_value_bytes",
+    only: "resp",
+    steps: [
+      step(["MSET", "str:lcsbig1", "a".repeat(100), "str:lcsbig2", "a".repeat(100)], writtenAll(2)),
+      step(["LCS", "str:lcsbig1", "str:lcsbig2", "LEN"], integer(100)),
+      step(["APPEND", "str:lcsbig1", "a".repeat(100)], integer(200)),
+      step(["LCS", "str:lcsbig1", "str:lcsbig1", "LEN"], fail("LcsTooLarge")),
+    ],
+  },
+  {
+    name: "SETBIT sets a bit and answers the old one, writing only when the value changes; GETBIT reads it",
+    only: "resp",
+    steps: [
+      step(["SETBIT", "str:bit", "7", "1"], integer(0)),
+      step(["GET", "str:bit"], entry("\x01", 1)),
+      step(["SETBIT", "str:bit", "7", "1"], integer(1)),
+      step(["GET", "str:bit"], entry("\x01", 1)),
+      step(["SETBIT", "str:bit", "9", "1"], integer(0)),
+      step(["GET", "str:bit"], entry("\x01\x40", 2)),
+      pipe([["GETBIT", "str:bit", "9"], integer(1)], [["GETBIT", "str:bit", "8"], integer(0)], [["GETBIT", "str:bit", "1000"], integer(0)], [["GETBIT", "str:bit-missing", "0"], integer(0)]),
+      pipe([["SETBIT", "str:bit", "-1", "1"], fail("BitOffset")], [["SETBIT", "str:bit", String(caseConfig.max_value_bytes * 8), "1"], fail("BitOffset")], [["SETBIT", "str:bit", "1", "2"], fail("BitValue")]),
+      step(["GETBIT", "str:bit", "x"], fail("BitOffset")),
+    ],
+  },
+  {
+    name: "BITCOUNT counts set bits over byte or bit ranges, BITPOS finds the first set or clear one",
+    only: "resp",
+    steps: [
+      step(["SET", "str:bits", "foobar"], written(1)),
+      pipe([["BITCOUNT", "str:bits"], integer(26)], [["BITCOUNT", "str:bits", "1", "1"], integer(6)], [["BITCOUNT", "str:bits", "5", "30", "BIT"], integer(17)], [["BITCOUNT", "str:bits-missing"], integer(0)]),
+      pipe([["BITCOUNT", "str:bits", "0"], fail("Syntax")], [["BITCOUNT", "str:bits", "0", "1", "WORD"], fail("Syntax")]),
+      step(["SET", "str:bitpos", "\xff\xf0\x00"], written(1)),
+      pipe([["BITPOS", "str:bitpos", "0"], integer(12)], [["BITPOS", "str:bitpos", "1", "1"], integer(8)], [["BITPOS", "str:bitpos", "1", "2", "-1"], integer(-1)], [["BITPOS", "str:bitpos", "0", "0", "11", "BIT"], integer(-1)]),
+      pipe([["BITPOS", "str:bits-missing", "0"], integer(0)], [["BITPOS", "str:bits-missing", "1"], integer(-1)], [["BITPOS", "str:bitpos", "2"], fail("BitposBit")]),
+    ],
+  },
+  {
+    name: "BITOP stores the bitwise result of its sources at a new version without expiry, and deletes the destination when every source is empty",
+    only: "resp",
+    steps: [
+      step(["MSET", "str:bitop1", "\xf0\x0f", "str:bitop2", "\xff"], writtenAll(2)),
+      step(["SET", "str:bitop-dest", "old", "PX", "100000"], written(1)),
+      step(["BITOP", "AND", "str:bitop-dest", "str:bitop1", "str:bitop2"], integer(2)),
+      step(["GET", "str:bitop-dest"], entry("\xf0\x00", 2, -1)),
+      step(["BITOP", "NOT", "str:bitop-dest", "str:bitop1"], integer(2)),
+      step(["GET", "str:bitop-dest"], entry("\x0f\xf0", 3, -1)),
+      pipe([["BITOP", "NOT", "str:bitop-dest", "str:bitop1", "str:bitop2"], fail("BitopNotOneKey")], [["BITOP", "NAND", "str:bitop-dest", "str:bitop1"], fail("Syntax")]),
+      step(["BITOP", "OR", "str:bitop-dest", "str:bitop-missing"], integer(0)),
+      step(["GET", "str:bitop-dest"], missing),
+    ],
+  },
 
   // Versions
   {
@@ -817,6 +980,16 @@ export const cases: readonly Case[] = [
     only: "resp",
     steps: [step(["MSET", "mset:kv1", "1", "mset:kv2"], arity), step(["EXISTS", "mset:kv1", "mset:kv2"], existing(0))],
   },
+  {
+    name: "MSETNX writes every pair only when no key is live, else none",
+    only: "resp",
+    steps: [
+      step(["MSETNX", "mset:nx1", "1", "mset:nx2", "2"], integer(1)),
+      step(["MSETNX", "mset:nx2", "3", "mset:nx3", "4"], integer(0)),
+      step(["MGET", "mset:nx1", "mset:nx2", "mset:nx3"], entries(item("mset:nx1", "1"), item("mset:nx2", "2"), absent("mset:nx3"))),
+      step(["MSETNX", "mset:nx4", "1", "mset:nx5"], arity),
+    ],
+  },
 
   // Keys
   {
@@ -900,6 +1073,16 @@ export const cases: readonly Case[] = [
       textOnly(pipe([["PING", "x"], arity], [["DEL", "cmd:a", "cmd:b"], arity], [["EXISTS", "cmd:a", "cmd:b"], arity], [["PEXPIRE", "cmd:a", "1", "2"], arity], [["INCR", "cmd:a", "1", "2"], arity], [["DECR", "cmd:a", "1", "2"], arity], [["STATS", "now"], arity])),
       respOnly(pipe([["INCR", "cmd:a", "1"], arity], [["INCRBY", "cmd:a"], arity], [["SETNX", "cmd:a"], arity], [["GETDEL"], arity], [["ECHO"], arity], [["PERSIST"], arity], [["TTL"], arity])),
       pipe([["PING"], pong], [["EXISTS", "cmd:a"], existing(0)]),
+    ],
+  },
+  {
+    name: "the string and bit commands are refused with the wrong number of arguments",
+    only: "resp",
+    steps: [
+      pipe([["APPEND", "cmd:s"], arity], [["STRLEN"], arity], [["GETRANGE", "cmd:s", "0"], arity], [["SUBSTR", "cmd:s", "0", "1", "2"], arity], [["SETRANGE", "cmd:s", "0"], arity], [["GETEX"], arity]),
+      pipe([["GETSET", "cmd:s"], arity], [["SETEX", "cmd:s", "1"], arity], [["PSETEX", "cmd:s", "1"], arity], [["MSETNX", "cmd:s"], arity], [["INCRBYFLOAT", "cmd:s"], arity], [["LCS", "cmd:s"], arity]),
+      pipe([["SETBIT", "cmd:s", "1"], arity], [["GETBIT", "cmd:s"], arity], [["BITCOUNT"], arity], [["BITPOS", "cmd:s"], arity], [["incrbyfloat", "cmd:s", "1", "2"], arity]),
+      step(["EXISTS", "cmd:s"], existing(0)),
     ],
   },
   {

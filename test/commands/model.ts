@@ -67,7 +67,17 @@ export type FailName =
   | "WrongPass"
   | "ClientName"
   | "UnknownSubcommand"
-  | "SubcommandArity";
+  | "SubcommandArity"
+  | "NotAFloat"
+  | "FloatNanOrInfinity"
+  | "StringTooLong"
+  | "OffsetOutOfRange"
+  | "BitOffset"
+  | "BitValue"
+  | "BitposBit"
+  | "LcsLenAndIdx"
+  | "LcsTooLarge"
+  | "BitopNotOneKey";
 
 export type Outcome =
   | { readonly k: "pong" }

@@ -106,6 +106,16 @@ const respWords: Partial<Record<FailName, string>> = {
   NoProto: "-NOPROTO unsupported protocol version",
   WrongPass: "-WRONGPASS invalid username-password pair or user is disabled.",
   ClientName: "-ERR Client names cannot contain spaces, newlines or special characters.",
+  NotAFloat: "-ERR value is not a valid float",
+  FloatNanOrInfinity: "-ERR increment would produce NaN or Infinity",
+  StringTooLong: "-ERR string exceeds maximum allowed size (proto-max-bulk-len)",
+  OffsetOutOfRange: "-ERR offset is out of range",
+  BitOffset: "-ERR bit offset is not an integer or out of range",
+  BitValue: "-ERR bit is not an integer or out of range",
+  BitposBit: "-ERR The bit argument must be 1 or 0.",
+  LcsLenAndIdx: "-ERR If you want both the length and indexes, please just use IDX.",
+  LcsTooLarge: "-ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len",
+  BitopNotOneKey: "-ERR BITOP NOT must be called with a single source key.",
 };
 
 const refusalWords = {

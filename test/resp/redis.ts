@@ -31,11 +31,14 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-/** Starts a real redis-server (no persistence) on a free loopback port and waits until it answers. */
-export async function startRedis(): Promise<RedisServer> {
+/**
+ * Starts a real redis-server (no persistence) on a free loopback port and waits until it answers.
+ * `args` are extra configuration flags (e.g. `--proto-max-bulk-len 1mb` to match max_value_bytes).
+ */
+export async function startRedis(args: readonly string[] = []): Promise<RedisServer> {
   const dir = mkdtempSync(join(tmpdir(), "osprey-redis-"));
   const port = freePort();
-  const proc = Bun.spawn(["redis-server", "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], {
+  const proc = Bun.spawn(["redis-server", "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, ...args], {
     stdout: "ignore",
     stderr: "ignore",
   });
