@@ -201,6 +201,7 @@ class Recovery {
       () => {
         const passed: string[] = [];
         chosen = snaps.length > 1 ? newestWhole(dir, snaps, passed) : snaps[0];
+        this.damagedSnaps.push(...passed);
         const skipped = passed.length > 0 ? ` (${passed.join(", ")} did not check whole)` : "";
         return `rebuilding the state from ${chosen ?? "no snapshot"}${skipped} and ${wals.length} WAL file(s) from ${walName(firstWal)} on`;
       },

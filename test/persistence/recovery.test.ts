@@ -123,6 +123,41 @@ describe("files written by the original Osprey", () => {
     expect(recoverDir(dir).state).toEqual(state);
   });
 
+  test("an unreadable MANIFEST.json refuses to start naming what the directory holds; --repair rebuilds from the newest snapshot that checks whole and every WAL, and sticks", () => {
+    const dir = freshDir();
+    writeFileSync(join(dir, snapFile(1)), snapshotFile([{ key: "a", value: "from-snap-1", version: 1 }]));
+    const newer = snapshotFile([{ key: "a", value: "from-snap-2", version: 2 }]);
+    newer[newer.length - 1]! ^= 0x01;
+    writeFileSync(join(dir, snapFile(2)), newer);
+    writeFileSync(join(dir, walFile(2)), walRecord({ type: SET, key: "c", value: "3", version: 1 }));
+    writeFileSync(join(dir, walFile(3)), walRecord({ type: SET, key: "d", value: "4", version: 1 }));
+    writeFileSync(join(dir, "MANIFEST.json"), '{"version":1,"sn');
+    expect(() => recoverDir(dir)).toThrow(
+      new RegExp(`^MANIFEST\\.json is not valid JSON \\(.*\\) but the directory holds ${snapFile(1)}, ${snapFile(2)}, ${walFile(2)} … ${walFile(3)}: refusing to start \\(--repair rebuilds`),
+    );
+    const { state } = recoverDir(dir, true);
+    expect(Object.keys(state).sort()).toEqual(["a", "c", "d"]);
+    expect(state.a!.value).toBe("from-snap-1");
+    expect(logged.take(/^ERROR repair:/)).toEqual([
+      expect.stringMatching(
+        new RegExp(`^ERROR repair: MANIFEST\\.json is not valid JSON .*; rebuilding the state from ${snapFile(1)} \\(${snapFile(2)} did not check whole\\) and 2 WAL file\\(s\\) from ${walFile(2)} on$`),
+      ),
+      `ERROR repair: set ${snapFile(2)} aside as ${snapFile(2)}.broken`,
+    ]);
+    expect(logged.take(/^INFO repair:/)).toEqual([expect.stringContaining(`written to ${snapFile(3)} and MANIFEST.json; the WAL continues in ${walFile(4)}`)]);
+    expect(recoverDir(dir).state).toEqual(state);
+  });
+
+  test("a MANIFEST.json naming no files is refused even in a directory holding nothing else; --repair writes a good one", () => {
+    const dir = freshDir();
+    writeFileSync(join(dir, "MANIFEST.json"), '{"version":1}');
+    expect(() => recoverDir(dir)).toThrow('MANIFEST.json does not name a snapshot and a next WAL: {"version":1}: refusing to start');
+    expect(recoverDir(dir, true).state).toEqual({});
+    logged.take(/repair:/);
+    expect(JSON.parse(readFileSync(join(dir, "MANIFEST.json"), "utf8"))).toMatchObject({ snap: snapFile(1), next_wal: walFile(1) });
+    expect(recoverDir(dir).result.problems).toEqual([]);
+  });
+
   test("binary keys and values (bytes ≥ 0x80, NUL, CR, LF) survive byte for byte", () => {
     const dir = freshDir();
     const value = new Uint8Array(256).map((_, i) => i);
