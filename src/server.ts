@@ -18,6 +18,7 @@ import { InputBudget } from "./net/input-budget.ts";
 import { countOpenFds, fitClients } from "./net/descriptors.ts";
 import { raiseFileLimit } from "./native/index.ts";
 import { DataDirLockedError, openPersistence, RecoveryError } from "./persistence/index.ts";
+import { isToolName, runTool } from "./tools/index.ts";
 
 /** Starts a server from a config; resolves once it listens. Used by main() and by in-process tests. */
 export async function startServer(config: Config, options: { repair?: boolean } = {}) {
@@ -76,6 +77,8 @@ export async function startServer(config: Config, options: { repair?: boolean } 
 }
 
 async function main(configPath: string | undefined, repair: boolean): Promise<void> {
+  // `osprey check|dump|load|repair …`: an offline tool (src/tools/) instead of a server.
+  if (isToolName(process.argv[2])) process.exit(await runTool(process.argv[2], process.argv.slice(3)));
   let config: Config | undefined;
   let failure: unknown;
   // Config warnings (unknown keys) wait until the log file is open, so they land in it too.
