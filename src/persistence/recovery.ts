@@ -9,7 +9,8 @@
 import { closeSync, existsSync, ftruncateSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeSync } from "node:fs";
 import { basename, join } from "node:path";
 import { recoveryProgressIntervalMs } from "../constants.ts";
-import { noExpiry, type Store } from "../engine/store.ts";
+import { assert } from "../assert.ts";
+import { noExpiry, Store } from "../engine/store.ts";
 import { log } from "../log.ts";
 import { FileReader, syncDir, syncFile, writeFileAtomic } from "./files.ts";
 import { brokenName, entryBytesMin, fileIndex, manifestName, parseManifest, parseRecord, RecordType, snapName, tmpName, walName, type Manifest, type RecordView } from "./format.ts";
@@ -63,7 +64,12 @@ export interface RecoveryResult {
   files: FileReport[];
   /** The manifest read, or null (missing or unreadable). */
   manifest: Manifest | null;
+  /** The snapshot recovery read (loaded, or only checked when `loadSnapshot` is false), or null. */
+  snapName: string | null;
 }
+
+/** What recovery applies entries and records to: a Store, or anything that keeps the same account (`osprey dump`'s). */
+export type RecoveryTarget = Pick<Store, "reserve" | "load" | "find" | "delete" | "expireAt" | "clear">;
 
 export interface RecoveryOptions {
   /** Salvage past damage instead of refusing, and write the repaired state before returning. */
@@ -74,11 +80,16 @@ export interface RecoveryOptions {
    */
   check?: boolean;
   nowMs?: number;
+  /**
+   * false: the snapshot is read (and checked) but its entries are not given to the target, so only
+   * the WALs' records are (`osprey dump` streams the snapshot itself afterwards). Default true.
+   */
+  loadSnapshot?: boolean;
 }
 
 type Mode = "start" | "repair" | "check";
 
-export function recover(dir: string, store: Store, options: RecoveryOptions = {}): RecoveryResult {
+export function recover(dir: string, store: RecoveryTarget, options: RecoveryOptions = {}): RecoveryResult {
   const started = performance.now();
   unknownTypesWarned = false;
   const now = options.nowMs ?? Date.now();
@@ -95,9 +106,10 @@ export function recover(dir: string, store: Store, options: RecoveryOptions = {}
     problems: [],
     files: [],
     manifest: null,
+    snapName: null,
   };
   if (!existsSync(dir)) return result;
-  const r = new Recovery(dir, store, mode, now, result);
+  const r = new Recovery(dir, store, mode, now, result, options.loadSnapshot !== false);
   r.run();
   result.ms = performance.now() - started;
   return result;
@@ -110,10 +122,11 @@ class Recovery {
 
   constructor(
     readonly dir: string,
-    readonly store: Store,
+    readonly store: RecoveryTarget,
     readonly mode: Mode,
     readonly now: number,
     readonly result: RecoveryResult,
+    readonly loadsSnapshot: boolean,
   ) {}
 
   /** Whether this recovery may change the directory (a plain start trims torn tails; a repair fixes). */
@@ -219,12 +232,14 @@ class Recovery {
     const { store, now } = this;
     const path = join(this.dir, name);
     let loaded = 0;
+    this.result.snapName = name;
+    const load = this.loadsSnapshot;
     const walk = walkSnapshot(path, {
       salvage: this.mode !== "start",
       // Bounded by what the file can hold, so a damaged count cannot reserve memory for nothing.
       header: (count, size) => store.reserve(Math.min(Math.max(count, 0), Math.floor(size / entryBytesMin))),
       entry: (b, e) => {
-        if (e.expiryMs !== noExpiry && e.expiryMs <= now) return;
+        if (!load || (e.expiryMs !== noExpiry && e.expiryMs <= now)) return;
         const ke = e.keyStart + e.keyLen;
         store.load(b, e.keyStart, ke, b, ke, ke + e.valueLen, e.expiryMs, e.version);
         loaded++;
@@ -324,10 +339,11 @@ class Recovery {
    * `.broken` (a snapshot's clean-up would delete them, and they are the evidence).
    */
   settle(): void {
-    const { dir, result } = this;
+    const { dir, result, store } = this;
+    if (!(store instanceof Store) || !this.loadsSnapshot) return assert(false, "a repair writes the Store it recovered the whole state into");
     const snapIndex = lastSnapIndex(dir) + 1;
     const nextWal = result.walIndex > 0 ? result.walIndex + 1 : result.nextWalIndex;
-    const entries = writeSnapshotNow(dir, this.store, snapIndex, nextWal, this.now);
+    const entries = writeSnapshotNow(dir, store, snapIndex, nextWal, this.now);
     for (const snap of this.damagedSnaps) {
       const broken = freeBrokenName(join(dir, snap));
       renameSync(join(dir, snap), broken);
@@ -416,7 +432,7 @@ class Progress {
 /** Record types this version does not know are warned about once per recovery, not once per record. */
 let unknownTypesWarned = false;
 
-function applyRecord(b: Uint8Array, rec: RecordView, inner: RecordView, store: Store, now: number): void {
+function applyRecord(b: Uint8Array, rec: RecordView, inner: RecordView, store: RecoveryTarget, now: number): void {
   const ks = rec.keyStart;
   const ke = ks + rec.keyLen;
   switch (rec.type) {
@@ -456,7 +472,7 @@ function applyRecord(b: Uint8Array, rec: RecordView, inner: RecordView, store: S
 }
 
 /** Applies the items of a batch that checkBatch passed: its value holds them back to back. */
-function applyBatch(b: Uint8Array, batch: RecordView, item: RecordView, store: Store, now: number): void {
+function applyBatch(b: Uint8Array, batch: RecordView, item: RecordView, store: RecoveryTarget, now: number): void {
   const end = batch.valueStart + batch.valueLen;
   for (let at = batch.valueStart; at < end; at += item.bytes) {
     parseRecord(b, at, end, item);

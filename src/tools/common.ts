@@ -62,10 +62,3 @@ export function textOrBase64(b: Uint8Array): { text: string; base64: boolean } {
     return { text: Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("base64"), base64: true };
   }
 }
-
-/** Writes to stdout, resolving once the stream has taken it (so memory stays at one chunk). */
-export function writeOut(text: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    process.stdout.write(text, (err) => (err ? reject(err) : resolve()));
-  });
-}
