@@ -31,7 +31,8 @@ export async function run([dir]: string[]): Promise<number> {
     out.push(`keys: ${store.size} after replay (expired ones dropped)`);
     for (const p of result.problems) out.push(...describe(p));
     const first = result.problems[0];
-    if (first !== undefined) out.push(`first problem: ${first.file}${first.start !== undefined ? ` at byte ${first.start}` : ""}: ${first.message}`);
+    // Each message names its file and, for damage inside one, the byte offset.
+    if (first !== undefined) out.push(`first problem: ${first.message}`);
     const status = result.problems.length === 0 ? exitStatus.ok : result.problems.every((p) => p.kind === "torn") ? exitStatus.torn : exitStatus.damaged;
     const verdict =
       status === exitStatus.ok

@@ -29,7 +29,7 @@ export async function run([dir]: string[]): Promise<number> {
   const summary =
     problems.length === 0
       ? `${dir}: nothing to repair; ${store.size} keys`
-      : `${dir}: repaired ${damage} damaged stretch(es)${torn > 0 ? ` and trimmed ${torn} torn tail(s)` : ""} (see the lines above); ${store.size} keys; a plain start needs no --repair`;
+      : `${dir}: repaired ${damage} damaged stretch(es)${torn > 0 ? ` and trimmed ${torn} torn tail(s)` : ""} (the log lines on stderr say what and where); ${store.size} keys; a plain start needs no --repair`;
   process.stdout.write(summary + "\n");
   return exitStatus.ok;
 }

@@ -116,7 +116,7 @@ describe("check", () => {
     expect(r.code).toBe(2);
     expect(r.stdout).toContain(`damage: wal-00000001.oswal: bad record at byte ${at} (crc mismatch)\n`);
     expect(r.stdout).toContain(`  keys: "key:25"\n`);
-    expect(r.stdout).toContain(`first problem: wal-00000001.oswal at byte ${at}: `);
+    expect(r.stdout).toContain(`first problem: wal-00000001.oswal: bad record at byte ${at} (crc mismatch)\n`);
     expect(r.stdout).toContain("status: damaged");
     // dump refuses a damaged directory rather than print part of it.
     const d = await tool(["dump", dir]);
@@ -148,7 +148,7 @@ describe("repair", () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toContain(`repair: wal-00000001.oswal: bad record at byte ${offsets[25]} (`);
     expect(r.stderr).toContain(`bytes ${offsets[25]}..${offsets[26]} moved to wal-00000001.oswal.broken`);
-    expect(r.stdout).toContain(": repaired 1 damaged stretch(es) (see the lines above); 49 keys; a plain start needs no --repair\n");
+    expect(r.stdout).toContain(": repaired 1 damaged stretch(es) (the log lines on stderr say what and where); 49 keys; a plain start needs no --repair\n");
     expect(Buffer.compare(readFileSync(`${walPath(dir)}.broken`), wal.subarray(offsets[25]!, offsets[26]!))).toBe(0);
     expect((await tool(["check", dir])).code).toBe(0);
     const s = await start(dir);
