@@ -6,7 +6,11 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { noExpiry, Store } from "../../src/engine/store.ts";
 import { newEntryView, newRecordView, parseEntry, parseRecord, snapHeaderBytes } from "../../src/persistence/format.ts";
+import { recover } from "../../src/persistence/recovery.ts";
+import { dumpLine } from "../../src/tools/dump.ts";
+import { concat, snapFile, snapshotFile, walFile, walRecord, writeManifest } from "../persistence/fixtures.ts";
 import { RawClient } from "../support/client.ts";
 import { serverEntry, startServer, type RunningServer } from "../support/server.ts";
 
@@ -260,6 +264,55 @@ describe("dump and load", () => {
     const c = await RawClient.connect(s.port);
     expect(await c.request("GET plain\r\n")).toBe(`VALUE ${Buffer.byteLength("héllo again")} 2 -1\r\n${Buffer.from("héllo again").toString("latin1")}\r\n`);
     expect(await c.request("GET bin\r\n")).toBe(`VALUE 5 1 -1\r\n${binary}\r\n`);
+  });
+
+  test("dump streams the snapshot through what the WALs changed: the same keys, values, versions and expiries as a start recovers", async () => {
+    const future = 4102444800000;
+    const snapshot = snapshotFile([
+      { key: "kept", value: "k", version: 1 },
+      { key: "overwritten", value: "old", version: 1 },
+      { key: "deleted", value: "d", version: 2 },
+      { key: "persisted", value: "p", version: 3, expiryMs: future },
+      { key: "expired-by-wal", value: "e", version: 4 },
+      { key: "expired-in-snapshot", value: "x", version: 5, expiryMs: 1000 },
+      { key: "in-batch", value: "b", version: 6 },
+    ]);
+    const wal = concat([
+      walRecord({ type: 0, key: "overwritten", value: "new", version: 2 }),
+      walRecord({ type: 1, key: "deleted" }),
+      walRecord({ type: 2, key: "persisted", expiryMs: noExpiry, version: 3 }),
+      walRecord({ type: 2, key: "expired-by-wal", expiryMs: 1000, version: 4 }),
+      walRecord({ type: 2, key: "expired-in-snapshot", expiryMs: future, version: 5 }),
+      walRecord({ type: 2, key: "never-existed", expiryMs: future, version: 1 }),
+      walRecord({ type: 1, key: "born-and-deleted" }),
+      walRecord({ type: 0, key: "born", value: new Uint8Array([0xff, 0x00]), version: 1 }),
+      walRecord({ type: 3, version: 2, value: concat([walRecord({ type: 0, key: "in-batch", value: "b2", version: 7 }), walRecord({ type: 2, key: "born", expiryMs: future, version: 1 })]) }),
+    ]);
+    const afterClear = concat([walRecord({ type: 4 }), walRecord({ type: 0, key: "after-clear", value: "c", version: 1 }), walRecord({ type: 1, key: "kept" }), walRecord({ type: 2, key: "persisted", expiryMs: future, version: 3 })]);
+    const cases: Record<string, { log: Uint8Array; keys: string[] }> = {
+      "without a clear": { log: wal, keys: ["born", "in-batch", "kept", "overwritten", "persisted"] },
+      "with a clear after them": { log: concat([wal, afterClear]), keys: ["after-clear"] },
+    };
+    for (const [name, { log, keys }] of Object.entries(cases)) {
+      const dir = tempDir();
+      writeFileSync(join(dir, snapFile(1)), snapshot);
+      writeManifest(dir, 1, 2);
+      writeFileSync(join(dir, walFile(2)), log);
+      const store = new Store();
+      recover(dir, store, { check: true });
+      const expected: string[] = [];
+      store.forEach((id) => {
+        const b = store.buffer(id);
+        const ks = store.keyOffset(id);
+        const vs = store.valueOffset(id);
+        expected.push(dumpLine(b.subarray(ks, ks + store.keyLength(id)), b.subarray(vs, vs + store.valueLength(id)), store.version(id), store.expiry(id)));
+      });
+      const d = await tool(["dump", dir]);
+      expect(d.code).toBe(0);
+      const lines = d.stdout.trim().split("\n").sort();
+      expect({ name, lines }).toEqual({ name, lines: expected.sort() });
+      expect({ name, keys: lines.map((l) => JSON.parse(l).key) }).toEqual({ name, keys });
+    }
   });
 
   test("load reads stdin with -, refuses a directory that is not new, and refuses a bad line leaving nothing behind", async () => {
