@@ -88,7 +88,10 @@ export function walkSnapshot(path: string, opts: SnapshotWalkOptions): SnapshotW
     // to the end of the file, whatever the count says.
     for (let n = 0; opts.salvage ? r.remaining > 0 : n < count; n++) {
       const at = r.offset;
-      const why = parseEntry(r.buf, r.pos, r.pos + loadEntry(r), e);
+      // Loaded first, in a statement of its own: loading moves r.pos (and may replace r.buf), so
+      // they must be read after it — as arguments beside the call they were read before.
+      const loaded = loadEntry(r);
+      const why = parseEntry(r.buf, r.pos, r.pos + loaded, e);
       if (why !== null) {
         const entryNo = walk.entries + walk.damage.length + 1;
         const what = `bad entry ${entryNo}${count >= 0 ? ` of ${count}` : ""} at byte ${at}: ${why}`;
@@ -132,7 +135,8 @@ function loadEntry(r: FileReader): number {
 
 function entryAt(r: FileReader, at: number, e: EntryView): boolean {
   r.seek(at);
-  return parseEntry(r.buf, r.pos, r.pos + loadEntry(r), e) === null;
+  const loaded = loadEntry(r);
+  return parseEntry(r.buf, r.pos, r.pos + loaded, e) === null;
 }
 
 /**

@@ -6,6 +6,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { noExpiry, Store } from "../../src/engine/store.ts";
+import { fileReadChunkBytes } from "../../src/constants.ts";
+import { encodeEntry, entryBytes, putSnapHeader, snapHeaderBytes } from "../../src/persistence/format.ts";
 import { recover, RecoveryError } from "../../src/persistence/recovery.ts";
 import { captureLog, concat, snapFile, snapshotFile, walFile, walRecord, writeManifest } from "./fixtures.ts";
 
@@ -156,6 +158,25 @@ describe("files written by the original Osprey", () => {
     logged.take(/repair:/);
     expect(JSON.parse(readFileSync(join(dir, "MANIFEST.json"), "utf8"))).toMatchObject({ snap: snapFile(1), next_wal: walFile(1) });
     expect(recoverDir(dir).result.problems).toEqual([]);
+  });
+
+  test("a snapshot larger than the read chunk recovers: entries that straddle a chunk boundary are read whole", () => {
+    const dir = freshDir();
+    const value = new Uint8Array(100).fill(97);
+    const n = Math.ceil((fileReadChunkBytes * 1.5) / entryBytes(12, 100));
+    const snap = Buffer.alloc(snapHeaderBytes + n * entryBytes(12, 100));
+    let at = putSnapHeader(snap, 0, n);
+    for (let i = 0; i < n; i++) {
+      const key = Buffer.from(`key:${String(i).padStart(8, "0")}`);
+      at = encodeEntry(snap, at, key, 0, key.length, value, 0, value.length, noExpiry, i + 1);
+    }
+    writeFileSync(join(dir, snapFile(1)), snap);
+    writeManifest(dir, 1, 2);
+    const store = new Store();
+    expect(recover(dir, store).entriesLoaded).toBe(n);
+    expect(store.size).toBe(n);
+    const last = Buffer.from(`key:${String(n - 1).padStart(8, "0")}`);
+    expect(store.version(store.find(last, 0, last.length))).toBe(n);
   });
 
   test("binary keys and values (bytes ≥ 0x80, NUL, CR, LF) survive byte for byte", () => {
