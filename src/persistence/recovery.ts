@@ -244,7 +244,7 @@ class Recovery {
         store.load(b, e.keyStart, ke, b, ke, ke + e.valueLen, e.expiryMs, e.version);
         loaded++;
       },
-      tick: (offset, size) => this.progress.tick(`loading ${name}`, offset, size),
+      tick: (offset, size, items) => this.progress.tick(`loading ${name}`, offset, size, items),
     });
     this.result.files.push({ name, bytes: walk.size, items: walk.entries });
     if (walk.damage.length === 0) return loaded;
@@ -269,7 +269,7 @@ class Recovery {
       salvage: this.mode !== "start",
       newest,
       record: (b, rec, inner) => applyRecord(b, rec, inner, store, now),
-      tick: (offset, size) => this.progress.tick(`replaying ${name}`, offset, size),
+      tick: (offset, size, items) => this.progress.tick(`replaying ${name}`, offset, size, items),
     });
     result.recordsReplayed += walk.records;
     result.files.push({ name, bytes: walk.size, items: walk.records });
@@ -421,11 +421,11 @@ export function formatKey(key: Uint8Array): string {
 
 class Progress {
   #last = performance.now();
-  tick(what: string, offset: number, size: number): void {
+  tick(what: string, offset: number, size: number, items: number): void {
     const t = performance.now();
     if (t - this.#last < recoveryProgressIntervalMs) return;
     this.#last = t;
-    log.info(`recovery: ${what} ${Math.round((100 * offset) / Math.max(1, size))}%`);
+    log.info(`recovery: ${what} ${Math.round((100 * offset) / Math.max(1, size))}% (${items} items so far)`);
   }
 }
 

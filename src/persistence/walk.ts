@@ -49,7 +49,7 @@ export interface Damage {
 }
 
 /** Called every so often with how far a walk got, for progress lines. */
-export type Tick = (offset: number, size: number) => void;
+export type Tick = (offset: number, size: number, items: number) => void;
 
 export interface SnapshotWalk {
   /** The count in the header, or -1 when the header is bad. */
@@ -107,7 +107,7 @@ export function walkSnapshot(path: string, opts: SnapshotWalkOptions): SnapshotW
       opts.entry?.(r.buf, e);
       walk.entries++;
       r.pos += e.bytes;
-      if ((walk.entries & 0xffff) === 0) opts.tick?.(r.offset, size);
+      if ((walk.entries & 0xffff) === 0) opts.tick?.(r.offset, size, walk.entries);
     }
     if (!opts.salvage && r.remaining !== 0) {
       walk.damage.push({ start: r.offset, end: size, why: `${r.remaining} unexpected bytes after the last of ${count} entries, at byte ${r.offset}`, cause: "unexpected bytes", keys: [], moreKeys: 0 });
@@ -207,7 +207,7 @@ export function walkWal(path: string, opts: WalWalkOptions): WalWalk {
         opts.record?.(r.buf, rec, inner);
         walk.records++;
         r.pos += rec.bytes;
-        if ((walk.records & 0xffff) === 0) opts.tick?.(r.offset, size);
+        if ((walk.records & 0xffff) === 0) opts.tick?.(r.offset, size, walk.records);
         continue;
       }
       const what = `bad record at byte ${at} (${why})`;
