@@ -51,9 +51,9 @@ function dump(store: Store): Dump {
   return out;
 }
 
-function recoverDir(dir: string, repair = false) {
+function recoverDir(dir: string, repair = false, check = false) {
   const store = new Store();
-  const result = recover(dir, store, { repair });
+  const result = recover(dir, store, { repair, check });
   return { store, result, state: dump(store) };
 }
 
@@ -375,6 +375,27 @@ describe("damage", () => {
     expect(JSON.parse(readFileSync(join(dir, "MANIFEST.json"), "utf8"))).toMatchObject({ snap: snapFile(2), next_wal: walFile(2) });
     logged.take(/repair/);
     expect(recoverDir(dir).state).toEqual(state);
+  });
+
+  test("check mode meets every problem a repair would, records it with what --repair does, and changes no byte", () => {
+    const dir = freshDir();
+    const bad = all.slice();
+    bad[r1.length + 20]! ^= 0x02; // "two"'s expiry
+    writeFileSync(join(dir, walFile(1)), all.subarray(0, all.length - 3)); // torn, but not the newest
+    writeFileSync(join(dir, walFile(2)), concat([bad, r1.subarray(0, 5)])); // damage, then a torn tail
+    const before = readdirSync(dir).map((n) => [n, readFileSync(join(dir, n)).toString("hex")]);
+    const { state, result } = recoverDir(dir, false, true);
+    expect(readdirSync(dir).map((n) => [n, readFileSync(join(dir, n)).toString("hex")])).toEqual(before);
+    expect(result.problems.map((p) => [p.kind, p.file, p.start, p.end, p.keys!.map((k) => k.toString())])).toEqual([
+      ["damage", walFile(1), twoRecords, all.length - 3, ["three"]],
+      ["damage", walFile(2), r1.length, twoRecords, ["two"]],
+      ["torn", walFile(2), all.length, all.length + 5, []],
+    ]);
+    expect(result.problems[0]!.action).toBe(`bytes ${twoRecords}..${all.length - 3} skipped; keys whose change is lost: "three"; every good record after it is kept`);
+    // A repair then does exactly that: the torn end of the older WAL is damage, the later WAL is still replayed.
+    expect(Object.keys(recoverDir(dir, true).state).sort()).toEqual(Object.keys(state).sort());
+    expect(Object.keys(state).sort()).toEqual(["one", "three", "two"]);
+    logged.take(/repair|trimmed/);
   });
 
   test("a bad snapshot entry refuses to start naming the snapshot and the entry's byte offset", () => {
