@@ -6,7 +6,7 @@
 import { Store } from "../engine/store.ts";
 import { manifestName } from "../persistence/format.ts";
 import { formatKey, recover, RecoveryError, type Problem } from "../persistence/recovery.ts";
-import { exitStatus, requireDir, ToolError, withLock } from "./common.ts";
+import { exitStatus, print, requireDir, ToolError, withLock } from "./common.ts";
 
 export const usage = "check DATA_DIR    verify every file of DATA_DIR; exit 0 clean, 1 torn tail, 2 damaged";
 export const arity = 1;
@@ -41,7 +41,7 @@ export async function run([dir]: string[]): Promise<number> {
           ? "torn tail: a write cut short by a crash; a plain start trims it (the bytes are kept in a .broken file)"
           : `damaged: a plain start refuses this directory; \`osprey repair ${dir}\` salvages it as listed above`;
     out.push(`status: ${verdict} (exit ${status})`);
-    process.stdout.write(out.join("\n") + "\n");
+    print(out.join("\n") + "\n");
     return status;
   });
 }

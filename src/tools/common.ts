@@ -1,7 +1,7 @@
 // What the offline tools share: their exit statuses, the data_dir lock (a tool refuses a directory
 // a live server holds, and a server refuses one a tool holds), and the JSON form of keys and values.
 
-import { existsSync, statSync } from "node:fs";
+import { existsSync, statSync, writeSync } from "node:fs";
 import { lockDataDir } from "../persistence/lock.ts";
 
 /** Exit statuses of the tools (docs/OPERATIONS.md lists them). */
@@ -60,5 +60,24 @@ export function textOrBase64(b: Uint8Array): { text: string; base64: boolean } {
     return { text: utf8.decode(b), base64: false };
   } catch {
     return { text: Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("base64"), base64: true };
+  }
+}
+
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Writes all of `text` to `fd` (1 stdout, 2 stderr) before returning, so nothing is lost when the
+ * process exits right after, and a large output costs no more memory than the caller's chunk. A
+ * full non-blocking pipe (EAGAIN) is waited out a millisecond at a time.
+ */
+export function print(text: string | Buffer, fd = 1): void {
+  const b = typeof text === "string" ? Buffer.from(text, "utf8") : text;
+  for (let off = 0; off < b.length; ) {
+    try {
+      off += writeSync(fd, b, off, b.length - off);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EAGAIN") throw e;
+      Atomics.wait(pause, 0, 0, 1);
+    }
   }
 }

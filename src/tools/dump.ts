@@ -9,13 +9,12 @@
 // memory is one read chunk, one output chunk and what the WALs after the snapshot touched (bounded
 // by their size, which a snapshot every wal_max_bytes keeps small).
 
-import { writeSync } from "node:fs";
 import { join } from "node:path";
 import { dumpChunkBytes } from "../constants.ts";
 import { noExpiry } from "../engine/store.ts";
 import { recover, type RecoveryTarget } from "../persistence/recovery.ts";
 import { walkSnapshot } from "../persistence/walk.ts";
-import { exitStatus, requireDir, textOrBase64, ToolError, withLock } from "./common.ts";
+import { exitStatus, print, requireDir, textOrBase64, ToolError, withLock } from "./common.ts";
 
 export const usage = "dump DATA_DIR     print DATA_DIR's keys as JSON Lines {key, value, version, expiry}";
 export const arity = 1;
@@ -30,7 +29,7 @@ export async function run([dir]: string[]): Promise<number> {
     if (damage.length > 0) {
       throw new ToolError(`${dir} is damaged (${damage[0]!.message}${damage.length > 1 ? `, and ${damage.length - 1} more` : ""}): \`osprey check\` lists it, \`osprey repair\` salvages it`, exitStatus.damaged);
     }
-    for (const p of result.problems) process.stderr.write(`osprey dump: leaving out what a start trims: ${p.message}\n`);
+    for (const p of result.problems) print(`osprey dump: leaving out what a start trims: ${p.message}\n`, 2);
     const out = new Output();
     const live = (expiry: number) => expiry === noExpiry || expiry > now;
     if (result.snapName !== null && !overlay.cleared) {
@@ -137,7 +136,7 @@ class Output {
   }
 
   flush(): void {
-    if (this.#chunk.length > 0) writeAllSync(1, Buffer.from(this.#chunk, "utf8"));
+    if (this.#chunk.length > 0) print(this.#chunk);
     this.#chunk = "";
   }
 }
@@ -153,21 +152,4 @@ export function dumpLine(keyBytes: Uint8Array, valueBytes: Uint8Array, version: 
   line.version = version;
   line.expiry = expiry;
   return JSON.stringify(line);
-}
-
-const pause = new Int32Array(new SharedArrayBuffer(4));
-
-/**
- * Writes all of `b` to `fd`. The snapshot is read synchronously, so output is too: when stdout is
- * a non-blocking pipe that is full (EAGAIN), wait a millisecond for the reader and go on.
- */
-function writeAllSync(fd: number, b: Buffer): void {
-  for (let off = 0; off < b.length; ) {
-    try {
-      off += writeSync(fd, b, off, b.length - off);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EAGAIN") throw e;
-      Atomics.wait(pause, 0, 0, 1);
-    }
-  }
 }

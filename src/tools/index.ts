@@ -3,7 +3,7 @@
 // to an exit status. docs/OPERATIONS.md ("Check, dump, load and repair") describes them.
 
 import * as check from "./check.ts";
-import { exitStatus, ToolError } from "./common.ts";
+import { exitStatus, print, ToolError } from "./common.ts";
 import * as dump from "./dump.ts";
 import * as load from "./load.ts";
 import * as repair from "./repair.ts";
@@ -25,14 +25,14 @@ export function isToolName(name: string | undefined): name is ToolName {
 export async function runTool(name: ToolName, args: string[]): Promise<number> {
   const tool = tools[name];
   if (args.length !== tool.arity || args.some((a) => a.startsWith("-") && a !== "-")) {
-    process.stderr.write(`usage: osprey ${tool.usage}\n`);
+    print(`usage: osprey ${tool.usage}\n`, 2);
     return exitStatus.usage;
   }
   try {
     return await tool.run(args);
   } catch (e) {
     if (!(e instanceof ToolError)) throw e;
-    process.stderr.write(`osprey ${name}: ${e.message}\n`);
+    print(`osprey ${name}: ${e.message}\n`, 2);
     return e.status;
   }
 }

@@ -10,7 +10,7 @@ import { noExpiry, Store } from "../engine/store.ts";
 import { lockName } from "../persistence/lock.ts";
 import { snapName } from "../persistence/format.ts";
 import { writeSnapshotNow } from "../persistence/snapshot.ts";
-import { exitStatus, ToolError, withLock } from "./common.ts";
+import { exitStatus, print, ToolError, withLock } from "./common.ts";
 
 export const usage = "load FILE DATA_DIR  fill the new DATA_DIR from JSON Lines as dump writes them (FILE - is stdin)";
 export const arity = 2;
@@ -40,7 +40,7 @@ export async function run([file, dir]: string[]): Promise<number> {
         store.load(e.key, 0, e.key.length, e.value, 0, e.value.length, e.expiry, e.version);
       }
       const written = writeSnapshotNow(dir!, store, 1, 1, now);
-      process.stdout.write(`${dir}: ${written} keys loaded into ${snapName(1)} from ${counts.lines} lines${counts.expired > 0 ? ` (${counts.expired} already expired, left out)` : ""}\n`);
+      print(`${dir}: ${written} keys loaded into ${snapName(1)} from ${counts.lines} lines${counts.expired > 0 ? ` (${counts.expired} already expired, left out)` : ""}\n`);
       return exitStatus.ok;
     });
   } catch (e) {

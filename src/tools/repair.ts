@@ -6,7 +6,7 @@
 import { configFromObject } from "../config.ts";
 import { Store } from "../engine/store.ts";
 import { DataDirLockedError, openPersistence, RecoveryError } from "../persistence/index.ts";
-import { exitStatus, requireDir, ToolError } from "./common.ts";
+import { exitStatus, print, requireDir, ToolError } from "./common.ts";
 
 export const usage = "repair DATA_DIR   salvage DATA_DIR as the server's --repair does, then exit";
 export const arity = 1;
@@ -29,7 +29,7 @@ export async function run([dir]: string[]): Promise<number> {
   const summary =
     problems.length === 0
       ? `${dir}: nothing to repair; ${store.size} keys`
-      : `${dir}: repaired ${damage} damaged stretch(es)${torn > 0 ? ` and trimmed ${torn} torn tail(s)` : ""} (the log lines on stderr say what and where); ${store.size} keys; a plain start needs no --repair`;
-  process.stdout.write(summary + "\n");
+      : `${dir}: repaired ${damage} problem(s)${torn > 0 ? ` and trimmed ${torn} torn tail(s)` : ""} (the log lines on stderr say what and where); ${store.size} keys; a plain start needs no --repair`;
+  print(summary + "\n");
   return exitStatus.ok;
 }

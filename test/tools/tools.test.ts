@@ -152,7 +152,7 @@ describe("repair", () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toContain(`repair: wal-00000001.oswal: bad record at byte ${offsets[25]} (`);
     expect(r.stderr).toContain(`bytes ${offsets[25]}..${offsets[26]} moved to wal-00000001.oswal.broken`);
-    expect(r.stdout).toContain(": repaired 1 damaged stretch(es) (the log lines on stderr say what and where); 49 keys; a plain start needs no --repair\n");
+    expect(r.stdout).toContain(": repaired 1 problem(s) (the log lines on stderr say what and where); 49 keys; a plain start needs no --repair\n");
     expect(Buffer.compare(readFileSync(`${walPath(dir)}.broken`), wal.subarray(offsets[25]!, offsets[26]!))).toBe(0);
     expect((await tool(["check", dir])).code).toBe(0);
     const s = await start(dir);
