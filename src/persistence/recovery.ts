@@ -36,6 +36,8 @@ export interface Problem {
   /** Keys read from the damaged bytes (see walk.ts's Damage). */
   keys?: Buffer[];
   moreKeys?: number;
+  /** False when a damaged length was used to read `keys` (see walk.ts's Damage). */
+  keysExact?: boolean;
 }
 
 /** A snapshot or WAL file recovery read. */
@@ -398,8 +400,8 @@ function readManifest(path: string): Manifest | string {
   return parseManifest(text);
 }
 
-function range(d: Damage): Pick<Problem, "start" | "end" | "keys" | "moreKeys"> {
-  return { start: d.start, end: d.end, keys: d.keys, moreKeys: d.moreKeys };
+function range(d: Damage): Pick<Problem, "start" | "end" | "keys" | "moreKeys" | "keysExact"> {
+  return { start: d.start, end: d.end, keys: d.keys, moreKeys: d.moreKeys, keysExact: d.keysExact };
 }
 
 /** "bytes 120..181 skipped; keys lost: \"a\", \"b\"" — the keys when readable, else only the range. */
@@ -407,7 +409,8 @@ function describeLoss(d: Damage, what: "entries" | "records"): string {
   const bytes = d.end > d.start ? `bytes ${d.start}..${d.end} skipped` : "nothing to skip";
   if (d.keys.length === 0) return d.end > d.start ? `${bytes}; no key readable in them` : bytes;
   const more = d.moreKeys > 0 ? ` and ${d.moreKeys} more` : "";
-  return `${bytes}; ${what === "entries" ? "keys lost" : "keys whose change is lost"}: ${d.keys.map(formatKey).join(", ")}${more}`;
+  const caveat = d.keysExact ? "" : " (read with a damaged length: a key may be cut short or run on)";
+  return `${bytes}; ${what === "entries" ? "keys lost" : "keys whose change is lost"}: ${d.keys.map(formatKey).join(", ")}${more}${caveat}`;
 }
 
 /** A key for a message: JSON-quoted when it is UTF-8, else 0x and hex. */

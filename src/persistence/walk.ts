@@ -46,6 +46,12 @@ export interface Damage {
    */
   keys: Buffer[];
   moreKeys: number;
+  /**
+   * Whether the headers read for `keys` account for the stretch exactly (each one's lengths lead
+   * to the next, the last to `end`, or past it where the file ends). When not, a length was what
+   * was damaged, and a key read with it may be cut short or run on into the bytes after it.
+   */
+  keysExact: boolean;
 }
 
 /** Called every so often with how far a walk got, for progress lines. */
@@ -80,7 +86,7 @@ export function walkSnapshot(path: string, opts: SnapshotWalkOptions): SnapshotW
     walk.count = count;
     opts.header?.(count, size);
     if (count < 0) {
-      walk.damage.push({ start: 0, end: Math.min(size, snapHeaderBytes), why: "not an Osprey snapshot (bad header at byte 0)", cause: "bad header", keys: [], moreKeys: 0 });
+      walk.damage.push({ start: 0, end: Math.min(size, snapHeaderBytes), why: "not an Osprey snapshot (bad header at byte 0)", cause: "bad header", keys: [], moreKeys: 0, keysExact: false });
       if (!opts.salvage) return walk;
     }
     r.seek(Math.min(size, snapHeaderBytes));
@@ -96,7 +102,7 @@ export function walkSnapshot(path: string, opts: SnapshotWalkOptions): SnapshotW
         const entryNo = walk.entries + walk.damage.length + 1;
         const what = `bad entry ${entryNo}${count >= 0 ? ` of ${count}` : ""} at byte ${at}: ${why}`;
         if (!opts.salvage) {
-          walk.damage.push({ start: at, end: size, why: what, cause: why, keys: [], moreKeys: 0 });
+          walk.damage.push({ start: at, end: size, why: what, cause: why, keys: [], moreKeys: 0, keysExact: false });
           return walk;
         }
         const end = resyncEntry(r, at);
@@ -110,10 +116,10 @@ export function walkSnapshot(path: string, opts: SnapshotWalkOptions): SnapshotW
       if ((walk.entries & 0xffff) === 0) opts.tick?.(r.offset, size, walk.entries);
     }
     if (!opts.salvage && r.remaining !== 0) {
-      walk.damage.push({ start: r.offset, end: size, why: `${r.remaining} unexpected bytes after the last of ${count} entries, at byte ${r.offset}`, cause: "unexpected bytes", keys: [], moreKeys: 0 });
+      walk.damage.push({ start: r.offset, end: size, why: `${r.remaining} unexpected bytes after the last of ${count} entries, at byte ${r.offset}`, cause: "unexpected bytes", keys: [], moreKeys: 0, keysExact: false });
     } else if (opts.salvage && count >= 0 && walk.damage.length === 0 && walk.entries !== count) {
       // Every byte checks but entries are missing (a file cut at an entry boundary) or extra.
-      walk.damage.push({ start: size, end: size, why: `the header counts ${count} entries but the file holds ${walk.entries}`, cause: "entry count", keys: [], moreKeys: 0 });
+      walk.damage.push({ start: size, end: size, why: `the header counts ${count} entries but the file holds ${walk.entries}`, cause: "entry count", keys: [], moreKeys: 0, keysExact: false });
     }
     return walk;
   } finally {
@@ -159,10 +165,11 @@ function resyncEntry(r: FileReader, at: number): number {
 }
 
 /** The keys readable in the damaged entries of [start, end): each header whose lengths fit, in turn. */
-function entryKeys(r: FileReader, start: number, end: number): { keys: Buffer[]; moreKeys: number } {
+function entryKeys(r: FileReader, start: number, end: number): { keys: Buffer[]; moreKeys: number; keysExact: boolean } {
   const found = new KeyList();
   const e = newEntryView();
-  for (let c = start; c + entryHeaderBytes <= end; ) {
+  let c = start;
+  while (c + entryHeaderBytes <= end) {
     r.seek(c);
     r.need(entryHeaderBytes);
     const extent = peekEntryHeader(r.buf, r.pos, e);
@@ -170,7 +177,8 @@ function entryKeys(r: FileReader, start: number, end: number): { keys: Buffer[];
     if (c + entryHeaderBytes + e.keyLen <= end && r.need(entryHeaderBytes + e.keyLen)) found.add(r.buf, r.pos + entryHeaderBytes, e.keyLen);
     c += extent;
   }
-  return found.result();
+  // A header whose record the file ends inside was cut short, not misread.
+  return found.result(c === end || (end === r.size && c > end));
 }
 
 export interface WalWalk {
@@ -213,7 +221,7 @@ export function walkWal(path: string, opts: WalWalkOptions): WalWalk {
       const what = `bad record at byte ${at} (${why})`;
       if (!opts.salvage) {
         // docs/FORMAT.md's rule for a plain start: torn only when no whole record starts after it.
-        const d: Damage = { start: at, end: size, why: what, cause: why, keys: [], moreKeys: 0 };
+        const d: Damage = { start: at, end: size, why: what, cause: why, keys: [], moreKeys: 0, keysExact: false };
         if (opts.newest && !wholeRecordAfter(readBytes(r, at, size))) walk.torn = d;
         else walk.damage.push(d);
         return walk;
@@ -299,11 +307,12 @@ function resyncRecord(r: FileReader, at: number): number {
  * The keys readable in the damaged records of [start, end): each header whose lengths fit, in
  * turn; a batch's (or a header with no key's) items one by one.
  */
-function recordKeys(r: FileReader, start: number, end: number): { keys: Buffer[]; moreKeys: number } {
+function recordKeys(r: FileReader, start: number, end: number): { keys: Buffer[]; moreKeys: number; keysExact: boolean } {
   const found = new KeyList();
   const rec = newRecordView();
   const item = newRecordView();
-  for (let c = start; c + recordHeaderBytes <= end; ) {
+  let c = start;
+  while (c + recordHeaderBytes <= end) {
     r.seek(c);
     r.need(recordHeaderBytes);
     const extent = peekRecordHeader(r.buf, r.pos, rec);
@@ -323,7 +332,8 @@ function recordKeys(r: FileReader, start: number, end: number): { keys: Buffer[]
     }
     c += extent;
   }
-  return found.result();
+  // A header whose record the file ends inside was cut short, not misread.
+  return found.result(c === end || (end === r.size && c > end));
 }
 
 /** Keys found in damaged bytes: the first salvageKeysListedMax copied, the rest counted. */
@@ -334,7 +344,7 @@ class KeyList {
     if (this.#keys.length < salvageKeysListedMax) this.#keys.push(Buffer.from(b.subarray(at, at + len)));
     else this.#more++;
   }
-  result(): { keys: Buffer[]; moreKeys: number } {
-    return { keys: this.#keys, moreKeys: this.#more };
+  result(exact: boolean): { keys: Buffer[]; moreKeys: number; keysExact: boolean } {
+    return { keys: this.#keys, moreKeys: this.#more, keysExact: exact };
   }
 }

@@ -49,7 +49,10 @@ export async function run([dir]: string[]): Promise<number> {
 function describe(p: Problem): string[] {
   const lines = [`${p.kind}: ${p.message}`];
   if (p.start !== undefined && p.end !== undefined && p.end > p.start) lines.push(`  bytes ${p.start}..${p.end} of ${p.file}`);
-  if (p.keys !== undefined && p.keys.length > 0) lines.push(`  keys: ${p.keys.map(formatKey).join(", ")}${p.moreKeys ? ` and ${p.moreKeys} more` : ""}`);
+  if (p.keys !== undefined && p.keys.length > 0) {
+    const caveat = p.keysExact === false ? " (read with a damaged length: a key may be cut short or run on)" : "";
+    lines.push(`  keys: ${p.keys.map(formatKey).join(", ")}${p.moreKeys ? ` and ${p.moreKeys} more` : ""}${caveat}`);
+  }
   else if (p.start !== undefined && p.end !== undefined && p.end > p.start) lines.push("  keys: none readable in those bytes");
   lines.push(`  repair: ${p.action}`);
   return lines;
