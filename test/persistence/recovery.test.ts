@@ -312,6 +312,22 @@ describe("damage", () => {
     expect(recoverDir(dir).state).toEqual(state);
   });
 
+  test("--repair puts each damaged stretch in its own .broken file, never overwriting one from before", () => {
+    const dir = freshDir();
+    const bad = concat([r1, r2, r1, r2, r3]);
+    bad[r1.length + 25]! ^= 0x01; // the first "two"
+    bad[2 * r1.length + r2.length + 25]! ^= 0x01; // the second
+    writeFileSync(join(dir, walFile(1)), bad);
+    writeFileSync(join(dir, `${walFile(1)}.broken`), "from an earlier repair");
+    const { state } = recoverDir(dir, true);
+    expect(Object.keys(state).sort()).toEqual(["one", "three"]);
+    expect(readFileSync(join(dir, `${walFile(1)}.broken`), "latin1")).toBe("from an earlier repair");
+    expect(Array.from(readFileSync(join(dir, `${walFile(1)}.broken.1`)))).toEqual(Array.from(bad.subarray(r1.length, twoRecords)));
+    expect(Array.from(readFileSync(join(dir, `${walFile(1)}.broken.2`)))).toEqual(Array.from(bad.subarray(twoRecords + r1.length, 2 * twoRecords)));
+    expect(Array.from(readFileSync(join(dir, walFile(1))))).toEqual(Array.from(concat([r1, r1, r3])));
+    logged.take(/repair/);
+  });
+
   test("one flipped byte anywhere in the middle record of a WAL of 50 keeps the other 49 and names the key when its bytes are readable", () => {
     const records = Array.from({ length: 50 }, (_, i) => walRecord({ type: SET, key: `key:${i}`, value: `value number ${i}`, version: i + 1 }));
     const middle = records[25]!;
