@@ -271,6 +271,15 @@ assert(heapSlackItems > 0, "heapSlackItems must be positive, or every TTL rewrit
 export const fileReadChunkBytes = 8 * MiB;
 /** Recovery logs its progress at most this often, so a large data_dir shows it is not stuck. */
 export const recoveryProgressIntervalMs = 1000;
+/**
+ * Salvage (`--repair`, `osprey check`) names the keys it finds in a damaged stretch of a file, up
+ * to this many per stretch (the rest are counted), so a log line stays readable however much is lost.
+ */
+export const salvageKeysListedMax = 100;
+/** `osprey dump` hands stdout this much JSON at a time, so its output costs this much memory whatever the keyspace. */
+export const dumpChunkBytes = 1 * MiB;
+/** `osprey load` refuses an input line longer than this (a 512 MiB value is 683 MiB in base64). */
+export const loadLineBytesMax = 1024 * MiB;
 /** A WAL record's bytes besides its key and value: a 31-byte header and a 4-byte crc (format.ts asserts it). */
 export const walRecordFramingBytes = 35;
 /**

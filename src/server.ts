@@ -19,6 +19,7 @@ import { inputBudget, outputBudget } from "./net/budget.ts";
 import { countOpenFds, fitClients } from "./net/descriptors.ts";
 import { raiseFileLimit } from "./native/index.ts";
 import { DataDirLockedError, openPersistence, RecoveryError, type Persistence } from "./persistence/index.ts";
+import { isToolName, runTool } from "./tools/index.ts";
 
 /** Exit statuses: a clean stop, a server that cannot start (config, data_dir, port, lock, recovery), a wrong command line. */
 const exitOk = 0;
@@ -158,6 +159,7 @@ export function helpText(): string {
   return `osprey ${version}: Osprey key-value server
 
 Usage: osprey [options]
+       osprey check|dump|load|repair …   offline tools for a data_dir (docs/OPERATIONS.md)
 
 Options:
   -c, --config FILE    read settings from FILE (osprey.toml); default: built-in defaults
@@ -165,7 +167,9 @@ Options:
       --listen ADDR    listen_addr: "host:port", "[::1]:port", ":port" for every IPv4 interface
       --data-dir DIR   data_dir: WAL, snapshots, MANIFEST.json, logs/
       --sync POLICY    sync_policy: os, batch or always
-      --repair         recover past damaged WAL records or snapshot entries (cut bytes go to .broken files)
+      --repair         recover past damaged WAL records or snapshot entries: every record and entry
+                       that checks is kept, damaged bytes go to .broken files, the result is
+                       snapshotted before clients are served
   -h, --help           print this and exit
   -v, --version        print the version and exit
 
@@ -181,7 +185,8 @@ slowlog_threshold_ms; SIGUSR1 starts a snapshot. Documentation: docs/OPERATIONS.
 
 /** Runs the `osprey` command line; `argv` is without the executable and script. */
 export async function main(argv: readonly string[]): Promise<void> {
-  // Offline tools (`osprey <tool> DATA_DIR …`) are dispatched here, before any server flag is parsed.
+  // Offline tools (`osprey check|dump|load|repair …`, src/tools/) are dispatched here, before any server flag is parsed.
+  if (isToolName(argv[0])) process.exit(await runTool(argv[0], argv.slice(1)));
 
   let args: ParsedArgs;
   try {

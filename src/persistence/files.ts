@@ -127,6 +127,23 @@ export class FileReader {
     this.pos = 0;
   }
 
+  /**
+   * The file offset of the first occurrence of `pattern` at or after file offset `from`, or -1.
+   * Reads forward a chunk at a time (keeping pattern.length - 1 bytes of overlap), so a search
+   * over a large file costs one chunk of memory; the position is left somewhere past `from`.
+   */
+  find(pattern: Uint8Array, from: number): number {
+    this.seek(from);
+    for (;;) {
+      const want = Math.min(this.buf.length, this.size - this.offset);
+      if (want < pattern.length || !this.need(want)) return -1;
+      const i = this.buf.indexOf(pattern, this.pos);
+      if (i >= 0 && i + pattern.length <= this.pos + want) return this.#base + i;
+      if (this.offset + want >= this.size) return -1;
+      this.seek(this.offset + want - (pattern.length - 1));
+    }
+  }
+
   close(): void {
     closeSync(this.#fd);
   }

@@ -238,7 +238,29 @@ export function checkBatch(b: Uint8Array, batch: RecordView, item: RecordView): 
   return null;
 }
 
-const walMagicBytes = new Uint8Array([0x57, 0x50, 0x53, 0x4f]); // walMagic, little-endian
+/** walMagic as it appears on disk (little-endian): what a reader resynchronising on records looks for. */
+export const walMagicBytes = new Uint8Array([0x57, 0x50, 0x53, 0x4f]);
+
+/**
+ * Salvage's reading of a damaged record header at b[at..at+31): its type, key and value lengths
+ * and offsets, without checking the magic, format or crc (any of which may be what is damaged).
+ * Returns the extent the header announces, or 0 when its lengths are beyond the limits — then
+ * none of `rec` but the lengths is meaningful. The caller must have loaded the 31 header bytes.
+ */
+export function peekRecordHeader(b: Uint8Array, at: number, rec: RecordView): number {
+  rec.type = b[at + recordTypeOffset]!;
+  rec.keyLen = getU32(b, at + recordKeyLenOffset);
+  rec.valueLen = getU32(b, at + recordValueLenOffset);
+  rec.keyStart = at + recordHeaderBytes;
+  rec.valueStart = rec.keyStart + rec.keyLen;
+  rec.bytes = recordBytes(rec.keyLen, rec.valueLen);
+  return rec.keyLen > keyBytesMaxLimit || rec.bytes > walRecordBytesMax ? 0 : rec.bytes;
+}
+
+/** Whether a record of this type names one key (SET, DEL, EXPIRE), so salvage can report it. */
+export function recordHasKey(type: number): boolean {
+  return type === RecordType.Set || type === RecordType.Del || type === RecordType.Expire;
+}
 
 /**
  * Whether a whole, crc-valid record starts in `tail` (the log from a bad record on) after its
@@ -346,6 +368,19 @@ export function announcedEntryBytes(b: Uint8Array, at: number): number {
   const keyLen = getU32(b, at);
   const valueLen = getU32(b, at + entryValueLenOffset);
   return entryLengthsError(keyLen, valueLen) === null ? entryBytes(keyLen, valueLen) : 0;
+}
+
+/**
+ * Salvage's reading of a damaged entry header at b[at..at+24): lengths and offsets without the
+ * crc check. Returns the extent it announces, or 0 when its lengths are out of range.
+ */
+export function peekEntryHeader(b: Uint8Array, at: number, e: EntryView): number {
+  e.keyLen = getU32(b, at);
+  e.valueLen = getU32(b, at + entryValueLenOffset);
+  e.keyStart = at + entryHeaderBytes;
+  e.valueStart = e.keyStart + e.keyLen;
+  e.bytes = entryBytes(e.keyLen, e.valueLen);
+  return entryLengthsError(e.keyLen, e.valueLen) === null ? e.bytes : 0;
 }
 
 function entryLengthsError(keyLen: number, valueLen: number): string | null {

@@ -16,7 +16,7 @@ import type { Config } from "../config.types.ts";
 import { snapshotChunkBytes, snapshotRetryMs, snapshotSliceMs, snapshotSliceMsMin } from "../constants.ts";
 import { noExpiry, type Store } from "../engine/store.ts";
 import { log } from "../log.ts";
-import { errorText, syncDir, writeFileAtomic } from "./files.ts";
+import { errorText, syncDir, syncFile, writeFileAtomic } from "./files.ts";
 import {
   crcBytes,
   fileIndex,
@@ -334,4 +334,56 @@ export function lastSnapIndex(dir: string): number {
   let max = 0;
   for (const name of readdirSync(dir)) max = Math.max(max, fileIndex(name, "snap"));
   return max;
+}
+
+/**
+ * Writes the whole keyspace as snapshot `index` and then a manifest naming it and `nextWal`, at
+ * once and in the order of any snapshot (tmp → fdatasync → rename → fsync dir → MANIFEST.json the
+ * same way). For a repair, whose result must be on disk before a client is served, and for
+ * `osprey load`; the server's own snapshots run in slices instead (Snapshotter). Entries expired
+ * at `nowMs` are left out. Memory: one chunk (or one entry, when larger). Returns the entries written.
+ */
+export function writeSnapshotNow(dir: string, store: Store, index: number, nextWal: number, nowMs: number): number {
+  const name = snapName(index);
+  const tmp = join(dir, tmpName(name));
+  const fd = openSync(tmp, "w");
+  let count = 0;
+  try {
+    let chunk = Buffer.allocUnsafe(snapshotChunkBytes);
+    let len = putSnapHeader(chunk, 0, 0);
+    let pos = 0;
+    const flush = () => {
+      for (let off = 0; off < len; ) off += writeSync(fd, chunk, off, len - off, pos + off);
+      pos += len;
+      len = 0;
+    };
+    for (let id = 0; id < store.idLimit; id++) {
+      if (!store.hasEntry(id)) continue;
+      const expiry = store.expiry(id);
+      if (expiry !== noExpiry && expiry <= nowMs) continue;
+      const size = store.entryBytes(id) + crcBytes;
+      if (len + size > chunk.length) {
+        flush();
+        if (size > chunk.length) chunk = Buffer.allocUnsafe(size);
+      }
+      len = sealEntry(chunk, len, len + store.encodeEntry(id, chunk, len));
+      count++;
+    }
+    flush();
+    const countBytes = Buffer.allocUnsafe(snapCountBytes);
+    putI64(countBytes, 0, count);
+    writeSync(fd, countBytes, 0, snapCountBytes, snapCountOffset);
+    syncFile(fd, tmp);
+  } catch (e) {
+    closeSync(fd);
+    try {
+      unlinkSync(tmp);
+    } catch {}
+    throw e;
+  }
+  closeSync(fd);
+  renameSync(tmp, join(dir, name));
+  syncDir(dir);
+  writeFileAtomic(join(dir, manifestName), serializeManifest({ version: 1, snap: name, next_wal: walName(nextWal), created_ms: Date.now() }));
+  return count;
 }

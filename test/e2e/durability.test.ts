@@ -270,7 +270,7 @@ describe("WAL files", () => {
     expect(existsSync(`${wal}.broken`)).toBe(true);
   });
 
-  test("a damaged record in the middle refuses to start naming file and offset; --repair starts", async () => {
+  test("a damaged record in the middle refuses to start naming file and offset; --repair skips it and keeps every record after it", async () => {
     const dir = tempDir();
     let server = await start({}, dir);
     const c = await RawClient.connect(server.port);
@@ -286,7 +286,8 @@ describe("WAL files", () => {
     const c2 = await RawClient.connect(server.port);
     expect(await c2.request("GET k4\r\n")).toBe("VALUE 5 1 -1\r\nvalue\r\n");
     expect(await c2.request("GET k5\r\n")).toBe("NOT_FOUND");
-    expect((await c2.stats()).keys).toBe("5");
+    expect(await c2.request("GET k6\r\n")).toBe("VALUE 5 1 -1\r\nvalue\r\n");
+    expect((await c2.stats()).keys).toBe("19");
   });
 });
 
@@ -572,7 +573,7 @@ describe("the manifest", () => {
     expect(stderr).toMatch(/MANIFEST\.json is missing but the directory holds snap-\d+\.osnap, wal-\d+\.oswal … wal-\d+\.oswal: refusing to start/);
 
     server = await start({ wal_max_bytes: 64 * 1024 }, dir, { args: ["--repair"] });
-    expect(server.log()).toMatch(/repair: MANIFEST\.json is missing; rebuilding the state from snap-\d+\.osnap and \d+ WAL file\(s\)/);
+    expect(server.log()).toMatch(/repair: MANIFEST\.json is missing but the directory holds .*; rebuilding the state from snap-\d+\.osnap and \d+ WAL file\(s\)/);
     expect((await w.verify(server.port)).lost).toEqual([]);
     expect(await server.signal("SIGTERM")).toBe(0);
     // The repair wrote a manifest: a plain start now succeeds, with everything still there.

@@ -2,10 +2,12 @@
 // files, torn tails at every byte offset, damage in the middle, missing files, --repair.
 
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { noExpiry, Store } from "../../src/engine/store.ts";
+import { fileReadChunkBytes } from "../../src/constants.ts";
+import { encodeEntry, entryBytes, putSnapHeader, snapHeaderBytes } from "../../src/persistence/format.ts";
 import { recover, RecoveryError } from "../../src/persistence/recovery.ts";
 import { captureLog, concat, snapFile, snapshotFile, walFile, walRecord, writeManifest } from "./fixtures.ts";
 
@@ -49,9 +51,9 @@ function dump(store: Store): Dump {
   return out;
 }
 
-function recoverDir(dir: string, repair = false) {
+function recoverDir(dir: string, repair = false, check = false) {
   const store = new Store();
-  const result = recover(dir, store, { repair });
+  const result = recover(dir, store, { repair, check });
   return { store, result, state: dump(store) };
 }
 
@@ -113,8 +115,68 @@ describe("files written by the original Osprey", () => {
     expect(() => recoverDir(dir)).toThrow(`MANIFEST.json is missing but the directory holds ${walFile(3)} … ${walFile(4)}: refusing to start`);
     const { state, result } = recoverDir(dir, true);
     expect(state).toEqual({ a: { value: "22", version: 5, expiry: noExpiry } });
-    expect(result.nextWalIndex).toBe(3);
-    expect(logged.take(/^ERROR repair:/)).toEqual([`ERROR repair: MANIFEST.json is missing; rebuilding the state from no snapshot and 2 WAL file(s) from ${walFile(3)} on`]);
+    // The repaired state is a snapshot with a manifest naming it and a new WAL after the old ones.
+    expect(result.nextWalIndex).toBe(5);
+    expect(result.snapIndex).toBe(1);
+    expect(JSON.parse(readFileSync(join(dir, "MANIFEST.json"), "utf8"))).toMatchObject({ snap: snapFile(1), next_wal: walFile(5) });
+    expect(logged.take(/^ERROR repair:/)).toEqual([
+      `ERROR repair: MANIFEST.json is missing but the directory holds ${walFile(3)} … ${walFile(4)}; rebuilding the state from no snapshot and 2 WAL file(s) from ${walFile(3)} on`,
+    ]);
+    expect(recoverDir(dir).state).toEqual(state);
+  });
+
+  test("an unreadable MANIFEST.json refuses to start naming what the directory holds; --repair rebuilds from the newest snapshot that checks whole and every WAL, and sticks", () => {
+    const dir = freshDir();
+    writeFileSync(join(dir, snapFile(1)), snapshotFile([{ key: "a", value: "from-snap-1", version: 1 }]));
+    const newer = snapshotFile([{ key: "a", value: "from-snap-2", version: 2 }]);
+    newer[newer.length - 1]! ^= 0x01;
+    writeFileSync(join(dir, snapFile(2)), newer);
+    writeFileSync(join(dir, walFile(2)), walRecord({ type: SET, key: "c", value: "3", version: 1 }));
+    writeFileSync(join(dir, walFile(3)), walRecord({ type: SET, key: "d", value: "4", version: 1 }));
+    writeFileSync(join(dir, "MANIFEST.json"), '{"version":1,"sn');
+    expect(() => recoverDir(dir)).toThrow(
+      new RegExp(`^MANIFEST\\.json is not valid JSON \\(.*\\) but the directory holds ${snapFile(1)}, ${snapFile(2)}, ${walFile(2)} … ${walFile(3)}: refusing to start \\(--repair rebuilds`),
+    );
+    const { state } = recoverDir(dir, true);
+    expect(Object.keys(state).sort()).toEqual(["a", "c", "d"]);
+    expect(state.a!.value).toBe("from-snap-1");
+    expect(logged.take(/^ERROR repair:/)).toEqual([
+      expect.stringMatching(
+        new RegExp(`^ERROR repair: MANIFEST\\.json is not valid JSON .*; rebuilding the state from ${snapFile(1)} \\(${snapFile(2)} did not check whole\\) and 2 WAL file\\(s\\) from ${walFile(2)} on$`),
+      ),
+      `ERROR repair: set ${snapFile(2)} aside as ${snapFile(2)}.broken`,
+    ]);
+    expect(logged.take(/^INFO repair:/)).toEqual([expect.stringContaining(`written to ${snapFile(3)} and MANIFEST.json; the WAL continues in ${walFile(4)}`)]);
+    expect(recoverDir(dir).state).toEqual(state);
+  });
+
+  test("a MANIFEST.json naming no files is refused even in a directory holding nothing else; --repair writes a good one", () => {
+    const dir = freshDir();
+    writeFileSync(join(dir, "MANIFEST.json"), '{"version":1}');
+    expect(() => recoverDir(dir)).toThrow('MANIFEST.json does not name a snapshot and a next WAL: {"version":1}: refusing to start');
+    expect(recoverDir(dir, true).state).toEqual({});
+    logged.take(/repair:/);
+    expect(JSON.parse(readFileSync(join(dir, "MANIFEST.json"), "utf8"))).toMatchObject({ snap: snapFile(1), next_wal: walFile(1) });
+    expect(recoverDir(dir).result.problems).toEqual([]);
+  });
+
+  test("a snapshot larger than the read chunk recovers: entries that straddle a chunk boundary are read whole", () => {
+    const dir = freshDir();
+    const value = new Uint8Array(100).fill(97);
+    const n = Math.ceil((fileReadChunkBytes * 1.5) / entryBytes(12, 100));
+    const snap = Buffer.alloc(snapHeaderBytes + n * entryBytes(12, 100));
+    let at = putSnapHeader(snap, 0, n);
+    for (let i = 0; i < n; i++) {
+      const key = Buffer.from(`key:${String(i).padStart(8, "0")}`);
+      at = encodeEntry(snap, at, key, 0, key.length, value, 0, value.length, noExpiry, i + 1);
+    }
+    writeFileSync(join(dir, snapFile(1)), snap);
+    writeManifest(dir, 1, 2);
+    const store = new Store();
+    expect(recover(dir, store).entriesLoaded).toBe(n);
+    expect(store.size).toBe(n);
+    const last = Buffer.from(`key:${String(n - 1).padStart(8, "0")}`);
+    expect(store.version(store.find(last, 0, last.length))).toBe(n);
   });
 
   test("binary keys and values (bytes ≥ 0x80, NUL, CR, LF) survive byte for byte", () => {
@@ -230,21 +292,128 @@ describe("damage", () => {
     expect(() => recoverDir(dir)).toThrow(new RegExp(`${walFile(1)}: bad record at byte ${twoRecords}`));
   });
 
-  test("--repair truncates at the damaged record and sets later WALs aside as .broken", () => {
+  test("--repair skips a damaged record in the middle, keeps every good record after it and later WALs, and moves the bytes to .broken", () => {
     const dir = freshDir();
     const bad = all.slice();
-    bad[r1.length + 10]! ^= 0x40;
+    bad[r1.length + 33]! ^= 0x40; // inside "two"'s key: its crc no longer matches
     writeFileSync(join(dir, walFile(1)), bad);
     writeFileSync(join(dir, walFile(2)), walRecord({ type: SET, key: "later", value: "l", version: 1 }));
-    const { state } = recoverDir(dir, true);
-    expect(Object.keys(state)).toEqual(["one"]);
-    expect(statSync(join(dir, walFile(1))).size).toBe(r1.length);
-    expect(readdirSync(dir).sort()).toEqual([walFile(1), `${walFile(1)}.broken`, `${walFile(2)}.broken`]);
+    const { state, result } = recoverDir(dir, true);
+    expect(Object.keys(state).sort()).toEqual(["later", "one", "three"]);
+    expect(Array.from(readFileSync(join(dir, walFile(1))))).toEqual(Array.from(concat([r1, r3])));
+    expect(Array.from(readFileSync(join(dir, `${walFile(1)}.broken`)))).toEqual(Array.from(bad.subarray(r1.length, twoRecords)));
+    expect(result.problems.map((p) => [p.kind, p.start, p.end])).toEqual([["damage", r1.length, twoRecords]]);
     expect(logged.take(/^(WARN|ERROR) /)).toEqual([
-      expect.stringMatching(new RegExp(`^ERROR repair: ${walFile(1)}: bad record at byte ${r1.length} .*truncating the log there and setting later WALs aside$`)),
-      expect.stringMatching(/^WARN recovery: trimmed /),
-      `ERROR repair: set ${walFile(2)} aside as ${walFile(2)}.broken`,
+      `ERROR repair: ${walFile(1)}: bad record at byte ${r1.length} (crc mismatch); bytes ${r1.length}..${twoRecords} skipped; keys whose change is lost: "tw/"; every good record after it is kept`,
+      `ERROR repair: ${walFile(1)}: bytes ${r1.length}..${twoRecords} moved to ${walFile(1)}.broken`,
     ]);
+    // The repair stuck: a plain start finds the same keys and no damage.
+    expect(logged.take(/^INFO repair: the repaired state \(3 keys\) is written to snap-00000001\.osnap/)).toHaveLength(1);
+    expect(recoverDir(dir).state).toEqual(state);
+  });
+
+  test("--repair puts each damaged stretch in its own .broken file, never overwriting one from before", () => {
+    const dir = freshDir();
+    const bad = concat([r1, r2, r1, r2, r3]);
+    bad[r1.length + 25]! ^= 0x01; // the first "two"
+    bad[2 * r1.length + r2.length + 25]! ^= 0x01; // the second
+    writeFileSync(join(dir, walFile(1)), bad);
+    writeFileSync(join(dir, `${walFile(1)}.broken`), "from an earlier repair");
+    const { state } = recoverDir(dir, true);
+    expect(Object.keys(state).sort()).toEqual(["one", "three"]);
+    expect(readFileSync(join(dir, `${walFile(1)}.broken`), "latin1")).toBe("from an earlier repair");
+    expect(Array.from(readFileSync(join(dir, `${walFile(1)}.broken.1`)))).toEqual(Array.from(bad.subarray(r1.length, twoRecords)));
+    expect(Array.from(readFileSync(join(dir, `${walFile(1)}.broken.2`)))).toEqual(Array.from(bad.subarray(twoRecords + r1.length, 2 * twoRecords)));
+    expect(Array.from(readFileSync(join(dir, walFile(1))))).toEqual(Array.from(concat([r1, r1, r3])));
+    logged.take(/repair/);
+  });
+
+  test("one flipped byte anywhere in the middle record of a WAL of 50 keeps the other 49 and names the key when its bytes are readable", () => {
+    const records = Array.from({ length: 50 }, (_, i) => walRecord({ type: SET, key: `key:${i}`, value: `value number ${i}`, version: i + 1 }));
+    const middle = records[25]!;
+    const start = records.slice(0, 25).reduce((n, r) => n + r.length, 0);
+    const whole = concat(records);
+    for (let at = 0; at < middle.length; at++) {
+      const dir = freshDir();
+      const bad = whole.slice();
+      bad[start + at]! ^= 0x01;
+      writeFileSync(join(dir, walFile(1)), bad);
+      expect(() => recoverDir(dir)).toThrow(RecoveryError);
+      const { state, result } = recoverDir(dir, true);
+      expect(Object.keys(state).length).toBe(49);
+      expect(state["key:25"]).toBeUndefined();
+      expect(readFileSync(join(dir, `${walFile(1)}.broken`)).length).toBe(middle.length);
+      const damage = result.problems.filter((p) => p.kind === "damage");
+      expect(damage.map((p) => [p.start, p.end])).toEqual([[start, start + middle.length]]);
+      // The key is read from the damaged header: exact unless the flipped byte is in it or in a length
+      // (then the stretch is still exact, found by resynchronising, but the lengths cannot be trusted).
+      const keys = damage[0]!.keys!.map((k) => k.toString("latin1"));
+      expect(damage[0]!.keysExact).toBe(at < 7 || at >= 15);
+      if (at < 7 || at >= 15) expect(keys).toEqual(at >= 31 && at < 37 ? [expect.stringMatching(/^.{6}$/)] : ["key:25"]);
+      expect(recoverDir(dir).state).toEqual(state);
+      logged.take(/repair/);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("--repair never applies part of a damaged batch, and names the keys of its items", () => {
+    const dir = freshDir();
+    const items = [walRecord({ type: SET, key: "x", value: "1", version: 1 }), walRecord({ type: SET, key: "y", value: "2", version: 1 }), walRecord({ type: SET, key: "z", value: "3", version: 1 })];
+    const batch = walRecord({ type: BATCH, value: concat(items), version: 3 });
+    for (const at of [2, 6, 11, 31 + items[0]!.length + 33, batch.length - 2]) {
+      const bad = batch.slice();
+      bad[at]! ^= 0x10;
+      writeFileSync(join(dir, walFile(1)), concat([r1, bad, r2]));
+      const { state, result } = recoverDir(dir, true);
+      expect(Object.keys(state).sort()).toEqual(["one", "two"]);
+      expect(result.problems.map((p) => [p.start, p.end])).toEqual([[r1.length, r1.length + batch.length]]);
+      if (at !== 11) expect(result.problems[0]!.keys!.map((k) => k.toString())).toEqual(["x", "y", "z"]);
+      logged.take(/repair/);
+      rmSync(dir, { recursive: true, force: true });
+      mkdirSync(dir);
+    }
+  });
+
+  test("a damaged snapshot entry and a damaged record in the same repair: both .broken, every other key kept", () => {
+    const dir = freshDir();
+    const snap = snapshotFile([
+      { key: "s1", value: "a" },
+      { key: "s2", value: "b" },
+      { key: "s3", value: "c" },
+    ]);
+    snap[14 + 30 + 24 + 2]! ^= 0xff; // s2's key
+    writeFileSync(join(dir, snapFile(1)), snap);
+    writeManifest(dir, 1, 1);
+    const bad = all.slice();
+    bad[r1.length + 20]! ^= 0x02; // "two"'s expiry
+    writeFileSync(join(dir, walFile(1)), bad);
+    const { state } = recoverDir(dir, true);
+    expect(Object.keys(state).sort()).toEqual(["one", "s1", "s3", "three"]);
+    expect(readdirSync(dir).sort()).toEqual(["MANIFEST.json", snapFile(1) + ".broken", snapFile(2), walFile(1), `${walFile(1)}.broken`]);
+    expect(JSON.parse(readFileSync(join(dir, "MANIFEST.json"), "utf8"))).toMatchObject({ snap: snapFile(2), next_wal: walFile(2) });
+    logged.take(/repair/);
+    expect(recoverDir(dir).state).toEqual(state);
+  });
+
+  test("check mode meets every problem a repair would, records it with what --repair does, and changes no byte", () => {
+    const dir = freshDir();
+    const bad = all.slice();
+    bad[r1.length + 20]! ^= 0x02; // "two"'s expiry
+    writeFileSync(join(dir, walFile(1)), all.subarray(0, all.length - 3)); // torn, but not the newest
+    writeFileSync(join(dir, walFile(2)), concat([bad, r1.subarray(0, 5)])); // damage, then a torn tail
+    const before = readdirSync(dir).map((n) => [n, readFileSync(join(dir, n)).toString("hex")]);
+    const { state, result } = recoverDir(dir, false, true);
+    expect(readdirSync(dir).map((n) => [n, readFileSync(join(dir, n)).toString("hex")])).toEqual(before);
+    expect(result.problems.map((p) => [p.kind, p.file, p.start, p.end, p.keys!.map((k) => k.toString())])).toEqual([
+      ["damage", walFile(1), twoRecords, all.length - 3, ["three"]],
+      ["damage", walFile(2), r1.length, twoRecords, ["two"]],
+      ["torn", walFile(2), all.length, all.length + 5, []],
+    ]);
+    expect(result.problems[0]!.action).toBe(`bytes ${twoRecords}..${all.length - 3} skipped; keys whose change is lost: "three"; every good record after it is kept`);
+    // A repair then does exactly that: the torn end of the older WAL is damage, the later WAL is still replayed.
+    expect(Object.keys(recoverDir(dir, true).state).sort()).toEqual(Object.keys(state).sort());
+    expect(Object.keys(state).sort()).toEqual(["one", "three", "two"]);
+    logged.take(/repair|trimmed/);
   });
 
   test("a bad snapshot entry refuses to start naming the snapshot and the entry's byte offset", () => {
@@ -260,7 +429,35 @@ describe("damage", () => {
     expect(() => recoverDir(dir)).toThrow(new RegExp(`${snapFile(1)}: bad entry 2 of 2 at byte ${secondEntry}: crc mismatch`));
     const { state } = recoverDir(dir, true);
     expect(Object.keys(state)).toEqual(["a"]);
-    expect(logged.take(/^ERROR /)).toEqual([`ERROR repair: ${snapFile(1)}: bad entry 2 of 2 at byte ${secondEntry}: crc mismatch; keeping the 1 entries before it`]);
+    expect(logged.take(/^ERROR /)).toEqual([
+      `ERROR repair: ${snapFile(1)}: bad entry 2 of 2 at byte ${secondEntry}: crc mismatch; bytes ${secondEntry}..${snap.length} skipped; keys lost: "b"; the entries around it are kept`,
+      `ERROR repair: ${snapFile(1)}: kept 1 entries that check (1 live)`,
+      `ERROR repair: set ${snapFile(1)} aside as ${snapFile(1)}.broken`,
+    ]);
+    logged.take(/^INFO repair:/);
+  });
+
+  test("--repair of a snapshot keeps every entry that checks, before and after the damage, lists the keys lost, and sticks", () => {
+    const dir = freshDir();
+    const entries = Array.from({ length: 3000 }, (_, i) => ({ key: `k${i}`, value: `v${i}`, version: i + 1 }));
+    const snap = snapshotFile(entries);
+    const lengths = entries.map((e) => 24 + e.key.length + e.value.length + 4);
+    const at1500 = 14 + lengths.slice(0, 1500).reduce((a, b) => a + b, 0);
+    snap[at1500 + 4]! ^= 0x01; // entry 1501's value length
+    writeFileSync(join(dir, snapFile(1)), snap);
+    writeManifest(dir, 1, 2);
+    writeFileSync(join(dir, walFile(2)), r1);
+    expect(() => recoverDir(dir)).toThrow(`${snapFile(1)}: bad entry 1501 of 3000 at byte ${at1500}: `);
+    const { state, result } = recoverDir(dir, true);
+    expect(Object.keys(state).length).toBe(3000); // 2999 entries + "one" from the WAL
+    expect(state.k1500).toBeUndefined();
+    expect(state.k2999).toEqual({ value: "v2999", version: 3000, expiry: noExpiry });
+    expect(result.problems.map((p) => [p.file, p.start, p.end, p.keys!.map((k) => k.toString())])).toEqual([[snapFile(1), at1500, at1500 + lengths[1500]!, ["k1500"]]]);
+    expect(existsSync(join(dir, `${snapFile(1)}.broken`))).toBe(true);
+    logged.take(/repair/);
+    const again = recoverDir(dir);
+    expect(again.state).toEqual(state);
+    expect(again.result.problems).toEqual([]);
   });
 
   test("a snapshot with fewer entries than its header counts refuses to start", () => {
