@@ -18,7 +18,7 @@ import { assert } from "../assert.ts";
 import { fdWarnIntervalMs, walBufferBytesInitial, walBufferBytesMax, walRecordBytesMax, walReserveBytes, walRetryMs } from "../constants.ts";
 import type { MutationLog } from "../engine/store.ts";
 import { log } from "../log.ts";
-import { reserve } from "../native/index.ts";
+import { fdatasync, reserve } from "../native/index.ts";
 import { errnoText, errorText, syncDir, syncFile } from "./files.ts";
 import { copyBytes } from "../bytes.ts";
 import {
@@ -411,6 +411,17 @@ export class Wal implements MutationLog {
     }, walRetryMs);
   }
 
+  /**
+   * An fdatasync of the log failed. The page cache may have dropped the data, and the kernel
+   * reports the error once: nothing written since the last good sync can be trusted to be on disk,
+   * and no later sync would say so. Stopping is the only honest answer (recovery uses what is on
+   * disk); no reply waiting for this sync is sent.
+   */
+  #syncFailed(file: string, why: string): never {
+    log.error(`fdatasync ${file} failed (${why}): stopping, recovery will use what is on disk`);
+    process.exit(70);
+  }
+
   #startSync(): void {
     this.#syncing = true;
     const target = this.#writtenLsn;
@@ -421,12 +432,7 @@ export class Wal implements MutationLog {
       this.#syncing = false;
       this.syncsTotal++;
       this.lastSyncMs = performance.now() - started;
-      if (err) {
-        // After a failed fdatasync the page cache may have dropped the data: nothing written since
-        // the last good sync can be trusted to be on disk. Stopping is the only honest answer.
-        log.error(`fdatasync ${walName(this.#index)} failed (${errorText(err)}): stopping, recovery will use what is on disk`);
-        process.exit(70);
-      }
+      if (err) this.#syncFailed(walName(this.#index), errorText(err));
       assert(target <= this.#writtenLsn, "a sync covered more of the log than was written");
       // A rotation meanwhile synced further already (synchronously): the position never goes back.
       if (target > this.#syncedLsn) this.#syncedLsn = target;
@@ -461,8 +467,11 @@ export class Wal implements MutationLog {
       return -1;
     }
     const old = this.#fd;
+    // Not a write to retry when it fails: the kernel reports a writeback error once, so a later
+    // sync of this file would succeed over data that may be gone.
+    const rc = fdatasync(old);
+    if (rc !== 0) this.#syncFailed(this.currentName, errnoText(Math.abs(rc)));
     try {
-      syncFile(old, this.currentName);
       ftruncateSync(old, this.#fileBytes); // gives back space reserved past the end
     } catch (e) {
       closeSync(next);

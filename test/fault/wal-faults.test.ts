@@ -189,6 +189,38 @@ describe("an fdatasync that fails", () => {
   }
 });
 
+describe("an fdatasync that fails while the log rotates to its next file", () => {
+  test("the server stops (exit 70) instead of closing the file as complete, and a restart has every acknowledged write", async () => {
+    const dir = tempDir();
+    const f = faults(".oswal");
+    // Rotation after 64 KiB; no batch sync or snapshot gets there first.
+    const config = { sync_policy: "batch", batch_fsync_ms: 60_000, batch_fsync_bytes: 1 << 30, wal_max_bytes: 65_536, enable_snapshot: false };
+    let server = await start(dir, config, f.env);
+    const c = await RawClient.connect(server.port);
+    const value = "a".repeat(40_000);
+    expect(await c.request(`SET a ${value.length}\r\n${value}\r\n`)).toBe("OK 1");
+    // The kernel reports a writeback error once: the sync of the rotation is the one that sees it.
+    f.arm("EIO", ["fdatasync"], { once: true });
+    let reply = "";
+    try {
+      reply = await c.request(`SET b ${value.length}\r\n${value}\r\n`);
+    } catch {
+      // the server stopped
+    }
+    expect(await server.proc.exited).toBe(70);
+    expect(server.log()).toMatch(/fdatasync wal-00000001\.oswal failed \(EIO.*\): stopping/);
+    expect(server.log()).not.toContain("writable again");
+    await f.clear();
+    server = await start(dir, { ...config, enable_snapshot: true });
+    const c2 = await RawClient.connect(server.port);
+    await c2.send("GET a\r\nGET b\r\n");
+    expect(await c2.reply()).toBe(`VALUE ${value.length} 1 -1\r\n${value}\r\n`);
+    // b's reply, if it got out before the sync, is a promise recovery keeps too.
+    const b = await c2.reply();
+    if (reply === "OK 1") expect(b).toBe(`VALUE ${value.length} 1 -1\r\n${value}\r\n`);
+  }, 30_000);
+});
+
 describe("a snapshot whose file cannot be synced", () => {
   test("the snapshot fails and is counted, writes and the log go on, the next snapshot succeeds, and nothing is lost", async () => {
     const dir = tempDir();
