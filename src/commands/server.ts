@@ -31,8 +31,9 @@ export function dbsize(s: Session, ctx: Context): void {
 const SYNC = nameCodeOf("SYNC");
 const ASYNC = nameCodeOf("ASYNC");
 
-/** FLUSHALL [SYNC|ASYNC] → OK. Both empty the keyspace at once, logged as one record. */
+/** FLUSHALL / FLUSHDB [SYNC|ASYNC] → OK. Both empty the keyspace at once, logged as one record. */
 export function flushall(s: Session, ctx: Context): void {
+  if (s.p.argc > 2) return s.reply.error(RespErr.syntax);
   if (s.p.argc === 2) {
     const code = nameCode(s.b, s.p.starts[1]!, s.p.ends[1]!);
     if (code !== SYNC && code !== ASYNC) return s.reply.error(RespErr.syntax);
