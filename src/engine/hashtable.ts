@@ -232,11 +232,13 @@ export class HashTable {
     const m0 = this.#oldMask;
     const m1 = this.#mask;
     this.#visitHome(this.#old, m0, v & m0, this.#cursor, visit);
+    // Incrementing under the larger mask walks the expansions (the bits m0 lacks) first; once they
+    // are back to zero the carry has incremented the smaller cursor: that is the next cursor.
     do {
       this.#visitHome(this.#slots, m1, v & m1, 0, visit);
       v = nextCursor(v, m1);
     } while ((v & (m0 ^ m1)) !== 0);
-    return nextCursor(v, m0);
+    return v;
   }
 
   /** Calls `visit` with the ids of `slots` whose home is `home`, skipping slots below `below` (moved). */

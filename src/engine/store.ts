@@ -351,6 +351,11 @@ export class Store {
     return this.#table.scan(cursor, visit);
   }
 
+  /** Whether the index is doubling (its old table still being moved over): for tests of SCAN across a rehash. */
+  get resizing(): boolean {
+    return this.#table.resizing;
+  }
+
   /** Whether entry `id` has expired by `nowMs`; it is then removed (lazy expiry, as `lookup`). */
   expireIfDue(id: number, nowMs: number): boolean {
     const at = this.#expiry[id]!;
