@@ -56,8 +56,10 @@ describe("globMatch follows Redis's stringmatchlen", () => {
     expect(performance.now() - start).toBeLessThan(2000);
   });
 
+  // Redis 7.0.15 answers the same for KEYS over a key of 2000 a's (checked by hand: Osprey's
+  // max_key_bytes keeps such keys out of the differential test).
   test("a pattern nested deeper than Redis allows matches nothing instead of overflowing the stack", () => {
     expect(globMatchText("a*".repeat(2000), "a".repeat(2000))).toBe(false);
-    expect(globMatchText("a*".repeat(500), "a".repeat(500))).toBe(true);
+    expect(globMatchText("a*".repeat(1001), "a".repeat(2000))).toBe(true);
   });
 });

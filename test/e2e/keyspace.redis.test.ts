@@ -142,6 +142,16 @@ describe("keyspace commands answer as Redis 7 does", () => {
     ]);
   });
 
+  test("SCAN over thousands of keys, while the index doubles, answers every key", async () => {
+    await same(["FLUSHALL"]);
+    for (let batch = 0; batch < 5; batch++) {
+      await same(["MSET", ...Array.from({ length: 1000 }, (_, i) => [`many:${batch}:${i}`, "v"]).flat()]);
+      await same(["SCAN", "ALL", "COUNT", "10"]);
+      await same(["SCAN", "ALL", "MATCH", `many:${batch}:1*`, "COUNT", "100"]);
+    }
+    await same(["DBSIZE"]);
+  });
+
   test("KEYS with Redis's glob rules: *, ?, classes, ranges, negation, escapes", async () => {
     await sequence([
       ["MSET", "hello", "1", "hallo", "1", "hxllo", "1", "hllo", "1", "heeeello", "1", "h\\llo", "1", "h-llo", "1", "H]llo", "1", "a^b", "1"],
@@ -166,6 +176,9 @@ describe("keyspace commands answer as Redis 7 does", () => {
       ["KEYS", "h*l*o*"],
       ["KEYS", "*\\"],
       ["KEYS", "nomatch"],
+      ["SET", "a".repeat(250), "1"],
+      ["KEYS", "a*".repeat(250)],
+      ["KEYS", "a*".repeat(251)],
       ["KEYS"],
       ["KEYS", "a", "b"],
     ]);
