@@ -2,10 +2,10 @@
 // handler and how each protocol spells it (name, arity, payload framing, docs) — and the one
 // dispatch path that checks arity and keys, counts stats, contains failures and feeds the slowlog.
 
-import { InvariantError } from "../assert.ts";
+import { assert, InvariantError } from "../assert.ts";
 import { log } from "../log.ts";
 import { Err, respError } from "../errors.ts";
-import { nameCodeOf, type PayloadSpec } from "../protocol/text.ts";
+import { nameCodeOf, nameLettersMax, type PayloadSpec } from "../protocol/text.ts";
 import { WalError } from "../persistence/wal.ts";
 import type { Context } from "./context.ts";
 import { Stat } from "./context.ts";
@@ -227,6 +227,13 @@ export class Route {
 /** name code → Route, for one protocol. */
 export type Routes = ReadonlyMap<number, Route>;
 
+/** A row's name code: every name must have its own (a name `nameCode` cannot map would route every unmappable request to it). */
+function routeCode(routes: Map<number, Route>, name: string): number {
+  const code = nameCodeOf(name);
+  assert(code >= 0 && !routes.has(code), `command name ${name} has no code of its own (letters only, at most ${nameLettersMax})`);
+  return code;
+}
+
 /** The text protocol's routes; `arityError` is its one fixed reply. */
 export function textRoutes(arityError: Uint8Array): Routes {
   const routes = new Map<number, Route>();
@@ -234,7 +241,7 @@ export function textRoutes(arityError: Uint8Array): Routes {
     const t = command.text;
     if (t === null) continue;
     const name = t.name ?? command.name;
-    routes.set(nameCodeOf(name), new Route(command, name, t.argsMin, t.argsMax, arityError, t.payload));
+    routes.set(routeCode(routes, name), new Route(command, name, t.argsMin, t.argsMax, arityError, t.payload));
   }
   return routes;
 }
@@ -248,7 +255,7 @@ export function respRoutes(arityError: (name: string) => Uint8Array): Routes {
     const name = command.name.toLowerCase();
     const argsMin = r.arity > 0 ? r.arity : -r.arity;
     const argsMax = r.argsMax ?? (r.arity > 0 ? r.arity : unbounded);
-    routes.set(nameCodeOf(name), new Route(command, name, argsMin, argsMax, arityError(name), undefined));
+    routes.set(routeCode(routes, name), new Route(command, name, argsMin, argsMax, arityError(name), undefined));
   }
   return routes;
 }
