@@ -78,16 +78,28 @@ export function scan(s: Session, ctx: Context): void {
     }
   }
   const reply = s.reply;
-  const room = Math.min(ctx.outputRoom, scanReplyBytesMax);
+  // Half the room left: a step stops at the end of the bucket that crosses its budget, so it ends
+  // within the room unless one bucket alone is larger than half of it.
+  const room = Math.min((ctx.outputRoom - scanHeaderBytes) / 2, scanReplyBytesMax);
   scanStep(ctx.store, cursor, o, s.nowMs, room, (len) => reply.keyBytes(len), scanResult);
   writeScan(s, ctx, scanResult.cursor, scanResult.ids);
 }
 
+/** Writes a step's reply; one that would still pass the output room (its first bucket alone) drops the client, as MGET's. */
 function writeScan(s: Session, ctx: Context, cursor: number, ids: readonly number[]): void {
   const store = ctx.store;
+  let bytes = scanHeaderBytes;
+  for (const id of ids) bytes += s.reply.keyBytes(store.keyLength(id));
+  if (bytes > ctx.outputRoom) {
+    ctx.outputOverflow = true;
+    return;
+  }
   s.reply.scanned(cursor, ids.length);
   for (const id of ids) s.reply.key(store, id);
 }
+
+/** An upper bound of `scanned`'s header in either protocol. */
+const scanHeaderBytes = 64;
 
 const keysFound: number[] = [];
 
