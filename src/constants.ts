@@ -265,6 +265,20 @@ assert(Number.isInteger(Math.log2(tableSlotsMin)), "tableSlotsMin must be a powe
 assert(loadFactorMax + 1 / rehashSlotsPerInsert < 2 * loadFactorMax, "rehashSlotsPerInsert: the old table must be drained before the new one fills");
 assert(heapSlackItems > 0, "heapSlackItems must be positive, or every TTL rewrite would rebuild the heap");
 /**
+ * Most reply bytes one SCAN step collects keys for (it stops after the bucket that passes it and
+ * answers a cursor to go on from): a SCAN with a huge COUNT costs the server and the client a
+ * bounded reply, where Redis would build the whole keyspace into one.
+ */
+export const scanReplyBytesMax = 4 * MiB;
+/**
+ * Home buckets one SCAN step may visit at least, whatever its COUNT (Redis visits COUNT × 10): the
+ * table never shrinks below 1024 slots nor after deletes, so a sparse table would otherwise take
+ * many steps that answer nothing. Visiting an empty bucket costs one slot read.
+ */
+export const scanBucketsPerStepMin = 16384;
+/** Expired keys RANDOMKEY removes while looking for a live one before it answers nil. */
+export const randomKeyTriesMax = 1000;
+/**
  * Recovery reads files through one buffer of this size (grown only for a larger record), so a
  * snapshot of any size costs this much memory to read, not its size.
  */

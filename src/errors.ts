@@ -68,8 +68,14 @@ export const Err = {
   overflow: reply("TYPE", "increment would overflow"),
   /** A connection over max_clients; it is closed after this. */
   maxClients: reply("BUSY", "max clients reached"),
-  /** An argument that must be an integer is not (no text command has one today: the fallback). */
+  /** An argument that must be an integer is not (SCAN's COUNT). */
   badNumber: reply("BADREQ", "argument is not an integer"),
+  /** A SCAN cursor that is not an unsigned 64-bit decimal. */
+  invalidCursor: reply("BADREQ", "invalid cursor"),
+  /** SCAN COUNT of zero or less. */
+  badCount: reply("BADREQ", "COUNT needs a positive integer"),
+  /** A refusal of a RESP-only keyspace command, which never reaches a text connection (the table's fallback). */
+  respOnly: reply("BADREQ", "not available in the text protocol"),
 } as const;
 
 /** An `ERR INTERNAL` reply naming the cause, for failures that are not the client's fault. */
@@ -158,6 +164,16 @@ export const RespErr = {
   lcsTooLarge: respError("Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len"),
   /** BITOP NOT with more than one source key. */
   bitopNotOneKey: respError("BITOP NOT must be called with a single source key."),
+  /** SCAN with a cursor that is not an unsigned 64-bit decimal. */
+  invalidCursor: respError("invalid cursor"),
+  /** RENAME/RENAMENX of a key that is not live. */
+  noSuchKey: respError("no such key"),
+  /** COPY of a key onto itself. */
+  sameObject: respError("source and destination objects are the same"),
+  /** OBJECT FREQ: Osprey has no LFU policy (Redis's words for maxmemory-policy noeviction). */
+  freqNotTracked: respError("An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."),
+  /** OBJECT IDLETIME: Osprey keeps no access times (Redis would estimate one). */
+  idleNotTracked: respError("idle time not tracked: Osprey keeps no access times"),
 } as const;
 
 /** A RESP `-ERR INTERNAL <cause>` reply, for failures that are not the client's fault. */
@@ -204,6 +220,12 @@ export const textFail: readonly Uint8Array[] = failTable({
   [Fail.LcsLenAndIdx]: Err.unknownOption,
   [Fail.LcsTooLarge]: Err.valueTooLarge,
   [Fail.BitopNotOneKey]: Err.badNumber,
+  [Fail.InvalidCursor]: Err.invalidCursor,
+  [Fail.BadCount]: Err.badCount,
+  [Fail.NoSuchKey]: Err.respOnly,
+  [Fail.SameObject]: Err.respOnly,
+  [Fail.FreqNotTracked]: Err.respOnly,
+  [Fail.IdleNotTracked]: Err.respOnly,
 });
 
 /**
@@ -247,6 +269,12 @@ export const respFail: readonly Uint8Array[] = failTable({
   [Fail.LcsLenAndIdx]: RespErr.lcsLenAndIdx,
   [Fail.LcsTooLarge]: RespErr.lcsTooLarge,
   [Fail.BitopNotOneKey]: RespErr.bitopNotOneKey,
+  [Fail.InvalidCursor]: RespErr.invalidCursor,
+  [Fail.BadCount]: RespErr.syntax,
+  [Fail.NoSuchKey]: RespErr.noSuchKey,
+  [Fail.SameObject]: RespErr.sameObject,
+  [Fail.FreqNotTracked]: RespErr.freqNotTracked,
+  [Fail.IdleNotTracked]: RespErr.idleNotTracked,
 });
 
 /** Every Fail must have a reply: a table missing one fails at start-up, not on the first such request. */

@@ -13,7 +13,8 @@ export type Request =
   | { cmd: "incr" | "decr"; key: Uint8Array; delta: bigint }
   | { cmd: "mget"; keys: Uint8Array[] }
   | { cmd: "mset"; pairs: [Uint8Array, Uint8Array][] }
-  | { cmd: "stats" };
+  | { cmd: "stats" }
+  | { cmd: "scan"; match: Uint8Array | undefined; count: number | undefined };
 
 /** What a command answered, in a shape the printers understand. */
 export type Reply =
@@ -30,7 +31,9 @@ export type Reply =
   /** STATS. */
   | { type: "fields"; fields: Record<string, string> }
   /** The server said NOT_FOUND (GET or EXPIRE of a missing key). */
-  | { type: "notFound" };
+  | { type: "notFound" }
+  /** SCAN: the keys found, each once. */
+  | { type: "keys"; keys: Buffer[] };
 
 /** Each command's usage and one line about it, for --help and the prompt's `help`. */
 export const commandHelp: Record<Request["cmd"], { usage: string; summary: string }> = {
@@ -49,6 +52,7 @@ export const commandHelp: Record<Request["cmd"], { usage: string; summary: strin
   mget: { usage: "mget <key> [key …]", summary: "print several values, one line per key" },
   mset: { usage: "mset <key> <value> [key value …]", summary: "store several keys, all or nothing" },
   stats: { usage: "stats", summary: "server counters as name=value lines" },
+  scan: { usage: "scan [pattern] [count <n>]", summary: "list every key (matching a glob: *, ?, [a-z], \\x), one per line" },
 };
 
 /** Runs one request on the client. Server errors reject with the client's ServerError classes. */
@@ -80,7 +84,22 @@ export async function execute(client: OspreyClient, req: Request): Promise<Reply
       return { type: "integer", value: await client.mset(req.pairs), field: "count" };
     case "stats":
       return { type: "fields", fields: await client.stats() };
+    case "scan":
+      return { type: "keys", keys: await scanAll(client, req.match, req.count) };
   }
+}
+
+/** Every key of a whole SCAN, each once (a scan may answer a key twice while the keyspace grows). */
+async function scanAll(client: OspreyClient, match: Uint8Array | undefined, count: number | undefined): Promise<Buffer[]> {
+  const seen = new Set<string>();
+  const keys: Buffer[] = [];
+  for await (const key of client.scan({ match, count })) {
+    const id = key.toString("latin1");
+    if (seen.has(id)) continue;
+    seen.add(id);
+    keys.push(key);
+  }
+  return keys;
 }
 
 /** Thrown for a command line that cannot be run as written (wrong arguments, bad number). */

@@ -117,6 +117,8 @@ export function printRaw(r: Reply, out: Out): void {
       return out.write(Object.entries(r.fields).map(([k, v]) => `${k}=${v}\n`).join(""));
     case "notFound":
       return; // said on stderr by the caller
+    case "keys":
+      return out.write(r.keys.map((k) => `${safe(k)}\n`).join(""));
   }
 }
 
@@ -144,6 +146,9 @@ export function printJson(r: Reply, out: Out): void {
       break;
     case "notFound":
       return;
+    case "keys":
+      v = { keys: r.keys.map((k) => safe(k)) };
+      break;
   }
   out.write(toJson(v) + "\n");
 }
@@ -165,5 +170,7 @@ export function formatRepl(r: Reply): string {
       return Object.entries(r.fields).map(([k, v]) => `${k}=${v}`).join("\n");
     case "notFound":
       return "(nil)";
+    case "keys":
+      return r.keys.length === 0 ? "(empty array)" : r.keys.map((k, i) => `${i + 1}) ${quoted(k)}`).join("\n");
   }
 }

@@ -239,6 +239,20 @@ const subCommands: Record<string, CommandDef<any>> = {
     return { cmd: "mset", pairs };
   }),
   stats: subcommand("stats", {}, () => ({ cmd: "stats" })),
+  scan: subcommand(
+    "scan",
+    {
+      pattern: { type: "positional", required: false, description: "a glob the keys must match (default: every key)" },
+      count: { type: "string", description: "keys the server looks at per step (a hint)" },
+    },
+    (a) => {
+      const extra = rest(a).slice(1);
+      if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}: ${commandHelp.scan.usage}`);
+      const pattern = arg(a.pattern);
+      const count = arg(a.count);
+      return { cmd: "scan", match: pattern === undefined ? undefined : Buffer.from(pattern, "utf8"), count: count === undefined ? undefined : intArg(count, "--count") };
+    },
+  ),
   repl: defineCommand({
     meta: { name: "repl", description: "the interactive prompt (the default without a subcommand)" },
     args: connectionArgs,

@@ -110,11 +110,25 @@ export function parseWords(name: string, args: Uint8Array[]): Request {
       for (let i = 0; i < args.length; i += 2) pairs.push([args[i]!, args[i + 1]!]);
       return { cmd, pairs };
     }
+    case "scan":
+      return scanRequest(args.map(text));
     case "set":
       arity(cmd, args, 2, Infinity);
       return { cmd, key: args[0]!, value: args[1]!, options: setOptions(args.slice(2).map(text)) };
   }
   throw new UsageError(`unknown command '${name}'; type help for the list`);
+}
+
+/** `scan [pattern] [count <n>]` from its words. */
+function scanRequest(words: string[]): Request {
+  let match: Uint8Array | undefined;
+  let count: number | undefined;
+  for (let i = 0; i < words.length; i++) {
+    if (words[i]!.toLowerCase() === "count" && i + 1 < words.length) count = intArg(words[++i]!, "count");
+    else if (match === undefined) match = Buffer.from(words[i]!, "utf8");
+    else throw new UsageError(`wrong number of arguments; usage: ${commandHelp.scan.usage}`);
+  }
+  return { cmd: "scan", match, count };
 }
 
 /** SET's option words (case-insensitive): EX ms, PXAT ms, NX, XX, VER n, KEEPTTL. */

@@ -17,6 +17,8 @@ import {
   needMore,
   prefixedNumber,
   ReplyReader,
+  scanReply,
+  type ScanPage,
   statsReply,
   unexpected,
   valueReply,
@@ -64,6 +66,16 @@ export interface SetOptions {
   keepTtl?: boolean;
 }
 
+/** Options of `scan` and `scanPage`. */
+export interface ScanOptions {
+  /** Only keys matching this Redis glob (`*`, `?`, `[a-z]`, `\\x`); one token: no spaces or control bytes. */
+  match?: Bytes;
+  /** How many keys a step should look at (a hint; default the server's, 10). */
+  count?: number;
+}
+
+export type { ScanPage };
+
 /** A key or value: text (sent as UTF-8) or bytes. */
 export type Bytes = string | Uint8Array;
 
@@ -84,13 +96,25 @@ interface Pending {
 
 /** Encodes a key, refusing what the protocol cannot carry (it would split the command line). */
 function keyBytes(key: Bytes): Buffer {
-  const b = typeof key === "string" ? Buffer.from(key, "utf8") : Buffer.from(key.buffer, key.byteOffset, key.byteLength);
-  if (b.length === 0) throw new BadRequestError("BADREQ", "key is empty");
+  return tokenBytes(key, "key");
+}
+
+/** An argument that must be one text-protocol token (a key, a SCAN pattern): 1+ bytes, no space, control byte or DEL. */
+function tokenBytes(token: Bytes, what: string): Buffer {
+  const b = typeof token === "string" ? Buffer.from(token, "utf8") : Buffer.from(token.buffer, token.byteOffset, token.byteLength);
+  if (b.length === 0) throw new BadRequestError("BADREQ", `${what} is empty`);
   for (let i = 0; i < b.length; i++) {
     const c = b[i]!;
-    if (c <= 0x20 || c === 0x7f) throw new BadRequestError("BADREQ", "key contains invalid characters");
+    if (c <= 0x20 || c === 0x7f) throw new BadRequestError("BADREQ", `${what} contains invalid characters`);
   }
   return b;
+}
+
+/** A SCAN cursor as the server answered it: decimal digits. */
+function cursorText(cursor: string | number | bigint): string {
+  const text = String(cursor);
+  if (!/^\d{1,20}$/.test(text)) throw new BadRequestError("BADREQ", "cursor must be a non-negative integer");
+  return text;
 }
 
 function valueBytes(value: Bytes): Uint8Array {
@@ -257,6 +281,38 @@ export class OspreyClient {
       });
       return Buffer.concat([line(...parts), ...values, CRLF]);
     }, okCount);
+  }
+
+  /**
+   * One `SCAN cursor [MATCH pattern] [COUNT n]` step → the cursor to continue from ("0" when the
+   * scan is done) and the keys of this step (possibly none, even before the end).
+   */
+  scanPage(cursor: string | number | bigint, options: ScanOptions = {}): Promise<ScanPage> {
+    let decoder: Decoder<ScanPage> | undefined;
+    return this.#call(
+      () => {
+        const parts: (string | Uint8Array)[] = ["SCAN", cursorText(cursor)];
+        if (options.match !== undefined) parts.push("MATCH", tokenBytes(options.match, "pattern"));
+        if (options.count !== undefined) parts.push("COUNT", intText(options.count, "count"));
+        decoder = scanReply();
+        return line(...parts);
+      },
+      (r) => decoder!(r),
+    );
+  }
+
+  /**
+   * Every key (matching `options.match`), one SCAN step at a time: a key live for the whole scan
+   * is yielded at least once; one written or deleted meanwhile may be yielded or not, and a key
+   * may come twice when the keyspace grew during the scan.
+   */
+  async *scan(options: ScanOptions = {}): AsyncGenerator<Buffer, void, undefined> {
+    let cursor = "0";
+    do {
+      const page = await this.scanPage(cursor, options);
+      cursor = page.cursor;
+      yield* page.keys;
+    } while (cursor !== "0");
   }
 
   /** `STATS` → the server's counters by name (quoted values without their quotes). */

@@ -204,3 +204,37 @@ export function statsReply(): Decoder<Record<string, string>> {
     }
   };
 }
+
+/** One SCAN step's answer: the cursor to continue from ("0" when the scan is done) and its keys. */
+export interface ScanPage {
+  cursor: string;
+  keys: Buffer[];
+}
+
+/** SCAN's reply: `CURSOR <next> <count>`, then `count` blocks of `KEY <len>` + the key's bytes. */
+export function scanReply(): Decoder<ScanPage> {
+  let page: ScanPage | null = null;
+  let count = 0;
+  return (r) => {
+    if (page === null) {
+      const line = r.line();
+      if (line === null) return needMore;
+      const err = errorLine(line);
+      if (err !== null) return err;
+      const m = /^CURSOR (\d+) (\d+)$/.exec(line);
+      if (m === null) unexpected(line);
+      page = { cursor: m[1]!, keys: [] };
+      count = Number(m[2]);
+    }
+    while (page.keys.length < count) {
+      const head = r.peekLine();
+      if (head === null) return needMore;
+      const m = /^KEY (\d+)$/.exec(head.text);
+      if (m === null) unexpected(head.text);
+      const key = r.body(head.next, Number(m[1]));
+      if (key === null) return needMore;
+      page.keys.push(key);
+    }
+    return page;
+  };
+}

@@ -80,6 +80,18 @@ export const enum Fail {
   LcsTooLarge,
   /** BITOP NOT with other than one source key. */
   BitopNotOneKey,
+  /** A SCAN cursor that is not an unsigned 64-bit decimal. */
+  InvalidCursor,
+  /** SCAN COUNT below 1. */
+  BadCount,
+  /** RENAME/RENAMENX of a key that is not live. */
+  NoSuchKey,
+  /** COPY of a key onto itself. */
+  SameObject,
+  /** OBJECT FREQ: no LFU policy, so access frequency is not tracked (Redis's words). */
+  FreqNotTracked,
+  /** OBJECT IDLETIME: Osprey keeps no access times. */
+  IdleNotTracked,
 }
 
 /**
@@ -148,4 +160,12 @@ export interface Reply {
   arrayHeader(n: number): void;
   /** A map of `n` pairs follows (RESP only; a flat array of 2n in RESP2). */
   mapHeader(n: number): void;
+
+  // ---- Keyspace listings (SCAN, KEYS, RANDOMKEY) ----
+  /** A SCAN step's reply follows: the next cursor, then `count` keys (text `CURSOR <next> <count>`, RESP `*2`, the cursor, `*count`). */
+  scanned(cursor: number, count: number): void;
+  /** The key of live entry `id` (text `KEY <len>` CRLF, the bytes, CRLF; RESP a bulk string). */
+  key(store: Store, id: number): void;
+  /** An upper bound of what `key` writes for a key of `keyLen` bytes. */
+  keyBytes(keyLen: number): number;
 }

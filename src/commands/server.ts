@@ -6,6 +6,7 @@ import { version } from "../version.ts";
 import { collectMetrics, durabilityFields, type Field, type Metrics } from "../metrics.ts";
 import { nameCode, nameCodeOf } from "../protocol/text.ts";
 import { Err } from "../errors.ts";
+import { globMatchText } from "../glob.ts";
 import { RespErr, respError } from "../errors.ts";
 import type { Context } from "./context.ts";
 import { statNames } from "./context.ts";
@@ -31,8 +32,9 @@ export function dbsize(s: Session, ctx: Context): void {
 const SYNC = nameCodeOf("SYNC");
 const ASYNC = nameCodeOf("ASYNC");
 
-/** FLUSHALL [SYNC|ASYNC] → OK. Both empty the keyspace at once, logged as one record. */
+/** FLUSHALL / FLUSHDB [SYNC|ASYNC] → OK. Both empty the keyspace at once, logged as one record. */
 export function flushall(s: Session, ctx: Context): void {
+  if (s.p.argc > 2) return s.reply.error(RespErr.syntax);
   if (s.p.argc === 2) {
     const code = nameCode(s.b, s.p.starts[1]!, s.p.ends[1]!);
     if (code !== SYNC && code !== ASYNC) return s.reply.error(RespErr.syntax);
@@ -196,32 +198,6 @@ function configParams(ctx: Context): [string, string][] {
   ];
 }
 
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
-}
-
-/** A Redis glob (`*`, `?`, `[…]`, `\x`) as a case-insensitive RegExp, as CONFIG GET matches names. */
-export function globToRegExp(glob: string): RegExp {
-  let re = "";
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i]!;
-    if (c === "*") re += ".*";
-    else if (c === "?") re += ".";
-    else if (c === "[") {
-      const close = glob.indexOf("]", i + 1);
-      if (close < 0) re += "\\[";
-      else {
-        let set = glob.slice(i + 1, close).replace(/\\/g, "\\\\");
-        if (set.startsWith("^")) set = `^${set.slice(1)}`;
-        re += `[${set}]`;
-        i = close;
-      }
-    } else if (c === "\\" && i + 1 < glob.length) re += escapeRegExp(glob[++i]!);
-    else re += escapeRegExp(c);
-  }
-  return new RegExp(`^${re}$`, "is");
-}
-
 const GET = nameCodeOf("GET");
 
 /** Redis 7's error for a subcommand it does not know. */
@@ -242,14 +218,10 @@ export function config(s: Session, ctx: Context): void {
   const params = configParams(ctx);
   const matched = new Set<number>();
   for (let t = 2; t < p.argc; t++) {
-    let re: RegExp;
-    try {
-      re = globToRegExp(s.text(t));
-    } catch {
-      continue; // a pattern we cannot translate matches nothing
-    }
+    const pattern = s.text(t);
     params.forEach(([name], i) => {
-      if (re.test(name)) matched.add(i);
+      // Redis matches parameter names without regard to case.
+      if (globMatchText(pattern, name, true)) matched.add(i);
     });
   }
   s.reply.mapHeader(matched.size);

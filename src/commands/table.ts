@@ -2,10 +2,10 @@
 // handler and how each protocol spells it (name, arity, payload framing, docs) — and the one
 // dispatch path that checks arity and keys, counts stats, contains failures and feeds the slowlog.
 
-import { InvariantError } from "../assert.ts";
+import { assert, InvariantError } from "../assert.ts";
 import { log } from "../log.ts";
 import { Err, respError } from "../errors.ts";
-import { nameCodeOf, type PayloadSpec } from "../protocol/text.ts";
+import { nameCodeOf, nameLettersMax, type PayloadSpec } from "../protocol/text.ts";
 import { WalError } from "../persistence/wal.ts";
 import type { Context } from "./context.ts";
 import { Stat } from "./context.ts";
@@ -17,7 +17,8 @@ import { decr, decrby, incr } from "./counters.ts";
 import { del, exists, get, getdel, mget, mset, set, setnx } from "./strings.ts";
 import { append, getex, getrange, getset, incrbyfloat, lcs, msetnx, psetex, setex, setrange, strlen } from "./strings.ts";
 import { bitcount, bitop, bitpos, getbit, setbit } from "./bits.ts";
-import { expire, persist, pexpire, pttl, ttl } from "./ttl.ts";
+import { expire, expireat, expiretime, persist, pexpire, pexpireat, pexpiretime, pttl, ttl } from "./ttl.ts";
+import { copy, help, keys, object, randomkey, rename, renamenx, scan, type } from "./keyspace.ts";
 import { commandCommand } from "./introspection.ts";
 import { discard, exec, multi, queueRequest, unwatch, watch } from "./transactions.ts";
 import { aloneBegin, aloneEnd, ranInRun } from "./timing.ts";
@@ -74,6 +75,10 @@ export interface TextForm {
    * So a handler sees `SET key value` in both protocols.
    */
   readonly payload?: { readonly at: number; readonly step: number };
+  /** The arguments after the name, as HELP shows them. */
+  readonly usage?: string;
+  /** HELP's summary, when the RESP form's does not fit the text command (or there is none). */
+  readonly summary?: string;
 }
 
 /** How RESP spells a command, and what COMMAND tells Redis clients about it. */
@@ -127,19 +132,19 @@ export const commands: readonly Command[] = [
   // Connection
   { name: "PING", flags: C, keys: noKeys, stat: Stat.Other, run: ping, text: { argsMin: 1, argsMax: 1 }, resp: { arity: -1, argsMax: 2, group: "connection", summary: "Returns the server's liveliness response.", since: "1.0.0" } },
   { name: "ECHO", flags: C, keys: noKeys, stat: Stat.Other, run: echo, text: null, resp: { arity: 2, group: "connection", summary: "Returns the given string.", since: "1.0.0" } },
-  { name: "QUIT", flags: C, keys: noKeys, stat: Stat.Other, run: quit, text: null, resp: { arity: -1, group: "connection", summary: "Closes the connection.", since: "1.0.0" } },
+  { name: "QUIT", flags: C, keys: noKeys, stat: Stat.Other, run: quit, text: { argsMin: 1, argsMax: 1 }, resp: { arity: -1, group: "connection", summary: "Closes the connection.", since: "1.0.0" } },
   { name: "SELECT", flags: CLS, keys: noKeys, stat: Stat.Other, run: select, text: null, resp: { arity: 2, group: "connection", summary: "Changes the selected database (only 0 exists).", since: "1.0.0" } },
   { name: "HELLO", flags: CLS | Flag.NoScript, keys: noKeys, stat: Stat.Other, run: hello, text: null, resp: { arity: -1, group: "connection", summary: "Handshakes with the server (RESP2 only).", since: "6.0.0" } },
   { name: "CLIENT", flags: Flag.Connection | Flag.Loading | Flag.NoScript, keys: noKeys, stat: Stat.Other, run: client, text: null, resp: { arity: -2, group: "connection", summary: "CLIENT SETNAME, GETNAME and ID.", since: "2.4.0" } },
   // Strings
-  { name: "GET", flags: RF, keys: key1, stat: Stat.Get, run: get, text: { argsMin: 2, argsMax: 2 }, resp: { arity: 2, group: "string", summary: "Returns the string value of a key.", since: "1.0.0" } },
-  { name: "SET", flags: WG, keys: key1, stat: Stat.Set, run: set, text: { argsMin: 3, argsMax: 11, payload: { at: 2, step: 0 } }, resp: { arity: -3, group: "string", summary: "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", since: "1.0.0" } },
+  { name: "GET", flags: RF, keys: key1, stat: Stat.Get, run: get, text: { argsMin: 2, argsMax: 2, usage: "<key>" }, resp: { arity: 2, group: "string", summary: "Returns the string value of a key.", since: "1.0.0" } },
+  { name: "SET", flags: WG, keys: key1, stat: Stat.Set, run: set, text: { argsMin: 3, argsMax: 11, payload: { at: 2, step: 0 }, usage: "<key> <len> [EX ms|PXAT epoch_ms] [NX|XX] [VER n] [KEEPTTL], then the value" }, resp: { arity: -3, group: "string", summary: "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", since: "1.0.0" } },
   { name: "SETNX", flags: WGF, keys: key1, stat: Stat.Set, run: setnx, text: null, resp: { arity: 3, group: "string", summary: "Set the string value of a key only when the key doesn't exist.", since: "1.0.0" } },
   { name: "GETDEL", flags: WF, keys: key1, stat: Stat.Del, run: getdel, text: null, resp: { arity: 2, group: "string", summary: "Returns the string value of a key after deleting the key.", since: "6.2.0" } },
-  { name: "MGET", flags: RF, keys: allKeys, stat: Stat.Mget, run: mget, text: { argsMin: 2, argsMax: unbounded }, resp: { arity: -2, group: "string", summary: "Atomically returns the string values of one or more keys.", since: "1.0.0" } },
-  { name: "MSET", flags: WG, keys: pairKeys, paired: true, stat: Stat.Mset, run: mset, text: { argsMin: 3, argsMax: unbounded, payload: { at: 2, step: 2 } }, resp: { arity: -3, group: "string", summary: "Atomically creates or modifies the string values of one or more keys.", since: "1.0.1" } },
-  { name: "INCR", flags: WGF, keys: key1, stat: Stat.Incr, run: incr, text: { argsMin: 2, argsMax: 3 }, resp: { arity: 2, group: "string", summary: "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", since: "1.0.0" } },
-  { name: "DECR", flags: WGF, keys: key1, stat: Stat.Incr, run: decr, text: { argsMin: 2, argsMax: 3 }, resp: { arity: 2, group: "string", summary: "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", since: "1.0.0" } },
+  { name: "MGET", flags: RF, keys: allKeys, stat: Stat.Mget, run: mget, text: { argsMin: 2, argsMax: unbounded, usage: "<key> [<key> ...]" }, resp: { arity: -2, group: "string", summary: "Atomically returns the string values of one or more keys.", since: "1.0.0" } },
+  { name: "MSET", flags: WG, keys: pairKeys, paired: true, stat: Stat.Mset, run: mset, text: { argsMin: 3, argsMax: unbounded, payload: { at: 2, step: 2 }, usage: "<key> <len> [<key> <len> ...], then the values back to back" }, resp: { arity: -3, group: "string", summary: "Atomically creates or modifies the string values of one or more keys.", since: "1.0.1" } },
+  { name: "INCR", flags: WGF, keys: key1, stat: Stat.Incr, run: incr, text: { argsMin: 2, argsMax: 3, usage: "<key> [delta]", summary: "Adds delta (default 1) to the integer value of a key. Uses 0 as initial value if the key doesn't exist." }, resp: { arity: 2, group: "string", summary: "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", since: "1.0.0" } },
+  { name: "DECR", flags: WGF, keys: key1, stat: Stat.Incr, run: decr, text: { argsMin: 2, argsMax: 3, usage: "<key> [delta]", summary: "Subtracts delta (default 1) from the integer value of a key. Uses 0 as initial value if the key doesn't exist." }, resp: { arity: 2, group: "string", summary: "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", since: "1.0.0" } },
   { name: "INCRBY", flags: WGF, keys: key1, stat: Stat.Incr, run: incr, text: null, resp: { arity: 3, group: "string", summary: "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.", since: "1.0.0" } },
   { name: "DECRBY", flags: WGF, keys: key1, stat: Stat.Incr, run: decrby, text: null, resp: { arity: 3, group: "string", summary: "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.", since: "1.0.0" } },
   { name: "APPEND", flags: WGX | Flag.Fast, keys: key1, stat: Stat.Set, run: append, text: null, resp: { arity: 3, group: "string", summary: "Append a value to a key", since: "2.0.0" } },
@@ -161,19 +166,19 @@ export const commands: readonly Command[] = [
   { name: "BITPOS", flags: R, keys: key1, stat: Stat.Get, run: bitpos, text: null, resp: { arity: -3, group: "bitmap", summary: "Find first bit set or clear in a string", since: "2.8.7" } },
   { name: "BITOP", flags: WGX, keys: keysFrom2, stat: Stat.Set, run: bitop, text: null, resp: { arity: -4, group: "bitmap", summary: "Perform bitwise operations between strings", since: "2.6.0" } },
   // Keys
-  { name: "DEL", flags: W, keys: allKeys, stat: Stat.Del, run: del, text: { argsMin: 2, argsMax: 2 }, resp: { arity: -2, group: "generic", summary: "Deletes one or more keys.", since: "1.0.0" } },
-  { name: "EXISTS", flags: RF, keys: allKeys, stat: Stat.Exists, run: exists, text: { argsMin: 2, argsMax: 2 }, resp: { arity: -2, group: "generic", summary: "Determines whether one or more keys exist.", since: "1.0.0" } },
+  { name: "DEL", flags: W, keys: allKeys, stat: Stat.Del, run: del, text: { argsMin: 2, argsMax: 2, usage: "<key>", summary: "Deletes a key." }, resp: { arity: -2, group: "generic", summary: "Deletes one or more keys.", since: "1.0.0" } },
+  { name: "EXISTS", flags: RF, keys: allKeys, stat: Stat.Exists, run: exists, text: { argsMin: 2, argsMax: 2, usage: "<key>", summary: "Determines whether a key exists." }, resp: { arity: -2, group: "generic", summary: "Determines whether one or more keys exist.", since: "1.0.0" } },
   { name: "EXPIRE", flags: WF, keys: key1, stat: Stat.Expire, run: expire, text: null, resp: { arity: -3, group: "generic", summary: "Sets the expiration time of a key in seconds.", since: "1.0.0" } },
-  { name: "PEXPIRE", flags: WF, keys: key1, stat: Stat.Expire, run: pexpire, text: { name: "EXPIRE", argsMin: 3, argsMax: 3 }, resp: { arity: -3, group: "generic", summary: "Sets the expiration time of a key in milliseconds.", since: "2.6.0" } },
+  { name: "PEXPIRE", flags: WF, keys: key1, stat: Stat.Expire, run: pexpire, text: { name: "EXPIRE", argsMin: 3, argsMax: 3, usage: "<key> <ms>" }, resp: { arity: -3, group: "generic", summary: "Sets the expiration time of a key in milliseconds.", since: "2.6.0" } },
   { name: "TTL", flags: RF, keys: key1, stat: Stat.Ttl, run: ttl, text: null, resp: { arity: 2, group: "generic", summary: "Returns the expiration time in seconds of a key.", since: "1.0.0" } },
-  { name: "PTTL", flags: RF, keys: key1, stat: Stat.Ttl, run: pttl, text: { name: "TTL", argsMin: 2, argsMax: 2 }, resp: { arity: 2, group: "generic", summary: "Returns the expiration time in milliseconds of a key.", since: "2.6.0" } },
+  { name: "PTTL", flags: RF, keys: key1, stat: Stat.Ttl, run: pttl, text: { name: "TTL", argsMin: 2, argsMax: 2, usage: "<key>" }, resp: { arity: 2, group: "generic", summary: "Returns the expiration time in milliseconds of a key.", since: "2.6.0" } },
   { name: "PERSIST", flags: WF, keys: key1, stat: Stat.Expire, run: persist, text: null, resp: { arity: 2, group: "generic", summary: "Removes the expiration time of a key.", since: "2.2.0" } },
   // Server
   { name: "DBSIZE", flags: RF, keys: noKeys, stat: Stat.Other, run: dbsize, text: null, resp: { arity: 1, group: "server", summary: "Returns the number of keys in the database.", since: "1.0.0" } },
-  { name: "FLUSHALL", flags: W | Flag.NoMulti | Flag.TimedAlone, keys: noKeys, stat: Stat.Other, run: flushall, text: null, resp: { arity: -1, argsMax: 2, group: "server", summary: "Removes all keys from all databases.", since: "1.0.0" } },
-  { name: "STATS", flags: Flag.Admin | Flag.TimedAlone, keys: noKeys, stat: Stat.Other, run: stats, text: { argsMin: 1, argsMax: 1 }, resp: null },
+  { name: "FLUSHALL", flags: W | Flag.NoMulti | Flag.TimedAlone, keys: noKeys, stat: Stat.Other, run: flushall, text: null, resp: { arity: -1, group: "server", summary: "Removes all keys from all databases.", since: "1.0.0" } },
+  { name: "STATS", flags: Flag.Admin | Flag.TimedAlone, keys: noKeys, stat: Stat.Other, run: stats, text: { argsMin: 1, argsMax: 1, summary: "Returns the server's counters as name=value lines, then END." }, resp: null },
   { name: "INFO", flags: Flag.Loading | Flag.TimedAlone, keys: noKeys, stat: Stat.Other, run: info, text: null, resp: { arity: -1, group: "server", summary: "Returns information and statistics about the server.", since: "1.0.0" } },
-  { name: "SNAPSHOT", flags: Flag.Admin | Flag.TimedAlone, keys: noKeys, stat: Stat.Other, run: snapshot, text: { argsMin: 1, argsMax: 1 }, resp: null },
+  { name: "SNAPSHOT", flags: Flag.Admin | Flag.TimedAlone, keys: noKeys, stat: Stat.Other, run: snapshot, text: { argsMin: 1, argsMax: 1, summary: "Starts a snapshot of the keyspace in the background." }, resp: null },
   { name: "BGSAVE", flags: Flag.Admin | Flag.NoScript | Flag.NoMulti | Flag.TimedAlone, keys: noKeys, stat: Stat.Other, run: bgsave, text: null, resp: { arity: -1, argsMax: 2, group: "server", summary: "Starts an Osprey snapshot in the background.", since: "1.0.0" } },
   { name: "LASTSAVE", flags: CLS, keys: noKeys, stat: Stat.Other, run: lastsave, text: null, resp: { arity: 1, group: "server", summary: "Returns the Unix time of the last completed snapshot.", since: "1.0.0" } },
   { name: "CONFIG", flags: Flag.Admin | Flag.Loading | Flag.NoScript, keys: noKeys, stat: Stat.Other, run: config, text: null, resp: { arity: -2, group: "server", summary: "CONFIG GET: the values of configuration parameters.", since: "2.0.0" } },
@@ -184,6 +189,24 @@ export const commands: readonly Command[] = [
   { name: "WATCH", flags: TX, keys: allKeys, stat: Stat.Other, run: watch, text: null, resp: { arity: -2, group: "transactions", summary: "Monitors changes to keys to determine the execution of a transaction.", since: "2.2.0" } },
   { name: "UNWATCH", flags: TX, keys: noKeys, stat: Stat.Other, run: unwatch, text: null, resp: { arity: 1, group: "transactions", summary: "Forgets about watched keys of a transaction.", since: "2.2.0" } },
   { name: "COMMAND", flags: Flag.Connection | Flag.Loading, keys: noKeys, stat: Stat.Other, run: commandCommand, text: null, resp: { arity: -1, group: "server", summary: "Returns detailed information about all commands.", since: "2.8.13" } },
+  // Keyspace (keyspace.ts, ttl.ts). RENAME, RENAMENX and COPY log a value the request does not
+  // carry, which a transaction's log bound cannot cover: they are refused inside MULTI.
+  { name: "SCAN", flags: R | Flag.TimedAlone, keys: noKeys, stat: Stat.Other, run: scan, text: { argsMin: 2, argsMax: 8, usage: "<cursor> [MATCH pattern] [COUNT n] [TYPE type]", summary: "Iterates over the key names: CURSOR <next> <count>, then a KEY block per key." }, resp: { arity: -2, group: "generic", summary: "Iterates over the key names in the database.", since: "2.8.0" } },
+  { name: "KEYS", flags: R | Flag.TimedAlone, keys: noKeys, stat: Stat.Other, run: keys, text: null, resp: { arity: 2, group: "generic", summary: "Returns all key names that match a pattern.", since: "1.0.0" } },
+  { name: "TYPE", flags: RF, keys: key1, stat: Stat.Other, run: type, text: null, resp: { arity: 2, group: "generic", summary: "Determines the type of value stored at a key.", since: "1.0.0" } },
+  { name: "RANDOMKEY", flags: R, keys: noKeys, stat: Stat.Other, run: randomkey, text: null, resp: { arity: 1, group: "generic", summary: "Returns a random key name from the database.", since: "1.0.0" } },
+  { name: "RENAME", flags: WG | Flag.NoMulti, keys: [1, 2, 1], stat: Stat.Other, run: rename, text: null, resp: { arity: 3, group: "generic", summary: "Renames a key and overwrites the destination.", since: "1.0.0" } },
+  { name: "RENAMENX", flags: WGF | Flag.NoMulti, keys: [1, 2, 1], stat: Stat.Other, run: renamenx, text: null, resp: { arity: 3, group: "generic", summary: "Renames a key only when the target key name doesn't exist.", since: "1.0.0" } },
+  { name: "COPY", flags: WG | Flag.NoMulti, keys: [1, 2, 1], stat: Stat.Other, run: copy, text: null, resp: { arity: -3, group: "generic", summary: "Copies the value of a key to a new key.", since: "6.2.0" } },
+  { name: "UNLINK", flags: WF, keys: allKeys, stat: Stat.Del, run: del, text: null, resp: { arity: -2, group: "generic", summary: "Asynchronously deletes one or more keys.", since: "4.0.0" } },
+  { name: "TOUCH", flags: RF, keys: allKeys, stat: Stat.Exists, run: exists, text: null, resp: { arity: -2, group: "generic", summary: "Returns the number of existing keys out of those specified after updating the time they were last accessed.", since: "3.2.1" } },
+  { name: "EXPIREAT", flags: WF, keys: key1, stat: Stat.Expire, run: expireat, text: null, resp: { arity: -3, group: "generic", summary: "Sets the expiration time of a key to a Unix timestamp.", since: "1.2.0" } },
+  { name: "PEXPIREAT", flags: WF, keys: key1, stat: Stat.Expire, run: pexpireat, text: null, resp: { arity: -3, group: "generic", summary: "Sets the expiration time of a key to a Unix milliseconds timestamp.", since: "2.6.0" } },
+  { name: "EXPIRETIME", flags: RF, keys: key1, stat: Stat.Ttl, run: expiretime, text: null, resp: { arity: 2, group: "generic", summary: "Returns the expiration time of a key as a Unix timestamp.", since: "7.0.0" } },
+  { name: "PEXPIRETIME", flags: RF, keys: key1, stat: Stat.Ttl, run: pexpiretime, text: null, resp: { arity: 2, group: "generic", summary: "Returns the expiration time of a key as a Unix milliseconds timestamp.", since: "7.0.0" } },
+  { name: "OBJECT", flags: R, keys: noKeys, stat: Stat.Other, run: object, text: null, resp: { arity: -2, group: "generic", summary: "A container for object introspection commands.", since: "1.2.3" } },
+  { name: "FLUSHDB", flags: W | Flag.NoMulti | Flag.TimedAlone, keys: noKeys, stat: Stat.Other, run: flushall, text: null, resp: { arity: -1, group: "server", summary: "Removes all keys from the current database.", since: "1.0.0" } },
+  { name: "HELP", flags: C, keys: noKeys, stat: Stat.Other, run: help, text: { argsMin: 1, argsMax: 1, summary: "Lists the commands of the text protocol, one a line, then END." }, resp: null },
 ];
 
 /**
@@ -229,6 +252,13 @@ export class Route {
 /** name code → Route, for one protocol. */
 export type Routes = ReadonlyMap<number, Route>;
 
+/** A row's name code: every name must have its own (a name `nameCode` cannot map would route every unmappable request to it). */
+function routeCode(routes: Map<number, Route>, name: string): number {
+  const code = nameCodeOf(name);
+  assert(code >= 0 && !routes.has(code), `command name ${name} has no code of its own (letters only, at most ${nameLettersMax})`);
+  return code;
+}
+
 /** The text protocol's routes; `arityError` is its one fixed reply. */
 export function textRoutes(arityError: Uint8Array): Routes {
   const routes = new Map<number, Route>();
@@ -236,7 +266,7 @@ export function textRoutes(arityError: Uint8Array): Routes {
     const t = command.text;
     if (t === null) continue;
     const name = t.name ?? command.name;
-    routes.set(nameCodeOf(name), new Route(command, name, t.argsMin, t.argsMax, arityError, t.payload));
+    routes.set(routeCode(routes, name), new Route(command, name, t.argsMin, t.argsMax, arityError, t.payload));
   }
   return routes;
 }
@@ -250,38 +280,9 @@ export function respRoutes(arityError: (name: string) => Uint8Array): Routes {
     const name = command.name.toLowerCase();
     const argsMin = r.arity > 0 ? r.arity : -r.arity;
     const argsMax = r.argsMax ?? (r.arity > 0 ? r.arity : unbounded);
-    let code = nameCodeOf(name);
-    if (code < 0) code = longNameCode(name);
-    routes.set(code, new Route(command, name, argsMin, argsMax, arityError(name), undefined));
+    routes.set(routeCode(routes, name), new Route(command, name, argsMin, argsMax, arityError(name), undefined));
   }
   return routes;
-}
-
-/**
- * Codes for RESP names longer than a name code holds (ten letters: INCRBYFLOAT), by lower-case
- * name: -2, -3, …, which nameCode never gives (it answers -1 for such a name).
- */
-const longNames = new Map<string, number>();
-
-function longNameCode(name: string): number {
-  let code = longNames.get(name);
-  if (code === undefined) longNames.set(name, (code = -2 - longNames.size));
-  return code;
-}
-
-/**
- * The route of a RESP request whose name has no code (p.code is -1), when it is one of
- * `longNames`: the request's code becomes that name's, so whatever looks the route up by code
- * later (the MULTI queue, EXEC's replay) finds it too. Only reached for names with no route, so a
- * known command's dispatch pays nothing for it.
- */
-function longRoute(s: Session, routes: Routes): Route | undefined {
-  const p = s.p as { code: number; starts: Int32Array; ends: Int32Array };
-  if (p.code !== -1 || p.ends[0]! - p.starts[0]! > 16) return undefined;
-  const code = longNames.get(s.text(0).toLowerCase());
-  if (code === undefined) return undefined;
-  p.code = code;
-  return routes.get(code);
 }
 
 /** The routes of each protocol, built once. */
@@ -304,7 +305,7 @@ export const textPayloads: ReadonlyMap<number, PayloadSpec> = new Map(
  */
 export function dispatch(s: Session, routes: Routes, ctx: Context, requestBytes: number): void {
   const p = s.p;
-  const route = routes.get(p.code) ?? (routes === respRouteTable ? longRoute(s, routes) : undefined);
+  const route = routes.get(p.code);
   if (route !== undefined && (route.flags & Flag.TimedAlone) !== 0) {
     const startMs = aloneBegin(ctx);
     execute(s, routes, route, ctx);

@@ -46,6 +46,29 @@ function freeSlot(slots: Int32Array, mask: number, h: number): number {
   return i;
 }
 
+/** Reverses the 32 bits of v. */
+function reverseBits(v: number): number {
+  v = ((v >>> 1) & 0x55555555) | ((v & 0x55555555) << 1);
+  v = ((v >>> 2) & 0x33333333) | ((v & 0x33333333) << 2);
+  v = ((v >>> 4) & 0x0f0f0f0f) | ((v & 0x0f0f0f0f) << 4);
+  v = ((v >>> 8) & 0x00ff00ff) | ((v & 0x00ff00ff) << 8);
+  return ((v >>> 16) | (v << 16)) >>> 0;
+}
+
+/** The cursor after v under `mask`: v's masked bits incremented from the top down (0 after the last). */
+function nextCursor(v: number, mask: number): number {
+  return reverseBits((reverseBits((v | ~mask) >>> 0) + 1) >>> 0);
+}
+
+/** The first id held in `slots` from `start` on (wrapping), skipping slots below `below`; -1 when none. */
+function firstHeld(slots: Int32Array, mask: number, start: number, below: number): number {
+  for (let n = 0, i = start; n < slots.length; n++, i = (i + 1) & mask) {
+    const id = slots[i]! - 1;
+    if (id >= 0 && i >= below) return id;
+  }
+  return -1;
+}
+
 /**
  * Linear probing with backward-shift deletion. While the table doubles, the previous table stays
  * beside the new one and is moved over a few slots per insert and in idle moments (`maintain`),
@@ -184,6 +207,64 @@ export class HashTable {
     this.#oldMask = 0;
     this.#cursor = 0;
     this.#count = 0;
+  }
+
+  /**
+   * One step of a SCAN: calls `visit` with every id whose home bucket is the cursor's, and returns
+   * the next cursor (0 when the scan is done). The cursor counts home buckets in reverse-binary
+   * order, as Redis's dictScan: the ids whose home is bucket b of a table of 2^n slots are exactly
+   * those whose home is b or b + 2^n in one of 2^(n+1), so a cursor taken under one size is valid
+   * under any other, and every id present from the first step to the last is visited at least once
+   * whatever the table does between steps. In an open-addressing table the ids of home b are the
+   * ones hashing to b in the probe run from b to the next empty slot (linear probing and
+   * backward-shift deletion never move an id before its home nor across an empty slot). While the
+   * table doubles, the old table's bucket and each of its expansions in the new one are visited;
+   * old slots below the rehash cursor were moved to the new table and are skipped there. `visit`
+   * must not change the table.
+   */
+  scan(cursor: number, visit: (id: number) => void): number {
+    let v = cursor >>> 0;
+    if (this.#old === null) {
+      const m = this.#mask;
+      this.#visitHome(this.#slots, m, v & m, 0, visit);
+      return nextCursor(v, m);
+    }
+    const m0 = this.#oldMask;
+    const m1 = this.#mask;
+    this.#visitHome(this.#old, m0, v & m0, this.#cursor, visit);
+    // Incrementing under the larger mask walks the expansions (the bits m0 lacks) first; once they
+    // are back to zero the carry has incremented the smaller cursor: that is the next cursor.
+    do {
+      this.#visitHome(this.#slots, m1, v & m1, 0, visit);
+      v = nextCursor(v, m1);
+    } while ((v & (m0 ^ m1)) !== 0);
+    return v;
+  }
+
+  /** Calls `visit` with the ids of `slots` whose home is `home`, skipping slots below `below` (moved). */
+  #visitHome(slots: Int32Array, mask: number, home: number, below: number, visit: (id: number) => void): void {
+    const hashes = this.#hashes;
+    for (let i = home; slots[i] !== EMPTY; i = (i + 1) & mask) {
+      const id = slots[i]! - 1;
+      if (id >= 0 && i >= below && (hashes[id]! & mask) === home) visit(id);
+    }
+  }
+
+  /**
+   * Some id, or -1 when the table is empty: the first held slot from a random slot of either
+   * table (`r` in [0, 1)). Not uniform (an id after a long empty run is likelier), as Redis's is not.
+   */
+  randomId(r: number): number {
+    if (this.#count === 0) return -1;
+    const old = this.#old;
+    const total = this.#slots.length + (old === null ? 0 : old.length);
+    const at = Math.floor(r * total);
+    if (old !== null && at >= this.#slots.length) {
+      const id = firstHeld(old, this.#oldMask, at - this.#slots.length, this.#cursor);
+      return id >= 0 ? id : firstHeld(this.#slots, this.#mask, 0, 0);
+    }
+    const id = firstHeld(this.#slots, this.#mask, at, 0);
+    return id >= 0 || old === null ? id : firstHeld(old, this.#oldMask, 0, this.#cursor);
   }
 
   /** Looks a key up in the table being moved; slots below the cursor were moved already. */

@@ -399,3 +399,79 @@ export function bitOp(store: Store, b: Uint8Array, starts: Int32Array, ends: Int
   store.set(b, ds, de, result, 0, longest, noExpiry, nextVersion(store, target), target);
   return longest;
 }
+
+/** How `renameKey` ended. */
+export const enum Renamed {
+  Done,
+  /** The source is not live. */
+  NoSuchKey,
+  /** Source and destination are the same key (live): nothing changes. */
+  SameKey,
+  /** RENAMENX and the destination is live: nothing changes. */
+  DestinationExists,
+}
+
+/** Whether b[as..ae) and b[bs..be) hold the same bytes. */
+function sameBytes(b: Uint8Array, as: number, ae: number, bs: number, be: number): boolean {
+  if (ae - as !== be - bs) return false;
+  for (let i = 0; i < ae - as; i++) if (b[as + i] !== b[bs + i]) return false;
+  return true;
+}
+
+/**
+ * RENAME (RENAMENX when `nx`) the live key b[ss..se) to b[ds..de): the destination gets the
+ * source's value and expiry, and the version of a write of it (1 when it was not live); the
+ * source is deleted. Logged as one batch — the destination's SET, then the source's DEL — so
+ * recovery sees the rename whole or not at all. Room for both records is made first; an item
+ * that still fails is a bug (InvariantError), as in `setAll`.
+ */
+export function renameKey(store: Store, b: Uint8Array, ss: number, se: number, ds: number, de: number, nx: boolean, nowMs: number): Renamed {
+  const src = store.lookup(b, ss, se, nowMs);
+  if (src < 0) return Renamed.NoSuchKey;
+  if (sameBytes(b, ss, se, ds, de)) return Renamed.SameKey;
+  const dst = store.lookup(b, ds, de, nowMs);
+  if (dst >= 0 && nx) return Renamed.DestinationExists;
+  if (dst < 0 && store.size + 1 > entriesMax) throw new Error(`keyspace full: at most ${entriesMax} entries`);
+  const buf = store.buffer(src);
+  const vs = store.valueOffset(src);
+  const ve = vs + store.valueLength(src);
+  store.batchBegin(2, de - ds + (ve - vs) + (se - ss));
+  try {
+    // The source's bytes stay where they are until its DEL: writing the destination never moves them.
+    store.set(b, ds, de, buf, vs, ve, store.expiry(src), nextVersion(store, dst), dst);
+    store.delete(src);
+  } catch (err) {
+    throw new InvariantError(`a RENAME failed after its batch began, leaving part of it in memory: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+  store.batchEnd();
+  return Renamed.Done;
+}
+
+/** How `copyKey` ended. */
+export const enum Copied {
+  Done,
+  /** The source is not live. */
+  NoSource,
+  /** The destination is live and REPLACE was not given. */
+  DestinationExists,
+}
+
+/**
+ * COPY the live key b[ss..se) to b[ds..de) (over a live destination only with `replace`): the
+ * destination gets the source's value and expiry and the version of a write of it; one SET record.
+ * The caller has refused a copy onto the same key.
+ */
+export function copyKey(store: Store, b: Uint8Array, ss: number, se: number, ds: number, de: number, replace: boolean, nowMs: number): Copied {
+  const src = store.lookup(b, ss, se, nowMs);
+  if (src < 0) return Copied.NoSource;
+  const dst = store.lookup(b, ds, de, nowMs);
+  if (dst >= 0 && !replace) return Copied.DestinationExists;
+  const vs = store.valueOffset(src);
+  store.set(b, ds, de, store.buffer(src), vs, vs + store.valueLength(src), store.expiry(src), nextVersion(store, dst), dst);
+  return Copied.Done;
+}
+
+/** Whether b[as..ae) and b[bs..be) are the same key (COPY refuses copying a key onto itself). */
+export function sameKey(b: Uint8Array, as: number, ae: number, bs: number, be: number): boolean {
+  return sameBytes(b, as, ae, bs, be);
+}

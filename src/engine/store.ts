@@ -404,6 +404,39 @@ export class Store {
     return removed;
   }
 
+  /**
+   * One SCAN step over the index (HashTable.scan): `visit` gets the ids of the cursor's home
+   * bucket, expired or not, and must not change the keyspace. Returns the next cursor, 0 at the end.
+   */
+  scan(cursor: number, visit: (id: number) => void): number {
+    return this.#table.scan(cursor, visit);
+  }
+
+  /** Whether the index is doubling (its old table still being moved over): for tests of SCAN across a rehash. */
+  get resizing(): boolean {
+    return this.#table.resizing;
+  }
+
+  /** Whether entry `id` has expired by `nowMs`; it is then removed (lazy expiry, as `lookup`). */
+  expireIfDue(id: number, nowMs: number): boolean {
+    const at = this.#expiry[id]!;
+    if (at === noExpiry || at > nowMs) return false;
+    this.#removeExpired(id);
+    return true;
+  }
+
+  /**
+   * A random live entry's id, or -1 when none was found: expired entries met on the way are removed,
+   * at most `triesMax` of them, so a keyspace full of expired keys cannot stall the call.
+   */
+  randomLive(nowMs: number, triesMax: number): number {
+    for (let n = 0; n < triesMax; n++) {
+      const id = this.#table.randomId(Math.random());
+      if (id < 0 || !this.expireIfDue(id, nowMs)) return id;
+    }
+    return -1;
+  }
+
   /** Entry ids are below this; with `hasEntry`, a walk over ids that survives changes between steps (snapshots). */
   get idLimit(): number {
     return this.#highWater;

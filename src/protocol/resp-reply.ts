@@ -161,4 +161,20 @@ export class RespReply extends ReplyBase implements Reply {
   mapHeader(n: number): void {
     this.arrayHeader(2 * n);
   }
+
+  /** Redis's SCAN reply: `*2`, the cursor as a bulk string, then an array of the keys. */
+  scanned(cursor: number, count: number): void {
+    this.arrayHeader(2);
+    this.bulkText(String(cursor));
+    this.arrayHeader(count);
+  }
+
+  key(store: Store, id: number): void {
+    const ks = store.keyOffset(id);
+    this.bulk(store.buffer(id), ks, ks + store.keyLength(id));
+  }
+
+  keyBytes(keyLen: number): number {
+    return bulkBytes(keyLen);
+  }
 }

@@ -17,6 +17,8 @@ const NOT_FOUND = ascii("NOT_FOUND\r\n");
 const NOT_FOUND_ = ascii("NOT_FOUND ");
 const DELETED_ = ascii("DELETED ");
 const EXISTS_ = ascii("EXISTS ");
+const CURSOR_ = ascii("CURSOR ");
+const KEY_ = ascii("KEY ");
 
 export class TextReply extends ReplyBase implements Reply {
 
@@ -144,6 +146,32 @@ export class TextReply extends ReplyBase implements Reply {
 
   mapHeader(): void {
     noTextForm("a map");
+  }
+
+  /** `CURSOR <next> <count>`; `count` KEY blocks follow. */
+  scanned(cursor: number, count: number): void {
+    const out = this.out;
+    out.bytes(CURSOR_);
+    out.int(cursor);
+    out.byte(32);
+    out.int(count);
+    out.crlf();
+  }
+
+  /** `KEY <len>` CRLF, the key's bytes, CRLF: a key set over RESP may hold any byte. */
+  key(store: Store, id: number): void {
+    const out = this.out;
+    const len = store.keyLength(id);
+    const ks = store.keyOffset(id);
+    out.bytes(KEY_);
+    out.int(len);
+    out.crlf();
+    out.range(store.buffer(id), ks, ks + len);
+    out.crlf();
+  }
+
+  keyBytes(keyLen: number): number {
+    return 4 + 16 + 2 + keyLen + 2;
   }
 }
 

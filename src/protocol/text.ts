@@ -21,19 +21,23 @@ const SPACE = 32;
 const TAB = 9;
 
 /**
- * A command name as a number: five bits per letter, so names up to ten letters map one-to-one
- * and dispatch needs no string. Returns -1 for anything that cannot be a command name.
+ * A command name as a number: each letter a base-27 digit (1..26), so names up to eleven letters
+ * (27^11 < 2^53: PEXPIRETIME, INCRBYFLOAT) map one-to-one and dispatch needs no string. Returns
+ * -1 for anything that cannot be a command name.
  */
 export function nameCode(b: Uint8Array, s: number, e: number): number {
-  if (e - s > 10) return -1;
+  if (e - s > nameLettersMax) return -1;
   let code = 0;
   for (let i = s; i < e; i++) {
     const c = b[i]! | 0x20; // ASCII lower-case
     if (c < 97 || c > 122) return -1;
-    code = code * 32 + (c - 96);
+    code = code * 27 + (c - 96);
   }
   return code;
 }
+
+/** The longest name `nameCode` maps exactly. */
+export const nameLettersMax = 11;
 
 /** The code of a command name given as text (for building the command table). */
 export function nameCodeOf(name: string): number {

@@ -77,7 +77,13 @@ export type FailName =
   | "BitposBit"
   | "LcsLenAndIdx"
   | "LcsTooLarge"
-  | "BitopNotOneKey";
+  | "BitopNotOneKey"
+  | "InvalidCursor"
+  | "BadCount"
+  | "NoSuchKey"
+  | "SameObject"
+  | "FreqNotTracked"
+  | "IdleNotTracked";
 
 export type Outcome =
   | { readonly k: "pong" }
@@ -99,7 +105,11 @@ export type Outcome =
   | { readonly k: "bulk"; readonly value: string }
   | { readonly k: "nil" }
   | { readonly k: "stats" }
-  | { readonly k: "hello"; readonly clientName: boolean };
+  | { readonly k: "hello"; readonly clientName: boolean }
+  | { readonly k: "status"; readonly text: string }
+  | { readonly k: "scanned"; readonly keys: readonly string[] }
+  | { readonly k: "keyList"; readonly keys: readonly string[] }
+  | { readonly k: "help" };
 
 // ---- Outcome constructors, named as the Reply interface names them ----
 
@@ -127,6 +137,14 @@ export const remaining = (left: Remaining): Outcome => ({ k: "remaining", left }
 export const fail = (why: FailName, arg?: string): Outcome => ({ k: "fail", why, arg });
 export const bulk = (value: string): Outcome => ({ k: "bulk", value });
 export const hello = (clientName = false): Outcome => ({ k: "hello", clientName });
+/** A status line: text `<text>`, RESP `+<text>` (TYPE). */
+export const status = (text: string): Outcome => ({ k: "status", text });
+/** A SCAN step that ends the scan (cursor 0) answering exactly these keys, in any order. */
+export const scanned = (...keys: string[]): Outcome => ({ k: "scanned", keys });
+/** KEYS's array of exactly these keys, in any order (RESP). */
+export const keyList = (...keys: string[]): Outcome => ({ k: "keyList", keys });
+/** The text protocol's HELP: one line per command, then END. */
+export const help: Outcome = { k: "help" };
 /** An expiry `ms` after a moment within the case. */
 export const inMs = (ms: number): { readonly inMs: number } => ({ inMs: ms });
 

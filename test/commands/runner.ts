@@ -36,9 +36,10 @@ export function expectReply(got: string, expected: Expected, label: string): voi
 /** Which arguments of a request are keys (Redis's key positions). */
 export function keysOf(args: Args): string[] {
   const name = args[0]!.toUpperCase();
-  if (["MGET", "DEL", "EXISTS"].includes(name)) return args.slice(1);
+  if (["MGET", "DEL", "EXISTS", "UNLINK", "TOUCH"].includes(name)) return args.slice(1);
+  if (["RENAME", "RENAMENX", "COPY"].includes(name)) return args.slice(1, 3);
   if (name === "MSET") return args.filter((_, i) => i % 2 === 1);
-  if (["GET", "SET", "SETNX", "GETDEL", "INCR", "DECR", "INCRBY", "DECRBY", "EXPIRE", "PEXPIRE", "TTL", "PTTL", "PERSIST"].includes(name)) return args.length > 1 ? [args[1]!] : [];
+  if (["GET", "SET", "SETNX", "GETDEL", "INCR", "DECR", "INCRBY", "DECRBY", "EXPIRE", "PEXPIRE", "TTL", "PTTL", "PERSIST", "EXPIREAT", "PEXPIREAT", "EXPIRETIME", "PEXPIRETIME", "TYPE"].includes(name)) return args.length > 1 ? [args[1]!] : [];
   return [];
 }
 

@@ -81,6 +81,9 @@ const textWords: Partial<Record<FailName, string>> = {
   BadDelta: "ERR BADREQ delta is not a signed 64-bit integer",
   NotAnInteger: "ERR TYPE value is not an integer",
   Overflow: "ERR TYPE increment would overflow",
+  NotAnIntegerArg: "ERR BADREQ argument is not an integer",
+  InvalidCursor: "ERR BADREQ invalid cursor",
+  BadCount: "ERR BADREQ COUNT needs a positive integer",
 };
 
 /** RESP's words for each refusal, as Redis 7 spells them (docs/PROTOCOL.md 3.5). */
@@ -116,6 +119,12 @@ const respWords: Partial<Record<FailName, string>> = {
   LcsLenAndIdx: "-ERR If you want both the length and indexes, please just use IDX.",
   LcsTooLarge: "-ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len",
   BitopNotOneKey: "-ERR BITOP NOT must be called with a single source key.",
+  InvalidCursor: "-ERR invalid cursor",
+  BadCount: "-ERR syntax error",
+  NoSuchKey: "-ERR no such key",
+  SameObject: "-ERR source and destination objects are the same",
+  FreqNotTracked: "-ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
+  IdleNotTracked: "-ERR idle time not tracked: Osprey keeps no access times",
 };
 
 const refusalWords = {
@@ -236,14 +245,38 @@ export function textReply(out: Outcome, args: Args, t: Times): Expected {
       return "ERR BADREQ wrong number of arguments\r\n";
     case "stats":
       return { re: statsReply, check: () => undefined, describe: "STATS fields, then END" };
+    case "status":
+      return `${out.text}\r\n`;
+    case "scanned":
+      return keySet(/^CURSOR 0 (\d+)\r\n((?:KEY \d+\r\n[^\r\n]*\r\n)*)$/, /KEY \d+\r\n([^\r\n]*)\r\n/g, out.keys, "CURSOR 0 <n> and a KEY block per key");
+    case "help":
+      return { re: helpReply, check: () => undefined, describe: "a `NAME … - summary` line per command (SCAN's among them), then END" };
     case "bulk":
     case "nil":
     case "hello":
+    case "keyList":
       throw new Error(`the text protocol has no ${out.k} reply (${args[0]})`);
   }
 }
 
 const respBulk = (s: string) => `$${s.length}\r\n${s}\r\n`;
+
+/** HELP's lines: every text command's name, its arguments and a summary, SCAN's among them, then END. */
+const helpReply = /^(?=(?:[^\r\n]*\r\n)*?SCAN <cursor> [^\r\n]* - [^\r\n]+\r\n)(?:[A-Z]+(?: [^\r\n]*)? - [^\r\n]+\r\n)+END\r\n$/;
+
+/** A reply listing keys in any order: `whole` captures the count and the items, `item` each key. */
+function keySet(whole: RegExp, item: RegExp, keys: readonly string[], describe: string): Expected {
+  const want = [...keys].sort();
+  return {
+    re: whole,
+    check: ([count, items]) => {
+      const got = [...items!.matchAll(item)].map((m) => m[1]!).sort();
+      if (Number(count) !== got.length) return `the count ${count} is not the ${got.length} keys listed`;
+      return JSON.stringify(got) === JSON.stringify(want) ? undefined : `keys ${JSON.stringify(got)} are not ${JSON.stringify(want)}`;
+    },
+    describe: `${describe}: ${JSON.stringify(want)} in any order`,
+  };
+}
 
 /** RESP's reply to `args` that produced `out`. */
 export function respReply(out: Outcome, args: Args, t: Times): Expected {
@@ -294,7 +327,14 @@ export function respReply(out: Outcome, args: Args, t: Times): Expected {
         check: ([id]) => (Number(id) > 0 ? undefined : `client id ${id} is not positive`),
         describe: "HELLO's 14 fields of a Redis 7.0.0 standalone master speaking RESP2",
       };
+    case "status":
+      return `+${out.text}\r\n`;
+    case "scanned":
+      return keySet(/^\*2\r\n\$1\r\n0\r\n\*(\d+)\r\n((?:\$\d+\r\n[^\r\n]*\r\n)*)$/, /\$\d+\r\n([^\r\n]*)\r\n/g, out.keys, "*2, cursor 0 and an array of the keys");
+    case "keyList":
+      return keySet(/^\*(\d+)\r\n((?:\$\d+\r\n[^\r\n]*\r\n)*)$/, /\$\d+\r\n([^\r\n]*)\r\n/g, out.keys, "an array of the keys");
     case "stats":
+    case "help":
       throw new Error(`RESP has no ${out.k} reply (${name})`);
   }
 }
@@ -336,7 +376,7 @@ export function textReplyEnd(buf: string, pos: number, args: Args): number {
   if (first < 0) return -1;
   const line = buf.slice(pos, first - 2);
   if (line.startsWith("ERR ")) return first;
-  if (name === "STATS") {
+  if (name === "STATS" || name === "HELP") {
     for (let at = pos; ; ) {
       const end = lineEnd(at);
       if (end < 0) return -1;
@@ -352,6 +392,18 @@ export function textReplyEnd(buf: string, pos: number, args: Args): number {
     const bytesEnd = end + Number(m[1]) + 2;
     return bytesEnd <= buf.length ? bytesEnd : -1;
   };
+  const scanHead = /^CURSOR \d+ (\d+)$/.exec(line);
+  if (name === "SCAN" && scanHead !== null) {
+    let at = first;
+    for (let i = 0; i < Number(scanHead[1]); i++) {
+      const end = lineEnd(at);
+      if (end < 0) return -1;
+      const len = Number(/^KEY (\d+)$/.exec(buf.slice(at, end - 2))?.[1] ?? 0);
+      at = end + len + 2;
+      if (at > buf.length) return -1;
+    }
+    return at;
+  }
   if (name === "MGET") {
     let at = pos;
     for (let i = 1; i < args.length; i++) {

@@ -97,6 +97,21 @@ const respArgs: Record<string, (r: Random) => Buffer[]> = {
   GETBIT: (r) => [key(r), s(pick(r, [...numbers, "4294967296"]))],
   BITCOUNT: (r) => [key(r), ...pick(r, [[], [s(pick(r, numbers)), s(pick(r, numbers))], [s(pick(r, numbers)), s(pick(r, numbers)), s(pick(r, ["BYTE", "BIT", "WORD"]))], [s("1")]])],
   BITPOS: (r) => [key(r), s(pick(r, ["0", "1", "2"])), ...pick(r, [[], [s(pick(r, numbers))], [s(pick(r, numbers)), s(pick(r, numbers)), s(pick(r, ["BYTE", "BIT", "X"]))]])],
+  SCAN: (r) => [s(pick(r, ["0", "1", "17", "18446744073709551615", "18446744073709551616", "-1", "x"])), ...pick(r, [[], [s("MATCH"), s(pick(r, ["*", "k1*", "[a-", "\\", "k?"]))], [s("COUNT"), s(pick(r, numbers))], [s("TYPE"), s(pick(r, ["string", "list"]))], [s("MATCH")], [s("BOGUS"), s("1")]])],
+  KEYS: (r) => [s(pick(r, ["*", "k1*", "[a-", "\\", "k?", "*[^k]*", ""]))],
+  TYPE: (r) => [key(r)],
+  RANDOMKEY: () => [],
+  RENAME: (r) => [key(r), key(r)],
+  RENAMENX: (r) => [key(r), key(r)],
+  COPY: (r) => [key(r), key(r), ...pick(r, [[], [s("REPLACE")], [s("DB"), s(pick(r, ["0", "1", "x"]))], [s("BOGUS")]])],
+  UNLINK: (r) => keys(r, int(r, 1, 4)),
+  TOUCH: (r) => keys(r, int(r, 1, 4)),
+  EXPIREAT: (r) => [key(r), s(pick(r, numbers)), ...(r() < 0.3 ? [s(pick(r, ["NX", "XX", "GT", "LT", "ZZ"]))] : [])],
+  PEXPIREAT: (r) => [key(r), s(pick(r, numbers)), ...(r() < 0.3 ? [s(pick(r, ["NX", "XX", "GT", "LT"]))] : [])],
+  EXPIRETIME: (r) => [key(r)],
+  PEXPIRETIME: (r) => [key(r)],
+  OBJECT: (r) => pick(r, [[s("ENCODING"), key(r)], [s("REFCOUNT"), key(r)], [s("FREQ"), key(r)], [s("IDLETIME"), key(r)], [s("HELP")], [s("NOPE"), key(r)], [s("ENCODING")]]),
+  FLUSHDB: (r) => pick(r, [[], [s("SYNC")], [s("ASYNC")], [s("NOW")]]),
   BITOP: (r) => [s(pick(r, ["AND", "OR", "XOR", "NOT", "NAND"])), key(r), ...keys(r, int(r, 1, 3))],
   DEL: (r) => keys(r, int(r, 1, 4)),
   EXISTS: (r) => keys(r, int(r, 1, 4)),
@@ -143,6 +158,9 @@ const textFrames: Record<string, (r: Random) => Buffer> = {
   EXPIRE: (r) => Buffer.concat([s("EXPIRE "), key(r), s(` ${pick(r, numbers) || "5"}`), s(eol(r))]),
   TTL: (r) => Buffer.concat([s("TTL "), key(r), s(eol(r))]),
   STATS: () => s("STATS\r\n"),
+  QUIT: () => s("QUIT\r\n"),
+  HELP: (r) => s(pick(r, ["HELP\r\n", "HELP SET\r\n"])),
+  SCAN: (r) => s(`SCAN ${pick(r, ["0", "1", "17", "18446744073709551616", "-1", "x"])}${pick(r, ["", " MATCH k1*", " MATCH [a-", " COUNT 5", " COUNT 0", " TYPE string", " MATCH", " BOGUS 1"])}${eol(r)}`),
   SNAPSHOT: () => s("SNAPSHOT\r\n"),
 };
 
@@ -180,7 +198,8 @@ export function validFrame(r: Random, protocol: Protocol): { name: string; bytes
     }
     return { name, bytes: encodeResp([s(spelled), ...respArgs[name]!(r)]) };
   }
-  const name = pick(r, textNames);
+  const picked = pick(r, textNames);
+  const name = picked === "QUIT" && r() < 0.9 ? "PING" : picked; // QUIT ends the batch, as in RESP
   const u = r();
   if (u < 0.02) return { name: "(unknown)", bytes: s(`${pick(r, ["MULTI", "FOO", "GETDEL", "\x00\x01"])} a\r\n`) };
   if (u < 0.03) return { name: "(blank)", bytes: s(pick(r, ["\r\n", " \t \r\n", "\n"])) };

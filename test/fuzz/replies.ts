@@ -20,6 +20,10 @@ const textLine = new RegExp(
   `^(PONG|OK|OK \\d+|OK snapshot started|DELETED [01]|EXISTS [01]|NOT_FOUND|NOT_FOUND ${textKey}|-?\\d+|END|ERR (BADREQ|TOOLARGE|EXISTS|NEXISTS|VER|TYPE|BUSY|INTERNAL) [ -~]+|[a-z][a-z0-9_]*=[ -~]*)$`,
 );
 const valueHeader = new RegExp(`^VALUE (?:${textKey} )?(\\d+) (\\d+) (-?\\d+)$`);
+const cursorHeader = /^CURSOR \d+ (\d+)$/;
+const keyHeader = /^KEY (\d+)$/;
+// HELP: `NAME [arguments] - summary` lines, then END, all one reply.
+const helpLine = /^[A-Z]+( [ -~]*)? - [ -~]+$/;
 
 /** Reads one Osprey text reply at `at`: its end, or -1 when more bytes are needed. */
 export function textReplyEnd(b: Buffer, at: number): ReplyEnd {
@@ -36,8 +40,38 @@ export function textReplyEnd(b: Buffer, at: number): ReplyEnd {
     if (b[end - 2] !== crlf || b[end - 1] !== 0x0a) throw new MalformedReply(`a value of ${v[1]} bytes not followed by CRLF: ${JSON.stringify(line)}`);
     return end;
   }
+  const c = cursorHeader.exec(line);
+  if (c !== null) return scanBlocksEnd(b, e + 2, Number(c[1]));
+  if (helpLine.test(line)) return helpEnd(b, e + 2);
   if (!textLine.test(line)) throw new MalformedReply(`not a text reply: ${JSON.stringify(line.slice(0, 200))}`);
   return e + 2;
+}
+
+/** SCAN's `count` blocks of `KEY <len>` CRLF, the key's bytes, CRLF, from `at`. */
+function scanBlocksEnd(b: Buffer, at: number, count: number): ReplyEnd {
+  for (let i = 0; i < count; i++) {
+    const e = lineEnd(b, at);
+    if (e < 0) return -1;
+    const k = keyHeader.exec(b.subarray(at, e).toString("latin1"));
+    if (k === null) throw new MalformedReply(`SCAN block ${i} of ${count} is not KEY <len>: ${JSON.stringify(b.subarray(at, e).toString("latin1").slice(0, 200))}`);
+    const end = e + 2 + Number(k[1]) + 2;
+    if (end > b.length) return -1;
+    if (b[end - 2] !== crlf || b[end - 1] !== 0x0a) throw new MalformedReply(`a SCAN key of ${k[1]} bytes not followed by CRLF`);
+    at = end;
+  }
+  return at;
+}
+
+/** HELP's lines after the first, through END. */
+function helpEnd(b: Buffer, at: number): ReplyEnd {
+  for (;;) {
+    const e = lineEnd(b, at);
+    if (e < 0) return -1;
+    const line = b.subarray(at, e).toString("latin1");
+    if (line === "END") return e + 2;
+    if (!helpLine.test(line)) throw new MalformedReply(`not a HELP line: ${JSON.stringify(line.slice(0, 200))}`);
+    at = e + 2;
+  }
 }
 
 /** Reads one RESP2 reply at `at` (arrays recursively): its end, or -1 when more bytes are needed. */

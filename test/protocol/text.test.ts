@@ -211,9 +211,15 @@ describe("command names", () => {
     expect(codes.size).toBe(names.length);
   });
 
-  test("nameCode is -1 for names longer than ten letters or holding non-letters", () => {
-    expect(nameCodeOf("ABCDEFGHIJ")).toBeGreaterThan(0);
-    expect(nameCodeOf("ABCDEFGHIJK")).toBe(-1);
+  test("nameCode tells eleven-letter names apart, down to their last letter", () => {
+    const names = ["PEXPIRETIME", "PEXPIRETIMF", "INCRBYFLOAT", "ZZZZZZZZZZZ", "ZZZZZZZZZZY", "AAAAAAAAAAA", "AAAAAAAAAAB"];
+    expect(new Set(names.map(nameCodeOf)).size).toBe(names.length);
+    expect(Number.isSafeInteger(nameCodeOf("ZZZZZZZZZZZ"))).toBe(true);
+  });
+
+  test("nameCode is -1 for names longer than eleven letters or holding non-letters", () => {
+    expect(nameCodeOf("ABCDEFGHIJK")).toBeGreaterThan(0);
+    expect(nameCodeOf("ABCDEFGHIJKL")).toBe(-1);
     expect(nameCodeOf("GET2")).toBe(-1);
     expect(nameCodeOf("G-T")).toBe(-1);
     expect(nameCodeOf("G@T")).toBe(-1);
