@@ -1,6 +1,8 @@
-// RESP2's reply encoder: the command core's results as Redis answers them (bulk strings, nil,
-// integers, `+OK`, `-ERR …`). Lengths and numbers are written as ASCII digits directly; nothing
-// here builds a string on a hot path.
+// RESP's reply encoder, RESP2 or RESP3 per connection (HELLO switches): the command core's results
+// as Redis answers them (bulk strings, nil, integers, `+OK`, `-ERR …`; in RESP3 also maps, sets,
+// nulls, doubles, booleans, big numbers, verbatim strings and push frames). Lengths and numbers are
+// written as ASCII digits directly; nothing here builds a string on a hot path, and the version
+// costs nothing per reply: the shapes that differ are pre-encoded byte arrays swapped by HELLO.
 
 import { Fail, type Reply } from "../commands/reply.ts";
 import type { Session } from "../commands/session.ts";
@@ -12,6 +14,11 @@ import { ascii } from "./writer.ts";
 const OK = ascii("+OK\r\n");
 const PONG = ascii("+PONG\r\n");
 const NIL = ascii("$-1\r\n");
+const NIL_ARRAY = ascii("*-1\r\n");
+/** RESP3's one null, for a missing bulk string and a missing array alike. */
+const NULL3 = ascii("_\r\n");
+const TRUE3 = ascii("#t\r\n");
+const FALSE3 = ascii("#f\r\n");
 const ZERO = ascii(":0\r\n");
 const ONE = ascii(":1\r\n");
 
@@ -27,6 +34,24 @@ export class RespReply extends ReplyBase implements Reply {
   /** The session whose replies this encodes (set once, right after both are made). */
   session!: Session;
 
+  /** The protocol version spoken: 2 until HELLO 3, back to 2 on HELLO 2 or RESET. */
+  #version: 2 | 3 = 2;
+  /** What a missing value is in the version spoken: `$-1` in RESP2, `_` in RESP3. */
+  #nil: Uint8Array = NIL;
+  /** What a missing array is: `*-1` in RESP2, `_` in RESP3. */
+  #nilArray: Uint8Array = NIL_ARRAY;
+
+  get version(): 2 | 3 {
+    return this.#version;
+  }
+
+  /** Switches the encoding for every later reply (HELLO, RESET). */
+  setVersion(version: 2 | 3): void {
+    this.#version = version;
+    this.#nil = version === 3 ? NULL3 : NIL;
+    this.#nilArray = version === 3 ? NULL3 : NIL_ARRAY;
+  }
+
   ok(): void {
     this.out.bytes(OK);
   }
@@ -36,7 +61,7 @@ export class RespReply extends ReplyBase implements Reply {
   }
 
   entry(store: Store, id: number): void {
-    if (id < 0) return this.out.bytes(NIL);
+    if (id < 0) return this.out.bytes(this.#nil);
     const vs = store.valueOffset(id);
     this.bulk(store.buffer(id), vs, vs + store.valueLength(id));
   }
@@ -63,7 +88,7 @@ export class RespReply extends ReplyBase implements Reply {
 
   /** Redis answers a SET that NX or XX refused with nil; it is not an error. */
   setRefused(): void {
-    this.out.bytes(NIL);
+    this.out.bytes(this.#nil);
   }
 
   deleted(count: number): void {
@@ -128,7 +153,7 @@ export class RespReply extends ReplyBase implements Reply {
   }
 
   nil(): void {
-    this.out.bytes(NIL);
+    this.out.bytes(this.#nil);
   }
 
   /** `$<len>\r\n<b[s..e)>\r\n`. */
@@ -150,15 +175,101 @@ export class RespReply extends ReplyBase implements Reply {
     out.crlf();
   }
 
+  /** `*<n>`; a negative n is the missing array (EXEC aborted by WATCH): `*-1`, or `_` in RESP3. */
   arrayHeader(n: number): void {
+    if (n < 0) return this.out.bytes(this.#nilArray);
+    this.#header(42, n);
+  }
+
+  /** RESP3 `%<n>`; RESP2 has no maps: a flat array of keys and values. */
+  mapHeader(n: number): void {
+    if (this.#version === 3) this.#header(37, n);
+    else this.#header(42, 2 * n);
+  }
+
+  /** RESP3 `~<n>`; an array in RESP2. */
+  setHeader(n: number): void {
+    this.#header(this.#version === 3 ? 126 : 42, n);
+  }
+
+  /** RESP3 `><n>`: an out-of-band push frame; RESP2 sends pushes as arrays (pub/sub messages). */
+  pushHeader(n: number): void {
+    this.#header(this.#version === 3 ? 62 : 42, n);
+  }
+
+  /** A missing array: `*-1` in RESP2, `_` in RESP3. */
+  nilArray(): void {
+    this.out.bytes(this.#nilArray);
+  }
+
+  /**
+   * RESP3 `,<x>` (`inf`, `-inf`, `nan` as Redis writes them); RESP2 a bulk string of the same
+   * text. `text` is Redis's formatting of x when the caller has it (as Redis keeps a score's text).
+   */
+  double(x: number, text?: string): void {
+    const t = text ?? doubleText(x);
+    if (this.#version === 3) {
+      const out = this.out;
+      out.byte(44);
+      out.text(t);
+      out.crlf();
+    } else {
+      this.bulkText(t);
+    }
+  }
+
+  /** RESP3 `#t` / `#f`; RESP2 `:1` / `:0`, as Redis answers booleans to RESP2 clients. */
+  boolean(b: boolean): void {
+    if (this.#version === 3) this.out.bytes(b ? TRUE3 : FALSE3);
+    else this.out.bytes(b ? ONE : ZERO);
+  }
+
+  /** RESP3 `(<digits>`; a bulk string of the digits in RESP2. `digits` is a decimal integer of any size. */
+  bigNumber(digits: string): void {
+    if (this.#version === 3) {
+      const out = this.out;
+      out.byte(40);
+      out.text(digits);
+      out.crlf();
+    } else {
+      this.bulkText(digits);
+    }
+  }
+
+  /** RESP3 `=<len>\r\ntxt:<text>` (INFO, CLIENT LIST); a bulk string in RESP2. `format` is 3 letters. */
+  verbatimText(text: string, format = "txt"): void {
+    if (this.#version !== 3) return this.bulkText(text);
     const out = this.out;
-    out.byte(42);
-    out.int(n);
+    out.byte(61);
+    out.int(Buffer.byteLength(text, "latin1") + 4);
+    out.crlf();
+    out.text(format);
+    out.byte(58);
+    out.text(text);
     out.crlf();
   }
 
-  /** RESP2 has no maps: a flat array of keys and values. */
-  mapHeader(n: number): void {
-    this.arrayHeader(2 * n);
+  #header(type: number, n: number): void {
+    const out = this.out;
+    out.byte(type);
+    out.int(n);
+    out.crlf();
   }
+}
+
+/** A double as Redis 7.0 writes it in replies: C's `%.17g`, and `inf`, `-inf`, `nan`. */
+export function doubleText(x: number): string {
+  if (Number.isNaN(x)) return "nan";
+  if (x === Number.POSITIVE_INFINITY) return "inf";
+  if (x === Number.NEGATIVE_INFINITY) return "-inf";
+  if (x === 0) return Object.is(x, -0) ? "-0" : "0";
+  const exp = Math.floor(Math.log10(Math.abs(x)));
+  if (exp < -4 || exp >= 17) {
+    const [m, e] = x.toExponential(16).split("e") as [string, string];
+    const mant = m.includes(".") ? m.replace(/0+$/, "").replace(/\.$/, "") : m;
+    const n = Number(e);
+    return `${mant}e${n < 0 ? "-" : "+"}${String(Math.abs(n)).padStart(2, "0")}`;
+  }
+  const fixed = x.toFixed(Math.max(0, 16 - exp));
+  return fixed.includes(".") ? fixed.replace(/0+$/, "").replace(/\.$/, "") : fixed;
 }
