@@ -31,11 +31,11 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-/** Starts a real redis-server (no persistence) on a free loopback port and waits until it answers. */
-export async function startRedis(): Promise<RedisServer> {
+/** Starts a real redis-server (no persistence) on a free loopback port and waits until it answers; `args` are extra options. */
+export async function startRedis(args: readonly string[] = []): Promise<RedisServer> {
   const dir = mkdtempSync(join(tmpdir(), "osprey-redis-"));
   const port = freePort();
-  const proc = Bun.spawn(["redis-server", "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], {
+  const proc = Bun.spawn(["redis-server", "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, ...args], {
     stdout: "ignore",
     stderr: "ignore",
   });
