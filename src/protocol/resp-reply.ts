@@ -263,13 +263,44 @@ export function doubleText(x: number): string {
   if (x === Number.POSITIVE_INFINITY) return "inf";
   if (x === Number.NEGATIVE_INFINITY) return "-inf";
   if (x === 0) return Object.is(x, -0) ? "-0" : "0";
-  const exp = Math.floor(Math.log10(Math.abs(x)));
+  const [digits, exp] = significant17(Math.abs(x));
+  const sign = x < 0 ? "-" : "";
+  const trimmed = digits.replace(/0+$/, "");
   if (exp < -4 || exp >= 17) {
-    const [m, e] = x.toExponential(16).split("e") as [string, string];
-    const mant = m.includes(".") ? m.replace(/0+$/, "").replace(/\.$/, "") : m;
-    const n = Number(e);
-    return `${mant}e${n < 0 ? "-" : "+"}${String(Math.abs(n)).padStart(2, "0")}`;
+    const mantissa = trimmed.length > 1 ? `${trimmed[0]}.${trimmed.slice(1)}` : trimmed;
+    return `${sign}${mantissa}e${exp < 0 ? "-" : "+"}${String(Math.abs(exp)).padStart(2, "0")}`;
   }
-  const fixed = x.toFixed(Math.max(0, 16 - exp));
-  return fixed.includes(".") ? fixed.replace(/0+$/, "").replace(/\.$/, "") : fixed;
+  if (exp < 0) return `${sign}0.${"0".repeat(-exp - 1)}${trimmed}`;
+  const whole = digits.slice(0, exp + 1);
+  const fraction = digits.slice(exp + 1).replace(/0+$/, "");
+  return fraction === "" ? `${sign}${whole}` : `${sign}${whole}.${fraction}`;
+}
+
+/**
+ * The 17 significant decimal digits of a positive finite double, rounded half to even from its
+ * exact binary value as printf does (JavaScript's toPrecision rounds ties up), and the decimal
+ * exponent of the first digit.
+ */
+function significant17(x: number): [string, number] {
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, x);
+  const bits = view.getBigUint64(0);
+  const biased = Number((bits >> 52n) & 0x7ffn);
+  const mantissa = biased === 0 ? bits & 0xfffffffffffffn : (bits & 0xfffffffffffffn) | (1n << 52n);
+  const exp2 = (biased === 0 ? 1 : biased) - 1075; // x = mantissa * 2^exp2, exactly
+  let exp10 = Math.floor(Math.log10(x));
+  for (;;) {
+    const shift = 16 - exp10; // digits = round(x * 10^shift)
+    let num = mantissa * (exp2 > 0 ? 1n << BigInt(exp2) : 1n);
+    let den = exp2 < 0 ? 1n << BigInt(-exp2) : 1n;
+    if (shift >= 0) num *= 10n ** BigInt(shift);
+    else den *= 10n ** BigInt(-shift);
+    let q = num / den;
+    const twice = 2n * (num % den);
+    if (twice > den || (twice === den && (q & 1n) === 1n)) q++;
+    // log10 may be off by one near powers of ten; rounding may carry into an 18th digit.
+    if (q < 10n ** 16n) exp10--;
+    else if (q >= 10n ** 17n) exp10++;
+    else return [q.toString(), exp10];
+  }
 }

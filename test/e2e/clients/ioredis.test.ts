@@ -4,15 +4,15 @@
 // test/e2e/resp.ioredis.test.ts.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import Redis from "ioredis";
+import Redis, { type RedisOptions } from "ioredis";
 import { startServer, type RunningServer } from "../../support/server.ts";
 import { binaryKey, binaryValue, pipelineCommands } from "./shared.ts";
 
 let server: RunningServer;
 const opened: Redis[] = [];
 
-function connect(options: ConstructorParameters<typeof Redis>[0] = {}): Redis {
-  const r = new Redis({ host: "127.0.0.1", port: server.port, maxRetriesPerRequest: 0, retryStrategy: () => null, ...(options as object) });
+function connect(options: RedisOptions = {}): Redis {
+  const r = new Redis({ host: "127.0.0.1", port: server.port, maxRetriesPerRequest: 0, retryStrategy: () => null, ...options });
   opened.push(r);
   return r;
 }

@@ -9,11 +9,15 @@ import { startServer, type RunningServer } from "../../support/server.ts";
 import { binaryKey, binaryValue, pipelineCommands } from "./shared.ts";
 
 let server: RunningServer;
-type Client = ReturnType<typeof createClient>;
+/** A client with node-redis's defaults, not connected yet. */
+function make(name?: string) {
+  return createClient({ socket: { host: "127.0.0.1", port: server.port, reconnectStrategy: false }, name });
+}
+type Client = ReturnType<typeof make>;
 let client: Client;
 
 async function connect(name?: string): Promise<Client> {
-  const c = createClient({ socket: { host: "127.0.0.1", port: server.port, reconnectStrategy: false }, name });
+  const c = make(name);
   c.on("error", () => {}); // a failed command rejects its own promise; nothing else may go unnoticed in a test
   await c.connect();
   return c;
@@ -50,11 +54,11 @@ describe("node-redis with default options", () => {
     for (let i = 0; i < pipelineCommands / 4; i++) batch.set(`nr:p:${i}`, `v${i}`).incr("nr:p:count").get(`nr:p:${i}`).exists([`nr:p:${i}`, "nr:p:none"]);
     const got = await batch.execAsPipeline();
     expect(got).toHaveLength(pipelineCommands);
-    for (let i = 0; i < pipelineCommands / 4; i++) expect(got.slice(4 * i, 4 * i + 4)).toEqual(["OK", i + 1, `v${i}`, 1]);
+    for (let i = 0; i < pipelineCommands / 4; i++) expect(got.slice(4 * i, 4 * i + 4) as unknown[]).toEqual(["OK", i + 1, `v${i}`, 1]);
   });
 
   test("MULTI/EXEC runs queued commands atomically, and a WATCH conflict from a second client aborts EXEC", async () => {
-    expect(await client.multi().set("nr:tx", "1").incr("nr:tx").exec()).toEqual(["OK", 2]);
+    expect((await client.multi().set("nr:tx", "1").incr("nr:tx").exec()) as unknown[]).toEqual(["OK", 2]);
     const other = await connect();
     try {
       await client.watch("nr:tx");
