@@ -8,7 +8,7 @@ import { nameCodeOf } from "../protocol/text.ts";
 import type { Context } from "./context.ts";
 import type { Session } from "./session.ts";
 import { commands, Flag, keyCount, respRouteTable, type Command } from "./table.ts";
-import { subcommandArity, unknownSubcommand } from "./server.ts";
+import { globToRegExp, subcommandArity, unknownSubcommand } from "./server.ts";
 
 /** The rows RESP speaks, in table order. */
 function respCommands(): Command[] {
@@ -283,11 +283,13 @@ export function commandCommand(s: Session, _ctx: Context): void {
   switch (sub) {
     case "COUNT":
       return r.integer(all.length);
-    case "LIST":
-      if (p.argc > 2) return r.error(RespErr.syntax); // FILTERBY: Osprey has no modules, ACL categories or patterns to filter by yet
-      r.arrayHeader(all.length);
-      for (const c of all) r.bulkText(c.name.toLowerCase());
+    case "LIST": {
+      const list = p.argc === 2 ? all : filtered(s, all);
+      if (list === null) return r.error(RespErr.syntax);
+      r.arrayHeader(list.length);
+      for (const c of list) r.bulkText(c.name.toLowerCase());
       return;
+    }
     case "INFO": {
       const list = p.argc === 2 ? all : named(2);
       r.arrayHeader(list.length);
@@ -309,6 +311,28 @@ export function commandCommand(s: Session, _ctx: Context): void {
       r.arrayHeader(commandHelp.length);
       for (const line of commandHelp) r.status(line);
   }
+}
+
+/**
+ * COMMAND LIST FILTERBY MODULE name | ACLCAT category | PATTERN glob: the rows that match (none
+ * for a module: Osprey has none); null for anything else, a syntax error as in Redis.
+ */
+function filtered(s: Session, all: Command[]): Command[] | null {
+  if (s.p.argc !== 5 || s.text(2).toUpperCase() !== "FILTERBY") return null;
+  const by = s.text(3).toUpperCase();
+  const value = s.text(4);
+  if (by === "MODULE") return [];
+  if (by === "ACLCAT") return all.filter((c) => categories(c).includes(`@${value.toLowerCase()}`));
+  if (by === "PATTERN") {
+    let re: RegExp;
+    try {
+      re = globToRegExp(value);
+    } catch {
+      return []; // a pattern we cannot translate matches nothing
+    }
+    return all.filter((c) => re.test(c.name.toLowerCase()));
+  }
+  return null;
 }
 
 /** COMMAND GETKEYS name arg…: the keys that request would name, by its row's key positions. */

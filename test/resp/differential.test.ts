@@ -151,6 +151,11 @@ const scenarios: Record<string, Request[]> = {
     ["COMMAND", "GETKEYS", "get", "a", "b"],
     ["COMMAND", "GETKEYS", "ping", "x"],
     ["COMMAND", "GETKEYS"],
+    ["COMMAND", "LIST", "FILTERBY", "MODULE", "x"],
+    ["COMMAND", "LIST", "FILTERBY", "ACLCAT", "nope"],
+    ["COMMAND", "LIST", "FILTERBY", "FOO", "x"],
+    ["COMMAND", "LIST", "FILTERBY"],
+    ["COMMAND", "LIST", "FOO"],
   ],
   "ECHO, PING and TIME": [
     ["ECHO", "hello"],

@@ -135,6 +135,17 @@ describe("connection and server commands", () => {
   });
 });
 
+describe("COMMAND LIST FILTERBY", () => {
+  test("ACLCAT and PATTERN pick commands of the table; a module has none", () => {
+    const { r } = clients();
+    const names = (reply: string) => [...reply.matchAll(/\$\d+\r\n([^\r]*)\r\n/g)].map((m) => m[1]).sort();
+    expect(names(r("COMMAND", "LIST", "FILTERBY", "ACLCAT", "transaction"))).toEqual(["discard", "exec", "multi", "unwatch", "watch"]);
+    expect(names(r("COMMAND", "LIST", "FILTERBY", "PATTERN", "*expire"))).toEqual(["expire", "pexpire"]);
+    expect(names(r("COMMAND", "LIST", "FILTERBY", "PATTERN", "[bad"))).toEqual([]);
+    expect(r("COMMAND", "LIST", "FILTERBY", "MODULE", "search")).toBe("*0\r\n");
+  });
+});
+
 describe("the engine behind RESP", () => {
   test("every RESP write reaches the mutation log in absolute form", () => {
     const events: string[] = [];
