@@ -267,8 +267,8 @@ const immediate: ReadonlySet<Handler> = new Set<Handler>([exec, discard, multi, 
  * The dispatcher's path for a session in MULTI: refuses what `dispatch` would refuse before
  * running a request (an unknown command, a wrong arity, a bad key; and commands that cannot run
  * inside a transaction), marking the transaction failed, or queues the request and answers
- * QUEUED. False for the commands that run at once (EXEC, DISCARD, MULTI, WATCH, QUIT): `dispatch`
- * runs those as usual.
+ * QUEUED. False for the commands that run at once (EXEC, DISCARD, MULTI, WATCH, QUIT, RESET):
+ * `dispatch` runs those as usual.
  */
 export function queueRequest(s: Session, routes: Routes, ctx: Context): boolean {
   const p = s.p;
