@@ -36,9 +36,10 @@ describe("Bun's RedisClient", () => {
     expect(await client.send("CLIENT", ["ID"])).toBe(hello.id);
   });
 
-  test("a missing key is RESP3's null, and CONFIG GET is a map", async () => {
+  test("a missing key is RESP3's null, CONFIG GET is a map and INFO a verbatim string", async () => {
     expect(await client.get("bun:missing")).toBeNull();
     expect(await client.send("CONFIG", ["GET", "maxmemory-policy"])).toEqual({ "maxmemory-policy": "noeviction" });
+    expect(String(await client.send("INFO", ["server"]))).toStartWith("# Server\r\nredis_version:7.0.15\r\n");
   });
 
   test("a pipeline of a thousand commands gets every reply, in order", async () => {

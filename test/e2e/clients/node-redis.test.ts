@@ -44,9 +44,10 @@ describe("node-redis with default options", () => {
     expect(hello).toMatchObject({ server: "redis", version: "7.0.15", proto: 3, mode: "standalone", role: "master" });
   });
 
-  test("a missing key is null and CONFIG GET is a map", async () => {
+  test("a missing key is null, CONFIG GET is a map and INFO a verbatim string", async () => {
     expect(await client.get("nr:missing")).toBeNull();
     expect(await client.configGet("maxmemory-policy")).toEqual({ "maxmemory-policy": "noeviction" });
+    expect(String(await client.info("server"))).toStartWith("# Server\r\nredis_version:7.0.15\r\n");
   });
 
   test("a pipeline of a thousand commands gets every reply, in order", async () => {
