@@ -112,7 +112,7 @@ const clientHelp = [
  */
 export function client(s: Session, ctx: Context): void {
   const p = s.p;
-  const sub = s.text(1).toUpperCase();
+  const sub = s.word(1);
   const arity = clientArity[sub];
   if (arity === undefined) return unknownSubcommand(s);
   if (arity > 0 ? p.argc !== arity : p.argc < -arity) return subcommandArity(s);
@@ -137,7 +137,7 @@ export function client(s: Session, ctx: Context): void {
       return clientKill(s, ctx);
     case "NO-EVICT":
     case "NO-TOUCH": {
-      const on = s.text(2).toUpperCase();
+      const on = s.word(2);
       if (on !== "ON" && on !== "OFF") return r.error(RespErr.syntax);
       if (sub === "NO-EVICT") s.noEvict = on === "ON";
       else s.noTouch = on === "ON";
@@ -208,11 +208,11 @@ function clientList(s: Session, ctx: Context): void {
   const p = s.p;
   let ids: Set<number> | null = null;
   let none = false;
-  if (p.argc === 4 && s.text(2).toUpperCase() === "TYPE") {
-    const type = s.text(3).toUpperCase();
+  if (p.argc === 4 && s.word(2) === "TYPE") {
+    const type = s.word(3);
     if (!clientTypes.has(type)) return s.reply.error(respError(`Unknown client type '${s.text(3).slice(0, 128)}'`));
     none = type !== "NORMAL";
-  } else if (p.argc >= 4 && s.text(2).toUpperCase() === "ID") {
+  } else if (p.argc >= 4 && s.word(2) === "ID") {
     ids = new Set();
     for (let t = 3; t < p.argc; t++) {
       const id = parseI64(s.b, p.starts[t]!, p.ends[t]!);
@@ -244,7 +244,7 @@ function clientKill(s: Session, ctx: Context): void {
     skipMe = false;
   } else {
     for (let t = 2; t < p.argc; t += 2) {
-      const opt = s.text(t).toUpperCase();
+      const opt = s.word(t);
       if (t + 1 >= p.argc) return s.reply.error(RespErr.syntax);
       const value = s.text(t + 1);
       if (opt === "ID") {

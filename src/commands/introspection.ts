@@ -271,7 +271,7 @@ export function commandCommand(s: Session, _ctx: Context): void {
     for (const c of all) writeInfo(s, c);
     return;
   }
-  const sub = s.text(1).toUpperCase();
+  const sub = s.word(1);
   const arity = commandArity[sub];
   if (arity === undefined) return unknownSubcommand(s);
   if (arity > 0 ? p.argc !== arity : p.argc < -arity) return subcommandArity(s);
@@ -318,8 +318,8 @@ export function commandCommand(s: Session, _ctx: Context): void {
  * for a module: Osprey has none); null for anything else, a syntax error as in Redis.
  */
 function filtered(s: Session, all: Command[]): Command[] | null {
-  if (s.p.argc !== 5 || s.text(2).toUpperCase() !== "FILTERBY") return null;
-  const by = s.text(3).toUpperCase();
+  if (s.p.argc !== 5 || s.word(2) !== "FILTERBY") return null;
+  const by = s.word(3);
   const value = s.text(4);
   if (by === "MODULE") return [];
   if (by === "ACLCAT") return all.filter((c) => categories(c).includes(`@${value.toLowerCase()}`));
@@ -361,11 +361,11 @@ const GetKeysErr = {
  */
 export function scriptsFlush(s: Session): void {
   const p = s.p;
-  const container = s.text(0).toUpperCase();
-  if (s.text(1).toUpperCase() !== "FLUSH") return unknownSubcommand(s);
+  const container = s.word(0);
+  if (s.word(1) !== "FLUSH") return unknownSubcommand(s);
   if (p.argc > 3) return s.reply.error(respError(`unknown subcommand or wrong number of arguments for '${s.text(1)}'. Try ${container} HELP.`));
   if (p.argc === 3) {
-    const mode = s.text(2).toUpperCase();
+    const mode = s.word(2);
     if (mode !== "ASYNC" && mode !== "SYNC") {
       return s.reply.error(respError(container === "FUNCTION" ? "FUNCTION FLUSH only supports SYNC|ASYNC option" : "SCRIPT FLUSH only support SYNC|ASYNC option"));
     }

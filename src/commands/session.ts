@@ -92,6 +92,14 @@ export class Session {
     this.tx?.release();
   }
 
+  /**
+   * Argument t upper-cased, for matching a subcommand or option word; "" when it is longer than any
+   * keyword (32 bytes), so matching never copies a large argument.
+   */
+  word(t: number): string {
+    return this.p.ends[t]! - this.p.starts[t]! > 32 ? "" : this.text(t).toUpperCase();
+  }
+
   /** Argument t as latin1 text: for admin commands and error messages, never a hot path. */
   text(t: number): string {
     const s = this.p.starts[t]!;
