@@ -73,6 +73,7 @@ export class RespParser {
   #at = 0; // bytes of the request in progress already parsed
   #bulk = -1; // length of the bulk string whose `$` line was read and whose bytes are awaited
   #headerEnd = 0; // set by #header: where the line after the header starts
+  #unquotedTo = 0; // set by #unquote: where the line goes on after a quoted argument
 
   constructor(limits: { valueBytesMax: number }) {
     this.#valueBytesMax = limits.valueBytesMax;
@@ -182,56 +183,77 @@ export class RespParser {
       if (argc === argsCountMax) return SPLIT_TOO_MANY;
       if (argc === this.starts.length) this.#growArgs();
       const start = i;
-      let w = i; // where the next byte of the argument goes
-      let quote = 0; // the open quote, or 0
-      for (;;) {
-        if (i >= to || buf[i] === NUL) {
-          if (quote !== 0) return SPLIT_UNBALANCED;
-          break;
-        }
+      // A plain word (the common case) is left where it is: nothing is copied.
+      // Every byte that ends a plain word (NUL, blanks, quotes) is at most 39: one compare for the rest.
+      for (; i < to; i++) {
         const c = buf[i]!;
-        if (quote === DQUOTE) {
-          if (c === BACKSLASH && i + 3 < to && buf[i + 1] === 120 && isHex(buf[i + 2]) && isHex(buf[i + 3])) {
-            buf[w++] = hexValue(buf[i + 2]!) * 16 + hexValue(buf[i + 3]!);
-            i += 4;
-          } else if (c === BACKSLASH && i + 1 < to) {
-            const e = buf[i + 1]!;
-            buf[w++] = e === 110 ? LF : e === 114 ? CR : e === 116 ? TAB : e === 98 ? 8 : e === 97 ? 7 : e;
-            i += 2;
-          } else if (c === DQUOTE) {
-            if (i + 1 < to && buf[i + 1] !== NUL && !isBlank(buf[i + 1]!)) return SPLIT_UNBALANCED;
-            i++;
-            break;
-          } else {
-            buf[w++] = c;
-            i++;
-          }
-        } else if (quote === SQUOTE) {
-          if (c === BACKSLASH && i + 1 < to && buf[i + 1] === SQUOTE) {
-            buf[w++] = SQUOTE;
-            i += 2;
-          } else if (c === SQUOTE) {
-            if (i + 1 < to && buf[i + 1] !== NUL && !isBlank(buf[i + 1]!)) return SPLIT_UNBALANCED;
-            i++;
-            break;
-          } else {
-            buf[w++] = c;
-            i++;
-          }
-        } else if (isBlank(c)) {
-          break;
-        } else if (c === DQUOTE || c === SQUOTE) {
-          quote = c;
+        if (c <= SQUOTE && (c === DQUOTE || c === SQUOTE || c === NUL || isBlank(c))) break;
+      }
+      let end = i;
+      if (i < to && (buf[i] === DQUOTE || buf[i] === SQUOTE)) {
+        end = this.#unquote(buf, i, to);
+        if (end < 0) return end;
+        i = this.#unquotedTo;
+      }
+      this.starts[argc] = start;
+      this.ends[argc] = end;
+      argc++;
+    }
+  }
+
+  /**
+   * The rest of an argument from the quote at buf[i], unescaped in place: returns where its bytes
+   * end (or SPLIT_UNBALANCED); `#unquotedTo` is where the line goes on after it.
+   */
+  #unquote(buf: Uint8Array, i: number, to: number): number {
+    let w = i; // where the next byte of the argument goes
+    let quote = 0; // the open quote, or 0
+    for (;;) {
+      if (i >= to || buf[i] === NUL) {
+        if (quote !== 0) return SPLIT_UNBALANCED;
+        break;
+      }
+      const c = buf[i]!;
+      if (quote === DQUOTE) {
+        if (c === BACKSLASH && i + 3 < to && buf[i + 1] === 120 && isHex(buf[i + 2]) && isHex(buf[i + 3])) {
+          buf[w++] = hexValue(buf[i + 2]!) * 16 + hexValue(buf[i + 3]!);
+          i += 4;
+        } else if (c === BACKSLASH && i + 1 < to) {
+          const e = buf[i + 1]!;
+          buf[w++] = e === 110 ? LF : e === 114 ? CR : e === 116 ? TAB : e === 98 ? 8 : e === 97 ? 7 : e;
+          i += 2;
+        } else if (c === DQUOTE) {
+          if (i + 1 < to && buf[i + 1] !== NUL && !isBlank(buf[i + 1]!)) return SPLIT_UNBALANCED;
           i++;
+          break;
         } else {
           buf[w++] = c;
           i++;
         }
+      } else if (quote === SQUOTE) {
+        if (c === BACKSLASH && i + 1 < to && buf[i + 1] === SQUOTE) {
+          buf[w++] = SQUOTE;
+          i += 2;
+        } else if (c === SQUOTE) {
+          if (i + 1 < to && buf[i + 1] !== NUL && !isBlank(buf[i + 1]!)) return SPLIT_UNBALANCED;
+          i++;
+          break;
+        } else {
+          buf[w++] = c;
+          i++;
+        }
+      } else if (isBlank(c)) {
+        break;
+      } else if (c === DQUOTE || c === SQUOTE) {
+        quote = c;
+        i++;
+      } else {
+        buf[w++] = c;
+        i++;
       }
-      this.starts[argc] = start;
-      this.ends[argc] = w;
-      argc++;
     }
+    this.#unquotedTo = i;
+    return w;
   }
 
   /**
