@@ -128,7 +128,7 @@ export const RespErr = {
   decrementOverflow: respError("decrement would overflow"),
   /** SELECT of a database other than 0: Osprey has one keyspace. */
   dbIndex: respError("DB index is out of range"),
-  /** HELLO with a protocol version other than 2. */
+  /** HELLO with a protocol version other than 2 or 3. */
   noProto: respError("-NOPROTO unsupported protocol version"),
   /** HELLO whose version is not a number. */
   helloVersion: respError("Protocol version is not an integer or out of range"),
@@ -174,6 +174,16 @@ export const RespErr = {
   freqNotTracked: respError("An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."),
   /** OBJECT IDLETIME: Osprey keeps no access times (Redis would estimate one). */
   idleNotTracked: respError("idle time not tracked: Osprey keeps no access times"),
+  /** SELECT of an integer outside the 32-bit range (Redis's text, typo included). */
+  selectRange: respError("value is out of range, value must between -2147483648 and 2147483647"),
+  /** CLIENT LIST ID with an id that is not a positive integer. */
+  invalidClientId: respError("Invalid client ID"),
+  /** CLIENT KILL ID with an id that is not a positive integer. */
+  clientIdPositive: respError("client-id should be greater than 0"),
+  /** CLIENT KILL ip:port (the old form) matching no client. */
+  noSuchClient: respError("No such client"),
+  /** An inline request whose quotes do not close (or a closing quote not followed by a space); closes. */
+  unbalancedQuotes: respError("Protocol error: unbalanced quotes in request"),
 } as const;
 
 /** A RESP `-ERR INTERNAL <cause>` reply, for failures that are not the client's fault. */

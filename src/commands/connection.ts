@@ -1,84 +1,319 @@
-// Connection commands of RESP: QUIT, SELECT, HELLO and CLIENT — what redis-cli, redis-benchmark
-// and client libraries send about the connection itself.
+// Connection commands of RESP: QUIT, RESET, SELECT, HELLO, CLIENT and TIME — what redis-cli,
+// redis-benchmark and client libraries send about the connection itself, with Redis 7's replies.
 
 import { nameCode, nameCodeOf } from "../protocol/text.ts";
 import { RespErr, respError } from "../errors.ts";
 import { parseI64 } from "../numbers.ts";
+import { clientsOf, type ClientEntry } from "../net/clients.ts";
+import type { Context } from "./context.ts";
 import { Fail } from "./reply.ts";
 import type { Session } from "./session.ts";
 import { redisVersion, subcommandArity, unknownSubcommand } from "./server.ts";
+import { respRouteTable } from "./table.ts";
 
 export function quit(s: Session): void {
   s.closing = true;
   s.reply.ok();
 }
 
-/** SELECT 0 → OK: Osprey has one keyspace, database 0. */
+const RESET_REPLY = "RESET";
+
+/** RESET → +RESET: back to RESP2, no name, out of MULTI, nothing watched (Redis 6.2's resetCommand). */
+export function reset(s: Session): void {
+  s.reset();
+  s.reply.status(RESET_REPLY);
+}
+
+/** SELECT 0 → OK: Osprey has one keyspace, database 0 (CONFIG GET databases says 1). */
 export function select(s: Session): void {
   const index = parseI64(s.b, s.p.starts[1]!, s.p.ends[1]!);
-  if (index === null || typeof index === "bigint" || index > 2 ** 31 - 1 || index < -(2 ** 31)) return s.reply.fail(Fail.NotAnIntegerArg);
+  if (index === null) return s.reply.fail(Fail.NotAnIntegerArg);
+  if (typeof index === "bigint" || index > 2 ** 31 - 1 || index < -(2 ** 31)) return s.reply.error(RespErr.selectRange);
   if (index !== 0) return s.reply.error(RespErr.dbIndex);
   s.reply.ok();
 }
 
-/** Sets a client name as Redis does: empty clears it; bytes outside '!'..'~' are refused. */
-function setName(s: Session, t: number): boolean {
-  const b = s.b;
-  const from = s.p.starts[t]!;
-  const to = s.p.ends[t]!;
-  for (let i = from; i < to; i++) {
-    if (b[i]! < 33 || b[i]! > 126) {
-      s.reply.error(RespErr.clientName);
-      return false;
-    }
-  }
-  s.name = to === from ? null : Buffer.from(b.subarray(from, to));
+/** Whether b[from..to) holds only '!'..'~', as Redis requires of client names and library info. */
+function printable(b: Uint8Array, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (b[i]! < 33 || b[i]! > 126) return false;
   return true;
 }
 
-const SETNAME = nameCodeOf("SETNAME");
-const GETNAME = nameCodeOf("GETNAME");
-const ID = nameCodeOf("ID");
+/** Sets a client name as Redis does: empty clears it; bytes outside '!'..'~' are refused. */
+function setName(s: Session, t: number): boolean {
+  const from = s.p.starts[t]!;
+  const to = s.p.ends[t]!;
+  if (!printable(s.b, from, to)) {
+    s.reply.error(RespErr.clientName);
+    return false;
+  }
+  s.name = to === from ? null : Buffer.from(s.b.subarray(from, to));
+  return true;
+}
 
-/** CLIENT SETNAME name | GETNAME | ID. */
-export function client(s: Session): void {
+/** Redis's arity of each CLIENT subcommand (n exactly, -n at least n), including CLIENT itself. */
+const clientArity: Readonly<Record<string, number>> = {
+  ID: 2,
+  GETNAME: 2,
+  SETNAME: 3,
+  SETINFO: 4,
+  INFO: 2,
+  LIST: -2,
+  KILL: -3,
+  "NO-EVICT": 3,
+  "NO-TOUCH": 3,
+  HELP: 2,
+};
+
+const clientHelp = [
+  "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+  "GETNAME",
+  "    Return the name of the current connection.",
+  "ID",
+  "    Return the ID of the current connection.",
+  "INFO",
+  "    Return information about the current client connection.",
+  "KILL <ip:port>",
+  "    Kill connection made from <ip:port>.",
+  "KILL <option> <value> [<option> <value> [...]]",
+  "    Kill connections. Options are:",
+  "    * ADDR (<ip:port>|<unixsocket>:0)",
+  "      Kill connections made from the specified address",
+  "    * LADDR (<ip:port>|<unixsocket>:0)",
+  "      Kill connections made to specified local address",
+  "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+  "      Kill connections by type.",
+  "    * USER <username>",
+  "      Kill connections authenticated by <username>.",
+  "    * SKIPME (YES|NO)",
+  "      Skip killing current connection (default: yes).",
+  "LIST [options ...]",
+  "    Return information about client connections. Options:",
+  "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+  "      Return clients of specified type.",
+  "SETNAME <name>",
+  "    Assign the name <name> to the current connection.",
+  "SETINFO <option> <value>",
+  "    Set client meta attr. Options are:",
+  "    * LIB-NAME: the client lib name.",
+  "    * LIB-VER: the client lib version.",
+  "NO-EVICT (ON|OFF)",
+  "    Protect current client connection from eviction.",
+  "NO-TOUCH (ON|OFF)",
+  "    Will not touch LRU/LFU stats when this mode is on.",
+  "HELP",
+  "    Prints this help.",
+];
+
+/**
+ * CLIENT ID | GETNAME | SETNAME name | SETINFO LIB-NAME|LIB-VER value | INFO | LIST [TYPE t | ID id…]
+ * | KILL … | NO-EVICT on|off | NO-TOUCH on|off | HELP, with Redis 7's replies (SETINFO and
+ * NO-TOUCH as Redis 7.2 has them: client libraries send SETINFO on connect).
+ */
+export function client(s: Session, ctx: Context): void {
   const p = s.p;
-  const sub = nameCode(s.b, p.starts[1]!, p.ends[1]!);
-  if (sub === SETNAME) {
-    if (p.argc !== 3) return subcommandArity(s);
-    if (setName(s, 2)) s.reply.ok();
-  } else if (sub === GETNAME || sub === ID) {
-    if (p.argc !== 2) return subcommandArity(s);
-    if (sub === ID) s.reply.integer(s.id);
-    else if (s.name === null) s.reply.nil();
-    else s.reply.bulk(s.name, 0, s.name.length);
-  } else {
-    unknownSubcommand(s);
+  const sub = s.word(1);
+  const arity = clientArity[sub];
+  if (arity === undefined) return unknownSubcommand(s);
+  if (arity > 0 ? p.argc !== arity : p.argc < -arity) return subcommandArity(s);
+  const r = s.reply;
+  switch (sub) {
+    case "ID":
+      return r.integer(s.id);
+    case "GETNAME":
+      return s.name === null ? r.nil() : r.bulk(s.name, 0, s.name.length);
+    case "SETNAME":
+      if (setName(s, 2)) r.ok();
+      return;
+    case "SETINFO":
+      return setInfo(s);
+    case "INFO": {
+      const self = clientsOf(ctx).of(s);
+      return r.verbatimText(self === undefined ? "" : `${clientLine(self, s, s.nowMs)}\n`);
+    }
+    case "LIST":
+      return clientList(s, ctx);
+    case "KILL":
+      return clientKill(s, ctx);
+    case "NO-EVICT":
+    case "NO-TOUCH": {
+      const on = s.word(2);
+      if (on !== "ON" && on !== "OFF") return r.error(RespErr.syntax);
+      if (sub === "NO-EVICT") s.noEvict = on === "ON";
+      else s.noTouch = on === "ON";
+      return r.ok();
+    }
+    default:
+      r.arrayHeader(clientHelp.length);
+      for (const line of clientHelp) r.status(line);
   }
 }
 
-const AUTH = nameCodeOf("AUTH");
+function setInfo(s: Session): void {
+  const attr = s.text(2);
+  const which = attr.toUpperCase();
+  if (which !== "LIB-NAME" && which !== "LIB-VER") return s.reply.error(respError(`Unrecognized option '${attr.slice(0, 128)}'`));
+  if (!printable(s.b, s.p.starts[3]!, s.p.ends[3]!)) return s.reply.error(respError(`${attr} cannot contain spaces, newlines or special characters.`));
+  if (which === "LIB-NAME") s.libName = s.text(3);
+  else s.libVer = s.text(3);
+  s.reply.ok();
+}
+
+/** Redis's one-letter flags: x in MULTI, d when a watched key changed, e no-evict, T no-touch, else N. */
+function clientFlags(c: Session): string {
+  let f = "";
+  if (c.multi) f += "x";
+  if (c.tx?.dirty === true) f += "d";
+  if (c.closing) f += "c";
+  if (c.noEvict) f += "e";
+  if (c.noTouch) f += "T";
+  return f === "" ? "N" : f;
+}
 
 /**
- * HELLO [2 [AUTH user pass] [SETNAME name]] → the server's description. Only RESP2 is spoken:
- * HELLO 3 answers -NOPROTO, so clients fall back to RESP2 as they do with an old Redis.
+ * The command a client ran last, as CLIENT LIST names it: its parser still holds the name's code.
+ * The client asking names its own request with the subcommand, as Redis does (`client|list`).
+ */
+function lastCommand(c: Session, self: Session): string {
+  if (c === self) return `${self.text(0).toLowerCase()}|${self.text(1).toLowerCase()}`;
+  return respRouteTable.get(c.p.code)?.name ?? "NULL";
+}
+
+/**
+ * One CLIENT LIST line with the fields of Redis 7 that Osprey has (it has no file descriptor per
+ * client to show, nor Redis's per-client memory accounting), then lib-name and lib-ver as in 7.2.
+ */
+function clientLine(e: ClientEntry, self: Session, nowMs: number): string {
+  const c = e.conn.session!;
+  const lastMs = c.nowMs > 0 ? c.nowMs : e.createdMs;
+  const multi = c.multi ? (c.tx?.commands ?? 0) : -1;
+  const name = c.name === null ? "" : c.name.toString("latin1");
+  return (
+    `id=${c.id} addr=${e.addr} laddr=${e.laddr} name=${name} age=${Math.max(0, Math.floor((nowMs - e.createdMs) / 1000))} ` +
+    `idle=${Math.max(0, Math.floor((nowMs - lastMs) / 1000))} flags=${clientFlags(c)} db=0 sub=0 psub=0 ssub=0 multi=${multi} ` +
+    `qbuf=${e.conn.inputBytes} cmd=${lastCommand(c, self)} user=default redir=-1 resp=${c.reply.version === 0 ? 2 : c.reply.version} ` +
+    `lib-name=${c.libName} lib-ver=${c.libVer}`
+  );
+}
+
+/** The RESP clients of the registry (a text-protocol connection is no Redis client). */
+function* respClients(ctx: Context): Generator<ClientEntry> {
+  for (const e of clientsOf(ctx)) if (e.conn.session !== null && e.conn.session.reply.version !== 0) yield e;
+}
+
+const clientTypes = new Set(["NORMAL", "MASTER", "REPLICA", "SLAVE", "PUBSUB"]);
+
+/** CLIENT LIST [TYPE normal|master|replica|pubsub] [ID id …]: every client is a normal one here. */
+function clientList(s: Session, ctx: Context): void {
+  const p = s.p;
+  let ids: Set<number> | null = null;
+  let none = false;
+  if (p.argc === 4 && s.word(2) === "TYPE") {
+    const type = s.word(3);
+    if (!clientTypes.has(type)) return s.reply.error(respError(`Unknown client type '${s.text(3).slice(0, 128)}'`));
+    none = type !== "NORMAL";
+  } else if (p.argc >= 4 && s.word(2) === "ID") {
+    ids = new Set();
+    for (let t = 3; t < p.argc; t++) {
+      const id = parseI64(s.b, p.starts[t]!, p.ends[t]!);
+      if (id === null || typeof id === "bigint" || id <= 0) return s.reply.error(RespErr.invalidClientId);
+      ids.add(id);
+    }
+  } else if (p.argc !== 2) {
+    return s.reply.error(RespErr.syntax);
+  }
+  let text = "";
+  if (!none) {
+    for (const e of respClients(ctx)) {
+      if (ids === null || ids.has(e.conn.session!.id)) text += `${clientLine(e, s, s.nowMs)}\n`;
+    }
+  }
+  s.reply.verbatimText(text);
+}
+
+/** CLIENT KILL ip:port (the old form: OK or an error) or KILL with filters (the number killed). */
+function clientKill(s: Session, ctx: Context): void {
+  const p = s.p;
+  let addr: string | null = null;
+  let laddr: string | null = null;
+  let id = 0;
+  let skipMe = true;
+  let none = false;
+  if (p.argc === 3) {
+    addr = s.text(2);
+    skipMe = false;
+  } else {
+    for (let t = 2; t < p.argc; t += 2) {
+      const opt = s.word(t);
+      if (t + 1 >= p.argc) return s.reply.error(RespErr.syntax);
+      const value = s.text(t + 1);
+      if (opt === "ID") {
+        const n = parseI64(s.b, p.starts[t + 1]!, p.ends[t + 1]!);
+        if (n === null || typeof n === "bigint" || n <= 0) return s.reply.error(RespErr.clientIdPositive);
+        id = n;
+      } else if (opt === "TYPE") {
+        const type = value.toUpperCase();
+        if (!clientTypes.has(type)) return s.reply.error(respError(`Unknown client type '${value.slice(0, 128)}'`));
+        none ||= type !== "NORMAL";
+      } else if (opt === "ADDR") addr = value;
+      else if (opt === "LADDR") laddr = value;
+      else if (opt === "USER") {
+        // Osprey has one user, Redis's `default`.
+        if (value !== "default") return s.reply.error(respError(`No such user '${value.slice(0, 128)}'`));
+      } else if (opt === "SKIPME") {
+        const yes = value.toUpperCase();
+        if (yes !== "YES" && yes !== "NO") return s.reply.error(RespErr.syntax);
+        skipMe = yes === "YES";
+      } else return s.reply.error(RespErr.syntax);
+    }
+  }
+  const victims: ClientEntry[] = [];
+  if (!none) {
+    for (const e of respClients(ctx)) {
+      const c = e.conn.session!;
+      if (addr !== null && e.addr !== addr) continue;
+      if (laddr !== null && e.laddr !== laddr) continue;
+      if (id !== 0 && c.id !== id) continue;
+      if (c === s && skipMe) continue;
+      victims.push(e);
+    }
+  }
+  for (const e of victims) {
+    // This connection closes once this reply is sent, as Redis's CLOSE_AFTER_REPLY.
+    if (e.conn.session === s) s.closing = true;
+    else e.conn.shutdown();
+  }
+  if (p.argc > 3) return s.reply.integer(victims.length);
+  if (victims.length === 0) return s.reply.error(RespErr.noSuchClient);
+  s.reply.ok();
+}
+
+const AUTH = nameCodeOf("AUTH");
+const SETNAME = nameCodeOf("SETNAME");
+
+/**
+ * HELLO [2|3 [AUTH user pass] [SETNAME name]] → the server's description, in the protocol asked
+ * for (a map in RESP3). AUTH is answered as Redis without requirepass answers it: the default user
+ * has no password, so `default` with any password gets in and any other user is refused.
  */
 export function hello(s: Session): void {
   const p = s.p;
   let t = 1;
+  let version: 2 | 3 | 0 = 0;
   if (p.argc >= 2) {
-    const version = parseI64(s.b, p.starts[1]!, p.ends[1]!);
-    if (version === null) return s.reply.error(RespErr.helloVersion);
-    if (version !== 2) return s.reply.error(RespErr.noProto);
+    const v = parseI64(s.b, p.starts[1]!, p.ends[1]!);
+    if (v === null) return s.reply.error(RespErr.helloVersion);
+    if (v !== 2 && v !== 3) return s.reply.error(RespErr.noProto);
+    version = v;
     t = 2;
   }
   let nameArg = -1;
+  let user = -1;
   for (; t < p.argc; t++) {
     const code = nameCode(s.b, p.starts[t]!, p.ends[t]!);
     const more = p.argc - 1 - t;
     if (code === AUTH && more >= 2) {
-      // Osprey has no users yet; like Redis's default user without a password, `default` gets in.
-      if (s.text(t + 1) !== "default") return s.reply.error(RespErr.wrongPass);
+      user = t + 1;
       t += 2;
     } else if (code === SETNAME && more >= 1) {
       nameArg = ++t;
@@ -86,15 +321,17 @@ export function hello(s: Session): void {
       return s.reply.error(respError(`Syntax error in HELLO option '${s.text(t)}'`));
     }
   }
+  if (user >= 0 && s.text(user) !== "default") return s.reply.error(RespErr.wrongPass);
   if (nameArg >= 0 && !setName(s, nameArg)) return;
   const reply = s.reply;
+  if (version !== 0) reply.setVersion(version);
   reply.mapHeader(7);
   reply.bulkText("server");
   reply.bulkText("redis");
   reply.bulkText("version");
   reply.bulkText(redisVersion);
   reply.bulkText("proto");
-  reply.integer(2);
+  reply.integer(reply.version);
   reply.bulkText("id");
   reply.integer(s.id);
   reply.bulkText("mode");
@@ -103,4 +340,13 @@ export function hello(s: Session): void {
   reply.bulkText("master");
   reply.bulkText("modules");
   reply.arrayHeader(0);
+}
+
+/** TIME → [unix seconds, microseconds], as two bulk strings. */
+export function time(s: Session, ctx: Context): void {
+  const ms = ctx.clock.nowMs();
+  const seconds = Math.floor(ms / 1000);
+  s.reply.arrayHeader(2);
+  s.reply.bulkText(String(seconds));
+  s.reply.bulkText(String(Math.floor((ms - seconds * 1000) * 1000)));
 }

@@ -168,4 +168,23 @@ export interface Reply {
   key(store: Store, id: number): void;
   /** An upper bound of what `key` writes for a key of `keyLen` bytes. */
   keyBytes(keyLen: number): number;
+  // ---- RESP3 shapes (RESP only; each has Redis's RESP2 form when RESP2 is spoken) ----
+  /** The RESP version spoken: 2 or 3 (set by HELLO, back to 2 by RESET); 0 for the text protocol. */
+  readonly version: number;
+  /** Switches the RESP version for every later reply on the connection (RESP only). */
+  setVersion(version: 2 | 3): void;
+  /** A set of `n` elements follows: `~n` in RESP3, an array in RESP2. */
+  setHeader(n: number): void;
+  /** A push frame of `n` elements follows: `>n` in RESP3, an array in RESP2. */
+  pushHeader(n: number): void;
+  /** A missing array: `_` in RESP3, `*-1` in RESP2. */
+  nilArray(): void;
+  /** A double: `,x` in RESP3, a bulk string of its text in RESP2 (`text` overrides Redis's `%.17g`). */
+  double(x: number, text?: string): void;
+  /** A boolean: `#t`/`#f` in RESP3, `:1`/`:0` in RESP2. */
+  boolean(b: boolean): void;
+  /** An integer of any size in decimal: `(digits` in RESP3, a bulk string in RESP2. */
+  bigNumber(digits: string): void;
+  /** Text meant for humans (INFO, CLIENT LIST): a verbatim string `=len txt:…` in RESP3, a bulk string in RESP2. */
+  verbatimText(text: string, format?: string): void;
 }

@@ -12,8 +12,8 @@ import type { Context } from "./context.ts";
 import { statNames } from "./context.ts";
 import type { Session } from "./session.ts";
 
-/** The Redis version whose RESP2 behaviour Osprey follows; clients check it for features. */
-export const redisVersion = "7.0.0";
+/** The Redis version whose RESP behaviour Osprey follows; clients check it for features. */
+export const redisVersion = "7.0.15";
 
 /** PING [message] → PONG, or the message (RESP). */
 export function ping(s: Session): void {
@@ -174,7 +174,7 @@ export function info(s: Session, ctx: Context): void {
     if (!all && !wanted.has(title.toLowerCase())) continue;
     parts.push(`# ${title}\r\n${fields.map(([k, v]) => `${k}:${v}\r\n`).join("")}`);
   }
-  s.reply.bulkText(parts.join("\r\n"));
+  s.reply.verbatimText(parts.join("\r\n"));
 }
 
 /** The parameters CONFIG GET knows, as Redis names them, from the running configuration. */

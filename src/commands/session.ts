@@ -44,6 +44,12 @@ export class Session {
   readonly id = nextClientId++;
   /** Set by CLIENT SETNAME or HELLO SETNAME; null when unnamed. */
   name: Buffer | null = null;
+  /** Set by CLIENT SETINFO LIB-NAME / LIB-VER (what client library this is); shown by CLIENT LIST. */
+  libName = "";
+  libVer = "";
+  /** CLIENT NO-EVICT and NO-TOUCH: remembered and shown as Redis does (Osprey neither evicts nor tracks access times yet). */
+  noEvict = false;
+  noTouch = false;
   /** Set by QUIT: the connection closes once this reply is sent. */
   closing = false;
   /** The input holding the request being run. */
@@ -76,10 +82,31 @@ export class Session {
     readonly dialect: Dialect,
   ) {}
 
+  /**
+   * RESET: the connection as it was when it connected — RESP2, no name, out of MULTI, nothing
+   * watched (Redis's resetCommand). The id stays.
+   */
+  reset(): void {
+    if (this.reply.version !== 0) this.reply.setVersion(2);
+    this.name = null;
+    this.noEvict = false;
+    this.noTouch = false;
+    this.multi = false;
+    this.tx?.release();
+  }
+
   /** The connection is gone: its watches must stop observing the keyspace. */
   release(): void {
     this.multi = false;
     this.tx?.release();
+  }
+
+  /**
+   * Argument t upper-cased, for matching a subcommand or option word; "" when it is longer than any
+   * keyword (32 bytes), so matching never copies a large argument.
+   */
+  word(t: number): string {
+    return this.p.ends[t]! - this.p.starts[t]! > 32 ? "" : this.text(t).toUpperCase();
   }
 
   /** Argument t as latin1 text: for admin commands and error messages, never a hot path. */

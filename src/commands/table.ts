@@ -12,14 +12,14 @@ import { Stat } from "./context.ts";
 import type { Session } from "./session.ts";
 import { valid } from "./session.ts";
 import { bgsave, config, dbsize, echo, flushall, info, lastsave, ping, snapshot, stats } from "./server.ts";
-import { client, hello, quit, select } from "./connection.ts";
+import { client, hello, quit, reset, select, time } from "./connection.ts";
 import { decr, decrby, incr } from "./counters.ts";
 import { del, exists, get, getdel, mget, mset, set, setnx } from "./strings.ts";
 import { append, getex, getrange, getset, incrbyfloat, lcs, msetnx, psetex, setex, setrange, strlen } from "./strings.ts";
 import { bitcount, bitop, bitpos, getbit, setbit } from "./bits.ts";
 import { expire, expireat, expiretime, persist, pexpire, pexpireat, pexpiretime, pttl, ttl } from "./ttl.ts";
 import { copy, help, keys, object, randomkey, rename, renamenx, scan, type } from "./keyspace.ts";
-import { commandCommand } from "./introspection.ts";
+import { commandCommand, scriptsFlush } from "./introspection.ts";
 import { discard, exec, multi, queueRequest, unwatch, watch } from "./transactions.ts";
 import { aloneBegin, aloneEnd, ranInRun } from "./timing.ts";
 
@@ -89,6 +89,11 @@ export interface RespForm {
   readonly group: string;
   readonly summary: string;
   readonly since: string;
+  /**
+   * The arguments after the name in Redis's usage notation (`key value [NX|XX] [EX seconds]`), for
+   * COMMAND DOCS; optional, so a row without it is documented without arguments.
+   */
+  readonly args?: string;
 }
 
 export interface Command {
@@ -130,23 +135,23 @@ const WGX = Flag.Write | Flag.Grows | Flag.NoMulti;
 /** Every command Osprey speaks, in either protocol. */
 export const commands: readonly Command[] = [
   // Connection
-  { name: "PING", flags: C, keys: noKeys, stat: Stat.Other, run: ping, text: { argsMin: 1, argsMax: 1 }, resp: { arity: -1, argsMax: 2, group: "connection", summary: "Returns the server's liveliness response.", since: "1.0.0" } },
-  { name: "ECHO", flags: C, keys: noKeys, stat: Stat.Other, run: echo, text: null, resp: { arity: 2, group: "connection", summary: "Returns the given string.", since: "1.0.0" } },
+  { name: "PING", flags: C, keys: noKeys, stat: Stat.Other, run: ping, text: { argsMin: 1, argsMax: 1 }, resp: { arity: -1, argsMax: 2, group: "connection", summary: "Returns the server's liveliness response.", since: "1.0.0", args: "[message]" } },
+  { name: "ECHO", flags: C, keys: noKeys, stat: Stat.Other, run: echo, text: null, resp: { arity: 2, group: "connection", summary: "Returns the given string.", since: "1.0.0", args: "message" } },
   { name: "QUIT", flags: C, keys: noKeys, stat: Stat.Other, run: quit, text: { argsMin: 1, argsMax: 1 }, resp: { arity: -1, group: "connection", summary: "Closes the connection.", since: "1.0.0" } },
-  { name: "SELECT", flags: CLS, keys: noKeys, stat: Stat.Other, run: select, text: null, resp: { arity: 2, group: "connection", summary: "Changes the selected database (only 0 exists).", since: "1.0.0" } },
-  { name: "HELLO", flags: CLS | Flag.NoScript, keys: noKeys, stat: Stat.Other, run: hello, text: null, resp: { arity: -1, group: "connection", summary: "Handshakes with the server (RESP2 only).", since: "6.0.0" } },
-  { name: "CLIENT", flags: Flag.Connection | Flag.Loading | Flag.NoScript, keys: noKeys, stat: Stat.Other, run: client, text: null, resp: { arity: -2, group: "connection", summary: "CLIENT SETNAME, GETNAME and ID.", since: "2.4.0" } },
+  { name: "SELECT", flags: CLS, keys: noKeys, stat: Stat.Other, run: select, text: null, resp: { arity: 2, group: "connection", summary: "Changes the selected database (only 0 exists).", since: "1.0.0", args: "index" } },
+  { name: "HELLO", flags: CLS | Flag.NoScript, keys: noKeys, stat: Stat.Other, run: hello, text: null, resp: { arity: -1, group: "connection", summary: "Handshakes with the Redis server.", since: "6.0.0", args: "[protover [AUTH username password] [SETNAME clientname]]" } },
+  { name: "CLIENT", flags: Flag.Connection | Flag.Loading | Flag.NoScript, keys: noKeys, stat: Stat.Other, run: client, text: null, resp: { arity: -2, group: "connection", summary: "A container for client connection commands.", since: "2.4.0" } },
   // Strings
-  { name: "GET", flags: RF, keys: key1, stat: Stat.Get, run: get, text: { argsMin: 2, argsMax: 2, usage: "<key>" }, resp: { arity: 2, group: "string", summary: "Returns the string value of a key.", since: "1.0.0" } },
-  { name: "SET", flags: WG, keys: key1, stat: Stat.Set, run: set, text: { argsMin: 3, argsMax: 11, payload: { at: 2, step: 0 }, usage: "<key> <len> [EX ms|PXAT epoch_ms] [NX|XX] [VER n] [KEEPTTL], then the value" }, resp: { arity: -3, group: "string", summary: "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", since: "1.0.0" } },
-  { name: "SETNX", flags: WGF, keys: key1, stat: Stat.Set, run: setnx, text: null, resp: { arity: 3, group: "string", summary: "Set the string value of a key only when the key doesn't exist.", since: "1.0.0" } },
-  { name: "GETDEL", flags: WF, keys: key1, stat: Stat.Del, run: getdel, text: null, resp: { arity: 2, group: "string", summary: "Returns the string value of a key after deleting the key.", since: "6.2.0" } },
-  { name: "MGET", flags: RF, keys: allKeys, stat: Stat.Mget, run: mget, text: { argsMin: 2, argsMax: unbounded, usage: "<key> [<key> ...]" }, resp: { arity: -2, group: "string", summary: "Atomically returns the string values of one or more keys.", since: "1.0.0" } },
-  { name: "MSET", flags: WG, keys: pairKeys, paired: true, stat: Stat.Mset, run: mset, text: { argsMin: 3, argsMax: unbounded, payload: { at: 2, step: 2 }, usage: "<key> <len> [<key> <len> ...], then the values back to back" }, resp: { arity: -3, group: "string", summary: "Atomically creates or modifies the string values of one or more keys.", since: "1.0.1" } },
-  { name: "INCR", flags: WGF, keys: key1, stat: Stat.Incr, run: incr, text: { argsMin: 2, argsMax: 3, usage: "<key> [delta]", summary: "Adds delta (default 1) to the integer value of a key. Uses 0 as initial value if the key doesn't exist." }, resp: { arity: 2, group: "string", summary: "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", since: "1.0.0" } },
-  { name: "DECR", flags: WGF, keys: key1, stat: Stat.Incr, run: decr, text: { argsMin: 2, argsMax: 3, usage: "<key> [delta]", summary: "Subtracts delta (default 1) from the integer value of a key. Uses 0 as initial value if the key doesn't exist." }, resp: { arity: 2, group: "string", summary: "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", since: "1.0.0" } },
-  { name: "INCRBY", flags: WGF, keys: key1, stat: Stat.Incr, run: incr, text: null, resp: { arity: 3, group: "string", summary: "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.", since: "1.0.0" } },
-  { name: "DECRBY", flags: WGF, keys: key1, stat: Stat.Incr, run: decrby, text: null, resp: { arity: 3, group: "string", summary: "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.", since: "1.0.0" } },
+  { name: "GET", flags: RF, keys: key1, stat: Stat.Get, run: get, text: { argsMin: 2, argsMax: 2, usage: "<key>" }, resp: { arity: 2, group: "string", summary: "Returns the string value of a key.", since: "1.0.0", args: "key" } },
+  { name: "SET", flags: WG, keys: key1, stat: Stat.Set, run: set, text: { argsMin: 3, argsMax: 11, payload: { at: 2, step: 0 }, usage: "<key> <len> [EX ms|PXAT epoch_ms] [NX|XX] [VER n] [KEEPTTL], then the value" }, resp: { arity: -3, group: "string", summary: "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", since: "1.0.0", args: "key value [condition: NX|XX] [GET] [expiration: EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|KEEPTTL]" } },
+  { name: "SETNX", flags: WGF, keys: key1, stat: Stat.Set, run: setnx, text: null, resp: { arity: 3, group: "string", summary: "Set the string value of a key only when the key doesn't exist.", since: "1.0.0", args: "key value" } },
+  { name: "GETDEL", flags: WF, keys: key1, stat: Stat.Del, run: getdel, text: null, resp: { arity: 2, group: "string", summary: "Returns the string value of a key after deleting the key.", since: "6.2.0", args: "key" } },
+  { name: "MGET", flags: RF, keys: allKeys, stat: Stat.Mget, run: mget, text: { argsMin: 2, argsMax: unbounded, usage: "<key> [<key> ...]" }, resp: { arity: -2, group: "string", summary: "Atomically returns the string values of one or more keys.", since: "1.0.0", args: "key [key ...]" } },
+  { name: "MSET", flags: WG, keys: pairKeys, paired: true, stat: Stat.Mset, run: mset, text: { argsMin: 3, argsMax: unbounded, payload: { at: 2, step: 2 }, usage: "<key> <len> [<key> <len> ...], then the values back to back" }, resp: { arity: -3, group: "string", summary: "Atomically creates or modifies the string values of one or more keys.", since: "1.0.1", args: "key value [key value ...]" } },
+  { name: "INCR", flags: WGF, keys: key1, stat: Stat.Incr, run: incr, text: { argsMin: 2, argsMax: 3, usage: "<key> [delta]", summary: "Adds delta (default 1) to the integer value of a key. Uses 0 as initial value if the key doesn't exist." }, resp: { arity: 2, group: "string", summary: "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", since: "1.0.0", args: "key" } },
+  { name: "DECR", flags: WGF, keys: key1, stat: Stat.Incr, run: decr, text: { argsMin: 2, argsMax: 3, usage: "<key> [delta]", summary: "Subtracts delta (default 1) from the integer value of a key. Uses 0 as initial value if the key doesn't exist." }, resp: { arity: 2, group: "string", summary: "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", since: "1.0.0", args: "key" } },
+  { name: "INCRBY", flags: WGF, keys: key1, stat: Stat.Incr, run: incr, text: null, resp: { arity: 3, group: "string", summary: "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.", since: "1.0.0", args: "key increment" } },
+  { name: "DECRBY", flags: WGF, keys: key1, stat: Stat.Incr, run: decrby, text: null, resp: { arity: 3, group: "string", summary: "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.", since: "1.0.0", args: "key decrement" } },
   { name: "APPEND", flags: WGX | Flag.Fast, keys: key1, stat: Stat.Set, run: append, text: null, resp: { arity: 3, group: "string", summary: "Append a value to a key", since: "2.0.0" } },
   { name: "STRLEN", flags: RF, keys: key1, stat: Stat.Get, run: strlen, text: null, resp: { arity: 2, group: "string", summary: "Get the length of the value stored in a key", since: "2.2.0" } },
   { name: "GETRANGE", flags: R, keys: key1, stat: Stat.Get, run: getrange, text: null, resp: { arity: 4, group: "string", summary: "Get a substring of the string stored at a key", since: "2.4.0" } },
@@ -166,27 +171,27 @@ export const commands: readonly Command[] = [
   { name: "BITPOS", flags: R, keys: key1, stat: Stat.Get, run: bitpos, text: null, resp: { arity: -3, group: "bitmap", summary: "Find first bit set or clear in a string", since: "2.8.7" } },
   { name: "BITOP", flags: WGX, keys: keysFrom2, stat: Stat.Set, run: bitop, text: null, resp: { arity: -4, group: "bitmap", summary: "Perform bitwise operations between strings", since: "2.6.0" } },
   // Keys
-  { name: "DEL", flags: W, keys: allKeys, stat: Stat.Del, run: del, text: { argsMin: 2, argsMax: 2, usage: "<key>", summary: "Deletes a key." }, resp: { arity: -2, group: "generic", summary: "Deletes one or more keys.", since: "1.0.0" } },
-  { name: "EXISTS", flags: RF, keys: allKeys, stat: Stat.Exists, run: exists, text: { argsMin: 2, argsMax: 2, usage: "<key>", summary: "Determines whether a key exists." }, resp: { arity: -2, group: "generic", summary: "Determines whether one or more keys exist.", since: "1.0.0" } },
-  { name: "EXPIRE", flags: WF, keys: key1, stat: Stat.Expire, run: expire, text: null, resp: { arity: -3, group: "generic", summary: "Sets the expiration time of a key in seconds.", since: "1.0.0" } },
-  { name: "PEXPIRE", flags: WF, keys: key1, stat: Stat.Expire, run: pexpire, text: { name: "EXPIRE", argsMin: 3, argsMax: 3, usage: "<key> <ms>" }, resp: { arity: -3, group: "generic", summary: "Sets the expiration time of a key in milliseconds.", since: "2.6.0" } },
-  { name: "TTL", flags: RF, keys: key1, stat: Stat.Ttl, run: ttl, text: null, resp: { arity: 2, group: "generic", summary: "Returns the expiration time in seconds of a key.", since: "1.0.0" } },
-  { name: "PTTL", flags: RF, keys: key1, stat: Stat.Ttl, run: pttl, text: { name: "TTL", argsMin: 2, argsMax: 2, usage: "<key>" }, resp: { arity: 2, group: "generic", summary: "Returns the expiration time in milliseconds of a key.", since: "2.6.0" } },
-  { name: "PERSIST", flags: WF, keys: key1, stat: Stat.Expire, run: persist, text: null, resp: { arity: 2, group: "generic", summary: "Removes the expiration time of a key.", since: "2.2.0" } },
+  { name: "DEL", flags: W, keys: allKeys, stat: Stat.Del, run: del, text: { argsMin: 2, argsMax: 2, usage: "<key>", summary: "Deletes a key." }, resp: { arity: -2, group: "generic", summary: "Deletes one or more keys.", since: "1.0.0", args: "key [key ...]" } },
+  { name: "EXISTS", flags: RF, keys: allKeys, stat: Stat.Exists, run: exists, text: { argsMin: 2, argsMax: 2, usage: "<key>", summary: "Determines whether a key exists." }, resp: { arity: -2, group: "generic", summary: "Determines whether one or more keys exist.", since: "1.0.0", args: "key [key ...]" } },
+  { name: "EXPIRE", flags: WF, keys: key1, stat: Stat.Expire, run: expire, text: null, resp: { arity: -3, group: "generic", summary: "Sets the expiration time of a key in seconds.", since: "1.0.0", args: "key seconds [condition: NX|XX|GT|LT]" } },
+  { name: "PEXPIRE", flags: WF, keys: key1, stat: Stat.Expire, run: pexpire, text: { name: "EXPIRE", argsMin: 3, argsMax: 3, usage: "<key> <ms>" }, resp: { arity: -3, group: "generic", summary: "Sets the expiration time of a key in milliseconds.", since: "2.6.0", args: "key milliseconds [condition: NX|XX|GT|LT]" } },
+  { name: "TTL", flags: RF, keys: key1, stat: Stat.Ttl, run: ttl, text: null, resp: { arity: 2, group: "generic", summary: "Returns the expiration time in seconds of a key.", since: "1.0.0", args: "key" } },
+  { name: "PTTL", flags: RF, keys: key1, stat: Stat.Ttl, run: pttl, text: { name: "TTL", argsMin: 2, argsMax: 2, usage: "<key>" }, resp: { arity: 2, group: "generic", summary: "Returns the expiration time in milliseconds of a key.", since: "2.6.0", args: "key" } },
+  { name: "PERSIST", flags: WF, keys: key1, stat: Stat.Expire, run: persist, text: null, resp: { arity: 2, group: "generic", summary: "Removes the expiration time of a key.", since: "2.2.0", args: "key" } },
   // Server
   { name: "DBSIZE", flags: RF, keys: noKeys, stat: Stat.Other, run: dbsize, text: null, resp: { arity: 1, group: "server", summary: "Returns the number of keys in the database.", since: "1.0.0" } },
-  { name: "FLUSHALL", flags: W | Flag.NoMulti | Flag.TimedAlone, keys: noKeys, stat: Stat.Other, run: flushall, text: null, resp: { arity: -1, group: "server", summary: "Removes all keys from all databases.", since: "1.0.0" } },
+  { name: "FLUSHALL", flags: W | Flag.NoMulti | Flag.TimedAlone, keys: noKeys, stat: Stat.Other, run: flushall, text: null, resp: { arity: -1, group: "server", summary: "Removes all keys from all databases.", since: "1.0.0", args: "[flush-type: ASYNC|SYNC]" } },
   { name: "STATS", flags: Flag.Admin | Flag.TimedAlone, keys: noKeys, stat: Stat.Other, run: stats, text: { argsMin: 1, argsMax: 1, summary: "Returns the server's counters as name=value lines, then END." }, resp: null },
-  { name: "INFO", flags: Flag.Loading | Flag.TimedAlone, keys: noKeys, stat: Stat.Other, run: info, text: null, resp: { arity: -1, group: "server", summary: "Returns information and statistics about the server.", since: "1.0.0" } },
+  { name: "INFO", flags: Flag.Loading | Flag.TimedAlone, keys: noKeys, stat: Stat.Other, run: info, text: null, resp: { arity: -1, group: "server", summary: "Returns information and statistics about the server.", since: "1.0.0", args: "[section [section ...]]" } },
   { name: "SNAPSHOT", flags: Flag.Admin | Flag.TimedAlone, keys: noKeys, stat: Stat.Other, run: snapshot, text: { argsMin: 1, argsMax: 1, summary: "Starts a snapshot of the keyspace in the background." }, resp: null },
-  { name: "BGSAVE", flags: Flag.Admin | Flag.NoScript | Flag.NoMulti | Flag.TimedAlone, keys: noKeys, stat: Stat.Other, run: bgsave, text: null, resp: { arity: -1, argsMax: 2, group: "server", summary: "Starts an Osprey snapshot in the background.", since: "1.0.0" } },
+  { name: "BGSAVE", flags: Flag.Admin | Flag.NoScript | Flag.NoMulti | Flag.TimedAlone, keys: noKeys, stat: Stat.Other, run: bgsave, text: null, resp: { arity: -1, argsMax: 2, group: "server", summary: "Starts an Osprey snapshot in the background.", since: "1.0.0", args: "[SCHEDULE]" } },
   { name: "LASTSAVE", flags: CLS, keys: noKeys, stat: Stat.Other, run: lastsave, text: null, resp: { arity: 1, group: "server", summary: "Returns the Unix time of the last completed snapshot.", since: "1.0.0" } },
-  { name: "CONFIG", flags: Flag.Admin | Flag.Loading | Flag.NoScript, keys: noKeys, stat: Stat.Other, run: config, text: null, resp: { arity: -2, group: "server", summary: "CONFIG GET: the values of configuration parameters.", since: "2.0.0" } },
+  { name: "CONFIG", flags: Flag.Admin | Flag.Loading | Flag.NoScript, keys: noKeys, stat: Stat.Other, run: config, text: null, resp: { arity: -2, group: "server", summary: "CONFIG GET: the values of configuration parameters.", since: "2.0.0", args: "GET parameter [parameter ...]" } },
   // Transactions (RESP only; transactions.ts)
   { name: "MULTI", flags: TX, keys: noKeys, stat: Stat.Other, run: multi, text: null, resp: { arity: 1, group: "transactions", summary: "Starts a transaction.", since: "1.2.0" } },
   { name: "EXEC", flags: Flag.NoScript | Flag.Loading | Flag.TimedAlone, keys: noKeys, stat: Stat.Other, run: exec, text: null, resp: { arity: 1, group: "transactions", summary: "Executes all commands in a transaction.", since: "1.2.0" } },
   { name: "DISCARD", flags: TX, keys: noKeys, stat: Stat.Other, run: discard, text: null, resp: { arity: 1, group: "transactions", summary: "Discards a transaction.", since: "2.0.0" } },
-  { name: "WATCH", flags: TX, keys: allKeys, stat: Stat.Other, run: watch, text: null, resp: { arity: -2, group: "transactions", summary: "Monitors changes to keys to determine the execution of a transaction.", since: "2.2.0" } },
+  { name: "WATCH", flags: TX, keys: allKeys, stat: Stat.Other, run: watch, text: null, resp: { arity: -2, group: "transactions", summary: "Monitors changes to keys to determine the execution of a transaction.", since: "2.2.0", args: "key [key ...]" } },
   { name: "UNWATCH", flags: TX, keys: noKeys, stat: Stat.Other, run: unwatch, text: null, resp: { arity: 1, group: "transactions", summary: "Forgets about watched keys of a transaction.", since: "2.2.0" } },
   { name: "COMMAND", flags: Flag.Connection | Flag.Loading, keys: noKeys, stat: Stat.Other, run: commandCommand, text: null, resp: { arity: -1, group: "server", summary: "Returns detailed information about all commands.", since: "2.8.13" } },
   // Keyspace (keyspace.ts, ttl.ts). RENAME, RENAMENX and COPY log a value the request does not
@@ -207,6 +212,11 @@ export const commands: readonly Command[] = [
   { name: "OBJECT", flags: R, keys: noKeys, stat: Stat.Other, run: object, text: null, resp: { arity: -2, group: "generic", summary: "A container for object introspection commands.", since: "1.2.3" } },
   { name: "FLUSHDB", flags: W | Flag.NoMulti | Flag.TimedAlone, keys: noKeys, stat: Stat.Other, run: flushall, text: null, resp: { arity: -1, group: "server", summary: "Removes all keys from the current database.", since: "1.0.0" } },
   { name: "HELP", flags: C, keys: noKeys, stat: Stat.Other, run: help, text: { argsMin: 1, argsMax: 1, summary: "Lists the commands of the text protocol, one a line, then END." }, resp: null },
+  // Connection state and introspection (connection.ts, introspection.ts)
+  { name: "RESET", flags: CLS | Flag.NoScript, keys: noKeys, stat: Stat.Other, run: reset, text: null, resp: { arity: 1, group: "connection", summary: "Resets the connection.", since: "6.2.0" } },
+  { name: "TIME", flags: Flag.Loading | Flag.Fast, keys: noKeys, stat: Stat.Other, run: time, text: null, resp: { arity: 1, group: "server", summary: "Returns the server time.", since: "2.6.0" } },
+  { name: "FUNCTION", flags: Flag.NoScript, keys: noKeys, stat: Stat.Other, run: scriptsFlush, text: null, resp: { arity: -2, group: "scripting", summary: "FUNCTION FLUSH: Osprey has no functions to delete.", since: "7.0.0", args: "FLUSH [flush-type: ASYNC|SYNC]" } },
+  { name: "SCRIPT", flags: Flag.NoScript, keys: noKeys, stat: Stat.Other, run: scriptsFlush, text: null, resp: { arity: -2, group: "scripting", summary: "SCRIPT FLUSH: Osprey has no scripts to remove.", since: "2.6.0", args: "FLUSH [flush-type: ASYNC|SYNC]" } },
 ];
 
 /**

@@ -22,7 +22,7 @@ import { noExpiry, type MutationLog, type Store } from "../engine/store.ts";
 import type { Context } from "./context.ts";
 import type { Session } from "./session.ts";
 import { dispatch, Flag, keyCount, keysValid, respRouteTable, type Handler, type Routes } from "./table.ts";
-import { quit } from "./connection.ts";
+import { quit, reset } from "./connection.ts";
 
 const TxErr = {
   nested: respError("MULTI calls can not be nested"),
@@ -260,15 +260,15 @@ export class Watches implements MutationLog {
 /** Each keyspace's watch registry, made on its first WATCH. */
 const registries = new WeakMap<Store, Watches>();
 
-/** Handlers that run at once inside MULTI, as in Redis (RESET is not an Osprey command). */
-const immediate: ReadonlySet<Handler> = new Set<Handler>([exec, discard, multi, watch, quit]);
+/** Handlers that run at once inside MULTI, as in Redis. */
+const immediate: ReadonlySet<Handler> = new Set<Handler>([exec, discard, multi, watch, quit, reset]);
 
 /**
  * The dispatcher's path for a session in MULTI: refuses what `dispatch` would refuse before
  * running a request (an unknown command, a wrong arity, a bad key; and commands that cannot run
  * inside a transaction), marking the transaction failed, or queues the request and answers
- * QUEUED. False for the commands that run at once (EXEC, DISCARD, MULTI, WATCH, QUIT): `dispatch`
- * runs those as usual.
+ * QUEUED. False for the commands that run at once (EXEC, DISCARD, MULTI, WATCH, QUIT, RESET):
+ * `dispatch` runs those as usual.
  */
 export function queueRequest(s: Session, routes: Routes, ctx: Context): boolean {
   const p = s.p;

@@ -26,6 +26,7 @@ import { RespReply } from "../protocol/resp-reply.ts";
 import { Writer } from "../protocol/writer.ts";
 import type { DurabilityWaiter } from "../persistence/wal.ts";
 import type { BudgetHolder } from "./budget.ts";
+import { clientsOf } from "./clients.ts";
 
 /** What a connection needs of its socket; Bun's TCP socket has exactly this shape. */
 export interface Transport {
@@ -116,6 +117,12 @@ export class Connection implements DurabilityWaiter, BudgetHolder {
     this.#ctx = ctx;
     if (respOnly) this.#protocol = respProtocol(ctx);
     this.#inBytesMax = connectionInputBytesMax(ctx.config.valueBytesMax);
+    clientsOf(ctx).add(this, transport, ctx.clock.nowMs());
+  }
+
+  /** The session of its protocol; null until the first byte chose one (CLIENT LIST reads it). */
+  get session(): Session | null {
+    return this.#protocol?.session ?? null;
   }
 
   /** Capacity of the input buffer: what ctx.input (client_input_bytes_max) counts for this client. */
@@ -194,6 +201,7 @@ export class Connection implements DurabilityWaiter, BudgetHolder {
   onClose(): void {
     this.#state = State.Closed;
     this.#resumeArg = 0;
+    clientsOf(this.#ctx).remove(this);
     this.#protocol?.session.release();
     this.#dropOutput();
     this.#held = null;
@@ -486,6 +494,7 @@ export class Connection implements DurabilityWaiter, BudgetHolder {
   /** Closes the socket; unparsed input is worthless now, so its buffer goes back at once. */
   #end(): void {
     this.#state = State.Closed;
+    clientsOf(this.#ctx).remove(this);
     this.#releaseInput();
     this.#t.end();
   }

@@ -1,5 +1,5 @@
-// RESP2 requests (arrays of bulk strings, and inline commands: one line of words, as Redis takes
-// from telnet and redis-benchmark's PING_INLINE): a resumable, zero-copy parser over Uint8Array
+// RESP requests (arrays of bulk strings, and inline commands: one line of words with Redis's
+// quoting, as Redis takes them from telnet and redis-benchmark's PING_INLINE): a resumable, zero-copy parser over Uint8Array
 // input. Same answers as TextParser ("need more", "bad input", "a command"); bad input always
 // closes, as in Redis.
 
@@ -17,6 +17,27 @@ const DOLLAR = 36;
 const MINUS = 45;
 const CR = 13;
 const LF = 10;
+const NUL = 0;
+const DQUOTE = 34;
+const SQUOTE = 39;
+const BACKSLASH = 92;
+/** From #split: a quote that does not close, or a closing quote followed by something other than a blank. */
+const SPLIT_UNBALANCED = -1;
+/** From #split: more arguments than argsCountMax. */
+const SPLIT_TOO_MANY = -2;
+
+/** C's isspace, as sdssplitargs separates arguments: space, \t, \n, \v, \f, \r. */
+function isBlank(c: number): boolean {
+  return c === SPACE || (c >= TAB && c <= CR);
+}
+
+function isHex(c: number | undefined): boolean {
+  return c !== undefined && ((c >= 48 && c <= 57) || ((c | 0x20) >= 97 && (c | 0x20) <= 102));
+}
+
+function hexValue(c: number): number {
+  return c <= 57 ? c - 48 : (c | 0x20) - 87;
+}
 
 /** From `header`: the line is not complete yet (outside the range of any 15-digit number). */
 const HEADER_NEED = -1e16;
@@ -52,6 +73,7 @@ export class RespParser {
   #at = 0; // bytes of the request in progress already parsed
   #bulk = -1; // length of the bulk string whose `$` line was read and whose bytes are awaited
   #headerEnd = 0; // set by #header: where the line after the header starts
+  #unquotedTo = 0; // set by #unquote: where the line goes on after a quoted argument
 
   constructor(limits: { valueBytesMax: number }) {
     this.#valueBytesMax = limits.valueBytesMax;
@@ -135,9 +157,9 @@ export class RespParser {
   }
 
   /**
-   * An inline command: the line from `pos` to LF, split on spaces and tabs (no quoting). `#at`
-   * remembers how much of the line was already scanned. Returns Command, SKIP for an empty line,
-   * NeedMore, or Error for a line longer than Redis allows.
+   * An inline command: the line from `pos` to LF, split into arguments as Redis's sdssplitargs
+   * splits it. `#at` remembers how much of the line was already scanned. Returns Command, SKIP for
+   * an empty line, NeedMore, or Error for a line longer than Redis allows or unbalanced quotes.
    */
   #inline(buf: Uint8Array, pos: number, end: number): Parsed | typeof SKIP {
     const lf = buf.indexOf(LF, pos + this.#at);
@@ -149,22 +171,101 @@ export class RespParser {
     this.#at = 0;
     this.next = lf + 1;
     const lineEnd = lf > pos && buf[lf - 1] === CR ? lf - 1 : lf;
-    let argc = 0;
-    for (let i = pos; i < lineEnd; ) {
-      while (i < lineEnd && (buf[i] === SPACE || buf[i] === TAB)) i++;
-      if (i === lineEnd) break;
-      const start = i;
-      while (i < lineEnd && buf[i] !== SPACE && buf[i] !== TAB) i++;
-      if (argc === argsCountMax) return this.#fail(RespErr.invalidMultibulkLength, end);
-      if (argc === this.starts.length) this.#growArgs();
-      this.starts[argc] = start;
-      this.ends[argc] = i;
-      argc++;
-    }
+    const argc = this.#split(buf, pos, lineEnd);
+    if (argc < 0) return this.#fail(argc === SPLIT_UNBALANCED ? RespErr.unbalancedQuotes : RespErr.invalidMultibulkLength, lf + 1);
     if (argc === 0) return SKIP;
     this.argc = argc;
     this.code = nameCode(buf, this.starts[0]!, this.ends[0]!);
     return Parsed.Command;
+  }
+
+  /**
+   * Splits buf[from..to) into arguments as Redis's sdssplitargs does: blanks separate them; in
+   * double quotes `\n \r \t \b \a \xHH` and `\<any>` are escapes, in single quotes only `\'`;
+   * a closing quote must be followed by a blank or the end; a NUL ends the line. A quoted argument
+   * is unescaped in place (it never grows), so arguments stay offsets into the input. Returns the
+   * count, SPLIT_UNBALANCED, or SPLIT_TOO_MANY.
+   */
+  #split(buf: Uint8Array, from: number, to: number): number {
+    let argc = 0;
+    let i = from;
+    for (;;) {
+      while (i < to && isBlank(buf[i]!)) i++;
+      if (i >= to || buf[i] === NUL) return argc;
+      if (argc === argsCountMax) return SPLIT_TOO_MANY;
+      if (argc === this.starts.length) this.#growArgs();
+      const start = i;
+      // A plain word (the common case) is left where it is: nothing is copied.
+      // Every byte that ends a plain word (NUL, blanks, quotes) is at most 39: one compare for the rest.
+      for (; i < to; i++) {
+        const c = buf[i]!;
+        if (c <= SQUOTE && (c === DQUOTE || c === SQUOTE || c === NUL || isBlank(c))) break;
+      }
+      let end = i;
+      if (i < to && (buf[i] === DQUOTE || buf[i] === SQUOTE)) {
+        end = this.#unquote(buf, i, to);
+        if (end < 0) return end;
+        i = this.#unquotedTo;
+      }
+      this.starts[argc] = start;
+      this.ends[argc] = end;
+      argc++;
+    }
+  }
+
+  /**
+   * The rest of an argument from the quote at buf[i], unescaped in place: returns where its bytes
+   * end (or SPLIT_UNBALANCED); `#unquotedTo` is where the line goes on after it.
+   */
+  #unquote(buf: Uint8Array, i: number, to: number): number {
+    let w = i; // where the next byte of the argument goes
+    let quote = 0; // the open quote, or 0
+    for (;;) {
+      if (i >= to || buf[i] === NUL) {
+        if (quote !== 0) return SPLIT_UNBALANCED;
+        break;
+      }
+      const c = buf[i]!;
+      if (quote === DQUOTE) {
+        if (c === BACKSLASH && i + 3 < to && buf[i + 1] === 120 && isHex(buf[i + 2]) && isHex(buf[i + 3])) {
+          buf[w++] = hexValue(buf[i + 2]!) * 16 + hexValue(buf[i + 3]!);
+          i += 4;
+        } else if (c === BACKSLASH && i + 1 < to) {
+          const e = buf[i + 1]!;
+          buf[w++] = e === 110 ? LF : e === 114 ? CR : e === 116 ? TAB : e === 98 ? 8 : e === 97 ? 7 : e;
+          i += 2;
+        } else if (c === DQUOTE) {
+          if (i + 1 < to && buf[i + 1] !== NUL && !isBlank(buf[i + 1]!)) return SPLIT_UNBALANCED;
+          i++;
+          break;
+        } else {
+          buf[w++] = c;
+          i++;
+        }
+      } else if (quote === SQUOTE) {
+        if (c === BACKSLASH && i + 1 < to && buf[i + 1] === SQUOTE) {
+          buf[w++] = SQUOTE;
+          i += 2;
+        } else if (c === SQUOTE) {
+          if (i + 1 < to && buf[i + 1] !== NUL && !isBlank(buf[i + 1]!)) return SPLIT_UNBALANCED;
+          i++;
+          break;
+        } else {
+          buf[w++] = c;
+          i++;
+        }
+      } else if (isBlank(c)) {
+        break;
+      } else if (c === DQUOTE || c === SQUOTE) {
+        quote = c;
+        i++;
+      } else {
+        buf[w++] = c;
+        i++;
+      }
+    }
+    this.#unquotedTo = i;
+    return w;
   }
 
   /**

@@ -173,6 +173,43 @@ export class TextReply extends ReplyBase implements Reply {
   keyBytes(keyLen: number): number {
     return 4 + 16 + 2 + keyLen + 2;
   }
+
+  /** The text protocol is not RESP. */
+  get version(): number {
+    return 0;
+  }
+
+  setVersion(): void {
+    noTextForm("a RESP version");
+  }
+
+  setHeader(): void {
+    noTextForm("a set");
+  }
+
+  pushHeader(): void {
+    noTextForm("a push frame");
+  }
+
+  nilArray(): void {
+    noTextForm("a missing array");
+  }
+
+  double(): void {
+    noTextForm("a double");
+  }
+
+  boolean(): void {
+    noTextForm("a boolean");
+  }
+
+  bigNumber(): void {
+    noTextForm("a big number");
+  }
+
+  verbatimText(): void {
+    noTextForm("a verbatim string");
+  }
 }
 
 /** The command table routes only commands with a text form here; one that replies in a RESP-only shape is a bug. */

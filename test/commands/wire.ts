@@ -323,9 +323,9 @@ export function respReply(out: Outcome, args: Args, t: Times): Expected {
       return `-ERR wrong number of arguments for '${name.toLowerCase()}' command\r\n`;
     case "hello":
       return {
-        re: /^\*14\r\n\$6\r\nserver\r\n\$5\r\nredis\r\n\$7\r\nversion\r\n\$5\r\n7\.0\.0\r\n\$5\r\nproto\r\n:2\r\n\$2\r\nid\r\n:(\d+)\r\n\$4\r\nmode\r\n\$10\r\nstandalone\r\n\$4\r\nrole\r\n\$6\r\nmaster\r\n\$7\r\nmodules\r\n\*0\r\n$/,
+        re: /^\*14\r\n\$6\r\nserver\r\n\$5\r\nredis\r\n\$7\r\nversion\r\n\$6\r\n7\.0\.15\r\n\$5\r\nproto\r\n:2\r\n\$2\r\nid\r\n:(\d+)\r\n\$4\r\nmode\r\n\$10\r\nstandalone\r\n\$4\r\nrole\r\n\$6\r\nmaster\r\n\$7\r\nmodules\r\n\*0\r\n$/,
         check: ([id]) => (Number(id) > 0 ? undefined : `client id ${id} is not positive`),
-        describe: "HELLO's 14 fields of a Redis 7.0.0 standalone master speaking RESP2",
+        describe: "HELLO's 14 fields of a Redis 7.0.15 standalone master speaking RESP2",
       };
     case "status":
       return `+${out.text}\r\n`;

@@ -177,8 +177,12 @@ describe("redis-cli prints the same for Osprey as for Redis", () => {
 });
 
 describe("what redis-cli shows where Osprey differs by design", () => {
-  test("HELLO 3 is refused with NOPROTO: Osprey speaks RESP2 only", async () => {
-    expect(await redisCli(osprey.port, ["HELLO 3"])).toBe("(error) NOPROTO unsupported protocol version\n");
+  test("HELLO 3 switches the connection to RESP3: the same map as Redis's, and RESP3 replies after it", async () => {
+    const lines = ["HELLO 3", "GET nokey", "CONFIG GET maxmemory-policy", "CLIENT GETNAME"];
+    const [mine, theirs] = await Promise.all([redisCli(osprey.port, lines), redisCli(redis.port, lines)]);
+    const id = (out: string) => out.replace(/"id" => \(integer\) \d+/, '"id" => <id>');
+    expect(id(mine)).toBe(id(theirs));
+    expect(mine).toContain('"proto" => (integer) 3');
   });
 
   test("SELECT of any database but 0 is out of range: Osprey has one keyspace", async () => {

@@ -61,7 +61,7 @@ const respArgs: Record<string, (r: Random) => Buffer[]> = {
   QUIT: () => [],
   SELECT: (r) => [s(pick(r, ["0", "1", "-1", "x", "4294967296"]))],
   HELLO: (r) => pick(r, [[], [s("2")], [s("3")], [s("2"), s("SETNAME"), s("fz")], [s("2"), s("AUTH"), s("default"), s("pw")], [s("x")]]),
-  CLIENT: (r) => pick(r, [[s("SETNAME"), s(pick(r, ["fz", "a b", ""]))], [s("GETNAME")], [s("ID")], [s("LIST")], []]),
+  CLIENT: (r) => pick(r, [[s("SETNAME"), s(pick(r, ["fz", "a b", ""]))], [s("GETNAME")], [s("ID")], [s("LIST")], [s("INFO")], [s("KILL"), s("ID"), s(pick(r, numbers))], [s("KILL"), s("127.0.0.1:1")], [s("SETINFO"), s(pick(r, ["LIB-NAME", "LIB-VER", "X"])), value(r)], [s("NO-EVICT"), s(pick(r, ["on", "off", "x"]))], [s("HELP")], []]),
   GET: (r) => [key(r)],
   SET: (r) => {
     const args = [key(r), value(r)];
@@ -131,6 +131,10 @@ const respArgs: Record<string, (r: Random) => Buffer[]> = {
   DISCARD: () => [],
   WATCH: (r) => keys(r, int(r, 1, 3)),
   UNWATCH: () => [],
+  RESET: () => [],
+  TIME: (r) => (r() < 0.9 ? [] : [s("x")]),
+  FUNCTION: (r) => pick(r, [[s("FLUSH")], [s("FLUSH"), s(pick(r, ["ASYNC", "SYNC", "NOW"]))], [s("LIST")], []]),
+  SCRIPT: (r) => pick(r, [[s("FLUSH")], [s("FLUSH"), s(pick(r, ["ASYNC", "SYNC", "NOW"]))], [s("EXISTS"), s("abc")]]),
   COMMAND: (r) => pick(r, [[s("COUNT")], [s("INFO"), s("get"), s("nosuch")], [s("DOCS"), s("set")], [s("LIST")], [s("NOPE")]]),
 };
 

@@ -95,19 +95,37 @@ export function respReplyEnd(b: Buffer, at: number, depth = 0): ReplyEnd {
     case ":":
       if (!/^-?\d{1,19}$/.test(line)) throw new MalformedReply(`a RESP integer that is not one: ${JSON.stringify(line)}`);
       return e + 2;
+    // RESP3 (after HELLO 3): null, double, boolean, big number.
+    case "_":
+      if (line !== "") throw new MalformedReply(`a RESP3 null with text: ${JSON.stringify(line)}`);
+      return e + 2;
+    case ",":
+      if (!/^(-?\d+(\.\d+)?(e[-+]?\d+)?|-?inf|nan)$/.test(line)) throw new MalformedReply(`a RESP3 double that is not one: ${JSON.stringify(line)}`);
+      return e + 2;
+    case "#":
+      if (line !== "t" && line !== "f") throw new MalformedReply(`a RESP3 boolean that is not one: ${JSON.stringify(line)}`);
+      return e + 2;
+    case "(":
+      if (!/^-?\d+$/.test(line)) throw new MalformedReply(`a RESP3 big number that is not one: ${JSON.stringify(line)}`);
+      return e + 2;
+    case "=":
     case "$": {
-      if (line === "-1") return e + 2;
+      if (line === "-1" && type === "$") return e + 2;
       if (!/^\d{1,10}$/.test(line)) throw new MalformedReply(`a bulk length that is not one: ${JSON.stringify(line)}`);
       const end = e + 2 + Number(line) + 2;
       if (end > b.length) return -1;
       if (b[end - 2] !== crlf || b[end - 1] !== 0x0a) throw new MalformedReply(`a bulk string of ${line} bytes not followed by CRLF`);
       return end;
     }
-    case "*": {
-      if (line === "-1") return e + 2;
-      if (!/^\d{1,7}$/.test(line)) throw new MalformedReply(`an array length that is not one: ${JSON.stringify(line)}`);
+    case "*":
+    case "~":
+    case ">":
+    case "%": {
+      if (line === "-1" && type === "*") return e + 2;
+      if (!/^\d{1,7}$/.test(line)) throw new MalformedReply(`an aggregate length that is not one: ${JSON.stringify(line)}`);
       let p = e + 2;
-      for (let i = Number(line); i > 0; i--) {
+      // A map's length counts pairs.
+      for (let i = type === "%" ? 2 * Number(line) : Number(line); i > 0; i--) {
         p = respReplyEnd(b, p, depth + 1);
         if (p < 0) return -1;
       }

@@ -127,8 +127,22 @@ describe("connection and server commands", () => {
     const count = Number(r("COMMAND", "COUNT").slice(1));
     expect(count).toBeGreaterThan(25);
     expect(r("COMMAND")).toStartWith(`*${count}\r\n`);
-    expect(r("COMMAND", "INFO", "get", "nope")).toBe(`*2\r\n*10\r\n${bulk("get")}:2\r\n*2\r\n+readonly\r\n+fast\r\n:1\r\n:1\r\n:1\r\n*1\r\n+@string\r\n*0\r\n*0\r\n*0\r\n${NIL}`);
-    expect(r("COMMAND", "DOCS", "get")).toBe(`*2\r\n${bulk("get")}*6\r\n${bulk("summary")}${bulk("Returns the string value of a key.")}${bulk("since")}${bulk("1.0.0")}${bulk("group")}${bulk("string")}`);
+    // Redis 7.0.15's exact bytes for GET: flags, key positions, ACL categories, tips, one key spec.
+    const keySpec = `*6\r\n${bulk("flags")}*2\r\n+RO\r\n+access\r\n${bulk("begin_search")}*4\r\n${bulk("type")}${bulk("index")}${bulk("spec")}*2\r\n${bulk("index")}:1\r\n${bulk("find_keys")}*4\r\n${bulk("type")}${bulk("range")}${bulk("spec")}*6\r\n${bulk("lastkey")}:0\r\n${bulk("keystep")}:1\r\n${bulk("limit")}:0\r\n`;
+    expect(r("COMMAND", "INFO", "get", "nope")).toBe(`*2\r\n*10\r\n${bulk("get")}:2\r\n*2\r\n+readonly\r\n+fast\r\n:1\r\n:1\r\n:1\r\n*3\r\n+@read\r\n+@string\r\n+@fast\r\n*0\r\n*1\r\n${keySpec}*0\r\n${NIL}`);
+    const keyArg = `*6\r\n${bulk("name")}${bulk("key")}${bulk("type")}${bulk("key")}${bulk("key_spec_index")}:0\r\n`;
+    expect(r("COMMAND", "DOCS", "get")).toBe(`*2\r\n${bulk("get")}*8\r\n${bulk("summary")}${bulk("Returns the string value of a key.")}${bulk("since")}${bulk("1.0.0")}${bulk("group")}${bulk("string")}${bulk("arguments")}*1\r\n${keyArg}`);
+  });
+});
+
+describe("COMMAND LIST FILTERBY", () => {
+  test("ACLCAT and PATTERN pick commands of the table; a module has none", () => {
+    const { r } = clients();
+    const names = (reply: string) => [...reply.matchAll(/\$\d+\r\n([^\r]*)\r\n/g)].map((m) => m[1]).sort();
+    expect(names(r("COMMAND", "LIST", "FILTERBY", "ACLCAT", "transaction"))).toEqual(["discard", "exec", "multi", "unwatch", "watch"]);
+    expect(names(r("COMMAND", "LIST", "FILTERBY", "PATTERN", "*expire"))).toEqual(["expire", "pexpire"]);
+    expect(names(r("COMMAND", "LIST", "FILTERBY", "PATTERN", "[bad"))).toEqual([]);
+    expect(r("COMMAND", "LIST", "FILTERBY", "MODULE", "search")).toBe("*0\r\n");
   });
 });
 
