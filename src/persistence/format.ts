@@ -214,6 +214,9 @@ export function parseRecord(b: Uint8Array, at: number, end: number, rec: RecordV
   if (end - at < rec.bytes) return `the file ends inside a record of ${rec.bytes} bytes`;
   const crcAt = at + rec.bytes - crcBytes;
   if (crc32c(b, at + recordCrcStart, crcAt) !== getU32(b, crcAt)) return "crc mismatch";
+  // Whole and checked, yet not a record Osprey writes: the keyspace marks free entries by key
+  // length 0, so loading an empty key would corrupt it.
+  if (rec.keyLen === 0 && recordHasKey(rec.type)) return "a record with an empty key";
   rec.expiryMs = getI64(b, at + recordExpiryOffset);
   rec.version = getU64(b, at + recordVersionOffset);
   rec.keyStart = at + recordHeaderBytes;

@@ -261,6 +261,16 @@ describe("damage", () => {
     expect(logged.take(/^WARN /)).toEqual([expect.stringContaining(`(crc mismatch)`)]);
   });
 
+  test("a crc-valid record with an empty key in the middle of the log refuses to start: it is not one Osprey writes", () => {
+    for (const type of [SET, DEL]) {
+      const dir = freshDir();
+      const empty = walRecord({ type, key: "", value: type === SET ? "v" : "", version: 1 });
+      writeFileSync(join(dir, walFile(1)), concat([r1, empty, r2]));
+      expect(() => recoverDir(dir)).toThrow(new RegExp(`${walFile(1)}: bad record at byte ${r1.length} \\(a record with an empty key\\)`));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test("zeros after the last record (a file extended but never written) are trimmed", () => {
     const dir = freshDir();
     writeFileSync(join(dir, walFile(1)), concat([all, new Uint8Array(4096)]));
