@@ -2,7 +2,8 @@
 // (RESP) and to Redis 7, and the replies must be the same bytes — except SCAN and KEYS, whose
 // order is each server's hash order (compared as sets, SCAN iterated to its end), and TTLs,
 // read off two clocks (compared within a tolerance). Hand-written sequences cover every command,
-// option and error; a seeded random model then mixes them over a few keys.
+// option and error; a seeded random model then mixes them over a few keys. Everything runs twice:
+// in RESP2, and in RESP3 after HELLO 3 on both servers.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { RawClient } from "../support/client.ts";
@@ -27,7 +28,7 @@ afterAll(async () => {
   await Promise.all([osprey?.stop(), redis?.stop()]);
 });
 
-/** A RESP2 value as read: its raw bytes, and its parts (array items, or the scalar's text). */
+/** A RESP2 or RESP3 value as read: its raw bytes, and its parts (aggregate items, or the scalar's text). */
 interface Value {
   raw: string;
   type: string;
@@ -39,13 +40,14 @@ async function readValue(c: RawClient): Promise<Value> {
   const line = await c.line();
   const type = line[0]!;
   const rest = line.slice(1);
-  if (type === "$" && Number(rest) >= 0) {
+  if ((type === "$" || type === "=") && Number(rest) >= 0) {
     const body = (await c.bytes(Number(rest) + 2)).toString("latin1");
     return { raw: `${line}\r\n${body}`, type, text: body.slice(0, -2), items: [] };
   }
-  if (type === "*" && Number(rest) > 0) {
+  if ((type === "*" || type === "~" || type === ">" || type === "%") && Number(rest) > 0) {
     const items: Value[] = [];
-    for (let i = 0; i < Number(rest); i++) items.push(await readValue(c));
+    // A map's length counts pairs.
+    for (let i = 0; i < (type === "%" ? 2 : 1) * Number(rest); i++) items.push(await readValue(c));
     return { raw: `${line}\r\n${items.map((v) => v.raw).join("")}`, type, text: rest, items };
   }
   return { raw: `${line}\r\n`, type, text: rest, items: [] };
@@ -102,6 +104,18 @@ async function same(args: string[], label = ""): Promise<void> {
   expect(a.raw, what).toBe(b.raw);
 }
 
+/** Reconnects both clients speaking RESP `proto` (HELLO 3 for RESP3; its reply, which names each server, is read and dropped). */
+async function speak(proto: 2 | 3): Promise<void> {
+  o?.close();
+  r?.close();
+  [o, r] = await Promise.all([RawClient.connect(osprey.port), RawClient.connect(redis.port)]);
+  if (proto !== 3) return;
+  await both(["HELLO", "3"]);
+  // Both really speak RESP3 now: a missing key is RESP3's null.
+  const [a, b] = await both(["GET", "no-such-key"]);
+  expect([a.raw, b.raw]).toEqual(["_\r\n", "_\r\n"]);
+}
+
 async function sequence(lines: string[][]): Promise<void> {
   await same(["FLUSHALL"]);
   for (const args of lines) await same(args);
@@ -109,7 +123,10 @@ async function sequence(lines: string[][]): Promise<void> {
 
 const longValue = "v".repeat(50);
 
-describe("keyspace commands answer as Redis 7 does", () => {
+for (const proto of [2, 3] as const) {
+describe(`keyspace commands answer as Redis 7 does (RESP${proto})`, () => {
+  beforeAll(() => speak(proto));
+
   test("SCAN, with MATCH, COUNT and TYPE, and its cursor and option errors", async () => {
     const keys = Array.from({ length: 60 }, (_, i) => [`key:${i}`, String(i)]).flat();
     await sequence([
@@ -358,7 +375,9 @@ describe("keyspace commands answer as Redis 7 does", () => {
   });
 });
 
-describe("a seeded random mix of keyspace commands answers as Redis 7 does", () => {
+describe(`a seeded random mix of keyspace commands answers as Redis 7 does (RESP${proto})`, () => {
+  beforeAll(() => speak(proto));
+
   const keys = ["k0", "k1", "k2", "k3", "k10", "x"];
   const values = ["1", "42", "-7", "0123", "hello", longValue, "9999", "10000", ""];
   const conditions = ["", "", "NX", "XX", "GT", "LT"];
@@ -424,3 +443,4 @@ describe("a seeded random mix of keyspace commands answers as Redis 7 does", () 
     });
   }
 });
+}
