@@ -2,7 +2,7 @@
 // CONFIG GET. STATS and INFO render the one Metrics object, each in its protocol's format.
 
 import { arch, hostname, platform } from "node:os";
-import { version } from "../version.ts";
+import { commit, version } from "../version.ts";
 import { collectMetrics, durabilityFields, type Field, type Metrics } from "../metrics.ts";
 import { nameCode, nameCodeOf } from "../protocol/text.ts";
 import { Err } from "../errors.ts";
@@ -99,6 +99,8 @@ function statsFields(m: Metrics): Field[] {
     ["mem_rss_bytes", m.memRssBytes],
     ["mem_heap_bytes", m.memHeapBytes],
     ["version", version, true],
+    // Empty when unknown (an npm install without git); `osprey --version` says the same.
+    ["commit", commit() ?? "", true],
   ];
 }
 
@@ -118,6 +120,7 @@ function infoSections(m: Metrics): [string, Field[]][] {
     ["Server", [
       ["redis_version", redisVersion],
       ["osprey_version", version],
+      ["osprey_commit", commit() ?? ""],
       ["redis_mode", "standalone"],
       ["server_name", "osprey"],
       ["os", `${platform()} ${arch()}`],
