@@ -225,6 +225,12 @@ export const snapshotRetryMs = 5000;
 /** Snapshot entries are encoded into a buffer of this size and written when it fills. */
 export const snapshotChunkBytes = 1 * MiB;
 
+/**
+ * An online backup copies files through one buffer of this size, a read and a write per chunk on
+ * Bun's thread pool: the memory a backup holds, whatever the size of data_dir.
+ */
+export const backupChunkBytes = 1 * MiB;
+
 // ---- Engine ----
 
 /**

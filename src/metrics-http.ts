@@ -152,6 +152,11 @@ export function renderPrometheus(m: Metrics): string {
     e.one("osprey_last_snapshot_longest_slice_seconds", "gauge", "Longest slice of the latest snapshot: the most it held requests back.", d.lastSnapshotLongestSliceMs / 1000);
     e.one("osprey_last_snapshot_keys", "gauge", "Keys in the latest snapshot.", d.lastSnapshotKeys);
     e.one("osprey_last_snapshot_bytes", "gauge", "Size of the latest snapshot file.", d.lastSnapshotBytes);
+    e.one("osprey_backups_total", "counter", "Online backups (BACKUP) completed.", d.backupsTotal);
+    e.one("osprey_backup_failures_total", "counter", "Online backups that failed after starting.", d.backupFailuresTotal);
+    e.one("osprey_backup_in_progress", "gauge", "1 while an online backup is being copied.", d.backupInProgress ? 1 : 0);
+    e.one("osprey_last_backup_timestamp_seconds", "gauge", "When the latest backup ended (Unix time), 0 before the first.", d.lastBackupMs / 1000);
+    e.one("osprey_last_backup_duration_seconds", "gauge", "Wall time of the latest backup's copy.", d.lastBackupDurationMs / 1000);
     e.one("osprey_recovery_duration_seconds", "gauge", "Time start-up recovery took.", d.recoveryMs / 1000);
     e.one("osprey_recovery_keys_loaded", "gauge", "Keys recovery loaded from the snapshot.", d.recoveryKeysLoaded);
     e.one("osprey_recovery_records_replayed", "gauge", "WAL records recovery replayed.", d.recoveryRecordsReplayed);

@@ -73,6 +73,15 @@ export interface DurabilityMetrics {
   lastSnapshotLongestSliceMs: number;
   lastSnapshotKeys: number;
   lastSnapshotBytes: number;
+  backupInProgress: boolean;
+  backupsTotal: number;
+  backupFailuresTotal: number;
+  lastBackupMs: number;
+  lastBackupDurationMs: number;
+  lastBackupBytes: number;
+  /** The latest backup's destination, "" before the first; why it failed, "" when it did not. */
+  lastBackupDest: string;
+  lastBackupError: string;
   recoveryMs: number;
   recoveryKeysLoaded: number;
   recoveryRecordsReplayed: number;
@@ -164,6 +173,14 @@ function durabilityMetrics(ctx: Context): DurabilityMetrics | null {
     lastSnapshotLongestSliceMs: s.lastLongestSliceMs,
     lastSnapshotKeys: s.lastEntries,
     lastSnapshotBytes: s.lastBytes,
+    backupInProgress: p.backups.running,
+    backupsTotal: p.backups.backupsTotal,
+    backupFailuresTotal: p.backups.failuresTotal,
+    lastBackupMs: p.backups.lastMs,
+    lastBackupDurationMs: p.backups.lastDurationMs,
+    lastBackupBytes: p.backups.lastBytes,
+    lastBackupDest: p.backups.lastDest,
+    lastBackupError: p.backups.lastError,
     recoveryMs: p.recovery.ms,
     recoveryKeysLoaded: p.recovery.entriesLoaded,
     recoveryRecordsReplayed: p.recovery.recordsReplayed,
@@ -204,6 +221,14 @@ export function durabilityFields(m: Metrics): Field[] {
     ["last_snapshot_longest_slice_ms", d.lastSnapshotLongestSliceMs.toFixed(2)],
     ["last_snapshot_keys", d.lastSnapshotKeys],
     ["last_snapshot_bytes", d.lastSnapshotBytes],
+    ["backup_in_progress", d.backupInProgress ? 1 : 0],
+    ["backups_total", d.backupsTotal],
+    ["backup_failures_total", d.backupFailuresTotal],
+    ["last_backup_ms", d.lastBackupMs],
+    ["last_backup_duration_ms", d.lastBackupDurationMs.toFixed(1)],
+    ["last_backup_bytes", d.lastBackupBytes],
+    ["last_backup_dest", d.lastBackupDest, true],
+    ["last_backup_error", d.lastBackupError, true],
     ["recovery_ms", d.recoveryMs.toFixed(1)],
     ["recovery_keys_loaded", d.recoveryKeysLoaded],
     ["recovery_records_replayed", d.recoveryRecordsReplayed],

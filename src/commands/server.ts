@@ -1,4 +1,4 @@
-// Server commands: PING, ECHO, DBSIZE, FLUSHALL, STATS, INFO, SNAPSHOT, BGSAVE, LASTSAVE and
+// Server commands: PING, ECHO, DBSIZE, FLUSHALL, STATS, INFO, SNAPSHOT, BACKUP, BGSAVE, LASTSAVE and
 // CONFIG GET. STATS and INFO render the one Metrics object, each in its protocol's format.
 
 import { arch, hostname, platform } from "node:os";
@@ -49,6 +49,25 @@ export function snapshot(s: Session, ctx: Context): void {
   const why = p === null ? "this server keeps no data on disk" : p.snapshots.start("SNAPSHOT command");
   if (why === null) s.reply.status("OK snapshot started");
   else s.reply.error(Buffer.from(`ERR BUSY ${why}\r\n`, "latin1"));
+}
+
+/** The longest BACKUP destination accepted (Linux's PATH_MAX), checked before it is decoded. */
+const backupPathBytesMax = 4096;
+
+/**
+ * BACKUP <dir> (text protocol): starts an online backup of data_dir into the absolute path <dir>
+ * (new or empty) → `OK backup started`; STATS shows when it is done (persistence/backup.ts).
+ */
+export function backup(s: Session, ctx: Context): void {
+  const backups = ctx.persistence?.backups;
+  if (backups === undefined) return s.reply.error(Buffer.from("ERR BADREQ this server keeps no data on disk\r\n", "latin1"));
+  const start = s.p.starts[1]!;
+  const end = s.p.ends[1]!;
+  if (end - start > backupPathBytesMax) return s.reply.error(Buffer.from(`ERR BADREQ the destination is longer than ${backupPathBytesMax} bytes\r\n`, "latin1"));
+  const refused = backups.start(Buffer.from(s.b.buffer, s.b.byteOffset + start, end - start).toString("utf8"));
+  if (refused === null) return s.reply.status("OK backup started");
+  const code = refused.kind === "busy" ? "BUSY" : refused.kind === "dest" ? "BADREQ" : "INTERNAL";
+  s.reply.error(Buffer.from(`ERR ${code} ${refused.why.replace(/[\r\n]/g, " ")}\r\n`, "utf8"));
 }
 
 const BGSAVE_STARTED = "Background saving started";
