@@ -291,6 +291,8 @@ export const randomKeyTriesMax = 1000;
 export const fileReadChunkBytes = 8 * MiB;
 /** Recovery logs its progress at most this often, so a large data_dir shows it is not stuck. */
 export const recoveryProgressIntervalMs = 1000;
+/** On a terminal, recovery's in-place status line is redrawn at most this often. */
+export const recoveryProgressTtyMs = 250;
 /**
  * Salvage (`--repair`, `osprey check`) names the keys it finds in a damaged stretch of a file, up
  * to this many per stretch (the rest are counted), so a log line stays readable however much is lost.
