@@ -64,11 +64,20 @@ export function backup(s: Session, ctx: Context): void {
   const start = s.p.starts[1]!;
   const end = s.p.ends[1]!;
   if (end - start > backupPathBytesMax) return s.reply.error(Buffer.from(`ERR BADREQ the destination is longer than ${backupPathBytesMax} bytes\r\n`, "latin1"));
-  const refused = backups.start(Buffer.from(s.b.buffer, s.b.byteOffset + start, end - start).toString("utf8"));
+  let dest: string;
+  try {
+    dest = utf8Strict.decode(s.b.subarray(start, end));
+  } catch {
+    return s.reply.error(Buffer.from("ERR BADREQ the destination is not valid UTF-8\r\n", "latin1"));
+  }
+  const refused = backups.start(dest);
   if (refused === null) return s.reply.status("OK backup started");
   const code = refused.kind === "busy" ? "BUSY" : refused.kind === "dest" ? "BADREQ" : "INTERNAL";
-  s.reply.error(Buffer.from(`ERR ${code} ${refused.why.replace(/[\r\n]/g, " ")}\r\n`, "utf8"));
+  // Reply lines are ASCII: any other character of a path the reason names becomes "?".
+  s.reply.error(Buffer.from(`ERR ${code} ${refused.why.replace(/[^\x20-\x7e]/g, "?")}\r\n`, "latin1"));
 }
+
+const utf8Strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 const BGSAVE_STARTED = "Background saving started";
 
