@@ -225,6 +225,12 @@ export const snapshotRetryMs = 5000;
 /** Snapshot entries are encoded into a buffer of this size and written when it fills. */
 export const snapshotChunkBytes = 1 * MiB;
 
+/**
+ * An online backup copies files through one buffer of this size, a read and a write per chunk on
+ * Bun's thread pool: the memory a backup holds, whatever the size of data_dir.
+ */
+export const backupChunkBytes = 1 * MiB;
+
 // ---- Engine ----
 
 /**
@@ -285,6 +291,8 @@ export const randomKeyTriesMax = 1000;
 export const fileReadChunkBytes = 8 * MiB;
 /** Recovery logs its progress at most this often, so a large data_dir shows it is not stuck. */
 export const recoveryProgressIntervalMs = 1000;
+/** On a terminal, recovery's in-place status line is redrawn at most this often. */
+export const recoveryProgressTtyMs = 250;
 /**
  * Salvage (`--repair`, `osprey check`) names the keys it finds in a damaged stretch of a file, up
  * to this many per stretch (the rest are counted), so a log line stays readable however much is lost.

@@ -5,7 +5,8 @@ import type { Server } from "bun";
 import type { Context } from "./commands/context.ts";
 import { statNames } from "./commands/context.ts";
 import { listenFailure } from "./net/listener.ts";
-import { collectMetrics, readLatency, type Histogram, type Metrics } from "./metrics.ts";
+import { collectMetrics, commandRuns, readLatency, type Histogram, type Metrics } from "./metrics.ts";
+import { slowlogRunRequestsMax, slowlogRunThresholdMsMin } from "./constants.ts";
 import { commit, version } from "./version.ts";
 
 /** The metrics endpoint, bound before recovery like the client ports; serve() gives it the keyspace. */
@@ -71,15 +72,20 @@ class Exposition {
   }
 
   histogram(name: string, help: string, h: Histogram): this {
-    this.family(name, "histogram", help);
+    return this.family(name, "histogram", help).series(name, h, "");
+  }
+
+  /** The samples of one histogram series; `labels` (without braces) go before `le`. */
+  series(name: string, h: Histogram, labels: string): this {
+    const prefix = labels === "" ? "" : `${labels},`;
     let cumulative = 0;
     h.boundsS.forEach((le, i) => {
       cumulative += h.counts[i]!;
-      this.sample(`${name}_bucket`, cumulative, `le="${le}"`);
+      this.sample(`${name}_bucket`, cumulative, `${prefix}le="${le}"`);
     });
-    this.sample(`${name}_bucket`, h.count, `le="+Inf"`);
-    this.sample(`${name}_sum`, h.sumS);
-    return this.sample(`${name}_count`, h.count);
+    this.sample(`${name}_bucket`, h.count, `${prefix}le="+Inf"`);
+    this.sample(`${name}_sum`, h.sumS, labels);
+    return this.sample(`${name}_count`, h.count, labels);
   }
 
   text(): string {
@@ -123,6 +129,16 @@ export function renderPrometheus(m: Metrics): string {
     "Time to handle one socket read: parse, run and answer every request it carried (one request, or a pipelined batch).",
     readLatency,
   );
+  // Sorted, so a series keeps its place from one scrape to the next.
+  const runs = [...commandRuns].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  e.family(
+    "osprey_command_run_seconds",
+    "histogram",
+    `Duration of a timing run of requests, by its largest request's command; not per request: the clock is read once per run (one request when the client waits for each reply, up to ${slowlogRunRequestsMax} of a pipelined batch; every request alone when slowlog_threshold_ms < ${slowlogRunThresholdMsMin}; admin and keyspace-walking commands always alone).`,
+  );
+  for (const [name, r] of runs) e.series("osprey_command_run_seconds", r.durations, `command="${label(name.toLowerCase())}"`);
+  e.family("osprey_command_run_requests_total", "counter", "Requests in the runs of osprey_command_run_seconds with that label: divide its _sum by this for a mean per request.");
+  for (const [name, r] of runs) e.sample("osprey_command_run_requests_total", r.requests, `command="${label(name.toLowerCase())}"`);
 
   e.one("osprey_keys", "gauge", "Keys in the keyspace.", m.keys);
   e.one("osprey_keys_with_expiry", "gauge", "Keys that have an expiry time.", m.keysWithExpiry);
@@ -140,18 +156,25 @@ export function renderPrometheus(m: Metrics): string {
     e.one("osprey_wal_writes_total", "counter", "write() calls to the WAL (one per event-loop turn with changes).", d.walWritesTotal);
     e.one("osprey_wal_syncs_total", "counter", "fdatasync calls on the WAL.", d.walSyncsTotal);
     e.one("osprey_wal_last_sync_seconds", "gauge", "Duration of the latest WAL fdatasync.", d.walLastSyncMs / 1000);
+    e.histogram("osprey_wal_sync_seconds", "Duration of each WAL fdatasync run off the event loop (group commit under always, the batch timer and size under batch); a rotation's own sync is not included.", d.walSyncLatency);
     e.one("osprey_wal_errors_total", "counter", "WAL writes that failed (the log retries; writes are refused meanwhile).", d.walErrorsTotal);
     e.one("osprey_wal_failing", "gauge", "1 while the WAL cannot write or refuses writes for lack of room, else 0.", d.walFailure !== null || d.walRefusal !== null ? 1 : 0);
     e.one("osprey_wal_rotate_failures_total", "counter", "WAL rotations that failed (the log goes on in the current file).", d.walRotateFailuresTotal);
     e.one("osprey_snapshots_total", "counter", "Snapshots completed.", d.snapshotsTotal);
     e.one("osprey_snapshot_failures_total", "counter", "Snapshots that failed or could not start.", d.snapshotFailuresTotal);
     e.one("osprey_snapshot_in_progress", "gauge", "1 while a snapshot is being written.", d.snapshotInProgress ? 1 : 0);
+    e.histogram("osprey_snapshot_duration_seconds", "Wall time of each completed snapshot, from start to manifest.", d.snapshotDurations);
     e.one("osprey_last_snapshot_timestamp_seconds", "gauge", "When the latest snapshot completed (Unix time), 0 before the first.", d.lastSnapshotMs / 1000);
     e.one("osprey_last_snapshot_duration_seconds", "gauge", "Wall time of the latest snapshot, from start to manifest.", d.lastSnapshotDurationMs / 1000);
     e.one("osprey_last_snapshot_work_seconds", "gauge", "Event-loop time the latest snapshot took, its slices added up.", d.lastSnapshotWorkMs / 1000);
     e.one("osprey_last_snapshot_longest_slice_seconds", "gauge", "Longest slice of the latest snapshot: the most it held requests back.", d.lastSnapshotLongestSliceMs / 1000);
     e.one("osprey_last_snapshot_keys", "gauge", "Keys in the latest snapshot.", d.lastSnapshotKeys);
     e.one("osprey_last_snapshot_bytes", "gauge", "Size of the latest snapshot file.", d.lastSnapshotBytes);
+    e.one("osprey_backups_total", "counter", "Online backups (BACKUP) completed.", d.backupsTotal);
+    e.one("osprey_backup_failures_total", "counter", "Online backups that failed after starting.", d.backupFailuresTotal);
+    e.one("osprey_backup_in_progress", "gauge", "1 while an online backup is being copied.", d.backupInProgress ? 1 : 0);
+    e.one("osprey_last_backup_timestamp_seconds", "gauge", "When the latest backup ended (Unix time), 0 before the first.", d.lastBackupMs / 1000);
+    e.one("osprey_last_backup_duration_seconds", "gauge", "Wall time of the latest backup's copy.", d.lastBackupDurationMs / 1000);
     e.one("osprey_recovery_duration_seconds", "gauge", "Time start-up recovery took.", d.recoveryMs / 1000);
     e.one("osprey_recovery_keys_loaded", "gauge", "Keys recovery loaded from the snapshot.", d.recoveryKeysLoaded);
     e.one("osprey_recovery_records_replayed", "gauge", "WAL records recovery replayed.", d.recoveryRecordsReplayed);

@@ -3,38 +3,9 @@
 
 import type { Context } from "./commands/context.ts";
 import { Stat } from "./commands/context.ts";
+import { Histogram, latencyBoundsS } from "./histogram.ts";
 
-/**
- * A latency histogram with fixed bounds, as Prometheus keeps them: observe() scans a dozen numbers
- * and adds to one, allocating nothing, so it can sit on a path that already read the clock.
- */
-export class Histogram {
-  /** Upper bounds in seconds, ascending; a last bucket (+Inf) takes the rest. */
-  readonly boundsS: readonly number[];
-  readonly #boundsMs: Float64Array;
-  /** Observations per bucket (not cumulative), the last one above every bound. */
-  readonly counts: Float64Array;
-  sumS = 0;
-  count = 0;
-
-  constructor(boundsS: readonly number[]) {
-    this.boundsS = boundsS;
-    this.#boundsMs = Float64Array.from(boundsS, (s) => s * 1000);
-    this.counts = new Float64Array(boundsS.length + 1);
-  }
-
-  observe(ms: number): void {
-    const b = this.#boundsMs;
-    let i = 0;
-    while (i < b.length && ms > b[i]!) i++;
-    this.counts[i]!++;
-    this.sumS += ms / 1000;
-    this.count++;
-  }
-}
-
-/** Bounds for work on the event loop, from 50 µs (a small pipelined read) to 5 s (a stalled process). */
-export const latencyBoundsS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] as const;
+export { Histogram, latencyBoundsS };
 
 /**
  * How long each socket read took to handle: parsing, running and answering every request it
@@ -48,6 +19,34 @@ export function readHandled(ms: number): void {
   readLatency.observe(ms);
 }
 
+/** The runs of one command (see `commandRuns`): their durations, and the requests they held. */
+export interface CommandRuns {
+  readonly durations: Histogram;
+  requests: number;
+}
+
+/**
+ * Durations of the dispatcher's timing runs (commands/timing.ts), by the command that names the
+ * run: its largest request, or a TimedAlone request, which is a run of its own. The clock is read
+ * once per run, not per request, so this is not a per-request latency: a run holds one request
+ * when the client waits for each reply, up to slowlogRunRequestsMax of a pipelined batch when it
+ * does not, and every run is one request when slowlog_threshold_ms is below
+ * slowlogRunThresholdMsMin. Keyed by the table row's name: at most one entry per command, made the
+ * first time it names a run. Runs of unknown commands only are not recorded.
+ */
+export const commandRuns = new Map<string, CommandRuns>();
+
+/** timing.ts reports each run it closed: the command naming it, its duration, the requests in it. */
+export function runTimed(name: string, ms: number, requests: number): void {
+  let runs = commandRuns.get(name);
+  if (runs === undefined) {
+    runs = { durations: new Histogram(latencyBoundsS), requests: 0 };
+    commandRuns.set(name, runs);
+  }
+  runs.durations.observe(ms);
+  runs.requests += requests;
+}
+
 /** The write-ahead log, snapshots and recovery; null for a memory-only keyspace. */
 export interface DurabilityMetrics {
   walCurrent: string;
@@ -56,6 +55,8 @@ export interface DurabilityMetrics {
   walWritesTotal: number;
   walSyncsTotal: number;
   walLastSyncMs: number;
+  /** Durations of the WAL's fdatasyncs run off the event loop (group commit, the batch timer). */
+  walSyncLatency: Histogram;
   walErrorsTotal: number;
   /** null while the log writes; otherwise why writes are refused. */
   walFailure: string | null;
@@ -73,6 +74,17 @@ export interface DurabilityMetrics {
   lastSnapshotLongestSliceMs: number;
   lastSnapshotKeys: number;
   lastSnapshotBytes: number;
+  /** Wall time of each completed snapshot, from start to manifest. */
+  snapshotDurations: Histogram;
+  backupInProgress: boolean;
+  backupsTotal: number;
+  backupFailuresTotal: number;
+  lastBackupMs: number;
+  lastBackupDurationMs: number;
+  lastBackupBytes: number;
+  /** The latest backup's destination, "" before the first; why it failed, "" when it did not. */
+  lastBackupDest: string;
+  lastBackupError: string;
   recoveryMs: number;
   recoveryKeysLoaded: number;
   recoveryRecordsReplayed: number;
@@ -150,6 +162,7 @@ function durabilityMetrics(ctx: Context): DurabilityMetrics | null {
     walWritesTotal: w.writesTotal,
     walSyncsTotal: w.syncsTotal,
     walLastSyncMs: w.lastSyncMs,
+    walSyncLatency: w.syncLatency,
     walErrorsTotal: w.errorsTotal,
     walFailure: w.failure,
     walRefusal: w.refusal,
@@ -164,6 +177,15 @@ function durabilityMetrics(ctx: Context): DurabilityMetrics | null {
     lastSnapshotLongestSliceMs: s.lastLongestSliceMs,
     lastSnapshotKeys: s.lastEntries,
     lastSnapshotBytes: s.lastBytes,
+    snapshotDurations: s.durations,
+    backupInProgress: p.backups.running,
+    backupsTotal: p.backups.backupsTotal,
+    backupFailuresTotal: p.backups.failuresTotal,
+    lastBackupMs: p.backups.lastMs,
+    lastBackupDurationMs: p.backups.lastDurationMs,
+    lastBackupBytes: p.backups.lastBytes,
+    lastBackupDest: p.backups.lastDest,
+    lastBackupError: p.backups.lastError,
     recoveryMs: p.recovery.ms,
     recoveryKeysLoaded: p.recovery.entriesLoaded,
     recoveryRecordsReplayed: p.recovery.recordsReplayed,
@@ -204,6 +226,14 @@ export function durabilityFields(m: Metrics): Field[] {
     ["last_snapshot_longest_slice_ms", d.lastSnapshotLongestSliceMs.toFixed(2)],
     ["last_snapshot_keys", d.lastSnapshotKeys],
     ["last_snapshot_bytes", d.lastSnapshotBytes],
+    ["backup_in_progress", d.backupInProgress ? 1 : 0],
+    ["backups_total", d.backupsTotal],
+    ["backup_failures_total", d.backupFailuresTotal],
+    ["last_backup_ms", d.lastBackupMs],
+    ["last_backup_duration_ms", d.lastBackupDurationMs.toFixed(1)],
+    ["last_backup_bytes", d.lastBackupBytes],
+    ["last_backup_dest", d.lastBackupDest, true],
+    ["last_backup_error", d.lastBackupError, true],
     ["recovery_ms", d.recoveryMs.toFixed(1)],
     ["recovery_keys_loaded", d.recoveryKeysLoaded],
     ["recovery_records_replayed", d.recoveryRecordsReplayed],

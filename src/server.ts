@@ -160,6 +160,7 @@ export function helpText(): string {
 
 Usage: osprey [options]
        osprey check|dump|load|repair …   offline tools for a data_dir (docs/OPERATIONS.md)
+       osprey backup DEST [ADDR]         online backup of a running server into DEST
 
 Options:
   -c, --config FILE    read settings from FILE (osprey.toml); default: built-in defaults

@@ -1,8 +1,8 @@
-// Server commands: PING, ECHO, DBSIZE, FLUSHALL, STATS, INFO, SNAPSHOT, BGSAVE, LASTSAVE and
+// Server commands: PING, ECHO, DBSIZE, FLUSHALL, STATS, INFO, SNAPSHOT, BACKUP, BGSAVE, LASTSAVE and
 // CONFIG GET. STATS and INFO render the one Metrics object, each in its protocol's format.
 
 import { arch, hostname, platform } from "node:os";
-import { version } from "../version.ts";
+import { commit, version } from "../version.ts";
 import { collectMetrics, durabilityFields, type Field, type Metrics } from "../metrics.ts";
 import { nameCode, nameCodeOf } from "../protocol/text.ts";
 import { Err } from "../errors.ts";
@@ -50,6 +50,34 @@ export function snapshot(s: Session, ctx: Context): void {
   if (why === null) s.reply.status("OK snapshot started");
   else s.reply.error(Buffer.from(`ERR BUSY ${why}\r\n`, "latin1"));
 }
+
+/** The longest BACKUP destination accepted (Linux's PATH_MAX), checked before it is decoded. */
+const backupPathBytesMax = 4096;
+
+/**
+ * BACKUP <dir> (text protocol): starts an online backup of data_dir into the absolute path <dir>
+ * (new or empty) → `OK backup started`; STATS shows when it is done (persistence/backup.ts).
+ */
+export function backup(s: Session, ctx: Context): void {
+  const backups = ctx.persistence?.backups;
+  if (backups === undefined) return s.reply.error(Buffer.from("ERR BADREQ this server keeps no data on disk\r\n", "latin1"));
+  const start = s.p.starts[1]!;
+  const end = s.p.ends[1]!;
+  if (end - start > backupPathBytesMax) return s.reply.error(Buffer.from(`ERR BADREQ the destination is longer than ${backupPathBytesMax} bytes\r\n`, "latin1"));
+  let dest: string;
+  try {
+    dest = utf8Strict.decode(s.b.subarray(start, end));
+  } catch {
+    return s.reply.error(Buffer.from("ERR BADREQ the destination is not valid UTF-8\r\n", "latin1"));
+  }
+  const refused = backups.start(dest);
+  if (refused === null) return s.reply.status("OK backup started");
+  const code = refused.kind === "busy" ? "BUSY" : refused.kind === "dest" ? "BADREQ" : "INTERNAL";
+  // Reply lines are ASCII: any other character of a path the reason names becomes "?".
+  s.reply.error(Buffer.from(`ERR ${code} ${refused.why.replace(/[^\x20-\x7e]/g, "?")}\r\n`, "latin1"));
+}
+
+const utf8Strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 const BGSAVE_STARTED = "Background saving started";
 
@@ -99,6 +127,8 @@ function statsFields(m: Metrics): Field[] {
     ["mem_rss_bytes", m.memRssBytes],
     ["mem_heap_bytes", m.memHeapBytes],
     ["version", version, true],
+    // Empty when unknown (an npm install without git); `osprey --version` says the same.
+    ["commit", commit() ?? "", true],
   ];
 }
 
@@ -118,6 +148,7 @@ function infoSections(m: Metrics): [string, Field[]][] {
     ["Server", [
       ["redis_version", redisVersion],
       ["osprey_version", version],
+      ["osprey_commit", commit() ?? ""],
       ["redis_mode", "standalone"],
       ["server_name", "osprey"],
       ["os", `${platform()} ${arch()}`],

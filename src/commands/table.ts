@@ -11,7 +11,7 @@ import type { Context } from "./context.ts";
 import { Stat } from "./context.ts";
 import type { Session } from "./session.ts";
 import { valid } from "./session.ts";
-import { bgsave, config, dbsize, echo, flushall, info, lastsave, ping, snapshot, stats } from "./server.ts";
+import { backup, bgsave, config, dbsize, echo, flushall, info, lastsave, ping, snapshot, stats } from "./server.ts";
 import { client, hello, quit, reset, select, time } from "./connection.ts";
 import { decr, decrby, incr } from "./counters.ts";
 import { del, exists, get, getdel, mget, mset, set, setnx } from "./strings.ts";
@@ -184,6 +184,7 @@ export const commands: readonly Command[] = [
   { name: "STATS", flags: Flag.Admin | Flag.TimedAlone, keys: noKeys, stat: Stat.Other, run: stats, text: { argsMin: 1, argsMax: 1, summary: "Returns the server's counters as name=value lines, then END." }, resp: null },
   { name: "INFO", flags: Flag.Loading | Flag.TimedAlone, keys: noKeys, stat: Stat.Other, run: info, text: null, resp: { arity: -1, group: "server", summary: "Returns information and statistics about the server.", since: "1.0.0", args: "[section [section ...]]" } },
   { name: "SNAPSHOT", flags: Flag.Admin | Flag.TimedAlone, keys: noKeys, stat: Stat.Other, run: snapshot, text: { argsMin: 1, argsMax: 1, summary: "Starts a snapshot of the keyspace in the background." }, resp: null },
+  { name: "BACKUP", flags: Flag.Admin | Flag.NoMulti | Flag.TimedAlone, keys: noKeys, stat: Stat.Other, run: backup, text: { argsMin: 2, argsMax: 2, usage: "<dir>", summary: "Starts an online backup of data_dir into a new or empty directory (an absolute path)." }, resp: null },
   { name: "BGSAVE", flags: Flag.Admin | Flag.NoScript | Flag.NoMulti | Flag.TimedAlone, keys: noKeys, stat: Stat.Other, run: bgsave, text: null, resp: { arity: -1, argsMax: 2, group: "server", summary: "Starts an Osprey snapshot in the background.", since: "1.0.0", args: "[SCHEDULE]" } },
   { name: "LASTSAVE", flags: CLS, keys: noKeys, stat: Stat.Other, run: lastsave, text: null, resp: { arity: 1, group: "server", summary: "Returns the Unix time of the last completed snapshot.", since: "1.0.0" } },
   { name: "CONFIG", flags: Flag.Admin | Flag.Loading | Flag.NoScript, keys: noKeys, stat: Stat.Other, run: config, text: null, resp: { arity: -2, group: "server", summary: "CONFIG GET: the values of configuration parameters.", since: "2.0.0", args: "GET parameter [parameter ...]" } },

@@ -9,9 +9,11 @@
 // largest request. Commands flagged TimedAlone (a keyspace walk, a transaction's queue, a snapshot)
 // get a clock read before and after, so their time is theirs alone. Below slowlogRunThresholdMsMin
 // every request is its own run: the clock is read after each, as a threshold of 0 asks.
+// Each run's duration also goes to /metrics (metrics.ts `runTimed`), named by the same request.
 
 import { slowlogRunBytesMax, slowlogRunRequestsMax, slowlogRunThresholdMsMin } from "../constants.ts";
 import { log } from "../log.ts";
+import { runTimed } from "../metrics.ts";
 import type { Context } from "./context.ts";
 
 /** What the slowlog names for a request: its command's name and how many keys it has at `argc` arguments. */
@@ -68,13 +70,17 @@ export function aloneEnd(what: Timed, argc: number, startMs: number, ctx: Contex
   const now = performance.now();
   const ms = now - startMs;
   if (ms >= ctx.config.slowlogThresholdMs) slow(what, argc, ms, 1, ctx);
+  runTimed(what.name, ms, 1);
   markMs = now;
   clear();
 }
 
 function closeRun(now: number, ctx: Context): void {
   const ms = now - markMs;
-  if (ms >= ctx.config.slowlogThresholdMs && largest !== null) slow(largest, largestArgc, ms, requests, ctx);
+  if (largest !== null) {
+    if (ms >= ctx.config.slowlogThresholdMs) slow(largest, largestArgc, ms, requests, ctx);
+    runTimed(largest.name, ms, requests);
+  }
   markMs = now;
   clear();
 }

@@ -414,6 +414,9 @@ export function parseEntry(b: Uint8Array, at: number, end: number, e: EntryView)
 
 export const manifestName = "MANIFEST.json";
 
+/** What an online backup copied (persistence/backup.ts); written into the backup only, never read by recovery. */
+export const backupManifestName = "BACKUP.json";
+
 /** Which snapshot recovery loads and the WAL it replays from; snake_case as the original writes it. */
 export interface Manifest {
   version: 1;

@@ -10,6 +10,7 @@ import { loadNative, nativeStatus } from "../native/index.ts";
 import { recover, type RecoveryResult } from "./recovery.ts";
 import { lastSnapIndex, Snapshotter } from "./snapshot.ts";
 import { Wal } from "./wal.ts";
+import { Backups } from "./backup.ts";
 
 import { RecoveryError } from "./recovery.ts";
 import { DataDirLockedError, lockDataDir, type DataDirLock } from "./lock.ts";
@@ -21,6 +22,8 @@ export { DataDirLockedError, RecoveryError };
 export interface Persistence {
   readonly wal: Wal;
   readonly snapshots: Snapshotter;
+  /** Online backups (BACKUP <dir>). */
+  readonly backups: Backups;
   readonly recovery: RecoveryResult;
   readonly native: string;
   close(): void;
@@ -87,13 +90,16 @@ function openLocked(config: Config, store: Store, options: { repair?: boolean },
   const snapshots = new Snapshotter(dir, store, wal, config, lastSnapIndex(dir));
   wal.onSnapshotDue = () => snapshots.startDue(`${config.walBytesMax} bytes logged since the last one`);
   store.setLog(wal);
+  const backups = new Backups(dir, wal);
   return {
     wal,
     snapshots,
+    backups,
     recovery,
     native,
     close() {
       snapshots.stop();
+      backups.stop();
       wal.close();
       lock.release();
     },

@@ -8,12 +8,12 @@
 
 import { closeSync, existsSync, ftruncateSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeSync } from "node:fs";
 import { basename, join } from "node:path";
-import { recoveryProgressIntervalMs } from "../constants.ts";
 import { assert } from "../assert.ts";
 import { noExpiry, Store } from "../engine/store.ts";
 import { log } from "../log.ts";
 import { FileReader, syncDir, syncFile, writeFileAtomic } from "./files.ts";
 import { brokenName, entryBytesMin, fileIndex, manifestName, parseManifest, parseRecord, RecordType, snapName, tmpName, walName, type Manifest, type RecordView } from "./format.ts";
+import { Progress } from "./progress.ts";
 import { lastSnapIndex, writeSnapshotNow } from "./snapshot.ts";
 import { walkSnapshot, walkWal, type Damage } from "./walk.ts";
 
@@ -112,7 +112,11 @@ export function recover(dir: string, store: RecoveryTarget, options: RecoveryOpt
   };
   if (!existsSync(dir)) return result;
   const r = new Recovery(dir, store, mode, now, result, options.loadSnapshot !== false);
-  r.run();
+  try {
+    r.run();
+  } finally {
+    r.progress.done();
+  }
   result.ms = performance.now() - started;
   return result;
 }
@@ -419,16 +423,6 @@ export function formatKey(key: Uint8Array): string {
     return JSON.stringify(new TextDecoder("utf-8", { fatal: true }).decode(key));
   } catch {
     return `0x${Buffer.from(key).toString("hex")}`;
-  }
-}
-
-class Progress {
-  #last = performance.now();
-  tick(what: string, offset: number, size: number, items: number): void {
-    const t = performance.now();
-    if (t - this.#last < recoveryProgressIntervalMs) return;
-    this.#last = t;
-    log.info(`recovery: ${what} ${Math.round((100 * offset) / Math.max(1, size))}% (${items} items so far)`);
   }
 }
 

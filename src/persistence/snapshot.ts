@@ -33,6 +33,7 @@ import {
   walName,
 } from "./format.ts";
 import type { Wal } from "./wal.ts";
+import { Histogram, snapshotBoundsS } from "../histogram.ts";
 
 export class Snapshotter {
   readonly #dir: string;
@@ -81,6 +82,8 @@ export class Snapshotter {
   lastLongestSliceMs = 0;
   lastEntries = 0;
   lastBytes = 0;
+  /** Every lastWallMs, for /metrics. */
+  readonly durations = new Histogram(snapshotBoundsS);
 
   /** `index`: the highest snapshot index present, so the next one gets index + 1. */
   constructor(dir: string, store: Store, wal: Wal, config: Config, index: number) {
@@ -272,6 +275,7 @@ export class Snapshotter {
       this.lastSnapshotMs = Date.now();
       this.lastWorkMs = this.#workMs;
       this.lastWallMs = performance.now() - this.#startedMs;
+      this.durations.observe(this.lastWallMs);
       this.lastLongestSliceMs = this.#longestSliceMs;
       this.lastEntries = this.#count;
       this.lastBytes = this.#bytes;

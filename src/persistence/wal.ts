@@ -37,6 +37,7 @@ import {
   walName,
 } from "./format.ts";
 import { GroupCommit } from "./group-commit.ts";
+import { Histogram, latencyBoundsS } from "../histogram.ts";
 import { WaiterQueue, type DurabilityWaiter } from "./waiters.ts";
 
 export type { DurabilityWaiter };
@@ -105,6 +106,8 @@ export class Wal implements MutationLog {
   writesTotal = 0;
   syncsTotal = 0;
   lastSyncMs = 0;
+  /** Every lastSyncMs, for /metrics (the rotation's and shutdown's own syncs are not in it). */
+  readonly syncLatency = new Histogram(latencyBoundsS);
   bytesTotal = 0;
   errorsTotal = 0;
   rotateFailuresTotal = 0;
@@ -432,6 +435,7 @@ export class Wal implements MutationLog {
       this.#syncing = false;
       this.syncsTotal++;
       this.lastSyncMs = performance.now() - started;
+      this.syncLatency.observe(this.lastSyncMs);
       if (err) this.#syncFailed(walName(this.#index), errorText(err));
       assert(target <= this.#writtenLsn, "a sync covered more of the log than was written");
       // A rotation meanwhile synced further already (synchronously): the position never goes back.

@@ -1,7 +1,10 @@
-// The offline tools, run as subcommands of the server executable (`osprey check DATA_DIR`, i.e.
+// The tools, run as subcommands of the server executable (`osprey check DATA_DIR`, i.e.
 // `bun src/server.ts check DATA_DIR` in a checkout): one file per tool, each `run(args)` resolving
-// to an exit status. docs/OPERATIONS.md ("Check, dump, load and repair") describes them.
+// to an exit status. check, dump, load and repair work offline on a data directory; backup asks a
+// running server for a copy. docs/OPERATIONS.md ("Back up and restore", "Check, dump, load and
+// repair") describes them.
 
+import * as backup from "./backup.ts";
 import * as check from "./check.ts";
 import { exitStatus, print, ToolError } from "./common.ts";
 import * as dump from "./dump.ts";
@@ -10,7 +13,7 @@ import * as repair from "./repair.ts";
 
 export { exitStatus };
 
-const tools = { check, dump, load, repair } as const;
+const tools = { check, dump, load, repair, backup } as const;
 
 export type ToolName = keyof typeof tools;
 
@@ -24,7 +27,8 @@ export function isToolName(name: string | undefined): name is ToolName {
 /** Runs tool `name` with its arguments (those after the name); resolves to the exit status. */
 export async function runTool(name: ToolName, args: string[]): Promise<number> {
   const tool = tools[name];
-  if (args.length !== tool.arity || args.some((a) => a.startsWith("-") && a !== "-")) {
+  const arityMax = "arityMax" in tool ? tool.arityMax : tool.arity;
+  if (args.length < tool.arity || args.length > arityMax || args.some((a) => a.startsWith("-") && a !== "-")) {
     print(`usage: osprey ${tool.usage}\n`, 2);
     return exitStatus.usage;
   }

@@ -84,6 +84,8 @@ describe("/metrics", () => {
       for (let i = 0; i < 30; i++) expect(await c.request(`SET k${i} 3\r\nabc\r\n`)).toBe("OK 1");
       for (let i = 0; i < 7; i++) expect(await c.request(`GET k${i}\r\n`)).toStartWith("VALUE 3 1 -1");
       expect(await c.request("INCR k0\r\n")).toStartWith("ERR");
+      expect(await c.request("SNAPSHOT\r\n")).toBe("OK snapshot started");
+      while ((await c.stats()).snapshots_total !== "1") await Bun.sleep(20);
       c.close();
 
       const res = await fetch(url);
@@ -102,6 +104,16 @@ describe("/metrics", () => {
       expect(sample(text, "osprey_wal_written_bytes_total")).toBeGreaterThan(30 * 3);
       expect(sample(text, 'osprey_read_handling_seconds_bucket{le="+Inf"}')).toBeGreaterThanOrEqual(38);
       expect(sample(text, "osprey_read_handling_seconds_count")).toBe(sample(text, 'osprey_read_handling_seconds_bucket{le="+Inf"}'));
+      // This client waits for each reply: every request is a run of its own (SNAPSHOT, STATS always are).
+      expect(sample(text, 'osprey_command_run_seconds_count{command="set"}')).toBe(30);
+      expect(sample(text, 'osprey_command_run_seconds_bucket{command="set",le="+Inf"}')).toBe(30);
+      expect(sample(text, 'osprey_command_run_requests_total{command="set"}')).toBe(30);
+      expect(sample(text, 'osprey_command_run_seconds_count{command="get"}')).toBe(7);
+      expect(sample(text, 'osprey_command_run_seconds_count{command="incr"}')).toBe(1);
+      expect(sample(text, 'osprey_command_run_seconds_count{command="snapshot"}')).toBe(1);
+      expect(sample(text, 'osprey_command_run_seconds_sum{command="set"}')).toBeGreaterThan(0);
+      expect(sample(text, "osprey_snapshot_duration_seconds_count")).toBe(1);
+      expect(sample(text, "osprey_snapshot_duration_seconds_sum")).toBeCloseTo(sample(text, "osprey_last_snapshot_duration_seconds"), 6);
       expect(text).toMatch(/^osprey_build_info\{version="\d+\.\d+\.\d+",commit="[0-9a-f]*"\} 1$/m);
       expect((await fetch(url.replace("/metrics", "/other"))).status).toBe(404);
 
@@ -153,6 +165,14 @@ describe("/metrics", () => {
       expect(syncs).toBeGreaterThan(0);
       const final = await (await fetch(url)).text();
       expect(sample(final, 'osprey_commands_total{command="set"}')).toBe(sent);
+      // Pipelined: runs of up to 32 SETs, every SET in one of them.
+      expect(sample(final, 'osprey_command_run_requests_total{command="set"}')).toBe(sent);
+      const runs = sample(final, 'osprey_command_run_seconds_count{command="set"}');
+      expect(runs).toBeGreaterThanOrEqual(sent / 32);
+      expect(runs).toBeLessThan(sent);
+      // Under always every write waits for an fdatasync, each one timed.
+      expect(sample(final, "osprey_wal_sync_seconds_count")).toBe(sample(final, "osprey_wal_syncs_total"));
+      expect(sample(final, 'osprey_wal_sync_seconds_bucket{le="+Inf"}')).toBeGreaterThan(0);
     } finally {
       await server.stop();
     }

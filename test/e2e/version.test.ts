@@ -1,5 +1,6 @@
 // Every front door tells the version from package.json: `osprey --version`, `osprey-cli
-// --version`, STATS (`version`) and INFO (`osprey_version`).
+// --version`, STATS (`version`) and INFO (`osprey_version`); STATS and INFO also name the git
+// commit (`commit`, `osprey_commit`).
 
 import { expect, test } from "bun:test";
 import { resolve } from "node:path";
@@ -25,6 +26,22 @@ test("STATS reports version and INFO osprey_version", async () => {
     c.close();
     const info = Bun.spawnSync(["redis-cli", "-p", String(server.port), "INFO", "server"]).stdout.toString();
     expect(info).toContain(`osprey_version:${pkg.version}`);
+  } finally {
+    await server.stop();
+  }
+});
+
+test("STATS commit and INFO osprey_commit name the checkout's git commit", async () => {
+  const root = resolve(import.meta.dir, "../..");
+  const git = Bun.spawnSync(["git", "-C", root, "rev-parse", "--short=12", "HEAD"]);
+  const head = git.exitCode === 0 ? git.stdout.toString().trim() : "";
+  const server = await startServer();
+  try {
+    const c = await RawClient.connect(server.port);
+    expect((await c.stats()).commit).toBe(`"${head}"`);
+    c.close();
+    const info = Bun.spawnSync(["redis-cli", "-p", String(server.port), "INFO", "server"]).stdout.toString();
+    expect(info).toMatch(new RegExp(`^osprey_commit:${head}\r$`, "m"));
   } finally {
     await server.stop();
   }

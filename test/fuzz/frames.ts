@@ -166,6 +166,8 @@ const textFrames: Record<string, (r: Random) => Buffer> = {
   HELP: (r) => s(pick(r, ["HELP\r\n", "HELP SET\r\n"])),
   SCAN: (r) => s(`SCAN ${pick(r, ["0", "1", "17", "18446744073709551616", "-1", "x"])}${pick(r, ["", " MATCH k1*", " MATCH [a-", " COUNT 5", " COUNT 0", " TYPE string", " MATCH", " BOGUS 1"])}${eol(r)}`),
   SNAPSHOT: () => s("SNAPSHOT\r\n"),
+  // Only forms refused before the file system is touched: a fuzzer must not write directories.
+  BACKUP: (r) => s(pick(r, ["BACKUP\r\n", "BACKUP relative/copy\r\n", "BACKUP ./x\r\n", "BACKUP a b\r\n", `BACKUP ${"x".repeat(5000)}\r\n`])),
 };
 
 function eol(r: Random): string {
