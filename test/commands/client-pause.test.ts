@@ -91,6 +91,27 @@ describe("CLIENT PAUSE", () => {
     expect(r("SET", "k", "v")).toBe(OK); // a timeout of 0 pauses nothing
   });
 
+  test("a text-protocol client's write is held as well, its payload intact, and runs after UNPAUSE", async () => {
+    const { r, ctx } = clients();
+    const text = new EngineClient(ctx);
+    r("CLIENT", "PAUSE", "60000", "WRITE");
+    expect(text.send("GET k\r\nSET k 5\r\nhello\r\nGET k\r\n")).toBe("NOT_FOUND\r\n");
+    r("CLIENT", "UNPAUSE");
+    let out = "";
+    await until(() => (out += text.transport.take()).includes("hello"));
+    expect(out).toBe("OK 1\r\nVALUE 5 1 -1\r\nhello\r\n");
+  });
+
+  test("input arriving a few bytes at a time behind a held write is kept and runs after it, in order", async () => {
+    const { r, b } = clients();
+    r("CLIENT", "PAUSE", "60000", "WRITE");
+    expect(b.send(pipeline(["PING"], ["SET", "k", "v".repeat(100)], ["APPEND", "k", "w"], ["GET", "k"]), [3, 5, 7])).toBe("+PONG\r\n");
+    r("CLIENT", "UNPAUSE");
+    let out = "";
+    await until(() => (out += b.transport.take()).endsWith("w\r\n"));
+    expect(out).toBe(OK + int(101) + bulk(`${"v".repeat(100)}w`));
+  });
+
   test("a held client that disconnects is forgotten", () => {
     const { ctx, r, b } = clients();
     r("CLIENT", "PAUSE", "60000", "WRITE");
