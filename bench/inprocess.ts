@@ -10,6 +10,7 @@ import { configFromObject } from "../src/config.ts";
 import { Store } from "../src/engine/store.ts";
 import { Connection, type Transport } from "../src/net/connection.ts";
 import { inputBudget, outputBudget } from "../src/net/budget.ts";
+import { Pause } from "../src/net/pause.ts";
 
 const { values } = parseArgs({
   options: { requests: { type: "string", default: "1000000" }, batch: { type: "string", default: "16" }, protocol: { type: "string", default: "osprey" } },
@@ -32,6 +33,7 @@ const ctx: Context = {
   clients: 1,
   outputRoom: 0,
   outputOverflow: false,
+  pause: new Pause(systemClock.nowMs),
 };
 let written = 0;
 const sink: Transport = { write: (_d, _o = 0, n = 0) => ((written += n), n), end() {}, pause() {}, resume() {} };

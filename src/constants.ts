@@ -336,10 +336,18 @@ export const multiArgOverheadBytes = 8;
 /** Longest value a counter logs: the decimal of -2^63 is 20 bytes. */
 export const counterTextBytesMax = 20;
 /**
- * An EXEC logs one batch record, whose size is reserved before it runs from this bound: each queued
- * write logs at most one record per key it names, whose key is that argument and whose value is one
- * of its arguments or a counter's decimal. Keys are at most every argument, so the bound is at most
- * framing + per argument (framing + counter value) + the queue's bytes; recovery must accept it.
+ * Longest value INCRBYFLOAT logs: a finite long double is below 2^16384 ≈ 1.19e4932, so its
+ * `%.17Lf` text has at most 4933 integer digits, a point, 17 decimals and a sign (4952 bytes).
+ */
+export const floatTextBytesMax = 4952;
+/**
+ * An EXEC logs one batch record, whose size is reserved before it runs from a bound computed at
+ * EXEC (commands/transactions.ts `logBound`); one past walRecordBytesMax is refused with nothing run.
+ * A queue of writes that log only their arguments never gets there: each logs at most one record
+ * per key it names, whose key is that argument and whose value is one of its arguments or a
+ * counter's decimal. Keys are at most every argument, so its bound is at most framing + per argument
+ * (framing + counter value) + the queue's bytes, which recovery accepts. Only writes that log a
+ * stored value (APPEND, RENAME, COPY, …: up to max_value_bytes each) can be refused.
  */
 export const multiBatchBytesMax =
   walRecordFramingBytes + (multiQueueBytesMax / multiArgOverheadBytes) * (walRecordFramingBytes + counterTextBytesMax) + multiQueueBytesMax;

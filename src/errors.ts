@@ -182,6 +182,12 @@ export const RespErr = {
   clientIdPositive: respError("client-id should be greater than 0"),
   /** CLIENT KILL ip:port (the old form) matching no client. */
   noSuchClient: respError("No such client"),
+  /** CLIENT PAUSE with a mode other than WRITE or ALL. */
+  pauseMode: respError("CLIENT PAUSE mode must be WRITE or ALL"),
+  /** CLIENT PAUSE with a timeout that is not a 64-bit integer. */
+  timeoutNotInteger: respError("timeout is not an integer or out of range"),
+  /** CLIENT PAUSE with a negative timeout. */
+  timeoutNegative: respError("timeout is negative"),
   /** An inline request whose quotes do not close (or a closing quote not followed by a space); closes. */
   unbalancedQuotes: respError("Protocol error: unbalanced quotes in request"),
 } as const;

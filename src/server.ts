@@ -8,6 +8,7 @@ import { sweepBudgetMs } from "./constants.ts";
 import { ConfigError, loadConfig, type ConfigFlags } from "./config.ts";
 import type { Config } from "./config.types.ts";
 import { Stats, systemClock, type Context } from "./commands/context.ts";
+import { Pause } from "./net/pause.ts";
 import { DataDirError, prepareDataDir } from "./datadir.ts";
 import { Store } from "./engine/store.ts";
 import { stopOnBug } from "./fatal.ts";
@@ -65,6 +66,7 @@ export async function startServer(config: Config, options: { repair?: boolean } 
     clients: 0,
     outputRoom: 0,
     outputOverflow: false,
+    pause: new Pause(systemClock.nowMs),
   };
   const busy = new BusyWatch(config.busyWarnMs);
   // 4. Accept, in the same turn recovery ended in: nothing ran against a half-loaded keyspace.

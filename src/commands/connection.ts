@@ -7,9 +7,10 @@ import { parseI64 } from "../numbers.ts";
 import { clientsOf, type ClientEntry } from "../net/clients.ts";
 import type { Context } from "./context.ts";
 import { Fail } from "./reply.ts";
-import type { Session } from "./session.ts";
+import { ReplyMode, type Session } from "./session.ts";
 import { redisVersion, subcommandArity, unknownSubcommand } from "./server.ts";
-import { respRouteTable } from "./table.ts";
+import { Flag, respRouteTable, type Routes } from "./table.ts";
+import { PauseMode } from "../net/pause.ts";
 
 export function quit(s: Session): void {
   s.closing = true;
@@ -62,6 +63,9 @@ const clientArity: Readonly<Record<string, number>> = {
   KILL: -3,
   "NO-EVICT": 3,
   "NO-TOUCH": 3,
+  PAUSE: -3,
+  UNPAUSE: 2,
+  REPLY: 3,
   HELP: 2,
 };
 
@@ -101,6 +105,12 @@ const clientHelp = [
   "    Protect current client connection from eviction.",
   "NO-TOUCH (ON|OFF)",
   "    Will not touch LRU/LFU stats when this mode is on.",
+  "PAUSE <timeout> [WRITE|ALL]",
+  "    Suspend all, or just write, clients for <timeout> milliseconds.",
+  "REPLY (ON|OFF|SKIP)",
+  "    Control the replies sent to the current connection.",
+  "UNPAUSE",
+  "    Stop the current client pause, resuming traffic.",
   "HELP",
   "    Prints this help.",
 ];
@@ -135,6 +145,13 @@ export function client(s: Session, ctx: Context): void {
       return clientList(s, ctx);
     case "KILL":
       return clientKill(s, ctx);
+    case "PAUSE":
+      return clientPause(s, ctx);
+    case "UNPAUSE":
+      ctx.pause.end();
+      return r.ok();
+    case "REPLY":
+      return clientReply(s);
     case "NO-EVICT":
     case "NO-TOUCH": {
       const on = s.word(2);
@@ -147,6 +164,61 @@ export function client(s: Session, ctx: Context): void {
       r.arrayHeader(clientHelp.length);
       for (const line of clientHelp) r.status(line);
   }
+}
+
+/**
+ * CLIENT PAUSE timeout-ms [WRITE|ALL] → OK: until the timeout passes (or CLIENT UNPAUSE), every
+ * connection holds its next request that the mode covers (`pauseHolds`), this one included, as
+ * Redis does. Redis's checks in its order: the mode word, then the timeout.
+ */
+function clientPause(s: Session, ctx: Context): void {
+  const p = s.p;
+  // Redis's arity for it is "at least 3"; its handler answers a longer one with this.
+  if (p.argc > 4) return s.reply.error(respError(`unknown subcommand or wrong number of arguments for '${s.text(1).slice(0, 128)}'. Try CLIENT HELP.`));
+  let mode = PauseMode.All;
+  if (p.argc === 4) {
+    const word = s.word(3);
+    if (word === "WRITE") mode = PauseMode.Write;
+    else if (word !== "ALL") return s.reply.error(RespErr.pauseMode);
+  }
+  const timeout = parseI64(s.b, p.starts[2]!, p.ends[2]!);
+  if (timeout === null) return s.reply.error(RespErr.timeoutNotInteger);
+  if (timeout < 0) return s.reply.error(RespErr.timeoutNegative);
+  // Redis: a timeout of 0 is an end already past. A 64-bit one past 2^53 ms is as good as never.
+  const endMs = timeout === 0 ? 0 : ctx.clock.nowMs() + Number(timeout);
+  ctx.pause.start(mode, endMs);
+  s.reply.ok();
+}
+
+/**
+ * Whether a pause in `mode` holds the request parsed in `s`: ALL holds every request, WRITE the
+ * writes and an EXEC with writes queued. A request the dispatcher refuses at once (an unknown
+ * command, a wrong arity) is not held: Redis answers those before its pause check.
+ */
+export function pauseHolds(s: Session, routes: Routes, mode: PauseMode): boolean {
+  const p = s.p;
+  const route = routes.get(p.code);
+  if (route === undefined || p.argc < route.argsMin || p.argc > route.argsMax) return false;
+  if (mode === PauseMode.All) return true;
+  if ((route.flags & Flag.Write) !== 0) return true;
+  return route.command.name === "EXEC" && s.multi && s.tx !== null && s.tx.writes;
+}
+
+/**
+ * CLIENT REPLY ON|OFF|SKIP, as Redis's flags: OFF sends no reply (its own neither) until ON, which
+ * answers OK; SKIP drops the next request's reply (and has none itself). The connection drops the
+ * replies (Session.replyRan).
+ */
+function clientReply(s: Session): void {
+  const word = s.word(2);
+  if (word === "ON") {
+    s.replyMode = 0;
+    return s.reply.ok();
+  }
+  if (word === "OFF") s.replyMode |= ReplyMode.Off;
+  else if (word === "SKIP") {
+    if ((s.replyMode & ReplyMode.Off) === 0) s.replyMode |= ReplyMode.SkipNext;
+  } else return s.reply.error(RespErr.syntax);
 }
 
 function setInfo(s: Session): void {

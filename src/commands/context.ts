@@ -6,6 +6,7 @@ import type { Store } from "../engine/store.ts";
 import type { Persistence } from "../persistence/index.ts";
 import type { Wal } from "../persistence/wal.ts";
 import type { Budget } from "../net/budget.ts";
+import type { Pause } from "../net/pause.ts";
 
 /** The per-command counters of STATS (`cmd_<name>`), one per command table row's `stat`. */
 export const enum Stat {
@@ -70,4 +71,6 @@ export interface Context {
   outputRoom: number;
   /** Set by a command that stopped because its reply would pass `outputRoom`: disconnect. */
   outputOverflow: boolean;
+  /** CLIENT PAUSE: connections check its mode before each request. */
+  readonly pause: Pause;
 }

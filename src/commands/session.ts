@@ -38,6 +38,16 @@ export interface Dialect {
 
 let nextClientId = 1;
 
+/** CLIENT REPLY's state, as bits of `Session.replyMode` (Redis's CLIENT_REPLY_OFF, _SKIP_NEXT, _SKIP). */
+export const enum ReplyMode {
+  /** CLIENT REPLY OFF: no reply is sent until CLIENT REPLY ON. */
+  Off = 1,
+  /** CLIENT REPLY SKIP ran: the next request's reply is dropped. */
+  SkipNext = 2,
+  /** This request's reply is dropped. */
+  Skip = 4,
+}
+
 /** What a connection runs its requests through; one per connection, reused for every request. */
 export class Session {
   /** Unique per connection, as Redis's client id. */
@@ -74,6 +84,8 @@ export class Session {
   canYield = true;
   suspendAt = 0;
   resumeArg = 0;
+  /** CLIENT REPLY OFF / SKIP (ReplyMode bits): 0 unless set, and the connection checks only that. */
+  replyMode = 0;
 
   constructor(
     /** The request being run (the protocol's parser, which holds its arguments). */
@@ -91,8 +103,20 @@ export class Session {
     this.name = null;
     this.noEvict = false;
     this.noTouch = false;
+    this.replyMode = 0;
     this.multi = false;
     this.tx?.release();
+  }
+
+  /**
+   * After a request run under CLIENT REPLY OFF or SKIP: drops its reply (written from `mark` on),
+   * then, once the request is whole (not a slice that yielded), moves SKIP on by one request.
+   */
+  replyRan(mark: number): void {
+    const mode = this.replyMode;
+    if ((mode & (ReplyMode.Off | ReplyMode.Skip)) !== 0) this.reply.truncate(mark);
+    if (this.suspendAt > 0) return;
+    this.replyMode = (mode & ReplyMode.SkipNext) !== 0 ? (mode & ~ReplyMode.SkipNext) | ReplyMode.Skip : mode & ~ReplyMode.Skip;
   }
 
   /** The connection is gone: its watches must stop observing the keyspace. */

@@ -50,8 +50,8 @@ export const enum Flag {
   NoScript = 128,
   /**
    * Refused inside MULTI ("Command not allowed inside a transaction"): an EXEC is one log batch,
-   * which cannot hold FLUSHALL's clear record, nor a snapshot's rotation of the log. Osprey's own
-   * rule, so COMMAND does not report it.
+   * which cannot hold FLUSHALL's clear record (docs/FORMAT.md), nor a snapshot's rotation of the
+   * log. Osprey's own rule, so COMMAND does not report it.
    */
   NoMulti = 256,
   /**
@@ -60,6 +60,12 @@ export const enum Flag {
    * Osprey's own; COMMAND does not report it.
    */
   TimedAlone = 512,
+  /**
+   * A write that logs a value built from stored ones (APPEND, SETRANGE, SETBIT, BITOP, INCRBYFLOAT,
+   * RENAME, RENAMENX, COPY), not one of its arguments: an EXEC's log bound reads the lengths of the
+   * keys it reads from the keyspace (transactions.ts `logBound` has a rule for each). Osprey's own.
+   */
+  Derives = 1024,
 }
 
 /** How the text protocol spells a command. */
@@ -128,9 +134,9 @@ const WGF = Flag.Write | Flag.Grows | Flag.Fast;
 const C = Flag.Connection | Flag.Fast;
 const CLS = Flag.Connection | Flag.Loading | Flag.Fast;
 const TX = Flag.NoScript | Flag.Loading | Flag.Fast;
-// An EXEC reserves its log batch from its queued arguments; these writes log a value built from
-// the stored one (up to max_value_bytes), which that bound does not cover: refused inside MULTI.
-const WGX = Flag.Write | Flag.Grows | Flag.NoMulti;
+// These writes log a value built from the stored one (up to max_value_bytes): an EXEC bounds their
+// records from the keyspace it runs on (transactions.ts `logBound`).
+const WGX = Flag.Write | Flag.Grows | Flag.Derives;
 
 /** Every command Osprey speaks, in either protocol. */
 export const commands: readonly Command[] = [
@@ -196,14 +202,14 @@ export const commands: readonly Command[] = [
   { name: "UNWATCH", flags: TX, keys: noKeys, stat: Stat.Other, run: unwatch, text: null, resp: { arity: 1, group: "transactions", summary: "Forgets about watched keys of a transaction.", since: "2.2.0" } },
   { name: "COMMAND", flags: Flag.Connection | Flag.Loading, keys: noKeys, stat: Stat.Other, run: commandCommand, text: null, resp: { arity: -1, group: "server", summary: "Returns detailed information about all commands.", since: "2.8.13" } },
   // Keyspace (keyspace.ts, ttl.ts). RENAME, RENAMENX and COPY log a value the request does not
-  // carry, which a transaction's log bound cannot cover: they are refused inside MULTI.
+  // carry: an EXEC bounds it from the source's length (Flag.Derives).
   { name: "SCAN", flags: R | Flag.TimedAlone, keys: noKeys, stat: Stat.Other, run: scan, text: { argsMin: 2, argsMax: 8, usage: "<cursor> [MATCH pattern] [COUNT n] [TYPE type]", summary: "Iterates over the key names: CURSOR <next> <count>, then a KEY block per key." }, resp: { arity: -2, group: "generic", summary: "Iterates over the key names in the database.", since: "2.8.0" } },
   { name: "KEYS", flags: R | Flag.TimedAlone, keys: noKeys, stat: Stat.Other, run: keys, text: null, resp: { arity: 2, group: "generic", summary: "Returns all key names that match a pattern.", since: "1.0.0" } },
   { name: "TYPE", flags: RF, keys: key1, stat: Stat.Other, run: type, text: null, resp: { arity: 2, group: "generic", summary: "Determines the type of value stored at a key.", since: "1.0.0" } },
   { name: "RANDOMKEY", flags: R, keys: noKeys, stat: Stat.Other, run: randomkey, text: null, resp: { arity: 1, group: "generic", summary: "Returns a random key name from the database.", since: "1.0.0" } },
-  { name: "RENAME", flags: WG | Flag.NoMulti, keys: [1, 2, 1], stat: Stat.Other, run: rename, text: null, resp: { arity: 3, group: "generic", summary: "Renames a key and overwrites the destination.", since: "1.0.0" } },
-  { name: "RENAMENX", flags: WGF | Flag.NoMulti, keys: [1, 2, 1], stat: Stat.Other, run: renamenx, text: null, resp: { arity: 3, group: "generic", summary: "Renames a key only when the target key name doesn't exist.", since: "1.0.0" } },
-  { name: "COPY", flags: WG | Flag.NoMulti, keys: [1, 2, 1], stat: Stat.Other, run: copy, text: null, resp: { arity: -3, group: "generic", summary: "Copies the value of a key to a new key.", since: "6.2.0" } },
+  { name: "RENAME", flags: WG | Flag.Derives, keys: [1, 2, 1], stat: Stat.Other, run: rename, text: null, resp: { arity: 3, group: "generic", summary: "Renames a key and overwrites the destination.", since: "1.0.0" } },
+  { name: "RENAMENX", flags: WGF | Flag.Derives, keys: [1, 2, 1], stat: Stat.Other, run: renamenx, text: null, resp: { arity: 3, group: "generic", summary: "Renames a key only when the target key name doesn't exist.", since: "1.0.0" } },
+  { name: "COPY", flags: WG | Flag.Derives, keys: [1, 2, 1], stat: Stat.Other, run: copy, text: null, resp: { arity: -3, group: "generic", summary: "Copies the value of a key to a new key.", since: "6.2.0" } },
   { name: "UNLINK", flags: WF, keys: allKeys, stat: Stat.Del, run: del, text: null, resp: { arity: -2, group: "generic", summary: "Asynchronously deletes one or more keys.", since: "4.0.0" } },
   { name: "TOUCH", flags: RF, keys: allKeys, stat: Stat.Exists, run: exists, text: null, resp: { arity: -2, group: "generic", summary: "Returns the number of existing keys out of those specified after updating the time they were last accessed.", since: "3.2.1" } },
   { name: "EXPIREAT", flags: WF, keys: key1, stat: Stat.Expire, run: expireat, text: null, resp: { arity: -3, group: "generic", summary: "Sets the expiration time of a key to a Unix timestamp.", since: "1.2.0" } },

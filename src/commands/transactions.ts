@@ -11,13 +11,17 @@ import {
   connectionBufferBytesKeepMax,
   counterTextBytesMax,
   entriesMax,
+  floatTextBytesMax,
   multiArgOverheadBytes,
   multiQueueBytesMax,
   multiQueueCommandsMax,
   multiWatchBytesMax,
   multiWatchKeysMax,
+  walRecordBytesMax,
 } from "../constants.ts";
 import { respError } from "../errors.ts";
+import { batchRecordBytes } from "../persistence/format.ts";
+import { clampIndex, intArg } from "./strings.ts";
 import { noExpiry, type MutationLog, type Store } from "../engine/store.ts";
 import type { Context } from "./context.ts";
 import type { Session } from "./session.ts";
@@ -62,9 +66,10 @@ export class Transaction {
   #cost = 0;
   /** A request was refused while queuing: EXEC answers EXECABORT and runs nothing. */
   failed = false;
-  /** What the queued writes can log at most: records, and their keys' and values' bytes. */
-  recordsMax = 0;
-  dataBytesMax = 0;
+  /** A write is queued: EXEC opens a log group, bounded by `logBound`. */
+  writes = false;
+  /** A Flag.Derives write is queued: `logBound` tracks the lengths of the keys it reads. */
+  derives = false;
 
   /** Watched keys (latin1) → the key's expiry when WATCH saw it live (noExpiry otherwise). */
   readonly watched = new Map<string, number>();
@@ -99,11 +104,9 @@ export class Transaction {
       this.#argEnds[this.#args++] = this.#bytesLen;
     }
     if ((flags & Flag.Write) !== 0) {
-      // A write logs at most one record per key it names; its key is that argument and its value
-      // one of the arguments or a counter's decimal. So the arguments bound what it can log.
       assert(keys > 0, "a write without keys was queued: its records cannot be bounded (mark it NoMulti)");
-      this.recordsMax += keys;
-      this.dataBytesMax += bytes - (p.ends[0]! - p.starts[0]!) + keys * counterTextBytesMax;
+      this.writes = true;
+      if ((flags & Flag.Derives) !== 0) this.derives = true;
     }
     return true;
   }
@@ -138,8 +141,8 @@ export class Transaction {
     this.#codes.length = 0;
     this.#cost = 0;
     this.failed = false;
-    this.recordsMax = 0;
-    this.dataBytesMax = 0;
+    this.writes = false;
+    this.derives = false;
     if (this.#bytes.length > connectionBufferBytesKeepMax) this.#bytes = new Uint8Array(4096);
     if (this.#argEnds.byteLength > connectionBufferBytesKeepMax) this.#argEnds = new Int32Array(64);
     if (this.#first.byteLength > connectionBufferBytesKeepMax) this.#first = new Int32Array(16);
@@ -373,8 +376,9 @@ function watchedChanged(tx: Transaction, nowMs: number): boolean {
 
 /**
  * Runs the queue back to back and answers an array of their replies (a runtime error is one
- * element; the rest still run). The writes are logged as one WAL group, whose room was made
- * before the first runs: a full disk (or keyspace) refuses the whole EXEC with nothing changed.
+ * element; the rest still run). The writes are logged as one WAL group, whose room is made for
+ * `logBound` before the first runs: a full disk (or keyspace) refuses the whole EXEC with nothing
+ * changed, and so does a bound past what one batch record may hold (`TxErr.batchTooLarge`).
  */
 export function exec(s: Session, ctx: Context): void {
   if (!s.multi) return s.reply.error(TxErr.execWithoutMulti);
@@ -384,33 +388,167 @@ export function exec(s: Session, ctx: Context): void {
   // writes the watch registry's path.
   const changed = watchedChanged(tx, s.nowMs);
   tx.unwatch();
-  try {
-    if (tx.failed) return s.reply.error(TxErr.execAbort);
-    if (changed) return s.reply.arrayHeader(-1);
-    const store = ctx.store;
-    const grouped = tx.recordsMax > 0;
-    if (grouped) {
-      if (store.size + tx.recordsMax > entriesMax) throw new Error(`keyspace full: at most ${entriesMax} entries`);
-      store.groupBegin(tx.recordsMax, tx.dataBytesMax);
-    }
-    replay(s, tx, ctx, respRouteTable);
-    if (grouped) store.groupEnd();
-  } finally {
-    tx.reset();
-  }
-}
-
-/** Dispatches each queued request in turn, with the parser's arguments and the input pointed at the queue. */
-function replay(s: Session, tx: Transaction, ctx: Context, routes: Routes): void {
-  const n = tx.commands;
-  s.reply.arrayHeader(n);
   const p = s.p as ReplayArgs;
   const argc = p.argc;
   const code = p.code;
   const input = s.b;
+  try {
+    if (tx.failed) return s.reply.error(TxErr.execAbort);
+    if (changed) return s.reply.arrayHeader(-1);
+    const store = ctx.store;
+    // The queue is read through the parser's fields, as the replay reads it.
+    s.b = tx.queueBytes;
+    if (tx.writes) {
+      logBound(s, tx, ctx, respRouteTable);
+      const bytes = batchRecordBytes(bound.records, bound.dataBytes);
+      if (bytes > walRecordBytesMax) return s.reply.error(batchTooLarge(bytes));
+      if (store.size + bound.records > entriesMax) throw new Error(`keyspace full: at most ${entriesMax} entries`);
+      store.groupBegin(bound.records, bound.dataBytes);
+    }
+    replay(s, tx, ctx, respRouteTable);
+    if (tx.writes) store.groupEnd();
+  } finally {
+    // Only a broken invariant escapes dispatch; the request after the EXEC must still parse over the input.
+    s.b = input;
+    p.argc = argc;
+    p.code = code;
+    tx.reset();
+  }
+}
+
+/** Redis answers an EXEC it cannot run (OOM, MISCONF) with EXECABORT naming why, and discards the transaction. */
+function batchTooLarge(bytes: number): Uint8Array {
+  return respError(
+    `-EXECABORT Transaction discarded because of: its writes could log ${bytes} bytes, more than one log batch holds (${walRecordBytesMax}): split it`,
+  );
+}
+
+/** What `logBound` found: at most this many records, carrying at most this many bytes of keys and values. */
+const bound = { records: 0, dataBytes: 0 };
+
+/**
+ * Bounds what the queued writes of `tx` can log, into `bound`, reading the keyspace as it is when
+ * EXEC starts. The one place that knows what each write logs; the WAL asserts the bound holds, so an
+ * EXEC that logged more would stop the server rather than tear its batch.
+ *
+ * Why it is a bound (never below what the replay logs):
+ * - A write that is not Flag.Derives logs at most one record per key it names, whose key is that
+ *   argument and whose value is one of its arguments or a counter's decimal (≤ 20 bytes): so its
+ *   keys' records, and its arguments' bytes plus 20 per key (each argument is a key or a value of at
+ *   most one record). Afterwards each of its keys holds at most its longest argument (or 20 bytes).
+ * - A Flag.Derives write logs a value built from stored ones. `lengths` holds, for every key the
+ *   queue wrote so far, an upper bound of its length at this point of the replay; a key not written
+ *   yet is bounded by its length now (expired or not: lazy expiry only shortens it). Each rule below
+ *   logs at most what the command can log given those bounds, refuses exactly where the handler
+ *   refuses before logging (so a refused request logs nothing in both), and raises the bound of the
+ *   key it writes; a bound only grows, so a command that ends up not writing leaves a true bound.
+ *   A value the rules build is at most max_value_bytes where the handler checks it against that.
+ * Each EXEC pays one walk of its queue; the map exists only when a Flag.Derives write is queued.
+ */
+function logBound(s: Session, tx: Transaction, ctx: Context, routes: Routes): void {
+  const p = s.p as ReplayArgs;
+  const lengths = tx.derives ? new Map<string, number>() : null;
+  const store = ctx.store;
+  const valueMax = ctx.config.valueBytesMax;
+  bound.records = 0;
+  bound.dataBytes = 0;
+  const lengthOf = (t: number): number => {
+    const known = lengths!.get(s.text(t));
+    if (known !== undefined) return known;
+    const id = store.find(s.b, p.starts[t]!, p.ends[t]!);
+    return id < 0 ? 0 : store.valueLength(id);
+  };
+  const raise = (t: number, length: number): void => {
+    const key = s.text(t);
+    lengths!.set(key, Math.max(length, lengths!.get(key) ?? lengthOf(t)));
+  };
+  const arg = (t: number): number => p.ends[t]! - p.starts[t]!;
+  const log = (records: number, dataBytes: number): void => {
+    bound.records += records;
+    bound.dataBytes += dataBytes;
+  };
+  for (let c = 0; c < tx.commands; c++) {
+    tx.load(p, c);
+    const route = routes.get(p.code)!;
+    if ((route.flags & Flag.Write) === 0) continue;
+    if ((route.flags & Flag.Derives) === 0) {
+      const keys = keyCount(route.command, p.argc);
+      let bytes = 0;
+      let longest = counterTextBytesMax;
+      for (let t = 1; t < p.argc; t++) {
+        bytes += arg(t);
+        longest = Math.max(longest, arg(t));
+      }
+      log(keys, bytes + keys * counterTextBytesMax);
+      if (lengths !== null) {
+        const last = route.keyLast < 0 ? p.argc + route.keyLast : route.keyLast;
+        for (let t = route.keyFirst; t <= last; t += route.keyStep) raise(t, longest);
+      }
+      continue;
+    }
+    switch (route.command.name) {
+      case "APPEND": {
+        // Refused (nothing logged) when the result would pass max_value_bytes.
+        const length = Math.min(lengthOf(1) + arg(2), valueMax);
+        log(1, arg(1) + length);
+        raise(1, length);
+        break;
+      }
+      case "SETRANGE": {
+        const offset = intArg(s, 2);
+        if (offset === null || offset < 0 || arg(3) === 0) break; // refused, or an empty patch: nothing logged
+        const end = clampIndex(offset) + arg(3);
+        if (end > valueMax) break; // refused before anything is read
+        const length = Math.max(lengthOf(1), end);
+        log(1, arg(1) + length);
+        raise(1, length);
+        break;
+      }
+      case "SETBIT": {
+        const offset = intArg(s, 2);
+        if (offset === null || typeof offset === "bigint" || offset < 0 || Math.floor(offset / 8) >= valueMax) break; // refused
+        const length = Math.max(lengthOf(1), Math.floor(offset / 8) + 1);
+        log(1, arg(1) + length);
+        raise(1, length);
+        break;
+      }
+      case "INCRBYFLOAT": {
+        const length = Math.min(floatTextBytesMax, valueMax);
+        log(1, arg(1) + length);
+        raise(1, length);
+        break;
+      }
+      case "BITOP": {
+        // One record at the destination (argument 2): the longest source's length, or its DEL.
+        let longest = 0;
+        for (let t = 3; t < p.argc; t++) longest = Math.max(longest, lengthOf(t));
+        log(1, arg(2) + longest);
+        raise(2, longest);
+        break;
+      }
+      case "RENAME":
+      case "RENAMENX":
+        // The destination's SET of the source's value, then the source's DEL.
+        log(2, arg(2) + lengthOf(1) + arg(1));
+        raise(2, lengthOf(1));
+        break;
+      case "COPY":
+        log(1, arg(2) + lengthOf(1));
+        raise(2, lengthOf(1));
+        break;
+      default:
+        assert(false, `${route.command.name} is marked Derives but has no rule in logBound`);
+    }
+  }
+}
+
+/** Dispatches each queued request in turn, with the parser's arguments and the input pointed at the queue (by `exec`). */
+function replay(s: Session, tx: Transaction, ctx: Context, routes: Routes): void {
+  const n = tx.commands;
+  s.reply.arrayHeader(n);
+  const p = s.p as ReplayArgs;
   const room = ctx.outputRoom;
   const replyStart = s.reply.len;
-  s.b = tx.queueBytes;
   s.canYield = false; // an EXEC runs whole: no other client between its commands
   try {
     // EXEC is timed alone, as a whole; the requests it runs count as runs inside it.
@@ -420,10 +558,6 @@ function replay(s: Session, tx: Transaction, ctx: Context, routes: Routes): void
       dispatch(s, routes, ctx, p.ends[p.argc - 1]! - p.starts[0]!);
     }
   } finally {
-    // Only a broken invariant escapes dispatch; the request after the EXEC must still parse over the input.
-    s.b = input;
     s.canYield = true;
-    p.argc = argc;
-    p.code = code;
   }
 }

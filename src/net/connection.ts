@@ -27,6 +27,8 @@ import { Writer } from "../protocol/writer.ts";
 import type { DurabilityWaiter } from "../persistence/wal.ts";
 import type { BudgetHolder } from "./budget.ts";
 import { clientsOf } from "./clients.ts";
+import { PauseMode, type PauseWaiter } from "./pause.ts";
+import { pauseHolds } from "../commands/connection.ts";
 
 /** What a connection needs of its socket; Bun's TCP socket has exactly this shape. */
 export interface Transport {
@@ -87,7 +89,7 @@ const enum State {
   Closed,
 }
 
-export class Connection implements DurabilityWaiter, BudgetHolder {
+export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
   #t: Transport;
   #ctx: Context;
   #protocol: Protocol | null = null; // chosen by the first byte received
@@ -105,7 +107,10 @@ export class Connection implements DurabilityWaiter, BudgetHolder {
   /** The WAL's appended position when this connection last looked: growth means it logged writes. */
   #lsnMark = 0;
   #paused = false; // parsing stopped because unsent output passed the soft limit
-  /** A request whose handler yielded after a slice: it goes on from this argument (0: none). It is at #in[0]. */
+  /**
+   * A request whose handler yielded after a slice: it goes on from this argument (0: none); -1: a
+   * request CLIENT PAUSE holds, parsed and not yet run. Either is at #in[0].
+   */
   #resumeArg = 0;
   #resumeScheduled = false;
   #socketPaused = false;
@@ -200,6 +205,7 @@ export class Connection implements DurabilityWaiter, BudgetHolder {
   /** The socket is gone; drop everything. */
   onClose(): void {
     this.#state = State.Closed;
+    if (this.#resumeArg < 0) this.#ctx.pause.forget(this);
     this.#resumeArg = 0;
     clientsOf(this.#ctx).remove(this);
     this.#protocol?.session.release();
@@ -240,34 +246,68 @@ export class Connection implements DurabilityWaiter, BudgetHolder {
         ctx.outputOverflow = false;
         session.resumeArg = this.#resumeArg;
         this.#resumeArg = 0;
+        const mark = session.reply.len;
         resume(session, routes, ctx, parser.next - pos);
         session.resumeArg = 0;
+        if (session.replyMode !== 0) session.replyRan(mark);
         if (this.#afterRequest(session, parser, pos)) break;
         pos = parser.next;
         continue;
       }
-      const parsed = parser.parse(buf, pos, end);
-      if (parsed === Parsed.NeedMore) {
-        pos = parser.next;
-        break;
-      }
-      if (parsed === Parsed.Error) {
-        session.reply.error(parser.error);
-        pos = parser.next;
-        if (parser.close) {
-          this.#state = State.Closing;
+      if (this.#resumeArg === 0) {
+        const parsed = parser.parse(buf, pos, end);
+        if (parsed === Parsed.NeedMore) {
+          pos = parser.next;
           break;
         }
-        continue;
-      }
+        if (parsed === Parsed.Error) {
+          session.reply.error(parser.error);
+          pos = parser.next;
+          if (parser.close) {
+            this.#state = State.Closing;
+            break;
+          }
+          continue;
+        }
+        // The one check a request pays for CLIENT PAUSE.
+        if (ctx.pause.mode !== PauseMode.Off && this.#holdForPause(session, routes, parser, pos)) break;
+      } else if (this.#holdForPause(session, routes, parser, pos)) break; // still held by the pause
+      else this.#resumeArg = 0;
       ctx.outputRoom = outputHardBytes - out.len - this.#pendingBytes;
       ctx.outputOverflow = false;
+      const mark = session.reply.len;
       dispatch(session, routes, ctx, parser.next - pos);
+      if (session.replyMode !== 0) session.replyRan(mark);
       if (this.#afterRequest(session, parser, pos)) break;
       pos = parser.next;
     }
     runEnd(ctx);
     return pos;
+  }
+
+  /**
+   * Whether CLIENT PAUSE holds the request parsed at `pos` (it stays parsed, at the input's start,
+   * as a yielded request does: `#resumeArg` is -1 until the pause lets it run). Requests behind it
+   * wait behind it, so the connection's order is kept.
+   */
+  #holdForPause(session: Session, routes: Routes, parser: Parser, pos: number): boolean {
+    const pause = this.#ctx.pause;
+    if (!pause.inForce(session.nowMs) || !pauseHolds(session, routes, pause.mode)) {
+      if (this.#resumeArg < 0) pause.forget(this);
+      return false;
+    }
+    if (this.#resumeArg === 0) parser.rebase(-pos);
+    this.#resumeArg = -1;
+    pause.wait(this);
+    return true;
+  }
+
+  /** CLIENT PAUSE ended or eased: the held request runs if it may now, then what queued behind it. */
+  pauseEnded(): void {
+    if (this.#state !== State.Open || this.#resumeArg >= 0) return;
+    shared.reset();
+    this.#markLsn();
+    this.#pump(true);
   }
 
   /**
@@ -320,9 +360,9 @@ export class Connection implements DurabilityWaiter, BudgetHolder {
       this.#resumeScheduled = true;
       setImmediate(this.#resumeSlice);
     }
-    // Reading stops while replies back up, and while a yielded request waits: input arriving then
-    // would only pile up behind it.
-    const stopReading = this.#paused || this.#resumeArg > 0;
+    // Reading stops while replies back up, and while a yielded (or paused) request waits: input
+    // arriving then would only pile up behind it.
+    const stopReading = this.#paused || this.#resumeArg !== 0;
     if (stopReading !== this.#socketPaused) {
       this.#socketPaused = stopReading;
       if (stopReading) this.#t.pause();
@@ -332,7 +372,7 @@ export class Connection implements DurabilityWaiter, BudgetHolder {
 
   readonly #resumeSlice = (): void => {
     this.#resumeScheduled = false;
-    if (this.#state !== State.Open || this.#resumeArg === 0 || this.#paused) return;
+    if (this.#state !== State.Open || this.#resumeArg <= 0 || this.#paused) return;
     shared.reset();
     this.#markLsn();
     this.#pump(true);
@@ -494,6 +534,7 @@ export class Connection implements DurabilityWaiter, BudgetHolder {
   /** Closes the socket; unparsed input is worthless now, so its buffer goes back at once. */
   #end(): void {
     this.#state = State.Closed;
+    if (this.#resumeArg < 0) this.#ctx.pause.forget(this);
     clientsOf(this.#ctx).remove(this);
     this.#releaseInput();
     this.#t.end();

@@ -6,6 +6,7 @@ import { Stats, systemClock, type Clock, type Context } from "../../src/commands
 import { Store, type MutationLog } from "../../src/engine/store.ts";
 import { Connection, type Transport } from "../../src/net/connection.ts";
 import { inputBudget, outputBudget } from "../../src/net/budget.ts";
+import { Pause } from "../../src/net/pause.ts";
 
 /** A clock that stands still until a test moves it: relative expiry without sleeping. */
 export class ManualClock implements Clock {
@@ -45,6 +46,7 @@ export function createContext(config: Record<string, unknown> = {}, options: { l
     clients: 1,
     outputRoom: 0,
     outputOverflow: false,
+    pause: new Pause(() => clock.nowMs()),
   };
 }
 

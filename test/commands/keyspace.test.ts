@@ -63,16 +63,28 @@ describe("WATCH sees the keyspace commands of other clients", () => {
 });
 
 describe("inside MULTI", () => {
-  for (const cmd of [["RENAME", "a", "b"], ["RENAMENX", "a", "b"], ["COPY", "a", "b"], ["FLUSHDB"]]) {
-    test(`${cmd[0]} is refused and the EXEC aborts`, () => {
-      const { r } = clients();
-      r("SET", "a", "1");
-      r("MULTI");
-      expect(r(...cmd)).toBe("-ERR Command not allowed inside a transaction\r\n");
-      expect(r("EXEC")).toBe(EXECABORT);
-      expect(r("GET", "a")).toBe(bulk("1"));
-    });
-  }
+  test("FLUSHDB is refused and the EXEC aborts: a batch record cannot hold a clear", () => {
+    const { r } = clients();
+    r("SET", "a", "1");
+    r("MULTI");
+    expect(r("FLUSHDB")).toBe("-ERR Command not allowed inside a transaction\r\n");
+    expect(r("EXEC")).toBe(EXECABORT);
+    expect(r("GET", "a")).toBe(bulk("1"));
+  });
+
+  test("RENAME, RENAMENX and COPY queue and run in the EXEC, each reading what the one before it wrote", () => {
+    const { r } = clients();
+    r("SET", "a", "1");
+    r("MULTI");
+    expect(r("APPEND", "a", "23")).toBe("+QUEUED\r\n");
+    expect(r("RENAME", "a", "b")).toBe("+QUEUED\r\n");
+    expect(r("COPY", "b", "c")).toBe("+QUEUED\r\n");
+    expect(r("RENAMENX", "c", "b")).toBe("+QUEUED\r\n");
+    expect(r("RENAMENX", "c", "d")).toBe("+QUEUED\r\n");
+    expect(r("RENAME", "a", "e")).toBe("+QUEUED\r\n");
+    expect(r("EXEC")).toBe(`*6\r\n${int(3)}+OK\r\n${int(1)}${int(0)}${int(1)}-ERR no such key\r\n`);
+    expect(r("MGET", "a", "b", "c", "d")).toBe(`*4\r\n$-1\r\n${bulk("123")}$-1\r\n${bulk("123")}`);
+  });
 
   test("UNLINK, TOUCH, TYPE, SCAN, KEYS and the EXPIREAT family queue and run in the EXEC", () => {
     const { r } = clients();

@@ -1,6 +1,6 @@
 // kill -9 crash consistency, shared by test/e2e/crash.test.ts (a few cycles) and bench/crash.ts
 // (any number): clients write SETs, INCRs and MSETs (text protocol) and MULTI/EXEC transactions
-// (RESP) while SNAPSHOTs run; a model records every write sent and every write acknowledged; the
+// (RESP: SETs, and APPEND, SETRANGE, BITOP, COPY, RENAME, INCRBYFLOAT, which log stored values) while SNAPSHOTs run; a model records every write sent and every write acknowledged; the
 // server is killed with SIGKILL at a random moment, restarted on the same data_dir, and every key
 // is checked against the model before the next cycle:
 //   - an acknowledged write is there (a SET's version and value, an INCR's count, an MSET's or an
@@ -148,7 +148,27 @@ function resp(...args: string[]): string {
   return `*${args.length}\r\n${args.map(bulk).join("")}`;
 }
 
-/** A RESP client: MULTI, a group's SETs and an INCR, EXEC — one transaction at a time, pipelined whole. */
+/**
+ * One member's write inside an EXEC, leaving `value` at `key` whatever the key held before: a SET, or
+ * a write that logs a value built from stored ones (RENAME of a scratch key, COPY or BITOP OR of the
+ * group's first member, SETRANGE over a 1-byte value, APPEND after a prefix) — so the crash check
+ * covers the EXEC bound of those too. Returns the requests and the reply lines they answer in the EXEC.
+ */
+function memberWrite(key: string, first: string, value: string, scratch: string, u: number): { body: string[]; want: string[] } {
+  const len = `:${Buffer.byteLength(value)}`;
+  if (u < 0.3) return { body: [resp("SET", key, value)], want: ["+OK"] };
+  if (u < 0.45) return { body: [resp("SET", scratch, value), resp("RENAME", scratch, key)], want: ["+OK", "+OK"] };
+  if (u < 0.6) return { body: [resp("COPY", first, key, "REPLACE")], want: [":1"] };
+  if (u < 0.72) return { body: [resp("BITOP", "OR", key, first)], want: [len] };
+  if (u < 0.86) return { body: [resp("SET", key, "."), resp("SETRANGE", key, "0", value)], want: ["+OK", len] };
+  const cut = value.indexOf("#") + 1;
+  return { body: [resp("SET", key, value.slice(0, cut)), resp("APPEND", key, value.slice(cut))], want: ["+OK", len] };
+}
+
+/**
+ * A RESP client: MULTI, a group's writes and an increment of a counter, EXEC — one transaction at a
+ * time, pipelined whole. The increment is an INCR or an INCRBYFLOAT by 1 (an integer's text either way).
+ */
 function respClient(port: number, id: number, m: Model, r: () => number, stop: () => boolean, figures: CrashFigures): Promise<void> {
   return untilKilled(port, stop, async (c) => {
     const group = `x:${id}:${Math.floor(r() * 10)}`;
@@ -159,10 +179,20 @@ function respClient(port: number, id: number, m: Model, r: () => number, stop: (
     m.incrSent.set(counter, count);
     const value = `${group}#${tag}`;
     const ks = members(group);
-    // The counter's INCR sits between the SETs, so a half-applied EXEC would show on either side.
-    const body = [resp("SET", ks[0]!, value), resp("SET", ks[1]!, value), resp("INCR", counter), ...ks.slice(2).map((k) => resp("SET", k, value))];
+    const body: string[] = [];
+    const replies: string[] = [];
+    const add = (w: { body: string[]; want: string[] }) => {
+      body.push(...w.body);
+      replies.push(...w.want);
+    };
+    add({ body: [resp("SET", ks[0]!, value)], want: ["+OK"] });
+    add(memberWrite(ks[1]!, ks[0]!, value, `xs:${id}`, r()));
+    // The counter's increment sits between the members' writes, so a half-applied EXEC would show on either side.
+    if (r() < 0.5) add({ body: [resp("INCR", counter)], want: [`:${count}`] });
+    else add({ body: [resp("INCRBYFLOAT", counter, "1")], want: [`$${String(count).length}`, String(count)] });
+    for (const k of ks.slice(2)) add(memberWrite(k, ks[0]!, value, `xs:${id}`, r()));
     await c.send(resp("MULTI") + body.join("") + resp("EXEC"));
-    const want = ["+OK", ...body.map(() => "+QUEUED"), `*${body.length}`, "+OK", "+OK", `:${count}`, ...ks.slice(2).map(() => "+OK")];
+    const want = ["+OK", ...body.map(() => "+QUEUED"), `*${body.length}`, ...replies];
     for (const w of want) {
       const line = await c.line();
       if (line !== w) {
