@@ -21,7 +21,7 @@ import { respError } from "../errors.ts";
 import { noExpiry, type MutationLog, type Store } from "../engine/store.ts";
 import type { Context } from "./context.ts";
 import type { Session } from "./session.ts";
-import { dispatch, Flag, keyCount, keysValid, respRouteTable, type Handler, type Routes } from "./table.ts";
+import { dispatch, Flag, keyCount, keysValid, oomRefused, respRouteTable, type Handler, type Routes } from "./table.ts";
 import { quit, reset } from "./connection.ts";
 
 const TxErr = {
@@ -30,6 +30,8 @@ const TxErr = {
   discardWithoutMulti: respError("DISCARD without MULTI"),
   watchInsideMulti: respError("WATCH inside MULTI is not allowed"),
   execAbort: respError("-EXECABORT Transaction discarded because of previous errors."),
+  /** EXEC of a queue with a command that adds data, at the memory limit (Redis's text). */
+  execOom: respError("-EXECABORT Transaction discarded because of: OOM command not allowed when used memory > 'maxmemory'."),
   /** Redis's text for its no-multi commands; Osprey's are those whose log record cannot join a batch. */
   notAllowed: respError("Command not allowed inside a transaction"),
   queueFull: respError(`MULTI queue full: at most ${multiQueueCommandsMax} commands and ${multiQueueBytesMax} bytes of arguments`),
@@ -65,6 +67,8 @@ export class Transaction {
   /** What the queued writes can log at most: records, and their keys' and values' bytes. */
   recordsMax = 0;
   dataBytesMax = 0;
+  /** A queued command may add data (Flag.Grows): at a memory limit the EXEC is admitted or refused whole. */
+  grows = false;
 
   /** Watched keys (latin1) → the key's expiry when WATCH saw it live (noExpiry otherwise). */
   readonly watched = new Map<string, number>();
@@ -98,6 +102,7 @@ export class Transaction {
       this.#bytesLen += p.ends[t]! - p.starts[t]!;
       this.#argEnds[this.#args++] = this.#bytesLen;
     }
+    if ((flags & Flag.Grows) !== 0) this.grows = true;
     if ((flags & Flag.Write) !== 0) {
       // A write logs at most one record per key it names; its key is that argument and its value
       // one of the arguments or a counter's decimal. So the arguments bound what it can log.
@@ -140,6 +145,7 @@ export class Transaction {
     this.failed = false;
     this.recordsMax = 0;
     this.dataBytesMax = 0;
+    this.grows = false;
     if (this.#bytes.length > connectionBufferBytesKeepMax) this.#bytes = new Uint8Array(4096);
     if (this.#argEnds.byteLength > connectionBufferBytesKeepMax) this.#argEnds = new Int32Array(64);
     if (this.#first.byteLength > connectionBufferBytesKeepMax) this.#first = new Int32Array(16);
@@ -295,6 +301,11 @@ export function queueRequest(s: Session, routes: Routes, ctx: Context): boolean 
     tx.failed = true;
     return true;
   }
+  // As Redis: at the memory limit a command that may add data is refused while queuing (EXEC then aborts).
+  if ((route.flags & Flag.Grows) !== 0 && ctx.store.maxMemory !== 0 && oomRefused(s, ctx, 0)) {
+    tx.failed = true;
+    return true;
+  }
   // After a refusal EXEC runs nothing: nothing more is copied, but Redis still answers QUEUED.
   if (!tx.failed && !tx.push(s, route.flags, keyCount(route.command, p.argc))) {
     s.reply.error(TxErr.queueFull);
@@ -311,6 +322,12 @@ export function multi(s: Session): void {
   s.tx ??= new Transaction();
   s.multi = true;
   s.reply.ok();
+}
+
+/** The dispatcher refused an EXEC for memory (see table.ts `runLimited`): Redis's answer, and the transaction is discarded. */
+export function execOutOfMemory(s: Session): void {
+  endTransaction(s, s.tx!);
+  s.reply.error(TxErr.execOom);
 }
 
 export function discard(s: Session): void {
