@@ -259,6 +259,11 @@ export const rehashSlotsPerStep = 4096;
  * stall the event loop evicting millions of small keys.
  */
 export const evictKeysPerCallMax = 1024;
+/**
+ * What a new entry costs besides its key and value, as a write's room is estimated before it runs:
+ * its metadata (41 bytes per id) and its share of the hash table and id lists.
+ */
+export const entryOverheadBytesEstimate = 64;
 /** Time one write's eviction may take, checked every 32 keys, alongside evictKeysPerCallMax. */
 export const evictBudgetMs = 1;
 

@@ -21,7 +21,7 @@ import { expire, expireat, expiretime, persist, pexpire, pexpireat, pexpiretime,
 import { copy, help, keys, object, randomkey, rename, renamenx, scan, type } from "./keyspace.ts";
 import { commandCommand, scriptsFlush } from "./introspection.ts";
 import { discard, exec, execOutOfMemory, multi, queueRequest, unwatch, watch } from "./transactions.ts";
-import { evictBudgetMs } from "../constants.ts";
+import { entryOverheadBytesEstimate, evictBudgetMs } from "../constants.ts";
 import { Fail } from "./reply.ts";
 import { aloneBegin, aloneEnd, ranInRun } from "./timing.ts";
 
@@ -320,12 +320,12 @@ export function dispatch(s: Session, routes: Routes, ctx: Context, requestBytes:
   const route = routes.get(p.code);
   if (route !== undefined && (route.flags & Flag.TimedAlone) !== 0) {
     const startMs = aloneBegin(ctx);
-    execute(s, routes, route, ctx, requestBytes);
+    execute(s, routes, route, ctx);
     aloneEnd(route, p.argc, startMs, ctx);
     return;
   }
   const mark = s.reply.len;
-  execute(s, routes, route, ctx, requestBytes);
+  execute(s, routes, route, ctx);
   ranInRun(route, p.argc, requestBytes + s.reply.len - mark, ctx);
 }
 
@@ -340,7 +340,7 @@ export function resume(s: Session, routes: Routes, ctx: Context, requestBytes: n
   ranInRun(route, s.p.argc, requestBytes + s.reply.len - mark, ctx);
 }
 
-function execute(s: Session, routes: Routes, route: Route | undefined, ctx: Context, requestBytes: number): void {
+function execute(s: Session, routes: Routes, route: Route | undefined, ctx: Context): void {
   if (s.multi && queueRequest(s, routes, ctx)) return;
   const p = s.p;
   if (route === undefined) s.reply.unknownCommand(s);
@@ -351,20 +351,20 @@ function execute(s: Session, routes: Routes, route: Route | undefined, ctx: Cont
     else if (route.keyFirst !== 0 && !keysValid(s, route, ctx)) return;
     // Without a memory limit this one comparison is all max_memory_bytes costs a request.
     else if (ctx.store.maxMemory === 0) run(s, route, ctx);
-    else runLimited(s, route, ctx, requestBytes);
+    else runLimited(s, route, ctx);
   }
 }
 
 /**
  * Runs a request under max_memory_bytes: the one place that decides what the limit refuses. A
  * command that may add data (Flag.Grows, or an EXEC with one queued) first makes room for about
- * its request's bytes (an EXEC: what its queue can log), evicting by the policy; when it cannot,
+ * its arguments (an EXEC: what its queue can log), evicting by the policy; when it cannot,
  * it is refused before anything is applied or logged. Reads, DEL, EXPIRE, FLUSHALL and the rest
  * always run, so memory can be freed. Commands an EXEC replays were admitted with it (inGroup).
  */
-function runLimited(s: Session, route: Route, ctx: Context, requestBytes: number): void {
+function runLimited(s: Session, route: Route, ctx: Context): void {
   const store = ctx.store;
-  const needBytes = (route.flags & Flag.Grows) !== 0 ? requestBytes : route.run === exec && s.multi && s.tx!.grows ? s.tx!.dataBytesMax : -1;
+  const needBytes = (route.flags & Flag.Grows) !== 0 ? writeBytesEstimate(s) : route.run === exec && s.multi && s.tx!.grows ? s.tx!.dataBytesMax + s.tx!.recordsMax * entryOverheadBytesEstimate : -1;
   if (needBytes < 0 || store.inGroup) return run(s, route, ctx);
   if (!store.makeRoom(needBytes, performance.now() + evictBudgetMs)) {
     store.oomRejected();
@@ -377,9 +377,20 @@ function runLimited(s: Session, route: Route, ctx: Context, requestBytes: number
   store.evictIfOver(performance.now() + evictBudgetMs);
 }
 
-/** At the limit, makes room for `needBytes` or refuses with OOM (counted); true when refused. For MULTI's queueing. */
-export function oomRefused(s: Session, ctx: Context, needBytes: number): boolean {
-  if (ctx.store.makeRoom(needBytes, performance.now() + evictBudgetMs)) return false;
+/** What a write is expected to add: its arguments' bytes and one entry's metadata and table share. */
+function writeBytesEstimate(s: Session): number {
+  const p = s.p;
+  let bytes = entryOverheadBytesEstimate;
+  for (let t = 1; t < p.argc; t++) bytes += p.ends[t]! - p.starts[t]!;
+  return bytes;
+}
+
+/**
+ * MULTI's queueing of a command that may add data, at a limit: makes room for its arguments' bytes
+ * (as `runLimited` does for its request) or refuses with OOM (counted); true when refused.
+ */
+export function oomRefused(s: Session, ctx: Context): boolean {
+  if (ctx.store.makeRoom(writeBytesEstimate(s), performance.now() + evictBudgetMs)) return false;
   ctx.store.oomRejected();
   s.reply.fail(Fail.Oom);
   return true;

@@ -302,7 +302,7 @@ export function queueRequest(s: Session, routes: Routes, ctx: Context): boolean 
     return true;
   }
   // As Redis: at the memory limit a command that may add data is refused while queuing (EXEC then aborts).
-  if ((route.flags & Flag.Grows) !== 0 && ctx.store.maxMemory !== 0 && oomRefused(s, ctx, 0)) {
+  if ((route.flags & Flag.Grows) !== 0 && ctx.store.maxMemory !== 0 && oomRefused(s, ctx)) {
     tx.failed = true;
     return true;
   }
