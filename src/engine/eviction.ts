@@ -71,9 +71,11 @@ export function lfuDecayed(counter: number, idle: number): number {
 const sketchCounterMax = 15;
 /** Positions each key updates; the estimate is their minimum (count-min). */
 const sketchDepth = 4;
-/** Once this many increments per counter slot happened, every counter halves: old popularity fades. */
+/** Once this many increments per key held happened, every counter halves: old popularity fades. */
 const sketchSampleFactor = 10;
 const sketchWidthMin = 1 << 12;
+/** Counter slots per key the keyspace holds: the misses of keys not held are counted too, so room beyond the held keys keeps collisions rare. */
+const sketchSlotsPerKey = 4;
 
 /**
  * A count-min sketch of how often each key was asked for (hits and misses alike), with 4-bit
@@ -90,7 +92,7 @@ export class FrequencySketch {
     const width = widthFor(expectedKeys);
     this.#table = new Uint8Array(width);
     this.#shift = 32 - Math.log2(width);
-    this.#sampleSize = width * sketchSampleFactor;
+    this.#sampleSize = Math.max(sketchWidthMin, expectedKeys) * sketchSampleFactor;
   }
 
   /** Slots of the table. */
@@ -108,7 +110,7 @@ export class FrequencySketch {
     if (width <= this.#table.length) return;
     this.#table = new Uint8Array(width);
     this.#shift = 32 - Math.log2(width);
-    this.#sampleSize = width * sketchSampleFactor;
+    this.#sampleSize = Math.max(sketchWidthMin, expectedKeys) * sketchSampleFactor;
     this.#additions = 0;
   }
 
@@ -153,7 +155,7 @@ export class FrequencySketch {
 const rowSeeds = [0x2545f491, 0x6c8e9cf5, 0x1b873593, 0x7ed55d16];
 
 function widthFor(keys: number): number {
-  const want = Math.max(sketchWidthMin, keys * 2);
+  const want = Math.max(sketchWidthMin, keys * sketchSlotsPerKey);
   return 2 ** Math.ceil(Math.log2(want));
 }
 

@@ -67,6 +67,8 @@ const idsInitial = 1024;
 
 /** Bytes per entry id of the metadata arrays: hash, key and value lengths, page, offset (4 each), version, expiry (8 each), stamp (4), LFU (1). */
 const metadataBytesPerId = 4 * 5 + 8 * 2 + 4 + 1;
+/** allkeys-osprey: a victim idle for this many times the keyspace's size in accesses counts half as popular. */
+const admissionFadeFactor = 16;
 /** What one slot of a JS array of ids or buffers costs (a pointer or a small integer). */
 const listSlotBytes = 8;
 
@@ -429,6 +431,8 @@ export class Store {
     this.#ttlCount = 0;
     this.#pool.clear();
     this.#lastInserted = -1;
+    // Frequencies of keys that no longer exist would only mislead admission.
+    if (this.#sketch !== null) this.#sketch = new FrequencySketch(0);
   }
 
   /**
@@ -630,10 +634,19 @@ export class Store {
       case Rank.Lfu:
         return (255 - lfuDecayed(this.#lfu[id]!, idle)) * 2 ** 32 + idle;
       case Rank.Osprey:
-        return (16 - this.#sketch!.estimate(this.#hash[id]!)) * 2 ** 32 + idle;
+        return (16 - this.#fadedEstimate(id, idle)) * 2 ** 32 + idle;
       default:
         return idle;
     }
+  }
+
+  /**
+   * allkeys-osprey: the sketch's count of entry `id`, halved for every admissionFadeFactor × the
+   * keyspace's size of accesses it went unread, so a hot set that moved on cannot hold the cache.
+   */
+  #fadedEstimate(id: number, idle: number): number {
+    const fade = Math.min(31, Math.floor(idle / Math.max(1, this.size * admissionFadeFactor)));
+    return this.#sketch!.estimate(this.#hash[id]!) >>> fade;
   }
 
   /** A candidate entry of the policy's class (any key, or keys with an expiry), or -1 when none. */
@@ -673,7 +686,7 @@ export class Store {
     if (cand < 0 || cand === victim || this.#keyLen[cand] === 0) return victim;
     if (this.#shape.volatile && this.#expiry[cand] === noExpiry) return victim;
     const sketch = this.#sketch!;
-    if (sketch.estimate(this.#hash[cand]!) > sketch.estimate(this.#hash[victim]!)) return victim;
+    if (sketch.estimate(this.#hash[cand]!) > this.#fadedEstimate(victim, (this.#clock - this.#stamp[victim]!) >>> 0)) return victim;
     this.#pool.offer(victim, this.#score(victim), this.#stamp[victim]!);
     return cand;
   }
