@@ -600,7 +600,12 @@ export class Store {
     const limit = this.#maxMemory;
     if (this.usedMemory + needBytes <= limit) return true;
     if (this.#shape.rank === Rank.None || needBytes > limit || this.#grouped) return false;
-    if (this.#sketch !== null) this.#sketch.fit(this.size);
+    if (this.#sketch !== null) {
+      // TinyLFU admits or rejects the newcomer itself, so the osprey policies evict after the write
+      // (evictIfOver, with the new key as the candidate); before it they only check that a victim exists.
+      if (needBytes > 0) return this.#sample() >= 0;
+      this.#sketch.fit(this.size);
+    }
     for (let n = 0; this.usedMemory + needBytes > limit; n++) {
       if (n >= evictKeysPerCallMax || ((n & 31) === 31 && performance.now() > deadlineMs)) return true;
       if (!this.#evictOne()) return false;
@@ -681,13 +686,14 @@ export class Store {
    * of keys read once cannot push out keys read often. The losing victim goes back to the pool.
    */
   #admission(victim: number): number {
+    // The newcomer stays the candidate until the next insert: it must out-count every victim it displaces.
     const cand = this.#lastInserted;
-    this.#lastInserted = -1;
     if (cand < 0 || cand === victim || this.#keyLen[cand] === 0) return victim;
     if (this.#shape.volatile && this.#expiry[cand] === noExpiry) return victim;
     const sketch = this.#sketch!;
     if (sketch.estimate(this.#hash[cand]!) > this.#fadedEstimate(victim, (this.#clock - this.#stamp[victim]!) >>> 0)) return victim;
     this.#pool.offer(victim, this.#score(victim), this.#stamp[victim]!);
+    this.#lastInserted = -1;
     return cand;
   }
 
