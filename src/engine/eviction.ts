@@ -92,7 +92,7 @@ export class FrequencySketch {
     const width = widthFor(expectedKeys);
     this.#table = new Uint8Array(width);
     this.#shift = 32 - Math.log2(width);
-    this.#sampleSize = Math.max(sketchWidthMin, expectedKeys) * sketchSampleFactor;
+    this.#sampleSize = Math.max(sketchWidthMin / sketchSlotsPerKey, expectedKeys) * sketchSampleFactor;
   }
 
   /** Slots of the table. */
@@ -110,7 +110,7 @@ export class FrequencySketch {
     if (width <= this.#table.length) return;
     this.#table = new Uint8Array(width);
     this.#shift = 32 - Math.log2(width);
-    this.#sampleSize = Math.max(sketchWidthMin, expectedKeys) * sketchSampleFactor;
+    this.#sampleSize = Math.max(sketchWidthMin / sketchSlotsPerKey, expectedKeys) * sketchSampleFactor;
     this.#additions = 0;
   }
 
