@@ -152,6 +152,21 @@ describe("eviction", () => {
     expect(Number(await stat(second.port, "used_memory"))).toBeLessThanOrEqual(limit);
   }, 60_000);
 
+  test("a watched key that is evicted makes the EXEC fail, as a delete would", async () => {
+    const s = await start(tempDir(), { max_memory_bytes: limit, eviction_policy: "allkeys-lru" });
+    const c = await connect(s.port);
+    const w = await connect(s.port);
+    expect(await call(w, "SET", "watched", value)).toBe("+OK");
+    expect(await call(w, "WATCH", "watched")).toBe("+OK");
+    // Written by another client and never read again, "watched" is the least recently used.
+    for (let i = 0; i < 1000; i++) expect(await call(c, "SET", `k${i}`, value)).toBe("+OK");
+    expect(await call(c, "EXISTS", "watched")).toBe(":0");
+    expect(await call(w, "MULTI")).toBe("+OK");
+    expect(await call(w, "SET", "after", "1")).toBe("+QUEUED");
+    expect(await call(w, "EXEC")).toBe("*-1");
+    expect(await call(w, "EXISTS", "after")).toBe(":0");
+  }, 60_000);
+
   test("volatile-lru evicts only keys with a TTL, and refuses once none is left", async () => {
     const s = await start(tempDir(), { max_memory_bytes: limit, eviction_policy: "volatile-lru" });
     const c = await connect(s.port);
