@@ -79,8 +79,8 @@ const sketchSlotsPerKey = 4;
 
 /**
  * A count-min sketch of how often each key was asked for (hits and misses alike), with 4-bit
- * saturating counters in one byte each and periodic halving: TinyLFU's frequency filter. It is
- * sized to the keyspace (a byte or two per key) and rebuilt, empty, when the keyspace outgrows it.
+ * saturating counters two to a byte and periodic halving: TinyLFU's frequency filter. It is
+ * sized to the keyspace (4 counters, 2 bytes, per key held, rounded up to a power of two) and rebuilt, empty, when the keyspace outgrows it.
  */
 export class FrequencySketch {
   #table: Uint8Array;
@@ -90,14 +90,14 @@ export class FrequencySketch {
 
   constructor(expectedKeys: number) {
     const width = widthFor(expectedKeys);
-    this.#table = new Uint8Array(width);
+    this.#table = new Uint8Array(width / 2);
     this.#shift = 32 - Math.log2(width);
     this.#sampleSize = Math.max(sketchWidthMin / sketchSlotsPerKey, expectedKeys) * sketchSampleFactor;
   }
 
-  /** Slots of the table. */
+  /** Counter slots (two 4-bit counters a byte). */
   get width(): number {
-    return this.#table.length;
+    return this.#table.length * 2;
   }
 
   get bytes(): number {
@@ -107,8 +107,8 @@ export class FrequencySketch {
   /** Starts over at the width `expectedKeys` needs, when that is larger than now. */
   fit(expectedKeys: number): void {
     const width = widthFor(expectedKeys);
-    if (width <= this.#table.length) return;
-    this.#table = new Uint8Array(width);
+    if (width <= this.width) return;
+    this.#table = new Uint8Array(width / 2);
     this.#shift = 32 - Math.log2(width);
     this.#sampleSize = Math.max(sketchWidthMin / sketchSlotsPerKey, expectedKeys) * sketchSampleFactor;
     this.#additions = 0;
@@ -120,8 +120,10 @@ export class FrequencySketch {
     let grew = false;
     for (let i = 0; i < sketchDepth; i++) {
       const at = this.#index(h, i);
-      if (t[at]! < sketchCounterMax) {
-        t[at]!++;
+      const byte = t[at >>> 1]!;
+      const shift = (at & 1) << 2;
+      if (((byte >>> shift) & 15) < sketchCounterMax) {
+        t[at >>> 1] = byte + (1 << shift);
         grew = true;
       }
     }
@@ -133,7 +135,8 @@ export class FrequencySketch {
     const t = this.#table;
     let min = sketchCounterMax;
     for (let i = 0; i < sketchDepth; i++) {
-      const c = t[this.#index(h, i)]!;
+      const at = this.#index(h, i);
+      const c = (t[at >>> 1]! >>> ((at & 1) << 2)) & 15;
       if (c < min) min = c;
     }
     return min;
@@ -147,7 +150,8 @@ export class FrequencySketch {
 
   #halve(): void {
     const t = this.#table;
-    for (let i = 0; i < t.length; i++) t[i] = t[i]! >>> 1;
+    // Both nibbles at once: shift right, then clear the bit that crossed from the high nibble.
+    for (let i = 0; i < t.length; i++) t[i] = (t[i]! >>> 1) & 0x77;
     this.#additions >>>= 1;
   }
 }
