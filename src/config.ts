@@ -8,6 +8,7 @@ import { parse, TomlError } from "smol-toml";
 import type { Config, LogLevel, SyncPolicy } from "./config.types.ts";
 import { connectionInputBytesMax, defaults, keyBytesMaxLimit, outputHardBytes, valueBytesMaxLimit } from "./constants.ts";
 import { log } from "./log.ts";
+import { evictionPolicies } from "./engine/eviction.ts";
 
 /** Thrown for a config file that cannot be read or parsed, or a key with a wrong type or value. */
 export class ConfigError extends Error {
@@ -82,6 +83,8 @@ export function configFromObject(raw: Raw, opts: ConfigOptions = {}): Config {
     metricsListenHost: metrics?.host ?? null,
     metricsListenPort: metrics?.port ?? 0,
     umask: umask(raw, "umask"),
+    maxMemoryBytes: int(raw, "max_memory_bytes", 0, intMax),
+    evictionPolicy: oneOf(raw, "eviction_policy", evictionPolicies, (s) => s.toLowerCase()),
   });
 }
 

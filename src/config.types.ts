@@ -1,6 +1,8 @@
 // The validated, frozen server configuration that every module receives.
 // Field names are the osprey.toml keys in camelCase with units last.
 
+import type { EvictionPolicy } from "./engine/eviction.ts";
+
 export type SyncPolicy = "os" | "batch" | "always";
 export type LogLevel = "DEBUG" | "INFO" | "WARN" | "ERROR";
 
@@ -54,4 +56,8 @@ export interface Config {
   readonly metricsListenPort: number;
   /** umask, parsed: the mode bits cleared from every file and folder the server creates. */
   readonly umask: number;
+  /** max_memory_bytes: the keyspace's memory limit (0 = none); CONFIG SET maxmemory changes the store's copy. */
+  readonly maxMemoryBytes: number;
+  /** eviction_policy */
+  readonly evictionPolicy: EvictionPolicy;
 }

@@ -159,6 +159,11 @@ export const defaults = {
   log_level: "INFO",
   log_file: "",
   slowlog_threshold_ms: 50,
+  // Bytes the keyspace may hold (docs/ARCHITECTURE.md, "Memory" says what counts); 0 = no limit.
+  max_memory_bytes: 0,
+  // What happens at the limit: noeviction refuses writes (ERR OOM); the others evict (Redis's
+  // names, plus allkeys-osprey / volatile-osprey).
+  eviction_policy: "noeviction",
   // Prometheus /metrics over HTTP: off unless set; a bare port (":9187" or "9187") means loopback.
   metrics_listen_addr: "",
   // Files the server creates are private to its user (0600, folders 0700) unless this is loosened.
@@ -254,6 +259,20 @@ export const tableSlotsMin = 1024;
 export const rehashSlotsPerInsert = 16;
 /** Old-table slots `maintain` moves between two looks at the clock. */
 export const rehashSlotsPerStep = 4096;
+/**
+ * Most keys one write evicts before it runs (about a millisecond of work); the background tick
+ * (sweep_interval_ms) goes on from there, as Redis's eviction loop does, so one huge SET cannot
+ * stall the event loop evicting millions of small keys.
+ */
+export const evictKeysPerCallMax = 1024;
+/**
+ * What a new entry costs besides its key and value, as a write's room is estimated before it runs:
+ * its metadata (41 bytes per id) and its share of the hash table and id lists.
+ */
+export const entryOverheadBytesEstimate = 64;
+/** Time one write's eviction may take, checked every 32 keys, alongside evictKeysPerCallMax. */
+export const evictBudgetMs = 1;
+
 /**
  * Stale expiry-heap items tolerated beyond twice the live TTLs before the heap is rebuilt: a
  * rebuild walks every entry, so it must be rare, but rewriting TTLs must not grow the heap unbounded.

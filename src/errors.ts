@@ -6,7 +6,7 @@ import { assert } from "./assert.ts";
 import { Fail } from "./commands/reply.ts";
 
 /** The error codes of docs/PROTOCOL.md: `ERR <CODE> <message>`. */
-export type ErrorCode = "BADREQ" | "TOOLARGE" | "EXISTS" | "NEXISTS" | "VER" | "TYPE" | "BUSY" | "INTERNAL";
+export type ErrorCode = "BADREQ" | "TOOLARGE" | "EXISTS" | "NEXISTS" | "VER" | "TYPE" | "BUSY" | "OOM" | "INTERNAL";
 
 function reply(code: ErrorCode, message: string): Uint8Array {
   return Buffer.from(`ERR ${code} ${message}\r\n`, "latin1");
@@ -74,6 +74,11 @@ export const Err = {
   invalidCursor: reply("BADREQ", "invalid cursor"),
   /** SCAN COUNT of zero or less. */
   badCount: reply("BADREQ", "COUNT needs a positive integer"),
+  /**
+   * A write that needs memory while the keyspace is at max_memory_bytes and the policy cannot
+   * evict (noeviction, or no key of its class is left); nothing was applied or logged.
+   */
+  oom: reply("OOM", "command not allowed: used memory is at max_memory_bytes and nothing can be evicted"),
   /** A refusal of a RESP-only keyspace command, which never reaches a text connection (the table's fallback). */
   respOnly: reply("BADREQ", "not available in the text protocol"),
 } as const;
@@ -106,6 +111,8 @@ export function respError(message: string): Uint8Array {
 
 /** The fixed error replies of RESP connections, with Redis's texts where Redis has the error. */
 export const RespErr = {
+  /** A write that needs memory at maxmemory with nothing evictable (Redis's text); nothing was applied. */
+  oom: respError("-OOM command not allowed when used memory > 'maxmemory'."),
   /** A `*` line that is not an integer, or announces more than argsCountMax arguments; closes. */
   invalidMultibulkLength: respError("Protocol error: invalid multibulk length"),
   /** An inline command line longer than Redis allows (64 KiB). */
@@ -242,6 +249,7 @@ export const textFail: readonly Uint8Array[] = failTable({
   [Fail.SameObject]: Err.respOnly,
   [Fail.FreqNotTracked]: Err.respOnly,
   [Fail.IdleNotTracked]: Err.respOnly,
+  [Fail.Oom]: Err.oom,
 });
 
 /**
@@ -291,6 +299,7 @@ export const respFail: readonly Uint8Array[] = failTable({
   [Fail.SameObject]: RespErr.sameObject,
   [Fail.FreqNotTracked]: RespErr.freqNotTracked,
   [Fail.IdleNotTracked]: RespErr.idleNotTracked,
+  [Fail.Oom]: RespErr.oom,
 });
 
 /** Every Fail must have a reply: a table missing one fails at start-up, not on the first such request. */

@@ -143,7 +143,11 @@ export function renderPrometheus(m: Metrics): string {
   e.one("osprey_keys", "gauge", "Keys in the keyspace.", m.keys);
   e.one("osprey_keys_with_expiry", "gauge", "Keys that have an expiry time.", m.keysWithExpiry);
   e.one("osprey_expired_keys_total", "counter", "Keys removed because they expired.", m.expiredTotal);
-  e.one("osprey_evicted_keys_total", "counter", "Keys evicted for memory; Osprey never evicts, so always 0.", m.evictedTotal);
+  e.one("osprey_evicted_keys_total", "counter", "Keys evicted to stay under max_memory_bytes.", m.evictedTotal);
+  e.one("osprey_evicted_bytes_total", "counter", "Key and value bytes of the evicted keys.", m.evictedBytesTotal);
+  e.one("osprey_oom_rejections_total", "counter", "Writes refused because memory is at max_memory_bytes.", m.oomRejectionsTotal);
+  e.one("osprey_used_memory_bytes", "gauge", "Bytes the keyspace holds as max_memory_bytes counts them.", m.usedMemory);
+  e.one("osprey_max_memory_bytes", "gauge", "max_memory_bytes in force; 0 means no limit.", m.maxMemory);
   e.one("osprey_data_bytes", "gauge", "Bytes of keys and values held.", m.dataBytes);
   e.one("osprey_memory_rss_bytes", "gauge", "Resident set size of the process.", m.memRssBytes);
   e.one("osprey_memory_heap_bytes", "gauge", "JavaScript heap in use.", m.memHeapBytes);

@@ -101,6 +101,15 @@ export interface Metrics {
   keysWithExpiry: number;
   expiredTotal: number;
   evictedTotal: number;
+  /** Bytes the keyspace holds as max_memory_bytes counts them (Store.usedMemory). */
+  usedMemory: number;
+  /** max_memory_bytes in force (CONFIG SET maxmemory changes it); 0 = no limit. */
+  maxMemory: number;
+  evictionPolicy: string;
+  /** Key and value bytes (as allocated) of the evicted keys. */
+  evictedBytesTotal: number;
+  /** Writes refused with OOM (ERR OOM / -OOM). */
+  oomRejectionsTotal: number;
   /** Requests per command table Stat (see Stats.commands). */
   commands: Float64Array;
   commandsTotal: number;
@@ -131,7 +140,12 @@ export function collectMetrics(ctx: Context, nowMs: number): Metrics {
     keys: ctx.store.size,
     keysWithExpiry: ctx.store.keysWithExpiry,
     expiredTotal: ctx.store.expiredTotal,
-    evictedTotal: 0, // Osprey never evicts
+    evictedTotal: ctx.store.evictedTotal,
+    usedMemory: ctx.store.usedMemory,
+    maxMemory: ctx.store.maxMemory,
+    evictionPolicy: ctx.store.evictionPolicy,
+    evictedBytesTotal: ctx.store.evictedBytesTotal,
+    oomRejectionsTotal: ctx.store.oomRejectionsTotal,
     commands: s.commands.slice(0, Stat.Other + 1),
     commandsTotal: s.commandsTotal,
     errorsTotal: s.errorsTotal,

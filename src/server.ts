@@ -45,6 +45,7 @@ export async function startServer(config: Config, options: { repair?: boolean } 
     metrics?.stop();
     throw err;
   }
+  applyMemoryLimit(store, config);
   // Counted once the LOCK, the log and the WAL are open: what clients may take is the rest, less a
   // reserve, so the server's own files always find a descriptor. The lowered limit is the one
   // enforced and reported (STATS, INFO, CONFIG GET maxclients), as Redis does.
@@ -81,6 +82,7 @@ export async function startServer(config: Config, options: { repair?: boolean } 
     busy.late(started - due);
     due = started + config.sweepIntervalMs;
     store.sweep(Date.now(), config.sweepBatch, started + sweepBudgetMs);
+    store.evictIfOver(started + sweepBudgetMs);
     store.maintain(started + sweepBudgetMs);
     busy.check("active expiry", started);
   }, config.sweepIntervalMs);
@@ -107,6 +109,21 @@ export async function startServer(config: Config, options: { repair?: boolean } 
       await closed;
     },
   };
+}
+
+/**
+ * Sets max_memory_bytes once recovery is done. A data dir recovered above the limit is brought
+ * under it by the policy now, each eviction logged as a delete, so the server never starts above
+ * its limit; under noeviction it starts as it is and refuses writes until memory is freed.
+ */
+function applyMemoryLimit(store: Store, config: Config): void {
+  store.setMemoryLimit(config.maxMemoryBytes, config.evictionPolicy);
+  if (config.maxMemoryBytes === 0 || store.usedMemory <= config.maxMemoryBytes) return;
+  const before = store.evictedTotal;
+  while (store.usedMemory > config.maxMemoryBytes && store.makeRoom(0, Infinity)) {}
+  const evicted = store.evictedTotal - before;
+  const state = store.usedMemory > config.maxMemoryBytes ? "still over it: writes that need memory are refused" : "now under it";
+  log.warn(`recovered keyspace holds more than max_memory_bytes (${config.maxMemoryBytes}): ${evicted} key(s) evicted by ${config.evictionPolicy}, ${state}`);
 }
 
 type Running = Awaited<ReturnType<typeof startServer>>;

@@ -59,6 +59,8 @@ describe("defaults", () => {
       metricsListenHost: null,
       metricsListenPort: 0,
       umask: 0o077,
+      maxMemoryBytes: 0,
+      evictionPolicy: "noeviction",
     });
   });
 

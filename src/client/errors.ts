@@ -45,6 +45,10 @@ export class TypeMismatchError extends ServerError {
 export class BusyError extends ServerError {
   override name = "BusyError";
 }
+/** `ERR OOM`: a write that needs memory while the server is at max_memory_bytes and cannot evict; nothing was applied. */
+export class OutOfMemoryError extends ServerError {
+  override name = "OutOfMemoryError";
+}
 /** `ERR INTERNAL`: a failure inside the server, not caused by the request. */
 export class InternalServerError extends ServerError {
   override name = "InternalServerError";
@@ -75,6 +79,7 @@ const byCode: Record<string, new (code: string, message: string) => ServerError>
   VER: VersionMismatchError,
   TYPE: TypeMismatchError,
   BUSY: BusyError,
+  OOM: OutOfMemoryError,
   INTERNAL: InternalServerError,
 };
 

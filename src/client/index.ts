@@ -5,6 +5,7 @@ export type { Bytes, ConnectOptions, Entry, ReconnectOptions, ScanOptions, ScanP
 export {
   BadRequestError,
   BusyError,
+  OutOfMemoryError,
   ClientClosedError,
   ConnectionError,
   InternalServerError,

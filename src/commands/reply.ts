@@ -92,6 +92,8 @@ export const enum Fail {
   FreqNotTracked,
   /** OBJECT IDLETIME: Osprey keeps no access times. */
   IdleNotTracked,
+  /** A write that needs memory while the keyspace is at max_memory_bytes and nothing can be evicted. */
+  Oom,
 }
 
 /**

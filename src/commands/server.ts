@@ -10,6 +10,8 @@ import { globMatchText } from "../glob.ts";
 import { RespErr, respError } from "../errors.ts";
 import type { Context } from "./context.ts";
 import { statNames } from "./context.ts";
+import { evictionPolicies } from "../engine/eviction.ts";
+import { evictBudgetMs } from "../constants.ts";
 import type { Session } from "./session.ts";
 
 /** The Redis version whose RESP behaviour Osprey follows; clients check it for features. */
@@ -103,6 +105,17 @@ function commandFields(m: Metrics): Field[] {
   return statNames.map((name, i): Field => [`cmd_${name}`, m.commands[i]!]);
 }
 
+/** The memory limit's fields under their STATS names (INFO's Memory section shows them too). */
+function memoryFields(m: Metrics): Field[] {
+  return [
+    ["used_memory", m.usedMemory],
+    ["max_memory", m.maxMemory],
+    ["eviction_policy", m.evictionPolicy, true],
+    ["evicted_bytes_total", m.evictedBytesTotal],
+    ["oom_rejections_total", m.oomRejectionsTotal],
+  ];
+}
+
 /** The STATS report, in its documented order. */
 function statsFields(m: Metrics): Field[] {
   return [
@@ -112,6 +125,7 @@ function statsFields(m: Metrics): Field[] {
     ["keys", m.keys],
     ["expired_total", m.expiredTotal],
     ["evicted_total", m.evictedTotal],
+    ...memoryFields(m),
     ...commandFields(m),
     ["errors_total", m.errorsTotal],
     ["connections_total", m.connectionsTotal],
@@ -166,13 +180,19 @@ function infoSections(m: Metrics): [string, Field[]][] {
       ["blocked_clients", 0],
     ]],
     ["Memory", [
-      ["used_memory", m.memRssBytes],
-      ["used_memory_human", `${(m.memRssBytes / 1048576).toFixed(2)}M`],
+      // used_memory is the keyspace as max_memory_bytes counts it, what maxmemory is compared with (as in Redis).
+      ["used_memory", m.usedMemory],
+      ["used_memory_human", `${(m.usedMemory / 1048576).toFixed(2)}M`],
       ["used_memory_rss", m.memRssBytes],
       ["used_memory_dataset", m.dataBytes],
       ["mem_heap_bytes", m.memHeapBytes],
-      ["maxmemory", 0],
-      ["maxmemory_policy", "noeviction"],
+      ["maxmemory", m.maxMemory],
+      ["maxmemory_policy", m.evictionPolicy],
+      ["max_memory", m.maxMemory],
+      ["eviction_policy", m.evictionPolicy],
+      ["evicted_total", m.evictedTotal],
+      ["evicted_bytes_total", m.evictedBytesTotal],
+      ["oom_rejections_total", m.oomRejectionsTotal],
     ]],
     ["Persistence", [
       ["loading", 0],
@@ -222,14 +242,15 @@ function configParams(ctx: Context): [string, string][] {
     ["appendonly", "yes"],
     ["appendfsync", fsync],
     ["dir", c.dataDir],
-    ["maxmemory", "0"],
-    ["maxmemory-policy", "noeviction"],
+    ["maxmemory", String(ctx.store.maxMemory)],
+    ["maxmemory-policy", ctx.store.evictionPolicy],
     ["timeout", "0"],
     ["slowlog-log-slower-than", String(c.slowlogThresholdMs * 1000)],
   ];
 }
 
 const GET = nameCodeOf("GET");
+const SET = nameCodeOf("SET");
 
 /** Redis 7's error for a subcommand it does not know. */
 export function unknownSubcommand(s: Session): void {
@@ -244,6 +265,7 @@ export function subcommandArity(s: Session): void {
 /** CONFIG GET pattern [pattern …] → name, value pairs of the matching parameters. */
 export function config(s: Session, ctx: Context): void {
   const p = s.p;
+  if (nameCode(s.b, p.starts[1]!, p.ends[1]!) === SET) return configSetMemory(s, ctx);
   if (nameCode(s.b, p.starts[1]!, p.ends[1]!) !== GET) return unknownSubcommand(s);
   if (p.argc < 3) return subcommandArity(s);
   const params = configParams(ctx);
@@ -260,4 +282,50 @@ export function config(s: Session, ctx: Context): void {
     s.reply.bulkText(params[i]![0]);
     s.reply.bulkText(params[i]![1]);
   }
+}
+
+/** Redis's memory units (memtoull): k, m, g are powers of 1000, kb, mb, gb of 1024. */
+const memoryUnits: Record<string, number> = { "": 1, b: 1, k: 1e3, kb: 1024, m: 1e6, mb: 1024 ** 2, g: 1e9, gb: 1024 ** 3 };
+
+/** A Redis memory value ("100mb", "0", "1gb") in bytes, or -1. */
+export function parseMemory(text: string): number {
+  const m = /^(\d{1,16})([a-z]*)$/i.exec(text);
+  const unit = m === null ? undefined : memoryUnits[m[2]!.toLowerCase()];
+  if (m === null || unit === undefined) return -1;
+  const bytes = Number(m[1]) * unit;
+  return Number.isSafeInteger(bytes) ? bytes : -1;
+}
+
+function configSetFailed(name: string, why: string): Uint8Array {
+  return respError(`CONFIG SET failed (possibly related to argument '${name}') - ${why}`);
+}
+
+/**
+ * CONFIG SET maxmemory <bytes> | maxmemory-policy <policy> (pairs, all or none, as Redis 7): the
+ * store's limit and policy change at once; a lower limit is reached by evicting (bounded here,
+ * the background tick goes on) or, under noeviction, by refusing writes until memory is freed.
+ */
+function configSetMemory(s: Session, ctx: Context): void {
+  const p = s.p;
+  if (p.argc < 4 || (p.argc & 1) !== 0) return subcommandArity(s);
+  const store = ctx.store;
+  let maxBytes = store.maxMemory;
+  let policy = store.evictionPolicy;
+  for (let t = 2; t < p.argc; t += 2) {
+    const name = s.text(t).toLowerCase();
+    const value = s.text(t + 1);
+    if (name === "maxmemory") {
+      maxBytes = parseMemory(value);
+      if (maxBytes < 0) return s.reply.error(configSetFailed(name, "argument must be a memory value"));
+    } else if (name === "maxmemory-policy") {
+      const hit = evictionPolicies.find((c) => c === value.toLowerCase());
+      if (hit === undefined) return s.reply.error(configSetFailed(name, `argument(s) must be one of the following: ${evictionPolicies.join(", ")}`));
+      policy = hit;
+    } else {
+      return s.reply.error(respError(`Unknown option or number of arguments for CONFIG SET - '${s.text(t).slice(0, 128)}'`));
+    }
+  }
+  store.setMemoryLimit(maxBytes, policy);
+  store.evictIfOver(performance.now() + evictBudgetMs);
+  s.reply.ok();
 }

@@ -20,7 +20,9 @@ import { bitcount, bitop, bitpos, getbit, setbit } from "./bits.ts";
 import { expire, expireat, expiretime, persist, pexpire, pexpireat, pexpiretime, pttl, ttl } from "./ttl.ts";
 import { copy, help, keys, object, randomkey, rename, renamenx, scan, type } from "./keyspace.ts";
 import { commandCommand, scriptsFlush } from "./introspection.ts";
-import { discard, exec, multi, queueRequest, unwatch, watch } from "./transactions.ts";
+import { discard, exec, execOutOfMemory, multi, queueRequest, unwatch, watch } from "./transactions.ts";
+import { entryOverheadBytesEstimate, evictBudgetMs } from "../constants.ts";
+import { Fail } from "./reply.ts";
 import { aloneBegin, aloneEnd, ranInRun } from "./timing.ts";
 
 /** A command: reads its arguments from the session, calls the engine, hands the result to `s.reply`. */
@@ -353,8 +355,52 @@ function execute(s: Session, routes: Routes, route: Route | undefined, ctx: Cont
   else {
     ctx.stats.commands[route.stat]++;
     if (route.paired && (p.argc & 1) === 0) s.reply.error(route.arityError);
-    else if (route.keyFirst === 0 || keysValid(s, route, ctx)) run(s, route, ctx);
+    else if (route.keyFirst !== 0 && !keysValid(s, route, ctx)) return;
+    // Without a memory limit this one comparison is all max_memory_bytes costs a request.
+    else if (ctx.store.maxMemory === 0) run(s, route, ctx);
+    else runLimited(s, route, ctx);
   }
+}
+
+/**
+ * Runs a request under max_memory_bytes: the one place that decides what the limit refuses. A
+ * command that may add data (Flag.Grows, or an EXEC with one queued) first makes room for about
+ * its arguments (an EXEC: what its queue can log), evicting by the policy; when it cannot,
+ * it is refused before anything is applied or logged. Reads, DEL, EXPIRE, FLUSHALL and the rest
+ * always run, so memory can be freed. Commands an EXEC replays were admitted with it (inGroup).
+ */
+function runLimited(s: Session, route: Route, ctx: Context): void {
+  const store = ctx.store;
+  const needBytes = (route.flags & Flag.Grows) !== 0 ? writeBytesEstimate(s) : route.run === exec && s.multi && s.tx!.grows ? s.tx!.queuedBytes + s.tx!.commands * entryOverheadBytesEstimate : -1;
+  if (needBytes < 0 || store.inGroup) return run(s, route, ctx);
+  if (!store.makeRoom(needBytes, performance.now() + evictBudgetMs)) {
+    store.oomRejected();
+    if (route.run === exec) execOutOfMemory(s);
+    else s.reply.fail(Fail.Oom);
+    return;
+  }
+  run(s, route, ctx);
+  // What the estimate missed (rounding to a block size, the table or an array doubling).
+  store.evictIfOver(performance.now() + evictBudgetMs);
+}
+
+/** What a write is expected to add: its arguments' bytes and one entry's metadata and table share. */
+function writeBytesEstimate(s: Session): number {
+  const p = s.p;
+  let bytes = entryOverheadBytesEstimate;
+  for (let t = 1; t < p.argc; t++) bytes += p.ends[t]! - p.starts[t]!;
+  return bytes;
+}
+
+/**
+ * MULTI's queueing of a command that may add data, at a limit: makes room for its arguments' bytes
+ * (as `runLimited` does for its request) or refuses with OOM (counted); true when refused.
+ */
+export function oomRefused(s: Session, ctx: Context): boolean {
+  if (ctx.store.makeRoom(writeBytesEstimate(s), performance.now() + evictBudgetMs)) return false;
+  ctx.store.oomRejected();
+  s.reply.fail(Fail.Oom);
+  return true;
 }
 
 /** Checks every key the request names against the protocol's key rule; replies and returns false at the first bad one. */

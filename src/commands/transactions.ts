@@ -25,7 +25,7 @@ import { clampIndex, intArg } from "./strings.ts";
 import { noExpiry, type MutationLog, type Store } from "../engine/store.ts";
 import type { Context } from "./context.ts";
 import type { Session } from "./session.ts";
-import { dispatch, Flag, keyCount, keysValid, respRouteTable, type Handler, type Routes } from "./table.ts";
+import { dispatch, Flag, keyCount, keysValid, oomRefused, respRouteTable, type Handler, type Routes } from "./table.ts";
 import { quit, reset } from "./connection.ts";
 
 const TxErr = {
@@ -34,6 +34,8 @@ const TxErr = {
   discardWithoutMulti: respError("DISCARD without MULTI"),
   watchInsideMulti: respError("WATCH inside MULTI is not allowed"),
   execAbort: respError("-EXECABORT Transaction discarded because of previous errors."),
+  /** EXEC of a queue with a command that adds data, at the memory limit (Redis's text). */
+  execOom: respError("-EXECABORT Transaction discarded because of: OOM command not allowed when used memory > 'maxmemory'."),
   /** Redis's text for its no-multi commands; Osprey's are those whose log record cannot join a batch. */
   notAllowed: respError("Command not allowed inside a transaction"),
   queueFull: respError(`MULTI queue full: at most ${multiQueueCommandsMax} commands and ${multiQueueBytesMax} bytes of arguments`),
@@ -70,6 +72,8 @@ export class Transaction {
   writes = false;
   /** A Flag.Derives write is queued: `logBound` tracks the lengths of the keys it reads. */
   derives = false;
+  /** A queued command may add data (Flag.Grows): at a memory limit the EXEC is admitted or refused whole. */
+  grows = false;
 
   /** Watched keys (latin1) → the key's expiry when WATCH saw it live (noExpiry otherwise). */
   readonly watched = new Map<string, number>();
@@ -79,6 +83,11 @@ export class Transaction {
   dirty = false;
   /** The keyspace's watch registry, while this transaction watches keys there. */
   watches: Watches | null = null;
+
+  /** Bytes of every queued argument (what a memory limit admits an EXEC for, about). */
+  get queuedBytes(): number {
+    return this.#bytesLen;
+  }
 
   get commands(): number {
     return this.#codes.length;
@@ -103,6 +112,7 @@ export class Transaction {
       this.#bytesLen += p.ends[t]! - p.starts[t]!;
       this.#argEnds[this.#args++] = this.#bytesLen;
     }
+    if ((flags & Flag.Grows) !== 0) this.grows = true;
     if ((flags & Flag.Write) !== 0) {
       assert(keys > 0, "a write without keys was queued: its records cannot be bounded (mark it NoMulti)");
       this.writes = true;
@@ -143,6 +153,7 @@ export class Transaction {
     this.failed = false;
     this.writes = false;
     this.derives = false;
+    this.grows = false;
     if (this.#bytes.length > connectionBufferBytesKeepMax) this.#bytes = new Uint8Array(4096);
     if (this.#argEnds.byteLength > connectionBufferBytesKeepMax) this.#argEnds = new Int32Array(64);
     if (this.#first.byteLength > connectionBufferBytesKeepMax) this.#first = new Int32Array(16);
@@ -298,6 +309,11 @@ export function queueRequest(s: Session, routes: Routes, ctx: Context): boolean 
     tx.failed = true;
     return true;
   }
+  // As Redis: at the memory limit a command that may add data is refused while queuing (EXEC then aborts).
+  if ((route.flags & Flag.Grows) !== 0 && ctx.store.maxMemory !== 0 && oomRefused(s, ctx)) {
+    tx.failed = true;
+    return true;
+  }
   // After a refusal EXEC runs nothing: nothing more is copied, but Redis still answers QUEUED.
   if (!tx.failed && !tx.push(s, route.flags, keyCount(route.command, p.argc))) {
     s.reply.error(TxErr.queueFull);
@@ -314,6 +330,12 @@ export function multi(s: Session): void {
   s.tx ??= new Transaction();
   s.multi = true;
   s.reply.ok();
+}
+
+/** The dispatcher refused an EXEC for memory (see table.ts `runLimited`): Redis's answer, and the transaction is discarded. */
+export function execOutOfMemory(s: Session): void {
+  endTransaction(s, s.tx!);
+  s.reply.error(TxErr.execOom);
 }
 
 export function discard(s: Session): void {

@@ -37,6 +37,26 @@ export class ExpiryHeap {
     ids[i] = id;
   }
 
+  /** Bytes of the heap's arrays at their capacity (what max_memory_bytes counts). */
+  get bytes(): number {
+    return this.#at.byteLength + this.#id.byteLength;
+  }
+
+  /** A random item's index (`r` in [0, 1)), or -1 when empty: volatile-* policies sample keys with an expiry here. */
+  randomIndex(r: number): number {
+    return this.#size === 0 ? -1 : Math.floor(r * this.#size);
+  }
+
+  /** The id of the item at index `i` (< size). */
+  idAt(i: number): number {
+    return this.#id[i]!;
+  }
+
+  /** The expiry of the item at index `i` (< size). */
+  atAt(i: number): number {
+    return this.#at[i]!;
+  }
+
   /** Removes the earliest item. */
   pop(): void {
     if (this.#size === 0) return;

@@ -103,6 +103,11 @@ export class HashTable {
     return this.#slots.length;
   }
 
+  /** Bytes of the slot arrays, both tables while doubling (what max_memory_bytes counts). */
+  get bytes(): number {
+    return this.#slots.byteLength + (this.#old === null ? 0 : this.#old.byteLength);
+  }
+
   /** Whether a doubling is in progress (the old table is still being moved over). */
   get resizing(): boolean {
     return this.#old !== null;

@@ -7,10 +7,22 @@
 import { assert } from "../assert.ts";
 import { copyBytes } from "../bytes.ts";
 import { entryHeaderBytes, putEntryHeader } from "../persistence/format.ts";
-import { entriesMax, heapSlackItems, slabPageBytes } from "../constants.ts";
+import { entriesMax, evictKeysPerCallMax, heapSlackItems, slabPageBytes } from "../constants.ts";
 import { ExpiryHeap } from "./expiry.ts";
+import {
+  EvictionPool,
+  FrequencySketch,
+  lfuDecayed,
+  lfuIncrement,
+  lfuInitial,
+  policyShape,
+  Rank,
+  samplesPerEviction,
+  type EvictionPolicy,
+  type PolicyShape,
+} from "./eviction.ts";
 import { HashTable } from "./hashtable.ts";
-import { isLarge, sizeClass, Slab } from "./slab.ts";
+import { classBytes, isLarge, sizeClass, Slab } from "./slab.ts";
 
 /**
  * Receives every change to the keyspace in absolute form before it is applied: what the WAL
@@ -53,11 +65,18 @@ export const noExpiry = -1;
 /** Entry ids the metadata arrays start with (36 KiB); they double in place as the store grows. */
 const idsInitial = 1024;
 
+/** Bytes per entry id of the metadata arrays: hash, key and value lengths, page, offset (4 each), version, expiry (8 each), stamp (4), LFU (1). */
+const metadataBytesPerId = 4 * 5 + 8 * 2 + 4 + 1;
+/** allkeys-osprey: a victim idle for this many times the keyspace's size in accesses counts half as popular. */
+const admissionFadeFactor = 16;
+/** What one slot of a JS array of ids or buffers costs (a pointer or a small integer). */
+const listSlotBytes = 8;
+
 /** Most entries the keyspace can hold (defined with the other engine limits in constants.ts). */
 export { entriesMax };
 
 /** A typed array over a resizable buffer that can grow in place to `max` elements. */
-function growable<T extends Int32Array | Float64Array>(make: new (b: ArrayBuffer) => T, bytesPer: number, n: number): T {
+function growable<T extends Int32Array | Float64Array | Uint32Array | Uint8Array>(make: new (b: ArrayBuffer) => T, bytesPer: number, n: number): T {
   return new make(new ArrayBuffer(n * bytesPer, { maxByteLength: entriesMax * bytesPer }));
 }
 
@@ -70,6 +89,10 @@ export class Store {
   #offset: Int32Array;
   #version: Float64Array; // exact up to 2^53, far beyond what increments can reach
   #expiry: Float64Array;
+  /** The logical clock at the entry's last access (LRU and the pool's staleness check); see #touch. */
+  #stamp: Uint32Array;
+  /** Redis's logarithmic LFU counter, decayed by the accesses since #stamp. */
+  #lfu: Uint8Array;
   #large: (Buffer | undefined)[] = [];
   #largeBytes = 0;
   #freeIds: number[] = [];
@@ -83,6 +106,25 @@ export class Store {
   #expiredTotal = 0;
   #log: MutationLog;
 
+  // Memory limit and eviction (docs/ARCHITECTURE.md, "Memory"). 0 = no limit: then nothing below
+  // runs, and the only cost on the request path is the `#tracking` test in `lookup`.
+  #maxMemory = 0;
+  #policy: EvictionPolicy = "noeviction";
+  #shape: PolicyShape = policyShape("noeviction");
+  /** Whether accesses update the eviction metadata: a limit is set and the policy evicts. */
+  #tracking = false;
+  /** Counts accesses (uint32, wrapping): ages are differences, so the wrap does no harm. */
+  #clock = 0;
+  #sketch: FrequencySketch | null = null;
+  #pool = new EvictionPool();
+  /** The entry the last insert created, while it is a candidate for admission (allkeys-osprey). */
+  #lastInserted = -1;
+  /** Inside an EXEC's log group: evictions wait until it ends (a group holds only its own records). */
+  #grouped = false;
+  #evictedTotal = 0;
+  #evictedBytesTotal = 0;
+  #oomRejectionsTotal = 0;
+
   constructor(options: { log?: MutationLog; capacity?: number } = {}) {
     this.#log = options.log ?? nullLog;
     const ids = Math.min(entriesMax, Math.max(idsInitial, options.capacity ?? 0));
@@ -93,6 +135,8 @@ export class Store {
     this.#offset = growable(Int32Array, 4, ids);
     this.#version = growable(Float64Array, 8, ids);
     this.#expiry = growable(Float64Array, 8, ids);
+    this.#stamp = growable(Uint32Array, 4, ids);
+    this.#lfu = growable(Uint8Array, 1, ids);
     this.#table = new HashTable({
       hashes: this.#hash,
       keyEquals: (id, kb, ks, len) => this.#isKey(id, kb, ks, len),
@@ -143,6 +187,7 @@ export class Store {
   /** The entry id of a live key, or -1. A key found expired is removed on the way (lazy expiry). */
   lookup(kb: Uint8Array, ks: number, ke: number, nowMs: number): number {
     const id = this.find(kb, ks, ke);
+    if (this.#tracking) this.#touch(id, kb, ks, ke);
     if (id < 0) return -1;
     const at = this.#expiry[id]!;
     if (at !== noExpiry && at <= nowMs) {
@@ -223,6 +268,9 @@ export class Store {
     this.#keyLen[id] = keyLen;
     this.#valueLen[id] = valueLen;
     this.#expiry[id] = noExpiry;
+    this.#stamp[id] = this.#clock;
+    this.#lfu[id] = lfuInitial;
+    this.#lastInserted = id;
     this.#place(id, keyLen + valueLen);
     table.insertAt(-1 - found, id);
     const dst = this.buffer(id);
@@ -347,9 +395,11 @@ export class Store {
   /** Brackets every write of an EXEC, so it is logged (and so recovered) all or none. */
   groupBegin(countMax: number, dataBytesMax: number): void {
     this.#log.groupBegin(countMax, dataBytesMax);
+    this.#grouped = true;
   }
 
   groupEnd(): void {
+    this.#grouped = false;
     this.#log.groupEnd();
   }
 
@@ -368,7 +418,7 @@ export class Store {
     this.#log.clear();
     this.#table.clear();
     const ids = idsInitial;
-    for (const a of [this.#hash, this.#keyLen, this.#valueLen, this.#page, this.#offset, this.#version, this.#expiry]) {
+    for (const a of this.#metadata()) {
       (a.buffer as ArrayBuffer).resize(ids * a.BYTES_PER_ELEMENT);
       a.fill(0);
     }
@@ -379,6 +429,10 @@ export class Store {
     this.#slab = new Slab();
     this.#heap.clear();
     this.#ttlCount = 0;
+    this.#pool.clear();
+    this.#lastInserted = -1;
+    // Frequencies of keys that no longer exist would only mislead admission.
+    if (this.#sketch !== null) this.#sketch = new FrequencySketch(0);
   }
 
   /**
@@ -471,6 +525,215 @@ export class Store {
     for (let id = 0; id < this.#highWater; id++) if (this.#keyLen[id] !== 0) visit(id);
   }
 
+  // ---- Memory limit and eviction ----
+
+  /**
+   * Bytes the keyspace holds, as max_memory_bytes counts them (docs/ARCHITECTURE.md, "Memory"):
+   * key and value bytes as allocated (slab blocks at their class size, large buffers), every
+   * metadata array at its capacity, the id lists, the hash table (both tables while it doubles),
+   * the expiry heap at its capacity and the frequency sketch. O(1): each part is kept as it changes.
+   */
+  get usedMemory(): number {
+    return (
+      this.#slab.bytesInUse +
+      this.#largeBytes +
+      this.#keyLen.length * metadataBytesPerId +
+      (this.#large.length + this.#freeIds.length) * listSlotBytes +
+      this.#table.bytes +
+      this.#heap.bytes +
+      (this.#sketch === null ? 0 : this.#sketch.bytes)
+    );
+  }
+
+  /** max_memory_bytes in force; 0 = no limit. */
+  get maxMemory(): number {
+    return this.#maxMemory;
+  }
+
+  get evictionPolicy(): EvictionPolicy {
+    return this.#policy;
+  }
+
+  get evictedTotal(): number {
+    return this.#evictedTotal;
+  }
+
+  get evictedBytesTotal(): number {
+    return this.#evictedBytesTotal;
+  }
+
+  get oomRejectionsTotal(): number {
+    return this.#oomRejectionsTotal;
+  }
+
+  /** Inside an EXEC's log group (its commands were admitted as a whole). */
+  get inGroup(): boolean {
+    return this.#grouped;
+  }
+
+  /** Sets the limit (0 = none) and the policy; takes effect at the next write or background tick. */
+  setMemoryLimit(maxBytes: number, policy: EvictionPolicy): void {
+    assert(Number.isSafeInteger(maxBytes) && maxBytes >= 0, "store: max_memory_bytes must be a non-negative integer");
+    this.#maxMemory = maxBytes;
+    this.#policy = policy;
+    this.#shape = policyShape(policy);
+    this.#tracking = maxBytes !== 0 && this.#shape.rank !== Rank.None;
+    this.#pool.clear();
+    if (this.#tracking && this.#shape.rank === Rank.Osprey) this.#sketch ??= new FrequencySketch(this.size);
+    else this.#sketch = null;
+  }
+
+  /** A write was refused for memory: counted here with the rest of the memory numbers. */
+  oomRejected(): void {
+    this.#oomRejectionsTotal++;
+  }
+
+  /**
+   * Makes room for a write of about `needBytes` under the limit, evicting by the policy (each
+   * eviction logged as a delete) at most evictKeysPerCallMax keys and not past `deadlineMs`.
+   * True when the write may go ahead: it fits, or eviction is under way and goes on in the
+   * background tick (as Redis lets a command run while its eviction loop is still working). False
+   * when it cannot fit: the policy is noeviction, nothing evictable is left, or the write alone is
+   * larger than the limit. Call only with a limit set.
+   */
+  makeRoom(needBytes: number, deadlineMs: number): boolean {
+    const limit = this.#maxMemory;
+    if (this.usedMemory + needBytes <= limit) return true;
+    if (this.#shape.rank === Rank.None || needBytes > limit || this.#grouped) return false;
+    if (this.#sketch !== null) {
+      // TinyLFU admits or rejects the newcomer itself, so the osprey policies evict after the write
+      // (evictIfOver, with the new key as the candidate); before it they only check that a victim exists.
+      if (needBytes > 0) return this.#sample() >= 0;
+      this.#sketch.fit(this.size);
+    }
+    for (let n = 0; this.usedMemory + needBytes > limit; n++) {
+      if (n >= evictKeysPerCallMax || ((n & 31) === 31 && performance.now() > deadlineMs)) return true;
+      if (!this.#evictOne()) return false;
+    }
+    return true;
+  }
+
+  /** After a write, or from the background tick: evicts while over the limit (bounded as makeRoom). */
+  evictIfOver(deadlineMs: number): void {
+    if (this.#maxMemory === 0 || this.#grouped || this.usedMemory <= this.#maxMemory) return;
+    this.makeRoom(0, deadlineMs);
+  }
+
+  /** Records an access of key kb[ks..ke) (entry `id`, or -1 for a miss): the clock, LFU counter, sketch. */
+  #touch(id: number, kb: Uint8Array, ks: number, ke: number): void {
+    const clock = (this.#clock = (this.#clock + 1) >>> 0);
+    const sketch = this.#sketch;
+    if (sketch !== null) sketch.add(id >= 0 ? this.#hash[id]! : this.#table.hash(kb, ks, ke));
+    if (id < 0) return;
+    if (this.#shape.rank === Rank.Lfu) {
+      const c = lfuDecayed(this.#lfu[id]!, (clock - this.#stamp[id]!) >>> 0);
+      this.#lfu[id] = lfuIncrement(c, Math.random());
+    }
+    this.#stamp[id] = clock;
+  }
+
+  /** How good a victim entry `id` is under the policy's rank: higher evicts first. */
+  #score(id: number): number {
+    const idle = (this.#clock - this.#stamp[id]!) >>> 0;
+    switch (this.#shape.rank) {
+      case Rank.Lfu:
+        return (255 - lfuDecayed(this.#lfu[id]!, idle)) * 2 ** 32 + idle;
+      case Rank.Osprey:
+        return (16 - this.#fadedEstimate(id, idle)) * 2 ** 32 + idle;
+      default:
+        return idle;
+    }
+  }
+
+  /**
+   * allkeys-osprey: the sketch's count of entry `id`, halved for every admissionFadeFactor × the
+   * keyspace's size of accesses it went unread, so a hot set that moved on cannot hold the cache.
+   */
+  #fadedEstimate(id: number, idle: number): number {
+    const fade = Math.min(31, Math.floor(idle / Math.max(1, this.size * admissionFadeFactor)));
+    return this.#sketch!.estimate(this.#hash[id]!) >>> fade;
+  }
+
+  /** A candidate entry of the policy's class (any key, or keys with an expiry), or -1 when none. */
+  #sample(): number {
+    if (!this.#shape.volatile) return this.#table.randomId(Math.random());
+    for (let tries = 0; tries < 16; tries++) {
+      const at = this.#heap.randomIndex(Math.random());
+      if (at < 0) return -1;
+      const id = this.#heap.idAt(at);
+      // Heap items may be stale (deleted, re-set, id reused): only a live entry with this expiry counts.
+      if (this.#keyLen[id] !== 0 && this.#expiry[id] === this.#heap.atAt(at)) return id;
+    }
+    return -1;
+  }
+
+  /** Picks and removes one victim, logged as a delete; false when the policy finds none. */
+  #evictOne(): boolean {
+    const rank = this.#shape.rank;
+    let id = rank === Rank.Random ? this.#sample() : rank === Rank.Ttl ? this.#soonestExpiring() : this.#pooledVictim();
+    if (id < 0) return false;
+    if (rank === Rank.Osprey) id = this.#admission(id);
+    const bytes = this.#entryAllocatedBytes(id);
+    this.delete(id);
+    this.#evictedTotal++;
+    this.#evictedBytesTotal += bytes;
+    return true;
+  }
+
+  /**
+   * TinyLFU's admission: the key just inserted competes with the chosen victim, and the one asked
+   * for less often (by the sketch, which counts misses too) goes, the newcomer on a tie. So a scan
+   * of keys read once cannot push out keys read often. The losing victim goes back to the pool.
+   */
+  #admission(victim: number): number {
+    // The newcomer stays the candidate until the next insert: it must out-count every victim it displaces.
+    const cand = this.#lastInserted;
+    if (cand < 0 || cand === victim || this.#keyLen[cand] === 0) return victim;
+    if (this.#shape.volatile && this.#expiry[cand] === noExpiry) return victim;
+    const sketch = this.#sketch!;
+    if (sketch.estimate(this.#hash[cand]!) > this.#fadedEstimate(victim, (this.#clock - this.#stamp[victim]!) >>> 0)) return victim;
+    this.#pool.offer(victim, this.#score(victim), this.#stamp[victim]!);
+    this.#lastInserted = -1;
+    return cand;
+  }
+
+  /** Redis's sampled approximation with a pool: sample a few keys, keep the best victims seen, take the best still valid. */
+  #pooledVictim(): number {
+    const pool = this.#pool;
+    for (let n = 0; n < samplesPerEviction; n++) {
+      const id = this.#sample();
+      if (id < 0) break;
+      pool.offer(id, this.#score(id), this.#stamp[id]!);
+    }
+    while (pool.size > 0) {
+      const id = pool.ids[0]!;
+      const stamp = pool.stamps[0]!;
+      pool.take(0);
+      // Touched, deleted or reused since it was pooled: its score no longer holds.
+      if (this.#keyLen[id] === 0 || this.#stamp[id] !== stamp) continue;
+      if (this.#shape.volatile && this.#expiry[id] === noExpiry) continue;
+      return id;
+    }
+    return -1;
+  }
+
+  /** volatile-ttl: the live entry whose expiry comes first (exact, from the expiry heap), or -1. */
+  #soonestExpiring(): number {
+    const heap = this.#heap;
+    while (heap.size > 0) {
+      const id = heap.peekId();
+      if (this.#keyLen[id] !== 0 && this.#expiry[id] === heap.peekAt()) return id;
+      heap.pop();
+    }
+    return -1;
+  }
+
+  /** Key and value bytes entry `id` holds as allocated (what evicting it gives back to the data). */
+  #entryAllocatedBytes(id: number): number {
+    const page = this.#page[id]!;
+    return page >= 0 ? classBytes(sizeClass(this.#keyLen[id]! + this.#valueLen[id]!)) : this.#large[id]!.byteLength;
+  }
+
   /** Whether `id` is an entry id in use: checked before a write trusts an id a caller passed in. */
   #isEntry(id: number): boolean {
     return id >= 0 && id < this.#highWater && this.#keyLen[id]! !== 0;
@@ -555,11 +818,16 @@ export class Store {
     return this.#highWater++;
   }
 
+  /** Every array indexed by entry id. */
+  #metadata(): (Int32Array | Float64Array | Uint32Array | Uint8Array)[] {
+    return [this.#hash, this.#keyLen, this.#valueLen, this.#page, this.#offset, this.#version, this.#expiry, this.#stamp, this.#lfu];
+  }
+
   /** Grows every metadata array in place (resizable buffers: no copy, no pause). */
   #growIds(): void {
     const n = this.#keyLen.length * 2;
     if (n > entriesMax) throw new Error(`keyspace full: at most ${entriesMax} entries`);
-    for (const a of [this.#hash, this.#keyLen, this.#valueLen, this.#page, this.#offset, this.#version, this.#expiry]) {
+    for (const a of this.#metadata()) {
       (a.buffer as ArrayBuffer).resize(n * a.BYTES_PER_ELEMENT);
     }
   }

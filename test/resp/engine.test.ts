@@ -119,7 +119,10 @@ describe("connection and server commands", () => {
     expect(r("CONFIG", "GET", "proto-max-bulk-len")).toBe(`*2\r\n${bulk("proto-max-bulk-len")}${bulk("4096")}`);
     expect(r("CONFIG", "GET", "nothing-like-this")).toBe("*0\r\n");
     expect(r("CONFIG", "GET")).toBe(err("wrong number of arguments for 'config|get' command"));
-    expect(r("CONFIG", "SET", "save", "")).toBe(err("unknown subcommand 'SET'. Try CONFIG HELP."));
+    // CONFIG SET takes the memory limit's two parameters only; others get Redis's unknown-option error.
+    expect(r("CONFIG", "SET", "nosuch-param", "x")).toBe(err("Unknown option or number of arguments for CONFIG SET - 'nosuch-param'"));
+    expect(r("CONFIG", "SET", "maxmemory", "1mb", "maxmemory-policy", "allkeys-lfu")).toBe("+OK\r\n");
+    expect(r("CONFIG", "GET", "MAXMEMORY*")).toBe(`*4\r\n${bulk("maxmemory")}${bulk("1048576")}${bulk("maxmemory-policy")}${bulk("allkeys-lfu")}`);
   });
 
   test("COMMAND COUNT, INFO and DOCS describe every command of the table", () => {

@@ -1,0 +1,252 @@
+// Hit ratio under a memory limit: replays the same seeded cache-aside traces (GET; on a miss SET)
+// against Osprey under each eviction policy and against redis-server under its own, each limited
+// to the memory that holds the same number of keys of the trace's shape, and prints a table.
+//
+//   bun bench/hitratio.ts [--keys 100000] [--capacity 10000] [--requests 300000] [--redis-server redis-server]
+//
+// How the limits are matched: the two servers count memory differently (Osprey's used_memory is
+// its documented accounting, Redis's the allocator's), so one byte figure would give them
+// different capacities. Each server is started without a limit, `capacity` keys of the trace's
+// key and value sizes are loaded, and its own used_memory then becomes its maxmemory (CONFIG SET)
+// after a FLUSHALL; then the keys that limit really holds under eviction are counted and the limit
+// rescaled (up to three times) until it holds `capacity`. The keys each really held at the end are
+// printed next to the hit ratio.
+
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { RedisClient, type Subprocess } from "bun";
+
+const host = "127.0.0.1";
+const projectDir = resolve(import.meta.dir, "..");
+
+function option(name: string, fallback: string): string {
+  const at = process.argv.indexOf(`--${name}`);
+  return at >= 0 && at + 1 < process.argv.length ? process.argv[at + 1]! : fallback;
+}
+
+const keysTotal = Number(option("keys", "100000"));
+const capacity = Number(option("capacity", String(Math.floor(keysTotal / 10))));
+const requests = Number(option("requests", "300000"));
+const redisBinary = option("redis-server", "redis-server");
+const valueBytes = 100;
+const batch = 32;
+const seed = 0x5eed;
+
+/** mulberry32: a small seeded generator, so every server sees the same trace. */
+function rng(s: number): () => number {
+  return () => {
+    s = (s + 0x6d2b79f5) | 0;
+    let t = Math.imul(s ^ (s >>> 15), 1 | s);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Zipf(α) ranks over n keys by inverting the CDF (binary search). */
+function zipf(n: number, alpha: number, random: () => number): () => number {
+  const cdf = new Float64Array(n);
+  let sum = 0;
+  for (let i = 0; i < n; i++) cdf[i] = sum += 1 / (i + 1) ** alpha;
+  for (let i = 0; i < n; i++) cdf[i]! /= sum;
+  return () => {
+    const u = random();
+    let lo = 0;
+    let hi = n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cdf[mid]! < u) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+}
+
+/** A key of the fixed width every trace uses, so one key costs the same in every trace. */
+function key(prefix: string, n: number): string {
+  return `${prefix}:${String(n).padStart(10, "0")}`;
+}
+
+type Trace = { name: string; keys: string[] };
+
+/** The traces: Zipf 0.99; the same with a one-off scan of 2 × capacity keys every quarter; a hot set that moves. */
+function traces(): Trace[] {
+  const out: Trace[] = [];
+  {
+    const random = rng(seed);
+    const rank = zipf(keysTotal, 0.99, random);
+    const perm = permutation(keysTotal, rng(seed + 1));
+    out.push({ name: "zipf-0.99", keys: Array.from({ length: requests }, () => key("k", perm[rank()]!)) });
+  }
+  {
+    const random = rng(seed + 2);
+    const rank = zipf(keysTotal, 0.99, random);
+    const perm = permutation(keysTotal, rng(seed + 3));
+    const keys: string[] = [];
+    let scanned = 0;
+    const every = Math.floor(requests / 4);
+    while (keys.length < requests) {
+      keys.push(key("k", perm[rank()]!));
+      if (keys.length % every === 0) for (let i = 0; i < 2 * capacity && keys.length < requests; i++) keys.push(key("s", scanned++));
+    }
+    out.push({ name: "zipf+scan", keys });
+  }
+  {
+    const random = rng(seed + 4);
+    const rank = zipf(keysTotal, 0.99, random);
+    const perm = permutation(keysTotal, rng(seed + 5));
+    const phases = 5;
+    const keys: string[] = [];
+    for (let i = 0; i < requests; i++) {
+      // Each phase the popularity order rotates by a fifth of the keys: a new hot set.
+      const phase = Math.floor((i * phases) / requests);
+      keys.push(key("k", perm[(rank() + phase * Math.floor(keysTotal / phases)) % keysTotal]!));
+    }
+    out.push({ name: "shifting", keys });
+  }
+  return out;
+}
+
+function permutation(n: number, random: () => number): Int32Array {
+  const p = Int32Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [p[i], p[j]] = [p[j]!, p[i]!];
+  }
+  return p;
+}
+
+function freePort(): number {
+  const listener = Bun.listen({ hostname: host, port: 0, socket: { data() {} } });
+  const port = listener.port;
+  listener.stop(true);
+  return port;
+}
+
+interface Server {
+  proc: Subprocess;
+  client: RedisClient;
+  dir: string;
+}
+
+async function start(kind: "osprey" | "redis"): Promise<Server> {
+  const port = freePort();
+  const dir = mkdtempSync(join(tmpdir(), `hitratio-${kind}-`));
+  const proc =
+    kind === "osprey"
+      ? Bun.spawn([process.execPath, "run", "src/server.ts", "--listen", `${host}:${port}`, "--data-dir", join(dir, "data"), "--sync", "os"], {
+          cwd: projectDir,
+          env: { ...process.env, OSPREY_ENABLE_SNAPSHOT: "false", OSPREY_LOG_FILE: join(dir, "osprey.log") },
+          stdin: "ignore",
+          stdout: "ignore",
+          stderr: "ignore",
+        })
+      : Bun.spawn([redisBinary, "--port", String(port), "--bind", host, "--save", "", "--appendonly", "no", "--dir", dir], { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      const client = new RedisClient(`redis://${host}:${port}`);
+      await client.send("PING", []);
+      return { proc, client, dir };
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await Bun.sleep(100);
+    }
+  }
+}
+
+async function stop(s: Server): Promise<void> {
+  s.client.close();
+  s.proc.kill("SIGTERM");
+  await s.proc.exited;
+  rmSync(s.dir, { recursive: true, force: true });
+}
+
+async function info(s: Server, field: string): Promise<number> {
+  const text = String(await s.client.send("INFO", ["memory"]));
+  const m = new RegExp(`^${field}:(\\d+)`, "m").exec(text);
+  if (m === null) throw new Error(`no ${field} in INFO`);
+  return Number(m[1]);
+}
+
+const value = "v".repeat(valueBytes);
+
+/** The memory holding `capacity` keys of the traces' shape, by the server's own count. */
+async function calibrate(s: Server): Promise<number> {
+  await s.client.send("CONFIG", ["SET", "maxmemory", "0"]);
+  await s.client.send("FLUSHALL", []);
+  await fill(s, "c", capacity);
+  const used = await info(s, "used_memory");
+  await s.client.send("FLUSHALL", []);
+  const base = await info(s, "used_memory");
+  // A limit equal to that used_memory does not hold exactly `capacity` keys once eviction runs
+  // (hash tables sized differently, Redis's clients counted): measure what it holds and rescale, up to three times.
+  let limit = used;
+  for (let round = 0; round < 3; round++) {
+    await s.client.send("CONFIG", ["SET", "maxmemory-policy", "allkeys-random"]);
+    await s.client.send("CONFIG", ["SET", "maxmemory", String(limit)]);
+    await fill(s, "d", 3 * capacity);
+    const held = Number(await s.client.send("DBSIZE", []));
+    await s.client.send("CONFIG", ["SET", "maxmemory", "0"]);
+    await s.client.send("FLUSHALL", []);
+    if (held === capacity) break;
+    limit = Math.round(base + ((limit - base) * capacity) / held);
+  }
+  return limit;
+}
+
+async function fill(s: Server, prefix: string, count: number): Promise<void> {
+  for (let i = 0; i < count; i += batch) {
+    const n = Math.min(batch, count - i);
+    await Promise.all(Array.from({ length: n }, (_, j) => s.client.send("SET", [key(prefix, i + j), value])));
+  }
+}
+
+/** Replays a trace cache-aside, `batch` GETs at a time then SETs for their misses; the hit ratio and keys held. */
+async function replay(s: Server, trace: Trace): Promise<{ hitRatio: number; keysHeld: number }> {
+  let hits = 0;
+  for (let i = 0; i < trace.keys.length; i += batch) {
+    const keys = trace.keys.slice(i, i + batch);
+    const got = await Promise.all(keys.map((k) => s.client.get(k)));
+    const misses = keys.filter((_, j) => got[j] === null);
+    hits += keys.length - misses.length;
+    await Promise.all(misses.map((k) => s.client.send("SET", [k, value])));
+  }
+  const keysHeld = Number(await s.client.send("DBSIZE", []));
+  return { hitRatio: hits / trace.keys.length, keysHeld };
+}
+
+const runs: { server: "osprey" | "redis"; policies: string[] }[] = [
+  { server: "osprey", policies: ["allkeys-lru", "allkeys-lfu", "allkeys-random", "allkeys-osprey"] },
+  ...(process.argv.includes("--osprey-only") ? [] : [{ server: "redis" as const, policies: ["allkeys-lru", "allkeys-lfu", "allkeys-random"] }]),
+];
+
+const all = traces();
+console.log(`keys=${keysTotal} capacity=${capacity} requests=${requests} value=${valueBytes}B batch=${batch} seed=${seed}`);
+const rows: string[] = [];
+for (const run of runs) {
+  const s = await start(run.server);
+  try {
+    const limit = await calibrate(s);
+    console.log(`${run.server}: maxmemory ${limit} (its used_memory holding ${capacity} keys)`);
+    for (const policy of run.policies) {
+      const cells: string[] = [];
+      for (const trace of all) {
+        await s.client.send("CONFIG", ["SET", "maxmemory", "0"]);
+        await s.client.send("FLUSHALL", []);
+        await s.client.send("CONFIG", ["SET", "maxmemory-policy", policy]);
+        await s.client.send("CONFIG", ["SET", "maxmemory", String(limit)]);
+        const r = await replay(s, trace);
+        cells.push(`${(r.hitRatio * 100).toFixed(2)}% (${r.keysHeld})`);
+      }
+      const row = `| ${run.server} | ${policy} | ${cells.join(" | ")} |`;
+      rows.push(row);
+      console.log(row);
+    }
+  } finally {
+    await stop(s);
+  }
+}
+console.log(`\n| server | policy | ${all.map((t) => `${t.name} hit % (keys held)`).join(" | ")} |`);
+console.log(`|---|---|${all.map(() => "---").join("|")}|`);
+for (const r of rows) console.log(r);
