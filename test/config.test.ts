@@ -59,6 +59,9 @@ describe("defaults", () => {
       metricsListenHost: null,
       metricsListenPort: 0,
       umask: 0o077,
+      authPassword: "",
+      users: [],
+      protectedMode: true,
     });
   });
 

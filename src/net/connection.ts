@@ -27,6 +27,7 @@ import { Writer } from "../protocol/writer.ts";
 import type { DurabilityWaiter } from "../persistence/wal.ts";
 import type { BudgetHolder } from "./budget.ts";
 import { clientsOf } from "./clients.ts";
+import { authOf } from "../auth.ts";
 
 /** What a connection needs of its socket; Bun's TCP socket has exactly this shape. */
 export interface Transport {
@@ -67,13 +68,16 @@ interface Protocol {
 
 function textProtocol(ctx: Context): Protocol {
   const parser = new TextParser({ valueBytesMax: ctx.config.valueBytesMax }, textPayloads);
-  return { parser, session: new Session(parser, new TextReply(shared, ctx.stats), textDialect), routes: textRouteTable };
+  const session = new Session(parser, new TextReply(shared, ctx.stats), textDialect);
+  session.limits = authOf(ctx.config).connectLimits;
+  return { parser, session, routes: textRouteTable };
 }
 
 function respProtocol(ctx: Context): Protocol {
   const parser = new RespParser({ valueBytesMax: ctx.config.valueBytesMax });
   const reply = new RespReply(shared, ctx.stats);
   const session = new Session(parser, reply, respDialect);
+  session.limits = authOf(ctx.config).connectLimits;
   reply.session = session;
   return { parser, session, routes: respRouteTable };
 }

@@ -5,6 +5,7 @@
 import type { Socket, TCPSocketListener } from "bun";
 import { closeSync, openSync } from "node:fs";
 import { acceptPauseMs, acceptProbeMs, busyWarnIntervalMs, fdWarnIntervalMs, shutdownFlushMs } from "../constants.ts";
+import { authOf } from "../auth.ts";
 import { assert } from "../assert.ts";
 import type { Config } from "../config.types.ts";
 import type { Context } from "../commands/context.ts";
@@ -84,6 +85,24 @@ export function listenFailure(key: string, hostname: string, port: number, err: 
   return new ListenError(`${where}: ${text}`, { cause: err });
 }
 
+/** Whether a host is a loopback address (127.0.0.0/8, ::1, localhost): reachable only from this machine. */
+function loopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || /^::ffff:127\./i.test(host);
+}
+
+/**
+ * Protected mode (Redis's): with no password and no user configured, a listen address beyond
+ * loopback would let anyone who reaches it read and erase everything, so the server refuses to
+ * start and says how to fix it. Null when starting is fine.
+ */
+export function protectedModeRefusal(config: Pick<Config, "listenHost" | "respListenHost" | "protectedMode" | "authPassword" | "users">): string | null {
+  if (!config.protectedMode || authOf(config).required) return null;
+  const open = [[config.listenHost, "listen_addr"], [config.respListenHost, "resp_listen_addr"]].filter(([h]) => h !== null && !loopback(h)) as [string, string][];
+  if (open.length === 0) return null;
+  const [host, key] = open[0]!;
+  return `protected mode: ${key} is ${host}, beyond loopback, and no password or user is configured, so anyone who reaches the port could read and erase every key. Set auth_password or add [[users]] (docs/OPERATIONS.md, Security), listen on 127.0.0.1, or opt out with protected_mode = false`;
+}
+
 /**
  * Binds listen_addr (Osprey text, or RESP2 when a client's first byte is `*`) and, when
  * configured, resp_listen_addr (RESP2 only), before recovery, so that a busy port is reported at
@@ -92,7 +111,9 @@ export function listenFailure(key: string, hostname: string, port: number, err: 
  * so the event loop accepts nothing until serve() has the recovered keyspace. Both ports share
  * one client count, one max_clients and one shutdown.
  */
-export function bind(config: Pick<Config, "listenHost" | "listenPort" | "respListenHost" | "respListenPort">): Bound {
+export function bind(config: Pick<Config, "listenHost" | "listenPort" | "respListenHost" | "respListenPort" | "protectedMode" | "authPassword" | "users">): Bound {
+  const refusal = protectedModeRefusal(config);
+  if (refusal !== null) throw new ListenError(refusal);
   const connections = new Set<Connection>();
   let onAllClosed: (() => void) | null = null;
   let ctx: Context | null = null;
