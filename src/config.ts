@@ -123,9 +123,9 @@ export function envName(key: string): string {
 
 /**
  * OSPREY_* variables that are not config keys but are read elsewhere: the config path, the native
- * library switch, osprey-cli's address and history, the tests' log.
+ * library switch, osprey-cli's address, history and credentials, the tests' log.
  */
-const envOthers = new Set(["OSPREY_CONFIG", "OSPREY_NATIVE", "OSPREY_ADDR", "OSPREY_CLI_HISTORY", "OSPREY_TEST_LOG"]);
+const envOthers = new Set(["OSPREY_CONFIG", "OSPREY_NATIVE", "OSPREY_ADDR", "OSPREY_CLI_HISTORY", "OSPREY_TEST_LOG", "OSPREY_USER", "OSPREY_PASSWORD"]);
 
 /**
  * Read and validate the configuration: command-line flags over OSPREY_* environment variables over

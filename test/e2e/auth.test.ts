@@ -12,6 +12,8 @@ import Redis from "ioredis";
 import { RawClient } from "../support/client.ts";
 import { spawnServer, startServer, writeConfig, type RunningServer } from "../support/server.ts";
 import { run, startRedis, type RedisServer } from "../resp/redis.ts";
+import { AuthenticationError, connect, PermissionError } from "../../src/client/index.ts";
+import { cli as ospreyCli } from "../cli/run.ts";
 
 const sha256 = (pw: string) => createHash("sha256").update(pw).digest("hex");
 
@@ -121,6 +123,34 @@ describe("text protocol", () => {
     const stats = await c.stats();
     expect(Number(stats.connections_total)).toBeGreaterThan(0);
     c.close();
+  });
+});
+
+describe("client library and osprey-cli", () => {
+  test("the client sends AUTH first and maps NOAUTH and NOPERM to their error classes", async () => {
+    const reader = await connect({ port: server.port, user: "reader", password: "reader-pass" });
+    try {
+      expect(await reader.ping()).toBe("PONG");
+      await expect(reader.set("lib:k", "v")).rejects.toBeInstanceOf(PermissionError);
+    } finally {
+      await reader.close();
+    }
+    await expect(connect({ port: server.port, password: "wrong", reconnect: false })).rejects.toBeInstanceOf(AuthenticationError);
+    const anonymous = await connect({ port: server.port, reconnect: false });
+    try {
+      await expect(anonymous.get("lib:k")).rejects.toBeInstanceOf(AuthenticationError);
+    } finally {
+      await anonymous.close();
+    }
+  });
+
+  test("osprey-cli authenticates with --user/--password or OSPREY_PASSWORD", async () => {
+    const port = String(server.port);
+    expect((await ospreyCli(["--port", port, "--user", "ops", "--password", "ops-pass", "set", "cli:k", "v"])).code).toBe(0);
+    const got = await ospreyCli(["--port", port, "get", "cli:k"], { env: { OSPREY_PASSWORD: "secret" } });
+    expect([got.code, got.stdout]).toEqual([0, "v"]);
+    const refused = await ospreyCli(["--port", port, "get", "cli:k"]);
+    expect([refused.code, refused.stderr]).toEqual([1, "ERR NOAUTH authentication required\n"]);
   });
 });
 
