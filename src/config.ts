@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parse, TomlError } from "smol-toml";
-import type { Config, LogLevel, SyncPolicy, UserConfig } from "./config.types.ts";
+import type { Config, LogLevel, SyncPolicy, TlsClientAuth, UserConfig } from "./config.types.ts";
 import { connectionInputBytesMax, defaults, keyBytesMaxLimit, outputHardBytes, userNameBytesMax, usersMax, valueBytesMaxLimit } from "./constants.ts";
 import { log } from "./log.ts";
 
@@ -36,6 +36,7 @@ const timerMsMax = 2 ** 31 - 1;
 const intMax = Number.MAX_SAFE_INTEGER;
 const syncPolicies: readonly SyncPolicy[] = ["os", "batch", "always"];
 const logLevels: readonly LogLevel[] = ["DEBUG", "INFO", "WARN", "ERROR"];
+const tlsClientAuths: readonly TlsClientAuth[] = ["no", "optional", "required"];
 
 /**
  * Validate a parsed osprey.toml (or any plain object of its keys), fill missing keys from
@@ -58,6 +59,7 @@ export function configFromObject(raw: Raw, opts: ConfigOptions = {}): Config {
   if (authPassword !== "") {
     warn("auth_password is kept in plain text in the configuration: prefer a [[users]] entry named \"default\" with password_sha256 or password_hash (docs/OPERATIONS.md, Security)");
   }
+  const tls = tlsOf(raw, baseDir);
   return Object.freeze({
     listenHost: host,
     listenPort: port,
@@ -90,6 +92,7 @@ export function configFromObject(raw: Raw, opts: ConfigOptions = {}): Config {
     authPassword,
     users,
     protectedMode: bool(raw, "protected_mode"),
+    ...tls,
   });
 }
 
@@ -308,6 +311,27 @@ function umask(raw: Raw, key: Key): number {
   const v = value(raw, key);
   if (typeof v === "string" && /^0?[0-7]{3}$/.test(v)) return parseInt(v, 8);
   return fail(key, `three octal digits such as "077" or "027"`, v);
+}
+
+/**
+ * TLS: tls_cert_file and tls_key_file together or neither; a CA file when client certificates are
+ * asked for (tls_client_auth other than "no"), and client auth only with TLS on. The files are read
+ * when the server binds, which names a missing or unreadable one.
+ */
+function tlsOf(raw: Raw, baseDir: string): Pick<Config, "tlsCertFile" | "tlsKeyFile" | "tlsCaFile" | "tlsClientAuth"> {
+  const cert = string(raw, "tls_cert_file");
+  const key = string(raw, "tls_key_file");
+  const ca = string(raw, "tls_ca_file");
+  const clientAuth = oneOf(raw, "tls_client_auth", tlsClientAuths, (s) => s.toLowerCase());
+  if ((cert === "") !== (key === "")) fail(cert === "" ? "tls_cert_file" : "tls_key_file", "a file next to " + (cert === "" ? "tls_key_file" : "tls_cert_file") + " (TLS needs both)", "");
+  if (clientAuth !== "no" && cert === "") fail("tls_client_auth", `"no" while TLS is off (tls_cert_file and tls_key_file unset)`, clientAuth);
+  if (clientAuth !== "no" && ca === "") fail("tls_ca_file", `the CA file client certificates are checked against (tls_client_auth = "${clientAuth}")`, ca);
+  return {
+    tlsCertFile: cert === "" ? null : resolve(baseDir, cert),
+    tlsKeyFile: key === "" ? null : resolve(baseDir, key),
+    tlsCaFile: ca === "" ? null : resolve(baseDir, ca),
+    tlsClientAuth: clientAuth,
+  };
 }
 
 const userKeys = new Set(["name", "password_sha256", "password_hash", "permissions", "keys", "enabled"]);

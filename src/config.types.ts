@@ -3,6 +3,7 @@
 
 export type SyncPolicy = "os" | "batch" | "always";
 export type LogLevel = "DEBUG" | "INFO" | "WARN" | "ERROR";
+export type TlsClientAuth = "no" | "optional" | "required";
 
 /** One `[[users]]` table of osprey.toml, validated. */
 export interface UserConfig {
@@ -75,4 +76,11 @@ export interface Config {
   readonly users: readonly UserConfig[];
   /** protected_mode: refuse to listen beyond loopback while no password or user is configured. */
   readonly protectedMode: boolean;
+  /** tls_cert_file and tls_key_file, resolved to absolute paths; null when TLS is off. */
+  readonly tlsCertFile: string | null;
+  readonly tlsKeyFile: string | null;
+  /** tls_ca_file, resolved; null when none. */
+  readonly tlsCaFile: string | null;
+  /** tls_client_auth */
+  readonly tlsClientAuth: TlsClientAuth;
 }

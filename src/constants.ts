@@ -170,6 +170,13 @@ export const defaults = {
   users: [] as readonly unknown[],
   // With no password and no user, a listen address beyond loopback refuses to start.
   protected_mode: true,
+  // TLS on listen_addr and resp_listen_addr: a PEM certificate chain and its private key; "" = off.
+  tls_cert_file: "",
+  tls_key_file: "",
+  // PEM CA certificates that client certificates must chain to (mutual TLS); "" = none.
+  tls_ca_file: "",
+  // Whether clients must present a certificate: "no", "optional" (checked when sent) or "required".
+  tls_client_auth: "no",
 } as const;
 
 assert(defaults.client_input_bytes_max >= connectionInputBytesMax(valueBytesMaxLimit), "the default client_input_bytes_max must fit one maximal request at any max_value_bytes");

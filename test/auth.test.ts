@@ -76,3 +76,20 @@ describe("password checks", () => {
     expect(authOf(cfg).users.get("off")!.verify(Buffer.from("pw"))).toBe(false);
   });
 });
+
+describe("TLS settings", () => {
+  test.each([
+    [{ tls_cert_file: "c.pem" }, "tls_key_file: expected a file next to tls_cert_file (TLS needs both)"],
+    [{ tls_key_file: "k.pem" }, "tls_cert_file: expected a file next to tls_key_file (TLS needs both)"],
+    [{ tls_client_auth: "required" }, "tls_client_auth: expected \"no\" while TLS is off"],
+    [{ tls_cert_file: "c.pem", tls_key_file: "k.pem", tls_client_auth: "optional" }, "tls_ca_file: expected the CA file client certificates are checked against"],
+    [{ tls_client_auth: "sometimes" }, "tls_client_auth: expected one of no, optional, required"],
+  ])("%p is refused: %s", (raw, message) => {
+    expect(errorFor(raw)).toContain(message);
+  });
+
+  test("TLS file paths resolve against the base folder", () => {
+    const cfg = configFromObject({ tls_cert_file: "c.pem", tls_key_file: "/etc/k.pem", tls_ca_file: "ca.pem", tls_client_auth: "Required" }, { ...quiet, baseDir: "/srv/osprey" });
+    expect([cfg.tlsCertFile, cfg.tlsKeyFile, cfg.tlsCaFile, cfg.tlsClientAuth]).toEqual(["/srv/osprey/c.pem", "/etc/k.pem", "/srv/osprey/ca.pem", "required"]);
+  });
+});

@@ -62,6 +62,10 @@ describe("defaults", () => {
       authPassword: "",
       users: [],
       protectedMode: true,
+      tlsCertFile: null,
+      tlsKeyFile: null,
+      tlsCaFile: null,
+      tlsClientAuth: "no",
     });
   });
 

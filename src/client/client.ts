@@ -52,6 +52,11 @@ export interface ConnectOptions {
   password?: string;
   /** The user to authenticate as (default: the server's `default` user). */
   user?: string;
+  /**
+   * Connect over TLS: true verifies the server against the system's CAs; `{ ca }` against these
+   * PEM certificates instead; `cert` + `key` (PEM) present a client certificate (mutual TLS).
+   */
+  tls?: boolean | { ca?: string; cert?: string; key?: string };
 }
 
 /** Options of `set`. */
@@ -176,6 +181,7 @@ export class OspreyClient {
   #idle: (() => void)[] = [];
   /** The AUTH line sent first on every connection; null without a password. */
   readonly #auth: Uint8Array | null;
+  readonly #tls: boolean | { ca?: string; cert?: string; key?: string };
   /** The reply to the current connection's AUTH, for open() to wait on. */
   #authed: Promise<unknown> | null = null;
 
@@ -186,6 +192,7 @@ export class OspreyClient {
     this.#connectTimeoutMs = options.connectTimeoutMs ?? 5_000;
     const r = options.reconnect ?? true;
     this.#reconnect = r === false ? null : { attempts: 20, delayMs: 50, maxDelayMs: 1000, ...(r === true ? {} : r) };
+    this.#tls = options.tls ?? false;
     const pw = options.password;
     this.#auth = pw === undefined ? null : options.user === undefined ? line("AUTH", tokenBytes(pw, "password")) : line("AUTH", tokenBytes(options.user, "user"), tokenBytes(pw, "password"));
   }
@@ -524,6 +531,7 @@ export class OspreyClient {
         Bun.connect({
           hostname: this.host,
           port: this.port,
+          ...(this.#tls === false ? {} : { tls: this.#tls }),
           socket: {
             data: (s, data) => {
               if (s === this.#socket) this.#onData(data);
