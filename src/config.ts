@@ -5,8 +5,8 @@
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parse, TomlError } from "smol-toml";
-import type { Config, LogLevel, SyncPolicy } from "./config.types.ts";
-import { connectionInputBytesMax, defaults, keyBytesMaxLimit, outputHardBytes, valueBytesMaxLimit } from "./constants.ts";
+import type { Config, LogLevel, SyncPolicy, TlsClientAuth, UserConfig } from "./config.types.ts";
+import { connectionInputBytesMax, defaults, keyBytesMaxLimit, outputHardBytes, userNameBytesMax, usersMax, valueBytesMaxLimit } from "./constants.ts";
 import { log } from "./log.ts";
 import { evictionPolicies } from "./engine/eviction.ts";
 
@@ -37,6 +37,7 @@ const timerMsMax = 2 ** 31 - 1;
 const intMax = Number.MAX_SAFE_INTEGER;
 const syncPolicies: readonly SyncPolicy[] = ["os", "batch", "always"];
 const logLevels: readonly LogLevel[] = ["DEBUG", "INFO", "WARN", "ERROR"];
+const tlsClientAuths: readonly TlsClientAuth[] = ["no", "optional", "required"];
 
 /**
  * Validate a parsed osprey.toml (or any plain object of its keys), fill missing keys from
@@ -54,6 +55,12 @@ export function configFromObject(raw: Raw, opts: ConfigOptions = {}): Config {
   const logFileRaw = string(raw, "log_file");
   const metrics = string(raw, "metrics_listen_addr") === "" ? null : listenAddr(raw, "metrics_listen_addr");
   const valueBytesMax = int(raw, "max_value_bytes", 1, valueBytesMaxLimit);
+  const authPassword = string(raw, "auth_password");
+  const users = usersOf(raw, authPassword !== "");
+  if (authPassword !== "") {
+    warn("auth_password is kept in plain text in the configuration: prefer a [[users]] entry named \"default\" with password_sha256 or password_hash (docs/OPERATIONS.md, Security)");
+  }
+  const tls = tlsOf(raw, baseDir);
   return Object.freeze({
     listenHost: host,
     listenPort: port,
@@ -85,6 +92,10 @@ export function configFromObject(raw: Raw, opts: ConfigOptions = {}): Config {
     umask: umask(raw, "umask"),
     maxMemoryBytes: int(raw, "max_memory_bytes", 0, intMax),
     evictionPolicy: oneOf(raw, "eviction_policy", evictionPolicies, (s) => s.toLowerCase()),
+    authPassword,
+    users,
+    protectedMode: bool(raw, "protected_mode"),
+    ...tls,
   });
 }
 
@@ -118,9 +129,9 @@ export function envName(key: string): string {
 
 /**
  * OSPREY_* variables that are not config keys but are read elsewhere: the config path, the native
- * library switch, osprey-cli's address and history, the tests' log.
+ * library switch, osprey-cli's address, history and credentials, the tests' log.
  */
-const envOthers = new Set(["OSPREY_CONFIG", "OSPREY_NATIVE", "OSPREY_ADDR", "OSPREY_CLI_HISTORY", "OSPREY_TEST_LOG"]);
+const envOthers = new Set(["OSPREY_CONFIG", "OSPREY_NATIVE", "OSPREY_ADDR", "OSPREY_CLI_HISTORY", "OSPREY_TEST_LOG", "OSPREY_USER", "OSPREY_PASSWORD"]);
 
 /**
  * Read and validate the configuration: command-line flags over OSPREY_* environment variables over
@@ -303,4 +314,81 @@ function umask(raw: Raw, key: Key): number {
   const v = value(raw, key);
   if (typeof v === "string" && /^0?[0-7]{3}$/.test(v)) return parseInt(v, 8);
   return fail(key, `three octal digits such as "077" or "027"`, v);
+}
+
+/**
+ * TLS: tls_cert_file and tls_key_file together or neither; a CA file when client certificates are
+ * asked for (tls_client_auth other than "no"), and client auth only with TLS on. The files are read
+ * when the server binds, which names a missing or unreadable one.
+ */
+function tlsOf(raw: Raw, baseDir: string): Pick<Config, "tlsCertFile" | "tlsKeyFile" | "tlsCaFile" | "tlsClientAuth"> {
+  const cert = string(raw, "tls_cert_file");
+  const key = string(raw, "tls_key_file");
+  const ca = string(raw, "tls_ca_file");
+  const clientAuth = oneOf(raw, "tls_client_auth", tlsClientAuths, (s) => s.toLowerCase());
+  if ((cert === "") !== (key === "")) fail(cert === "" ? "tls_cert_file" : "tls_key_file", "a file next to " + (cert === "" ? "tls_key_file" : "tls_cert_file") + " (TLS needs both)", "");
+  if (clientAuth !== "no" && cert === "") fail("tls_client_auth", `"no" while TLS is off (tls_cert_file and tls_key_file unset)`, clientAuth);
+  if (clientAuth !== "no" && ca === "") fail("tls_ca_file", `the CA file client certificates are checked against (tls_client_auth = "${clientAuth}")`, ca);
+  return {
+    tlsCertFile: cert === "" ? null : resolve(baseDir, cert),
+    tlsKeyFile: key === "" ? null : resolve(baseDir, key),
+    tlsCaFile: ca === "" ? null : resolve(baseDir, ca),
+    tlsClientAuth: clientAuth,
+  };
+}
+
+const userKeys = new Set(["name", "password_sha256", "password_hash", "permissions", "keys", "enabled"]);
+const permissionBits: Readonly<Record<string, number>> = { read: 1, write: 2, admin: 4 };
+
+/**
+ * [[users]]: an array of tables, each with a unique printable `name`, exactly one of
+ * `password_sha256` (64 hex digits) and `password_hash` (Bun.password's argon2 or bcrypt string),
+ * `permissions` (a list of "read", "write", "admin"), an optional `keys` glob and `enabled`. A
+ * user named "default" cannot be given next to auth_password, which defines that user.
+ */
+function usersOf(raw: Raw, hasAuthPassword: boolean): readonly UserConfig[] {
+  const v = value(raw, "users");
+  if (!Array.isArray(v)) return fail("users", "an array of [[users]] tables", v);
+  if (v.length > usersMax) return fail("users", `at most ${usersMax} users`, `${v.length} users`);
+  const names = new Set<string>();
+  const users = v.map((t: unknown, i: number): UserConfig => {
+    const where = `users[${i}]`;
+    const bad = (what: string, got: unknown): never => {
+      throw new ConfigError(`${where}: expected ${what}, got ${show(got)}`, { key: "users" });
+    };
+    if (typeof t !== "object" || t === null || Array.isArray(t) || t instanceof Date) return bad("a table", t);
+    const u = t as Raw;
+    const unknown = Object.keys(u).filter((k) => !userKeys.has(k));
+    if (unknown.length > 0) bad(`only ${[...userKeys].join(", ")}`, unknown.join(", "));
+    const name = u.name;
+    if (typeof name !== "string" || !/^[!-~]+$/.test(name) || name.length > userNameBytesMax) {
+      bad(`a name of 1 to ${userNameBytesMax} printable characters without spaces`, name);
+    }
+    const n = name as string;
+    if (names.has(n)) bad("a name no other user has", n);
+    if (n === "default" && hasAuthPassword) bad("no user named \"default\" next to auth_password (which is that user's password)", n);
+    names.add(n);
+    const sha = u.password_sha256;
+    const hash = u.password_hash;
+    if ((sha === undefined) === (hash === undefined)) bad("exactly one of password_sha256 and password_hash", sha === undefined ? "neither" : "both");
+    if (sha !== undefined && (typeof sha !== "string" || !/^[0-9a-fA-F]{64}$/.test(sha))) bad("password_sha256 as 64 hex digits (sha256sum of the password)", sha);
+    if (hash !== undefined && (typeof hash !== "string" || !/^\$(argon2(id|i|d)\$|2[abxy]?\$)/.test(hash))) bad("password_hash as an argon2 or bcrypt string from Bun.password.hash", hash);
+    const perms = u.permissions;
+    if (!Array.isArray(perms) || perms.some((p) => typeof p !== "string" || !Object.hasOwn(permissionBits, p))) {
+      bad(`permissions as a list of ${Object.keys(permissionBits).map((p) => JSON.stringify(p)).join(", ")}`, perms);
+    }
+    const keys = u.keys;
+    if (keys !== undefined && (typeof keys !== "string" || keys === "")) bad("keys as a non-empty glob such as \"app:*\"", keys);
+    const enabled = u.enabled ?? true;
+    if (typeof enabled !== "boolean") bad("enabled as true or false", enabled);
+    return Object.freeze({
+      name: n,
+      passwordSha256: typeof sha === "string" ? sha.toLowerCase() : null,
+      passwordHash: typeof hash === "string" ? hash : null,
+      permissions: (perms as string[]).reduce((bits, p) => bits | permissionBits[p]!, 0),
+      keys: typeof keys === "string" ? keys : null,
+      enabled: enabled as boolean,
+    });
+  });
+  return Object.freeze(users);
 }

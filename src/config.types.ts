@@ -5,6 +5,22 @@ import type { EvictionPolicy } from "./engine/eviction.ts";
 
 export type SyncPolicy = "os" | "batch" | "always";
 export type LogLevel = "DEBUG" | "INFO" | "WARN" | "ERROR";
+export type TlsClientAuth = "no" | "optional" | "required";
+
+/** One `[[users]]` table of osprey.toml, validated. */
+export interface UserConfig {
+  readonly name: string;
+  /** password_sha256: 64 hex digits, lower-case; null when password_hash is given instead. */
+  readonly passwordSha256: string | null;
+  /** password_hash: an argon2 or bcrypt string of Bun.password; null when password_sha256 is given. */
+  readonly passwordHash: string | null;
+  /** permissions, as bits of auth.ts's Perm (read 1, write 2, admin 4). */
+  readonly permissions: number;
+  /** keys: a glob the keys this user names must match; null when absent (every key). */
+  readonly keys: string | null;
+  /** enabled (default true): a disabled user cannot authenticate. */
+  readonly enabled: boolean;
+}
 
 export interface Config {
   /** listen_addr, split: host part ("127.0.0.1", "::1", "0.0.0.0"). */
@@ -60,4 +76,17 @@ export interface Config {
   readonly maxMemoryBytes: number;
   /** eviction_policy */
   readonly evictionPolicy: EvictionPolicy;
+  /** auth_password: the `default` user's password (Redis's requirepass); "" when none. */
+  readonly authPassword: string;
+  /** [[users]], in file order. */
+  readonly users: readonly UserConfig[];
+  /** protected_mode: refuse to listen beyond loopback while no password or user is configured. */
+  readonly protectedMode: boolean;
+  /** tls_cert_file and tls_key_file, resolved to absolute paths; null when TLS is off. */
+  readonly tlsCertFile: string | null;
+  readonly tlsKeyFile: string | null;
+  /** tls_ca_file, resolved; null when none. */
+  readonly tlsCaFile: string | null;
+  /** tls_client_auth */
+  readonly tlsClientAuth: TlsClientAuth;
 }

@@ -168,10 +168,31 @@ export const defaults = {
   metrics_listen_addr: "",
   // Files the server creates are private to its user (0600, folders 0700) unless this is loosened.
   umask: "077",
+  // The `default` user's password, like Redis's requirepass; "" = none. Kept in plain text in the
+  // file, so start-up warns and suggests a [[users]] entry with a hash instead.
+  auth_password: "",
+  // [[users]] tables: name, password_sha256 or password_hash, permissions, keys, enabled.
+  users: [] as readonly unknown[],
+  // With no password and no user, a listen address beyond loopback refuses to start.
+  protected_mode: true,
+  // TLS on listen_addr and resp_listen_addr: a PEM certificate chain and its private key; "" = off.
+  tls_cert_file: "",
+  tls_key_file: "",
+  // PEM CA certificates that client certificates must chain to (mutual TLS); "" = none.
+  tls_ca_file: "",
+  // Whether clients must present a certificate: "no", "optional" (checked when sent) or "required".
+  tls_client_auth: "no",
 } as const;
 
 assert(defaults.client_input_bytes_max >= connectionInputBytesMax(valueBytesMaxLimit), "the default client_input_bytes_max must fit one maximal request at any max_value_bytes");
 assert(defaults.client_output_bytes_max >= outputHardBytes, "the default client_output_bytes_max must fit one client's own output limit");
+
+// ---- Authentication ----
+
+/** [[users]] tables at most: each is a map entry and, with password_hash, an argon2/bcrypt check per AUTH. */
+export const usersMax = 1000;
+/** A user name's bytes at most (Redis has no limit; ACL LIST lines and log lines stay short). */
+export const userNameBytesMax = 128;
 
 // ---- Descriptors ----
 

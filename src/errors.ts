@@ -6,7 +6,7 @@ import { assert } from "./assert.ts";
 import { Fail } from "./commands/reply.ts";
 
 /** The error codes of docs/PROTOCOL.md: `ERR <CODE> <message>`. */
-export type ErrorCode = "BADREQ" | "TOOLARGE" | "EXISTS" | "NEXISTS" | "VER" | "TYPE" | "BUSY" | "OOM" | "INTERNAL";
+export type ErrorCode = "BADREQ" | "TOOLARGE" | "EXISTS" | "NEXISTS" | "VER" | "TYPE" | "BUSY" | "OOM" | "INTERNAL" | "NOAUTH" | "NOPERM";
 
 function reply(code: ErrorCode, message: string): Uint8Array {
   return Buffer.from(`ERR ${code} ${message}\r\n`, "latin1");
@@ -81,7 +81,25 @@ export const Err = {
   oom: reply("OOM", "command not allowed: used memory is at max_memory_bytes and nothing can be evicted"),
   /** A refusal of a RESP-only keyspace command, which never reaches a text connection (the table's fallback). */
   respOnly: reply("BADREQ", "not available in the text protocol"),
+  /** A command other than AUTH or QUIT before the connection authenticated. */
+  noAuth: reply("NOAUTH", "authentication required"),
+  /** AUTH with a wrong password, an unknown or a disabled user (one message, so names cannot be probed). */
+  wrongPass: reply("NOAUTH", "invalid username or password"),
+  /** AUTH while no auth_password and no [[users]] are configured. */
+  noPassword: reply("BADREQ", "AUTH called but no password is configured"),
+  /** A key the request names is outside the user's keys pattern. */
+  noPermKey: reply("NOPERM", "no permission to access a key named in the request"),
+  /** SCAN, DBSIZE, FLUSHALL, … from a user with a keys pattern: they reach keys the request does not name. */
+  noPermKeyspace: reply("NOPERM", "no permission to run a command that reaches keys outside the user's pattern"),
 } as const;
+
+/**
+ * NOPERM for a command the user's permissions do not cover, naming it (text: `ERR NOPERM no
+ * permission to run 'SET'`; RESP: Redis's words). Built when refused, never on a hot path.
+ */
+export function noPermCommand(text: boolean, name: string): Uint8Array {
+  return text ? reply("NOPERM", `no permission to run '${name}'`) : respError(`-NOPERM this user has no permissions to run the '${name}' command`);
+}
 
 /** An `ERR INTERNAL` reply naming the cause, for failures that are not the client's fault. */
 export function internalError(cause: string): Uint8Array {
@@ -139,8 +157,18 @@ export const RespErr = {
   noProto: respError("-NOPROTO unsupported protocol version"),
   /** HELLO whose version is not a number. */
   helloVersion: respError("Protocol version is not an integer or out of range"),
-  /** HELLO AUTH with a user other than `default` (Osprey has no users; `default` needs no password). */
+  /** AUTH or HELLO AUTH with a wrong password, an unknown or a disabled user (Redis's text). */
   wrongPass: respError("-WRONGPASS invalid username-password pair or user is disabled."),
+  /** A command other than AUTH, HELLO, QUIT or RESET before the connection authenticated. */
+  noAuth: respError("-NOAUTH Authentication required."),
+  /** HELLO without AUTH before the connection authenticated (Redis's text). */
+  helloNoAuth: respError("-NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"),
+  /** AUTH <password> while the default user has no password (Redis's text). */
+  noPassword: respError("AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"),
+  /** A key outside the user's keys pattern (Redis's text). */
+  noPermKey: respError("-NOPERM this user has no permissions to access one of the keys used as arguments"),
+  /** SCAN, KEYS, DBSIZE, FLUSHALL, … from a user with a keys pattern (Osprey's rule; Redis would not filter them). */
+  noPermKeyspace: respError("-NOPERM this user has a key pattern and this command reaches keys outside it"),
   /** CLIENT SETNAME with a byte outside '!'..'~'. */
   clientName: respError("Client names cannot contain spaces, newlines or special characters."),
   /** EXPIRE with NX and another condition. */
@@ -250,6 +278,11 @@ export const textFail: readonly Uint8Array[] = failTable({
   [Fail.FreqNotTracked]: Err.respOnly,
   [Fail.IdleNotTracked]: Err.respOnly,
   [Fail.Oom]: Err.oom,
+  [Fail.NoAuth]: Err.noAuth,
+  [Fail.WrongPass]: Err.wrongPass,
+  [Fail.NoPassword]: Err.noPassword,
+  [Fail.NoPermKey]: Err.noPermKey,
+  [Fail.NoPermKeyspace]: Err.noPermKeyspace,
 });
 
 /**
@@ -300,6 +333,11 @@ export const respFail: readonly Uint8Array[] = failTable({
   [Fail.FreqNotTracked]: RespErr.freqNotTracked,
   [Fail.IdleNotTracked]: RespErr.idleNotTracked,
   [Fail.Oom]: RespErr.oom,
+  [Fail.NoAuth]: RespErr.noAuth,
+  [Fail.WrongPass]: RespErr.wrongPass,
+  [Fail.NoPassword]: RespErr.noPassword,
+  [Fail.NoPermKey]: RespErr.noPermKey,
+  [Fail.NoPermKeyspace]: RespErr.noPermKeyspace,
 });
 
 /** Every Fail must have a reply: a table missing one fails at start-up, not on the first such request. */

@@ -347,7 +347,8 @@ function reload(server: Running, started: Config, read: () => Config): void {
   const restart = new Set<string>();
   for (const f of Object.keys(next) as (keyof Config)[]) {
     if ((reloadable as readonly string[]).includes(f)) continue;
-    if (next[f] !== started[f]) restart.add(keyOf(f));
+    // [[users]] is a fresh array on every read: compare its contents.
+    if (f === "users" ? JSON.stringify(next.users) !== JSON.stringify(started.users) : next[f] !== started[f]) restart.add(keyOf(f));
   }
   if (restart.size > 0) log.warn(`SIGHUP: changed in the configuration but only read at start-up, restart to apply: ${[...restart].join(", ")}`);
   if (applied.length === 0 && restart.size === 0) log.info("SIGHUP: configuration unchanged");

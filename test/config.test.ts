@@ -61,6 +61,13 @@ describe("defaults", () => {
       umask: 0o077,
       maxMemoryBytes: 0,
       evictionPolicy: "noeviction",
+      authPassword: "",
+      users: [],
+      protectedMode: true,
+      tlsCertFile: null,
+      tlsKeyFile: null,
+      tlsCaFile: null,
+      tlsClientAuth: "no",
     });
   });
 

@@ -28,6 +28,10 @@ const connectionArgs = {
   host: { type: "string", description: "Server host (default: from OSPREY_ADDR, else 127.0.0.1)" },
   port: { type: "string", description: "Server port (default: from OSPREY_ADDR, else 7070)" },
   timeout: { type: "string", description: "Milliseconds to wait for a reply (default 10000)" },
+  user: { type: "string", description: "User to AUTH as (default: the server's default user)" },
+  password: { type: "string", description: "Password sent with AUTH first (default: from OSPREY_PASSWORD)" },
+  tls: { type: "boolean", description: "Connect over TLS" },
+  cacert: { type: "string", description: "PEM CA file the server's certificate must chain to (implies --tls)" },
   json: { type: "boolean", description: "Print the reply as JSON" },
 } satisfies ArgsDef;
 
@@ -45,7 +49,7 @@ function arg(s: unknown): string | undefined {
 /** Marks negative numbers and moves connection options given before the subcommand after it. */
 export function prepareArgv(argv: readonly string[]): string[] {
   const marked = argv.map((a) => (/^-\d+$/.test(a) ? negativeMark + a : a));
-  const valueFlags = new Set(["--host", "--port", "--timeout"]);
+  const valueFlags = new Set(["--host", "--port", "--timeout", "--user", "--password", "--cacert"]);
   const globals: string[] = [];
   let i = 0;
   while (i < marked.length && marked[i]!.startsWith("-") && marked[i] !== "-" && marked[i] !== "--") {
@@ -66,6 +70,26 @@ function rejectUnknownOptions(rawArgs: string[], known: readonly string[]): void
     const base = name.startsWith("no-") ? name.slice(3) : name;
     if (!known.includes(name) && !known.includes(base)) throw new UsageError(`unknown option --${name} (see --help)`);
   }
+}
+
+/** AUTH's user and password: --user/--password, else OSPREY_USER/OSPREY_PASSWORD (which keep it out of `ps`). */
+export function credentials(args: { user?: unknown; password?: unknown }): { user?: string; password?: string } {
+  const password = arg(args.password) ?? (process.env.OSPREY_PASSWORD || undefined);
+  const user = arg(args.user) ?? (process.env.OSPREY_USER || undefined);
+  return password === undefined ? {} : user === undefined ? { password } : { user, password };
+}
+
+/** --tls / --cacert as the client's `tls` option. */
+export function tlsOption(args: { tls?: unknown; cacert?: unknown }): { tls?: true | { ca: string } } {
+  const cacert = arg(args.cacert);
+  if (cacert !== undefined) {
+    try {
+      return { tls: { ca: readFileSync(cacert, "utf8") } };
+    } catch (err) {
+      throw new UsageError(`--cacert: ${(err as Error).message}`);
+    }
+  }
+  return args.tls === true ? { tls: true } : {};
 }
 
 /** Where to connect: --host/--port, else OSPREY_ADDR ("host:port"), else 127.0.0.1:7070. */
@@ -123,6 +147,8 @@ async function runOne(args: Record<string, unknown>, build: () => Promise<Reques
     const timeout = arg(args.timeout);
     client = new OspreyClient({
       ...address(args),
+      ...credentials(args),
+      ...tlsOption(args),
       timeoutMs: timeout === undefined ? 10_000 : intArg(timeout, "--timeout"),
       reconnect: false,
     });
@@ -259,7 +285,7 @@ const subCommands: Record<string, CommandDef<any>> = {
     async run({ args }) {
       let client: OspreyClient | undefined;
       try {
-        client = new OspreyClient({ ...address(args), reconnect: true });
+        client = new OspreyClient({ ...address(args), ...credentials(args), ...tlsOption(args), reconnect: true });
         await client.open();
         process.exitCode = await repl(client);
       } catch (err) {

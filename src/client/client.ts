@@ -48,6 +48,15 @@ export interface ConnectOptions {
   connectTimeoutMs?: number;
   /** Reconnect after the connection is lost (default on); false: later calls fail with ConnectionError. */
   reconnect?: boolean | ReconnectOptions;
+  /** Sent as `AUTH [user] password` first on every connection; a wrong one fails `connect()` with AuthenticationError. */
+  password?: string;
+  /** The user to authenticate as (default: the server's `default` user). */
+  user?: string;
+  /**
+   * Connect over TLS: true verifies the server against the system's CAs; `{ ca }` against these
+   * PEM certificates instead; `cert` + `key` (PEM) present a client certificate (mutual TLS).
+   */
+  tls?: boolean | { ca?: string; cert?: string; key?: string };
 }
 
 /** Options of `set`. */
@@ -146,6 +155,7 @@ const expired = lineReply((l) => (l === "OK" ? true : l === "NOT_FOUND" ? false 
 const ttlMs = lineReply((l) => (/^-?\d+$/.test(l) ? Number(l) : unexpected(l)));
 const counter = lineReply((l) => (/^-?\d+$/.test(l) ? BigInt(l) : unexpected(l)));
 const okCount = lineReply((l) => prefixedNumber(l, "OK "));
+const authOk = lineReply((l) => (l === "OK" ? true : unexpected(l)));
 
 /** A client of one Osprey server. Create it with `connect()`. */
 export class OspreyClient {
@@ -169,6 +179,11 @@ export class OspreyClient {
   /** Calls not yet settled, and who waits for that to reach 0 (close). */
   #outstanding = 0;
   #idle: (() => void)[] = [];
+  /** The AUTH line sent first on every connection; null without a password. */
+  readonly #auth: Uint8Array | null;
+  readonly #tls: boolean | { ca?: string; cert?: string; key?: string };
+  /** The reply to the current connection's AUTH, for open() to wait on. */
+  #authed: Promise<unknown> | null = null;
 
   constructor(options: ConnectOptions = {}) {
     this.host = options.host ?? "127.0.0.1";
@@ -177,6 +192,9 @@ export class OspreyClient {
     this.#connectTimeoutMs = options.connectTimeoutMs ?? 5_000;
     const r = options.reconnect ?? true;
     this.#reconnect = r === false ? null : { attempts: 20, delayMs: 50, maxDelayMs: 1000, ...(r === true ? {} : r) };
+    this.#tls = options.tls ?? false;
+    const pw = options.password;
+    this.#auth = pw === undefined ? null : options.user === undefined ? line("AUTH", tokenBytes(pw, "password")) : line("AUTH", tokenBytes(options.user, "user"), tokenBytes(pw, "password"));
   }
 
   /** Whether a connection is open now. */
@@ -195,6 +213,7 @@ export class OspreyClient {
       () => {},
     ).finally(() => (this.#connecting = null));
     await attempt;
+    if (this.#authed !== null) await this.#authed;
   }
 
   /** `PING` → "PONG". */
@@ -512,6 +531,7 @@ export class OspreyClient {
         Bun.connect({
           hostname: this.host,
           port: this.port,
+          ...(this.#tls === false ? {} : { tls: this.#tls }),
           socket: {
             data: (s, data) => {
               if (s === this.#socket) this.#onData(data);
@@ -542,6 +562,20 @@ export class OspreyClient {
     socket.setNoDelay(true);
     this.#reader.clear();
     this.#socket = socket;
+    if (this.#auth !== null) this.#authFirst(this.#auth);
+  }
+
+  /** Puts AUTH before every request waiting for this connection, so it is the first the server reads. */
+  #authFirst(bytes: Uint8Array): void {
+    const authed = new Promise((resolve, reject) => {
+      const p: Pending = { bytes, decode: authOk, resolve, reject, timer: undefined, sent: false, done: false };
+      this.#outstanding++;
+      this.#queue.splice(this.#head, 0, p);
+      this.#unsent.unshift(p);
+    });
+    // After a reconnect nobody awaits it: the calls behind it then fail with AuthenticationError themselves.
+    authed.catch(() => {});
+    this.#authed = authed;
   }
 }
 

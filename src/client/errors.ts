@@ -54,6 +54,15 @@ export class InternalServerError extends ServerError {
   override name = "InternalServerError";
 }
 
+/** `ERR NOAUTH`: the server needs AUTH first (set `password`, and `user`), or the password was wrong. */
+export class AuthenticationError extends ServerError {
+  override name = "AuthenticationError";
+}
+/** `ERR NOPERM`: the user may not run this command or reach this key. */
+export class PermissionError extends ServerError {
+  override name = "PermissionError";
+}
+
 /** Cannot connect, or the connection was lost before the reply came (the request may or may not have run). */
 export class ConnectionError extends OspreyError {
   override name = "ConnectionError";
@@ -81,6 +90,8 @@ const byCode: Record<string, new (code: string, message: string) => ServerError>
   BUSY: BusyError,
   OOM: OutOfMemoryError,
   INTERNAL: InternalServerError,
+  NOAUTH: AuthenticationError,
+  NOPERM: PermissionError,
 };
 
 /** The error for one `ERR <code> <message>` line (its text after "ERR "); unknown codes give a plain ServerError. */

@@ -3,6 +3,7 @@
 export { connect, parseAddress, OspreyClient } from "./client.ts";
 export type { Bytes, ConnectOptions, Entry, ReconnectOptions, ScanOptions, ScanPage, SetOptions } from "./client.ts";
 export {
+  AuthenticationError,
   BadRequestError,
   BusyError,
   OutOfMemoryError,
@@ -12,6 +13,7 @@ export {
   KeyExistsError,
   KeyNotFoundError,
   OspreyError,
+  PermissionError,
   ProtocolError,
   ServerError,
   TimeoutError,

@@ -11,6 +11,8 @@ import { ReplyMode, type Session } from "./session.ts";
 import { redisVersion, subcommandArity, unknownSubcommand } from "./server.ts";
 import { Flag, respRouteTable, type Routes } from "./table.ts";
 import { PauseMode } from "../net/pause.ts";
+import { aclList, authenticate, authOf, mayAdmin, resetAuth } from "../auth.ts";
+import { noPermCommand } from "../errors.ts";
 
 export function quit(s: Session): void {
   s.closing = true;
@@ -20,8 +22,9 @@ export function quit(s: Session): void {
 const RESET_REPLY = "RESET";
 
 /** RESET → +RESET: back to RESP2, no name, out of MULTI, nothing watched (Redis 6.2's resetCommand). */
-export function reset(s: Session): void {
+export function reset(s: Session, ctx: Context): void {
   s.reset();
+  resetAuth(s, ctx.config);
   s.reply.status(RESET_REPLY);
 }
 
@@ -142,8 +145,10 @@ export function client(s: Session, ctx: Context): void {
       return r.verbatimText(self === undefined ? "" : `${clientLine(self, s, s.nowMs)}\n`);
     }
     case "LIST":
+      if (!mayAdmin(s)) return r.error(noPermCommand(false, "client|list"));
       return clientList(s, ctx);
     case "KILL":
+      if (!mayAdmin(s)) return r.error(noPermCommand(false, "client|kill"));
       return clientKill(s, ctx);
     case "PAUSE":
       return clientPause(s, ctx);
@@ -368,7 +373,7 @@ const SETNAME = nameCodeOf("SETNAME");
  * for (a map in RESP3). AUTH is answered as Redis without requirepass answers it: the default user
  * has no password, so `default` with any password gets in and any other user is refused.
  */
-export function hello(s: Session): void {
+export function hello(s: Session, ctx: Context): void {
   const p = s.p;
   let t = 1;
   let version: 2 | 3 | 0 = 0;
@@ -393,7 +398,12 @@ export function hello(s: Session): void {
       return s.reply.error(respError(`Syntax error in HELLO option '${s.text(t)}'`));
     }
   }
-  if (user >= 0 && s.text(user) !== "default") return s.reply.error(RespErr.wrongPass);
+  if (user >= 0) {
+    if (!authOf(ctx.config).required) {
+      // Nothing configured: the default user has no password, so any password gets it in (Redis's nopass).
+      if (s.text(user) !== "default") return s.reply.fail(Fail.WrongPass);
+    } else if (!authenticate(s, ctx.config, s.text(user), argBytes(s, user + 1))) return s.reply.fail(Fail.WrongPass);
+  } else if (s.limits !== null && !s.limits.authenticated) return s.reply.error(RespErr.helloNoAuth);
   if (nameArg >= 0 && !setName(s, nameArg)) return;
   const reply = s.reply;
   if (version !== 0) reply.setVersion(version);
@@ -421,4 +431,46 @@ export function time(s: Session, ctx: Context): void {
   s.reply.arrayHeader(2);
   s.reply.bulkText(String(seconds));
   s.reply.bulkText(String(Math.floor((ms - seconds * 1000) * 1000)));
+}
+
+/** Argument t's bytes, a view into the input (a password is compared, never kept). */
+function argBytes(s: Session, t: number): Uint8Array {
+  return s.b.subarray(s.p.starts[t]!, s.p.ends[t]!);
+}
+
+/**
+ * AUTH [user] password → OK, in both protocols: the connection becomes that user (`default`
+ * when no name is given). Every failure is one answer (text `ERR NOAUTH invalid username or
+ * password`, RESP `-WRONGPASS …`), so user names cannot be probed.
+ */
+export function auth(s: Session, ctx: Context): void {
+  const p = s.p;
+  if (p.argc > 3) return s.reply.fail(Fail.Syntax); // Redis's answer to AUTH with more than two arguments
+  const name = p.argc === 3 ? s.text(1) : "default";
+  if (!authOf(ctx.config).required) {
+    // As Redis without requirepass: AUTH <password> is a configuration mistake, AUTH default <any> passes.
+    if (p.argc === 2) return s.reply.fail(Fail.NoPassword);
+    return name === "default" ? s.reply.ok() : s.reply.fail(Fail.WrongPass);
+  }
+  if (!authenticate(s, ctx.config, name, argBytes(s, p.argc - 1))) return s.reply.fail(Fail.WrongPass);
+  s.reply.ok();
+}
+
+const aclArity: Readonly<Record<string, number>> = { WHOAMI: 2, LIST: 2, USERS: 2 };
+
+/**
+ * ACL WHOAMI (any user) and ACL LIST / ACL USERS (admins): the connection's user and the users of
+ * the configuration, in Redis's shapes. Users are changed in osprey.toml, not at run time.
+ */
+export function acl(s: Session, ctx: Context): void {
+  const sub = s.word(1);
+  const arity = aclArity[sub];
+  if (arity === undefined) return unknownSubcommand(s);
+  if (s.p.argc !== arity) return subcommandArity(s);
+  const r = s.reply;
+  if (sub === "WHOAMI") return r.bulkText(s.userName);
+  if (!mayAdmin(s)) return r.error(noPermCommand(false, `acl|${sub.toLowerCase()}`));
+  const lines = aclList(ctx.config);
+  r.arrayHeader(lines.length);
+  for (const line of lines) r.bulkText(sub === "LIST" ? line : line.split(" ")[1]!);
 }

@@ -94,6 +94,16 @@ export const enum Fail {
   IdleNotTracked,
   /** A write that needs memory while the keyspace is at max_memory_bytes and nothing can be evicted. */
   Oom,
+  /** A command other than AUTH, HELLO, QUIT or RESET before the connection authenticated. */
+  NoAuth,
+  /** AUTH or HELLO AUTH with a wrong password, an unknown user or a disabled one: one answer for all three. */
+  WrongPass,
+  /** AUTH while no password or user is configured. */
+  NoPassword,
+  /** A key the request names is outside the user's `keys` pattern. */
+  NoPermKey,
+  /** A command that reaches keys it does not name (SCAN, KEYS, FLUSHALL, …), from a user with a `keys` pattern. */
+  NoPermKeyspace,
 }
 
 /**

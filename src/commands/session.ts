@@ -6,6 +6,7 @@ import type { Reply } from "./reply.ts";
 import type { Fail } from "./reply.ts";
 import type { ExpireOptions, SetOptions } from "../engine/ops.ts";
 import type { Transaction } from "./transactions.ts";
+import type { User } from "../auth.ts";
 
 /** A parsed request: argument i is b[starts[i]..ends[i]); `code` is argument 0's nameCode. */
 export interface Args {
@@ -82,6 +83,14 @@ export class Session {
    * queue, which must run whole.
    */
   canYield = true;
+  /**
+   * What this connection may do (auth.ts): null when it may do everything — no password is
+   * configured, or its user has every permission on every key — which is the one thing the
+   * dispatcher reads about authentication per request. Set when the connection opens and by AUTH.
+   */
+  limits: User | null = null;
+  /** The user the connection is authenticated as (ACL WHOAMI). */
+  userName = "default";
   suspendAt = 0;
   resumeArg = 0;
   /** CLIENT REPLY OFF / SKIP (ReplyMode bits): 0 unless set, and the connection checks only that. */

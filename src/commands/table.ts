@@ -12,7 +12,8 @@ import { Stat } from "./context.ts";
 import type { Session } from "./session.ts";
 import { valid } from "./session.ts";
 import { backup, bgsave, config, dbsize, echo, flushall, info, lastsave, ping, snapshot, stats } from "./server.ts";
-import { client, hello, quit, reset, select, time } from "./connection.ts";
+import { acl, auth, client, hello, quit, reset, select, time } from "./connection.ts";
+import { Perm, permitted } from "../auth.ts";
 import { decr, decrby, incr } from "./counters.ts";
 import { del, exists, get, getdel, mget, mset, set, setnx } from "./strings.ts";
 import { append, getex, getrange, getset, incrbyfloat, lcs, msetnx, psetex, setex, setrange, strlen } from "./strings.ts";
@@ -68,6 +69,16 @@ export const enum Flag {
    * keys it reads from the keyspace (transactions.ts `logBound` has a rule for each). Osprey's own.
    */
   Derives = 1024,
+  /**
+   * Runs before the connection authenticated (Redis's "no-auth"): AUTH, HELLO, QUIT, RESET.
+   * Osprey's own bit; COMMAND reports it as Redis does ("no_auth").
+   */
+  NoAuth = 2048,
+  /**
+   * Needs the admin permission although Redis does not flag it admin (FLUSHALL, FLUSHDB, INFO:
+   * Redis's @dangerous). Osprey's own; COMMAND does not report it.
+   */
+  AdminToo = 4096,
 }
 
 /** How the text protocol spells a command. */
@@ -145,9 +156,11 @@ export const commands: readonly Command[] = [
   // Connection
   { name: "PING", flags: C, keys: noKeys, stat: Stat.Other, run: ping, text: { argsMin: 1, argsMax: 1 }, resp: { arity: -1, argsMax: 2, group: "connection", summary: "Returns the server's liveliness response.", since: "1.0.0", args: "[message]" } },
   { name: "ECHO", flags: C, keys: noKeys, stat: Stat.Other, run: echo, text: null, resp: { arity: 2, group: "connection", summary: "Returns the given string.", since: "1.0.0", args: "message" } },
-  { name: "QUIT", flags: C, keys: noKeys, stat: Stat.Other, run: quit, text: { argsMin: 1, argsMax: 1 }, resp: { arity: -1, group: "connection", summary: "Closes the connection.", since: "1.0.0" } },
+  { name: "QUIT", flags: C | Flag.NoAuth, keys: noKeys, stat: Stat.Other, run: quit, text: { argsMin: 1, argsMax: 1 }, resp: { arity: -1, group: "connection", summary: "Closes the connection.", since: "1.0.0" } },
   { name: "SELECT", flags: CLS, keys: noKeys, stat: Stat.Other, run: select, text: null, resp: { arity: 2, group: "connection", summary: "Changes the selected database (only 0 exists).", since: "1.0.0", args: "index" } },
-  { name: "HELLO", flags: CLS | Flag.NoScript, keys: noKeys, stat: Stat.Other, run: hello, text: null, resp: { arity: -1, group: "connection", summary: "Handshakes with the Redis server.", since: "6.0.0", args: "[protover [AUTH username password] [SETNAME clientname]]" } },
+  { name: "AUTH", flags: CLS | Flag.NoScript | Flag.NoAuth, keys: noKeys, stat: Stat.Other, run: auth, text: { argsMin: 2, argsMax: 3, usage: "[user] <password>", summary: "Authenticates the connection as a user (default: the auth_password user)." }, resp: { arity: -2, group: "connection", summary: "Authenticates the connection.", since: "1.0.0", args: "[username] password" } },
+  { name: "ACL", flags: Flag.Connection | Flag.Loading | Flag.NoScript, keys: noKeys, stat: Stat.Other, run: acl, text: null, resp: { arity: -2, group: "server", summary: "ACL WHOAMI, LIST, USERS: the connection's user and (for admins) the configured users.", since: "6.0.0" } },
+  { name: "HELLO", flags: CLS | Flag.NoScript | Flag.NoAuth, keys: noKeys, stat: Stat.Other, run: hello, text: null, resp: { arity: -1, group: "connection", summary: "Handshakes with the Redis server.", since: "6.0.0", args: "[protover [AUTH username password] [SETNAME clientname]]" } },
   { name: "CLIENT", flags: Flag.Connection | Flag.Loading | Flag.NoScript, keys: noKeys, stat: Stat.Other, run: client, text: null, resp: { arity: -2, group: "connection", summary: "A container for client connection commands.", since: "2.4.0" } },
   // Strings
   { name: "GET", flags: RF, keys: key1, stat: Stat.Get, run: get, text: { argsMin: 2, argsMax: 2, usage: "<key>" }, resp: { arity: 2, group: "string", summary: "Returns the string value of a key.", since: "1.0.0", args: "key" } },
@@ -188,9 +201,9 @@ export const commands: readonly Command[] = [
   { name: "PERSIST", flags: WF, keys: key1, stat: Stat.Expire, run: persist, text: null, resp: { arity: 2, group: "generic", summary: "Removes the expiration time of a key.", since: "2.2.0", args: "key" } },
   // Server
   { name: "DBSIZE", flags: RF, keys: noKeys, stat: Stat.Other, run: dbsize, text: null, resp: { arity: 1, group: "server", summary: "Returns the number of keys in the database.", since: "1.0.0" } },
-  { name: "FLUSHALL", flags: W | Flag.NoMulti | Flag.TimedAlone, keys: noKeys, stat: Stat.Other, run: flushall, text: null, resp: { arity: -1, group: "server", summary: "Removes all keys from all databases.", since: "1.0.0", args: "[flush-type: ASYNC|SYNC]" } },
+  { name: "FLUSHALL", flags: W | Flag.NoMulti | Flag.TimedAlone | Flag.AdminToo, keys: noKeys, stat: Stat.Other, run: flushall, text: null, resp: { arity: -1, group: "server", summary: "Removes all keys from all databases.", since: "1.0.0", args: "[flush-type: ASYNC|SYNC]" } },
   { name: "STATS", flags: Flag.Admin | Flag.TimedAlone, keys: noKeys, stat: Stat.Other, run: stats, text: { argsMin: 1, argsMax: 1, summary: "Returns the server's counters as name=value lines, then END." }, resp: null },
-  { name: "INFO", flags: Flag.Loading | Flag.TimedAlone, keys: noKeys, stat: Stat.Other, run: info, text: null, resp: { arity: -1, group: "server", summary: "Returns information and statistics about the server.", since: "1.0.0", args: "[section [section ...]]" } },
+  { name: "INFO", flags: Flag.Loading | Flag.TimedAlone | Flag.AdminToo, keys: noKeys, stat: Stat.Other, run: info, text: null, resp: { arity: -1, group: "server", summary: "Returns information and statistics about the server.", since: "1.0.0", args: "[section [section ...]]" } },
   { name: "SNAPSHOT", flags: Flag.Admin | Flag.TimedAlone, keys: noKeys, stat: Stat.Other, run: snapshot, text: { argsMin: 1, argsMax: 1, summary: "Starts a snapshot of the keyspace in the background." }, resp: null },
   { name: "BACKUP", flags: Flag.Admin | Flag.NoMulti | Flag.TimedAlone, keys: noKeys, stat: Stat.Other, run: backup, text: { argsMin: 2, argsMax: 2, usage: "<dir>", summary: "Starts an online backup of data_dir into a new or empty directory (an absolute path)." }, resp: null },
   { name: "BGSAVE", flags: Flag.Admin | Flag.NoScript | Flag.NoMulti | Flag.TimedAlone, keys: noKeys, stat: Stat.Other, run: bgsave, text: null, resp: { arity: -1, argsMax: 2, group: "server", summary: "Starts an Osprey snapshot in the background.", since: "1.0.0", args: "[SCHEDULE]" } },
@@ -219,10 +232,10 @@ export const commands: readonly Command[] = [
   { name: "EXPIRETIME", flags: RF, keys: key1, stat: Stat.Ttl, run: expiretime, text: null, resp: { arity: 2, group: "generic", summary: "Returns the expiration time of a key as a Unix timestamp.", since: "7.0.0" } },
   { name: "PEXPIRETIME", flags: RF, keys: key1, stat: Stat.Ttl, run: pexpiretime, text: null, resp: { arity: 2, group: "generic", summary: "Returns the expiration time of a key as a Unix milliseconds timestamp.", since: "7.0.0" } },
   { name: "OBJECT", flags: R, keys: noKeys, stat: Stat.Other, run: object, text: null, resp: { arity: -2, group: "generic", summary: "A container for object introspection commands.", since: "1.2.3" } },
-  { name: "FLUSHDB", flags: W | Flag.NoMulti | Flag.TimedAlone, keys: noKeys, stat: Stat.Other, run: flushall, text: null, resp: { arity: -1, group: "server", summary: "Removes all keys from the current database.", since: "1.0.0" } },
+  { name: "FLUSHDB", flags: W | Flag.NoMulti | Flag.TimedAlone | Flag.AdminToo, keys: noKeys, stat: Stat.Other, run: flushall, text: null, resp: { arity: -1, group: "server", summary: "Removes all keys from the current database.", since: "1.0.0" } },
   { name: "HELP", flags: C, keys: noKeys, stat: Stat.Other, run: help, text: { argsMin: 1, argsMax: 1, summary: "Lists the commands of the text protocol, one a line, then END." }, resp: null },
   // Connection state and introspection (connection.ts, introspection.ts)
-  { name: "RESET", flags: CLS | Flag.NoScript, keys: noKeys, stat: Stat.Other, run: reset, text: null, resp: { arity: 1, group: "connection", summary: "Resets the connection.", since: "6.2.0" } },
+  { name: "RESET", flags: CLS | Flag.NoScript | Flag.NoAuth, keys: noKeys, stat: Stat.Other, run: reset, text: null, resp: { arity: 1, group: "connection", summary: "Resets the connection.", since: "6.2.0" } },
   { name: "TIME", flags: Flag.Loading | Flag.Fast, keys: noKeys, stat: Stat.Other, run: time, text: null, resp: { arity: 1, group: "server", summary: "Returns the server time.", since: "2.6.0" } },
   { name: "FUNCTION", flags: Flag.NoScript, keys: noKeys, stat: Stat.Other, run: scriptsFlush, text: null, resp: { arity: -2, group: "scripting", summary: "FUNCTION FLUSH: Osprey has no functions to delete.", since: "7.0.0", args: "FLUSH [flush-type: ASYNC|SYNC]" } },
   { name: "SCRIPT", flags: Flag.NoScript, keys: noKeys, stat: Stat.Other, run: scriptsFlush, text: null, resp: { arity: -2, group: "scripting", summary: "SCRIPT FLUSH: Osprey has no scripts to remove.", since: "2.6.0", args: "FLUSH [flush-type: ASYNC|SYNC]" } },
@@ -242,6 +255,12 @@ export class Route {
   readonly keyFirst: number;
   readonly keyLast: number;
   readonly keyStep: number;
+  /** The permissions (auth.ts Perm) a user needs to run it, from its Read, Write, Admin and AdminToo flags. */
+  readonly need: number;
+  /** Runs before the connection authenticated (Flag.NoAuth). */
+  readonly noAuth: boolean;
+  /** Reaches keys it does not name (reads or writes without key positions: SCAN, DBSIZE, FLUSHALL): refused to a user with a key pattern. */
+  readonly keyless: boolean;
 
   constructor(
     readonly command: Command,
@@ -260,6 +279,10 @@ export class Route {
     this.keyFirst = command.keys[0];
     this.keyLast = command.keys[1];
     this.keyStep = command.keys[2];
+    const f = command.flags;
+    this.need = ((f & Flag.Read) !== 0 ? Perm.Read : 0) | ((f & Flag.Write) !== 0 ? Perm.Write : 0) | ((f & (Flag.Admin | Flag.AdminToo)) !== 0 ? Perm.Admin : 0);
+    this.noAuth = (f & Flag.NoAuth) !== 0;
+    this.keyless = (f & (Flag.Read | Flag.Write)) !== 0 && this.keyFirst === 0;
   }
 
   /** Keys a request of `argc` arguments names (for the slowlog). */
@@ -352,6 +375,7 @@ function execute(s: Session, routes: Routes, route: Route | undefined, ctx: Cont
   const p = s.p;
   if (route === undefined) s.reply.unknownCommand(s);
   else if (p.argc < route.argsMin || p.argc > route.argsMax) s.reply.error(route.arityError);
+  else if (s.limits !== null && !permitted(s, route)) return;
   else {
     ctx.stats.commands[route.stat]++;
     if (route.paired && (p.argc & 1) === 0) s.reply.error(route.arityError);

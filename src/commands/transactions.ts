@@ -27,6 +27,7 @@ import type { Context } from "./context.ts";
 import type { Session } from "./session.ts";
 import { dispatch, Flag, keyCount, keysValid, oomRefused, respRouteTable, type Handler, type Routes } from "./table.ts";
 import { quit, reset } from "./connection.ts";
+import { permitted } from "../auth.ts";
 
 const TxErr = {
   nested: respError("MULTI calls can not be nested"),
@@ -297,6 +298,11 @@ export function queueRequest(s: Session, routes: Routes, ctx: Context): boolean 
     s.reply.error(route.arityError);
     tx.failed = true;
     if (route.run === exec) endTransaction(s, tx); // EXECABORT: the transaction is discarded
+    return true;
+  }
+  // Permissions are checked when queued, as Redis does: a refused command aborts the EXEC.
+  if (s.limits !== null && !permitted(s, route)) {
+    tx.failed = true;
     return true;
   }
   if (immediate.has(route.run)) return false;

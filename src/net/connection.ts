@@ -29,6 +29,7 @@ import type { BudgetHolder } from "./budget.ts";
 import { clientsOf } from "./clients.ts";
 import { PauseMode, type PauseWaiter } from "./pause.ts";
 import { pauseHolds } from "../commands/connection.ts";
+import { authOf } from "../auth.ts";
 
 /** What a connection needs of its socket; Bun's TCP socket has exactly this shape. */
 export interface Transport {
@@ -69,13 +70,16 @@ interface Protocol {
 
 function textProtocol(ctx: Context): Protocol {
   const parser = new TextParser({ valueBytesMax: ctx.config.valueBytesMax }, textPayloads);
-  return { parser, session: new Session(parser, new TextReply(shared, ctx.stats), textDialect), routes: textRouteTable };
+  const session = new Session(parser, new TextReply(shared, ctx.stats), textDialect);
+  session.limits = authOf(ctx.config).connectLimits;
+  return { parser, session, routes: textRouteTable };
 }
 
 function respProtocol(ctx: Context): Protocol {
   const parser = new RespParser({ valueBytesMax: ctx.config.valueBytesMax });
   const reply = new RespReply(shared, ctx.stats);
   const session = new Session(parser, reply, respDialect);
+  session.limits = authOf(ctx.config).connectLimits;
   reply.session = session;
   return { parser, session, routes: respRouteTable };
 }

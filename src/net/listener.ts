@@ -3,8 +3,9 @@
 // gracefully.
 
 import type { Socket, TCPSocketListener } from "bun";
-import { closeSync, openSync } from "node:fs";
+import { closeSync, openSync, readFileSync } from "node:fs";
 import { acceptPauseMs, acceptProbeMs, busyWarnIntervalMs, fdWarnIntervalMs, shutdownFlushMs } from "../constants.ts";
+import { authOf } from "../auth.ts";
 import { assert } from "../assert.ts";
 import type { Config } from "../config.types.ts";
 import type { Context } from "../commands/context.ts";
@@ -84,6 +85,48 @@ export function listenFailure(key: string, hostname: string, port: number, err: 
   return new ListenError(`${where}: ${text}`, { cause: err });
 }
 
+/** Whether a host is a loopback address (127.0.0.0/8, ::1, localhost): reachable only from this machine. */
+function loopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || /^::ffff:127\./i.test(host);
+}
+
+/**
+ * Protected mode (Redis's): with no password and no user configured, a listen address beyond
+ * loopback would let anyone who reaches it read and erase everything, so the server refuses to
+ * start and says how to fix it. Null when starting is fine.
+ */
+export function protectedModeRefusal(config: Pick<Config, "listenHost" | "respListenHost" | "protectedMode" | "authPassword" | "users">): string | null {
+  if (!config.protectedMode || authOf(config).required) return null;
+  const open = [[config.listenHost, "listen_addr"], [config.respListenHost, "resp_listen_addr"]].filter(([h]) => h !== null && !loopback(h)) as [string, string][];
+  if (open.length === 0) return null;
+  const [host, key] = open[0]!;
+  return `protected mode: ${key} is ${host}, beyond loopback, and no password or user is configured, so anyone who reaches the port could read and erase every key. Set auth_password or add [[users]] (docs/OPERATIONS.md, Security), listen on 127.0.0.1, or opt out with protected_mode = false`;
+}
+
+type BindConfig = Pick<Config, "listenHost" | "listenPort" | "respListenHost" | "respListenPort" | "protectedMode" | "authPassword" | "users" | "tlsCertFile" | "tlsKeyFile" | "tlsCaFile" | "tlsClientAuth">;
+
+/**
+ * Bun.listen's `tls` from tls_cert_file, tls_key_file, tls_ca_file and tls_client_auth; null when
+ * TLS is off. The files are read now, so a missing or unreadable one stops the start-up naming it.
+ * "required" refuses, during the handshake, a client without a certificate from the CA; "optional"
+ * asks for one and refuses only a certificate that does not verify (`handshake` below).
+ */
+function tlsOptions(config: BindConfig): { cert: string; key: string; ca?: string; requestCert: boolean; rejectUnauthorized: boolean } | null {
+  if (config.tlsCertFile === null || config.tlsKeyFile === null) return null;
+  const read = (key: string, path: string): string => {
+    try {
+      return readFileSync(path, "utf8");
+    } catch (err) {
+      throw new ListenError(`cannot read ${key} ${path}: ${(err as Error).message}`);
+    }
+  };
+  const cert = read("tls_cert_file", config.tlsCertFile);
+  const key = read("tls_key_file", config.tlsKeyFile);
+  const ca = config.tlsCaFile === null ? undefined : read("tls_ca_file", config.tlsCaFile);
+  const asks = config.tlsClientAuth !== "no";
+  return { cert, key, ...(ca === undefined ? {} : { ca }), requestCert: asks, rejectUnauthorized: config.tlsClientAuth === "required" };
+}
+
 /**
  * Binds listen_addr (Osprey text, or RESP2 when a client's first byte is `*`) and, when
  * configured, resp_listen_addr (RESP2 only), before recovery, so that a busy port is reported at
@@ -92,7 +135,10 @@ export function listenFailure(key: string, hostname: string, port: number, err: 
  * so the event loop accepts nothing until serve() has the recovered keyspace. Both ports share
  * one client count, one max_clients and one shutdown.
  */
-export function bind(config: Pick<Config, "listenHost" | "listenPort" | "respListenHost" | "respListenPort">): Bound {
+export function bind(config: BindConfig): Bound {
+  const refusal = protectedModeRefusal(config);
+  if (refusal !== null) throw new ListenError(refusal);
+  const tls = tlsOptions(config);
   const connections = new Set<Connection>();
   let onAllClosed: (() => void) | null = null;
   let ctx: Context | null = null;
@@ -102,6 +148,7 @@ export function bind(config: Pick<Config, "listenHost" | "listenPort" | "respLis
     Bun.listen<Client>({
       hostname,
       port,
+      ...(tls === null ? {} : { tls }),
       socket: {
         binaryType: "uint8array",
         open(socket: Socket<Client>) {
@@ -147,6 +194,12 @@ export function bind(config: Pick<Config, "listenHost" | "listenPort" | "respLis
           connections.delete(conn);
           ctx!.clients--;
           if (connections.size === 0) onAllClosed?.();
+        },
+        // tls_client_auth = "optional": a client may send no certificate, but one it sends must verify.
+        handshake(socket: Socket<Client>, _success: boolean, authorizationError: Error | null) {
+          if (tls === null || !tls.requestCert || tls.rejectUnauthorized || authorizationError === null) return;
+          const peer = socket.getPeerCertificate() as { subject?: unknown } | undefined;
+          if (peer?.subject !== undefined) socket.end();
         },
         error(_socket: Socket<Client>, error: Error) {
           log.debug(`socket error: ${error.message}`);

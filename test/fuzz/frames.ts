@@ -61,6 +61,8 @@ const respArgs: Record<string, (r: Random) => Buffer[]> = {
   QUIT: () => [],
   SELECT: (r) => [s(pick(r, ["0", "1", "-1", "x", "4294967296"]))],
   HELLO: (r) => pick(r, [[], [s("2")], [s("3")], [s("2"), s("SETNAME"), s("fz")], [s("2"), s("AUTH"), s("default"), s("pw")], [s("x")]]),
+  AUTH: (r) => pick(r, [[value(r)], [s("default"), value(r)], [s("nobody"), value(r)], [s("a"), s("b"), s("c")]]),
+  ACL: (r) => pick(r, [[s("WHOAMI")], [s("LIST")], [s("USERS")], [s("WHOAMI"), s("x")], [s("SETUSER"), s("u")], []]),
   CLIENT: (r) => pick(r, [[s("SETNAME"), s(pick(r, ["fz", "a b", ""]))], [s("GETNAME")], [s("ID")], [s("LIST")], [s("INFO")], [s("KILL"), s("ID"), s(pick(r, numbers))], [s("KILL"), s("127.0.0.1:1")], [s("SETINFO"), s(pick(r, ["LIB-NAME", "LIB-VER", "X"])), value(r)], [s("NO-EVICT"), s(pick(r, ["on", "off", "x"]))], [s("HELP")], []]),
   GET: (r) => [key(r)],
   SET: (r) => {
@@ -163,6 +165,7 @@ const textFrames: Record<string, (r: Random) => Buffer> = {
   TTL: (r) => Buffer.concat([s("TTL "), key(r), s(eol(r))]),
   STATS: () => s("STATS\r\n"),
   QUIT: () => s("QUIT\r\n"),
+  AUTH: (r) => s(pick(r, ["AUTH pw\r\n", "AUTH default pw\r\n", "AUTH\r\n", "AUTH a b c\r\n"])),
   HELP: (r) => s(pick(r, ["HELP\r\n", "HELP SET\r\n"])),
   SCAN: (r) => s(`SCAN ${pick(r, ["0", "1", "17", "18446744073709551616", "-1", "x"])}${pick(r, ["", " MATCH k1*", " MATCH [a-", " COUNT 5", " COUNT 0", " TYPE string", " MATCH", " BOGUS 1"])}${eol(r)}`),
   SNAPSHOT: () => s("SNAPSHOT\r\n"),

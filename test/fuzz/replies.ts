@@ -17,7 +17,7 @@ function lineEnd(b: Buffer, at: number): number {
 // are neither space nor control characters.
 const textKey = "[^ \\r\\n\\x00-\\x1f\\x7f]+";
 const textLine = new RegExp(
-  `^(PONG|OK|OK \\d+|OK snapshot started|DELETED [01]|EXISTS [01]|NOT_FOUND|NOT_FOUND ${textKey}|-?\\d+|END|ERR (BADREQ|TOOLARGE|EXISTS|NEXISTS|VER|TYPE|BUSY|INTERNAL) [ -~]+|[a-z][a-z0-9_]*=[ -~]*)$`,
+  `^(PONG|OK|OK \\d+|OK snapshot started|DELETED [01]|EXISTS [01]|NOT_FOUND|NOT_FOUND ${textKey}|-?\\d+|END|ERR (BADREQ|TOOLARGE|EXISTS|NEXISTS|VER|TYPE|BUSY|INTERNAL|NOAUTH|NOPERM) [ -~]+|[a-z][a-z0-9_]*=[ -~]*)$`,
 );
 const valueHeader = new RegExp(`^VALUE (?:${textKey} )?(\\d+) (\\d+) (-?\\d+)$`);
 const cursorHeader = /^CURSOR \d+ (\d+)$/;

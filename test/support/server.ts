@@ -29,13 +29,22 @@ export interface RunningServer {
 }
 
 function tomlValue(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(tomlValue).join(", ")}]`;
   return typeof v === "string" ? JSON.stringify(v) : String(v);
+}
+
+/** An array of plain objects: written as `[[key]]` tables (after every plain key, as TOML needs). */
+function isTableArray(v: unknown): v is Record<string, unknown>[] {
+  return Array.isArray(v) && v.length > 0 && v.every((e) => typeof e === "object" && e !== null && !Array.isArray(e));
 }
 
 /** Writes an osprey.toml of `settings` into `dir` and returns its path. */
 export function writeConfig(dir: string, settings: Record<string, unknown>): string {
   const configPath = join(dir, "osprey.toml");
-  writeFileSync(configPath, Object.entries(settings).map(([k, v]) => `${k} = ${tomlValue(v)}`).join("\n") + "\n");
+  const entries = Object.entries(settings);
+  const plain = entries.filter(([, v]) => !isTableArray(v)).map(([k, v]) => `${k} = ${tomlValue(v)}`);
+  const tables = entries.flatMap(([k, v]) => (isTableArray(v) ? v.map((t) => [`[[${k}]]`, ...Object.entries(t).map(([tk, tv]) => `${tk} = ${tomlValue(tv)}`)].join("\n")) : []));
+  writeFileSync(configPath, [...plain, ...tables].join("\n") + "\n");
   return configPath;
 }
 
