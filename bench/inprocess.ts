@@ -32,6 +32,8 @@ const ctx: Context = {
   clients: 1,
   outputRoom: 0,
   outputOverflow: false,
+  notifyFlags: 0,
+  pubsubOutputBytesMax: config.pubsubOutputBytesMax,
 };
 let written = 0;
 const sink: Transport = { write: (_d, _o = 0, n = 0) => ((written += n), n), end() {}, pause() {}, resume() {} };

@@ -159,6 +159,11 @@ export const defaults = {
   log_level: "INFO",
   log_file: "",
   slowlog_threshold_ms: 50,
+  // Unsent output a subscriber may hold before it is dropped: Redis's client-output-buffer-limit
+  // pubsub hard limit (32mb). A subscriber that stops reading cannot make PUBLISH queue more.
+  pubsub_output_bytes_max: 32 * MiB,
+  // Keyspace notifications (Redis's notify-keyspace-events letters): off, as in Redis.
+  notify_keyspace_events: "",
   // Prometheus /metrics over HTTP: off unless set; a bare port (":9187" or "9187") means loopback.
   metrics_listen_addr: "",
   // Files the server creates are private to its user (0600, folders 0700) unless this is loosened.

@@ -4,6 +4,7 @@
 // keyspace, accept clients; active expiry; signals (SIGINT/SIGTERM stop cleanly with every logged
 // write synced, SIGHUP reopens the log and reloads what can change, SIGUSR1 starts a snapshot).
 
+import { notifyFlagsOf } from "./engine/notify.ts";
 import { sweepBudgetMs } from "./constants.ts";
 import { ConfigError, loadConfig, type ConfigFlags } from "./config.ts";
 import type { Config } from "./config.types.ts";
@@ -65,6 +66,8 @@ export async function startServer(config: Config, options: { repair?: boolean } 
     clients: 0,
     outputRoom: 0,
     outputOverflow: false,
+    notifyFlags: notifyFlagsOf(config.notifyKeyspaceEvents)!,
+    pubsubOutputBytesMax: config.pubsubOutputBytesMax,
   };
   const busy = new BusyWatch(config.busyWarnMs);
   // 4. Accept, in the same turn recovery ended in: nothing ran against a half-loaded keyspace.

@@ -56,6 +56,8 @@ describe("defaults", () => {
       logLevel: "INFO",
       logFile: resolve(process.cwd(), "data", "logs", "osprey.log"),
       slowlogThresholdMs: defaults.slowlog_threshold_ms,
+      pubsubOutputBytesMax: defaults.pubsub_output_bytes_max,
+      notifyKeyspaceEvents: "",
       metricsListenHost: null,
       metricsListenPort: 0,
       umask: 0o077,

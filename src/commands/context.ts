@@ -70,4 +70,11 @@ export interface Context {
   outputRoom: number;
   /** Set by a command that stopped because its reply would pass `outputRoom`: disconnect. */
   outputOverflow: boolean;
+  /**
+   * notify-keyspace-events as flag bits (engine/notify.ts); 0 (the default) is off, and then the
+   * one check each write pays. CONFIG SET changes it.
+   */
+  notifyFlags: number;
+  /** pubsub_output_bytes_max: unsent output a subscriber may have before it is dropped (CONFIG SET changes it). */
+  pubsubOutputBytesMax: number;
 }

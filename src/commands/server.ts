@@ -17,7 +17,16 @@ export const redisVersion = "7.0.15";
 
 /** PING [message] → PONG, or the message (RESP). */
 export function ping(s: Session): void {
+  // In RESP2 subscribed mode Redis answers PING with an array: ["pong", message or ""].
+  if (s.subscribed && s.reply.version === 2) return pingSubscribed(s);
   if (s.p.argc === 1) s.reply.pong();
+  else s.reply.bulk(s.b, s.p.starts[1]!, s.p.ends[1]!);
+}
+
+function pingSubscribed(s: Session): void {
+  s.reply.arrayHeader(2);
+  s.reply.bulkText("pong");
+  if (s.p.argc === 1) s.reply.bulkText("");
   else s.reply.bulk(s.b, s.p.starts[1]!, s.p.ends[1]!);
 }
 

@@ -6,6 +6,7 @@ import type { Reply } from "./reply.ts";
 import type { Fail } from "./reply.ts";
 import type { ExpireOptions, SetOptions } from "../engine/ops.ts";
 import type { Transaction } from "./transactions.ts";
+import type { Subscriptions } from "../pubsub.ts";
 
 /** A parsed request: argument i is b[starts[i]..ends[i]); `code` is argument 0's nameCode. */
 export interface Args {
@@ -74,6 +75,19 @@ export class Session {
   canYield = true;
   suspendAt = 0;
   resumeArg = 0;
+  /**
+   * Subscribed to at least one channel or pattern. In RESP2 that is subscribed mode: the
+   * dispatcher then allows only (P)(UN)SUBSCRIBE, PING, QUIT and RESET. It reads this flag once
+   * per request, and the mode's rule only when it is set.
+   */
+  subscribed = false;
+  /** Channels and patterns listened to (pubsub.ts), made at the first SUBSCRIBE. */
+  pubsub: Subscriptions | null = null;
+  /**
+   * Sends pre-encoded bytes (a pub/sub message, a keyspace event) to this session's client through
+   * its connection's output path and limits; set by the connection (null: nothing can be delivered).
+   */
+  deliver: ((bytes: Uint8Array) => void) | null = null;
 
   constructor(
     /** The request being run (the protocol's parser, which holds its arguments). */
@@ -93,12 +107,15 @@ export class Session {
     this.noTouch = false;
     this.multi = false;
     this.tx?.release();
+    this.pubsub?.registry.release(this);
   }
 
   /** The connection is gone: its watches must stop observing the keyspace. */
   release(): void {
     this.multi = false;
     this.tx?.release();
+    this.pubsub?.registry.release(this);
+    this.deliver = null;
   }
 
   /**

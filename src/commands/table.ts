@@ -22,6 +22,7 @@ import { copy, help, keys, object, randomkey, rename, renamenx, scan, type } fro
 import { commandCommand, scriptsFlush } from "./introspection.ts";
 import { discard, exec, multi, queueRequest, unwatch, watch } from "./transactions.ts";
 import { aloneBegin, aloneEnd, ranInRun } from "./timing.ts";
+import { psubscribe, publish, pubsub, punsubscribe, subscribe, subscribedRefusal, unsubscribe } from "./pubsub.ts";
 
 /** A command: reads its arguments from the session, calls the engine, hands the result to `s.reply`. */
 export type Handler = (s: Session, ctx: Context) => void;
@@ -60,6 +61,11 @@ export const enum Flag {
    * Osprey's own; COMMAND does not report it.
    */
   TimedAlone = 512,
+  /**
+   * Allowed in RESP2 subscribed mode ((P)(UN)SUBSCRIBE, PING, QUIT, RESET); every other command is
+   * refused there with Redis's error. Osprey's own; COMMAND does not report it.
+   */
+  Subscribed = 1024,
 }
 
 /** How the text protocol spells a command. */
@@ -128,6 +134,9 @@ const WGF = Flag.Write | Flag.Grows | Flag.Fast;
 const C = Flag.Connection | Flag.Fast;
 const CLS = Flag.Connection | Flag.Loading | Flag.Fast;
 const TX = Flag.NoScript | Flag.Loading | Flag.Fast;
+// (P)(UN)SUBSCRIBE: allowed in subscribed mode. Inside EXEC they answer one push frame per
+// channel after the array's count, as Redis does.
+const PS = Flag.NoScript | Flag.Loading | Flag.Fast | Flag.Subscribed;
 // An EXEC reserves its log batch from its queued arguments; these writes log a value built from
 // the stored one (up to max_value_bytes), which that bound does not cover: refused inside MULTI.
 const WGX = Flag.Write | Flag.Grows | Flag.NoMulti;
@@ -135,9 +144,9 @@ const WGX = Flag.Write | Flag.Grows | Flag.NoMulti;
 /** Every command Osprey speaks, in either protocol. */
 export const commands: readonly Command[] = [
   // Connection
-  { name: "PING", flags: C, keys: noKeys, stat: Stat.Other, run: ping, text: { argsMin: 1, argsMax: 1 }, resp: { arity: -1, argsMax: 2, group: "connection", summary: "Returns the server's liveliness response.", since: "1.0.0", args: "[message]" } },
+  { name: "PING", flags: C | Flag.Subscribed, keys: noKeys, stat: Stat.Other, run: ping, text: { argsMin: 1, argsMax: 1 }, resp: { arity: -1, argsMax: 2, group: "connection", summary: "Returns the server's liveliness response.", since: "1.0.0", args: "[message]" } },
   { name: "ECHO", flags: C, keys: noKeys, stat: Stat.Other, run: echo, text: null, resp: { arity: 2, group: "connection", summary: "Returns the given string.", since: "1.0.0", args: "message" } },
-  { name: "QUIT", flags: C, keys: noKeys, stat: Stat.Other, run: quit, text: { argsMin: 1, argsMax: 1 }, resp: { arity: -1, group: "connection", summary: "Closes the connection.", since: "1.0.0" } },
+  { name: "QUIT", flags: C | Flag.Subscribed, keys: noKeys, stat: Stat.Other, run: quit, text: { argsMin: 1, argsMax: 1 }, resp: { arity: -1, group: "connection", summary: "Closes the connection.", since: "1.0.0" } },
   { name: "SELECT", flags: CLS, keys: noKeys, stat: Stat.Other, run: select, text: null, resp: { arity: 2, group: "connection", summary: "Changes the selected database (only 0 exists).", since: "1.0.0", args: "index" } },
   { name: "HELLO", flags: CLS | Flag.NoScript, keys: noKeys, stat: Stat.Other, run: hello, text: null, resp: { arity: -1, group: "connection", summary: "Handshakes with the Redis server.", since: "6.0.0", args: "[protover [AUTH username password] [SETNAME clientname]]" } },
   { name: "CLIENT", flags: Flag.Connection | Flag.Loading | Flag.NoScript, keys: noKeys, stat: Stat.Other, run: client, text: null, resp: { arity: -2, group: "connection", summary: "A container for client connection commands.", since: "2.4.0" } },
@@ -213,10 +222,17 @@ export const commands: readonly Command[] = [
   { name: "FLUSHDB", flags: W | Flag.NoMulti | Flag.TimedAlone, keys: noKeys, stat: Stat.Other, run: flushall, text: null, resp: { arity: -1, group: "server", summary: "Removes all keys from the current database.", since: "1.0.0" } },
   { name: "HELP", flags: C, keys: noKeys, stat: Stat.Other, run: help, text: { argsMin: 1, argsMax: 1, summary: "Lists the commands of the text protocol, one a line, then END." }, resp: null },
   // Connection state and introspection (connection.ts, introspection.ts)
-  { name: "RESET", flags: CLS | Flag.NoScript, keys: noKeys, stat: Stat.Other, run: reset, text: null, resp: { arity: 1, group: "connection", summary: "Resets the connection.", since: "6.2.0" } },
+  { name: "RESET", flags: CLS | Flag.NoScript | Flag.Subscribed, keys: noKeys, stat: Stat.Other, run: reset, text: null, resp: { arity: 1, group: "connection", summary: "Resets the connection.", since: "6.2.0" } },
   { name: "TIME", flags: Flag.Loading | Flag.Fast, keys: noKeys, stat: Stat.Other, run: time, text: null, resp: { arity: 1, group: "server", summary: "Returns the server time.", since: "2.6.0" } },
   { name: "FUNCTION", flags: Flag.NoScript, keys: noKeys, stat: Stat.Other, run: scriptsFlush, text: null, resp: { arity: -2, group: "scripting", summary: "FUNCTION FLUSH: Osprey has no functions to delete.", since: "7.0.0", args: "FLUSH [flush-type: ASYNC|SYNC]" } },
   { name: "SCRIPT", flags: Flag.NoScript, keys: noKeys, stat: Stat.Other, run: scriptsFlush, text: null, resp: { arity: -2, group: "scripting", summary: "SCRIPT FLUSH: Osprey has no scripts to remove.", since: "2.6.0", args: "FLUSH [flush-type: ASYNC|SYNC]" } },
+  // Pub/Sub (RESP only; pubsub.ts)
+  { name: "SUBSCRIBE", flags: PS, keys: noKeys, stat: Stat.Other, run: subscribe, text: null, resp: { arity: -2, group: "pubsub", summary: "Listens for messages published to channels.", since: "2.0.0", args: "channel [channel ...]" } },
+  { name: "UNSUBSCRIBE", flags: PS, keys: noKeys, stat: Stat.Other, run: unsubscribe, text: null, resp: { arity: -1, group: "pubsub", summary: "Stops listening to messages posted to channels.", since: "2.0.0", args: "[channel [channel ...]]" } },
+  { name: "PSUBSCRIBE", flags: PS, keys: noKeys, stat: Stat.Other, run: psubscribe, text: null, resp: { arity: -2, group: "pubsub", summary: "Listens for messages published to channels that match one or more patterns.", since: "2.0.0", args: "pattern [pattern ...]" } },
+  { name: "PUNSUBSCRIBE", flags: PS, keys: noKeys, stat: Stat.Other, run: punsubscribe, text: null, resp: { arity: -1, group: "pubsub", summary: "Stops listening to messages published to channels that match one or more patterns.", since: "2.0.0", args: "[pattern [pattern ...]]" } },
+  { name: "PUBLISH", flags: Flag.Loading | Flag.Fast, keys: noKeys, stat: Stat.Other, run: publish, text: null, resp: { arity: 3, group: "pubsub", summary: "Posts a message to a channel.", since: "2.0.0", args: "channel message" } },
+  { name: "PUBSUB", flags: Flag.Loading, keys: noKeys, stat: Stat.Other, run: pubsub, text: null, resp: { arity: -2, group: "pubsub", summary: "A container for Pub/Sub commands.", since: "2.8.0" } },
 ];
 
 /**
@@ -290,9 +306,24 @@ export function respRoutes(arityError: (name: string) => Uint8Array): Routes {
     const name = command.name.toLowerCase();
     const argsMin = r.arity > 0 ? r.arity : -r.arity;
     const argsMax = r.argsMax ?? (r.arity > 0 ? r.arity : unbounded);
-    routes.set(routeCode(routes, name), new Route(command, name, argsMin, argsMax, arityError(name), undefined));
+    const route = new Route(command, name, argsMin, argsMax, arityError(name), undefined);
+    if (name.length > nameLettersMax) longRoutes.set(name, route);
+    else routes.set(routeCode(routes, name), route);
   }
   return routes;
+}
+
+/**
+ * RESP commands whose names are longer than a name code holds (PUNSUBSCRIBE), by lower-case name.
+ * Looked up only for a request whose name has no code, so known commands never pay for it.
+ */
+const longRoutes = new Map<string, Route>();
+const longNameBytesMax = 16;
+
+function longRoute(s: Session): Route | undefined {
+  const p = s.p;
+  if (p.ends[0]! - p.starts[0]! > longNameBytesMax) return undefined;
+  return longRoutes.get(s.text(0).toLowerCase());
 }
 
 /** The routes of each protocol, built once. */
@@ -315,7 +346,7 @@ export const textPayloads: ReadonlyMap<number, PayloadSpec> = new Map(
  */
 export function dispatch(s: Session, routes: Routes, ctx: Context, requestBytes: number): void {
   const p = s.p;
-  const route = routes.get(p.code);
+  const route = routes.get(p.code) ?? (p.code < 0 && routes === respRouteTable ? longRoute(s) : undefined);
   if (route !== undefined && (route.flags & Flag.TimedAlone) !== 0) {
     const startMs = aloneBegin(ctx);
     execute(s, routes, route, ctx);
@@ -332,7 +363,7 @@ export function dispatch(s: Session, routes: Routes, ctx: Context, requestBytes:
  * keys and stat were checked and counted on its first run.
  */
 export function resume(s: Session, routes: Routes, ctx: Context, requestBytes: number): void {
-  const route = routes.get(s.p.code)!;
+  const route = routes.get(s.p.code) ?? longRoute(s)!;
   const mark = s.reply.len;
   run(s, route, ctx);
   ranInRun(route, s.p.argc, requestBytes + s.reply.len - mark, ctx);
@@ -343,6 +374,7 @@ function execute(s: Session, routes: Routes, route: Route | undefined, ctx: Cont
   const p = s.p;
   if (route === undefined) s.reply.unknownCommand(s);
   else if (p.argc < route.argsMin || p.argc > route.argsMax) s.reply.error(route.arityError);
+  else if (s.subscribed && (route.flags & Flag.Subscribed) === 0 && s.reply.version === 2) s.reply.error(subscribedRefusal(route.name));
   else {
     ctx.stats.commands[route.stat]++;
     if (route.paired && (p.argc & 1) === 0) s.reply.error(route.arityError);

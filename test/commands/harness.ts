@@ -1,6 +1,7 @@
 // Test support: the command engine without sockets. A Context built as src/server.ts builds it,
 // and a Connection over an in-memory Transport that records every byte written to it.
 
+import { notifyFlagsOf } from "../../src/engine/notify.ts";
 import { configFromObject } from "../../src/config.ts";
 import { Stats, systemClock, type Clock, type Context } from "../../src/commands/context.ts";
 import { Store, type MutationLog } from "../../src/engine/store.ts";
@@ -45,6 +46,8 @@ export function createContext(config: Record<string, unknown> = {}, options: { l
     clients: 1,
     outputRoom: 0,
     outputOverflow: false,
+    notifyFlags: notifyFlagsOf(cfg.notifyKeyspaceEvents)!,
+    pubsubOutputBytesMax: cfg.pubsubOutputBytesMax,
   };
 }
 

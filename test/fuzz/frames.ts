@@ -53,6 +53,8 @@ function keys(r: Random, n: number): Buffer[] {
 }
 
 const s = (x: string) => Buffer.from(x);
+const channelPool = ["news", "sports", "__keyspace@0__:a", "__keyevent@0__:set", "c\u00ff"];
+const patternPool = ["*", "n*", "__key*__:*", "[ns]*", "\\", "news"];
 
 /** RESP arguments after the name, per command: every row of the table with a RESP form has one. */
 const respArgs: Record<string, (r: Random) => Buffer[]> = {
@@ -136,6 +138,12 @@ const respArgs: Record<string, (r: Random) => Buffer[]> = {
   FUNCTION: (r) => pick(r, [[s("FLUSH")], [s("FLUSH"), s(pick(r, ["ASYNC", "SYNC", "NOW"]))], [s("LIST")], []]),
   SCRIPT: (r) => pick(r, [[s("FLUSH")], [s("FLUSH"), s(pick(r, ["ASYNC", "SYNC", "NOW"]))], [s("EXISTS"), s("abc")]]),
   COMMAND: (r) => pick(r, [[s("COUNT")], [s("INFO"), s("get"), s("nosuch")], [s("DOCS"), s("set")], [s("LIST")], [s("NOPE")]]),
+  SUBSCRIBE: (r) => Array.from({ length: int(r, 1, 3) }, () => (r() < 0.8 ? s(pick(r, channelPool)) : value(r))),
+  UNSUBSCRIBE: (r) => Array.from({ length: int(r, 0, 2) }, () => s(pick(r, channelPool))),
+  PSUBSCRIBE: (r) => Array.from({ length: int(r, 1, 2) }, () => s(pick(r, patternPool))),
+  PUNSUBSCRIBE: (r) => Array.from({ length: int(r, 0, 2) }, () => s(pick(r, patternPool))),
+  PUBLISH: (r) => [r() < 0.8 ? s(pick(r, channelPool)) : value(r), value(r)],
+  PUBSUB: (r) => pick(r, [[s("CHANNELS")], [s("CHANNELS"), s(pick(r, patternPool))], [s("NUMSUB"), s(pick(r, channelPool))], [s("NUMPAT")], [s("HELP")], [s("NOPE")], []]),
 };
 
 /** Text requests, per text name: every row of the table with a text form has one. */
