@@ -91,8 +91,7 @@ export function configFromObject(raw: Raw, opts: ConfigOptions = {}): Config {
 /** notify_keyspace_events: Redis's flag letters, as CONFIG SET notify-keyspace-events takes them. */
 function notifyEvents(raw: Raw, key: Key): string {
   const v = string(raw, key);
-  if (notifyFlagsOf(v) === null) throw new ConfigError(`${key} must be Redis's notify-keyspace-events letters (K, E, g, $, x, e, n, A, …), got ${JSON.stringify(v)}`, { key });
-  return v;
+  return notifyFlagsOf(v) === null ? fail(key, "Redis's notify-keyspace-events letters (of KEg$lshzxetdmnA)", v) : v;
 }
 
 /** Where a key's value came from, as the error message names it. */

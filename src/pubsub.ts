@@ -1,10 +1,12 @@
 // The Pub/Sub registry of one server: which sessions listen on which channels and patterns, and
 // PUBLISH's fan-out, which encodes a message once per RESP version and hands the same bytes to
 // every subscriber's connection (Session.deliver → net/connection.ts's output path and limits).
+// Keyspace notifications publish through it too (setKeyspaceEvents).
 
 import type { Context } from "./commands/context.ts";
 import type { Session } from "./commands/session.ts";
 import { globMatch } from "./glob.ts";
+import { Notify, type KeyEvents } from "./engine/notify.ts";
 
 /** Channel and pattern names are binary: the registry keys them by their bytes read as latin1. */
 export function nameKey(b: Uint8Array, s: number, e: number): string {
@@ -173,4 +175,43 @@ export function pubsubOf(ctx: Context): PubsubRegistry {
     registries.set(ctx, r);
   }
   return r;
+}
+
+const keyspacePrefix = Buffer.from("__keyspace@0__:");
+const keyeventPrefix = Buffer.from("__keyevent@0__:");
+
+/**
+ * Keyspace notifications as Redis sends them: for an event of an enabled class, a message on
+ * `__keyspace@0__:<key>` carrying the event name (K) and one on `__keyevent@0__:<event>` carrying
+ * the key (E).
+ */
+class KeyspaceNotifier implements KeyEvents {
+  constructor(
+    readonly registry: PubsubRegistry,
+    readonly flags: number,
+  ) {}
+
+  emit(type: number, event: Uint8Array, b: Uint8Array, ks: number, ke: number): void {
+    if ((this.flags & type) === 0) return;
+    const key = b.subarray(ks, ke);
+    if ((this.flags & Notify.Keyspace) !== 0) {
+      const channel = Buffer.concat([keyspacePrefix, key]);
+      this.registry.publish(channel, 0, channel.length, event);
+    }
+    if ((this.flags & Notify.Keyevent) !== 0) {
+      const channel = Buffer.concat([keyeventPrefix, event]);
+      this.registry.publish(channel, 0, channel.length, Buffer.from(key));
+    }
+  }
+}
+
+/**
+ * Sets notify-keyspace-events to `flags`: the store raises events only when some class and some
+ * channel kind (K or E) are on, as Redis publishes nothing otherwise.
+ */
+export function setKeyspaceEvents(ctx: Context, flags: number): void {
+  ctx.notifyFlags = flags;
+  const channels = flags & (Notify.Keyspace | Notify.Keyevent);
+  const classes = flags & ~(Notify.Keyspace | Notify.Keyevent);
+  ctx.store.events = channels !== 0 && classes !== 0 ? new KeyspaceNotifier(pubsubOf(ctx), flags) : null;
 }

@@ -5,6 +5,7 @@
 // write synced, SIGHUP reopens the log and reloads what can change, SIGUSR1 starts a snapshot).
 
 import { notifyFlagsOf } from "./engine/notify.ts";
+import { setKeyspaceEvents } from "./pubsub.ts";
 import { sweepBudgetMs } from "./constants.ts";
 import { ConfigError, loadConfig, type ConfigFlags } from "./config.ts";
 import type { Config } from "./config.types.ts";
@@ -69,6 +70,7 @@ export async function startServer(config: Config, options: { repair?: boolean } 
     notifyFlags: notifyFlagsOf(config.notifyKeyspaceEvents)!,
     pubsubOutputBytesMax: config.pubsubOutputBytesMax,
   };
+  setKeyspaceEvents(ctx, ctx.notifyFlags);
   const busy = new BusyWatch(config.busyWarnMs);
   // 4. Accept, in the same turn recovery ended in: nothing ran against a half-loaded keyspace.
   const server = bound.serve(ctx, busy);

@@ -11,6 +11,8 @@ import { RespErr, respError } from "../errors.ts";
 import type { Context } from "./context.ts";
 import { statNames } from "./context.ts";
 import type { Session } from "./session.ts";
+import { notifyFlagsOf, notifyFlagsText } from "../engine/notify.ts";
+import { setKeyspaceEvents } from "../pubsub.ts";
 
 /** The Redis version whose RESP behaviour Osprey follows; clients check it for features. */
 export const redisVersion = "7.0.15";
@@ -204,10 +206,51 @@ function configParams(ctx: Context): [string, string][] {
     ["maxmemory-policy", "noeviction"],
     ["timeout", "0"],
     ["slowlog-log-slower-than", String(c.slowlogThresholdMs * 1000)],
+    ["notify-keyspace-events", notifyFlagsText(ctx.notifyFlags)],
   ];
 }
 
+/** A parameter CONFIG SET may change while running: why a value is refused (Redis's words; null: valid), and how it applies. */
+interface Setter {
+  check(value: string): string | null;
+  apply(ctx: Context, value: string): void;
+}
+
+/** What CONFIG SET may change, by Redis's name. */
+const configSetters: ReadonlyMap<string, Setter> = new Map([
+  [
+    "notify-keyspace-events",
+    {
+      check: (value: string) => (notifyFlagsOf(value) === null ? "Invalid event class character. Use 'Ag$lshzxeKEtmdn'." : null),
+      apply: (ctx: Context, value: string) => setKeyspaceEvents(ctx, notifyFlagsOf(value)!),
+    },
+  ],
+]);
+
+/**
+ * CONFIG SET name value [name value …]: all or nothing, as Redis checks every pair before applying
+ * any. Parameters CONFIG GET shows but that are fixed at start-up are refused as immutable.
+ */
+function configSet(s: Session, ctx: Context): void {
+  const p = s.p;
+  if (p.argc < 4) return subcommandArity(s);
+  if ((p.argc & 1) !== 0) return s.reply.error(RespErr.syntax);
+  const known = new Set(configParams(ctx).map(([n]) => n));
+  const seen = new Set<string>();
+  for (let t = 2; t < p.argc; t += 2) {
+    const name = s.text(t).toLowerCase();
+    if (!known.has(name)) return s.reply.error(respError(`Unknown option or number of arguments for CONFIG SET - '${s.text(t)}'`));
+    const setter = configSetters.get(name);
+    const why = seen.has(name) ? "duplicate parameter" : setter === undefined ? "can't set immutable config" : setter.check(s.text(t + 1));
+    if (why !== null) return s.reply.error(respError(`CONFIG SET failed (possibly related to argument '${s.text(t)}') - ${why}`));
+    seen.add(name);
+  }
+  for (let t = 2; t < p.argc; t += 2) configSetters.get(s.text(t).toLowerCase())!.apply(ctx, s.text(t + 1));
+  s.reply.ok();
+}
+
 const GET = nameCodeOf("GET");
+const SET = nameCodeOf("SET");
 
 /** Redis 7's error for a subcommand it does not know. */
 export function unknownSubcommand(s: Session): void {
@@ -222,7 +265,9 @@ export function subcommandArity(s: Session): void {
 /** CONFIG GET pattern [pattern …] → name, value pairs of the matching parameters. */
 export function config(s: Session, ctx: Context): void {
   const p = s.p;
-  if (nameCode(s.b, p.starts[1]!, p.ends[1]!) !== GET) return unknownSubcommand(s);
+  const sub = nameCode(s.b, p.starts[1]!, p.ends[1]!);
+  if (sub === SET) return configSet(s, ctx);
+  if (sub !== GET) return unknownSubcommand(s);
   if (p.argc < 3) return subcommandArity(s);
   const params = configParams(ctx);
   const matched = new Set<number>();

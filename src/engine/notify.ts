@@ -57,7 +57,7 @@ export function notifyFlagsOf(text: string): number | null {
 /** The flags as CONFIG GET shows them, in Redis's order (`A` for every class, then K, E, m). */
 export function notifyFlagsText(flags: number): string {
   let text = "";
-  if ((flags & all) === all) text = "A" + ((flags & Notify.New) !== 0 ? "n" : "");
+  if ((flags & all) === all) text = "A"; // Redis 7.0 shows no `n` after `A`, though it keeps it
   else for (const [l, bit] of letters) if ((flags & bit) !== 0) text += l;
   if ((flags & Notify.Keyspace) !== 0) text += "K";
   if ((flags & Notify.Keyevent) !== 0) text += "E";

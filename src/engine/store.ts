@@ -9,6 +9,7 @@ import { copyBytes } from "../bytes.ts";
 import { entryHeaderBytes, putEntryHeader } from "../persistence/format.ts";
 import { entriesMax, heapSlackItems, slabPageBytes } from "../constants.ts";
 import { ExpiryHeap } from "./expiry.ts";
+import { Event, Notify, type KeyEvents } from "./notify.ts";
 import { HashTable } from "./hashtable.ts";
 import { isLarge, sizeClass, Slab } from "./slab.ts";
 
@@ -81,6 +82,11 @@ export class Store {
   #heap = new ExpiryHeap();
   #ttlCount = 0;
   #expiredTotal = 0;
+  /**
+   * Keyspace notifications (engine/notify.ts): null while notify-keyspace-events is off, which is
+   * all a write and an expiry pay for them. Engine operations raise their events through it.
+   */
+  events: KeyEvents | null = null;
   #log: MutationLog;
 
   constructor(options: { log?: MutationLog; capacity?: number } = {}) {
@@ -507,6 +513,10 @@ export class Store {
 
   #removeExpired(id: number): void {
     this.#expiredTotal++;
+    if (this.events !== null) {
+      const ks = this.keyOffset(id);
+      this.events.emit(Notify.Expired, Event.expired, this.buffer(id), ks, ks + this.keyLength(id));
+    }
     this.#remove(id);
   }
 

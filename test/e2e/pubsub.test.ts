@@ -32,7 +32,7 @@ async function collected<T>(into: T[], n: number, ms = 10_000): Promise<T[]> {
 }
 
 beforeAll(async () => {
-  server = await startServer({ pubsub_output_bytes_max: 256 * 1024 });
+  server = await startServer({ pubsub_output_bytes_max: 256 * 1024, notify_keyspace_events: "Eg$x" });
 });
 
 afterAll(async () => {
@@ -113,6 +113,29 @@ describe("Pub/Sub with real clients", () => {
       cli.kill();
       await cli.exited;
     }
+  });
+
+  test("keyspace events from osprey.toml reach an ioredis subscriber in order: set, del, and expired from active expiry", async () => {
+    const sub = io();
+    const writer = io();
+    const got: string[] = [];
+    sub.on("pmessage", (_pattern: string, channel: string, message: string) => got.push(`${channel} ${message}`));
+    await sub.psubscribe("__keyevent@0__:*");
+    await writer.set("ev:a", "1");
+    await writer.del("ev:a");
+    await writer.set("ev:t", "1", "PX", 50); // nobody reads it again: the sweeper expires it
+    expect(await collected(got, 5)).toEqual([
+      "__keyevent@0__:set ev:a",
+      "__keyevent@0__:del ev:a",
+      "__keyevent@0__:set ev:t",
+      "__keyevent@0__:expire ev:t",
+      "__keyevent@0__:expired ev:t",
+    ]);
+    await writer.config("SET", "notify-keyspace-events", "");
+    await writer.set("ev:quiet", "1");
+    expect(await writer.publish("__keyevent@0__:marker", "end")).toBe(1);
+    expect(await collected(got, 6)).toEqual(expect.arrayContaining(["__keyevent@0__:marker end"]));
+    expect(got).toHaveLength(6);
   });
 
   test("a subscriber that stops reading is disconnected at pubsub_output_bytes_max while the others keep receiving", async () => {

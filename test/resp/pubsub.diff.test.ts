@@ -26,9 +26,11 @@ interface Step {
   readonly c: 0 | 1;
   readonly req: string[];
   readonly read: readonly [number, number];
+  /** Waits this long before sending (a key's expiry passing). */
+  readonly sleepMs?: number;
 }
 
-const step = (c: 0 | 1, req: string, read: [number, number]): Step => ({ c, req: req.split(" "), read });
+const step = (c: 0 | 1, req: string, read: [number, number], sleepMs?: number): Step => ({ c, req: req.split(" "), read, sleepMs });
 
 async function transcript(port: number, version: 2 | 3, steps: readonly Step[]): Promise<string[]> {
   const clients = [await RawClient.connect(port), await RawClient.connect(port)] as const;
@@ -41,6 +43,7 @@ async function transcript(port: number, version: 2 | 3, steps: readonly Step[]):
       await readReply(c);
     }
     for (const s of steps) {
+      if (s.sleepMs !== undefined) await Bun.sleep(s.sleepMs);
       await clients[s.c].send(resp(...s.req));
       for (const i of [0, 1] as const) for (let n = 0; n < s.read[i]; n++) out.push(`${i} ${s.req.join(" ")} → ${await readReply(clients[i])}`);
     }
@@ -110,4 +113,60 @@ describe("Pub/Sub replies equal redis-server's", () => {
       step(0, "PING", [1, 0]),
     ]);
   });
+});
+
+/** Each event is two pattern messages: on __keyspace@0__:<key>, then on __keyevent@0__:<event>. */
+const keyspaceEvents: Step[] = [
+  step(0, "PSUBSCRIBE __key*__:*", [1, 0]),
+  step(1, "CONFIG GET notify-keyspace-events", [0, 1]),
+  step(1, "SET k v", [0, 1]),
+  step(1, "CONFIG SET notify-keyspace-events Q", [0, 1]),
+  step(1, "CONFIG SET notify-keyspace-events KEA", [0, 1]),
+  step(1, "CONFIG GET notify-keyspace-events", [0, 1]),
+  step(1, "SET k v", [2, 1]),
+  step(1, "SET k v EX 100", [4, 1]),
+  step(1, "SET k v NX", [0, 1]),
+  step(1, "SETEX k 100 v", [4, 1]),
+  step(1, "INCR n", [2, 1]),
+  step(1, "DECRBY n 5", [2, 1]),
+  step(1, "INCRBYFLOAT f 1.5", [2, 1]),
+  step(1, "APPEND k x", [2, 1]),
+  step(1, "SETRANGE k 0 y", [2, 1]),
+  step(1, "SETBIT bits 1 1", [2, 1]),
+  step(1, "EXPIRE k 100", [2, 1]),
+  step(1, "PERSIST k", [2, 1]),
+  step(1, "PERSIST k", [0, 1]),
+  step(1, "RENAME k k2", [4, 1]),
+  step(1, "COPY k2 k3", [2, 1]),
+  step(1, "DEL k2 k3 nokey", [4, 1]),
+  step(1, "MSET a 1 b 2", [4, 1]),
+  step(1, "GETDEL a", [2, 1]),
+  step(1, "GETEX b EX 100", [2, 1]),
+  step(1, "GETEX b PERSIST", [2, 1]),
+  step(1, "EXPIRE b 0", [2, 1]),
+  step(1, "SET gone 1 PX 1", [4, 1]),
+  step(1, "GET gone", [2, 1], 50),
+  step(1, "CONFIG SET notify-keyspace-events gKE", [0, 1]),
+  step(1, "SET k v", [0, 1]),
+  step(1, "DEL k", [2, 1]),
+  step(1, "CONFIG SET notify-keyspace-events Kx notify-keyspace-events E", [0, 1]),
+  step(1, "CONFIG SET notify-keyspace-events E$", [0, 1]),
+  step(1, "CONFIG GET notify-keyspace-events", [0, 1]),
+  step(1, "SET k v", [1, 1]),
+  step(1, "CONFIG SET notify-keyspace-events AnKE", [0, 1]),
+  step(1, "CONFIG GET notify-keyspace-events", [0, 1]),
+  step(1, "CONFIG SET notify-keyspace-events", [0, 1]),
+  step(1, "CONFIG SET notify-keyspace-events x appendonly", [0, 1]),
+  step(1, "CONFIG SET nosuch 1", [0, 1]),
+  step(1, "CONFIG SET notify-keyspace-events ''", [0, 1]),
+  step(1, "CONFIG SET notify-keyspace-events Kg", [0, 1]),
+  step(1, "DEL n", [1, 1]),
+];
+
+describe("keyspace notifications equal redis-server's", () => {
+  for (const version of [2, 3] as const) {
+    test(`RESP${version}: set, expire, incrby, append, setrange, setbit, persist, rename, copy, del, expired, and CONFIG SET notify-keyspace-events`, async () => {
+      await compare(version, keyspaceEvents);
+    });
+  }
 });
