@@ -122,6 +122,10 @@ export const slowlogRunRequestsMax = 32;
 export const slowlogRunBytesMax = 64 * KiB;
 /** Below this slowlog_threshold_ms every request is timed on its own (a run cannot be told from its requests). */
 export const slowlogRunThresholdMsMin = 1;
+/** SLOWLOG's entries kept at start (Redis's slowlog-max-len default); CONFIG SET slowlog-max-len changes it. */
+export const slowlogLenDefault = 128;
+/** The most SLOWLOG entries CONFIG SET slowlog-max-len may ask for (each is ~100 bytes). */
+export const slowlogLenMax = 100_000;
 
 /**
  * An MGET yields the event loop to other clients after a slice of this many keys or reply bytes

@@ -13,6 +13,9 @@ import { statNames } from "./context.ts";
 import type { Session } from "./session.ts";
 import { notifyFlagsOf, notifyFlagsText } from "../engine/notify.ts";
 import { setKeyspaceEvents } from "../pubsub.ts";
+import { slowlogOf } from "./slowlog.ts";
+import { slowlogLenMax } from "../constants.ts";
+import type { Config } from "../config.types.ts";
 
 /** The Redis version whose RESP behaviour Osprey follows; clients check it for features. */
 export const redisVersion = "7.0.15";
@@ -207,6 +210,7 @@ function configParams(ctx: Context): [string, string][] {
     ["timeout", "0"],
     ["slowlog-log-slower-than", String(c.slowlogThresholdMs * 1000)],
     ["notify-keyspace-events", notifyFlagsText(ctx.notifyFlags)],
+    ["slowlog-max-len", String(slowlogOf(ctx).maxLen)],
   ];
 }
 
@@ -225,7 +229,38 @@ const configSetters: ReadonlyMap<string, Setter> = new Map([
       apply: (ctx: Context, value: string) => setKeyspaceEvents(ctx, notifyFlagsOf(value)!),
     },
   ],
+  [
+    // Microseconds, as Redis counts them; Osprey times in whole milliseconds, so a value is rounded up
+    // (CONFIG GET then shows the milliseconds × 1000). A negative value (Redis: off) is refused.
+    "slowlog-log-slower-than",
+    {
+      check: (value: string) => (wholeNumber(value, timerMsMax * 1000) === null ? "argument must be between 0 and 2147483647000 inclusive" : null),
+      apply: (ctx: Context, value: string) => {
+        (ctx as { config: Config }).config = Object.freeze({ ...ctx.config, slowlogThresholdMs: Math.ceil(wholeNumber(value, timerMsMax * 1000)! / 1000) });
+      },
+    },
+  ],
+  [
+    "slowlog-max-len",
+    {
+      check: (value: string) => (wholeNumber(value, slowlogLenMax) === null ? `argument must be between 0 and ${slowlogLenMax} inclusive` : null),
+      apply: (ctx: Context, value: string) => {
+        const log = slowlogOf(ctx);
+        log.maxLen = wholeNumber(value, slowlogLenMax)!;
+        log.trim();
+      },
+    },
+  ],
 ]);
+
+const timerMsMax = 2 ** 31 - 1;
+
+/** A decimal integer from 0 to `max`, or null. */
+function wholeNumber(text: string, max: number): number | null {
+  if (!/^\d{1,16}$/.test(text)) return null;
+  const n = Number(text);
+  return n <= max ? n : null;
+}
 
 /**
  * CONFIG SET name value [name value …]: all or nothing, as Redis checks every pair before applying

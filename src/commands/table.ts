@@ -22,6 +22,7 @@ import { copy, help, keys, object, randomkey, rename, renamenx, scan, type } fro
 import { commandCommand, scriptsFlush } from "./introspection.ts";
 import { discard, exec, multi, queueRequest, unwatch, watch } from "./transactions.ts";
 import { aloneBegin, aloneEnd, ranInRun } from "./timing.ts";
+import { slowlog } from "./slowlog.ts";
 import { psubscribe, publish, pubsub, punsubscribe, subscribe, subscribedRefusal, unsubscribe } from "./pubsub.ts";
 
 /** A command: reads its arguments from the session, calls the engine, hands the result to `s.reply`. */
@@ -226,6 +227,7 @@ export const commands: readonly Command[] = [
   { name: "TIME", flags: Flag.Loading | Flag.Fast, keys: noKeys, stat: Stat.Other, run: time, text: null, resp: { arity: 1, group: "server", summary: "Returns the server time.", since: "2.6.0" } },
   { name: "FUNCTION", flags: Flag.NoScript, keys: noKeys, stat: Stat.Other, run: scriptsFlush, text: null, resp: { arity: -2, group: "scripting", summary: "FUNCTION FLUSH: Osprey has no functions to delete.", since: "7.0.0", args: "FLUSH [flush-type: ASYNC|SYNC]" } },
   { name: "SCRIPT", flags: Flag.NoScript, keys: noKeys, stat: Stat.Other, run: scriptsFlush, text: null, resp: { arity: -2, group: "scripting", summary: "SCRIPT FLUSH: Osprey has no scripts to remove.", since: "2.6.0", args: "FLUSH [flush-type: ASYNC|SYNC]" } },
+  { name: "SLOWLOG", flags: Flag.Admin | Flag.Loading, keys: noKeys, stat: Stat.Other, run: slowlog, text: null, resp: { arity: -2, group: "server", summary: "A container for slow log commands.", since: "2.2.12" } },
   // Pub/Sub (RESP only; pubsub.ts)
   { name: "SUBSCRIBE", flags: PS, keys: noKeys, stat: Stat.Other, run: subscribe, text: null, resp: { arity: -2, group: "pubsub", summary: "Listens for messages published to channels.", since: "2.0.0", args: "channel [channel ...]" } },
   { name: "UNSUBSCRIBE", flags: PS, keys: noKeys, stat: Stat.Other, run: unsubscribe, text: null, resp: { arity: -1, group: "pubsub", summary: "Stops listening to messages posted to channels.", since: "2.0.0", args: "[channel [channel ...]]" } },

@@ -119,7 +119,8 @@ describe("connection and server commands", () => {
     expect(r("CONFIG", "GET", "proto-max-bulk-len")).toBe(`*2\r\n${bulk("proto-max-bulk-len")}${bulk("4096")}`);
     expect(r("CONFIG", "GET", "nothing-like-this")).toBe("*0\r\n");
     expect(r("CONFIG", "GET")).toBe(err("wrong number of arguments for 'config|get' command"));
-    expect(r("CONFIG", "SET", "save", "")).toBe(err("unknown subcommand 'SET'. Try CONFIG HELP."));
+    expect(r("CONFIG", "SET", "save", "")).toBe(err("CONFIG SET failed (possibly related to argument 'save') - can't set immutable config"));
+    expect(r("CONFIG", "REWRITE")).toBe(err("unknown subcommand 'REWRITE'. Try CONFIG HELP."));
   });
 
   test("COMMAND COUNT, INFO and DOCS describe every command of the table", () => {
