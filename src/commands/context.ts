@@ -22,6 +22,9 @@ export const enum Stat {
   Other,
 }
 
+/** Rows the command table may have (asserted there): the size of `Stats.calls`. */
+export const commandRowsMax = 256;
+
 /** STATS names of the Stat counters, in Stat order (Other has none of its own). */
 export const statNames = ["get", "set", "del", "incr", "mget", "mset", "expire", "ttl", "exists"] as const;
 
@@ -29,6 +32,8 @@ export const statNames = ["get", "set", "del", "incr", "mget", "mset", "expire",
 export class Stats {
   /** Requests per Stat, counted by the dispatcher once a request passed its arity check. */
   readonly commands = new Float64Array(Stat.Other + 1);
+  /** Requests per command table row (INFO commandstats' calls), by `Route.index`. */
+  readonly calls = new Float64Array(commandRowsMax);
   errorsTotal = 0;
   connectionsTotal = 0;
   rejectedClientsTotal = 0;

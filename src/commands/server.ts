@@ -12,7 +12,8 @@ import type { Context } from "./context.ts";
 import { statNames } from "./context.ts";
 import type { Session } from "./session.ts";
 import { notifyFlagsOf, notifyFlagsText } from "../engine/notify.ts";
-import { setKeyspaceEvents } from "../pubsub.ts";
+import { pubsubOf, setKeyspaceEvents } from "../pubsub.ts";
+import { commands } from "./table.ts";
 import { slowlogOf } from "./slowlog.ts";
 import { slowlogLenMax } from "../constants.ts";
 import type { Config } from "../config.types.ts";
@@ -126,7 +127,7 @@ export function stats(s: Session, ctx: Context): void {
 }
 
 /** The INFO sections, in Redis's order; each is `# Title` and `field:value` lines. */
-function infoSections(m: Metrics): [string, Field[]][] {
+function infoSections(m: Metrics, ctx: Context): [string, Field[]][] {
   const uptimeS = Math.floor(m.uptimeMs / 1000);
   return [
     ["Server", [
@@ -173,6 +174,12 @@ function infoSections(m: Metrics): [string, Field[]][] {
       ["total_error_replies", m.errorsTotal],
       ["slow_commands_total", m.slowCommandsTotal],
       ...commandFields(m),
+      ["pubsub_channels", pubsubOf(ctx).channelCount],
+      ["pubsub_patterns", pubsubOf(ctx).patternCount],
+    ]],
+    ["Replication", [
+      ["role", "master"],
+      ["connected_slaves", 0],
     ]],
     ["Keyspace", m.keys > 0 ? [["db0", `keys=${m.keys},expires=${m.keysWithExpiry},avg_ttl=0`]] : []],
   ];
@@ -184,11 +191,23 @@ export function info(s: Session, ctx: Context): void {
   for (let t = 1; t < s.p.argc; t++) wanted.add(s.text(t).toLowerCase());
   const all = wanted.size === 0 || wanted.has("default") || wanted.has("all") || wanted.has("everything");
   const parts: string[] = [];
-  for (const [title, fields] of infoSections(collectMetrics(ctx, s.nowMs))) {
+  for (const [title, fields] of infoSections(collectMetrics(ctx, s.nowMs), ctx)) {
     if (!all && !wanted.has(title.toLowerCase())) continue;
     parts.push(`# ${title}\r\n${fields.map(([k, v]) => `${k}:${v}\r\n`).join("")}`);
   }
+  // As in Redis, per-command counts only when asked for by name, `all` or `everything`.
+  if (wanted.has("commandstats") || wanted.has("all") || wanted.has("everything")) parts.push(`# Commandstats\r\n${commandstats(ctx)}`);
   s.reply.verbatimText(parts.join("\r\n"));
+}
+
+/** INFO commandstats: Redis's `cmdstat_<name>:calls=…` line per command called (times are not kept per command). */
+function commandstats(ctx: Context): string {
+  let text = "";
+  commands.forEach((c, i) => {
+    const calls = ctx.stats.calls[i]!;
+    if (calls > 0) text += `cmdstat_${c.name.toLowerCase()}:calls=${calls},usec=0,usec_per_call=0.00,rejected_calls=0,failed_calls=0\r\n`;
+  });
+  return text;
 }
 
 /** The parameters CONFIG GET knows, as Redis names them, from the running configuration. */

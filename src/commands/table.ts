@@ -8,7 +8,7 @@ import { Err, respError } from "../errors.ts";
 import { nameCodeOf, nameLettersMax, type PayloadSpec } from "../protocol/text.ts";
 import { WalError } from "../persistence/wal.ts";
 import type { Context } from "./context.ts";
-import { Stat } from "./context.ts";
+import { commandRowsMax, Stat } from "./context.ts";
 import type { Session } from "./session.ts";
 import { valid } from "./session.ts";
 import { bgsave, config, dbsize, echo, flushall, info, lastsave, ping, snapshot, stats } from "./server.ts";
@@ -142,7 +142,7 @@ const PS = Flag.NoScript | Flag.Loading | Flag.Fast | Flag.Subscribed;
 // the stored one (up to max_value_bytes), which that bound does not cover: refused inside MULTI.
 const WGX = Flag.Write | Flag.Grows | Flag.NoMulti;
 
-/** Every command Osprey speaks, in either protocol. */
+/** Every command Osprey speaks, in either protocol (at most commandRowsMax, asserted below). */
 export const commands: readonly Command[] = [
   // Connection
   { name: "PING", flags: C | Flag.Subscribed, keys: noKeys, stat: Stat.Other, run: ping, text: { argsMin: 1, argsMax: 1 }, resp: { arity: -1, argsMax: 2, group: "connection", summary: "Returns the server's liveliness response.", since: "1.0.0", args: "[message]" } },
@@ -237,6 +237,8 @@ export const commands: readonly Command[] = [
   { name: "PUBSUB", flags: Flag.Loading, keys: noKeys, stat: Stat.Other, run: pubsub, text: null, resp: { arity: -2, group: "pubsub", summary: "A container for Pub/Sub commands.", since: "2.8.0" } },
 ];
 
+assert(commands.length <= commandRowsMax, "more command rows than Stats.calls holds: raise commandRowsMax");
+
 /**
  * A command as one protocol sees it: the name it is called by there and the argument counts it
  * accepts. Built once per protocol from `commands`.
@@ -251,6 +253,8 @@ export class Route {
   readonly keyFirst: number;
   readonly keyLast: number;
   readonly keyStep: number;
+  /** The row's place in `commands`: its counter in `Stats.calls`. */
+  readonly index: number;
 
   constructor(
     readonly command: Command,
@@ -269,6 +273,7 @@ export class Route {
     this.keyFirst = command.keys[0];
     this.keyLast = command.keys[1];
     this.keyStep = command.keys[2];
+    this.index = commands.indexOf(command);
   }
 
   /** Keys a request of `argc` arguments names (for the slowlog). */
@@ -379,6 +384,7 @@ function execute(s: Session, routes: Routes, route: Route | undefined, ctx: Cont
   else if (s.subscribed && (route.flags & Flag.Subscribed) === 0 && s.reply.version === 2) s.reply.error(subscribedRefusal(route.name));
   else {
     ctx.stats.commands[route.stat]++;
+    ctx.stats.calls[route.index]++;
     if (route.paired && (p.argc & 1) === 0) s.reply.error(route.arityError);
     else if (route.keyFirst === 0 || keysValid(s, route, ctx)) run(s, route, ctx);
   }

@@ -1,0 +1,62 @@
+// The tools operators point at a Redis-protocol server, against a real Osprey: redis-cli's --stat,
+// --bigkeys, --scan and --latency, and the INFO sections they and redis_exporter read
+// (commandstats, replication, pub/sub counts, keyspace).
+
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { startServer, type RunningServer } from "../support/server.ts";
+import { redisCli, run } from "../resp/redis.ts";
+
+let server: RunningServer;
+const cli = (...args: string[]) => ["redis-cli", "-h", "127.0.0.1", "-p", String(server.port), ...args];
+
+beforeAll(async () => {
+  server = await startServer();
+  await redisCli(server.port, ["FLUSHALL", "SET small 1", "SET big 0123456789", "SET tmp x EX 100"]);
+});
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+/** Runs a redis-cli mode that never ends on its own for `ms`, then stops it; its output unbuffered. */
+async function sample(args: string[], ms: number): Promise<string> {
+  const proc = Bun.spawn(["stdbuf", "-o0", ...cli(...args)], { stdout: "pipe", stderr: "pipe" });
+  await Bun.sleep(ms);
+  proc.kill();
+  return new Response(proc.stdout).text();
+}
+
+describe("redis-cli tools and INFO", () => {
+  test("--stat prints a line per second with the key count and clients", async () => {
+    const lines = (await sample(["--stat", "-i", "1"], 2500)).split("\n").filter((l) => /^\d/.test(l));
+    expect(lines.length).toBeGreaterThanOrEqual(1);
+    expect(lines[0]!.split(/\s+/)[0]).toBe("3");
+  }, 20_000);
+
+  test("--bigkeys finds the biggest string, --scan lists every key", async () => {
+    const big = await run(cli("--bigkeys"));
+    expect(big.stdout).toContain(`Biggest string found '"big"' has 10 bytes`);
+    expect(big.stdout).toContain("3 strings with 12 bytes");
+    const scan = await run(cli("--scan"));
+    expect(scan.stdout.split("\n").filter((l) => l !== "").sort()).toEqual(["big", "small", "tmp"]);
+  });
+
+  test("--latency samples PING round trips", async () => {
+    const out = await sample(["--latency", "-i", "1"], 2500);
+    // Not on a terminal, redis-cli prints "min max avg samples".
+    const m = /^(\d+) (\d+) ([\d.]+) (\d+)$/m.exec(out);
+    expect(m, out).not.toBeNull();
+    expect(Number(m![4])).toBeGreaterThan(0);
+    expect(Number(m![1])).toBeLessThanOrEqual(Number(m![2]));
+  }, 20_000);
+
+  test("INFO commandstats counts calls per command; replication says master; stats count pub/sub", async () => {
+    const info = (await run(cli("INFO", "everything"))).stdout;
+    expect(info).toMatch(/cmdstat_set:calls=3,usec=0,usec_per_call=0\.00,rejected_calls=0,failed_calls=0/);
+    expect(info).toContain("role:master");
+    expect(info).toContain("connected_slaves:0");
+    expect(info).toContain("pubsub_channels:0");
+    expect(info).toMatch(/db0:keys=3,expires=1,/);
+    expect((await run(cli("INFO"))).stdout).not.toContain("cmdstat_");
+  });
+});
