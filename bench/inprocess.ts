@@ -32,6 +32,7 @@ const ctx: Context = {
   clients: 1,
   outputRoom: 0,
   outputOverflow: false,
+  monitors: [],
   notifyFlags: 0,
   pubsubOutputBytesMax: config.pubsubOutputBytesMax,
 };

@@ -62,6 +62,9 @@ const MESSAGE = Buffer.from("message");
 const PMESSAGE = Buffer.from("pmessage");
 
 export class PubsubRegistry {
+  /** The server's MONITOR connections (Context.monitors, the same array). */
+  constructor(readonly monitors: Session[]) {}
+
   readonly #channels = new Map<string, Set<Session>>();
   readonly #patterns = new Map<string, Pattern>();
   /** Messages delivered, counted per receiving subscription (INFO's pubsub counts). */
@@ -114,6 +117,10 @@ export class PubsubRegistry {
   release(s: Session): void {
     const subs = s.pubsub;
     if (subs === null) return;
+    if (s.monitor) {
+      s.monitor = false;
+      this.monitors.splice(this.monitors.indexOf(s), 1);
+    }
     for (const c of [...subs.channels]) this.unsubscribe(s, c);
     for (const p of [...subs.patterns]) this.punsubscribe(s, p);
   }
@@ -155,6 +162,14 @@ export class PubsubRegistry {
     return this.#channels.get(channel)?.size ?? 0;
   }
 
+  /** MONITOR: `s` is shown every later request (its release ends that). */
+  monitor(s: Session): void {
+    s.pubsub ??= new Subscriptions(this);
+    if (s.monitor) return;
+    s.monitor = true;
+    this.monitors.push(s);
+  }
+
   /** Distinct patterns subscribed to (PUBSUB NUMPAT, INFO's pubsub_patterns). */
   get patternCount(): number {
     return this.#patterns.size;
@@ -171,7 +186,7 @@ const registries = new WeakMap<Context, PubsubRegistry>();
 export function pubsubOf(ctx: Context): PubsubRegistry {
   let r = registries.get(ctx);
   if (r === undefined) {
-    r = new PubsubRegistry();
+    r = new PubsubRegistry(ctx.monitors);
     registries.set(ctx, r);
   }
   return r;

@@ -67,6 +67,7 @@ export async function startServer(config: Config, options: { repair?: boolean } 
     clients: 0,
     outputRoom: 0,
     outputOverflow: false,
+    monitors: [],
     notifyFlags: notifyFlagsOf(config.notifyKeyspaceEvents)!,
     pubsubOutputBytesMax: config.pubsubOutputBytesMax,
   };

@@ -6,6 +6,7 @@ import type { Store } from "../engine/store.ts";
 import type { Persistence } from "../persistence/index.ts";
 import type { Wal } from "../persistence/wal.ts";
 import type { Budget } from "../net/budget.ts";
+import type { Session } from "./session.ts";
 
 /** The per-command counters of STATS (`cmd_<name>`), one per command table row's `stat`. */
 export const enum Stat {
@@ -80,6 +81,11 @@ export interface Context {
    * one check each write pays. CONFIG SET changes it.
    */
   notifyFlags: number;
+  /**
+   * Connections that ran MONITOR: each request dispatched is shown to them. Empty is the one check a
+   * request pays for MONITOR.
+   */
+  readonly monitors: Session[];
   /** pubsub_output_bytes_max: unsent output a subscriber may have before it is dropped (CONFIG SET changes it). */
   pubsubOutputBytesMax: number;
 }

@@ -81,7 +81,9 @@ export class Session {
    * per request, and the mode's rule only when it is set.
    */
   subscribed = false;
-  /** Channels and patterns listened to (pubsub.ts), made at the first SUBSCRIBE. */
+  /** Ran MONITOR: every request dispatched is shown to it (pubsub.ts); its output is bounded as a subscriber's. */
+  monitor = false;
+  /** Channels and patterns listened to (pubsub.ts), made at the first SUBSCRIBE or MONITOR. */
   pubsub: Subscriptions | null = null;
   /**
    * Sends pre-encoded bytes (a pub/sub message, a keyspace event) to this session's client through

@@ -23,6 +23,7 @@ import { commandCommand, scriptsFlush } from "./introspection.ts";
 import { discard, exec, multi, queueRequest, unwatch, watch } from "./transactions.ts";
 import { aloneBegin, aloneEnd, ranInRun } from "./timing.ts";
 import { slowlog } from "./slowlog.ts";
+import { feedMonitors, monitor } from "./monitor.ts";
 import { psubscribe, publish, pubsub, punsubscribe, subscribe, subscribedRefusal, unsubscribe } from "./pubsub.ts";
 
 /** A command: reads its arguments from the session, calls the engine, hands the result to `s.reply`. */
@@ -227,6 +228,7 @@ export const commands: readonly Command[] = [
   { name: "TIME", flags: Flag.Loading | Flag.Fast, keys: noKeys, stat: Stat.Other, run: time, text: null, resp: { arity: 1, group: "server", summary: "Returns the server time.", since: "2.6.0" } },
   { name: "FUNCTION", flags: Flag.NoScript, keys: noKeys, stat: Stat.Other, run: scriptsFlush, text: null, resp: { arity: -2, group: "scripting", summary: "FUNCTION FLUSH: Osprey has no functions to delete.", since: "7.0.0", args: "FLUSH [flush-type: ASYNC|SYNC]" } },
   { name: "SCRIPT", flags: Flag.NoScript, keys: noKeys, stat: Stat.Other, run: scriptsFlush, text: null, resp: { arity: -2, group: "scripting", summary: "SCRIPT FLUSH: Osprey has no scripts to remove.", since: "2.6.0", args: "FLUSH [flush-type: ASYNC|SYNC]" } },
+  { name: "MONITOR", flags: Flag.Admin | Flag.Loading | Flag.NoScript, keys: noKeys, stat: Stat.Other, run: monitor, text: null, resp: { arity: 1, group: "server", summary: "Listens for all requests received by the server in real-time.", since: "1.0.0" } },
   { name: "SLOWLOG", flags: Flag.Admin | Flag.Loading, keys: noKeys, stat: Stat.Other, run: slowlog, text: null, resp: { arity: -2, group: "server", summary: "A container for slow log commands.", since: "2.2.12" } },
   // Pub/Sub (RESP only; pubsub.ts)
   { name: "SUBSCRIBE", flags: PS, keys: noKeys, stat: Stat.Other, run: subscribe, text: null, resp: { arity: -2, group: "pubsub", summary: "Listens for messages published to channels.", since: "2.0.0", args: "channel [channel ...]" } },
@@ -385,6 +387,7 @@ function execute(s: Session, routes: Routes, route: Route | undefined, ctx: Cont
   else {
     ctx.stats.commands[route.stat]++;
     ctx.stats.calls[route.index]++;
+    if (ctx.monitors.length !== 0) feedMonitors(s, ctx, route.run === hello);
     if (route.paired && (p.argc & 1) === 0) s.reply.error(route.arityError);
     else if (route.keyFirst === 0 || keysValid(s, route, ctx)) run(s, route, ctx);
   }

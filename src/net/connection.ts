@@ -222,14 +222,15 @@ export class Connection implements DurabilityWaiter, BudgetHolder {
    * event, MONITOR): pre-encoded `bytes`, which the caller may hand to many connections and never
    * changes, join this client's output in order — behind held replies, through ctx.output
    * (client_output_bytes_max) — and a subscriber whose unsent output would pass
-   * pubsub_output_bytes_max (any other client: the per-connection hard limit) is disconnected, as
+   * pubsub_output_bytes_max (a MONITOR too; any other client: the per-connection hard limit) is disconnected, as
    * Redis's `client-output-buffer-limit pubsub` does. While this connection runs its own request
    * (it published to itself), the bytes go into the shared reply buffer, after what it has answered.
    */
   readonly deliver = (bytes: Uint8Array): void => {
     if (this.#state !== State.Open) return;
     if (this.#processing) return shared.bytes(bytes);
-    const limit = this.#protocol!.session.subscribed ? this.#ctx.pubsubOutputBytesMax : outputHardBytes;
+    const session = this.#protocol!.session;
+    const limit = session.subscribed || session.monitor ? this.#ctx.pubsubOutputBytesMax : outputHardBytes;
     if (this.#pendingBytes + bytes.length > limit) {
       log.warn(`client disconnected: more than ${limit} bytes of pub/sub output unsent`);
       this.evict();

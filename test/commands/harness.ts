@@ -46,6 +46,7 @@ export function createContext(config: Record<string, unknown> = {}, options: { l
     clients: 1,
     outputRoom: 0,
     outputOverflow: false,
+    monitors: [],
     notifyFlags: notifyFlagsOf(cfg.notifyKeyspaceEvents)!,
     pubsubOutputBytesMax: cfg.pubsubOutputBytesMax,
   };

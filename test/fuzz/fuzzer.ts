@@ -169,7 +169,7 @@ export function buildBatch(seed: number, batch: number, protocol: Protocol, fram
   // An undamaged RESP batch without QUIT gets exactly one reply per request: the frames, the
   // leading PING, and the tail's four (the filler is an unknown inline command, RESET, DISCARD,
   // ECHO). (P)(UN)SUBSCRIBE answer a frame per channel and messages arrive besides: pub/sub frames
-  // are not counted as replies (isPubsubFrame), nor those requests as requests.
+  // and MONITOR's lines are not counted as replies, nor (P)(UN)SUBSCRIBE requests as requests.
   const subscribes = names.filter((n) => subscribeNames.has(n)).length;
   // Queued inside MULTI they answer QUEUED, and EXEC's array then holds their frames: such batches are not counted.
   const countable = applied.length === 0 && !names.includes("QUIT") && !subscribesInMulti(names);
@@ -191,6 +191,8 @@ function subscribesInMulti(names: readonly string[]): boolean {
 
 /** A confirmation or message frame (RESP2 array or RESP3 push), which answers no request on its own. */
 const pubsubFrame = /^[*>][34]\r\n\$\d+\r\n(p?(un)?subscribe|p?message)\r\n/;
+/** A line MONITOR shows a request with (after MONITOR every request, of any connection, adds one). */
+const monitorLine = /^\+\d+\.\d{6} \[0 /;
 
 /**
  * After the frames: filler longer than any payload a damaged length can leave the server reading
@@ -250,7 +252,7 @@ async function runBatch(opts: Required<Omit<FuzzOptions, "onlyBatch" | "afterBat
       const reply = c.buf.subarray(at, end).toString("latin1");
       if (/^-?ERR INTERNAL/.test(reply)) report.internalErrors.push(`${tag}: ${reply.slice(0, 200).trim()}`);
       report.replies++;
-      if (!pubsubFrame.test(reply)) replies++;
+      if (!pubsubFrame.test(reply) && !monitorLine.test(reply)) replies++;
       at = end;
       if (reply === endReply) {
         if (b.expectedReplies !== null && replies !== b.expectedReplies) report.malformed.push(`${tag}: ${replies} replies to ${b.expectedReplies} requests`);
