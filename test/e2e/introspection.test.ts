@@ -71,6 +71,7 @@ describe("redis-cli tools and INFO", () => {
     } finally {
       proc.kill();
       await proc.exited;
+      await run(cli("DEL", "mon key"));
     }
   });
 
