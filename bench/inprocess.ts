@@ -33,6 +33,7 @@ const ctx: Context = {
   outputRoom: 0,
   outputOverflow: false,
   monitors: [],
+  shutdown: null,
   notifyFlags: 0,
   pubsubOutputBytesMax: config.pubsubOutputBytesMax,
 };

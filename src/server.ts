@@ -68,6 +68,7 @@ export async function startServer(config: Config, options: { repair?: boolean } 
     outputRoom: 0,
     outputOverflow: false,
     monitors: [],
+    shutdown: null,
     notifyFlags: notifyFlagsOf(config.notifyKeyspaceEvents)!,
     pubsubOutputBytesMax: config.pubsubOutputBytesMax,
   };
@@ -281,6 +282,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     await log.close();
     process.exit(exitCannotStart);
   }
+  server.ctx.shutdown = (why) => void stop(why);
   // The "listening" line comes last: whoever waits for it finds every port open.
   if (server.resp !== null) log.info(`RESP2-only port on ${server.resp.hostname}:${server.resp.port} (resp_listen_addr)`);
   if (server.metrics !== null) log.info(`Prometheus metrics on http://${server.metrics.hostname}:${server.metrics.port}/metrics (metrics_listen_addr)`);

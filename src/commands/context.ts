@@ -86,6 +86,11 @@ export interface Context {
    * request pays for MONITOR.
    */
   readonly monitors: Session[];
+  /**
+   * Stops the server cleanly, as SIGTERM does (SHUTDOWN); set by the server's entry point, null
+   * where there is no process to stop (engine tests, in-process benchmarks).
+   */
+  shutdown: ((why: string) => void) | null;
   /** pubsub_output_bytes_max: unsent output a subscriber may have before it is dropped (CONFIG SET changes it). */
   pubsubOutputBytesMax: number;
 }

@@ -210,6 +210,30 @@ function commandstats(ctx: Context): string {
   return text;
 }
 
+const shutdownWords = new Set(["NOSAVE", "SAVE", "NOW", "FORCE", "ABORT"]);
+const shutdownFailed = respError("Errors trying to SHUTDOWN. Check logs.");
+
+/**
+ * SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE]: a clean stop, as SIGTERM (clients closed after what is
+ * queued for them, every logged write synced). SAVE and NOSAVE stop alike: the WAL already holds
+ * every write. On success nothing is answered, as in Redis: the connection closes.
+ */
+export function shutdown(s: Session, ctx: Context): void {
+  const words = new Set<string>();
+  for (let t = 1; t < s.p.argc; t++) {
+    const w = s.word(t);
+    if (!shutdownWords.has(w)) return s.reply.error(RespErr.syntax);
+    words.add(w);
+  }
+  if (words.has("SAVE") && words.has("NOSAVE")) return s.reply.error(RespErr.syntax);
+  if (words.has("ABORT")) return s.reply.error(words.size === 1 ? respError("No shutdown in progress.") : RespErr.syntax);
+  const stop = ctx.shutdown;
+  if (stop === null) return s.reply.error(shutdownFailed);
+  s.closing = true;
+  // After this turn: the server's stop closes every connection, this one included.
+  setImmediate(() => stop("SHUTDOWN"));
+}
+
 /** The parameters CONFIG GET knows, as Redis names them, from the running configuration. */
 function configParams(ctx: Context): [string, string][] {
   const c = ctx.config;

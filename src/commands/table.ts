@@ -11,7 +11,7 @@ import type { Context } from "./context.ts";
 import { commandRowsMax, Stat } from "./context.ts";
 import type { Session } from "./session.ts";
 import { valid } from "./session.ts";
-import { bgsave, config, dbsize, echo, flushall, info, lastsave, ping, snapshot, stats } from "./server.ts";
+import { bgsave, config, dbsize, echo, flushall, info, lastsave, ping, shutdown, snapshot, stats } from "./server.ts";
 import { client, hello, quit, reset, select, time } from "./connection.ts";
 import { decr, decrby, incr } from "./counters.ts";
 import { del, exists, get, getdel, mget, mset, set, setnx } from "./strings.ts";
@@ -229,6 +229,7 @@ export const commands: readonly Command[] = [
   { name: "FUNCTION", flags: Flag.NoScript, keys: noKeys, stat: Stat.Other, run: scriptsFlush, text: null, resp: { arity: -2, group: "scripting", summary: "FUNCTION FLUSH: Osprey has no functions to delete.", since: "7.0.0", args: "FLUSH [flush-type: ASYNC|SYNC]" } },
   { name: "SCRIPT", flags: Flag.NoScript, keys: noKeys, stat: Stat.Other, run: scriptsFlush, text: null, resp: { arity: -2, group: "scripting", summary: "SCRIPT FLUSH: Osprey has no scripts to remove.", since: "2.6.0", args: "FLUSH [flush-type: ASYNC|SYNC]" } },
   { name: "MONITOR", flags: Flag.Admin | Flag.Loading | Flag.NoScript, keys: noKeys, stat: Stat.Other, run: monitor, text: null, resp: { arity: 1, group: "server", summary: "Listens for all requests received by the server in real-time.", since: "1.0.0" } },
+  { name: "SHUTDOWN", flags: Flag.Admin | Flag.Loading | Flag.NoScript | Flag.NoMulti, keys: noKeys, stat: Stat.Other, run: shutdown, text: null, resp: { arity: -1, group: "server", summary: "Stops the server cleanly (as SIGTERM).", since: "1.0.0", args: "[NOSAVE|SAVE] [NOW] [FORCE]" } },
   { name: "SLOWLOG", flags: Flag.Admin | Flag.Loading, keys: noKeys, stat: Stat.Other, run: slowlog, text: null, resp: { arity: -2, group: "server", summary: "A container for slow log commands.", since: "2.2.12" } },
   // Pub/Sub (RESP only; pubsub.ts)
   { name: "SUBSCRIBE", flags: PS, keys: noKeys, stat: Stat.Other, run: subscribe, text: null, resp: { arity: -2, group: "pubsub", summary: "Listens for messages published to channels.", since: "2.0.0", args: "channel [channel ...]" } },

@@ -47,6 +47,7 @@ export function createContext(config: Record<string, unknown> = {}, options: { l
     outputRoom: 0,
     outputOverflow: false,
     monitors: [],
+    shutdown: null,
     notifyFlags: notifyFlagsOf(cfg.notifyKeyspaceEvents)!,
     pubsubOutputBytesMax: cfg.pubsubOutputBytesMax,
   };

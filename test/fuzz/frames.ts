@@ -143,6 +143,8 @@ const respArgs: Record<string, (r: Random) => Buffer[]> = {
   PSUBSCRIBE: (r) => Array.from({ length: int(r, 1, 2) }, () => s(pick(r, patternPool))),
   PUNSUBSCRIBE: (r) => Array.from({ length: int(r, 0, 2) }, () => s(pick(r, patternPool))),
   MONITOR: () => [],
+  // Only refused forms: a SHUTDOWN that works would stop the server under test.
+  SHUTDOWN: (r) => pick(r, [[s("ABORT")], [s("SAVE"), s("NOSAVE"), s("NOW")], [s("NOSAVE"), s("BOGUS"), s("NOW")], [s("FORCE"), s("x"), s("y")]]),
   SLOWLOG: (r) => pick(r, [[s("GET")], [s("GET"), s(pick(r, ["0", "1", "-1", "-2", "x", "99999999999999999999"]))], [s("LEN")], [s("RESET")], [s("HELP")], [s("NOPE")], []]),
   PUBLISH: (r) => [r() < 0.8 ? s(pick(r, channelPool)) : value(r), value(r)],
   PUBSUB: (r) => pick(r, [[s("CHANNELS")], [s("CHANNELS"), s(pick(r, patternPool))], [s("NUMSUB"), s(pick(r, channelPool))], [s("NUMPAT")], [s("HELP")], [s("NOPE")], []]),
