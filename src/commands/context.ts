@@ -40,6 +40,16 @@ export class Stats {
   rejectedClientsTotal = 0;
   slowCommandsTotal = 0;
 
+  /** CONFIG RESETSTAT: every counter back to 0. */
+  reset(): void {
+    this.commands.fill(0);
+    this.calls.fill(0);
+    this.errorsTotal = 0;
+    this.connectionsTotal = 0;
+    this.rejectedClientsTotal = 0;
+    this.slowCommandsTotal = 0;
+  }
+
   /** Every command counted, of every kind (INFO's total_commands_processed). */
   get commandsTotal(): number {
     let n = 0;

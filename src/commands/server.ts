@@ -329,6 +329,7 @@ function configSet(s: Session, ctx: Context): void {
 
 const GET = nameCodeOf("GET");
 const SET = nameCodeOf("SET");
+const RESETSTAT = nameCodeOf("RESETSTAT");
 
 /** Redis 7's error for a subcommand it does not know. */
 export function unknownSubcommand(s: Session): void {
@@ -345,6 +346,11 @@ export function config(s: Session, ctx: Context): void {
   const p = s.p;
   const sub = nameCode(s.b, p.starts[1]!, p.ends[1]!);
   if (sub === SET) return configSet(s, ctx);
+  if (sub === RESETSTAT) {
+    if (p.argc !== 2) return subcommandArity(s);
+    ctx.stats.reset();
+    return s.reply.ok();
+  }
   if (sub !== GET) return unknownSubcommand(s);
   if (p.argc < 3) return subcommandArity(s);
   const params = configParams(ctx);

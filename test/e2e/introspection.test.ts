@@ -87,4 +87,14 @@ describe("redis-cli tools and INFO", () => {
     expect(info).toMatch(/db0:keys=3,expires=1,/);
     expect((await run(cli("INFO"))).stdout).not.toContain("cmdstat_");
   });
+
+  test("CONFIG RESETSTAT sets the counters back to zero", async () => {
+    await redisCli(server.port, ["STRLEN small", "NOSUCHCOMMAND"]);
+    expect((await run(cli("CONFIG", "RESETSTAT"))).stdout).toBe("OK\n");
+    const info = (await run(cli("INFO", "everything"))).stdout;
+    expect(info).toContain("total_error_replies:0\r\n");
+    expect(info).not.toContain("cmdstat_strlen");
+    // The INFO that reads them is itself the one command counted since.
+    expect(info).toContain("total_commands_processed:1\r\n");
+  });
 });

@@ -127,7 +127,7 @@ const respArgs: Record<string, (r: Random) => Buffer[]> = {
   INFO: (r) => pick(r, [[], [s("persistence")], [s("server"), s("keyspace")], [s("nosuch")]]),
   BGSAVE: (r) => pick(r, [[], [s("SCHEDULE")], [s("X")]]),
   LASTSAVE: () => [],
-  CONFIG: (r) => pick(r, [[s("GET"), s(pick(r, ["*", "max*", "dir", "[ab]*", "\\"]))], [s("SET"), s("x"), s("y")], [s("GET")]]),
+  CONFIG: (r) => pick(r, [[s("GET"), s(pick(r, ["*", "max*", "dir", "[ab]*", "\\"]))], [s("SET"), s("x"), s("y")], [s("GET")], [s("SET"), s("notify-keyspace-events"), s(pick(r, ["KEA", "", "Ex", "Q"]))], [s("SET"), s("slowlog-max-len"), s(pick(r, ["0", "5", "-1"]))], [s("RESETSTAT")], [s("RESETSTAT"), s("x")]]),
   MULTI: () => [],
   EXEC: () => [],
   DISCARD: () => [],
