@@ -91,7 +91,8 @@ function commandFields(m: Metrics): Field[] {
 }
 
 /** The STATS report, in its documented order. */
-function statsFields(m: Metrics): Field[] {
+function statsFields(m: Metrics, ctx: Context): Field[] {
+  const pubsub = pubsubOf(ctx);
   return [
     ["uptime_ms", m.uptimeMs],
     ["clients", m.clients],
@@ -108,6 +109,9 @@ function statsFields(m: Metrics): Field[] {
     ["client_output_bytes", m.clientOutputBytes],
     ["output_limit_disconnects_total", m.outputLimitDisconnectsTotal],
     ["slow_commands_total", m.slowCommandsTotal],
+    ["pubsub_channels", pubsub.channelCount],
+    ["pubsub_patterns", pubsub.patternCount],
+    ["pubsub_messages_total", pubsub.messagesDelivered],
     ...durabilityFields(m),
     ["sync_policy", m.syncPolicy, true],
     ["data_bytes", m.dataBytes],
@@ -120,7 +124,7 @@ function statsFields(m: Metrics): Field[] {
 /** STATS (text protocol): `name=value` lines (text values quoted), then END. */
 export function stats(s: Session, ctx: Context): void {
   if (!ctx.config.metricsEnable) return s.reply.error(Err.metricsDisabled);
-  for (const [name, value, text] of statsFields(collectMetrics(ctx, s.nowMs))) {
+  for (const [name, value, text] of statsFields(collectMetrics(ctx, s.nowMs), ctx)) {
     s.reply.status(text === true ? `${name}="${String(value).replace(/"/g, "'")}"` : `${name}=${value}`);
   }
   s.reply.status("END");

@@ -63,6 +63,26 @@ describe("Pub/Sub with real clients", () => {
     });
   }
 
+  test("the text protocol's STATS counts channels, patterns and messages delivered", async () => {
+    const sub = io();
+    const pub = io();
+    await sub.subscribe("stats.a", "stats.b");
+    await sub.psubscribe("stats.*");
+    const text = await RawClient.connect(server.port);
+    try {
+      const before = await text.stats();
+      expect(await pub.publish("stats.a", "x")).toBe(2);
+      const after = await text.stats();
+      expect(Number(after.pubsub_channels)).toBeGreaterThanOrEqual(2);
+      expect(Number(after.pubsub_patterns)).toBeGreaterThanOrEqual(1);
+      expect(Number(after.pubsub_messages_total) - Number(before.pubsub_messages_total)).toBe(2);
+    } finally {
+      text.close();
+      await sub.unsubscribe("stats.a", "stats.b");
+      await sub.punsubscribe("stats.*");
+    }
+  });
+
   test("Bun's RedisClient subscribes and receives messages in order", async () => {
     const sub = new RedisClient(`redis://127.0.0.1:${server.port}`);
     const pub = new RedisClient(`redis://127.0.0.1:${server.port}`);
