@@ -263,12 +263,27 @@ function configParams(ctx: Context): [string, string][] {
 
 /** A parameter CONFIG SET may change while running: why a value is refused (Redis's words; null: valid), and how it applies. */
 interface Setter {
-  check(value: string): string | null;
+  check(value: string, ctx: Context): string | null;
   apply(ctx: Context, value: string): void;
 }
 
 /** What CONFIG SET may change, by Redis's name. */
 const configSetters: ReadonlyMap<string, Setter> = new Map([
+  [
+    // Up to what the server started with: max_clients, already lowered to what the descriptor
+    // limit leaves (net/descriptors.ts), so a higher value could not be served.
+    "maxclients",
+    {
+      check: (value: string, ctx: Context) => {
+        const max = clientsMaxAtStart(ctx);
+        const n = wholeNumber(value, max);
+        return n === null || n < 1 ? `argument must be between 1 and ${max} inclusive` : null;
+      },
+      apply: (ctx: Context, value: string) => {
+        (ctx as { config: Config }).config = Object.freeze({ ...ctx.config, clientsMax: Number(value) });
+      },
+    },
+  ],
   [
     "notify-keyspace-events",
     {
@@ -302,6 +317,18 @@ const configSetters: ReadonlyMap<string, Setter> = new Map([
 
 const timerMsMax = 2 ** 31 - 1;
 
+const startClientsMax = new WeakMap<Context, number>();
+
+/** max_clients as the server started (before any CONFIG SET maxclients). */
+function clientsMaxAtStart(ctx: Context): number {
+  let n = startClientsMax.get(ctx);
+  if (n === undefined) {
+    n = ctx.config.clientsMax;
+    startClientsMax.set(ctx, n);
+  }
+  return n;
+}
+
 /** A decimal integer from 0 to `max`, or null. */
 function wholeNumber(text: string, max: number): number | null {
   if (!/^\d{1,16}$/.test(text)) return null;
@@ -317,13 +344,14 @@ function configSet(s: Session, ctx: Context): void {
   const p = s.p;
   if (p.argc < 4) return subcommandArity(s);
   if ((p.argc & 1) !== 0) return s.reply.error(RespErr.syntax);
+  clientsMaxAtStart(ctx); // noted before anything can change it
   const known = new Set(configParams(ctx).map(([n]) => n));
   const seen = new Set<string>();
   for (let t = 2; t < p.argc; t += 2) {
     const name = s.text(t).toLowerCase();
     if (!known.has(name)) return s.reply.error(respError(`Unknown option or number of arguments for CONFIG SET - '${s.text(t)}'`));
     const setter = configSetters.get(name);
-    const why = seen.has(name) ? "duplicate parameter" : setter === undefined ? "can't set immutable config" : setter.check(s.text(t + 1));
+    const why = seen.has(name) ? "duplicate parameter" : setter === undefined ? "can't set immutable config" : setter.check(s.text(t + 1), ctx);
     if (why !== null) return s.reply.error(respError(`CONFIG SET failed (possibly related to argument '${s.text(t)}') - ${why}`));
     seen.add(name);
   }

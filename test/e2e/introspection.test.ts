@@ -5,6 +5,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startServer, type RunningServer } from "../support/server.ts";
 import { redisCli, run } from "../resp/redis.ts";
+import { RawClient } from "../support/client.ts";
+import { resp } from "../resp/encode.ts";
+import { readReply } from "../resp/frames.ts";
 
 let server: RunningServer;
 const cli = (...args: string[]) => ["redis-cli", "-h", "127.0.0.1", "-p", String(server.port), ...args];
@@ -86,6 +89,22 @@ describe("redis-cli tools and INFO", () => {
     expect(info).toContain("pubsub_channels:0");
     expect(info).toMatch(/db0:keys=3,expires=1,/);
     expect((await run(cli("INFO"))).stdout).not.toContain("cmdstat_");
+  });
+
+  test("CONFIG SET maxclients lowers the client limit at once, and never above what the server started with", async () => {
+    expect((await run(cli("CONFIG", "SET", "maxclients", "20000"))).stdout).toBe("ERR CONFIG SET failed (possibly related to argument 'maxclients') - argument must be between 1 and 10000 inclusive\n\n");
+    const holder = await RawClient.connect(server.port);
+    try {
+      await holder.send(resp("CONFIG", "SET", "maxclients", "1"));
+      expect(await readReply(holder)).toBe("+OK\r\n");
+      const second = await RawClient.connect(server.port);
+      expect(await second.line()).toBe("ERR BUSY max clients reached");
+      second.close();
+    } finally {
+      await holder.send(resp("CONFIG", "SET", "maxclients", "10000"));
+      expect(await readReply(holder)).toBe("+OK\r\n");
+      holder.close();
+    }
   });
 
   test("CONFIG RESETSTAT sets the counters back to zero", async () => {
