@@ -221,8 +221,8 @@ export class Connection implements DurabilityWaiter, BudgetHolder {
    * Delivery from outside this connection's own requests (PUBLISH by another client, a keyspace
    * event, MONITOR): pre-encoded `bytes`, which the caller may hand to many connections and never
    * changes, join this client's output in order — behind held replies, through ctx.output
-   * (client_output_bytes_max) — and a subscriber whose unsent output would pass
-   * pubsub_output_bytes_max (a MONITOR too; any other client: the per-connection hard limit) is disconnected, as
+   * (client_output_bytes_max). A subscriber or monitor whose unsent output would pass
+   * pubsub_output_bytes_max (any other client: the per-connection hard limit) is disconnected, as
    * Redis's `client-output-buffer-limit pubsub` does. While this connection runs its own request
    * (it published to itself), the bytes go into the shared reply buffer, after what it has answered.
    */
