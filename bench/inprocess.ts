@@ -34,6 +34,10 @@ const ctx: Context = {
   outputRoom: 0,
   outputOverflow: false,
   pause: new Pause(systemClock.nowMs),
+  monitors: [],
+  shutdown: null,
+  notifyFlags: 0,
+  pubsubOutputBytesMax: config.pubsubOutputBytesMax,
 };
 let written = 0;
 const sink: Transport = { write: (_d, _o = 0, n = 0) => ((written += n), n), end() {}, pause() {}, resume() {} };

@@ -2,6 +2,7 @@
 // validated, frozen Config. Bad input never half-starts the server: every wrong key throws a
 // ConfigError naming where the value came from, the key and what it expected.
 
+import { notifyFlagsOf } from "./engine/notify.ts";
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parse, TomlError } from "smol-toml";
@@ -87,6 +88,8 @@ export function configFromObject(raw: Raw, opts: ConfigOptions = {}): Config {
     logLevel: oneOf(raw, "log_level", logLevels, (s) => s.toUpperCase()),
     logFile: logFileRaw === "" ? join(dataDir, "logs", "osprey.log") : resolve(baseDir, logFileRaw),
     slowlogThresholdMs: int(raw, "slowlog_threshold_ms", 0, timerMsMax),
+    pubsubOutputBytesMax: int(raw, "pubsub_output_bytes_max", 1024, intMax),
+    notifyKeyspaceEvents: notifyEvents(raw, "notify_keyspace_events"),
     metricsListenHost: metrics?.host ?? null,
     metricsListenPort: metrics?.port ?? 0,
     umask: umask(raw, "umask"),
@@ -97,6 +100,12 @@ export function configFromObject(raw: Raw, opts: ConfigOptions = {}): Config {
     protectedMode: bool(raw, "protected_mode"),
     ...tls,
   });
+}
+
+/** notify_keyspace_events: Redis's flag letters, as CONFIG SET notify-keyspace-events takes them. */
+function notifyEvents(raw: Raw, key: Key): string {
+  const v = string(raw, key);
+  return notifyFlagsOf(v) === null ? fail(key, "Redis's notify-keyspace-events letters (of KEg$lshzxetdmnA)", v) : v;
 }
 
 /** Where a key's value came from, as the error message names it. */

@@ -65,6 +65,10 @@ export interface Config {
   readonly logLevel: LogLevel;
   /** log_file, resolved to an absolute path; "" in the file means <data_dir>/logs/osprey.log. */
   readonly logFile: string;
+  /** pubsub_output_bytes_max: a subscriber (or MONITOR) with more output unsent is disconnected. */
+  readonly pubsubOutputBytesMax: number;
+  /** notify_keyspace_events: Redis's flag letters (validated; "" is off). */
+  readonly notifyKeyspaceEvents: string;
   /** slowlog_threshold_ms */
   readonly slowlogThresholdMs: number;
   /** metrics_listen_addr, split: where /metrics is served over HTTP; null when off (""). */

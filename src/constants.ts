@@ -122,6 +122,10 @@ export const slowlogRunRequestsMax = 32;
 export const slowlogRunBytesMax = 64 * KiB;
 /** Below this slowlog_threshold_ms every request is timed on its own (a run cannot be told from its requests). */
 export const slowlogRunThresholdMsMin = 1;
+/** SLOWLOG's entries kept at start (Redis's slowlog-max-len default); CONFIG SET slowlog-max-len changes it. */
+export const slowlogLenDefault = 128;
+/** The most SLOWLOG entries CONFIG SET slowlog-max-len may ask for (each is ~100 bytes). */
+export const slowlogLenMax = 100_000;
 
 /**
  * An MGET yields the event loop to other clients after a slice of this many keys or reply bytes
@@ -164,6 +168,11 @@ export const defaults = {
   // What happens at the limit: noeviction refuses writes (ERR OOM); the others evict (Redis's
   // names, plus allkeys-osprey / volatile-osprey).
   eviction_policy: "noeviction",
+  // Unsent output a subscriber may hold before it is dropped: Redis's client-output-buffer-limit
+  // pubsub hard limit (32mb). A subscriber that stops reading cannot make PUBLISH queue more.
+  pubsub_output_bytes_max: 32 * MiB,
+  // Keyspace notifications (Redis's notify-keyspace-events letters): off, as in Redis.
+  notify_keyspace_events: "",
   // Prometheus /metrics over HTTP: off unless set; a bare port (":9187" or "9187") means loopback.
   metrics_listen_addr: "",
   // Files the server creates are private to its user (0600, folders 0700) unless this is loosened.

@@ -4,6 +4,8 @@
 // keyspace, accept clients; active expiry; signals (SIGINT/SIGTERM stop cleanly with every logged
 // write synced, SIGHUP reopens the log and reloads what can change, SIGUSR1 starts a snapshot).
 
+import { notifyFlagsOf } from "./engine/notify.ts";
+import { setKeyspaceEvents } from "./pubsub.ts";
 import { sweepBudgetMs } from "./constants.ts";
 import { ConfigError, loadConfig, type ConfigFlags } from "./config.ts";
 import type { Config } from "./config.types.ts";
@@ -68,7 +70,12 @@ export async function startServer(config: Config, options: { repair?: boolean } 
     outputRoom: 0,
     outputOverflow: false,
     pause: new Pause(systemClock.nowMs),
+    monitors: [],
+    shutdown: null,
+    notifyFlags: notifyFlagsOf(config.notifyKeyspaceEvents)!,
+    pubsubOutputBytesMax: config.pubsubOutputBytesMax,
   };
+  setKeyspaceEvents(ctx, ctx.notifyFlags);
   const busy = new BusyWatch(config.busyWarnMs);
   // 4. Accept, in the same turn recovery ended in: nothing ran against a half-loaded keyspace.
   const server = bound.serve(ctx, busy);
@@ -295,6 +302,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     await log.close();
     process.exit(exitCannotStart);
   }
+  server.ctx.shutdown = (why) => void stop(why);
   // The "listening" line comes last: whoever waits for it finds every port open.
   if (server.resp !== null) log.info(`RESP2-only port on ${server.resp.hostname}:${server.resp.port} (resp_listen_addr)`);
   if (server.metrics !== null) log.info(`Prometheus metrics on http://${server.metrics.hostname}:${server.metrics.port}/metrics (metrics_listen_addr)`);

@@ -56,6 +56,8 @@ describe("defaults", () => {
       logLevel: "INFO",
       logFile: resolve(process.cwd(), "data", "logs", "osprey.log"),
       slowlogThresholdMs: defaults.slowlog_threshold_ms,
+      pubsubOutputBytesMax: defaults.pubsub_output_bytes_max,
+      notifyKeyspaceEvents: "",
       metricsListenHost: null,
       metricsListenPort: 0,
       umask: 0o077,
@@ -185,6 +187,8 @@ describe("wrong types and values name the key", () => {
     ["an empty data_dir", { data_dir: "" }, 'data_dir: expected a non-empty string, got ""'],
     ["a table for log_file", { log_file: { a: 1 } }, "log_file: expected a string, got a table"],
     ["an array for data_dir", { data_dir: ["a"] }, "data_dir: expected a non-empty string, got an array"],
+    ["a letter notify_keyspace_events does not know", { notify_keyspace_events: "KEQ" }, `notify_keyspace_events: expected Redis's notify-keyspace-events letters (of KEg$lshzxetdmnA), got "KEQ"`],
+    ["a tiny pubsub_output_bytes_max", { pubsub_output_bytes_max: 1023 }, "pubsub_output_bytes_max: expected an integer of at least 1024, got 1023"],
     ["a number for listen_addr", { listen_addr: 7070 }, 'listen_addr: expected "host:port" with port 0-65535 (IPv6 as "[::1]:7070"), got 7070'],
   ];
   for (const [what, raw, message] of cases) {

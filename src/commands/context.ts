@@ -7,6 +7,7 @@ import type { Persistence } from "../persistence/index.ts";
 import type { Wal } from "../persistence/wal.ts";
 import type { Budget } from "../net/budget.ts";
 import type { Pause } from "../net/pause.ts";
+import type { Session } from "./session.ts";
 
 /** The per-command counters of STATS (`cmd_<name>`), one per command table row's `stat`. */
 export const enum Stat {
@@ -23,6 +24,9 @@ export const enum Stat {
   Other,
 }
 
+/** Rows the command table may have (asserted there): the size of `Stats.calls`. */
+export const commandRowsMax = 256;
+
 /** STATS names of the Stat counters, in Stat order (Other has none of its own). */
 export const statNames = ["get", "set", "del", "incr", "mget", "mset", "expire", "ttl", "exists"] as const;
 
@@ -30,10 +34,22 @@ export const statNames = ["get", "set", "del", "incr", "mget", "mset", "expire",
 export class Stats {
   /** Requests per Stat, counted by the dispatcher once a request passed its arity check. */
   readonly commands = new Float64Array(Stat.Other + 1);
+  /** Requests per command table row (INFO commandstats' calls), by `Route.index`. */
+  readonly calls = new Float64Array(commandRowsMax);
   errorsTotal = 0;
   connectionsTotal = 0;
   rejectedClientsTotal = 0;
   slowCommandsTotal = 0;
+
+  /** CONFIG RESETSTAT: every counter back to 0. */
+  reset(): void {
+    this.commands.fill(0);
+    this.calls.fill(0);
+    this.errorsTotal = 0;
+    this.connectionsTotal = 0;
+    this.rejectedClientsTotal = 0;
+    this.slowCommandsTotal = 0;
+  }
 
   /** Every command counted, of every kind (INFO's total_commands_processed). */
   get commandsTotal(): number {
@@ -73,4 +89,21 @@ export interface Context {
   outputOverflow: boolean;
   /** CLIENT PAUSE: connections check its mode before each request. */
   readonly pause: Pause;
+  /**
+   * notify-keyspace-events as flag bits (engine/notify.ts); 0 (the default) is off, and then the
+   * one check each write pays. CONFIG SET changes it.
+   */
+  notifyFlags: number;
+  /**
+   * Connections that ran MONITOR: each request dispatched is shown to them. Empty is the one check a
+   * request pays for MONITOR.
+   */
+  readonly monitors: Session[];
+  /**
+   * Stops the server cleanly, as SIGTERM does (SHUTDOWN); set by the server's entry point, null
+   * where there is no process to stop (engine tests, in-process benchmarks).
+   */
+  shutdown: ((why: string) => void) | null;
+  /** pubsub_output_bytes_max: unsent output a subscriber may have before it is dropped (CONFIG SET changes it). */
+  pubsubOutputBytesMax: number;
 }

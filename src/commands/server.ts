@@ -13,13 +13,28 @@ import { statNames } from "./context.ts";
 import { evictionPolicies } from "../engine/eviction.ts";
 import { evictBudgetMs } from "../constants.ts";
 import type { Session } from "./session.ts";
+import { notifyFlagsOf, notifyFlagsText } from "../engine/notify.ts";
+import { pubsubOf, setKeyspaceEvents } from "../pubsub.ts";
+import { commands } from "./table.ts";
+import { slowlogOf } from "./slowlog.ts";
+import { slowlogLenMax } from "../constants.ts";
+import type { Config } from "../config.types.ts";
 
 /** The Redis version whose RESP behaviour Osprey follows; clients check it for features. */
 export const redisVersion = "7.0.15";
 
 /** PING [message] → PONG, or the message (RESP). */
 export function ping(s: Session): void {
+  // In RESP2 subscribed mode Redis answers PING with an array: ["pong", message or ""].
+  if (s.subscribed && s.reply.version === 2) return pingSubscribed(s);
   if (s.p.argc === 1) s.reply.pong();
+  else s.reply.bulk(s.b, s.p.starts[1]!, s.p.ends[1]!);
+}
+
+function pingSubscribed(s: Session): void {
+  s.reply.arrayHeader(2);
+  s.reply.bulkText("pong");
+  if (s.p.argc === 1) s.reply.bulkText("");
   else s.reply.bulk(s.b, s.p.starts[1]!, s.p.ends[1]!);
 }
 
@@ -117,7 +132,8 @@ function memoryFields(m: Metrics): Field[] {
 }
 
 /** The STATS report, in its documented order. */
-function statsFields(m: Metrics): Field[] {
+function statsFields(m: Metrics, ctx: Context): Field[] {
+  const pubsub = pubsubOf(ctx);
   return [
     ["uptime_ms", m.uptimeMs],
     ["clients", m.clients],
@@ -135,6 +151,9 @@ function statsFields(m: Metrics): Field[] {
     ["client_output_bytes", m.clientOutputBytes],
     ["output_limit_disconnects_total", m.outputLimitDisconnectsTotal],
     ["slow_commands_total", m.slowCommandsTotal],
+    ["pubsub_channels", pubsub.channelCount],
+    ["pubsub_patterns", pubsub.patternCount],
+    ["pubsub_messages_total", pubsub.messagesDelivered],
     ...durabilityFields(m),
     ["sync_policy", m.syncPolicy, true],
     ["data_bytes", m.dataBytes],
@@ -149,14 +168,14 @@ function statsFields(m: Metrics): Field[] {
 /** STATS (text protocol): `name=value` lines (text values quoted), then END. */
 export function stats(s: Session, ctx: Context): void {
   if (!ctx.config.metricsEnable) return s.reply.error(Err.metricsDisabled);
-  for (const [name, value, text] of statsFields(collectMetrics(ctx, s.nowMs))) {
+  for (const [name, value, text] of statsFields(collectMetrics(ctx, s.nowMs), ctx)) {
     s.reply.status(text === true ? `${name}="${String(value).replace(/"/g, "'")}"` : `${name}=${value}`);
   }
   s.reply.status("END");
 }
 
 /** The INFO sections, in Redis's order; each is `# Title` and `field:value` lines. */
-function infoSections(m: Metrics): [string, Field[]][] {
+function infoSections(m: Metrics, ctx: Context): [string, Field[]][] {
   const uptimeS = Math.floor(m.uptimeMs / 1000);
   return [
     ["Server", [
@@ -210,6 +229,12 @@ function infoSections(m: Metrics): [string, Field[]][] {
       ["total_error_replies", m.errorsTotal],
       ["slow_commands_total", m.slowCommandsTotal],
       ...commandFields(m),
+      ["pubsub_channels", pubsubOf(ctx).channelCount],
+      ["pubsub_patterns", pubsubOf(ctx).patternCount],
+    ]],
+    ["Replication", [
+      ["role", "master"],
+      ["connected_slaves", 0],
     ]],
     ["Keyspace", m.keys > 0 ? [["db0", `keys=${m.keys},expires=${m.keysWithExpiry},avg_ttl=0`]] : []],
   ];
@@ -221,11 +246,47 @@ export function info(s: Session, ctx: Context): void {
   for (let t = 1; t < s.p.argc; t++) wanted.add(s.text(t).toLowerCase());
   const all = wanted.size === 0 || wanted.has("default") || wanted.has("all") || wanted.has("everything");
   const parts: string[] = [];
-  for (const [title, fields] of infoSections(collectMetrics(ctx, s.nowMs))) {
+  for (const [title, fields] of infoSections(collectMetrics(ctx, s.nowMs), ctx)) {
     if (!all && !wanted.has(title.toLowerCase())) continue;
     parts.push(`# ${title}\r\n${fields.map(([k, v]) => `${k}:${v}\r\n`).join("")}`);
   }
+  // As in Redis, per-command counts only when asked for by name, `all` or `everything`.
+  if (wanted.has("commandstats") || wanted.has("all") || wanted.has("everything")) parts.push(`# Commandstats\r\n${commandstats(ctx)}`);
   s.reply.verbatimText(parts.join("\r\n"));
+}
+
+/** INFO commandstats: Redis's `cmdstat_<name>:calls=…` line per command called (times are not kept per command). */
+function commandstats(ctx: Context): string {
+  let text = "";
+  commands.forEach((c, i) => {
+    const calls = ctx.stats.calls[i]!;
+    if (calls > 0) text += `cmdstat_${c.name.toLowerCase()}:calls=${calls},usec=0,usec_per_call=0.00,rejected_calls=0,failed_calls=0\r\n`;
+  });
+  return text;
+}
+
+const shutdownWords = new Set(["NOSAVE", "SAVE", "NOW", "FORCE", "ABORT"]);
+const shutdownFailed = respError("Errors trying to SHUTDOWN. Check logs.");
+
+/**
+ * SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE]: a clean stop, as SIGTERM (clients closed after what is
+ * queued for them, every logged write synced). SAVE and NOSAVE stop alike: the WAL already holds
+ * every write. On success nothing is answered, as in Redis: the connection closes.
+ */
+export function shutdown(s: Session, ctx: Context): void {
+  const words = new Set<string>();
+  for (let t = 1; t < s.p.argc; t++) {
+    const w = s.word(t);
+    if (!shutdownWords.has(w)) return s.reply.error(RespErr.syntax);
+    words.add(w);
+  }
+  if (words.has("SAVE") && words.has("NOSAVE")) return s.reply.error(RespErr.syntax);
+  if (words.has("ABORT")) return s.reply.error(words.size === 1 ? respError("No shutdown in progress.") : RespErr.syntax);
+  const stop = ctx.shutdown;
+  if (stop === null) return s.reply.error(shutdownFailed);
+  s.closing = true;
+  // After this turn: the server's stop closes every connection, this one included.
+  setImmediate(() => stop("SHUTDOWN"));
 }
 
 /** The parameters CONFIG GET knows, as Redis names them, from the running configuration. */
@@ -246,11 +307,134 @@ function configParams(ctx: Context): [string, string][] {
     ["maxmemory-policy", ctx.store.evictionPolicy],
     ["timeout", "0"],
     ["slowlog-log-slower-than", String(c.slowlogThresholdMs * 1000)],
+    ["notify-keyspace-events", notifyFlagsText(ctx.notifyFlags)],
+    ["slowlog-max-len", String(slowlogOf(ctx).maxLen)],
   ];
+}
+
+/** A parameter CONFIG SET may change while running: why a value is refused (Redis's words; null: valid), and how it applies. */
+interface Setter {
+  check(value: string, ctx: Context): string | null;
+  apply(ctx: Context, value: string): void;
+}
+
+/** What CONFIG SET may change, by Redis's name. */
+const configSetters: ReadonlyMap<string, Setter> = new Map([
+  [
+    // The memory limit (Redis's units: 100mb, 1gb, …); lowering it evicts down to it now.
+    "maxmemory",
+    {
+      check: (value: string) => (parseMemory(value) < 0 ? "argument must be a memory value" : null),
+      apply: (ctx: Context, value: string) => {
+        ctx.store.setMemoryLimit(parseMemory(value), ctx.store.evictionPolicy);
+        ctx.store.evictIfOver(performance.now() + evictBudgetMs);
+      },
+    },
+  ],
+  [
+    "maxmemory-policy",
+    {
+      check: (value: string) =>
+        evictionPolicies.some((c) => c === value.toLowerCase()) ? null : `argument(s) must be one of the following: ${evictionPolicies.join(", ")}`,
+      apply: (ctx: Context, value: string) => {
+        ctx.store.setMemoryLimit(ctx.store.maxMemory, evictionPolicies.find((c) => c === value.toLowerCase())!);
+        ctx.store.evictIfOver(performance.now() + evictBudgetMs);
+      },
+    },
+  ],
+  [
+    // Up to what the server started with: max_clients, already lowered to what the descriptor
+    // limit leaves (net/descriptors.ts), so a higher value could not be served.
+    "maxclients",
+    {
+      check: (value: string, ctx: Context) => {
+        const max = clientsMaxAtStart(ctx);
+        const n = wholeNumber(value, max);
+        return n === null || n < 1 ? `argument must be between 1 and ${max} inclusive` : null;
+      },
+      apply: (ctx: Context, value: string) => {
+        (ctx as { config: Config }).config = Object.freeze({ ...ctx.config, clientsMax: Number(value) });
+      },
+    },
+  ],
+  [
+    "notify-keyspace-events",
+    {
+      check: (value: string) => (notifyFlagsOf(value) === null ? "Invalid event class character. Use 'Ag$lshzxeKEtmdn'." : null),
+      apply: (ctx: Context, value: string) => setKeyspaceEvents(ctx, notifyFlagsOf(value)!),
+    },
+  ],
+  [
+    // Microseconds, as Redis counts them; Osprey times in whole milliseconds, so a value is rounded up
+    // (CONFIG GET then shows the milliseconds × 1000). A negative value (Redis: off) is refused.
+    "slowlog-log-slower-than",
+    {
+      check: (value: string) => (wholeNumber(value, timerMsMax * 1000) === null ? "argument must be between 0 and 2147483647000 inclusive" : null),
+      apply: (ctx: Context, value: string) => {
+        (ctx as { config: Config }).config = Object.freeze({ ...ctx.config, slowlogThresholdMs: Math.ceil(wholeNumber(value, timerMsMax * 1000)! / 1000) });
+      },
+    },
+  ],
+  [
+    "slowlog-max-len",
+    {
+      check: (value: string) => (wholeNumber(value, slowlogLenMax) === null ? `argument must be between 0 and ${slowlogLenMax} inclusive` : null),
+      apply: (ctx: Context, value: string) => {
+        const log = slowlogOf(ctx);
+        log.maxLen = wholeNumber(value, slowlogLenMax)!;
+        log.trim();
+      },
+    },
+  ],
+]);
+
+const timerMsMax = 2 ** 31 - 1;
+
+const startClientsMax = new WeakMap<Context, number>();
+
+/** max_clients as the server started (before any CONFIG SET maxclients). */
+function clientsMaxAtStart(ctx: Context): number {
+  let n = startClientsMax.get(ctx);
+  if (n === undefined) {
+    n = ctx.config.clientsMax;
+    startClientsMax.set(ctx, n);
+  }
+  return n;
+}
+
+/** A decimal integer from 0 to `max`, or null. */
+function wholeNumber(text: string, max: number): number | null {
+  if (!/^\d{1,16}$/.test(text)) return null;
+  const n = Number(text);
+  return n <= max ? n : null;
+}
+
+/**
+ * CONFIG SET name value [name value …]: all or nothing, as Redis checks every pair before applying
+ * any. Parameters CONFIG GET shows but that are fixed at start-up are refused as immutable.
+ */
+function configSet(s: Session, ctx: Context): void {
+  const p = s.p;
+  if (p.argc < 4) return subcommandArity(s);
+  if ((p.argc & 1) !== 0) return s.reply.error(RespErr.syntax);
+  clientsMaxAtStart(ctx); // noted before anything can change it
+  const known = new Set(configParams(ctx).map(([n]) => n));
+  const seen = new Set<string>();
+  for (let t = 2; t < p.argc; t += 2) {
+    const name = s.text(t).toLowerCase();
+    if (!known.has(name)) return s.reply.error(respError(`Unknown option or number of arguments for CONFIG SET - '${s.text(t)}'`));
+    const setter = configSetters.get(name);
+    const why = seen.has(name) ? "duplicate parameter" : setter === undefined ? "can't set immutable config" : setter.check(s.text(t + 1), ctx);
+    if (why !== null) return s.reply.error(respError(`CONFIG SET failed (possibly related to argument '${s.text(t)}') - ${why}`));
+    seen.add(name);
+  }
+  for (let t = 2; t < p.argc; t += 2) configSetters.get(s.text(t).toLowerCase())!.apply(ctx, s.text(t + 1));
+  s.reply.ok();
 }
 
 const GET = nameCodeOf("GET");
 const SET = nameCodeOf("SET");
+const RESETSTAT = nameCodeOf("RESETSTAT");
 
 /** Redis 7's error for a subcommand it does not know. */
 export function unknownSubcommand(s: Session): void {
@@ -265,8 +449,14 @@ export function subcommandArity(s: Session): void {
 /** CONFIG GET pattern [pattern …] → name, value pairs of the matching parameters. */
 export function config(s: Session, ctx: Context): void {
   const p = s.p;
-  if (nameCode(s.b, p.starts[1]!, p.ends[1]!) === SET) return configSetMemory(s, ctx);
-  if (nameCode(s.b, p.starts[1]!, p.ends[1]!) !== GET) return unknownSubcommand(s);
+  const sub = nameCode(s.b, p.starts[1]!, p.ends[1]!);
+  if (sub === SET) return configSet(s, ctx);
+  if (sub === RESETSTAT) {
+    if (p.argc !== 2) return subcommandArity(s);
+    ctx.stats.reset();
+    return s.reply.ok();
+  }
+  if (sub !== GET) return unknownSubcommand(s);
   if (p.argc < 3) return subcommandArity(s);
   const params = configParams(ctx);
   const matched = new Set<number>();
@@ -296,36 +486,4 @@ export function parseMemory(text: string): number {
   return Number.isSafeInteger(bytes) ? bytes : -1;
 }
 
-function configSetFailed(name: string, why: string): Uint8Array {
-  return respError(`CONFIG SET failed (possibly related to argument '${name}') - ${why}`);
-}
 
-/**
- * CONFIG SET maxmemory <bytes> | maxmemory-policy <policy> (pairs, all or none, as Redis 7): the
- * store's limit and policy change at once; a lower limit is reached by evicting (bounded here,
- * the background tick goes on) or, under noeviction, by refusing writes until memory is freed.
- */
-function configSetMemory(s: Session, ctx: Context): void {
-  const p = s.p;
-  if (p.argc < 4 || (p.argc & 1) !== 0) return subcommandArity(s);
-  const store = ctx.store;
-  let maxBytes = store.maxMemory;
-  let policy = store.evictionPolicy;
-  for (let t = 2; t < p.argc; t += 2) {
-    const name = s.text(t).toLowerCase();
-    const value = s.text(t + 1);
-    if (name === "maxmemory") {
-      maxBytes = parseMemory(value);
-      if (maxBytes < 0) return s.reply.error(configSetFailed(name, "argument must be a memory value"));
-    } else if (name === "maxmemory-policy") {
-      const hit = evictionPolicies.find((c) => c === value.toLowerCase());
-      if (hit === undefined) return s.reply.error(configSetFailed(name, `argument(s) must be one of the following: ${evictionPolicies.join(", ")}`));
-      policy = hit;
-    } else {
-      return s.reply.error(respError(`Unknown option or number of arguments for CONFIG SET - '${s.text(t).slice(0, 128)}'`));
-    }
-  }
-  store.setMemoryLimit(maxBytes, policy);
-  store.evictIfOver(performance.now() + evictBudgetMs);
-  s.reply.ok();
-}

@@ -7,6 +7,7 @@ import type { Fail } from "./reply.ts";
 import type { ExpireOptions, SetOptions } from "../engine/ops.ts";
 import type { Transaction } from "./transactions.ts";
 import type { User } from "../auth.ts";
+import type { Subscriptions } from "../pubsub.ts";
 
 /** A parsed request: argument i is b[starts[i]..ends[i]); `code` is argument 0's nameCode. */
 export interface Args {
@@ -95,6 +96,21 @@ export class Session {
   resumeArg = 0;
   /** CLIENT REPLY OFF / SKIP (ReplyMode bits): 0 unless set, and the connection checks only that. */
   replyMode = 0;
+  /**
+   * Subscribed to at least one channel or pattern. In RESP2 that is subscribed mode: the
+   * dispatcher then allows only (P)(UN)SUBSCRIBE, PING, QUIT and RESET. It reads this flag once
+   * per request, and the mode's rule only when it is set.
+   */
+  subscribed = false;
+  /** Ran MONITOR: every request dispatched is shown to it (pubsub.ts); its output is bounded as a subscriber's. */
+  monitor = false;
+  /** Channels and patterns listened to (pubsub.ts), made at the first SUBSCRIBE or MONITOR. */
+  pubsub: Subscriptions | null = null;
+  /**
+   * Sends pre-encoded bytes (a pub/sub message, a keyspace event) to this session's client through
+   * its connection's output path and limits; set by the connection (null: nothing can be delivered).
+   */
+  deliver: ((bytes: Uint8Array) => void) | null = null;
 
   constructor(
     /** The request being run (the protocol's parser, which holds its arguments). */
@@ -115,6 +131,7 @@ export class Session {
     this.replyMode = 0;
     this.multi = false;
     this.tx?.release();
+    this.pubsub?.registry.release(this);
   }
 
   /**
@@ -132,6 +149,8 @@ export class Session {
   release(): void {
     this.multi = false;
     this.tx?.release();
+    this.pubsub?.registry.release(this);
+    this.deliver = null;
   }
 
   /**

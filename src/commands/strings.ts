@@ -3,6 +3,7 @@
 // calls one engine operation and hands the result to the protocol's encoder. Keys were checked by
 // the dispatcher.
 
+import { Event, Notify } from "../engine/notify.ts";
 import { deleteKey, setAll, setGeneric, SetFlag, SetOptions, SetRefused } from "../engine/ops.ts";
 import { addToFloat, appendValue, FloatAdded, floatText, lcsTable, retime, setAllIfNone, setRange, tooLong } from "../engine/ops.ts";
 import { noExpiry } from "../engine/store.ts";
@@ -59,7 +60,9 @@ export function getdel(s: Session, ctx: Context): void {
   const p = s.p;
   const id = ctx.store.lookup(s.b, p.starts[1]!, p.ends[1]!, s.nowMs);
   s.reply.entry(ctx.store, id);
-  if (id >= 0) ctx.store.delete(id);
+  if (id < 0) return;
+  ctx.store.delete(id);
+  ctx.store.events?.emit(Notify.Generic, Event.del, s.b, p.starts[1]!, p.ends[1]!);
 }
 
 /**

@@ -8,10 +8,10 @@ import { Err, respError } from "../errors.ts";
 import { nameCodeOf, nameLettersMax, type PayloadSpec } from "../protocol/text.ts";
 import { WalError } from "../persistence/wal.ts";
 import type { Context } from "./context.ts";
-import { Stat } from "./context.ts";
+import { commandRowsMax, Stat } from "./context.ts";
 import type { Session } from "./session.ts";
 import { valid } from "./session.ts";
-import { backup, bgsave, config, dbsize, echo, flushall, info, lastsave, ping, snapshot, stats } from "./server.ts";
+import { backup, bgsave, config, dbsize, echo, flushall, info, lastsave, ping, shutdown, snapshot, stats } from "./server.ts";
 import { acl, auth, client, hello, quit, reset, select, time } from "./connection.ts";
 import { Perm, permitted } from "../auth.ts";
 import { decr, decrby, incr } from "./counters.ts";
@@ -25,6 +25,9 @@ import { discard, exec, execOutOfMemory, multi, queueRequest, unwatch, watch } f
 import { entryOverheadBytesEstimate, evictBudgetMs } from "../constants.ts";
 import { Fail } from "./reply.ts";
 import { aloneBegin, aloneEnd, ranInRun } from "./timing.ts";
+import { slowlog } from "./slowlog.ts";
+import { feedMonitors, monitor } from "./monitor.ts";
+import { psubscribe, publish, pubsub, punsubscribe, subscribe, subscribedRefusal, unsubscribe } from "./pubsub.ts";
 
 /** A command: reads its arguments from the session, calls the engine, hands the result to `s.reply`. */
 export type Handler = (s: Session, ctx: Context) => void;
@@ -79,6 +82,11 @@ export const enum Flag {
    * Redis's @dangerous). Osprey's own; COMMAND does not report it.
    */
   AdminToo = 4096,
+  /**
+   * Allowed in RESP2 subscribed mode ((P)(UN)SUBSCRIBE, PING, QUIT, RESET); every other command is
+   * refused there with Redis's error. Osprey's own; COMMAND does not report it.
+   */
+  Subscribed = 8192,
 }
 
 /** How the text protocol spells a command. */
@@ -150,13 +158,16 @@ const TX = Flag.NoScript | Flag.Loading | Flag.Fast;
 // These writes log a value built from the stored one (up to max_value_bytes): an EXEC bounds their
 // records from the keyspace it runs on (transactions.ts `logBound`).
 const WGX = Flag.Write | Flag.Grows | Flag.Derives;
+// (P)(UN)SUBSCRIBE: allowed in subscribed mode. Inside EXEC they answer one push frame per
+// channel after the array's count, as Redis does.
+const PS = Flag.NoScript | Flag.Loading | Flag.Fast | Flag.Subscribed;
 
-/** Every command Osprey speaks, in either protocol. */
+/** Every command Osprey speaks, in either protocol (at most commandRowsMax, asserted below). */
 export const commands: readonly Command[] = [
   // Connection
-  { name: "PING", flags: C, keys: noKeys, stat: Stat.Other, run: ping, text: { argsMin: 1, argsMax: 1 }, resp: { arity: -1, argsMax: 2, group: "connection", summary: "Returns the server's liveliness response.", since: "1.0.0", args: "[message]" } },
+  { name: "PING", flags: C | Flag.Subscribed, keys: noKeys, stat: Stat.Other, run: ping, text: { argsMin: 1, argsMax: 1 }, resp: { arity: -1, argsMax: 2, group: "connection", summary: "Returns the server's liveliness response.", since: "1.0.0", args: "[message]" } },
   { name: "ECHO", flags: C, keys: noKeys, stat: Stat.Other, run: echo, text: null, resp: { arity: 2, group: "connection", summary: "Returns the given string.", since: "1.0.0", args: "message" } },
-  { name: "QUIT", flags: C | Flag.NoAuth, keys: noKeys, stat: Stat.Other, run: quit, text: { argsMin: 1, argsMax: 1 }, resp: { arity: -1, group: "connection", summary: "Closes the connection.", since: "1.0.0" } },
+  { name: "QUIT", flags: C | Flag.NoAuth | Flag.Subscribed, keys: noKeys, stat: Stat.Other, run: quit, text: { argsMin: 1, argsMax: 1 }, resp: { arity: -1, group: "connection", summary: "Closes the connection.", since: "1.0.0" } },
   { name: "SELECT", flags: CLS, keys: noKeys, stat: Stat.Other, run: select, text: null, resp: { arity: 2, group: "connection", summary: "Changes the selected database (only 0 exists).", since: "1.0.0", args: "index" } },
   { name: "AUTH", flags: CLS | Flag.NoScript | Flag.NoAuth, keys: noKeys, stat: Stat.Other, run: auth, text: { argsMin: 2, argsMax: 3, usage: "[user] <password>", summary: "Authenticates the connection as a user (default: the auth_password user)." }, resp: { arity: -2, group: "connection", summary: "Authenticates the connection.", since: "1.0.0", args: "[username] password" } },
   { name: "ACL", flags: Flag.Connection | Flag.Loading | Flag.NoScript, keys: noKeys, stat: Stat.Other, run: acl, text: null, resp: { arity: -2, group: "server", summary: "ACL WHOAMI, LIST, USERS: the connection's user and (for admins) the configured users.", since: "6.0.0" } },
@@ -235,11 +246,23 @@ export const commands: readonly Command[] = [
   { name: "FLUSHDB", flags: W | Flag.NoMulti | Flag.TimedAlone | Flag.AdminToo, keys: noKeys, stat: Stat.Other, run: flushall, text: null, resp: { arity: -1, group: "server", summary: "Removes all keys from the current database.", since: "1.0.0" } },
   { name: "HELP", flags: C, keys: noKeys, stat: Stat.Other, run: help, text: { argsMin: 1, argsMax: 1, summary: "Lists the commands of the text protocol, one a line, then END." }, resp: null },
   // Connection state and introspection (connection.ts, introspection.ts)
-  { name: "RESET", flags: CLS | Flag.NoScript | Flag.NoAuth, keys: noKeys, stat: Stat.Other, run: reset, text: null, resp: { arity: 1, group: "connection", summary: "Resets the connection.", since: "6.2.0" } },
+  { name: "RESET", flags: CLS | Flag.NoScript | Flag.NoAuth | Flag.Subscribed, keys: noKeys, stat: Stat.Other, run: reset, text: null, resp: { arity: 1, group: "connection", summary: "Resets the connection.", since: "6.2.0" } },
   { name: "TIME", flags: Flag.Loading | Flag.Fast, keys: noKeys, stat: Stat.Other, run: time, text: null, resp: { arity: 1, group: "server", summary: "Returns the server time.", since: "2.6.0" } },
   { name: "FUNCTION", flags: Flag.NoScript, keys: noKeys, stat: Stat.Other, run: scriptsFlush, text: null, resp: { arity: -2, group: "scripting", summary: "FUNCTION FLUSH: Osprey has no functions to delete.", since: "7.0.0", args: "FLUSH [flush-type: ASYNC|SYNC]" } },
   { name: "SCRIPT", flags: Flag.NoScript, keys: noKeys, stat: Stat.Other, run: scriptsFlush, text: null, resp: { arity: -2, group: "scripting", summary: "SCRIPT FLUSH: Osprey has no scripts to remove.", since: "2.6.0", args: "FLUSH [flush-type: ASYNC|SYNC]" } },
+  { name: "MONITOR", flags: Flag.Admin | Flag.Loading | Flag.NoScript, keys: noKeys, stat: Stat.Other, run: monitor, text: null, resp: { arity: 1, group: "server", summary: "Listens for all requests received by the server in real-time.", since: "1.0.0" } },
+  { name: "SHUTDOWN", flags: Flag.Admin | Flag.Loading | Flag.NoScript | Flag.NoMulti, keys: noKeys, stat: Stat.Other, run: shutdown, text: null, resp: { arity: -1, group: "server", summary: "Stops the server cleanly (as SIGTERM).", since: "1.0.0", args: "[NOSAVE|SAVE] [NOW] [FORCE]" } },
+  { name: "SLOWLOG", flags: Flag.Admin | Flag.Loading, keys: noKeys, stat: Stat.Other, run: slowlog, text: null, resp: { arity: -2, group: "server", summary: "A container for slow log commands.", since: "2.2.12" } },
+  // Pub/Sub (RESP only; pubsub.ts)
+  { name: "SUBSCRIBE", flags: PS, keys: noKeys, stat: Stat.Other, run: subscribe, text: null, resp: { arity: -2, group: "pubsub", summary: "Listens for messages published to channels.", since: "2.0.0", args: "channel [channel ...]" } },
+  { name: "UNSUBSCRIBE", flags: PS, keys: noKeys, stat: Stat.Other, run: unsubscribe, text: null, resp: { arity: -1, group: "pubsub", summary: "Stops listening to messages posted to channels.", since: "2.0.0", args: "[channel [channel ...]]" } },
+  { name: "PSUBSCRIBE", flags: PS, keys: noKeys, stat: Stat.Other, run: psubscribe, text: null, resp: { arity: -2, group: "pubsub", summary: "Listens for messages published to channels that match one or more patterns.", since: "2.0.0", args: "pattern [pattern ...]" } },
+  { name: "PUNSUBSCRIBE", flags: PS, keys: noKeys, stat: Stat.Other, run: punsubscribe, text: null, resp: { arity: -1, group: "pubsub", summary: "Stops listening to messages published to channels that match one or more patterns.", since: "2.0.0", args: "[pattern [pattern ...]]" } },
+  { name: "PUBLISH", flags: Flag.Loading | Flag.Fast, keys: noKeys, stat: Stat.Other, run: publish, text: null, resp: { arity: 3, group: "pubsub", summary: "Posts a message to a channel.", since: "2.0.0", args: "channel message" } },
+  { name: "PUBSUB", flags: Flag.Loading, keys: noKeys, stat: Stat.Other, run: pubsub, text: null, resp: { arity: -2, group: "pubsub", summary: "A container for Pub/Sub commands.", since: "2.8.0" } },
 ];
+
+assert(commands.length <= commandRowsMax, "more command rows than Stats.calls holds: raise commandRowsMax");
 
 /**
  * A command as one protocol sees it: the name it is called by there and the argument counts it
@@ -261,6 +284,8 @@ export class Route {
   readonly noAuth: boolean;
   /** Reaches keys it does not name (reads or writes without key positions: SCAN, DBSIZE, FLUSHALL): refused to a user with a key pattern. */
   readonly keyless: boolean;
+  /** The row's place in `commands`: its counter in `Stats.calls`. */
+  readonly index: number;
 
   constructor(
     readonly command: Command,
@@ -283,6 +308,7 @@ export class Route {
     this.need = ((f & Flag.Read) !== 0 ? Perm.Read : 0) | ((f & Flag.Write) !== 0 ? Perm.Write : 0) | ((f & (Flag.Admin | Flag.AdminToo)) !== 0 ? Perm.Admin : 0);
     this.noAuth = (f & Flag.NoAuth) !== 0;
     this.keyless = (f & (Flag.Read | Flag.Write)) !== 0 && this.keyFirst === 0;
+    this.index = commands.indexOf(command);
   }
 
   /** Keys a request of `argc` arguments names (for the slowlog). */
@@ -322,9 +348,24 @@ export function respRoutes(arityError: (name: string) => Uint8Array): Routes {
     const name = command.name.toLowerCase();
     const argsMin = r.arity > 0 ? r.arity : -r.arity;
     const argsMax = r.argsMax ?? (r.arity > 0 ? r.arity : unbounded);
-    routes.set(routeCode(routes, name), new Route(command, name, argsMin, argsMax, arityError(name), undefined));
+    const route = new Route(command, name, argsMin, argsMax, arityError(name), undefined);
+    if (name.length > nameLettersMax) longRoutes.set(name, route);
+    else routes.set(routeCode(routes, name), route);
   }
   return routes;
+}
+
+/**
+ * RESP commands whose names are longer than a name code holds (PUNSUBSCRIBE), by lower-case name.
+ * Looked up only for a request whose name has no code, so known commands never pay for it.
+ */
+const longRoutes = new Map<string, Route>();
+const longNameBytesMax = 16;
+
+function longRoute(s: Session): Route | undefined {
+  const p = s.p;
+  if (p.ends[0]! - p.starts[0]! > longNameBytesMax) return undefined;
+  return longRoutes.get(s.text(0).toLowerCase());
 }
 
 /** The routes of each protocol, built once. */
@@ -347,7 +388,7 @@ export const textPayloads: ReadonlyMap<number, PayloadSpec> = new Map(
  */
 export function dispatch(s: Session, routes: Routes, ctx: Context, requestBytes: number): void {
   const p = s.p;
-  const route = routes.get(p.code);
+  const route = routes.get(p.code) ?? (p.code < 0 && routes === respRouteTable ? longRoute(s) : undefined);
   if (route !== undefined && (route.flags & Flag.TimedAlone) !== 0) {
     const startMs = aloneBegin(ctx);
     execute(s, routes, route, ctx);
@@ -364,7 +405,7 @@ export function dispatch(s: Session, routes: Routes, ctx: Context, requestBytes:
  * keys and stat were checked and counted on its first run.
  */
 export function resume(s: Session, routes: Routes, ctx: Context, requestBytes: number): void {
-  const route = routes.get(s.p.code)!;
+  const route = routes.get(s.p.code) ?? longRoute(s)!;
   const mark = s.reply.len;
   run(s, route, ctx);
   ranInRun(route, s.p.argc, requestBytes + s.reply.len - mark, ctx);
@@ -376,8 +417,11 @@ function execute(s: Session, routes: Routes, route: Route | undefined, ctx: Cont
   if (route === undefined) s.reply.unknownCommand(s);
   else if (p.argc < route.argsMin || p.argc > route.argsMax) s.reply.error(route.arityError);
   else if (s.limits !== null && !permitted(s, route)) return;
+  else if (s.subscribed && (route.flags & Flag.Subscribed) === 0 && s.reply.version === 2) s.reply.error(subscribedRefusal(route.name));
   else {
     ctx.stats.commands[route.stat]++;
+    ctx.stats.calls[route.index]++;
+    if (ctx.monitors.length !== 0) feedMonitors(s, ctx, route.run === hello);
     if (route.paired && (p.argc & 1) === 0) s.reply.error(route.arityError);
     else if (route.keyFirst !== 0 && !keysValid(s, route, ctx)) return;
     // Without a memory limit this one comparison is all max_memory_bytes costs a request.

@@ -15,6 +15,7 @@ import { slowlogRunBytesMax, slowlogRunRequestsMax, slowlogRunThresholdMsMin } f
 import { log } from "../log.ts";
 import { runTimed } from "../metrics.ts";
 import type { Context } from "./context.ts";
+import { slowlogOf } from "./slowlog.ts";
 
 /** What the slowlog names for a request: its command's name and how many keys it has at `argc` arguments. */
 export interface Timed {
@@ -97,4 +98,5 @@ function clear(): void {
 function slow(what: Timed, argc: number, ms: number, together: number, ctx: Context): void {
   ctx.stats.slowCommandsTotal++;
   log.slow(what.name, what.keyCount(argc), ms, together);
+  slowlogOf(ctx).add(what.name, argc, ms, ctx.clock.nowMs());
 }

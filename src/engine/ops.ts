@@ -8,6 +8,7 @@ import { isI64, parseI64 } from "../numbers.ts";
 import { addLongDouble, formatLongDouble, isInfinite, type LongDouble, parseLongDouble, zero as zeroLongDouble } from "../long-double.ts";
 import { Writer } from "../protocol/writer.ts";
 import { noExpiry, type Store } from "./store.ts";
+import { Event, Notify } from "./notify.ts";
 
 /**
  * The version rule: a key that is not live (`id` < 0) starts at 1, and every successful write of a
@@ -70,6 +71,10 @@ export function setGeneric(store: Store, b: Uint8Array, ks: number, ke: number, 
   const expiry = (flags & SetFlag.KeepTtl) !== 0 && id >= 0 ? store.expiry(id) : o.expiryMs;
   const version = nextVersion(store, id);
   store.set(b, ks, ke, b, vs, ve, expiry, version, id);
+  if (store.events !== null) {
+    store.events.emit(Notify.String, Event.set, b, ks, ke);
+    if ((flags & SetFlag.KeepTtl) === 0 && expiry !== noExpiry) store.events.emit(Notify.Generic, Event.expire, b, ks, ke);
+  }
   return version;
 }
 
@@ -97,6 +102,7 @@ export function setAll(store: Store, b: Uint8Array, starts: Int32Array, ends: In
     throw new InvariantError(`an MSET item failed after its batch began, leaving part of it in memory: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
   store.batchEnd();
+  if (store.events !== null) for (let t = first; t < argc; t += 2) store.events.emit(Notify.String, Event.set, b, starts[t]!, ends[t]!);
   return count;
 }
 
@@ -105,6 +111,7 @@ export function deleteKey(store: Store, b: Uint8Array, ks: number, ke: number, n
   const id = store.lookup(b, ks, ke, nowMs);
   if (id < 0) return false;
   store.delete(id);
+  store.events?.emit(Notify.Generic, Event.del, b, ks, ke);
   return true;
 }
 
@@ -145,6 +152,7 @@ export function addToCounter(store: Store, b: Uint8Array, ks: number, ke: number
   }
   const expiry = id >= 0 ? store.expiry(id) : noExpiry;
   store.set(b, ks, ke, result.buf, 0, result.len, expiry, nextVersion(store, id), id);
+  store.events?.emit(Notify.String, Event.incrby, b, ks, ke);
   return Counted.Done;
 }
 
@@ -185,6 +193,7 @@ export function expireKey(store: Store, b: Uint8Array, ks: number, ke: number, o
   if ((flags & ExpireFlag.Lt) !== 0 && current !== noExpiry && when >= current) return false;
   if (when <= nowMs) store.delete(id);
   else store.expireAt(id, when);
+  store.events?.emit(Notify.Generic, when <= nowMs ? Event.del : Event.expire, b, ks, ke);
   return true;
 }
 
@@ -193,6 +202,7 @@ export function persistKey(store: Store, b: Uint8Array, ks: number, ke: number, 
   const id = store.lookup(b, ks, ke, nowMs);
   if (id < 0 || store.expiry(id) === noExpiry) return false;
   store.expireAt(id, noExpiry);
+  store.events?.emit(Notify.Generic, Event.persist, b, ks, ke);
   return true;
 }
 
@@ -217,11 +227,13 @@ export function appendValue(store: Store, b: Uint8Array, ks: number, ke: number,
   const id = store.lookup(b, ks, ke, nowMs);
   if (id < 0) {
     store.set(b, ks, ke, b, vs, ve, noExpiry, 1, id);
+    store.events?.emit(Notify.String, Event.append, b, ks, ke);
     return ve - vs;
   }
   const length = store.valueLength(id);
   if (length + (ve - vs) > valueBytesMax) return tooLong;
   store.patch(id, length, b, vs, ve, nextVersion(store, id));
+  store.events?.emit(Notify.String, Event.append, b, ks, ke);
   return length + (ve - vs);
 }
 
@@ -235,7 +247,12 @@ export function setRange(store: Store, b: Uint8Array, ks: number, ke: number, of
   const id = store.lookup(b, ks, ke, nowMs);
   if (ve === vs) return id < 0 ? 0 : store.valueLength(id);
   if (offset + (ve - vs) > valueBytesMax) return tooLong;
-  if (id < 0) return createPadded(store, b, ks, ke, offset, b, vs, ve);
+  const length = id < 0 ? createPadded(store, b, ks, ke, offset, b, vs, ve) : patched(store, id, offset, b, vs, ve);
+  store.events?.emit(Notify.String, Event.setrange, b, ks, ke);
+  return length;
+}
+
+function patched(store: Store, id: number, offset: number, b: Uint8Array, vs: number, ve: number): number {
   store.patch(id, offset, b, vs, ve, nextVersion(store, id));
   return store.valueLength(id);
 }
@@ -267,6 +284,7 @@ export function setBit(store: Store, b: Uint8Array, ks: number, ke: number, offs
   bitByte[0] = on === 1 ? old | mask : old & ~mask;
   if (id < 0) createPadded(store, b, ks, ke, at, bitByte, 0, 1);
   else store.patch(id, at, bitByte, 0, 1, nextVersion(store, id));
+  store.events?.emit(Notify.String, Event.setbit, b, ks, ke);
   return was;
 }
 
@@ -314,6 +332,7 @@ export function addToFloat(store: Store, b: Uint8Array, ks: number, ke: number, 
   floatText.reset();
   floatText.text(text);
   store.set(b, ks, ke, floatText.buf, 0, floatText.len, id >= 0 ? store.expiry(id) : noExpiry, nextVersion(store, id), id);
+  store.events?.emit(Notify.String, Event.incrbyfloat, b, ks, ke);
   return FloatAdded.Done;
 }
 
@@ -322,10 +341,20 @@ export function addToFloat(store: Store, b: Uint8Array, ks: number, ke: number, 
  * DEL), noExpiry removes its expiry if it has one, anything else sets it. Keeps the version.
  */
 export function retime(store: Store, id: number, atMs: number, nowMs: number): void {
+  const events = store.events;
+  const ks = events === null ? 0 : store.keyOffset(id);
+  const key = events === null ? null : Buffer.from(store.buffer(id).subarray(ks, ks + store.keyLength(id))); // a DEL frees its bytes
   if (atMs === noExpiry) {
-    if (store.expiry(id) !== noExpiry) store.expireAt(id, noExpiry);
-  } else if (atMs <= nowMs) store.delete(id);
-  else store.expireAt(id, atMs);
+    if (store.expiry(id) === noExpiry) return;
+    store.expireAt(id, noExpiry);
+    events?.emit(Notify.Generic, Event.persist, key!, 0, key!.length);
+  } else if (atMs <= nowMs) {
+    store.delete(id);
+    events?.emit(Notify.Generic, Event.del, key!, 0, key!.length);
+  } else {
+    store.expireAt(id, atMs);
+    events?.emit(Notify.Generic, Event.expire, key!, 0, key!.length);
+  }
 }
 
 /**
@@ -377,7 +406,10 @@ export function bitOp(store: Store, b: Uint8Array, starts: Int32Array, ends: Int
   const de = ends[dest]!;
   const target = store.lookup(b, ds, de, nowMs);
   if (longest === 0) {
-    if (target >= 0) store.delete(target);
+    if (target >= 0) {
+      store.delete(target);
+      store.events?.emit(Notify.Generic, Event.del, b, ds, de);
+    }
     return 0;
   }
   const result = Buffer.alloc(longest); // zeros: what a shorter or missing source contributes
@@ -397,6 +429,7 @@ export function bitOp(store: Store, b: Uint8Array, starts: Int32Array, ends: Int
     else for (let j = 0; j < length; j++) result[j] = result[j]! ^ src[vs + j]!;
   }
   store.set(b, ds, de, result, 0, longest, noExpiry, nextVersion(store, target), target);
+  store.events?.emit(Notify.String, Event.set, b, ds, de);
   return longest;
 }
 
@@ -444,6 +477,10 @@ export function renameKey(store: Store, b: Uint8Array, ss: number, se: number, d
     throw new InvariantError(`a RENAME failed after its batch began, leaving part of it in memory: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
   store.batchEnd();
+  if (store.events !== null) {
+    store.events.emit(Notify.Generic, Event.renameFrom, b, ss, se);
+    store.events.emit(Notify.Generic, Event.renameTo, b, ds, de);
+  }
   return Renamed.Done;
 }
 
@@ -468,6 +505,7 @@ export function copyKey(store: Store, b: Uint8Array, ss: number, se: number, ds:
   if (dst >= 0 && !replace) return Copied.DestinationExists;
   const vs = store.valueOffset(src);
   store.set(b, ds, de, store.buffer(src), vs, vs + store.valueLength(src), store.expiry(src), nextVersion(store, dst), dst);
+  store.events?.emit(Notify.Generic, Event.copyTo, b, ds, de);
   return Copied.Done;
 }
 

@@ -21,6 +21,7 @@ import {
   type EvictionPolicy,
   type PolicyShape,
 } from "./eviction.ts";
+import { Event, Notify, type KeyEvents } from "./notify.ts";
 import { HashTable } from "./hashtable.ts";
 import { classBytes, isLarge, sizeClass, Slab } from "./slab.ts";
 
@@ -104,6 +105,11 @@ export class Store {
   #heap = new ExpiryHeap();
   #ttlCount = 0;
   #expiredTotal = 0;
+  /**
+   * Keyspace notifications (engine/notify.ts): null while notify-keyspace-events is off, which is
+   * all a write and an expiry pay for them. Engine operations raise their events through it.
+   */
+  events: KeyEvents | null = null;
   #log: MutationLog;
 
   // Memory limit and eviction (docs/ARCHITECTURE.md, "Memory"). 0 = no limit: then nothing below
@@ -770,6 +776,10 @@ export class Store {
 
   #removeExpired(id: number): void {
     this.#expiredTotal++;
+    if (this.events !== null) {
+      const ks = this.keyOffset(id);
+      this.events.emit(Notify.Expired, Event.expired, this.buffer(id), ks, ks + this.keyLength(id));
+    }
     this.#remove(id);
   }
 

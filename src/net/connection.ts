@@ -119,12 +119,14 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
   #resumeScheduled = false;
   #socketPaused = false;
   #state = State.Open;
+  /** Inside #process: the shared reply buffer holds this connection's replies (see deliver). */
+  #processing = false;
 
   /** `respOnly`: the connection came in on resp_listen_addr and speaks RESP2 whatever its first byte. */
   constructor(transport: Transport, ctx: Context, respOnly = false) {
     this.#t = transport;
     this.#ctx = ctx;
-    if (respOnly) this.#protocol = respProtocol(ctx);
+    if (respOnly) this.#protocol = this.#chosen(respProtocol(ctx));
     this.#inBytesMax = connectionInputBytesMax(ctx.config.valueBytesMax);
     clientsOf(ctx).add(this, transport, ctx.clock.nowMs());
   }
@@ -225,12 +227,53 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
     if (this.#pendingBytes === 0) this.#end();
   }
 
+  /**
+   * Delivery from outside this connection's own requests (PUBLISH by another client, a keyspace
+   * event, MONITOR): pre-encoded `bytes`, which the caller may hand to many connections and never
+   * changes, join this client's output in order — behind held replies, through ctx.output
+   * (client_output_bytes_max). A subscriber or monitor whose unsent output would pass
+   * pubsub_output_bytes_max (any other client: the per-connection hard limit) is disconnected, as
+   * Redis's `client-output-buffer-limit pubsub` does. While this connection runs its own request
+   * (it published to itself), the bytes go into the shared reply buffer, after what it has answered.
+   */
+  readonly deliver = (bytes: Uint8Array): void => {
+    if (this.#state !== State.Open) return;
+    if (this.#processing) return shared.bytes(bytes);
+    const session = this.#protocol!.session;
+    const limit = session.subscribed || session.monitor ? this.#ctx.pubsubOutputBytesMax : outputHardBytes;
+    if (this.#pendingBytes + bytes.length > limit) {
+      log.warn(`client disconnected: more than ${limit} bytes of pub/sub output unsent`);
+      this.evict();
+      this.#protocol!.session.release(); // its subscriptions end now, not when the socket's close arrives
+      return;
+    }
+    if (this.#holdLsn !== 0) {
+      if (!this.#hold(bytes, bytes.length)) this.evict();
+      return;
+    }
+    let sent = 0;
+    if (this.#pendingBytes === 0) {
+      sent = this.#t.write(bytes, 0, bytes.length);
+      if (sent < 0) return this.onClose();
+    }
+    if (sent < bytes.length) {
+      if (!this.#addPending(bytes.length - sent)) return this.evict();
+      this.#pending.push(bytes.subarray(sent)); // a view: the frame is never changed
+    }
+  };
+
+  /** The protocol picked for this connection; its session delivers through `deliver`. */
+  #chosen(protocol: Protocol): Protocol {
+    protocol.session.deliver = this.deliver;
+    return protocol;
+  }
+
   /** Parses and dispatches requests in buf[pos..end) until input or output room runs out. */
   #process(buf: Uint8Array, pos: number, end: number): number {
     const out = shared;
     const ctx = this.#ctx;
     if (pos >= end) return pos;
-    const protocol = (this.#protocol ??= buf[pos] === STAR ? respProtocol(ctx) : textProtocol(ctx));
+    const protocol = (this.#protocol ??= this.#chosen(buf[pos] === STAR ? respProtocol(ctx) : textProtocol(ctx)));
     const parser = protocol.parser;
     const session = protocol.session;
     const routes = protocol.routes;
@@ -239,6 +282,7 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
     session.b = buf;
     session.nowMs = ctx.clock.nowMs();
     runBegin();
+    this.#processing = true;
     while (pos < end) {
       if (out.len + this.#pendingBytes > outputSoftBytes) {
         this.#paused = true;
@@ -285,6 +329,7 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
       if (this.#afterRequest(session, parser, pos)) break;
       pos = parser.next;
     }
+    this.#processing = false;
     runEnd(ctx);
     return pos;
   }
@@ -393,7 +438,7 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
       wal.waitFor(this.#holdLsn, this);
     }
     if (out.len > 0 && this.#state !== State.Closed && this.#holdLsn !== 0) {
-      if (!this.#hold(out)) return this.#abort();
+      if (!this.#hold(out.buf, out.len)) return this.#abort();
     } else if (out.len > 0 && this.#state !== State.Closed) {
       let sent = 0;
       if (this.#pendingBytes === 0) {
@@ -415,16 +460,16 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
     if (this.#ctx.wal !== null) this.#lsnMark = this.#ctx.wal.appendedLsn;
   }
 
-  /** Appends the reply buffer to the held output (one reusable buffer per connection); false when the client was dropped for ctx.output. */
-  #hold(out: Writer): boolean {
-    if (!this.#addPending(out.len)) return false;
-    const need = this.#heldLen + out.len;
+  /** Appends src[0..len) to the held output (one reusable buffer per connection); false when the client was dropped for ctx.output. */
+  #hold(src: Uint8Array, len: number): boolean {
+    if (!this.#addPending(len)) return false;
+    const need = this.#heldLen + len;
     if (this.#held === null || this.#held.length < need) {
       const grown = Buffer.allocUnsafe(Math.max(need, 2 * (this.#held?.length ?? 0), 4096));
       if (this.#heldLen > 0) this.#held!.copy(grown, 0, 0, this.#heldLen);
       this.#held = grown;
     }
-    out.buf.copy(this.#held, this.#heldLen, 0, out.len);
+    this.#held.set(src.subarray(0, len), this.#heldLen);
     this.#heldLen = need;
     return true;
   }

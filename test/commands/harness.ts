@@ -1,6 +1,7 @@
 // Test support: the command engine without sockets. A Context built as src/server.ts builds it,
 // and a Connection over an in-memory Transport that records every byte written to it.
 
+import { notifyFlagsOf } from "../../src/engine/notify.ts";
 import { configFromObject } from "../../src/config.ts";
 import { Stats, systemClock, type Clock, type Context } from "../../src/commands/context.ts";
 import { Store, type MutationLog } from "../../src/engine/store.ts";
@@ -47,6 +48,10 @@ export function createContext(config: Record<string, unknown> = {}, options: { l
     outputRoom: 0,
     outputOverflow: false,
     pause: new Pause(() => clock.nowMs()),
+    monitors: [],
+    shutdown: null,
+    notifyFlags: notifyFlagsOf(cfg.notifyKeyspaceEvents)!,
+    pubsubOutputBytesMax: cfg.pubsubOutputBytesMax,
   };
 }
 

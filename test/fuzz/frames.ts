@@ -53,6 +53,8 @@ function keys(r: Random, n: number): Buffer[] {
 }
 
 const s = (x: string) => Buffer.from(x);
+const channelPool = ["news", "sports", "__keyspace@0__:a", "__keyevent@0__:set", "c\u00ff"];
+const patternPool = ["*", "n*", "__key*__:*", "[ns]*", "\\", "news"];
 
 /** RESP arguments after the name, per command: every row of the table with a RESP form has one. */
 const respArgs: Record<string, (r: Random) => Buffer[]> = {
@@ -127,7 +129,7 @@ const respArgs: Record<string, (r: Random) => Buffer[]> = {
   INFO: (r) => pick(r, [[], [s("persistence")], [s("server"), s("keyspace")], [s("nosuch")]]),
   BGSAVE: (r) => pick(r, [[], [s("SCHEDULE")], [s("X")]]),
   LASTSAVE: () => [],
-  CONFIG: (r) => pick(r, [[s("GET"), s(pick(r, ["*", "max*", "dir", "[ab]*", "\\"]))], [s("SET"), s("x"), s("y")], [s("GET")]]),
+  CONFIG: (r) => pick(r, [[s("GET"), s(pick(r, ["*", "max*", "dir", "[ab]*", "\\"]))], [s("SET"), s("x"), s("y")], [s("GET")], [s("SET"), s("notify-keyspace-events"), s(pick(r, ["KEA", "", "Ex", "Q"]))], [s("SET"), s("slowlog-max-len"), s(pick(r, ["0", "5", "-1"]))], [s("RESETSTAT")], [s("RESETSTAT"), s("x")]]),
   MULTI: () => [],
   EXEC: () => [],
   DISCARD: () => [],
@@ -138,6 +140,16 @@ const respArgs: Record<string, (r: Random) => Buffer[]> = {
   FUNCTION: (r) => pick(r, [[s("FLUSH")], [s("FLUSH"), s(pick(r, ["ASYNC", "SYNC", "NOW"]))], [s("LIST")], []]),
   SCRIPT: (r) => pick(r, [[s("FLUSH")], [s("FLUSH"), s(pick(r, ["ASYNC", "SYNC", "NOW"]))], [s("EXISTS"), s("abc")]]),
   COMMAND: (r) => pick(r, [[s("COUNT")], [s("INFO"), s("get"), s("nosuch")], [s("DOCS"), s("set")], [s("LIST")], [s("NOPE")]]),
+  SUBSCRIBE: (r) => Array.from({ length: int(r, 1, 3) }, () => (r() < 0.8 ? s(pick(r, channelPool)) : value(r))),
+  UNSUBSCRIBE: (r) => Array.from({ length: int(r, 0, 2) }, () => s(pick(r, channelPool))),
+  PSUBSCRIBE: (r) => Array.from({ length: int(r, 1, 2) }, () => s(pick(r, patternPool))),
+  PUNSUBSCRIBE: (r) => Array.from({ length: int(r, 0, 2) }, () => s(pick(r, patternPool))),
+  MONITOR: () => [],
+  // Only refused forms: a SHUTDOWN that works would stop the server under test.
+  SHUTDOWN: (r) => pick(r, [[s("ABORT")], [s("SAVE"), s("NOSAVE"), s("NOW")], [s("NOSAVE"), s("BOGUS"), s("NOW")], [s("FORCE"), s("x"), s("y")]]),
+  SLOWLOG: (r) => pick(r, [[s("GET")], [s("GET"), s(pick(r, ["0", "1", "-1", "-2", "x", "99999999999999999999"]))], [s("LEN")], [s("RESET")], [s("HELP")], [s("NOPE")], []]),
+  PUBLISH: (r) => [r() < 0.8 ? s(pick(r, channelPool)) : value(r), value(r)],
+  PUBSUB: (r) => pick(r, [[s("CHANNELS")], [s("CHANNELS"), s(pick(r, patternPool))], [s("NUMSUB"), s(pick(r, channelPool))], [s("NUMPAT")], [s("HELP")], [s("NOPE")], []]),
 };
 
 /** Text requests, per text name: every row of the table with a text form has one. */

@@ -167,10 +167,32 @@ export function buildBatch(seed: number, batch: number, protocol: Protocol, fram
   const marker = `__end_${seed}_${batch}`;
   parts.push(endTail(protocol, marker));
   // An undamaged RESP batch without QUIT gets exactly one reply per request: the frames, the
-  // leading PING, and the tail's three (the filler is an unknown inline command, DISCARD, ECHO).
-  const expectedReplies = protocol === "resp" && applied.length === 0 && !names.includes("QUIT") ? frames + 4 : null;
+  // leading PING, and the tail's four (the filler is an unknown inline command, RESET, DISCARD,
+  // ECHO). (P)(UN)SUBSCRIBE answer a frame per channel and messages arrive besides: pub/sub frames
+  // and MONITOR's lines are not counted as replies, nor (P)(UN)SUBSCRIBE requests as requests.
+  const subscribes = names.filter((n) => subscribeNames.has(n)).length;
+  // Queued inside MULTI they answer QUEUED, and EXEC's array then holds their frames: such batches are not counted.
+  const countable = applied.length === 0 && !names.includes("QUIT") && !subscribesInMulti(names);
+  const expectedReplies = protocol === "resp" && countable ? frames + 5 - subscribes : null;
   return { bytes: Buffer.concat(parts), names, applied, marker, r, expectedReplies };
 }
+
+/** Commands answered by a pub/sub frame per channel instead of one reply. */
+const subscribeNames = new Set(["SUBSCRIBE", "UNSUBSCRIBE", "PSUBSCRIBE", "PUNSUBSCRIBE"]);
+function subscribesInMulti(names: readonly string[]): boolean {
+  let multi = false;
+  for (const n of names) {
+    if (n === "MULTI") multi = true;
+    else if (n === "EXEC" || n === "DISCARD" || n === "RESET") multi = false;
+    else if (multi && subscribeNames.has(n)) return true;
+  }
+  return false;
+}
+
+/** A confirmation or message frame (RESP2 array or RESP3 push), which answers no request on its own. */
+const pubsubFrame = /^[*>][34]\r\n\$\d+\r\n(p?(un)?subscribe|p?message)\r\n/;
+/** A line MONITOR shows a request with (after MONITOR every request, of any connection, adds one). */
+const monitorLine = /^\+\d+\.\d{6} \[0 /;
 
 /**
  * After the frames: filler longer than any payload a damaged length can leave the server reading
@@ -179,7 +201,8 @@ export function buildBatch(seed: number, batch: number, protocol: Protocol, fram
 function endTail(protocol: Protocol, marker: string): Buffer {
   const fill = 4 * fuzzValueBytesMax + 256;
   if (protocol === "text") return Buffer.from(`${" ".repeat(fill)}\r\nMGET ${marker}\r\n`);
-  return Buffer.concat([Buffer.from(`${"x".repeat(fill)}\r\n`), encodeResp([Buffer.from("DISCARD")]), encodeResp([Buffer.from("ECHO"), Buffer.from(marker)])]);
+  // RESET leaves subscribed mode (where ECHO would be refused) and RESP3, as DISCARD leaves MULTI.
+  return Buffer.concat([Buffer.from(`${"x".repeat(fill)}\r\n`), encodeResp([Buffer.from("RESET")]), encodeResp([Buffer.from("DISCARD")]), encodeResp([Buffer.from("ECHO"), Buffer.from(marker)])]);
 }
 
 function endReplyOf(protocol: Protocol, marker: string): string {
@@ -229,7 +252,7 @@ async function runBatch(opts: Required<Omit<FuzzOptions, "onlyBatch" | "afterBat
       const reply = c.buf.subarray(at, end).toString("latin1");
       if (/^-?ERR INTERNAL/.test(reply)) report.internalErrors.push(`${tag}: ${reply.slice(0, 200).trim()}`);
       report.replies++;
-      replies++;
+      if (!pubsubFrame.test(reply) && !monitorLine.test(reply)) replies++;
       at = end;
       if (reply === endReply) {
         if (b.expectedReplies !== null && replies !== b.expectedReplies) report.malformed.push(`${tag}: ${replies} replies to ${b.expectedReplies} requests`);
