@@ -30,11 +30,16 @@ export const commandRowsMax = 256;
 /** STATS names of the Stat counters, in Stat order (Other has none of its own). */
 export const statNames = ["get", "set", "del", "incr", "mget", "mset", "expire", "ttl", "exists"] as const;
 
+/** Each command table row's Stat, by `Route.index`: filled once by commands/table.ts. */
+export const rowStats = new Uint8Array(commandRowsMax);
+
 /** Counters the server keeps. Plain fields and one array: incrementing them is the cheapest thing we can do. */
 export class Stats {
-  /** Requests per Stat, counted by the dispatcher once a request passed its arity check. */
-  readonly commands = new Float64Array(Stat.Other + 1);
-  /** Requests per command table row (INFO commandstats' calls), by `Route.index`. */
+  /**
+   * Requests per command table row (INFO commandstats' calls), by `Route.index`: the one counter
+   * the dispatcher bumps per request, once it passed its arity check; STATS' per-Stat counts are
+   * sums of it (`commands`).
+   */
   readonly calls = new Float64Array(commandRowsMax);
   errorsTotal = 0;
   connectionsTotal = 0;
@@ -43,7 +48,6 @@ export class Stats {
 
   /** CONFIG RESETSTAT: every counter back to 0. */
   reset(): void {
-    this.commands.fill(0);
     this.calls.fill(0);
     this.errorsTotal = 0;
     this.connectionsTotal = 0;
@@ -51,10 +55,17 @@ export class Stats {
     this.slowCommandsTotal = 0;
   }
 
+  /** Requests per Stat (STATS' cmd_* fields): the calls of the rows counted under each. */
+  get commands(): Float64Array {
+    const out = new Float64Array(Stat.Other + 1);
+    for (let i = 0; i < commandRowsMax; i++) out[rowStats[i]!]! += this.calls[i]!;
+    return out;
+  }
+
   /** Every command counted, of every kind (INFO's total_commands_processed). */
   get commandsTotal(): number {
     let n = 0;
-    for (const c of this.commands) n += c;
+    for (const c of this.calls) n += c;
     return n;
   }
 }

@@ -8,7 +8,7 @@ import { Err, respError } from "../errors.ts";
 import { nameCodeOf, nameLettersMax, type PayloadSpec } from "../protocol/text.ts";
 import { WalError } from "../persistence/wal.ts";
 import type { Context } from "./context.ts";
-import { commandRowsMax, Stat } from "./context.ts";
+import { commandRowsMax, rowStats, Stat } from "./context.ts";
 import type { Session } from "./session.ts";
 import { valid } from "./session.ts";
 import { backup, bgsave, config, dbsize, echo, flushall, info, lastsave, ping, shutdown, snapshot, stats } from "./server.ts";
@@ -309,6 +309,7 @@ export class Route {
     this.noAuth = (f & Flag.NoAuth) !== 0;
     this.keyless = (f & (Flag.Read | Flag.Write)) !== 0 && this.keyFirst === 0;
     this.index = commands.indexOf(command);
+    rowStats[this.index] = command.stat;
   }
 
   /** Keys a request of `argc` arguments names (for the slowlog). */
@@ -419,7 +420,6 @@ function execute(s: Session, routes: Routes, route: Route | undefined, ctx: Cont
   else if (s.limits !== null && !permitted(s, route)) return;
   else if (s.subscribed && (route.flags & Flag.Subscribed) === 0 && s.reply.version === 2) s.reply.error(subscribedRefusal(route.name));
   else {
-    ctx.stats.commands[route.stat]++;
     ctx.stats.calls[route.index]++;
     if (ctx.monitors.length !== 0) feedMonitors(s, ctx, route.run === hello);
     if (route.paired && (p.argc & 1) === 0) s.reply.error(route.arityError);
