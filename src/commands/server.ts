@@ -196,7 +196,7 @@ function infoSections(m: Metrics, ctx: Context): [string, Field[]][] {
     ["Clients", [
       ["connected_clients", m.clients],
       ["maxclients", m.maxClients],
-      ["blocked_clients", 0],
+      ["blocked_clients", ctx.pause.waiting],
     ]],
     ["Memory", [
       // used_memory is the keyspace as max_memory_bytes counts it, what maxmemory is compared with (as in Redis).

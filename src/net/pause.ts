@@ -72,7 +72,7 @@ export class Pause {
     this.#waiting.delete(w);
   }
 
-  /** Connections holding a request (what Redis's INFO blocked_clients counts during a pause; Osprey's INFO does not read it yet). */
+  /** Connections holding a request: INFO's blocked_clients, as Redis counts clients held by a pause. */
   get waiting(): number {
     return this.#waiting.size;
   }

@@ -30,6 +30,7 @@ describe("CLIENT PAUSE", () => {
     expect(r("CLIENT", "PAUSE", "60000", "WRITE")).toBe(OK);
     expect(b.send(pipeline(["GET", "k"], ["INCR", "k"], ["GET", "k"], ["INCR", "k"]))).toBe(bulk("0"));
     expect(ctx.pause.waiting).toBe(1);
+    expect(r("INFO", "clients")).toContain("blocked_clients:1\r\n");
     expect(r("GET", "k")).toBe(bulk("0"));
     expect(b.transport.paused).toBe(true); // no more input is read while a request is held
     expect(r("CLIENT", "UNPAUSE")).toBe(OK);

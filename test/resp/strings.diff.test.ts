@@ -31,14 +31,15 @@ afterAll(async () => {
 
 type Command = readonly string[];
 
-/** One whole RESP2 reply, as the bytes it came in (latin1). */
+/** One whole RESP2 or RESP3 reply, as the bytes it came in (latin1). */
 async function readReply(c: RawClient): Promise<string> {
   const line = await c.line();
   const n = Number(line.slice(1));
-  if (line[0] === "$" && n >= 0) return `${line}\r\n${(await c.bytes(n + 2)).toString("latin1")}`;
-  if (line[0] === "*" && n > 0) {
+  if ((line[0] === "$" || line[0] === "=") && n >= 0) return `${line}\r\n${(await c.bytes(n + 2)).toString("latin1")}`;
+  if ((line[0] === "*" || line[0] === "~" || line[0] === ">" || line[0] === "%") && n > 0) {
     let out = `${line}\r\n`;
-    for (let i = 0; i < n; i++) out += await readReply(c);
+    // A map's length counts pairs.
+    for (let i = 0; i < (line[0] === "%" ? 2 * n : n); i++) out += await readReply(c);
     return out;
   }
   return `${line}\r\n`;
@@ -565,6 +566,27 @@ const sequences: Record<string, Command[]> = {
 };
 
 describe("the string family answers as Redis 7 does, byte for byte", () => {
+  for (const [name, commands] of Object.entries(sequences)) {
+    test(name, async () => {
+      expect(await compare(commands)).toEqual([]);
+    });
+  }
+});
+
+describe("the string family answers as Redis 7 does in RESP3 too (HELLO 3 on both), byte for byte", () => {
+  let resp2: [RawClient, RawClient];
+  beforeAll(async () => {
+    resp2 = [ospreyClient, redisClient];
+    [ospreyClient, redisClient] = await Promise.all([RawClient.connect(osprey.port), RawClient.connect(redis.port)]);
+    await Promise.all([run(ospreyClient, [["HELLO", "3"]]), run(redisClient, [["HELLO", "3"]])]);
+    // Both really speak RESP3 now: a missing key is RESP3's null.
+    expect(await Promise.all([run(ospreyClient, [["GET", "no-such-key"]]), run(redisClient, [["GET", "no-such-key"]])])).toEqual([["_\r\n"], ["_\r\n"]]);
+  });
+  afterAll(() => {
+    ospreyClient.close();
+    redisClient.close();
+    [ospreyClient, redisClient] = resp2;
+  });
   for (const [name, commands] of Object.entries(sequences)) {
     test(name, async () => {
       expect(await compare(commands)).toEqual([]);
