@@ -288,21 +288,12 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
         this.#paused = true;
         break;
       }
-      if (this.#resumeArg > 0) {
-        // The suspended request, still parsed (rebased to the input's start): its next slice.
-        ctx.outputRoom = outputHardBytes - out.len - this.#pendingBytes;
-        ctx.outputOverflow = false;
+      // A yielded request, still parsed (rebased to the input's start), runs its next slice.
+      const resuming = this.#resumeArg > 0;
+      if (resuming) {
         session.resumeArg = this.#resumeArg;
         this.#resumeArg = 0;
-        const mark = session.reply.len;
-        resume(session, routes, ctx, parser.next - pos);
-        session.resumeArg = 0;
-        if (session.replyMode !== 0) session.replyRan(mark);
-        if (this.#afterRequest(session, parser, pos)) break;
-        pos = parser.next;
-        continue;
-      }
-      if (this.#resumeArg === 0) {
+      } else if (this.#resumeArg === 0) {
         const parsed = parser.parse(buf, pos, end);
         if (parsed === Parsed.NeedMore) {
           pos = parser.next;
@@ -324,7 +315,10 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
       ctx.outputRoom = outputHardBytes - out.len - this.#pendingBytes;
       ctx.outputOverflow = false;
       const mark = session.reply.len;
-      dispatch(session, routes, ctx, parser.next - pos);
+      if (resuming) {
+        resume(session, routes, ctx, parser.next - pos);
+        session.resumeArg = 0;
+      } else dispatch(session, routes, ctx, parser.next - pos);
       if (session.replyMode !== 0) session.replyRan(mark);
       if (this.#afterRequest(session, parser, pos)) break;
       pos = parser.next;

@@ -226,27 +226,20 @@ export class RespParser {
         break;
       }
       const c = buf[i]!;
-      if (quote === DQUOTE) {
-        if (c === BACKSLASH && i + 3 < to && buf[i + 1] === 120 && isHex(buf[i + 2]) && isHex(buf[i + 3])) {
+      if (quote !== 0) {
+        // Double quotes take \xHH and C escapes; single quotes only \'. Either closes the same way.
+        if (quote === DQUOTE && c === BACKSLASH && i + 3 < to && buf[i + 1] === 120 && isHex(buf[i + 2]) && isHex(buf[i + 3])) {
           buf[w++] = hexValue(buf[i + 2]!) * 16 + hexValue(buf[i + 3]!);
           i += 4;
-        } else if (c === BACKSLASH && i + 1 < to) {
+        } else if (quote === DQUOTE && c === BACKSLASH && i + 1 < to) {
           const e = buf[i + 1]!;
           buf[w++] = e === 110 ? LF : e === 114 ? CR : e === 116 ? TAB : e === 98 ? 8 : e === 97 ? 7 : e;
           i += 2;
-        } else if (c === DQUOTE) {
-          if (i + 1 < to && buf[i + 1] !== NUL && !isBlank(buf[i + 1]!)) return SPLIT_UNBALANCED;
-          i++;
-          break;
-        } else {
-          buf[w++] = c;
-          i++;
-        }
-      } else if (quote === SQUOTE) {
-        if (c === BACKSLASH && i + 1 < to && buf[i + 1] === SQUOTE) {
+        } else if (quote === SQUOTE && c === BACKSLASH && i + 1 < to && buf[i + 1] === SQUOTE) {
           buf[w++] = SQUOTE;
           i += 2;
-        } else if (c === SQUOTE) {
+        } else if (c === quote) {
+          // A closing quote must end the argument.
           if (i + 1 < to && buf[i + 1] !== NUL && !isBlank(buf[i + 1]!)) return SPLIT_UNBALANCED;
           i++;
           break;
