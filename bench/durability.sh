@@ -3,7 +3,7 @@
 #   1. Osprey: preload, GET p99 idle, GET p99 while snapshots run back to back, the snapshot's
 #      work and longest slice (STATS), then kill -9 and time the recovery (snapshot + WAL).
 #   2. Redis: the same keys, then restart from RDB and from AOF and read their load times.
-# Usage: bench/durability.sh [keys]. Needs redis-server. Takes about two minutes.
+# Usage: [SNAPSHOT_FORK=false] bench/durability.sh [keys]. Needs redis-server. Takes about two minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 keys=${1:-1000000}
@@ -24,6 +24,8 @@ p99() { $bun -e 'const r=JSON.parse(process.argv[1]);console.log(`${Math.round(r
 
 echo "== Osprey: $keys keys x 100 B (sync_policy os, wal_max_bytes 4 GiB so only SNAPSHOT starts snapshots)"
 printf 'listen_addr = "127.0.0.1:%s"\ndata_dir = "%s/osprey"\nsync_policy = "os"\nwal_max_bytes = 4294967296\n' "$oport" "$work" > "$work/osprey.toml"
+# SNAPSHOT_FORK=false writes snapshots in slices on the event loop instead of a forked child.
+[ -n "${SNAPSHOT_FORK:-}" ] && printf 'snapshot_fork = %s\n' "$SNAPSHOT_FORK" >> "$work/osprey.toml"
 $bun run src/server.ts --config "$work/osprey.toml" 2> "$work/osprey.log" & pids+=($!); opid=$!
 sleep 1.5
 $bun run bench/bench.ts --port "$oport" --op get --keyspace "$keys" --preload --duration 1 --warmup 0 --pipeline 16 >/dev/null 2>&1

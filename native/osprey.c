@@ -174,3 +174,162 @@ int32_t osprey_nofile_hard(void) {
   if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return -errno;
   return lim.rlim_max == RLIM_INFINITY || lim.rlim_max > INT32_MAX ? INT32_MAX : (int32_t)lim.rlim_max;
 }
+
+/* ---- Snapshots written by a forked child ----------------------------------------------------
+ * The parent hands over where the keyspace lives (its metadata arrays, slab pages and large
+ * buffers) and forks; the child sees that memory frozen at the fork (copy-on-write, as Redis's
+ * BGSAVE does), walks it in C and writes the snapshot file, while the parent's event loop goes on.
+ * The child runs only this code: no JavaScript, no allocation (the chunk is the parent's), only
+ * system calls that are safe after fork in a threaded process. Its exit status is the result.
+ * The layout written is docs/FORMAT.md's snapshot, byte for byte what persistence/snapshot.ts
+ * writes from the same data (a test compares them).
+ */
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
+/* Slots of the descriptor array the parent fills (doubles: integers and addresses below 2^53). */
+enum {
+  SD_FD, SD_KEY_LEN, SD_VALUE_LEN, SD_PAGE, SD_OFFSET, SD_VERSION, SD_EXPIRY, SD_ID_LIMIT,
+  SD_PAGES, SD_PAGE_COUNT, SD_LARGE_IDS, SD_LARGE_PTRS, SD_LARGE_COUNT,
+  SD_CHUNK, SD_CHUNK_BYTES, SD_CHUNK_START, SD_PARENT, SD_SLOTS
+};
+
+/* Exit statuses of the child (anything else, or a signal, is a failure too). */
+enum { SNAP_OK = 0, SNAP_WRITE = 10, SNAP_SYNC = 11, SNAP_LAYOUT = 12, SNAP_PARENT = 13 };
+
+#define SNAP_ENTRY_HEADER 24
+#define SNAP_COUNT_OFFSET 6
+
+static void put_u32(uint8_t *b, uint32_t v) {
+  b[0] = (uint8_t)v; b[1] = (uint8_t)(v >> 8); b[2] = (uint8_t)(v >> 16); b[3] = (uint8_t)(v >> 24);
+}
+
+/* As bytes.ts putI64: two's complement of an integral double (clamped where int64 ends). */
+static void put_i64(uint8_t *b, double v) {
+  int64_t x = v >= 9223372036854775807.0 ? INT64_MAX : v <= -9223372036854775808.0 ? INT64_MIN : (int64_t)v;
+  uint64_t u = (uint64_t)x;
+  put_u32(b, (uint32_t)u);
+  put_u32(b + 4, (uint32_t)(u >> 32));
+}
+
+static int write_all(int fd, const uint8_t *p, size_t n, off_t *pos) {
+  while (n > 0) {
+    ssize_t w = pwrite(fd, p, n, *pos);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    p += w; n -= (size_t)w; *pos += w;
+  }
+  return 0;
+}
+
+static void snapshot_child(const double *d, double now_ms) {
+  int fd = (int)d[SD_FD];
+  const int32_t *key_len = (const int32_t *)(uintptr_t)d[SD_KEY_LEN];
+  const int32_t *value_len = (const int32_t *)(uintptr_t)d[SD_VALUE_LEN];
+  const int32_t *page = (const int32_t *)(uintptr_t)d[SD_PAGE];
+  const int32_t *offset = (const int32_t *)(uintptr_t)d[SD_OFFSET];
+  const double *version = (const double *)(uintptr_t)d[SD_VERSION];
+  const double *expiry = (const double *)(uintptr_t)d[SD_EXPIRY];
+  int32_t id_limit = (int32_t)d[SD_ID_LIMIT];
+  const double *pages = (const double *)(uintptr_t)d[SD_PAGES];
+  int32_t page_count = (int32_t)d[SD_PAGE_COUNT];
+  const int32_t *large_ids = (const int32_t *)(uintptr_t)d[SD_LARGE_IDS];
+  const double *large_ptrs = (const double *)(uintptr_t)d[SD_LARGE_PTRS];
+  int32_t large_count = (int32_t)d[SD_LARGE_COUNT];
+  uint8_t *chunk = (uint8_t *)(uintptr_t)d[SD_CHUNK];
+  size_t cap = (size_t)d[SD_CHUNK_BYTES];
+  size_t len = (size_t)d[SD_CHUNK_START];
+  off_t pos = 0;
+  int64_t count = 0;
+  int32_t next_large = 0;
+  for (int32_t id = 0; id < id_limit; id++) {
+    uint32_t kl = (uint32_t)key_len[id];
+    if (kl == 0) continue;
+    double ex = expiry[id];
+    if (ex != -1 && ex <= now_ms) continue;
+    uint32_t vl = (uint32_t)value_len[id];
+    const uint8_t *src;
+    if (page[id] >= 0) {
+      if (page[id] >= page_count) _exit(SNAP_LAYOUT);
+      src = (const uint8_t *)(uintptr_t)pages[page[id]];
+    } else {
+      while (next_large < large_count && large_ids[next_large] < id) next_large++;
+      if (next_large == large_count || large_ids[next_large] != id) _exit(SNAP_LAYOUT);
+      src = (const uint8_t *)(uintptr_t)large_ptrs[next_large];
+    }
+    if (src == NULL) _exit(SNAP_LAYOUT);
+    src += offset[id];
+    size_t size = SNAP_ENTRY_HEADER + (size_t)kl + vl + 4;
+    if (len + size > cap && len > 0) {
+      if (write_all(fd, chunk, len, &pos) != 0) _exit(SNAP_WRITE);
+      len = 0;
+    }
+    uint8_t head[SNAP_ENTRY_HEADER];
+    put_u32(head, kl);
+    put_u32(head + 4, vl);
+    put_i64(head + 8, ex);
+    put_i64(head + 16, version[id]);
+    if (size <= cap) {
+      uint8_t *e = chunk + len;
+      memcpy(e, head, SNAP_ENTRY_HEADER);
+      memcpy(e + SNAP_ENTRY_HEADER, src, (size_t)kl + vl);
+      put_u32(e + size - 4, osprey_crc32c(e, (uint32_t)(size - 4), 0));
+      len += size;
+    } else {
+      /* One entry larger than the chunk: written from where it lives, in the same layout. */
+      uint8_t crc[4];
+      put_u32(crc, osprey_crc32c(src, kl + vl, osprey_crc32c(head, SNAP_ENTRY_HEADER, 0)));
+      if (write_all(fd, head, SNAP_ENTRY_HEADER, &pos) != 0 || write_all(fd, src, (size_t)kl + vl, &pos) != 0 || write_all(fd, crc, 4, &pos) != 0) _exit(SNAP_WRITE);
+    }
+    count++;
+  }
+  if (len > 0 && write_all(fd, chunk, len, &pos) != 0) _exit(SNAP_WRITE);
+  uint8_t n[8];
+  put_i64(n, (double)count);
+  off_t at = SNAP_COUNT_OFFSET;
+  if (write_all(fd, n, 8, &at) != 0) _exit(SNAP_WRITE);
+  if (fdatasync(fd) != 0) _exit(SNAP_SYNC);
+  _exit(SNAP_OK);
+}
+
+/**
+ * Forks a child that writes the snapshot described by `d` (SD_SLOTS doubles) to its open file.
+ * Returns the child's pid, or -errno when fork fails. The file's data is synced by the child; the
+ * parent renames it and writes the manifest once the child exited with 0 (osprey_child_status).
+ */
+int32_t osprey_snapshot_fork(const double *d, double now_ms) {
+  if (!ready) init();
+  pid_t pid = fork();
+  if (pid < 0) return -errno;
+  if (pid > 0) return pid;
+  /* The child: it must not outlive the server (it holds the data_dir lock through the shared
+   * descriptor), and the server's signal handlers belong to the parent's event loop. */
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != (pid_t)d[SD_PARENT]) _exit(SNAP_PARENT);
+  struct sigaction dfl;
+  memset(&dfl, 0, sizeof dfl);
+  dfl.sa_handler = SIG_DFL;
+  int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2, SIGQUIT};
+  for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) sigaction(sigs[i], &dfl, NULL);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  snapshot_child(d, now_ms);
+  _exit(SNAP_OK);
+}
+
+/**
+ * The state of child `pid`, without waiting: -1 while it runs, its exit status (0–255) once it
+ * exited, 256 + the signal that killed it, or -2 when there is no such child (already reaped).
+ */
+int32_t osprey_child_status(int32_t pid) {
+  int status = 0;
+  pid_t r = waitpid((pid_t)pid, &status, WNOHANG);
+  if (r == 0) return -1;
+  if (r < 0) return errno == EINTR ? -1 : -2;
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 256 + WTERMSIG(status);
+  return -1;
+}

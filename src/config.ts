@@ -80,6 +80,7 @@ export function configFromObject(raw: Raw, opts: ConfigOptions = {}): Config {
     batchFsyncMs: int(raw, "batch_fsync_ms", 1, timerMsMax),
     batchFsyncBytes: int(raw, "batch_fsync_bytes", 1, intMax),
     snapshotEnable: bool(raw, "enable_snapshot"),
+    snapshotFork: bool(raw, "snapshot_fork"),
     snapshotPauseMaxMs: int(raw, "snapshot_pause_max_ms", 0, timerMsMax),
     busyWarnMs: int(raw, "busy_warn_ms", 0, timerMsMax),
     sweepIntervalMs: int(raw, "sweep_interval_ms", 1, timerMsMax),

@@ -51,6 +51,8 @@ export interface Config {
   readonly batchFsyncBytes: number;
   /** enable_snapshot */
   readonly snapshotEnable: boolean;
+  /** snapshot_fork */
+  readonly snapshotFork: boolean;
   /** snapshot_pause_max_ms */
   readonly snapshotPauseMaxMs: number;
   /** busy_warn_ms */

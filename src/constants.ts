@@ -155,6 +155,9 @@ export const defaults = {
   batch_fsync_ms: 100,
   batch_fsync_bytes: 1 * MiB,
   enable_snapshot: true,
+  // Snapshots written by a forked child from a copy-on-write image (as Redis's BGSAVE), so the
+  // event loop only pays for the fork; false (or no native library): in slices on the event loop.
+  snapshot_fork: true,
   snapshot_pause_max_ms: 500,
   busy_warn_ms: 50,
   sweep_interval_ms: 200,
@@ -254,6 +257,8 @@ export const waitQueueCompactCount = 4096;
 export const snapshotSliceMs = 2;
 /** Shortest slice even when snapshot_pause_max_ms asks for less: below it the walk makes no headway between turns. */
 export const snapshotSliceMsMin = 0.5;
+/** How often the event loop asks whether a snapshot's forked child is done (one waitpid WNOHANG). */
+export const snapshotChildPollMs = 5;
 assert(snapshotSliceMs >= snapshotSliceMsMin, "the snapshot slice must not be shorter than its minimum");
 /** A snapshot that failed (could not create its file, rotate the WAL, write or sync) is tried again, when due, after this long. */
 export const snapshotRetryMs = 5000;

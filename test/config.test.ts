@@ -48,6 +48,7 @@ describe("defaults", () => {
       batchFsyncMs: defaults.batch_fsync_ms,
       batchFsyncBytes: defaults.batch_fsync_bytes,
       snapshotEnable: true,
+      snapshotFork: true,
       snapshotPauseMaxMs: defaults.snapshot_pause_max_ms,
       busyWarnMs: defaults.busy_warn_ms,
       sweepIntervalMs: defaults.sweep_interval_ms,

@@ -4,6 +4,7 @@
 // Keys and values arrive as (buffer, start, end) ranges of the request and are copied once into
 // the slab; nothing on the lookup path turns bytes into strings or allocates.
 
+import type { SnapshotLayout } from "../native/index.ts";
 import { assert } from "../assert.ts";
 import { copyBytes } from "../bytes.ts";
 import { entryHeaderBytes, putEntryHeader } from "../persistence/format.ts";
@@ -519,6 +520,38 @@ export class Store {
     const page = this.#page[id]!;
     copyBytes(page >= 0 ? this.#slab.pages[page]! : this.#large[id]!, off, off + keyLen + valueLen, dst, keyAt);
     return keyAt - at + keyLen + valueLen;
+  }
+
+  /**
+   * Where every entry's metadata and bytes are, for a snapshot written by a forked child
+   * (native forkSnapshot): valid only until the store next changes, so it is taken and handed to
+   * the fork in one synchronous step. The entries with their own buffers are listed by id.
+   */
+  snapshotLayout(): SnapshotLayout {
+    const limit = this.#highWater;
+    const ids: number[] = [];
+    const large: Uint8Array[] = [];
+    if (this.#largeBytes > 0) {
+      const page = this.#page;
+      for (let id = 0; id < limit; id++) {
+        if (page[id] < 0 && this.#keyLen[id] !== 0) {
+          ids.push(id);
+          large.push(this.#large[id]!);
+        }
+      }
+    }
+    return {
+      keyLen: this.#keyLen,
+      valueLen: this.#valueLen,
+      page: this.#page,
+      offset: this.#offset,
+      version: this.#version,
+      expiry: this.#expiry,
+      idLimit: limit,
+      pages: this.#slab.pages,
+      largeIds: Int32Array.from(ids),
+      large,
+    };
   }
 
   /** Bytes `encodeEntry` writes for `id`. */

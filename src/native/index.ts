@@ -3,7 +3,7 @@
 // loaded, one warning is logged and TypeScript (and Bun's own fdatasync) take over, so Osprey
 // always starts.
 
-import { dlopen, FFIType } from "bun:ffi";
+import { dlopen, FFIType, ptr } from "bun:ffi";
 import { fdatasyncSync, readFileSync } from "node:fs";
 import { log } from "../log.ts";
 import { crc32cTs } from "./crc32c.ts";
@@ -19,6 +19,8 @@ const symbols = {
   osprey_lock: { args: [FFIType.i32], returns: FFIType.i32 },
   osprey_nofile_raise: { args: [], returns: FFIType.i32 },
   osprey_nofile_hard: { args: [], returns: FFIType.i32 },
+  osprey_snapshot_fork: { args: [FFIType.ptr, FFIType.f64], returns: FFIType.i32 },
+  osprey_child_status: { args: [FFIType.i32], returns: FFIType.i32 },
 } as const;
 
 type Lib = ReturnType<typeof dlopen<typeof symbols>>["symbols"];
@@ -147,4 +149,73 @@ export function raiseFileLimit(): FileLimits | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * Where a keyspace image lives, for a forked child to walk (Store.snapshotLayout fills it): the
+ * metadata arrays indexed by entry id, the slab pages, and the entries with buffers of their own,
+ * by ascending id.
+ */
+export interface SnapshotLayout {
+  keyLen: Int32Array;
+  valueLen: Int32Array;
+  page: Int32Array;
+  offset: Int32Array;
+  version: Float64Array;
+  expiry: Float64Array;
+  idLimit: number;
+  pages: readonly (Uint8Array | undefined)[];
+  largeIds: Int32Array;
+  large: readonly Uint8Array[];
+}
+
+// The descriptor's slots, as native/osprey.c's SD_* enum numbers them.
+const sdSlots = 17;
+
+/** Whether snapshots can be written by a forked child here (the native library, on Linux). */
+export function canForkSnapshots(): boolean {
+  return process.platform === "linux" && loadNative() && lib !== null;
+}
+
+/**
+ * Forks a child that writes the snapshot of `layout` to the open file `fd`, after the header
+ * already in `chunk[0..chunkStart)`, leaving out entries expired at `nowMs`; it syncs the file's
+ * data and exits 0 when done. Returns the child's pid, or -errno. Every address is taken here, in
+ * the same synchronous call as the fork: nothing can move or free the memory in between.
+ */
+export function forkSnapshot(fd: number, layout: SnapshotLayout, chunk: Uint8Array, chunkStart: number, nowMs: number): number {
+  if (!canForkSnapshots()) return -38; // ENOSYS
+  const pages = new Float64Array(Math.max(1, layout.pages.length));
+  for (let i = 0; i < layout.pages.length; i++) {
+    const p = layout.pages[i];
+    pages[i] = p === undefined ? 0 : ptr(p);
+  }
+  const large = new Float64Array(Math.max(1, layout.large.length));
+  for (let i = 0; i < layout.large.length; i++) large[i] = ptr(layout.large[i]!);
+  const largeIds = layout.largeIds.length > 0 ? layout.largeIds : new Int32Array(1);
+  const d = new Float64Array(sdSlots);
+  d[0] = fd;
+  d[1] = ptr(layout.keyLen);
+  d[2] = ptr(layout.valueLen);
+  d[3] = ptr(layout.page);
+  d[4] = ptr(layout.offset);
+  d[5] = ptr(layout.version);
+  d[6] = ptr(layout.expiry);
+  d[7] = layout.idLimit;
+  d[8] = ptr(pages);
+  d[9] = layout.pages.length;
+  d[10] = ptr(largeIds);
+  d[11] = ptr(large);
+  d[12] = layout.large.length;
+  d[13] = ptr(chunk);
+  d[14] = chunk.length;
+  d[15] = chunkStart;
+  d[16] = process.pid;
+  return lib!.osprey_snapshot_fork(d, nowMs);
+}
+
+/** A forked child's state without waiting: -1 running, 0–255 its exit status, 256 + signal, -2 gone. */
+export function childStatus(pid: number): number {
+  if (lib === null) return -2;
+  return lib.osprey_child_status(pid);
 }

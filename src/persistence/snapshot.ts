@@ -10,16 +10,17 @@
 // way) → only then delete the WALs and snapshots the new manifest no longer needs. The file's
 // layout is format.ts's (docs/FORMAT.md); the store encodes each entry's header and bytes itself.
 
-import { closeSync, fdatasync as fdatasyncAsync, openSync, readdirSync, renameSync, unlinkSync, write as writeAsync, writeSync } from "node:fs";
+import { closeSync, fdatasync as fdatasyncAsync, fstatSync, openSync, readdirSync, readSync, renameSync, unlinkSync, write as writeAsync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { Config } from "../config.types.ts";
-import { snapshotChunkBytes, snapshotRetryMs, snapshotSliceMs, snapshotSliceMsMin } from "../constants.ts";
+import { snapshotChildPollMs, snapshotChunkBytes, snapshotRetryMs, snapshotSliceMs, snapshotSliceMsMin } from "../constants.ts";
 import { noExpiry, type Store } from "../engine/store.ts";
 import { log } from "../log.ts";
 import { errorText, syncDir, syncFile, writeFileAtomic } from "./files.ts";
 import {
   crcBytes,
   fileIndex,
+  getU64,
   manifestName,
   putI64,
   putSnapHeader,
@@ -34,6 +35,7 @@ import {
 } from "./format.ts";
 import type { Wal } from "./wal.ts";
 import { Histogram, snapshotBoundsS } from "../histogram.ts";
+import { canForkSnapshots, childStatus, forkSnapshot } from "../native/index.ts";
 
 export class Snapshotter {
   readonly #dir: string;
@@ -71,6 +73,11 @@ export class Snapshotter {
   #longestSliceMs = 0;
   /** After a failed snapshot, size-triggered ones wait until then (performance.now()). */
   #retryAtMs = 0;
+  /** snapshot_fork, when the native library can fork here. */
+  readonly #fork: boolean;
+  /** The child writing the running snapshot (0: none, or the snapshot runs in slices). */
+  #child = 0;
+  #childPoll: ReturnType<typeof setInterval> | null = null;
 
   snapshotsTotal = 0;
   failuresTotal = 0;
@@ -94,6 +101,12 @@ export class Snapshotter {
     this.enabled = config.snapshotEnable;
     this.#dueBytes = config.walBytesMax;
     this.#sliceMs = Math.max(snapshotSliceMsMin, Math.min(snapshotSliceMs, config.snapshotPauseMaxMs));
+    this.#fork = config.snapshotFork && canForkSnapshots();
+  }
+
+  /** The pid of the child writing the running snapshot; 0 when none (or it runs in slices). */
+  get childPid(): number {
+    return this.#child;
   }
 
   get running(): boolean {
@@ -106,7 +119,8 @@ export class Snapshotter {
    */
   start(reason: string): string | null {
     if (!this.enabled) return "snapshots are disabled (enable_snapshot = false)";
-    if (this.#running) return "a snapshot is already in progress";
+    // A child of an abandoned snapshot that was not reaped yet still counts as running.
+    if (this.#running || this.#child !== 0) return "a snapshot is already in progress";
     if (this.#stopped) return "the server is shutting down";
     const index = this.#index + 1;
     const name = tmpName(snapName(index));
@@ -114,7 +128,8 @@ export class Snapshotter {
     // EACCES…) then leaves no extra WAL file behind, and retrying it costs nothing.
     this.#tmp = join(this.#dir, name);
     try {
-      this.#fd = openSync(this.#tmp, "w");
+      // Read and write: a forked child writes it, and the parent then reads the count it wrote.
+      this.#fd = openSync(this.#tmp, "w+");
     } catch (e) {
       return this.#refused(`cannot create ${name}: ${errorText(e)}`, this.#tmp);
     }
@@ -139,10 +154,54 @@ export class Snapshotter {
     this.#chunkLen = putSnapHeader(this.#chunk, 0, 0);
     this.#filePos = 0;
     this.#writeError = null;
+    if (this.#fork && this.#forkChild()) {
+      log.info(`snapshot ${snapName(index)} started (${reason}) by child ${this.#child}; WAL continues in ${walName(nextWal)}`);
+      return null;
+    }
     log.info(`snapshot ${snapName(index)} started (${reason}); WAL continues in ${walName(nextWal)}`);
     setImmediate(this.#slice);
     return null;
   }
+
+  /**
+   * Forks the child that writes this snapshot from a copy-on-write image of the keyspace, frozen
+   * at this instant (so the image is exact, not fuzzy); the event loop pays only for the fork.
+   * False when fork() fails: the snapshot then runs in slices.
+   */
+  #forkChild(): boolean {
+    const started = performance.now();
+    const pid = forkSnapshot(this.#fd, this.#store.snapshotLayout(), this.#chunk, this.#chunkLen, Date.now());
+    this.#workMs = performance.now() - started;
+    this.#longestSliceMs = this.#workMs;
+    if (pid < 0) {
+      log.warn(`snapshot: fork failed (errno ${-pid}); writing it in slices on the event loop instead`);
+      return false;
+    }
+    this.#child = pid;
+    this.#childPoll = setInterval(this.#childCheck, snapshotChildPollMs);
+    return true;
+  }
+
+  /** Polls the child (waitpid WNOHANG: one system call); once it exited, publishes or abandons. */
+  #childCheck = (): void => {
+    const status = childStatus(this.#child);
+    if (status === -1) return;
+    clearInterval(this.#childPoll!);
+    this.#childPoll = null;
+    const pid = this.#child;
+    this.#child = 0;
+    if (!this.#running) return this.#closeFile(); // abandoned (shutdown) meanwhile
+    if (status !== 0) return this.#abandon(`the snapshot child ${pid} ${childFailure(status)}`);
+    try {
+      const count = Buffer.allocUnsafe(snapCountBytes);
+      readSync(this.#fd, count, 0, snapCountBytes, snapCountOffset);
+      this.#count = getU64(count, 0);
+      this.#bytes = fstatSync(this.#fd).size;
+    } catch (e) {
+      return this.#abandon(errorText(e));
+    }
+    this.#publish();
+  };
 
   /**
    * A size-triggered snapshot (wal_max_bytes logged since the last one). After a failure it waits
@@ -165,6 +224,14 @@ export class Snapshotter {
   stop(): void {
     this.#stopped = true;
     if (this.#running) this.#abandon("the server is shutting down");
+  }
+
+  /** A child still writing is killed with its snapshot (the poll reaps it; on exit, PDEATHSIG). */
+  #killChild(): void {
+    if (this.#child === 0) return;
+    try {
+      process.kill(this.#child, "SIGKILL");
+    } catch {}
   }
 
   /** One slice: encodes entries until the time budget is spent, then yields to clients. */
@@ -256,6 +323,14 @@ export class Snapshotter {
       this.#syncing = false;
       if (!this.#running) return this.#closeFile(); // abandoned (shutdown) meanwhile
       if (err) return this.#abandon(`fdatasync: ${errorText(err)}`);
+      this.#publish();
+    });
+  }
+
+  /** The file's data is on disk: it takes its name, then the manifest names it (the durability order above). */
+  #publish(): void {
+    const fd = this.#fd;
+    {
       try {
         closeSync(fd);
         this.#fd = -1;
@@ -283,7 +358,7 @@ export class Snapshotter {
         `snapshot ${snapName(this.#index)} done: ${this.#count} keys, ${this.#bytes} bytes, ` +
           `${this.#workMs.toFixed(1)} ms of work (longest slice ${this.#longestSliceMs.toFixed(2)} ms), ${this.lastWallMs.toFixed(0)} ms in all`,
       );
-    });
+    }
   }
 
   /** A huge value made a chunk as big as itself: let that memory go between snapshots. */
@@ -317,6 +392,7 @@ export class Snapshotter {
 
   #abandon(why: string): void {
     this.#running = false;
+    this.#killChild();
     this.#shrinkChunks();
     this.failuresTotal++;
     // The WAL rotated when this one started, so the bytes that made it due no longer count: count
@@ -325,12 +401,21 @@ export class Snapshotter {
     this.#wal.sinceSnapshotBytes = Math.max(this.#wal.sinceSnapshotBytes, this.#dueBytes);
     // A chunk write still out keeps the fd until its callback (closing now could hand the number
     // to another file while the thread pool writes to it).
-    if (this.#fd >= 0 && this.#spare !== null && !this.#syncing) this.#closeFile();
+    // A child still running keeps it too, until the poll sees it gone.
+    if (this.#fd >= 0 && this.#spare !== null && !this.#syncing && this.#child === 0) this.#closeFile();
     try {
       unlinkSync(this.#tmp);
     } catch {}
     if (!this.#stopped) log.error(`snapshot failed, the WALs still hold everything: ${why}`);
   }
+}
+
+/** What a failed child's status (native childStatus) means, for the log. */
+function childFailure(status: number): string {
+  if (status === -2) return "was reaped by someone else: its result is unknown";
+  if (status >= 256) return `was killed by signal ${status - 256}`;
+  const what: Record<number, string> = { 10: "could not write the file", 11: "could not sync the file", 12: "found the keyspace layout inconsistent", 13: "lost its parent" };
+  return `failed (exit ${status}: ${what[status] ?? "unknown"})`;
 }
 
 /** The highest snapshot index in `dir` (0 when none): the next snapshot is this + 1. */

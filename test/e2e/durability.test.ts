@@ -158,9 +158,9 @@ describe("crash safety", () => {
     expect(Math.max(...versions)).toBeGreaterThan(1); // keys were overwritten, versions kept counting
   }, 60000);
 
-  test("a snapshot taken while clients write, then kill -9: the full state is back", async () => {
+  test.each([true, false])("a snapshot taken while clients write, then kill -9: the full state is back (snapshot_fork = %p)", async (fork) => {
     const dir = tempDir();
-    let server = await start({ sync_policy: "always", enable_snapshot: true }, dir);
+    let server = await start({ sync_policy: "always", enable_snapshot: true, snapshot_fork: fork }, dir);
     // A keyspace big enough that the snapshot takes many slices while the writers run.
     const c = await RawClient.connect(server.port);
     const pre = new Writer("pre", 20000);
@@ -542,6 +542,81 @@ describe("large values", () => {
       expect((await c2.bytes(big.length + 2)).subarray(0, big.length).equals(big)).toBe(true);
     }
   });
+});
+
+describe("snapshots by a forked child", () => {
+  /** The server's children: the snapshot's writer while one runs. */
+  function childrenOf(pid: number): number[] {
+    try {
+      return readFileSync(`/proc/${pid}/task/${pid}/children`, "latin1").trim().split(/\s+/).filter(Boolean).map(Number);
+    } catch {
+      return [];
+    }
+  }
+
+  /** `keys` keys of `bytes` bytes each, by MSETs of 200, so the child has ~keys × bytes to write and sync. */
+  async function fill(c: RawClient, keys: number, bytes: number): Promise<void> {
+    for (let i = 0; i < keys; i += 200) {
+      let req = "MSET";
+      let payload = "";
+      for (let k = i; k < i + 200; k++) {
+        const v = `v${k}:`.padEnd(bytes, "x");
+        req += ` k:${k} ${v.length}`;
+        payload += v;
+      }
+      expect(await c.request(`${req}\r\n${payload}\r\n`)).toBe("OK 200");
+    }
+  }
+
+  /** Starts a snapshot and returns its child's pid as soon as it shows. */
+  async function snapshotChild(c: RawClient, serverPid: number): Promise<number> {
+    expect(await c.request("SNAPSHOT\r\n")).toBe("OK snapshot started");
+    for (let i = 0; i < 5000; i++) {
+      const kids = childrenOf(serverPid);
+      if (kids.length > 0) return kids[0]!;
+      await Bun.sleep(1);
+    }
+    throw new Error("no snapshot child appeared");
+  }
+
+  test.skipIf(process.platform !== "linux")("kill -9 of the child fails that snapshot alone: counted, no file left, the server serves, the next snapshot succeeds", async () => {
+    const dir = tempDir();
+    const server = await start({}, dir);
+    const c = await RawClient.connect(server.port);
+    await fill(c, 60000, 1000);
+    const child = await snapshotChild(c, server.pid);
+    process.kill(child, "SIGKILL");
+    await waitFor("the failed snapshot", async () => (await c.stats()).snapshot_failures_total === "1");
+    expect(readdirSync(dir).filter((f) => f.endsWith(".tmp"))).toEqual([]);
+    expect(readFileSync(join(dir, "logs", "osprey.log"), "latin1")).toContain(`snapshot child ${child} was killed by signal 9`);
+    expect(await c.request("GET k:59999\r\n")).toStartWith("VALUE 1000 1");
+    expect(await c.request("SNAPSHOT\r\n")).toBe("OK snapshot started");
+    await waitFor("the next snapshot", async () => (await c.stats()).snapshots_total === "1");
+    expect((await c.stats()).last_snapshot_keys).toBe("60000");
+    expect(childrenOf(server.pid)).toEqual([]);
+  }, 60000);
+
+  test.skipIf(process.platform !== "linux")("kill -9 of the server while its child writes: the child ends with it, and a restart has every key", async () => {
+    const dir = tempDir();
+    let server = await start({ sync_policy: "always" }, dir);
+    const c = await RawClient.connect(server.port);
+    await fill(c, 60000, 1000);
+    const child = await snapshotChild(c, server.pid);
+    expect(await c.request("SET after 5\r\nlater\r\n")).toBe("OK 1"); // only in the new WAL
+    process.kill(server.pid, "SIGKILL");
+    await server.proc.exited;
+    // PR_SET_PDEATHSIG: the child does not outlive the server (it would hold the data_dir lock).
+    await waitUntil(() => !existsSync(`/proc/${child}`) || readFileSync(`/proc/${child}/stat`, "latin1").split(") ")[1]!.startsWith("Z"));
+    server = await start({ sync_policy: "always" }, dir);
+    const c2 = await RawClient.connect(server.port);
+    expect((await c2.stats()).keys).toBe("60001");
+    expect(await c2.request("GET after\r\n")).toStartWith("VALUE 5 1 -1");
+    // The manifest still names the snapshot before; the next one replaces the partial file.
+    expect(JSON.parse(readFileSync(join(dir, "MANIFEST.json"), "latin1")).snap).toBe("snap-00000000.osnap");
+    expect(await c2.request("SNAPSHOT\r\n")).toBe("OK snapshot started");
+    await waitFor("the next snapshot", async () => (await c2.stats()).snapshots_total === "1");
+    expect(readdirSync(dir).filter((f) => f.endsWith(".tmp"))).toEqual([]);
+  }, 60000);
 });
 
 describe("the manifest", () => {

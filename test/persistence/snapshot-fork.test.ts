@@ -1,0 +1,104 @@
+// A snapshot written by a forked child (native osprey_snapshot_fork) against the one the event
+// loop writes (writeSnapshotNow): the same keyspace gives the same file, byte for byte.
+
+import { afterEach, describe, expect, test } from "bun:test";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { slabLargeBytesMin } from "../../src/constants.ts";
+import { noExpiry, Store } from "../../src/engine/store.ts";
+import { canForkSnapshots, childStatus, forkSnapshot } from "../../src/native/index.ts";
+import { putSnapHeader, snapName } from "../../src/persistence/format.ts";
+import { writeSnapshotNow } from "../../src/persistence/snapshot.ts";
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), "osprey-fork-"));
+  dirs.push(d);
+  return d;
+}
+
+function put(store: Store, key: string, value: Buffer, expiryMs = noExpiry, version = 1): void {
+  const k = Buffer.from(key, "latin1");
+  store.set(k, 0, k.length, value, 0, value.length, expiryMs, version, store.find(k, 0, k.length));
+}
+
+function drop(store: Store, key: string): void {
+  const k = Buffer.from(key, "latin1");
+  const id = store.find(k, 0, k.length);
+  if (id >= 0) store.delete(id);
+}
+
+/** Bytes with a pattern of their own, so a misplaced copy cannot go unnoticed. */
+function pattern(n: number, seed: number): Buffer {
+  const v = Buffer.allocUnsafe(n);
+  for (let i = 0; i < n; i++) v[i] = (i * 131 + seed * 7) & 0xff;
+  return v;
+}
+
+/** Runs the forked writer into `path` with a chunk of `chunkBytes`; returns the child's exit status. */
+async function forkedSnapshot(store: Store, path: string, chunkBytes: number, nowMs: number): Promise<number> {
+  const fd = openSync(path, "w+");
+  try {
+    const chunk = Buffer.alloc(chunkBytes);
+    const start = putSnapHeader(chunk, 0, 0);
+    const pid = forkSnapshot(fd, store.snapshotLayout(), chunk, start, nowMs);
+    expect(pid).toBeGreaterThan(0);
+    for (;;) {
+      const status = childStatus(pid);
+      if (status !== -1) return status;
+      await Bun.sleep(2);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+describe.skipIf(!canForkSnapshots())("snapshots by a forked child", () => {
+  test("write the same bytes as the event loop's writer: slab and large values, expiries, versions, holes left by deletes", async () => {
+    const store = new Store();
+    const nowMs = 1_800_000_000_000;
+    for (let i = 0; i < 3000; i++) put(store, `k:${i}`, pattern(i % 300, i), i % 7 === 0 ? nowMs + 60_000 + i : noExpiry, 1 + (i % 5));
+    for (let i = 0; i < 3000; i += 3) drop(store, `k:${i}`); // free ids the walk must skip
+    for (let i = 0; i < 40; i++) put(store, `expired:${i}`, pattern(50, i), nowMs - 1000 - i); // left out by both
+    for (let i = 0; i < 5; i++) put(store, `large:${i}`, pattern(slabLargeBytesMin + 1000 * i, i), noExpiry, 9);
+    put(store, "huge", pattern(300_000, 3), nowMs + 5, 2 ** 40); // larger than the child's chunk below
+    drop(store, "large:2");
+    for (let i = 1; i < 3000; i += 3) put(store, `k:${i}`, pattern(400, i + 1), noExpiry, 7); // overwrites that move blocks
+
+    const loopDir = tempDir();
+    const written = writeSnapshotNow(loopDir, store, 1, 1, nowMs);
+    const forkPath = join(tempDir(), "forked.osnap");
+    // A 64 KiB chunk: many flushes, and the 300 KB value goes straight from its buffer.
+    expect(await forkedSnapshot(store, forkPath, 64 * 1024, nowMs)).toBe(0);
+    const fromLoop = readFileSync(join(loopDir, snapName(1)));
+    const fromFork = readFileSync(forkPath);
+    expect(written).toBe(2000 + 4 + 1);
+    expect(fromFork.length).toBe(fromLoop.length);
+    expect(fromFork.equals(fromLoop)).toBe(true);
+  });
+
+  test("see the keyspace as it was at the fork, whatever the parent writes afterwards", async () => {
+    const store = new Store();
+    for (let i = 0; i < 500; i++) put(store, `k:${i}`, pattern(100, i));
+    const expected = tempDir();
+    writeSnapshotNow(expected, store, 1, 1, 0);
+    const path = join(tempDir(), "forked.osnap");
+    const fd = openSync(path, "w+");
+    const chunk = Buffer.alloc(4096);
+    const pid = forkSnapshot(fd, store.snapshotLayout(), chunk, putSnapHeader(chunk, 0, 0), 0);
+    expect(pid).toBeGreaterThan(0);
+    // Changed in the parent right after the fork: the child's copy-on-write image keeps the old bytes.
+    for (let i = 0; i < 500; i++) put(store, `k:${i}`, pattern(100, i + 1), noExpiry, 2);
+    chunk.fill(0xee);
+    let status = -1;
+    while ((status = childStatus(pid)) === -1) await Bun.sleep(2);
+    closeSync(fd);
+    expect(status).toBe(0);
+    expect(readFileSync(path).equals(readFileSync(join(expected, snapName(1))))).toBe(true);
+  });
+});
