@@ -185,7 +185,21 @@ int32_t osprey_nofile_hard(void) {
  * writes from the same data (a test compares them).
  */
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+
+/* Closes every descriptor from `from` up to `to` (inclusive): close_range when the kernel has it
+ * (5.9+), else one close() each up to the descriptor limit. */
+static void close_fds(unsigned from, unsigned to) {
+  if (from > to) return;
+#ifdef SYS_close_range
+  if (syscall(SYS_close_range, from, to, 0) == 0) return;
+#endif
+  struct rlimit rl;
+  unsigned max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY ? (unsigned)rl.rlim_cur : 65536;
+  if (to > max) to = max;
+  for (unsigned fd = from; fd <= to; fd++) close((int)fd);
+}
 
 /* Slots of the descriptor array the parent fills (doubles: integers and addresses below 2^53). */
 enum {
@@ -304,8 +318,8 @@ int32_t osprey_snapshot_fork(const double *d, double now_ms) {
   pid_t pid = fork();
   if (pid < 0) return -errno;
   if (pid > 0) return pid;
-  /* The child: it must not outlive the server (it holds the data_dir lock through the shared
-   * descriptor), and the server's signal handlers belong to the parent's event loop. */
+  /* The child: it must not outlive the server, and the server's signal handlers belong to the
+   * parent's event loop. */
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != (pid_t)d[SD_PARENT]) _exit(SNAP_PARENT);
   struct sigaction dfl;
@@ -316,6 +330,12 @@ int32_t osprey_snapshot_fork(const double *d, double now_ms) {
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
+  /* Only the snapshot file stays open: a client socket the server closes must really close (the
+   * child's copy would keep the connection up until it exits), the listeners must not linger, and
+   * the data_dir lock stays with the server's own descriptor alone. */
+  int fd = (int)d[SD_FD];
+  close_fds(3, (unsigned)fd - 1);
+  close_fds((unsigned)fd + 1, ~0U);
   snapshot_child(d, now_ms);
   _exit(SNAP_OK);
 }

@@ -584,7 +584,13 @@ describe("snapshots by a forked child", () => {
     const server = await start({}, dir);
     const c = await RawClient.connect(server.port);
     await fill(c, 60000, 1000);
+    const q = await RawClient.connect(server.port); // open at the fork
+    expect(await q.request("PING\r\n")).toBe("PONG");
     const child = await snapshotChild(c, server.pid);
+    // The child holds no copy of client sockets: a connection the server closes is closed at once.
+    await q.send("QUIT\r\n");
+    await q.waitClosed(5000);
+    expect(childrenOf(server.pid)).toEqual([child]);
     process.kill(child, "SIGKILL");
     await waitFor("the failed snapshot", async () => (await c.stats()).snapshot_failures_total === "1");
     expect(readdirSync(dir).filter((f) => f.endsWith(".tmp"))).toEqual([]);
