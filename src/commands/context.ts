@@ -74,10 +74,35 @@ export class Stats {
 export interface Clock {
   /** Wall-clock epoch milliseconds (expiry times, TTLs). */
   nowMs(): number;
+  /**
+   * The wall clock at `monoMs`, a performance.now() reading the caller already has: a batch of
+   * requests reads one clock, not two (a read costs ~65 ns here, a tenth of a request at P=1).
+   */
+  wallAt(monoMs: number): number;
 }
 
+/**
+ * How long the system clock's wallAt trusts its offset between the two clocks: a step of the wall
+ * clock (NTP, an operator) shows in expiry times within this, and Date.now() is read at most this often.
+ */
+const wallResyncMs = 100;
+
 /** The system clock. */
-export const systemClock: Clock = { nowMs: () => Date.now() };
+export const systemClock: Clock = (() => {
+  let offsetMs = Date.now() - performance.now();
+  let syncedAtMs = performance.now();
+  return {
+    nowMs: () => Date.now(),
+    wallAt(monoMs: number): number {
+      if (monoMs - syncedAtMs >= wallResyncMs) {
+        offsetMs = Date.now() - monoMs;
+        syncedAtMs = monoMs;
+      }
+      // Whole milliseconds, as Date.now() gives: expiry compares and TTLs stay integral.
+      return Math.floor(monoMs + offsetMs);
+    },
+  };
+})();
 
 export interface Context {
   readonly store: Store;

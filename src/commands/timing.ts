@@ -31,15 +31,17 @@ let largest: Timed | null = null;
 let largestArgc = 0;
 let largestBytes = -1;
 
-/** A batch of requests begins: one clock read. */
-export function runBegin(): void {
-  markMs = performance.now();
+/** A batch of requests begins at `startMs` (performance.now(), read by the caller for its own use too). */
+export function runBegin(startMs: number): void {
+  markMs = startMs;
   clear();
 }
 
-/** A batch ends: closes the run it left open. */
-export function runEnd(ctx: Context): void {
-  if (requests > 0) closeRun(performance.now(), ctx);
+/** A batch ends: closes the run it left open. Returns the clock it read, for the caller's own timing. */
+export function runEnd(ctx: Context): number {
+  const now = performance.now();
+  if (requests > 0) closeRun(now, ctx);
+  return now;
 }
 
 /**

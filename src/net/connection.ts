@@ -119,6 +119,8 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
   #resumeScheduled = false;
   #socketPaused = false;
   #state = State.Open;
+  /** When the last batch's requests were done (performance.now()), for onData's caller. */
+  #endedMs = 0;
   /** Inside #process: the shared reply buffer holds this connection's replies (see deliver). */
   #processing = false;
 
@@ -155,18 +157,24 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
     this.#end();
   }
 
-  /** Bytes arrived: parse and run every whole request in them, then write all replies at once. */
-  onData(data: Uint8Array): void {
-    if (this.#state !== State.Open) return;
+  /**
+   * Bytes arrived at `startedMs` (the caller's performance.now()): parse and run every whole
+   * request in them, then write all replies at once. Returns the clock read when the requests were
+   * done (`startedMs` when none ran), so the caller times the read without reading it again.
+   */
+  onData(data: Uint8Array, startedMs = performance.now()): number {
+    if (this.#state !== State.Open) return startedMs;
     shared.reset();
     this.#markLsn();
+    this.#endedMs = startedMs;
     if (this.#inLen === 0 && !this.#paused) {
-      const pos = this.#process(data, 0, data.length);
+      const pos = this.#process(data, 0, data.length, startedMs);
       if (pos < data.length && this.#state === State.Open) this.#keep(data, pos);
     } else if (!this.#append(data)) {
-      return;
+      return this.#endedMs;
     }
     this.#pump();
+    return this.#endedMs;
   }
 
   /** The socket can take more: send what waits, then resume parsing if we had stopped. */
@@ -269,7 +277,7 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
   }
 
   /** Parses and dispatches requests in buf[pos..end) until input or output room runs out. */
-  #process(buf: Uint8Array, pos: number, end: number): number {
+  #process(buf: Uint8Array, pos: number, end: number, startedMs: number): number {
     const out = shared;
     const ctx = this.#ctx;
     if (pos >= end) return pos;
@@ -277,11 +285,12 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
     const parser = protocol.parser;
     const session = protocol.session;
     const routes = protocol.routes;
-    // A clock read costs ~65 ns here: the wall clock is read once per batch, the monotonic one
-    // once per run of requests (commands/timing.ts).
+    // A clock read costs ~65 ns here: a batch reads the monotonic clock when it starts (the
+    // caller's reading, which also gives the wall clock) and when it ends, plus once per run of
+    // requests (commands/timing.ts).
     session.b = buf;
-    session.nowMs = ctx.clock.nowMs();
-    runBegin();
+    session.nowMs = ctx.clock.wallAt(startedMs);
+    runBegin(startedMs);
     this.#processing = true;
     while (pos < end) {
       if (out.len + this.#pendingBytes > outputSoftBytes) {
@@ -324,7 +333,7 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
       pos = parser.next;
     }
     this.#processing = false;
-    runEnd(ctx);
+    this.#endedMs = runEnd(ctx);
     return pos;
   }
 
@@ -386,7 +395,7 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
     for (;;) {
       if (!this.#paused && this.#inLen > 0 && this.#state === State.Open && (this.#resumeArg === 0 || mayResume)) {
         mayResume = false;
-        const pos = this.#process(this.#in!.subarray(0, this.#inLen), 0, this.#inLen);
+        const pos = this.#process(this.#in!.subarray(0, this.#inLen), 0, this.#inLen, performance.now());
         this.#consume(pos);
       }
       this.#flush();

@@ -21,6 +21,10 @@ export class ManualClock implements Clock {
     return this.#nowMs;
   }
 
+  wallAt(): number {
+    return this.#nowMs;
+  }
+
   /** Moves the clock forward by `ms`. */
   advance(ms: number): void {
     this.#nowMs += ms;

@@ -28,7 +28,7 @@ function timed(run: (ctx: ReturnType<typeof createContext>) => void, threshold =
   const ctx = createContext({ slowlog_threshold_ms: threshold });
   const capture = captureLog();
   try {
-    runBegin();
+    runBegin(performance.now());
     run(ctx);
     runEnd(ctx);
   } finally {
