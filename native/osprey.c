@@ -333,6 +333,10 @@ int32_t osprey_snapshot_fork(const double *d, double now_ms) {
   /* Only the snapshot file stays open: a client socket the server closes must really close (the
    * child's copy would keep the connection up until it exits), the listeners must not linger, and
    * the data_dir lock stays with the server's own descriptor alone. */
+  /* Clients come first: the child yields the CPU and the disk to the server (and, on a small
+   * machine, to whatever else serves the clients). A snapshot takes longer when they compete. */
+  if (nice(19) == -1) { /* errno set, priority unchanged: not fatal */ }
+  syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, (2 << 13) | 7 /* best effort, lowest */);
   int fd = (int)d[SD_FD];
   close_fds(3, (unsigned)fd - 1);
   close_fds((unsigned)fd + 1, ~0U);
