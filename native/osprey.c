@@ -184,9 +184,10 @@ int32_t osprey_nofile_hard(void) {
  * The layout written is docs/FORMAT.md's snapshot, byte for byte what persistence/snapshot.ts
  * writes from the same data (a test compares them).
  */
+#include <sys/wait.h>
+#ifdef __linux__
 #include <sys/prctl.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 
 /* Closes every descriptor from `from` up to `to` (inclusive): close_range when the kernel has it
  * (5.9+), else one close() each up to the descriptor limit. */
@@ -343,6 +344,16 @@ int32_t osprey_snapshot_fork(const double *d, double now_ms) {
   snapshot_child(d, now_ms);
   _exit(SNAP_OK);
 }
+
+#else
+/* Elsewhere snapshots run on the event loop (native/index.ts canForkSnapshots is Linux only); the
+ * symbols exist so that the library loads the same everywhere. */
+int32_t osprey_snapshot_fork(const double *d, double now_ms) {
+  (void)d;
+  (void)now_ms;
+  return -ENOSYS;
+}
+#endif
 
 /**
  * The state of child `pid`, without waiting: -1 while it runs, its exit status (0–255) once it
