@@ -82,24 +82,33 @@ export interface Clock {
 }
 
 /**
- * How long the system clock's wallAt trusts its offset between the two clocks: a step of the wall
- * clock (NTP, an operator) shows in expiry times within this, and Date.now() is read at most this often.
+ * How often the system clock's wallAt checks itself against Date.now(): a step of the wall clock
+ * (NTP, an operator) shows in expiry times within this.
  */
-const wallResyncMs = 100;
+const wallCheckMs = 100;
+/** How far (ms) the estimate may sit from Date.now() before it is taken again: Date.now() is whole ms, read a moment later. */
+const wallSlackMs = 1;
 
 /** The system clock. */
 export const systemClock: Clock = (() => {
-  let offsetMs = Date.now() - performance.now();
-  let syncedAtMs = performance.now();
+  // performance.timeOrigin + performance.now() is the wall clock to the microsecond (timeOrigin is
+  // the wall clock at process start); `correctionMs` follows steps of the system clock since.
+  let correctionMs = 0;
+  let checkedAtMs = -Infinity;
   return {
     nowMs: () => Date.now(),
     wallAt(monoMs: number): number {
-      if (monoMs - syncedAtMs >= wallResyncMs) {
-        offsetMs = Date.now() - monoMs;
-        syncedAtMs = monoMs;
+      let wall = performance.timeOrigin + monoMs + correctionMs;
+      if (monoMs - checkedAtMs >= wallCheckMs) {
+        checkedAtMs = monoMs;
+        const now = Date.now();
+        if (wall < now - wallSlackMs || wall >= now + 1 + wallSlackMs) {
+          correctionMs += now + 0.5 - wall;
+          wall = now + 0.5;
+        }
       }
       // Whole milliseconds, as Date.now() gives: expiry compares and TTLs stay integral.
-      return Math.floor(monoMs + offsetMs);
+      return Math.floor(wall);
     },
   };
 })();
