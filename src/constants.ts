@@ -24,6 +24,12 @@ export const msetPayloadBytesMax = 64 * MiB;
  * A client that pipelines without reading costs at most this (plus one reply) of server memory.
  */
 export const outputSoftBytes = 4 * MiB;
+/**
+ * Pub/Sub messages and keyspace events for one client wait for the end of the event-loop turn, so
+ * a turn's messages leave in one write; past this many queued bytes they are written at once
+ * (a subscriber that reads must never near pubsub_output_bytes_max because of one turn).
+ */
+export const deliverFlushBytes = 64 * KiB;
 
 /**
  * Unsent replies above which a client is disconnected, like Redis's client-output-buffer-limit.

@@ -3,6 +3,7 @@
 // every subscriber's connection (Session.deliver → net/connection.ts's output path and limits).
 // Keyspace notifications publish through it too (setKeyspaceEvents).
 
+import { copyBytes } from "./bytes.ts";
 import type { Context } from "./commands/context.ts";
 import type { Session } from "./commands/session.ts";
 import { globMatch } from "./glob.ts";
@@ -43,22 +44,81 @@ class Frames {
   }
 }
 
+/** A channel name longer than this is not kept for the next PUBLISH's lookup (it would be copied each time). */
+const channelKeyCacheBytesMax = 256;
+
+/**
+ * The frame of a message on channel b[cs..ce) (RESP2 `*`, RESP3 `>`): `message`, the channel, the
+ * payload, as bulk strings, in one buffer of exactly its size.
+ */
+function messageFrame(type: number, b: Uint8Array, cs: number, ce: number, message: Uint8Array): Buffer {
+  const n = ce - cs;
+  const m = message.length;
+  const out = Buffer.allocUnsafe(4 + 13 + (1 + digitsOf(n) + 2 + n + 2) + (1 + digitsOf(m) + 2 + m + 2));
+  out[0] = type;
+  out[1] = 51; // 3
+  out[2] = 13;
+  out[3] = 10;
+  copyBytes(MESSAGE_BULK, 0, MESSAGE_BULK.length, out, 4);
+  let at = 4 + MESSAGE_BULK.length;
+  out[at++] = 36;
+  at = putHeader(out, at, n);
+  copyBytes(b, cs, ce, out, at);
+  at += n;
+  out[at++] = 13;
+  out[at++] = 10;
+  out[at++] = 36;
+  at = putHeader(out, at, m);
+  copyBytes(message, 0, m, out, at);
+  at += m;
+  out[at++] = 13;
+  out[at++] = 10;
+  return out;
+}
+
+const MESSAGE_BULK = Buffer.from("$7\r\nmessage\r\n", "latin1");
+
+function digitsOf(n: number): number {
+  let digits = 1;
+  for (let p = 10; p <= n; p *= 10) digits++;
+  return digits;
+}
+
 /** `<type><n>\r\n` then each part as a bulk string: the push frame of a message (RESP2 `*`, RESP3 `>`). */
 export function encodeFrame(type: number, parts: readonly Uint8Array[]): Buffer {
   let size = 1 + 20 + 2;
   for (const p of parts) size += 1 + 20 + 2 + p.length + 2;
   const out = Buffer.allocUnsafe(size);
-  let at = out.write(`${String.fromCharCode(type)}${parts.length}\r\n`, 0, "latin1");
+  // Digits and bytes written in place: PUBLISH encodes one frame per message, and building strings
+  // for the headers cost more than the rest of it.
+  out[0] = type;
+  let at = putHeader(out, 1, parts.length);
   for (const p of parts) {
-    at += out.write(`$${p.length}\r\n`, at, "latin1");
-    out.set(p, at);
+    out[at++] = 36; // $
+    at = putHeader(out, at, p.length);
+    copyBytes(p, 0, p.length, out, at);
     at += p.length;
-    at += out.write("\r\n", at, "latin1");
+    out[at++] = 13;
+    out[at++] = 10;
   }
   return out.subarray(0, at);
 }
 
-const MESSAGE = Buffer.from("message");
+/** Writes n (≥ 0) in decimal and CRLF at `at`; returns the end. */
+function putHeader(out: Uint8Array, at: number, n: number): number {
+  const digits = digitsOf(n);
+  let i = at + digits;
+  do {
+    const q = Math.floor(n / 10);
+    out[--i] = 48 + (n - q * 10);
+    n = q;
+  } while (n > 0);
+  at += digits;
+  out[at++] = 13;
+  out[at++] = 10;
+  return at;
+}
+
 const PMESSAGE = Buffer.from("pmessage");
 
 export class PubsubRegistry {
@@ -131,15 +191,22 @@ export class PubsubRegistry {
    */
   publish(b: Uint8Array, cs: number, ce: number, message: Uint8Array): number {
     let receivers = 0;
-    const set = this.#channels.get(nameKey(b, cs, ce));
-    const channel = b.subarray(cs, ce);
+    const set = this.#channels.get(this.#keyOf(b, cs, ce));
     if (set !== undefined) {
-      const frames = new Frames([MESSAGE, channel, message]);
+      // One frame per RESP version, encoded when the first subscriber speaking it is reached.
+      let v2: Buffer | null = null;
+      let v3: Buffer | null = null;
       for (const s of set) {
-        s.deliver?.(frames.for(s.reply.version));
+        const frame = s.reply.version === 3 ? (v3 ??= messageFrame(62, b, cs, ce, message)) : (v2 ??= messageFrame(42, b, cs, ce, message));
+        s.deliver?.(frame);
         receivers++;
       }
     }
+    if (this.#patterns.size === 0) {
+      this.messagesDelivered += receivers;
+      return receivers;
+    }
+    const channel = b.subarray(cs, ce);
     for (const p of this.#patterns.values()) {
       if (!globMatch(p.bytes, 0, p.bytes.length, b, cs, ce)) continue;
       const frames = new Frames([PMESSAGE, p.bytes, channel, message]);
@@ -150,6 +217,27 @@ export class PubsubRegistry {
     }
     this.messagesDelivered += receivers;
     return receivers;
+  }
+
+  // The last channel published to, as bytes and as its map key: publishing to the same channel
+  // again (the common case) makes no string.
+  #lastName: Uint8Array = new Uint8Array(0);
+  #lastKey = "";
+
+  #keyOf(b: Uint8Array, cs: number, ce: number): string {
+    const last = this.#lastName;
+    const n = ce - cs;
+    if (n === last.length) {
+      let i = 0;
+      while (i < n && b[cs + i] === last[i]) i++;
+      if (i === n) return this.#lastKey;
+    }
+    const key = nameKey(b, cs, ce);
+    if (n <= channelKeyCacheBytesMax) {
+      this.#lastName = Uint8Array.prototype.slice.call(b, cs, ce);
+      this.#lastKey = key;
+    }
+    return key;
   }
 
   /** Active channels (with at least one subscriber), for PUBSUB CHANNELS. */

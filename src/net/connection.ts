@@ -10,6 +10,7 @@ import {
   outputSoftBytes,
   replyBufferBytesInitial,
   replyBufferBytesKeepMax,
+  deliverFlushBytes,
 } from "../constants.ts";
 import { copyBytes } from "../bytes.ts";
 import { dispatch, respRouteTable, resume, textPayloads, textRouteTable, type Routes } from "../commands/table.ts";
@@ -93,6 +94,19 @@ const enum State {
   Closed,
 }
 
+// Connections with messages queued by `deliver` this turn; written in one microtask after it.
+const delivering: Connection[] = [];
+
+function deliverLater(conn: Connection): void {
+  if (delivering.push(conn) === 1) setImmediate(deliverAll);
+}
+
+function deliverAll(): void {
+  // A write cannot queue more deliveries, but read the length each time anyway.
+  for (let i = 0; i < delivering.length; i++) delivering[i]!.sendDelivered();
+  delivering.length = 0;
+}
+
 export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
   #t: Transport;
   #ctx: Context;
@@ -119,6 +133,8 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
   #resumeScheduled = false;
   #socketPaused = false;
   #state = State.Open;
+  /** `deliver` queued output on this idle connection, to be written when the turn is over (deliverAll). */
+  #queued = false;
   /** When the last batch's requests were done (performance.now()), for onData's caller. */
   #endedMs = 0;
   /** Inside #process: the shared reply buffer holds this connection's replies (see deliver). */
@@ -259,16 +275,44 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
       if (!this.#hold(bytes, bytes.length)) this.evict();
       return;
     }
-    let sent = 0;
-    if (this.#pendingBytes === 0) {
-      sent = this.#t.write(bytes, 0, bytes.length);
-      if (sent < 0) return this.onClose();
-    }
-    if (sent < bytes.length) {
-      if (!this.#addPending(bytes.length - sent)) return this.evict();
-      this.#pending.push(bytes.subarray(sent)); // a view: the frame is never changed
+    // Queued, and written once the work of this turn is done (deliverLater): every message a turn
+    // brings this client (a PUBLISH pipeline, many publishers) leaves in one write, as Redis writes
+    // a client's buffer once per event-loop iteration. A queue that waits for drain goes on drain.
+    // A turn that brings more than deliverFlushBytes writes them then, so a subscriber that reads
+    // is never near its limit because of one turn's messages.
+    const idle = this.#pending.length === 0;
+    if (!this.#addPending(bytes.length)) return this.evict();
+    this.#pending.push(bytes); // the frame is never changed
+    if (this.#queued) {
+      if (this.#pendingBytes >= Math.min(deliverFlushBytes, limit >> 1)) this.#writeQueued();
+    } else if (idle) {
+      this.#queued = true;
+      deliverLater(this);
     }
   };
+
+  /** The turn is over: writes what `deliver` queued in it. */
+  sendDelivered(): void {
+    if (this.#queued) this.#writeQueued();
+  }
+
+  /** Writes the queue `deliver` started on an idle connection, merged into one write. */
+  #writeQueued(): void {
+    this.#queued = false;
+    if (this.#state === State.Closed || this.#pending.length === 0) return;
+    if (this.#pending.length > 1) {
+      let total = 0;
+      for (const chunk of this.#pending) total += chunk.length;
+      const merged = Buffer.allocUnsafe(total);
+      let at = 0;
+      for (const chunk of this.#pending) {
+        copyBytes(chunk, 0, chunk.length, merged, at);
+        at += chunk.length;
+      }
+      this.#pending = [merged];
+    }
+    if (this.#sendPending() && this.#state === State.Closing && this.#pendingBytes === 0) this.#end();
+  }
 
   /** The protocol picked for this connection; its session delivers through `deliver`. */
   #chosen(protocol: Protocol): Protocol {
