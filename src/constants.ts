@@ -137,13 +137,14 @@ export const mgetSliceBytes = 1 * MiB;
 /**
  * A KEYS walks the keyspace in slices and yields the event loop between them: a slice visits at
  * most keysSliceBucketsMax home buckets and stops once keysSliceMs passed, the clock read every
- * keysSliceCheckBuckets buckets (about 20 µs of walking). Its reply, written once the walk is done,
- * goes out keysReplySliceBytes at a time (as an MGET's), yielding between those too.
+ * keysSliceCheckBuckets buckets (a few hundred µs of walking). Its reply, written once the walk is
+ * done, goes out keysReplySliceBytes at a time, yielding between those too: short keys make that
+ * about 20,000 bulk strings, a millisecond or so of encoding.
  */
 export const keysSliceMs = 1;
 export const keysSliceBucketsMax = 65536;
 export const keysSliceCheckBuckets = 1024;
-export const keysReplySliceBytes = mgetSliceBytes;
+export const keysReplySliceBytes = 256 * KiB;
 
 /** Built-in defaults: the seed's osprey.toml, except that we listen on loopback only. */
 export const defaults = {

@@ -225,8 +225,11 @@ class KeysWalk implements BudgetHolder {
     let need = 0;
     for (const id of ids) need += store.keyLength(id);
     if (this.#len + need > this.#bytes.length || this.count + ids.length > this.#ends.length) {
-      const bytes = new Uint8Array(Math.max(2 * this.#bytes.length, this.#len + need, 4096));
-      const ends = new Int32Array(Math.max(2 * this.#ends.length, this.count + ids.length, 1024));
+      // Not zero-filled: every byte and end is written before it is read (a walk of millions of
+      // keys grows these to tens of MiB, and clearing them cost a slice).
+      const bytes = Buffer.allocUnsafe(Math.max(2 * this.#bytes.length, this.#len + need, 4096));
+      const endsCount = Math.max(2 * this.#ends.length, this.count + ids.length, 1024);
+      const ends = new Int32Array(Buffer.allocUnsafeSlow(4 * endsCount).buffer, 0, endsCount);
       const held = bytes.byteLength + ends.byteLength;
       if (!this.budget.grow(this, this.#held, held)) {
         this.release();
