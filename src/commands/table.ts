@@ -18,7 +18,7 @@ import { decr, decrby, incr } from "./counters.ts";
 import { del, exists, get, getdel, mget, mset, set, setnx } from "./strings.ts";
 import { append, getex, getrange, getset, incrbyfloat, lcs, msetnx, psetex, setex, setrange, strlen } from "./strings.ts";
 import { bitcount, bitop, bitpos, getbit, setbit } from "./bits.ts";
-import { expire, expireat, expiretime, persist, pexpire, pexpireat, pexpiretime, pttl, ttl } from "./ttl.ts";
+import { debug, expire, expireat, expiretime, persist, pexpire, pexpireat, pexpiretime, pttl, ttl } from "./ttl.ts";
 import { copy, help, keys, object, randomkey, rename, renamenx, scan, type } from "./keyspace.ts";
 import { commandCommand, scriptsFlush } from "./introspection.ts";
 import { discard, exec, execOutOfMemory, multi, queueRequest, unwatch, watch } from "./transactions.ts";
@@ -242,6 +242,7 @@ export const commands: readonly Command[] = [
   { name: "PEXPIREAT", flags: WF, keys: key1, stat: Stat.Expire, run: pexpireat, text: null, resp: { arity: -3, group: "generic", summary: "Sets the expiration time of a key to a Unix milliseconds timestamp.", since: "2.6.0" } },
   { name: "EXPIRETIME", flags: RF, keys: key1, stat: Stat.Ttl, run: expiretime, text: null, resp: { arity: 2, group: "generic", summary: "Returns the expiration time of a key as a Unix timestamp.", since: "7.0.0" } },
   { name: "PEXPIRETIME", flags: RF, keys: key1, stat: Stat.Ttl, run: pexpiretime, text: null, resp: { arity: 2, group: "generic", summary: "Returns the expiration time of a key as a Unix milliseconds timestamp.", since: "7.0.0" } },
+  { name: "DEBUG", flags: Flag.Admin | Flag.NoScript, keys: noKeys, stat: Stat.Other, run: debug, text: null, resp: { arity: -2, group: "server", summary: "DEBUG SET-ACTIVE-EXPIRE 0|1: stops or restarts active expiry (what Redis's test suite uses); no other subcommand.", since: "1.0.0" } },
   { name: "OBJECT", flags: R, keys: noKeys, stat: Stat.Other, run: object, text: null, resp: { arity: -2, group: "generic", summary: "A container for object introspection commands.", since: "1.2.3" } },
   { name: "FLUSHDB", flags: W | Flag.TimedAlone | Flag.AdminToo, keys: noKeys, stat: Stat.Other, run: flushall, text: null, resp: { arity: -1, group: "server", summary: "Removes all keys from the current database.", since: "1.0.0" } },
   { name: "HELP", flags: C, keys: noKeys, stat: Stat.Other, run: help, text: { argsMin: 1, argsMax: 1, summary: "Lists the commands of the text protocol, one a line, then END." }, resp: null },

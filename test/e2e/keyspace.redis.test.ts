@@ -18,7 +18,8 @@ let o: RawClient;
 let r: RawClient;
 
 beforeAll(async () => {
-  [osprey, redis] = await Promise.all([startServer(), startRedis()]);
+  // DEBUG SET-ACTIVE-EXPIRE is compared too: Redis 7.0 refuses DEBUG unless enabled.
+  [osprey, redis] = await Promise.all([startServer(), startRedis(["--enable-debug-command", "yes"])]);
   [o, r] = await Promise.all([RawClient.connect(osprey.port), RawClient.connect(redis.port)]);
 });
 
@@ -394,6 +395,20 @@ for (const proto of [2, 3] as const) {
         ["EXPIREAT", "k", "-9223372036854775"],
         ["EXISTS", "k"],
       ]);
+    });
+
+    test("DEBUG SET-ACTIVE-EXPIRE 0 leaves expired keys counted until a read removes them; other DEBUG subcommands are Redis's syntax error", async () => {
+      await sequence([
+        ["DEBUG", "SET-ACTIVE-EXPIRE", "0"],
+        ["PSETEX", "a", "100", "v"],
+        ["PSETEX", "b", "100", "v"],
+        ["SET", "c", "v"],
+      ]);
+      await Bun.sleep(600); // several sweeps' worth (sweep_interval_ms 200; Redis: 10 per second)
+      for (const args of [["DBSIZE"], ["GET", "a"], ["DBSIZE"], ["MGET", "a", "b", "c"], ["DBSIZE"], ["DEBUG", "set-active-expire", "1"], ["DEBUG", "SET-ACTIVE-EXPIRE"], ["DEBUG", "NOSUCH", "x"]]) await same(args);
+      await same(["PSETEX", "d", "50", "v"]);
+      await Bun.sleep(1500);
+      await same(["DBSIZE"]);
     });
 
     test("OBJECT ENCODING, REFCOUNT, FREQ and HELP, and its subcommand errors", async () => {
