@@ -38,6 +38,7 @@ const ctx: Context = {
   shutdown: null,
   notifyFlags: 0,
   pubsubOutputBytesMax: config.pubsubOutputBytesMax,
+  activeExpire: true,
 };
 let written = 0;
 const sink: Transport = { write: (_d, _o = 0, n = 0) => ((written += n), n), end() {}, pause() {}, resume() {} };

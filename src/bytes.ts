@@ -26,7 +26,10 @@ export function putU32(b: Uint8Array, at: number, v: number): void {
 
 const two32 = 4294967296;
 
-/** Little-endian signed 64-bit integer from a double holding it exactly (|v| < 2^53): no BigInt, no allocation. */
+/**
+ * Little-endian signed 64-bit integer from a double holding an integer in i64's range (exact for
+ * every such double, expiry times past 2^53 included): no BigInt, no allocation.
+ */
 export function putI64(b: Uint8Array, at: number, v: number): void {
   const hi = Math.floor(v / two32);
   putU32(b, at, v - hi * two32);

@@ -140,6 +140,18 @@ export const slowlogLenMax = 100_000;
 export const mgetSliceKeys = 4096;
 export const mgetSliceBytes = 1 * MiB;
 
+/**
+ * A KEYS walks the keyspace in slices and yields the event loop between them: a slice visits at
+ * most keysSliceBucketsMax home buckets and stops once keysSliceMs passed, the clock read every
+ * keysSliceCheckBuckets buckets (a few hundred µs of walking). Its reply, written once the walk is
+ * done, goes out keysReplySliceBytes at a time, yielding between those too: short keys make that
+ * about 20,000 bulk strings, a millisecond or so of encoding.
+ */
+export const keysSliceMs = 1;
+export const keysSliceBucketsMax = 65536;
+export const keysSliceCheckBuckets = 1024;
+export const keysReplySliceBytes = 256 * KiB;
+
 /** Built-in defaults: the seed's osprey.toml, except that we listen on loopback only. */
 export const defaults = {
   listen_addr: "127.0.0.1:7070",
@@ -313,6 +325,13 @@ export const evictKeysPerCallMax = 1024;
 export const entryOverheadBytesEstimate = 64;
 /** Time one write's eviction may take, checked every 32 keys, alongside evictKeysPerCallMax. */
 export const evictBudgetMs = 1;
+
+/**
+ * The latest expiry a key can hold, in epoch ms: expiry times are doubles (one Float64Array slot
+ * per entry, an i64 on disk), and 2^63 - 1024 is the largest double below 2^63, where Redis's
+ * LLONG_MAX ms ends. A later time Redis accepts (up to 2^63 - 1) is held as this one.
+ */
+export const expiryMsMax = 2 ** 63 - 1024;
 
 /**
  * Stale expiry-heap items tolerated beyond twice the live TTLs before the heap is rebuilt: a

@@ -74,6 +74,7 @@ export async function startServer(config: Config, options: { repair?: boolean } 
     shutdown: null,
     notifyFlags: notifyFlagsOf(config.notifyKeyspaceEvents)!,
     pubsubOutputBytesMax: config.pubsubOutputBytesMax,
+    activeExpire: true,
   };
   setKeyspaceEvents(ctx, ctx.notifyFlags);
   const busy = new BusyWatch(config.busyWarnMs);
@@ -88,7 +89,7 @@ export async function startServer(config: Config, options: { repair?: boolean } 
     const started = performance.now();
     busy.late(started - due);
     due = started + config.sweepIntervalMs;
-    store.sweep(Date.now(), config.sweepBatch, started + sweepBudgetMs);
+    if (ctx.activeExpire) store.sweep(Date.now(), config.sweepBatch, started + sweepBudgetMs);
     store.evictIfOver(started + sweepBudgetMs);
     store.maintain(started + sweepBudgetMs);
     busy.check("active expiry", started);

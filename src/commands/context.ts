@@ -151,4 +151,9 @@ export interface Context {
   shutdown: ((why: string) => void) | null;
   /** pubsub_output_bytes_max: unsent output a subscriber may have before it is dropped (CONFIG SET changes it). */
   pubsubOutputBytesMax: number;
+  /**
+   * Whether the active expiry sweep runs (the default); `DEBUG SET-ACTIVE-EXPIRE 0` stops it, as
+   * Redis's test suite asks, and keys then expire only when read.
+   */
+  activeExpire: boolean;
 }

@@ -2,15 +2,17 @@
 // COPY, OBJECT, and the text protocol's HELP. Each parses its arguments, calls
 // one engine operation (engine/ops.ts, engine/scan.ts) and hands the result to the encoder.
 
-import { scanReplyBytesMax, randomKeyTriesMax } from "../constants.ts";
+import { copyBytes } from "../bytes.ts";
+import { keysReplySliceBytes, keysSliceMs, scanReplyBytesMax, randomKeyTriesMax } from "../constants.ts";
 import { Copied, copyKey, Renamed, renameKey, sameKey } from "../engine/ops.ts";
-import { matchingKeys, ScanOptions, ScanResult, scanStep } from "../engine/scan.ts";
+import { keysSlice, ScanOptions, ScanResult, scanStep } from "../engine/scan.ts";
 import type { Store } from "../engine/store.ts";
 import { RespErr } from "../errors.ts";
 import { parseI64 } from "../numbers.ts";
 import { nameCode, nameCodeOf } from "../protocol/text.ts";
 import type { Context } from "./context.ts";
-import { Fail } from "./reply.ts";
+import { Fail, type Reply } from "./reply.ts";
+import type { Budget, BudgetHolder } from "../net/budget.ts";
 import type { Session } from "./session.ts";
 import { subcommandArity, unknownSubcommand } from "./server.ts";
 import { commands } from "./table.ts";
@@ -101,25 +103,196 @@ function writeScan(s: Session, ctx: Context, cursor: number, ids: readonly numbe
 /** An upper bound of `scanned`'s header in either protocol. */
 const scanHeaderBytes = 64;
 
+/** Ids of live matching keys found in the current slice of KEYS (reused). */
 const keysFound: number[] = [];
 
+/** An upper bound of KEYS's array header in either RESP version. */
+const keysHeaderBytes = 16;
+
 /**
- * KEYS pattern → every live key that matches. A reply that would pass the connection's output
- * room is not built: the client is disconnected, as for a giant MGET.
+ * KEYS pattern → every live key that matches, in no order. The keyspace is walked in slices of
+ * about a millisecond (engine/scan.ts `keysSlice`), yielding the event loop between them; the keys
+ * found are copied into a `KeysWalk` (their ids may be reused meanwhile), and once the last slice
+ * ran the reply — whose array header announces its count — is written, keysReplySliceBytes at a
+ * time, yielding between those too. Each key is visited once; a key is answered when it was live at
+ * its slice, so another client's writes may land between slices (a FLUSHALL meanwhile starts the
+ * walk again). Inside EXEC it runs whole. A reply that would pass the connection's output room — or
+ * keys held past client_output_bytes_max with every client's unsent replies — is not built: the
+ * client is disconnected, as for a giant MGET.
  */
 export function keys(s: Session, ctx: Context): void {
   const p = s.p;
   const reply = s.reply;
   const store = ctx.store;
-  const fits = matchingKeys(store, s.b, p.starts[1]!, p.ends[1]!, s.nowMs, ctx.outputRoom, (len) => reply.keyBytes(len), keysFound);
-  if (!fits) {
-    ctx.outputOverflow = true;
+  let walk = s.resumeArg === 0 ? null : (s.sliceState as KeysWalk);
+  if (walk !== null) {
+    if (walk.evicted) return keysOverflow(s, ctx);
+    if (walk.writing) return keysWrite(s, walk);
+    // A clear shrank the table under the cursor: keys set since could be visited twice. The walk begins again.
+    if (walk.clears !== store.clears) walk.restart(store.clears);
+  }
+  const room = ctx.outputRoom - keysHeaderBytes;
+  let bytes = walk === null ? 0 : walk.replyBytes;
+  keysFound.length = 0;
+  const deadlineMs = s.canYield ? performance.now() + keysSliceMs : Number.POSITIVE_INFINITY;
+  const cursor = keysSlice(store, walk === null ? 0 : walk.cursor, s.b, p.starts[1]!, p.ends[1]!, s.nowMs, deadlineMs, (id) => {
+    bytes += reply.keyBytes(store.keyLength(id));
+    keysFound.push(id);
+    return bytes <= room;
+  });
+  if (cursor < 0) return keysOverflow(s, ctx);
+  if (cursor === 0 && walk === null) {
+    // Done in one slice (inside EXEC, or a small keyspace): the ids are still those of the keys.
+    reply.arrayHeader(keysFound.length);
+    for (const id of keysFound) reply.key(store, id);
     keysFound.length = 0;
     return;
   }
-  reply.arrayHeader(keysFound.length);
-  for (const id of keysFound) reply.key(store, id);
+  walk ??= new KeysWalk(ctx.output, store.clears);
+  s.sliceState = walk;
+  const added = walk.add(store, keysFound);
   keysFound.length = 0;
+  if (!added) return keysOverflow(s, ctx);
+  walk.replyBytes = bytes;
+  walk.cursor = cursor;
+  if (cursor !== 0) {
+    s.suspendAt = 1;
+    return;
+  }
+  reply.arrayHeader(walk.count);
+  walk.writing = true;
+  keysWrite(s, walk);
+}
+
+/** Writes the next keysReplySliceBytes of a finished walk's keys; yields unless that was the last of them. */
+function keysWrite(s: Session, walk: KeysWalk): void {
+  if (!walk.writeKeys(s.reply, keysReplySliceBytes)) {
+    s.suspendAt = 1;
+    return;
+  }
+  walk.release();
+  s.sliceState = null;
+}
+
+function keysOverflow(s: Session, ctx: Context): void {
+  s.sliceState?.release();
+  s.sliceState = null;
+  keysFound.length = 0;
+  ctx.outputOverflow = true;
+}
+
+/**
+ * The keys a KEYS found in its earlier slices, copied back to back, and where its walk goes on.
+ * Their memory is unsent reply in all but name, so it is counted in client_output_bytes_max's
+ * budget as a holder of its own: a walk that would pass it is refused (its client disconnected),
+ * and one another client's growth evicts gives its keys back at once and ends at its next slice.
+ */
+class KeysWalk implements BudgetHolder {
+  cursor = 0;
+  /** Reply bytes of the keys collected (`Reply.keyBytes` each). */
+  replyBytes = 0;
+  /** Keys collected. */
+  count = 0;
+  /** Set when the output budget disconnected this walk: its keys are gone. */
+  evicted = false;
+  /** The walk is done and its keys are being written, from key `#next` on. */
+  writing = false;
+  #next = 0;
+  #nextAt = 0;
+  #bytes = new Uint8Array(0);
+  #len = 0;
+  /** Where each collected key ends in #bytes; it starts where the previous one ended. */
+  #ends = new Int32Array(0);
+  /** Bytes counted in the budget: the capacity of both arrays. */
+  #held = 0;
+
+  constructor(
+    readonly budget: Budget,
+    /** `Store.clears` when the walk (re)began. */
+    public clears: number,
+  ) {}
+
+  get inputBytes(): number {
+    return 0;
+  }
+
+  get outputBytes(): number {
+    return this.#held;
+  }
+
+  /** Copies the keys of `ids`; false when the output budget refuses the room (the walk then holds nothing). */
+  add(store: Store, ids: readonly number[]): boolean {
+    let need = 0;
+    for (const id of ids) need += store.keyLength(id);
+    if (this.#len + need > this.#bytes.length || this.count + ids.length > this.#ends.length) {
+      // Not zero-filled: every byte and end is written before it is read (a walk of millions of
+      // keys grows these to tens of MiB, and clearing them cost a slice).
+      const bytes = Buffer.allocUnsafe(Math.max(2 * this.#bytes.length, this.#len + need, 4096));
+      const endsCount = Math.max(2 * this.#ends.length, this.count + ids.length, 1024);
+      const ends = new Int32Array(Buffer.allocUnsafeSlow(4 * endsCount).buffer, 0, endsCount);
+      const held = bytes.byteLength + ends.byteLength;
+      if (!this.budget.grow(this, this.#held, held)) {
+        this.release();
+        return false;
+      }
+      this.#held = held;
+      bytes.set(this.#bytes.subarray(0, this.#len));
+      ends.set(this.#ends.subarray(0, this.count));
+      this.#bytes = bytes;
+      this.#ends = ends;
+    }
+    for (const id of ids) {
+      const ks = store.keyOffset(id);
+      const len = store.keyLength(id);
+      copyBytes(store.buffer(id), ks, ks + len, this.#bytes, this.#len);
+      this.#len += len;
+      this.#ends[this.count++] = this.#len;
+    }
+    return true;
+  }
+
+  /** Forgets the keys collected and walks again from the start (the keyspace was cleared); the memory is kept. */
+  restart(clears: number): void {
+    this.clears = clears;
+    this.cursor = 0;
+    this.replyBytes = 0;
+    this.count = 0;
+    this.#len = 0;
+  }
+
+  /** Writes keys from where the last call stopped until `bytesMax` of reply were written; true once every key is. */
+  writeKeys(reply: Reply, bytesMax: number): boolean {
+    const start = reply.len;
+    let i = this.#next;
+    let at = this.#nextAt;
+    for (; i < this.count && reply.len - start < bytesMax; i++) {
+      const end = this.#ends[i]!;
+      reply.bulk(this.#bytes, at, end);
+      at = end;
+    }
+    this.#next = i;
+    this.#nextAt = at;
+    return i === this.count;
+  }
+
+  /** Gives the keys' memory back to the budget (the walk ended, or its connection closed). */
+  release(): void {
+    if (this.#held > 0) this.budget.shrink(this, this.#held, 0);
+    this.#held = 0;
+    this.#bytes = new Uint8Array(0);
+    this.#ends = new Int32Array(0);
+    this.#len = 0;
+    this.count = 0;
+    this.writing = false;
+    this.#next = 0;
+    this.#nextAt = 0;
+  }
+
+  /** The output budget chose this walk to disconnect: its memory goes back now, and the next slice ends the KEYS. */
+  evict(): void {
+    this.evicted = true;
+    this.release();
+  }
 }
 
 /** TYPE key → `string`, or `none` when not live: Osprey holds strings only. */

@@ -36,7 +36,7 @@ export const enum Fail {
   KeepttlWithExpiry,
   /** An expiry time that is not an integer (EXPIRE family). */
   BadExpire,
-  /** An expiry time beyond what expiry times hold exactly (2^53 ms), or not positive for SET. */
+  /** An expiry time Redis refuses: past 64-bit milliseconds (its overflow checks), or not positive for SET. */
   InvalidExpireTime,
   /** An EXPIRE option word RESP does not know; the message names it (`Session.failArg`). */
   UnsupportedOption,

@@ -34,8 +34,11 @@ export interface Dialect {
   keyFail(r: Session, t: number, keyBytesMax: number, grows: boolean): Fail | typeof valid;
   /** SET's options from argument 3 on into `o`, with relative times made absolute at nowMs. */
   setOptions(r: Session, o: SetOptions): Fail | typeof valid;
-  /** The EXPIRE family: the time at argument 2 in `unitMs` (absolute in `o.atMs`) and conditions from 3 on. */
-  expireOptions(r: Session, unitMs: number, o: ExpireOptions): Fail | typeof valid;
+  /**
+   * The EXPIRE family: the time at argument 2 in `unitMs` from `baseMs` (now for EXPIRE, 0 for
+   * EXPIREAT), absolute in `o.atMs`, and conditions from 3 on.
+   */
+  expireOptions(r: Session, unitMs: number, baseMs: number, o: ExpireOptions): Fail | typeof valid;
 }
 
 let nextClientId = 1;
@@ -94,6 +97,11 @@ export class Session {
   userName = "default";
   suspendAt = 0;
   resumeArg = 0;
+  /**
+   * What a yielded handler keeps between its slices besides its arguments (KEYS: the keys found so
+   * far), given back if the connection closes before the last slice ran.
+   */
+  sliceState: { release(): void } | null = null;
   /** CLIENT REPLY OFF / SKIP (ReplyMode bits): 0 unless set, and the connection checks only that. */
   replyMode = 0;
   /**
@@ -148,6 +156,8 @@ export class Session {
   /** The connection is gone: its watches must stop observing the keyspace. */
   release(): void {
     this.multi = false;
+    this.sliceState?.release();
+    this.sliceState = null;
     this.tx?.release();
     this.pubsub?.registry.release(this);
     this.deliver = null;

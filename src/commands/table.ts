@@ -18,7 +18,7 @@ import { decr, decrby, incr } from "./counters.ts";
 import { del, exists, get, getdel, mget, mset, set, setnx } from "./strings.ts";
 import { append, getex, getrange, getset, incrbyfloat, lcs, msetnx, psetex, setex, setrange, strlen } from "./strings.ts";
 import { bitcount, bitop, bitpos, getbit, setbit } from "./bits.ts";
-import { expire, expireat, expiretime, persist, pexpire, pexpireat, pexpiretime, pttl, ttl } from "./ttl.ts";
+import { debug, expire, expireat, expiretime, persist, pexpire, pexpireat, pexpiretime, pttl, ttl } from "./ttl.ts";
 import { copy, help, keys, object, randomkey, rename, renamenx, scan, type } from "./keyspace.ts";
 import { commandCommand, scriptsFlush } from "./introspection.ts";
 import { discard, exec, execOutOfMemory, multi, queueRequest, unwatch, watch } from "./transactions.ts";
@@ -56,8 +56,8 @@ export const enum Flag {
   NoScript = 128,
   /**
    * Refused inside MULTI ("Command not allowed inside a transaction"): an EXEC is one log batch,
-   * which cannot hold FLUSHALL's clear record (docs/FORMAT.md), nor a snapshot's rotation of the
-   * log. Osprey's own rule, so COMMAND does not report it.
+   * which cannot hold a snapshot's rotation of the log, nor a backup or a shutdown. Osprey's own
+   * rule, so COMMAND does not report it.
    */
   NoMulti = 256,
   /**
@@ -212,7 +212,7 @@ export const commands: readonly Command[] = [
   { name: "PERSIST", flags: WF, keys: key1, stat: Stat.Expire, run: persist, text: null, resp: { arity: 2, group: "generic", summary: "Removes the expiration time of a key.", since: "2.2.0", args: "key" } },
   // Server
   { name: "DBSIZE", flags: RF, keys: noKeys, stat: Stat.Other, run: dbsize, text: null, resp: { arity: 1, group: "server", summary: "Returns the number of keys in the database.", since: "1.0.0" } },
-  { name: "FLUSHALL", flags: W | Flag.NoMulti | Flag.TimedAlone | Flag.AdminToo, keys: noKeys, stat: Stat.Other, run: flushall, text: null, resp: { arity: -1, group: "server", summary: "Removes all keys from all databases.", since: "1.0.0", args: "[flush-type: ASYNC|SYNC]" } },
+  { name: "FLUSHALL", flags: W | Flag.TimedAlone | Flag.AdminToo, keys: noKeys, stat: Stat.Other, run: flushall, text: null, resp: { arity: -1, group: "server", summary: "Removes all keys from all databases.", since: "1.0.0", args: "[flush-type: ASYNC|SYNC]" } },
   { name: "STATS", flags: Flag.Admin | Flag.TimedAlone, keys: noKeys, stat: Stat.Other, run: stats, text: { argsMin: 1, argsMax: 1, summary: "Returns the server's counters as name=value lines, then END." }, resp: null },
   { name: "INFO", flags: Flag.Loading | Flag.TimedAlone | Flag.AdminToo, keys: noKeys, stat: Stat.Other, run: info, text: null, resp: { arity: -1, group: "server", summary: "Returns information and statistics about the server.", since: "1.0.0", args: "[section [section ...]]" } },
   { name: "SNAPSHOT", flags: Flag.Admin | Flag.TimedAlone, keys: noKeys, stat: Stat.Other, run: snapshot, text: { argsMin: 1, argsMax: 1, summary: "Starts a snapshot of the keyspace in the background." }, resp: null },
@@ -242,8 +242,9 @@ export const commands: readonly Command[] = [
   { name: "PEXPIREAT", flags: WF, keys: key1, stat: Stat.Expire, run: pexpireat, text: null, resp: { arity: -3, group: "generic", summary: "Sets the expiration time of a key to a Unix milliseconds timestamp.", since: "2.6.0" } },
   { name: "EXPIRETIME", flags: RF, keys: key1, stat: Stat.Ttl, run: expiretime, text: null, resp: { arity: 2, group: "generic", summary: "Returns the expiration time of a key as a Unix timestamp.", since: "7.0.0" } },
   { name: "PEXPIRETIME", flags: RF, keys: key1, stat: Stat.Ttl, run: pexpiretime, text: null, resp: { arity: 2, group: "generic", summary: "Returns the expiration time of a key as a Unix milliseconds timestamp.", since: "7.0.0" } },
+  { name: "DEBUG", flags: Flag.Admin | Flag.NoScript, keys: noKeys, stat: Stat.Other, run: debug, text: null, resp: { arity: -2, group: "server", summary: "DEBUG SET-ACTIVE-EXPIRE 0|1: stops or restarts active expiry (what Redis's test suite uses); no other subcommand.", since: "1.0.0" } },
   { name: "OBJECT", flags: R, keys: noKeys, stat: Stat.Other, run: object, text: null, resp: { arity: -2, group: "generic", summary: "A container for object introspection commands.", since: "1.2.3" } },
-  { name: "FLUSHDB", flags: W | Flag.NoMulti | Flag.TimedAlone | Flag.AdminToo, keys: noKeys, stat: Stat.Other, run: flushall, text: null, resp: { arity: -1, group: "server", summary: "Removes all keys from the current database.", since: "1.0.0" } },
+  { name: "FLUSHDB", flags: W | Flag.TimedAlone | Flag.AdminToo, keys: noKeys, stat: Stat.Other, run: flushall, text: null, resp: { arity: -1, group: "server", summary: "Removes all keys from the current database.", since: "1.0.0" } },
   { name: "HELP", flags: C, keys: noKeys, stat: Stat.Other, run: help, text: { argsMin: 1, argsMax: 1, summary: "Lists the commands of the text protocol, one a line, then END." }, resp: null },
   // Connection state and introspection (connection.ts, introspection.ts)
   { name: "RESET", flags: CLS | Flag.NoScript | Flag.NoAuth | Flag.Subscribed, keys: noKeys, stat: Stat.Other, run: reset, text: null, resp: { arity: 1, group: "connection", summary: "Resets the connection.", since: "6.2.0" } },

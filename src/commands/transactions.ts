@@ -3,7 +3,8 @@
 // refuses what the dispatcher would refuse before running it (unknown command, arity, keys) and
 // copies the rest into the session's Transaction. EXEC replays the queue through `dispatch`, back
 // to back in one call (no other client runs meanwhile: the event loop does not yield), inside one
-// WAL group, so its writes are one batch record: recovery shows all of an EXEC or none of it.
+// WAL group, so its writes are one batch record — a FLUSHALL among them included, as a CLEAR item
+// of a ClearBatch (docs/FORMAT.md): recovery shows all of an EXEC or none of it.
 
 import { assert } from "../assert.ts";
 import { copyBytes } from "../bytes.ts";
@@ -27,6 +28,7 @@ import type { Context } from "./context.ts";
 import type { Session } from "./session.ts";
 import { dispatch, Flag, keyCount, keysValid, oomRefused, respRouteTable, type Handler, type Routes } from "./table.ts";
 import { quit, reset } from "./connection.ts";
+import { flushall } from "./server.ts";
 import { permitted } from "../auth.ts";
 
 const TxErr = {
@@ -37,7 +39,7 @@ const TxErr = {
   execAbort: respError("-EXECABORT Transaction discarded because of previous errors."),
   /** EXEC of a queue with a command that adds data, at the memory limit (Redis's text). */
   execOom: respError("-EXECABORT Transaction discarded because of: OOM command not allowed when used memory > 'maxmemory'."),
-  /** Redis's text for its no-multi commands; Osprey's are those whose log record cannot join a batch. */
+  /** Redis's text for its no-multi commands; Osprey's are those that cannot run inside one log batch (Flag.NoMulti). */
   notAllowed: respError("Command not allowed inside a transaction"),
   queueFull: respError(`MULTI queue full: at most ${multiQueueCommandsMax} commands and ${multiQueueBytesMax} bytes of arguments`),
   watchFull: respError(`too many watched keys: at most ${multiWatchKeysMax} keys and ${multiWatchBytesMax} bytes of them per connection`),
@@ -94,8 +96,11 @@ export class Transaction {
     return this.#codes.length;
   }
 
-  /** Copies the request in `s` into the queue; false (nothing queued) when it would pass a limit. */
-  push(s: Session, flags: number, keys: number): boolean {
+  /**
+   * Copies the request in `s` into the queue; false (nothing queued) when it would pass a limit.
+   * `clears`: it is FLUSHALL/FLUSHDB, a write without keys that logs one CLEAR.
+   */
+  push(s: Session, flags: number, keys: number, clears: boolean): boolean {
     const p = s.p;
     let bytes = 0;
     for (let t = 0; t < p.argc; t++) bytes += p.ends[t]! - p.starts[t]!;
@@ -115,7 +120,7 @@ export class Transaction {
     }
     if ((flags & Flag.Grows) !== 0) this.grows = true;
     if ((flags & Flag.Write) !== 0) {
-      assert(keys > 0, "a write without keys was queued: its records cannot be bounded (mark it NoMulti)");
+      assert(keys > 0 || clears, "a write without keys was queued: its records cannot be bounded (mark it NoMulti)");
       this.writes = true;
       if ((flags & Flag.Derives) !== 0) this.derives = true;
     }
@@ -321,7 +326,7 @@ export function queueRequest(s: Session, routes: Routes, ctx: Context): boolean 
     return true;
   }
   // After a refusal EXEC runs nothing: nothing more is copied, but Redis still answers QUEUED.
-  if (!tx.failed && !tx.push(s, route.flags, keyCount(route.command, p.argc))) {
+  if (!tx.failed && !tx.push(s, route.flags, keyCount(route.command, p.argc), route.run === flushall)) {
     s.reply.error(TxErr.queueFull);
     tx.reset(); // EXEC will run nothing: give the queue's memory back now
     tx.failed = true;
@@ -499,6 +504,11 @@ function logBound(s: Session, tx: Transaction, ctx: Context, routes: Routes): vo
     tx.load(p, c);
     const route = routes.get(p.code)!;
     if ((route.flags & Flag.Write) === 0) continue;
+    if (route.run === flushall) {
+      // One CLEAR, no key, no value. The keys' length bounds stay bounds: a clear only shortens them.
+      log(1, 0);
+      continue;
+    }
     if ((route.flags & Flag.Derives) === 0) {
       const keys = keyCount(route.command, p.argc);
       let bytes = 0;

@@ -4,9 +4,7 @@
 
 import { ExpireOptions, expireKey, persistKey, ttlMs } from "../engine/ops.ts";
 import { noExpiry } from "../engine/store.ts";
-import { parseI64 } from "../numbers.ts";
-import { expiryFrom } from "../protocol/resp-args.ts";
-import { Fail } from "./reply.ts";
+import { respError } from "../errors.ts";
 import type { Context } from "./context.ts";
 import type { Session } from "./session.ts";
 import { valid } from "./session.ts";
@@ -35,45 +33,56 @@ export function pexpireat(s: Session, ctx: Context): void {
 
 /** Applied when the expiry was set or the key deleted (a time not in the future); not when missing or a condition refused. */
 function expireIn(s: Session, ctx: Context, unitMs: number): void {
-  const why = s.dialect.expireOptions(s, unitMs, options);
-  if (why !== valid) return s.reply.fail(why);
-  if (unitMs === 1000 && belowSecondsRange(s)) return s.reply.fail(Fail.InvalidExpireTime);
-  const p = s.p;
-  s.reply.applied(expireKey(ctx.store, s.b, p.starts[1]!, p.ends[1]!, options, s.nowMs));
+  expireFrom(s, ctx, unitMs, s.nowMs);
 }
 
-/**
- * The EXPIREAT family: the dialect reads the conditions and checks the number; the time is then
- * taken as absolute (Redis's basetime 0) rather than from now.
- */
+/** The EXPIREAT family: the time is absolute (Redis's basetime 0) rather than from now. */
 function expireAtTime(s: Session, ctx: Context, unitMs: number): void {
-  const why = s.dialect.expireOptions(s, unitMs, options);
+  expireFrom(s, ctx, unitMs, 0);
+}
+
+function expireFrom(s: Session, ctx: Context, unitMs: number, baseMs: number): void {
+  const why = s.dialect.expireOptions(s, unitMs, baseMs, options);
   if (why !== valid) return s.reply.fail(why);
-  if (unitMs === 1000 && belowSecondsRange(s)) return s.reply.fail(Fail.InvalidExpireTime);
   const p = s.p;
-  const value = parseI64(s.b, p.starts[2]!, p.ends[2]!)!;
-  options.atMs = expiryFrom(value, unitMs, 0);
-  if (Number.isNaN(options.atMs)) return s.reply.fail(Fail.InvalidExpireTime);
   s.reply.applied(expireKey(ctx.store, s.b, p.starts[1]!, p.ends[1]!, options, s.nowMs));
 }
 
-/** Seconds below LLONG_MIN / 1000 overflow Redis's conversion to ms, which it refuses as an invalid expire time. */
-const secondsMin = -9223372036854775n;
+// Expiry times past 2^53 ms (RESP allows up to 2^63) are doubles that no longer hold every integer.
+// Osprey reports such a time as the shortest decimal that names its double — the client's own
+// number whenever it had about 16 significant digits or fewer — and computes the replies from that
+// decimal exactly, with C's 64-bit wrap-around where Redis's arithmetic has it, so PEXPIRETIME,
+// PTTL, EXPIRETIME and TTL agree with each other (docs/PROTOCOL.md).
 
-function belowSecondsRange(s: Session): boolean {
-  const value = parseI64(s.b, s.p.starts[2]!, s.p.ends[2]!);
-  return typeof value === "bigint" && value < secondsMin;
+/** The decimal Osprey reports for a stored expiry past 2^53. */
+function reportedMs(at: number): bigint {
+  return BigInt(String(at));
+}
+
+/** An integer reply of any 64-bit value: the encoder writes exact digits only up to 2^53. */
+function integerReply(s: Session, v: bigint): void {
+  if (v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= -BigInt(Number.MAX_SAFE_INTEGER)) return s.reply.integer(Number(v));
+  const digits = Buffer.from(v.toString(), "latin1");
+  s.reply.integerText(digits, 0, digits.length);
+}
+
+/** Redis's (ms + 500) / 1000 in C's signed 64-bit arithmetic: the sum wraps, the division truncates. */
+function roundedSeconds(ms: bigint): bigint {
+  return BigInt.asIntN(64, ms + 500n) / 1000n;
 }
 
 /** EXPIRETIME key → the absolute expiry in Unix seconds (rounded half up, as Redis), -1 without expiry, -2 when missing. */
 export function expiretime(s: Session, ctx: Context): void {
   const at = expiryOf(s, ctx);
-  s.reply.integer(at < 0 ? at : Math.floor((at + 500) / 1000));
+  if (at <= Number.MAX_SAFE_INTEGER - 500) s.reply.integer(at < 0 ? at : Math.floor((at + 500) / 1000));
+  else integerReply(s, roundedSeconds(reportedMs(at)));
 }
 
 /** PEXPIRETIME key → the absolute expiry in Unix ms, -1 without expiry, -2 when missing. */
 export function pexpiretime(s: Session, ctx: Context): void {
-  s.reply.integer(expiryOf(s, ctx));
+  const at = expiryOf(s, ctx);
+  if (at <= Number.MAX_SAFE_INTEGER) s.reply.integer(at);
+  else integerReply(s, reportedMs(at));
 }
 
 function expiryOf(s: Session, ctx: Context): number {
@@ -86,19 +95,48 @@ function expiryOf(s: Session, ctx: Context): number {
 
 /** TTL key → seconds left (rounded half up, as Redis), -1 without expiry, -2 when missing. */
 export function ttl(s: Session, ctx: Context): void {
-  const p = s.p;
-  const ms = ttlMs(ctx.store, s.b, p.starts[1]!, p.ends[1]!, s.nowMs);
-  s.reply.integer(ms < 0 ? ms : Math.floor((ms + 500) / 1000));
+  const ms = ttlOf(s, ctx);
+  if (typeof ms === "bigint") integerReply(s, roundedSeconds(ms));
+  else s.reply.integer(ms < 0 ? ms : Math.floor((ms + 500) / 1000));
 }
 
 /** PTTL key (the text protocol's TTL) → milliseconds left, -1 without expiry, -2 when missing. */
 export function pttl(s: Session, ctx: Context): void {
+  const ms = ttlOf(s, ctx);
+  if (typeof ms === "bigint") integerReply(s, ms);
+  else s.reply.integer(ms);
+}
+
+/** Milliseconds left (or -1, -2), as a bigint computed exactly when the expiry is past 2^53. */
+function ttlOf(s: Session, ctx: Context): number | bigint {
   const p = s.p;
-  s.reply.integer(ttlMs(ctx.store, s.b, p.starts[1]!, p.ends[1]!, s.nowMs));
+  const ms = ttlMs(ctx.store, s.b, p.starts[1]!, p.ends[1]!, s.nowMs);
+  if (ms <= Number.MAX_SAFE_INTEGER - 500) return ms;
+  return reportedMs(ctx.store.expiry(ctx.store.lookup(s.b, p.starts[1]!, p.ends[1]!, s.nowMs))) - BigInt(s.nowMs);
 }
 
 /** PERSIST key → applied when an expiry was removed. */
 export function persist(s: Session, ctx: Context): void {
   const p = s.p;
   s.reply.applied(persistKey(ctx.store, s.b, p.starts[1]!, p.ends[1]!, s.nowMs));
+}
+
+/**
+ * DEBUG SET-ACTIVE-EXPIRE 0|1 → OK: stops (0) or restarts (anything else, as Redis's atoi) the
+ * active expiry sweep; keys still expire when read. Redis's test suite turns it off to watch lazy
+ * expiry. Osprey has no other DEBUG subcommand: each is Redis's syntax error for a subcommand.
+ */
+export function debug(s: Session, ctx: Context): void {
+  const p = s.p;
+  if (s.word(1) === "SET-ACTIVE-EXPIRE" && p.argc === 3) {
+    ctx.activeExpire = atoi(s.text(2)) !== 0;
+    return s.reply.ok();
+  }
+  s.reply.error(respError(`unknown subcommand or wrong number of arguments for '${s.text(1).slice(0, 128)}'. Try DEBUG HELP.`));
+}
+
+/** C's atoi: optional spaces and sign, then digits up to the first other character (0 when none). */
+function atoi(text: string): number {
+  const m = /^\s*([+-]?\d+)/.exec(text);
+  return m === null ? 0 : Number.parseInt(m[1]!, 10);
 }

@@ -1,8 +1,8 @@
 // SCAN and KEYS over the keyspace: which ids a SCAN step answers (Redis's scanGenericCommand on
-// top of the index's reverse-binary cursor, engine/hashtable.ts) and which KEYS answers, both
-// filtered by a glob (glob.ts), both bounded by the reply room the caller gives them.
+// top of the index's reverse-binary cursor, engine/hashtable.ts) and which a slice of KEYS finds
+// (the same cursor, so a KEYS can yield between slices), both filtered by a glob (glob.ts).
 
-import { scanBucketsPerStepMin } from "../constants.ts";
+import { keysSliceBucketsMax, keysSliceCheckBuckets, scanBucketsPerStepMin } from "../constants.ts";
 import { globMatch, globMatchesAll } from "../glob.ts";
 import { noExpiry, type Store } from "./store.ts";
 
@@ -77,24 +77,43 @@ function keyMatches(store: Store, id: number, p: Uint8Array, ps: number, pe: num
   return globMatch(p, ps, pe, store.buffer(id), ks, ks + store.keyLength(id));
 }
 
+const byId = (a: number, b: number): number => a - b;
+
+/** The bucket visitor of keysSlice: collects into `sliceIds` (module scratch, so a slice allocates nothing per bucket). */
+let sliceIds: number[] = [];
+function collectSlice(id: number): void {
+  sliceIds.push(id);
+}
+
 /**
- * KEYS pattern: the ids of every live key matching p[ps..pe) (expired ones are skipped, not
- * removed, as Redis 7.0's KEYS), into `ids`. Returns false — and stops — as soon as their reply
- * (`keyBytes` each) would pass `replyBytesMax`: the caller must not build it.
+ * One slice of KEYS pattern: visits home buckets from `cursor` — SCAN's reverse-binary cursor, so a
+ * key present from the first slice to the last is visited exactly once whatever the table does in
+ * between, as long as it is not cleared (it then shrinks: the caller starts again) — until the walk
+ * ends, `keysSliceBucketsMax` buckets were visited or `deadlineMs` passed (checked every
+ * keysSliceCheckBuckets), and calls `found` with the id of every live key matching p[ps..pe)
+ * (expired ones are skipped, not removed, as Redis 7.0's KEYS). Returns the cursor to go on from
+ * (0 when the walk is done), or -1 as soon as `found` answers false. `found` must not change the table.
  */
-export function matchingKeys(store: Store, p: Uint8Array, ps: number, pe: number, nowMs: number, replyBytesMax: number, keyBytes: (keyLen: number) => number, ids: number[]): boolean {
-  ids.length = 0;
+export function keysSlice(store: Store, cursor: number, p: Uint8Array, ps: number, pe: number, nowMs: number, deadlineMs: number, found: (id: number) => boolean): number {
   const matchAll = globMatchesAll(p, ps, pe);
-  let bytes = 0;
-  const limit = store.idLimit;
-  for (let id = 0; id < limit; id++) {
-    if (!store.hasEntry(id)) continue;
-    const at = store.expiry(id);
-    if (at !== noExpiry && at <= nowMs) continue;
-    if (!matchAll && !keyMatches(store, id, p, ps, pe)) continue;
-    bytes += keyBytes(store.keyLength(id));
-    if (bytes > replyBytesMax) return false;
-    ids.push(id);
-  }
-  return true;
+  const ids = sliceIds;
+  const bucketsMax = deadlineMs === Number.POSITIVE_INFINITY ? Number.POSITIVE_INFINITY : keysSliceBucketsMax;
+  let buckets = 0;
+  do {
+    ids.length = 0;
+    const end = buckets + keysSliceCheckBuckets;
+    do cursor = store.scan(cursor, collectSlice);
+    while (cursor !== 0 && ++buckets < end);
+    // The cursor's buckets are spread over the table: in id order, the entries' metadata and key
+    // bytes are read closer to in sequence than in bucket order.
+    ids.sort(byId);
+    for (const id of ids) {
+      const at = store.expiry(id);
+      if (at !== noExpiry && at <= nowMs) continue;
+      if (!matchAll && !keyMatches(store, id, p, ps, pe)) continue;
+      if (!found(id)) return -1;
+    }
+  } while (cursor !== 0 && buckets < bucketsMax && performance.now() < deadlineMs);
+  ids.length = 0;
+  return cursor;
 }

@@ -40,7 +40,7 @@ export interface MutationLog {
   /**
    * An EXEC's writes follow, at most `countMax` records carrying at most `dataBytesMax`: the log
    * reserves room for the bound and keeps them as one batch (MSET batches inside it join it),
-   * sealed by groupEnd with the records that came. No clear inside a group.
+   * sealed by groupEnd with the records that came (a clear among them: FLUSHALL in the EXEC).
    */
   groupBegin(countMax: number, dataBytesMax: number): void;
   groupEnd(): void;
@@ -111,6 +111,8 @@ export class Store {
    * all a write and an expiry pay for them. Engine operations raise their events through it.
    */
   events: KeyEvents | null = null;
+  /** How many times the keyspace was cleared (FLUSHALL): a KEYS walking it in slices starts again when this changes. */
+  clears = 0;
   #log: MutationLog;
 
   // Memory limit and eviction (docs/ARCHITECTURE.md, "Memory"). 0 = no limit: then nothing below
@@ -423,6 +425,7 @@ export class Store {
   /** Removes every key (FLUSHALL), logging it; memory goes back to what an empty store holds. */
   clear(): void {
     this.#log.clear();
+    this.clears++;
     this.#table.clear();
     const ids = idsInitial;
     for (const a of this.#metadata()) {

@@ -33,7 +33,10 @@ export function getU32(b: Uint8Array, at: number): number {
   return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
 }
 
-/** Reads an i64 as a double; values beyond 2^53 lose precision (no expiry or version gets there). */
+/**
+ * Reads an i64 as a double: exact for every value a double holds (an expiry past 2^53 is one
+ * already); other values beyond 2^53 are rounded (no version gets there).
+ */
 export function getI64(b: Uint8Array, at: number): number {
   return getU32(b, at) + (b[at + 4]! | (b[at + 5]! << 8) | (b[at + 6]! << 16) | (b[at + 7]! << 24)) * two32;
 }
@@ -52,15 +55,22 @@ export const walMagic = 0x4f535057;
 /** The format field of WAL records and snapshot headers; readers refuse any other. */
 export const formatVersion = 1;
 
-/** Record types. 0–2 are the original's; 3 and 4 are ours (the original skips types it does not know). */
+/** Record types. 0–2 are the original's; 3–5 are ours (the original, and older Ospreys, skip types they do not know). */
 export const enum RecordType {
   Set = 0,
   Del = 1,
   Expire = 2,
-  /** An atomic group (MSET): key_len 0, version = item count, value = the group's complete records. */
+  /** An atomic group (MSET, EXEC): key_len 0, version = item count, value = the group's complete SET, DEL and EXPIRE records. */
   Batch = 3,
   /** Every key removed (FLUSHALL). */
   Clear = 4,
+  /** A Batch whose items may also be CLEARs: an EXEC that ran FLUSHALL or FLUSHDB. */
+  ClearBatch = 5,
+}
+
+/** Whether a record of this type holds items (a Batch or a ClearBatch), which must all check before any applies. */
+export function isBatch(type: number): boolean {
+  return type === RecordType.Batch || type === RecordType.ClearBatch;
 }
 
 const recordTypeOffset = 6;
@@ -162,9 +172,12 @@ export function batchItemsStart(at: number): number {
   return at + recordHeaderBytes;
 }
 
-/** Completes the batch begun at `at` whose items end at `end`; returns the batch's end. */
-export function sealBatch(b: Uint8Array, at: number, end: number, count: number): number {
-  putRecordHeader(b, at, RecordType.Batch, 0, end - batchItemsStart(at), noExpiryMs, count);
+/**
+ * Completes the batch begun at `at` whose items end at `end`; returns the batch's end. `type` is
+ * ClearBatch when a CLEAR is among the items, else Batch.
+ */
+export function sealBatch(b: Uint8Array, at: number, end: number, count: number, type: RecordType.Batch | RecordType.ClearBatch = RecordType.Batch): number {
+  putRecordHeader(b, at, type, 0, end - batchItemsStart(at), noExpiryMs, count);
   return sealRecord(b, at, end);
 }
 
@@ -225,16 +238,18 @@ export function parseRecord(b: Uint8Array, at: number, end: number, rec: RecordV
 }
 
 /**
- * Checks the items of a decoded batch record (each whole, each a SET, DEL or EXPIRE, as many as
- * its version says); null when the batch may be applied. `item` is scratch space.
+ * Checks the items of a decoded batch record (each whole, each a SET, DEL or EXPIRE — or a CLEAR in
+ * a ClearBatch — as many as its version says); null when the batch may be applied. `item` is
+ * scratch space.
  */
 export function checkBatch(b: Uint8Array, batch: RecordView, item: RecordView): string | null {
   const end = batch.valueStart + batch.valueLen;
+  const clears = batch.type === RecordType.ClearBatch;
   let n = 0;
   for (let at = batch.valueStart; at < end; at += item.bytes) {
     const why = parseRecord(b, at, end, item);
     if (why !== null) return `batch item ${n + 1}: ${why}`;
-    if (item.type !== RecordType.Set && item.type !== RecordType.Del && item.type !== RecordType.Expire) return `batch item ${n + 1} has type ${item.type}`;
+    if (!recordHasKey(item.type) && !(clears && item.type === RecordType.Clear)) return `batch item ${n + 1} has type ${item.type}`;
     n++;
   }
   if (n !== batch.version) return `batch holds ${n} records, its header says ${batch.version}`;
@@ -274,7 +289,7 @@ export function wholeRecordAfter(tail: Buffer): boolean {
   const end = tail.length;
   const rec = newRecordView();
   let nestedEnd = -1;
-  if (end >= recordHeaderBytes && getU32(tail, 0) === walMagic && tail[recordTypeOffset] === RecordType.Batch) {
+  if (end >= recordHeaderBytes && getU32(tail, 0) === walMagic && isBatch(tail[recordTypeOffset]!)) {
     nestedEnd = recordBytes(getU32(tail, recordKeyLenOffset), getU32(tail, recordValueLenOffset));
   }
   let at = tail.indexOf(walMagicBytes, 1);

@@ -455,6 +455,7 @@ function applyRecord(b: Uint8Array, rec: RecordView, inner: RecordView, store: R
       return;
     }
     case RecordType.Batch:
+    case RecordType.ClearBatch:
       applyBatch(b, rec, inner, store, now);
       return;
     case RecordType.Clear:
@@ -468,7 +469,7 @@ function applyRecord(b: Uint8Array, rec: RecordView, inner: RecordView, store: R
   }
 }
 
-/** Applies the items of a batch that checkBatch passed: its value holds them back to back. */
+/** Applies the items of a batch that checkBatch passed, in order (a ClearBatch's CLEARs included): its value holds them back to back. */
 function applyBatch(b: Uint8Array, batch: RecordView, item: RecordView, store: RecoveryTarget, now: number): void {
   const end = batch.valueStart + batch.valueLen;
   for (let at = batch.valueStart; at < end; at += item.bytes) {

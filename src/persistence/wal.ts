@@ -75,6 +75,8 @@ export class Wal implements MutationLog {
   #group = false;
   /** Inside a group, an MSET's batch ends at this item count (-1: none open). */
   #innerItemsEnd = -1;
+  /** The open group holds a CLEAR (FLUSHALL in the EXEC): it is sealed as a ClearBatch. */
+  #groupClears = false;
 
   /** Log positions: bytes ever logged by this process, written to the file, covered by an fdatasync. */
   #writtenLsn = 0;
@@ -201,10 +203,15 @@ export class Wal implements MutationLog {
     this.#len = sealRecord(b, at, keyAt + (ke - ks));
   }
 
+  /**
+   * FLUSHALL. Inside an EXEC's group the CLEAR is one of the group's items, room for it made by
+   * groupBegin, and the group is then sealed as a ClearBatch; an MSET's batch never holds one.
+   */
   clear(): void {
-    assert(this.#batchAt < 0, "a clear was logged inside a batch, which holds only SETs, DELs and EXPIREs");
+    assert(this.#batchAt < 0 || (this.#group && this.#innerItemsEnd < 0), "a clear was logged inside an MSET's batch, which holds only SETs");
     const at = this.#room(recordBytes(0, 0));
     this.#len = encodeClear(this.#buf, at);
+    if (this.#group) this.#groupClears = true;
   }
 
   /**
@@ -262,9 +269,10 @@ export class Wal implements MutationLog {
     assert(this.#innerItemsEnd < 0, "a log group was ended inside one of its MSET batches");
     assert(this.#batchItems <= this.#batchCount, "a log group holds more records than it was begun with");
     if (this.#batchItems === 0) this.#len = this.#batchAt;
-    else this.#len = sealBatch(this.#buf, this.#batchAt, this.#len, this.#batchItems);
+    else this.#len = sealBatch(this.#buf, this.#batchAt, this.#len, this.#batchItems, this.#groupClears ? RecordType.ClearBatch : RecordType.Batch);
     this.#batchAt = -1;
     this.#group = false;
+    this.#groupClears = false;
   }
 
   // ---- Durability ----

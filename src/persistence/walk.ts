@@ -14,6 +14,7 @@ import {
   crcBytes,
   entryBytesMin,
   entryHeaderBytes,
+  isBatch,
   newEntryView,
   newRecordView,
   parseEntry,
@@ -252,7 +253,7 @@ function readRecord(r: FileReader, rec: RecordView, inner: RecordView): string |
   }
   const why = parseRecord(r.buf, r.pos, r.pos + loaded, rec);
   // A damaged batch is refused before any of it applies.
-  if (why === null && rec.type === RecordType.Batch) return checkBatch(r.buf, rec, inner);
+  if (why === null && isBatch(rec.type)) return checkBatch(r.buf, rec, inner);
   return why;
 }
 
@@ -325,6 +326,10 @@ function recordKeys(r: FileReader, start: number, end: number): { keys: Buffer[]
         r.seek(i);
         r.need(recordHeaderBytes);
         const itemExtent = peekRecordHeader(r.buf, r.pos, item);
+        if (itemExtent > 0 && item.type === RecordType.Clear && item.keyLen === 0) {
+          i += itemExtent; // a ClearBatch's CLEAR: no key to name
+          continue;
+        }
         if (itemExtent === 0 || !recordHasKey(item.type) || item.keyLen === 0) break;
         if (i + recordHeaderBytes + item.keyLen <= itemsEnd && r.need(recordHeaderBytes + item.keyLen)) found.add(r.buf, r.pos + recordHeaderBytes, item.keyLen);
         i += itemExtent;

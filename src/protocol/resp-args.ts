@@ -5,6 +5,7 @@
 import { Fail } from "../commands/reply.ts";
 import { type Dialect, type Session, valid } from "../commands/session.ts";
 import { ExpireFlag, type ExpireOptions, SetFlag, type SetOptions } from "../engine/ops.ts";
+import { expiryMsMax } from "../constants.ts";
 import { parseI64 } from "../numbers.ts";
 import { nameCode, nameCodeOf } from "./text.ts";
 
@@ -22,15 +23,26 @@ function keyFail(r: Session, t: number, keyBytesMax: number, grows: boolean): Fa
   return valid;
 }
 
+const i64Max = (1n << 63n) - 1n;
+const i64Min = -(1n << 63n);
+
 /**
- * An absolute expiry in ms from an integer argument `value` in units of `unitMs`, relative to
- * `baseMs` (0 for EXAT/PXAT). NaN when it is beyond what expiry times hold exactly (2^53 ms,
- * about 285,000 years; Redis allows up to 2^63), -Infinity for a bigint far in the past.
+ * An absolute expiry in ms from an integer argument `value` in units of `unitMs` (1 or 1000),
+ * relative to `baseMs` (0 for EXAT/PXAT/EXPIREAT), with Redis 7's overflow rules: seconds beyond
+ * LLONG_MAX / 1000 either way, or a sum past LLONG_MAX, are NaN (Redis's "invalid expire time").
+ * A time past 2^53 ms is rounded to the nearest double (docs/PROTOCOL.md: it is held to within
+ * 1024 ms), and never past expiryMsMax.
  */
 export function expiryFrom(value: number | bigint, unitMs: number, baseMs: number): number {
-  if (typeof value === "bigint") return value < 0n ? Number.NEGATIVE_INFINITY : Number.NaN;
-  const ms = value * unitMs + baseMs;
-  return ms > Number.MAX_SAFE_INTEGER ? Number.NaN : ms;
+  if (typeof value === "number" && Math.abs(value) * unitMs + baseMs <= Number.MAX_SAFE_INTEGER) return value * unitMs + baseMs;
+  let ms = BigInt(value);
+  if (unitMs !== 1) {
+    if (ms > i64Max / 1000n || ms < i64Min / 1000n) return Number.NaN;
+    ms *= BigInt(unitMs);
+  }
+  const base = BigInt(baseMs);
+  if (ms > i64Max - base) return Number.NaN;
+  return Math.min(Number(ms + base), expiryMsMax);
 }
 
 const EX = nameCodeOf("EX");
@@ -91,8 +103,8 @@ function setOptions(r: Session, o: SetOptions): Fail | typeof valid {
 const GT = nameCodeOf("GT");
 const LT = nameCodeOf("LT");
 
-/** EXPIRE/PEXPIRE key time [NX|XX|GT|LT]: conditions are read (and checked) before the time. */
-function expireOptions(r: Session, unitMs: number, o: ExpireOptions): Fail | typeof valid {
+/** The EXPIRE family's time [NX|XX|GT|LT]: conditions are read (and checked) before the time, as Redis. */
+function expireOptions(r: Session, unitMs: number, baseMs: number, o: ExpireOptions): Fail | typeof valid {
   const p = r.p;
   const b = r.b;
   let flags = 0;
@@ -111,7 +123,7 @@ function expireOptions(r: Session, unitMs: number, o: ExpireOptions): Fail | typ
   if ((flags & (ExpireFlag.Gt | ExpireFlag.Lt)) === (ExpireFlag.Gt | ExpireFlag.Lt)) return Fail.ExpireGtAndLt;
   const value = parseI64(b, p.starts[2]!, p.ends[2]!);
   if (value === null) return Fail.BadExpire;
-  const when = expiryFrom(value, unitMs, r.nowMs);
+  const when = expiryFrom(value, unitMs, baseMs);
   if (Number.isNaN(when)) return Fail.InvalidExpireTime;
   o.flags = flags;
   o.atMs = when;

@@ -73,11 +73,11 @@ function setOptions(r: Session, o: SetOptions): Fail | typeof valid {
 }
 
 /** `EXPIRE <key> <ms>`: no conditions; ms ≤ 0 is a time not in the future, which deletes. */
-function expireOptions(r: Session, unitMs: number, o: ExpireOptions): Fail | typeof valid {
+function expireOptions(r: Session, unitMs: number, baseMs: number, o: ExpireOptions): Fail | typeof valid {
   const ms = parseSmallInt(r.b, r.p.starts[2]!, r.p.ends[2]!);
   if (Number.isNaN(ms)) return Fail.BadExpire;
   o.flags = 0;
-  o.atMs = r.nowMs + ms * unitMs;
+  o.atMs = baseMs + ms * unitMs;
   return valid;
 }
 

@@ -62,7 +62,10 @@ export class TextReply extends ReplyBase implements Reply {
     out.byte(32);
     out.int(store.version(id));
     out.byte(32);
-    out.int(store.expiry(id));
+    const at = store.expiry(id);
+    // Past 2^53 (an expiry RESP's PEXPIREAT set) the writer's digits would be wrong: its shortest decimal.
+    if (at <= Number.MAX_SAFE_INTEGER) out.int(at);
+    else out.text(String(at));
     out.crlf();
     const vs = store.valueOffset(id);
     out.range(store.buffer(id), vs, vs + len);

@@ -5,7 +5,7 @@
 
 import { existsSync, mkdirSync, readdirSync, rmdirSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
-import { keyBytesMaxLimit, loadLineBytesMax, valueBytesMaxLimit } from "../constants.ts";
+import { expiryMsMax, keyBytesMaxLimit, loadLineBytesMax, valueBytesMaxLimit } from "../constants.ts";
 import { noExpiry, Store } from "../engine/store.ts";
 import { lockName } from "../persistence/lock.ts";
 import { snapName } from "../persistence/format.ts";
@@ -78,7 +78,8 @@ function parseLine(line: Buffer, n: number): LoadEntry {
   const version = o.version;
   if (typeof version !== "number" || !Number.isSafeInteger(version) || version < 0) throw new ToolError(`line ${n}: "version" must be an integer from 0 to 2^53`);
   const expiry = o.expiry ?? noExpiry;
-  if (typeof expiry !== "number" || !Number.isSafeInteger(expiry) || expiry < noExpiry) throw new ToolError(`line ${n}: "expiry" must be -1 or an absolute time in epoch milliseconds`);
+  // Past 2^53 an expiry is a double (RESP's PEXPIREAT allows up to 2^63): dump writes it as its shortest decimal.
+  if (typeof expiry !== "number" || !Number.isInteger(expiry) || expiry < noExpiry || expiry > expiryMsMax) throw new ToolError(`line ${n}: "expiry" must be -1 or an absolute time in epoch milliseconds`);
   return { key, value, version, expiry };
 }
 

@@ -1,10 +1,11 @@
 // The log bound an EXEC reserves (transactions.ts `logBound`) for writes that log a stored value
-// (APPEND, SETRANGE, SETBIT, BITOP, INCRBYFLOAT, RENAME, RENAMENX, COPY): never below what the EXEC
-// then logs, whatever the queue; and an EXEC whose bound passes one batch record is refused whole.
+// (APPEND, SETRANGE, SETBIT, BITOP, INCRBYFLOAT, RENAME, RENAMENX, COPY), mixed with plain writes
+// and FLUSHALL's clears: never below what the EXEC then logs, whatever the queue; and an EXEC
+// whose bound passes one batch record is refused whole.
 
 import { describe, expect, test } from "bun:test";
 import { walRecordBytesMax, walRecordFramingBytes } from "../../src/constants.ts";
-import { nullLog, type MutationLog } from "../../src/engine/store.ts";
+import type { MutationLog } from "../../src/engine/store.ts";
 import { createContext, EngineClient } from "./harness.ts";
 import { pipeline, resp } from "../resp/encode.ts";
 import { rng } from "../support/rng.ts";
@@ -37,7 +38,7 @@ class GroupMeter implements MutationLog {
     this.#open = null;
   }
   clear(): void {
-    nullLog.clear();
+    this.#add(0);
   }
 }
 
@@ -47,7 +48,7 @@ function randomWrite(r: () => number): string[] {
   const k = () => keys[Math.floor(r() * keys.length)]!;
   const small = () => String(Math.floor(r() * 40));
   const value = () => "v".repeat(Math.floor(r() * 30));
-  switch (Math.floor(r() * 14)) {
+  switch (Math.floor(r() * 15)) {
     case 0:
       return ["APPEND", k(), value()];
     case 1:
@@ -74,6 +75,8 @@ function randomWrite(r: () => number): string[] {
       return ["DEL", k()];
     case 12:
       return ["MSET", k(), value(), k(), value()];
+    case 13:
+      return [r() < 0.5 ? "FLUSHALL" : "FLUSHDB"];
     default:
       return ["GETDEL", k()];
   }

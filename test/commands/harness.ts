@@ -56,6 +56,7 @@ export function createContext(config: Record<string, unknown> = {}, options: { l
     shutdown: null,
     notifyFlags: notifyFlagsOf(cfg.notifyKeyspaceEvents)!,
     pubsubOutputBytesMax: cfg.pubsubOutputBytesMax,
+    activeExpire: true,
   };
 }
 

@@ -63,13 +63,16 @@ describe("WATCH sees the keyspace commands of other clients", () => {
 });
 
 describe("inside MULTI", () => {
-  test("FLUSHDB is refused and the EXEC aborts: a batch record cannot hold a clear", () => {
+  test("FLUSHDB is queued and runs in the EXEC, after the commands before it and before those after it", () => {
     const { r } = clients();
     r("SET", "a", "1");
     r("MULTI");
-    expect(r("FLUSHDB")).toBe("-ERR Command not allowed inside a transaction\r\n");
-    expect(r("EXEC")).toBe(EXECABORT);
-    expect(r("GET", "a")).toBe(bulk("1"));
+    expect(r("SET", "b", "2")).toBe("+QUEUED\r\n");
+    expect(r("FLUSHDB")).toBe("+QUEUED\r\n");
+    expect(r("EXISTS", "a", "b")).toBe("+QUEUED\r\n");
+    expect(r("SET", "c", "3")).toBe("+QUEUED\r\n");
+    expect(r("EXEC")).toBe(`*4\r\n${OK}${OK}${int(0)}${OK}`);
+    expect(r("DBSIZE")).toBe(int(1));
   });
 
   test("RENAME, RENAMENX and COPY queue and run in the EXEC, each reading what the one before it wrote", () => {

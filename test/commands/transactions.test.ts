@@ -78,14 +78,43 @@ describe("MULTI and EXEC", () => {
     expect(r("EXEC")).toBe(EXECABORT);
   });
 
-  test("FLUSHALL and BGSAVE are refused inside MULTI, which aborts it: an EXEC is one log batch, which holds no clear", () => {
+  test("FLUSHALL and FLUSHDB are queued inside MULTI and run at EXEC where they stand; BGSAVE is refused and aborts it", () => {
     const { r } = clients();
-    r("SET", "keep", "1");
+    r("SET", "old", "1");
     r("MULTI");
-    expect(r("FLUSHALL")).toBe(err("Command not allowed inside a transaction"));
+    expect(r("SET", "a", "1")).toBe(QUEUED);
+    expect(r("FLUSHALL")).toBe(QUEUED);
+    expect(r("GET", "old")).toBe(QUEUED);
+    expect(r("SET", "b", "2")).toBe(QUEUED);
+    expect(r("FLUSHDB", "ASYNC")).toBe(QUEUED);
+    expect(r("SET", "c", "3")).toBe(QUEUED);
+    expect(r("FLUSHALL", "nonsense")).toBe(QUEUED);
+    expect(r("EXEC")).toBe(array(OK, OK, NIL, OK, OK, OK, err("syntax error")));
+    expect(r("KEYS", "*")).toBe(array(bulk("c")));
+    r("MULTI");
     expect(r("BGSAVE")).toBe(err("Command not allowed inside a transaction"));
     expect(r("EXEC")).toBe(EXECABORT);
-    expect(r("GET", "keep")).toBe(bulk("1"));
+  });
+
+  test("a FLUSHALL in one client's EXEC changes another client's watched keys that exist, not missing ones; the EXEC's own WATCH was checked before it ran", () => {
+    const { r, r2 } = clients();
+    const flushInExec = () => {
+      r("WATCH", "a");
+      r("MULTI");
+      r("FLUSHALL");
+      expect(r("EXEC")).toBe(array(OK));
+    };
+    r2("WATCH", "missing");
+    flushInExec();
+    r2("MULTI");
+    r2("SET", "z", "1");
+    expect(r2("EXEC")).toBe(array(OK));
+    r("SET", "a", "1");
+    r2("WATCH", "a");
+    flushInExec();
+    r2("MULTI");
+    r2("SET", "z", "1");
+    expect(r2("EXEC")).toBe(NIL_ARRAY);
   });
 
   test("nested MULTI, EXEC and DISCARD without MULTI, and WATCH inside MULTI are refused with Redis's texts without aborting", () => {

@@ -63,3 +63,24 @@ test("after a kill -9, the keyspace shows every acknowledged RENAME, COPY, UNLIN
   expect(await ask(c, "DBSIZE")).toBe(":0");
   c.close();
 });
+
+test("after a kill -9, an acknowledged EXEC of SET, FLUSHALL, SET shows exactly the keys written after its clear", async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "osprey-keyspace-"));
+  dirs.push(dataDir);
+  let server = await start(dataDir);
+  let c = await RawClient.connect(server.port);
+  expect(await ask(c, "SET", "old", "1")).toBe("+OK");
+  await c.send(Buffer.concat([resp("MULTI"), resp("SET", "a", "1"), resp("FLUSHALL"), resp("SET", "b", "2"), resp("FLUSHDB", "ASYNC"), resp("SET", "c", "3"), resp("EXEC")]));
+  for (const expected of ["+OK", "+QUEUED", "+QUEUED", "+QUEUED", "+QUEUED", "+QUEUED", "*5", "+OK", "+OK", "+OK", "+OK", "+OK"]) expect(await c.line()).toBe(expected);
+  c.close();
+  await server.signal("SIGKILL");
+
+  server = await start(dataDir);
+  c = await RawClient.connect(server.port);
+  expect(await ask(c, "KEYS", "*")).toBe("*1");
+  expect(await c.line()).toBe("$1");
+  expect(await c.line()).toBe("c");
+  expect(await ask(c, "GET", "c")).toBe("$1");
+  expect(await c.line()).toBe("3");
+  c.close();
+});

@@ -1,10 +1,12 @@
 // SCAN's cursor over the real store: a scan that never stops sees every key once, and one
 // interleaved with inserts that double the table (again and again, steps landing mid-rehash)
 // and with deletes still answers every key that was present from its first step to its last.
-// Also KEYS's bound, SCAN's filters and RANDOMKEY.
+// Also KEYS's slices (the same cursor: each key present throughout answered once), SCAN's filters
+// and RANDOMKEY.
 
 import { describe, expect, test } from "bun:test";
-import { matchingKeys, ScanOptions, ScanResult, scanStep } from "../../src/engine/scan.ts";
+import { keysSliceBucketsMax, keysSliceCheckBuckets } from "../../src/constants.ts";
+import { keysSlice, ScanOptions, ScanResult, scanStep } from "../../src/engine/scan.ts";
 import { noExpiry, Store } from "../../src/engine/store.ts";
 import { rng } from "../support/rng.ts";
 
@@ -151,19 +153,76 @@ describe("SCAN's filters", () => {
 });
 
 describe("KEYS", () => {
-  test("answers every live matching key, and refuses to build a reply past its room", () => {
+  /** Every key one slice of KEYS p finds from `cursor`; the slice's next cursor in `next`. */
+  function slice(store: Store, cursor: number, pattern: string, deadlineMs: number, next: { cursor: number }): string[] {
+    const p = enc.encode(pattern);
+    const found: string[] = [];
+    next.cursor = keysSlice(store, cursor, p, 0, p.length, NOW, deadlineMs, (id) => {
+      found.push(keyOf(store, id));
+      return true;
+    });
+    return found;
+  }
+
+  test("a walk with no deadline finds every live matching key in one slice, and stops as soon as its sink says so", () => {
     const store = new Store();
     for (let i = 0; i < 100; i++) put(store, `k:${i}`);
     put(store, "gone", NOW - 1);
-    const ids: number[] = [];
-    const p = enc.encode("k:1*");
-    expect(matchingKeys(store, p, 0, p.length, NOW, 1 << 20, keyBytes, ids)).toBe(true);
-    expect(ids.map((id) => keyOf(store, id)).sort()).toEqual(["k:1", ...Array.from({ length: 10 }, (_, i) => `k:1${i}`)].sort());
+    const next = { cursor: -2 };
+    expect(slice(store, 0, "k:1*", Number.POSITIVE_INFINITY, next).sort()).toEqual(["k:1", ...Array.from({ length: 10 }, (_, i) => `k:1${i}`)].sort());
+    expect(next.cursor).toBe(0);
+    expect(slice(store, 0, "*", Number.POSITIVE_INFINITY, next).length).toBe(100);
+    let n = 0;
     const all = enc.encode("*");
-    expect(matchingKeys(store, all, 0, 1, NOW, 1 << 20, keyBytes, ids)).toBe(true);
-    expect(ids.length).toBe(100);
-    expect(matchingKeys(store, all, 0, 1, NOW, 500, keyBytes, ids)).toBe(false);
+    expect(keysSlice(store, 0, all, 0, 1, NOW, Number.POSITIVE_INFINITY, () => ++n < 5)).toBe(-1);
+    expect(n).toBe(5);
   });
+
+  test(`a slice stops after ${keysSliceBucketsMax} home buckets even before its deadline, and after ${keysSliceCheckBuckets} once the deadline passed`, () => {
+    const store = new Store({ capacity: 200_000 });
+    for (let i = 0; i < 1000; i++) put(store, `k:${i}`);
+    const next = { cursor: 0 };
+    let walked = 0;
+    let slices = 0;
+    do {
+      walked += slice(store, next.cursor, "*", performance.now() + 60_000, next).length;
+      slices++;
+    } while (next.cursor !== 0);
+    expect(walked).toBe(1000);
+    // 200,000 entries under the load factor take 2^19 slots: 8 slices of 65,536 buckets.
+    expect(slices).toBe(2 ** 19 / keysSliceBucketsMax);
+    let late = 0;
+    do {
+      slice(store, next.cursor, "*", 0, next);
+      late++;
+    } while (next.cursor !== 0);
+    expect(late).toBe(2 ** 19 / keysSliceCheckBuckets);
+  });
+
+  for (const seed of [1, 2, 3]) {
+    test(`seed ${seed}: slices interleaved with doublings, deletes and re-created keys answer each key present throughout exactly once, and no key twice`, () => {
+      const r = rng(seed);
+      const store = new Store();
+      const stable = Array.from({ length: 3000 }, (_, i) => `stable:${i}`);
+      for (const k of stable) put(store, k);
+      const next = { cursor: 0 };
+      const seen = new Map<string, number>();
+      let added = 0;
+      do {
+        for (const k of slice(store, next.cursor, "*", 0, next)) seen.set(k, (seen.get(k) ?? 0) + 1);
+        // Between slices: grow the table (it doubles more than once), delete and re-create keys.
+        for (let i = 0; i < 1000; i++) put(store, `new:${added++}`);
+        for (let i = 0; i < 20; i++) {
+          const k = `churn:${Math.floor(r() * 50)}`;
+          if (r() < 0.5) remove(store, k);
+          else put(store, k);
+        }
+      } while (next.cursor !== 0);
+      expect(added).toBeGreaterThan(7000); // 10,000 keys: the table doubled from 8192 slots twice
+      for (const k of stable) expect(seen.get(k), k).toBe(1);
+      expect([...seen].filter(([, n]) => n !== 1)).toEqual([]);
+    });
+  }
 });
 
 describe("RANDOMKEY", () => {

@@ -1,6 +1,7 @@
-// An EXEC in the WAL: its writes reach the log as one batch record (MSETs inside it join it), an
-// EXEC that writes nothing logs nothing, recovery of a torn EXEC batch shows none of it, and a log
-// that cannot make room refuses the whole EXEC before anything changes.
+// An EXEC in the WAL: its writes reach the log as one batch record (MSETs inside it join it; with a
+// FLUSHALL it is a CLEAR_BATCH holding its clears), an EXEC that writes nothing logs nothing,
+// recovery of a torn EXEC batch shows none of it, and a log that cannot make room refuses the
+// whole EXEC before anything changes.
 
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -17,6 +18,8 @@ import { captureLog, concat, walFile, walRecord } from "./fixtures.ts";
 const SET = 0;
 const DEL = 1;
 const BATCH = 3;
+const CLEAR = 4;
+const CLEAR_BATCH = 5;
 
 const dirs: string[] = [];
 const wals: Wal[] = [];
@@ -104,6 +107,54 @@ describe("EXEC in the WAL", () => {
     for (let cut = first + 1; cut < bytes.length; cut++) {
       const { keys: state, trimmed } = recoverFrom(bytes.subarray(0, cut));
       expect(state).toEqual(["before"]);
+      expect(trimmed).toBe(cut - first);
+    }
+    expect(logged.take(/^WARN recovery: trimmed/)).toHaveLength(bytes.length - first - 1);
+  });
+
+  test("an EXEC with FLUSHALL and FLUSHDB lands as one CLEAR_BATCH holding its clears where they ran, byte for byte", async () => {
+    const { client, file } = walClient();
+    client.send(resp("SET", "before", "b"));
+    const out = client.send(pipeline(["MULTI"], ["SET", "a", "1"], ["FLUSHALL"], ["SET", "b", "22"], ["FLUSHDB", "SYNC"], ["INCR", "n"], ["EXEC"], ["KEYS", "*"]));
+    expect(out).toEndWith("*5\r\n+OK\r\n+OK\r\n+OK\r\n+OK\r\n:1\r\n*1\r\n$1\r\nn\r\n");
+    await turn();
+    const items = [
+      walRecord({ type: SET, key: "a", value: "1", version: 1 }),
+      walRecord({ type: CLEAR }),
+      walRecord({ type: SET, key: "b", value: "22", version: 1 }),
+      walRecord({ type: CLEAR }),
+      walRecord({ type: SET, key: "n", value: "1", version: 1 }),
+    ];
+    const expected = concat([walRecord({ type: SET, key: "before", value: "b", version: 1 }), walRecord({ type: CLEAR_BATCH, value: concat(items), version: items.length })]);
+    expect(Array.from(file())).toEqual(Array.from(expected));
+  });
+
+  test("an EXEC without a clear is still a plain BATCH, and a FLUSHALL outside MULTI a plain CLEAR", async () => {
+    const { client, file } = walClient();
+    client.send(pipeline(["MULTI"], ["SET", "x", "1"], ["EXEC"], ["FLUSHALL"]));
+    await turn();
+    const expected = concat([walRecord({ type: BATCH, value: walRecord({ type: SET, key: "x", value: "1", version: 1 }), version: 1 }), walRecord({ type: CLEAR })]);
+    expect(Array.from(file())).toEqual(Array.from(expected));
+  });
+
+  test("recovery of an EXEC with a clear torn at any byte shows none of it, not even its clear; whole, exactly its outcome", async () => {
+    const { client, file } = walClient();
+    client.send(pipeline(["SET", "before", "b"], ["SET", "other", "o"]));
+    client.send(pipeline(["MULTI"], ["SET", "x", "1"], ["FLUSHALL"], ["SET", "y", "2"], ["DEL", "nokey"], ["INCR", "n"], ["EXEC"]));
+    await turn();
+    const bytes = file();
+    const first = concat([walRecord({ type: SET, key: "before", value: "b", version: 1 }), walRecord({ type: SET, key: "other", value: "o", version: 1 })]).length;
+    const recoverFrom = (data: Uint8Array) => {
+      const d = freshDir();
+      writeFileSync(join(d, walFile(1)), data);
+      const store = new Store();
+      const result = recover(d, store, {});
+      return { keys: keys(store), trimmed: result.trimmedBytes };
+    };
+    expect(recoverFrom(bytes).keys).toEqual(["n", "y"]);
+    for (let cut = first + 1; cut < bytes.length; cut++) {
+      const { keys: state, trimmed } = recoverFrom(bytes.subarray(0, cut));
+      expect(state).toEqual(["before", "other"]);
       expect(trimmed).toBe(cut - first);
     }
     expect(logged.take(/^WARN recovery: trimmed/)).toHaveLength(bytes.length - first - 1);

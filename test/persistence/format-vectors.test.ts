@@ -89,7 +89,7 @@ const expiryMs = 1700000000000;
 
 describe("docs/FORMAT.md test vectors", () => {
   test("the document holds exactly the vectors this test checks", () => {
-    expect([...blocks().keys()].sort()).toEqual(["file-names", "manifest", "snapshot", "wal-batch", "wal-clear", "wal-del", "wal-expire", "wal-set"]);
+    expect([...blocks().keys()].sort()).toEqual(["file-names", "manifest", "snapshot", "wal-batch", "wal-clear", "wal-clear-batch", "wal-del", "wal-expire", "wal-set"]);
   });
 
   test('CRC32C("123456789") is the check value the document states', () => {
@@ -112,7 +112,7 @@ describe("docs/FORMAT.md test vectors", () => {
         seen++;
       }
     }
-    expect(seen).toBe(8);
+    expect(seen).toBe(12);
   });
 
   test("a SET record encodes to the document's bytes and decodes back to its fields", () => {
@@ -171,6 +171,29 @@ describe("docs/FORMAT.md test vectors", () => {
     expect(walRecord({ type: 4 })).toEqual(bytes);
     const rec = decoded(bytes);
     expect([rec.type, rec.keyLen, rec.valueLen, rec.expiryMs, rec.version]).toEqual([RecordType.Clear, 0, 0, -1, 0]);
+  });
+
+  test("an EXEC with a FLUSHALL encodes to the document's CLEAR_BATCH, which checks with its CLEAR item and no other batch type does", () => {
+    const bytes = vector("wal-clear-batch");
+    const a = enc.encode("a1");
+    const b22 = enc.encode("b22");
+    expect(
+      encoded((b, at) => {
+        let p = batchItemsStart(at);
+        p = encodeSet(b, p, a, 0, 1, a, 1, 2, -1, 1);
+        p = encodeClear(b, p);
+        p = encodeSet(b, p, b22, 0, 1, b22, 1, 3, -1, 1);
+        return sealBatch(b, at, p, 3, RecordType.ClearBatch);
+      }),
+    ).toEqual(bytes);
+    const items = [walRecord({ type: 0, key: "a", value: "1", version: 1 }), walRecord({ type: 4 }), walRecord({ type: 0, key: "b", value: "22", version: 1 })];
+    expect(walRecord({ type: 5, value: concat(items), version: 3 })).toEqual(bytes);
+    const rec = decoded(bytes);
+    expect([rec.type, rec.keyLen, rec.expiryMs, rec.version]).toEqual([RecordType.ClearBatch, 0, -1, 3]);
+    expect(checkBatch(bytes, rec, newRecordView())).toBeNull();
+    // The same items under the BATCH type are refused: a BATCH never holds a CLEAR.
+    const asBatch = walRecord({ type: 3, value: concat(items), version: 3 });
+    expect(checkBatch(asBatch, decoded(asBatch), newRecordView())).toBe("batch item 2 has type 4");
   });
 
   test("a snapshot header and entry encode to the document's bytes and decode back", () => {

@@ -16,6 +16,7 @@ const DEL = 1;
 const EXPIRE = 2;
 const BATCH = 3;
 const CLEAR = 4;
+const CLEAR_BATCH = 5;
 const future = 4102444800000; // 2100-01-01
 const past = 1000;
 
@@ -215,6 +216,21 @@ describe("batches and clears (record types added by this Osprey)", () => {
     }
   });
 
+  test("a CLEAR_BATCH (an EXEC with FLUSHALL) applies its items in order: keys before its clear go, keys after stay", () => {
+    const dir = freshDir();
+    const items = [walRecord({ type: SET, key: "a", value: "1", version: 1 }), walRecord({ type: CLEAR }), walRecord({ type: SET, key: "b", value: "2", version: 1 })];
+    writeFileSync(join(dir, walFile(1)), concat([walRecord({ type: SET, key: "old", value: "o", version: 1 }), walRecord({ type: CLEAR_BATCH, value: concat(items), version: 3 })]));
+    expect(Object.keys(recoverDir(dir).state)).toEqual(["b"]);
+  });
+
+  test("a CLEAR inside a plain BATCH is damage: a BATCH never holds one, and none of it applies", () => {
+    const dir = freshDir();
+    const items = [walRecord({ type: SET, key: "a", value: "1", version: 1 }), walRecord({ type: CLEAR })];
+    const bad = walRecord({ type: BATCH, value: concat(items), version: 2 });
+    writeFileSync(join(dir, walFile(1)), concat([walRecord({ type: SET, key: "old", value: "o", version: 1 }), bad, walRecord({ type: SET, key: "z", value: "1", version: 1 })]));
+    expect(() => recoverDir(dir)).toThrow(/bad record at byte 39 \(batch item 2 has type 4\)/);
+  });
+
   test("a clear record removes every key written before it", () => {
     const dir = freshDir();
     writeFileSync(
@@ -378,6 +394,24 @@ describe("damage", () => {
       expect(Object.keys(state).sort()).toEqual(["one", "two"]);
       expect(result.problems.map((p) => [p.start, p.end])).toEqual([[r1.length, r1.length + batch.length]]);
       if (at !== 11) expect(result.problems[0]!.keys!.map((k) => k.toString())).toEqual(["x", "y", "z"]);
+      logged.take(/repair/);
+      rmSync(dir, { recursive: true, force: true });
+      mkdirSync(dir);
+    }
+  });
+
+  test("--repair never applies part of a damaged CLEAR_BATCH, not even its clear, and names the keys of its items", () => {
+    const dir = freshDir();
+    const items = [walRecord({ type: SET, key: "x", value: "1", version: 1 }), walRecord({ type: CLEAR }), walRecord({ type: SET, key: "z", value: "3", version: 1 })];
+    const batch = walRecord({ type: CLEAR_BATCH, value: concat(items), version: 3 });
+    for (const at of [2, 6, 31 + items[0]!.length + 20, batch.length - 2]) {
+      const bad = batch.slice();
+      bad[at]! ^= 0x10;
+      writeFileSync(join(dir, walFile(1)), concat([r1, bad, r2]));
+      const { state, result } = recoverDir(dir, true);
+      expect(Object.keys(state).sort()).toEqual(["one", "two"]);
+      expect(result.problems.map((p) => [p.start, p.end])).toEqual([[r1.length, r1.length + batch.length]]);
+      expect(result.problems[0]!.keys!.map((k) => k.toString())).toEqual(["x", "z"]);
       logged.take(/repair/);
       rmSync(dir, { recursive: true, force: true });
       mkdirSync(dir);

@@ -53,13 +53,22 @@ async function run(c: RawClient, commands: readonly Command[]): Promise<string[]
   return replies;
 }
 
-/** TTL and PTTL count down on two clocks: equal when within a second of each other. */
+/**
+ * TTL and PTTL count down on two clocks: equal when within a second of each other (PTTL: and of
+ * the 1024 ms an expiry past 2^53 is held to). PEXPIRETIME past 2^53: within 1024 ms (docs/PROTOCOL.md).
+ */
 function sameReply(cmd: Command, a: string, b: string): boolean {
   if (a === b) return true;
   const name = cmd[0]!.toUpperCase();
+  if (name === "PEXPIRETIME" && a[0] === ":" && b[0] === ":") {
+    const [x, y] = [BigInt(a.slice(1, -2)), BigInt(b.slice(1, -2))];
+    return y > 2n ** 53n && x - y <= 1024n && y - x <= 1024n;
+  }
   if (name !== "TTL" && name !== "PTTL") return false;
-  const [x, y] = [Number(a.slice(1)), Number(b.slice(1))];
-  return x >= 0 && y >= 0 && Math.abs(x - y) <= (name === "TTL" ? 1 : 1000);
+  if (a[0] !== ":" || b[0] !== ":") return false;
+  const [x, y] = [BigInt(a.slice(1, -2)), BigInt(b.slice(1, -2))];
+  const tolerance = name === "TTL" ? 1n : y > 2n ** 53n ? 2024n : 1000n;
+  return x >= 0n && y >= 0n && x - y <= tolerance && y - x <= tolerance;
 }
 
 const show = (s: string) => JSON.stringify(s.length > 200 ? `${s.slice(0, 200)}…` : s);
@@ -82,7 +91,52 @@ const FUTURE_S = "4102444800";
 const FUTURE_MS = "4102444800000";
 const big = "x".repeat(valueBytesMax - 3);
 
+/** Redis's LLONG_MAX ms, and a relative time that just fits under it from now (an hour of margin for the test's run). */
+const I64_MAX = "9223372036854775807";
+const nearMaxPx = String(2n ** 63n - 1n - BigInt(Date.now()) - 3_600_000n);
+
 const sequences: Record<string, Command[]> = {
+  "expiry times up to Redis's 64-bit overflow limits: SET EX/PX/EXAT/PXAT, SETEX, PSETEX, GETEX": cmds(
+    `SET k v PXAT ${I64_MAX}`,
+    "PEXPIRETIME k",
+    "PTTL k",
+    "TTL k",
+    "SET k v PXAT 9223372036854770000",
+    "PEXPIRETIME k",
+    "EXPIRETIME k",
+    "SET k v EXAT 9223372036854775",
+    "EXPIRETIME k",
+    "SET k v EXAT 9223372036854776",
+    "SET k v PXAT 9223372036854775808",
+    `SET k v PX ${I64_MAX}`,
+    `SET k v PX ${nearMaxPx}`,
+    "PTTL k",
+    "SET k v EX 9223372036854775",
+    "SET k v EX 9223372036854",
+    "TTL k",
+    "SET k v EX 10000000000000000",
+    "SET k v EX -9999999999999999",
+    "SET k v PXAT 4611686018427387905",
+    "PEXPIRETIME k",
+    "SET k v PXAT 9007199254740993",
+    "PEXPIRETIME k",
+    "GETEX k PXAT 9223372036854770000",
+    "PEXPIRETIME k",
+    "GETEX k EXAT 9223372036854775",
+    "EXPIRETIME k",
+    "GETEX k EXAT 9223372036854776",
+    `GETEX k PX ${I64_MAX}`,
+    `GETEX k PX ${nearMaxPx}`,
+    "PTTL k",
+    "GETEX k EX 10000000000000000",
+    "SETEX k 9223372036854775 v",
+    "SETEX k 9223372036854 v",
+    "TTL k",
+    `PSETEX k ${I64_MAX} v`,
+    `PSETEX k ${nearMaxPx} v`,
+    "PTTL k",
+    "GET k",
+  ),
   "SET with every option and combination": cmds(
     "SET k v",
     "SET k v NX",
