@@ -70,6 +70,12 @@ describe("defaults", () => {
       tlsKeyFile: null,
       tlsCaFile: null,
       tlsClientAuth: "no",
+      tlsListenHost: null,
+      tlsListenPort: 0,
+      timeoutSeconds: 0,
+      unauthenticatedClientsMax: defaults.max_unauthenticated_clients,
+      authTimeoutSeconds: defaults.auth_timeout,
+      authFailureDelayMs: defaults.auth_failure_delay_ms,
     });
   });
 
