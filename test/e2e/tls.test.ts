@@ -189,6 +189,25 @@ describe("certificate reload on SIGHUP", () => {
   });
 });
 
+describe("bench/bench.ts", () => {
+  test("--cacert runs its load over TLS", async () => {
+    const server = await tlsServer("no");
+    try {
+      const bench = Bun.spawn([process.execPath, join(import.meta.dir, "../../bench/bench.ts"), "--port", String(server.port), "--cacert", at("ca.pem"), "--duration", "0.3", "--warmup", "0", "--clients", "2", "--json"], {
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      const [out, code] = await Promise.all([new Response(bench.stdout).text(), bench.exited]);
+      expect(code).toBe(0);
+      const result = JSON.parse(out.trim().split("\n").at(-1)!) as { ops: number; errors: number };
+      expect(result.ops).toBeGreaterThan(0);
+      expect(result.errors).toBe(0);
+    } finally {
+      await server.stop();
+    }
+  }, 30_000);
+});
+
 describe("TLS addresses", () => {
   test("osprey+tls:// and tls:// URLs turn TLS on and carry the user and password; osprey:// does not", () => {
     expect(parseAddress("osprey+tls://ops:p%40ss@db.example:7443")).toEqual({ host: "db.example", port: 7443, tls: true, user: "ops", password: "p@ss" });
