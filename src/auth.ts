@@ -3,6 +3,8 @@
 // one permission check the dispatcher calls.
 
 import { createHash, timingSafeEqual } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { writeFileAtomic } from "./persistence/files.ts";
 import type { Config, UserConfig } from "./config.types.ts";
 import { authFailuresFreeCount, userNameBytesMax, usersMax } from "./constants.ts";
 import { globMatch, globMatchesAll } from "./glob.ts";
@@ -25,7 +27,7 @@ export const enum Perm {
 /** The names `permissions` accepts in osprey.toml (and ACL SETUSER's `+@<name>`), and their bits. */
 export const permNames: Readonly<Record<string, Perm>> = { read: Perm.Read, write: Perm.Write, admin: Perm.Admin };
 
-type AuthConfig = Pick<Config, "authPassword" | "users">;
+type AuthConfig = Pick<Config, "authPassword" | "users" | "aclFile">;
 
 function sha256(b: Uint8Array): Buffer {
   return createHash("sha256").update(b).digest();
@@ -122,10 +124,27 @@ export class User {
     return ok;
   }
 
+  /**
+   * The user as acl_file holds it: ACL LIST's line with its password digests (`#…`, as Redis's
+   * ACL files) and a Bun.password hash as Osprey's `$argon2…` / `$2b$…` rule. Throws for a key
+   * pattern with a space, which a line cannot hold.
+   */
+  aclLine(): string {
+    const r = this.#rules;
+    if (r.keys !== null && r.keys.some((k) => /\s/.test(k))) throw new Error(`user ${this.name}'s key pattern holds a space, which acl_file cannot hold`);
+    const secrets = [...r.digests.map((d) => `#${d.toString("hex")}`), ...(r.hash === null ? [] : [r.hash])].map((x) => ` ${x}`).join("");
+    const keys = r.keys === null ? " ~*" : r.keys.map((k) => ` ~${k}`).join("");
+    return `user ${this.name} ${this.enabled ? "on" : "off"}${this.nopass ? " nopass" : ""}${secrets}${keys} resetchannels ${this.#permsText()}`;
+  }
+
+  #permsText(): string {
+    return this.perms === Perm.All ? "+@all" : ["-@all", ...Object.entries(permNames).filter(([, b]) => (this.perms & b) !== 0).map(([n]) => `+@${n}`)].join(" ");
+  }
+
   /** The user as ACL LIST shows it, in Redis's form, never with a password or digest. */
   describe(): string {
     const keys = this.keys === null ? " ~*" : this.keys.map((k) => ` ~${Buffer.from(k).toString("latin1")}`).join("");
-    const perms = this.perms === Perm.All ? "+@all" : ["-@all", ...Object.entries(permNames).filter(([, b]) => (this.perms & b) !== 0).map(([n]) => `+@${n}`)].join(" ");
+    const perms = this.#permsText();
     // Redis's own default user (`on nopass ~* &* +@all`); Osprey has no channel rules to show otherwise.
     const channels = this.nopass && this.unrestricted ? "&*" : "resetchannels";
     return `user ${this.name} ${this.enabled ? "on" : "off"}${this.nopass ? " nopass" : ""}${keys} ${channels} ${perms}`;
@@ -174,6 +193,15 @@ export class Auth {
     this.#settle();
   }
 
+  /** ACL LOAD, acl_file at start-up: `users` are now every user; the default user stays as it is unless `users` has one. */
+  replaceAll(users: readonly User[]): void {
+    const keep = this.#users.get("default")!;
+    this.#users.clear();
+    for (const u of users) this.#users.set(u.name, u);
+    if (!this.#users.has("default")) this.#users.set("default", keep);
+    this.#settle();
+  }
+
   /** ACL DELUSER: false when there was no such user. The default user cannot be deleted (the caller refuses it). */
   delete(name: string): boolean {
     const had = this.#users.delete(name);
@@ -189,9 +217,9 @@ export class Auth {
   }
 }
 
-/** Whether the configuration sets any password or user (protected mode is then satisfied). */
+/** Whether the configuration sets any password or user, or an acl_file that exists (protected mode is then satisfied). */
 export function authConfigured(config: AuthConfig): boolean {
-  return config.authPassword !== "" || config.users.length > 0;
+  return config.authPassword !== "" || config.users.length > 0 || (config.aclFile !== null && existsSync(config.aclFile));
 }
 
 const auths = new WeakMap<object, Auth>();
@@ -390,6 +418,8 @@ export class AclRuleError extends Error {
 }
 
 const hexDigest = /^[0-9a-f]{64}$/;
+/** A Bun.password string (argon2 or bcrypt), as password_hash takes it. */
+const bunHash = /^\$(argon2(id|i|d)\$|2[abxy]?\$)/;
 const permRule = /^([+-])@([a-z]+)$/;
 const permissionsOnly = "Osprey's users have the read, write and admin permissions only (+@read, +@write, +@admin, +@all, -@all and their - forms)";
 /** Redis's other categories: a rule naming one is understood, but Osprey's users have only the three permissions. */
@@ -422,7 +452,8 @@ export function applyAclRules(rules: UserRules, words: readonly string[]): UserR
       const pattern = word.slice(1);
       if (pattern === "*") r.keys = null;
       else if (!r.keys.includes(pattern)) r.keys.push(pattern);
-    } else if (w === "allkeys") r.keys = null;
+    } else if (first === "$" && bunHash.test(word)) Object.assign(r, { hash: word, nopass: false }); // Osprey's: a password_hash
+    else if (w === "allkeys") r.keys = null;
     else if (w === "resetkeys") r.keys = [];
     else if (w === "allcommands" || w === "+@all") r.perms = Perm.All;
     else if (w === "nocommands" || w === "-@all") r.perms = 0;
@@ -504,6 +535,73 @@ export function deleteUsers(s: Session, ctx: Context, names: readonly string[]):
     else e.conn.shutdown();
   }
   return deleted;
+}
+
+// ---- acl_file ----
+
+/** acl_file cannot be read, or a line of it is not a user (the message names the line, never the path). */
+export class AclFileError extends Error {}
+
+/**
+ * Parses acl_file's text, all or nothing: a `user <name> <rule> …` line per user (Redis's ACL file
+ * format; blank lines and `#` comments skipped), each user built from a new user's state by its
+ * rules, as Redis loads the file.
+ */
+export function parseAclFile(text: string): User[] {
+  const users = new Map<string, User>();
+  text.split("\n").forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === "" || line.startsWith("#")) return;
+    const words = line.split(/\s+/);
+    const where = `acl_file line ${i + 1}`;
+    if (words[0] !== "user" || words.length < 2) throw new AclFileError(`${where}: expected "user <name> <rule> ...", got ${JSON.stringify(line.slice(0, 64))}`);
+    const name = words[1]!;
+    const refusal = userNameRefusal(name);
+    if (refusal !== null) throw new AclFileError(`${where}: ${refusal}`);
+    if (users.has(name)) throw new AclFileError(`${where}: user ${name} is already defined`);
+    if (users.size >= usersMax) throw new AclFileError(`${where}: more than ${usersMax} users`);
+    try {
+      users.set(name, new User(name, applyAclRules(emptyRules(), words.slice(2)), true));
+    } catch (err) {
+      if (!(err instanceof AclRuleError)) throw err;
+      throw new AclFileError(`${where}: Error in ACL SETUSER modifier '${err.rule.slice(0, 128)}': ${err.message}`);
+    }
+  });
+  return [...users.values()];
+}
+
+/**
+ * ACL LOAD, and the start-up: when acl_file is configured and exists, its users replace the
+ * server's (those of osprey.toml); connections of a user no longer there are closed, the others
+ * follow their user's new rules. Returns how many users the file held, null when there is no file
+ * to read. Throws AclFileError, changing nothing.
+ */
+export function loadAclFile(ctx: Context): number | null {
+  const path = ctx.config.aclFile;
+  if (path === null || !existsSync(path)) return null;
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new AclFileError(`acl_file cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  const users = parseAclFile(text);
+  const auth = authOf(ctx);
+  auth.replaceAll(users);
+  for (const e of clientsOf(ctx)) {
+    const s = e.conn.session;
+    if (s === null || !signedIn(s)) continue;
+    const u = auth.users.get(s.userName);
+    if (u === undefined) e.conn.shutdown();
+    else s.limits = u.unrestricted ? null : u;
+  }
+  return users.length;
+}
+
+/** ACL SAVE: every user into acl_file, atomically (a crash leaves the old file or the new one whole). */
+export function saveAclFile(ctx: Context): void {
+  const lines = [...authOf(ctx).users.values()].map((u) => u.aclLine()).sort();
+  writeFileAtomic(ctx.config.aclFile!, Buffer.from(`${lines.join("\n")}\n`, "utf8"));
 }
 
 export type { UserConfig };

@@ -98,6 +98,7 @@ export function configFromObject(raw: Raw, opts: ConfigOptions = {}): Config {
     evictionPolicy: oneOf(raw, "eviction_policy", evictionPolicies, (s) => s.toLowerCase()),
     authPassword,
     users,
+    aclFile: string(raw, "acl_file") === "" ? null : resolve(baseDir, string(raw, "acl_file")),
     protectedMode: bool(raw, "protected_mode"),
     ...tls,
     // Redis's timeout takes up to INT_MAX seconds; as milliseconds that still fits a double exactly.

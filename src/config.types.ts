@@ -84,6 +84,8 @@ export interface Config {
   readonly authPassword: string;
   /** [[users]], in file order. */
   readonly users: readonly UserConfig[];
+  /** acl_file, resolved to an absolute path; null when none. */
+  readonly aclFile: string | null;
   /** protected_mode: refuse to listen beyond loopback while no password or user is configured. */
   readonly protectedMode: boolean;
   /** tls_listen_addr, split: a separate TLS port (then the others stay plain TCP); null when off. */

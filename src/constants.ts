@@ -182,6 +182,9 @@ export const defaults = {
   auth_password: "",
   // [[users]] tables: name, password_sha256 or password_hash, permissions, keys, enabled.
   users: [] as readonly unknown[],
+  // Where ACL SAVE writes the users (and ACL LOAD reads them); when the file exists at start-up its
+  // users replace those above. "" = none: users made with ACL SETUSER last until a restart.
+  acl_file: "",
   // With no password and no user, a listen address beyond loopback refuses to start.
   protected_mode: true,
   // TLS on listen_addr and resp_listen_addr: a PEM certificate chain and its private key; "" = off.

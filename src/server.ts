@@ -23,6 +23,7 @@ import { countOpenFds, fitClients } from "./net/descriptors.ts";
 import { raiseFileLimit } from "./native/index.ts";
 import { DataDirLockedError, openPersistence, RecoveryError, type Persistence } from "./persistence/index.ts";
 import { isToolName, runTool } from "./tools/index.ts";
+import { loadAclFile } from "./auth.ts";
 
 /** Exit statuses: a clean stop, a server that cannot start (config, data_dir, port, lock, recovery), a wrong command line. */
 const exitOk = 0;
@@ -76,6 +77,16 @@ export async function startServer(config: Config, options: { repair?: boolean } 
     pubsubOutputBytesMax: config.pubsubOutputBytesMax,
   };
   setKeyspaceEvents(ctx, ctx.notifyFlags);
+  // acl_file's users, before any client is accepted: a file that does not load stops the start-up.
+  try {
+    const n = loadAclFile(ctx);
+    if (n !== null) log.info(`${n} user(s) loaded from acl_file ${config.aclFile}`);
+  } catch (err) {
+    bound.close();
+    metrics?.stop();
+    persistence.close();
+    throw err;
+  }
   const busy = new BusyWatch(config.busyWarnMs);
   // 4. Accept, in the same turn recovery ended in: nothing ran against a half-loaded keyspace.
   const server = bound.serve(ctx, busy);

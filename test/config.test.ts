@@ -65,6 +65,7 @@ describe("defaults", () => {
       evictionPolicy: "noeviction",
       authPassword: "",
       users: [],
+      aclFile: null,
       protectedMode: true,
       tlsCertFile: null,
       tlsKeyFile: null,

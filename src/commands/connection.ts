@@ -11,7 +11,8 @@ import { ReplyMode, type Session } from "./session.ts";
 import { redisVersion, subcommandArity, unknownSubcommand } from "./server.ts";
 import { Flag, respRouteTable, type Routes } from "./table.ts";
 import { PauseMode } from "../net/pause.ts";
-import { AclRuleError, aclList, authBegin, authFinish, AuthStep, authOf, deleteUsers, mayAdmin, permNames, resetAuth, setUser, userNameRefusal } from "../auth.ts";
+import { AclFileError, AclRuleError, aclList, authBegin, authFinish, AuthStep, authOf, deleteUsers, loadAclFile, mayAdmin, permNames, resetAuth, saveAclFile, setUser, userNameRefusal } from "../auth.ts";
+import { log } from "../log.ts";
 import { noPermCommand } from "../errors.ts";
 import { usersMax } from "../constants.ts";
 
@@ -463,7 +464,7 @@ export function auth(s: Session, ctx: Context): void {
 }
 
 /** Redis's arity of each ACL subcommand Osprey has (n exactly, -n at least n). */
-const aclArity: Readonly<Record<string, number>> = { WHOAMI: 2, LIST: 2, USERS: 2, CAT: -2, SETUSER: -3, DELUSER: -3, HELP: 2 };
+const aclArity: Readonly<Record<string, number>> = { WHOAMI: 2, LIST: 2, USERS: 2, CAT: -2, SETUSER: -3, DELUSER: -3, SAVE: 2, LOAD: 2, HELP: 2 };
 /** Subcommands anyone may run (Redis flags the others admin). */
 const aclForAll = new Set(["WHOAMI", "CAT", "HELP"]);
 
@@ -476,6 +477,10 @@ const aclHelp = [
   "    Delete a list of users.",
   "LIST",
   "    Show users details in config file format.",
+  "LOAD",
+  "    Reload users from the ACL file.",
+  "SAVE",
+  "    Save the current config to the ACL file.",
   "SETUSER <username> <attribute> [<attribute> ...]",
   "    Create or modify a user with the specified attributes.",
   "USERS",
@@ -513,6 +518,9 @@ export function acl(s: Session, ctx: Context): void {
       if (names.includes("default")) return r.error(respError("The 'default' user cannot be removed"));
       return r.integer(deleteUsers(s, ctx, names));
     }
+    case "SAVE":
+    case "LOAD":
+      return aclFile(s, ctx, sub);
     case "HELP":
       r.arrayHeader(aclHelp.length);
       for (const line of aclHelp) r.status(line);
@@ -523,6 +531,31 @@ export function acl(s: Session, ctx: Context): void {
       for (const line of lines) r.bulkText(sub === "LIST" ? line : line.split(" ")[1]!);
     }
   }
+}
+
+const noAclFile = respError(
+  "This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration.",
+);
+
+/** ACL SAVE / ACL LOAD: the users into acl_file (atomically) or from it (all or nothing), with Redis's errors; never a path in a reply. */
+function aclFile(s: Session, ctx: Context, sub: string): void {
+  if (ctx.config.aclFile === null) return s.reply.error(noAclFile);
+  if (sub === "LOAD") {
+    try {
+      if (loadAclFile(ctx) === null) return s.reply.error(respError("Error loading ACLs, acl_file does not exist"));
+    } catch (err) {
+      if (!(err instanceof AclFileError)) throw err;
+      return s.reply.error(respError(`Error loading ACLs, ${err.message}`));
+    }
+    return s.reply.ok();
+  }
+  try {
+    saveAclFile(ctx);
+  } catch (err) {
+    log.error(`ACL SAVE: cannot write acl_file ${ctx.config.aclFile}: ${(err as Error).message}`);
+    return s.reply.error(respError("There was an error trying to save the ACLs. Please check the server logs for more information"));
+  }
+  s.reply.ok();
 }
 
 /** ACL CAT: Osprey's categories (its three permissions); ACL CAT <category>: the RESP commands that need it. */

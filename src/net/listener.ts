@@ -110,7 +110,7 @@ function loopback(host: string): boolean {
  * loopback would let anyone who reaches it read and erase everything, so the server refuses to
  * start and says how to fix it. Null when starting is fine.
  */
-export function protectedModeRefusal(config: Pick<Config, "listenHost" | "respListenHost" | "tlsListenHost" | "protectedMode" | "authPassword" | "users">): string | null {
+export function protectedModeRefusal(config: Pick<Config, "listenHost" | "respListenHost" | "tlsListenHost" | "protectedMode" | "authPassword" | "users" | "aclFile">): string | null {
   if (!config.protectedMode || authConfigured(config)) return null;
   const addrs = [[config.listenHost, "listen_addr"], [config.respListenHost, "resp_listen_addr"], [config.tlsListenHost, "tls_listen_addr"]];
   const open = addrs.filter(([h]) => h !== null && !loopback(h)) as [string, string][];
@@ -121,7 +121,20 @@ export function protectedModeRefusal(config: Pick<Config, "listenHost" | "respLi
 
 type BindConfig = Pick<
   Config,
-  "listenHost" | "listenPort" | "respListenHost" | "respListenPort" | "tlsListenHost" | "tlsListenPort" | "protectedMode" | "authPassword" | "users" | "tlsCertFile" | "tlsKeyFile" | "tlsCaFile" | "tlsClientAuth"
+  | "listenHost"
+  | "listenPort"
+  | "respListenHost"
+  | "respListenPort"
+  | "tlsListenHost"
+  | "tlsListenPort"
+  | "protectedMode"
+  | "authPassword"
+  | "users"
+  | "aclFile"
+  | "tlsCertFile"
+  | "tlsKeyFile"
+  | "tlsCaFile"
+  | "tlsClientAuth"
 >;
 
 interface TlsOptions {

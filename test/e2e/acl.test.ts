@@ -1,10 +1,15 @@
 // ACL SETUSER, DELUSER and CAT at run time, against a real server and side by side with
 // redis-server 7.0.15: the rules Osprey takes behave as Redis's, the ones it refuses are named,
-// connections of a changed user follow at once, connections of a deleted user are closed.
+// connections of a changed user follow at once, connections of a deleted user are closed;
+// acl_file with ACL SAVE and ACL LOAD.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { RawClient } from "../support/client.ts";
-import { startServer, type RunningServer } from "../support/server.ts";
+import { spawnServer, startServer, writeConfig, type RunningServer } from "../support/server.ts";
 import { run, startRedis, type RedisServer } from "../resp/redis.ts";
 
 let server: RunningServer;
@@ -157,4 +162,65 @@ describe("connections of a changed or deleted user", () => {
       await s.stop();
     }
   });
+});
+
+describe("acl_file", () => {
+  test("ACL SAVE writes the users atomically in Redis's file format; a restart and ACL LOAD read them back", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "osprey-aclfile-"));
+    const file = join(dir, "users.acl");
+    try {
+      let s = await startServer({ auth_password: "secret", acl_file: file }, { dataDir: dir });
+      expect(await cli(s.port, admin, ["ACL SETUSER bob on >bob-pass ~bob:* +@read", "ACL SAVE"])).toBe("OK\nOK\n");
+      const saved = readFileSync(file, "utf8");
+      expect(saved).toContain(`user bob on #${createHash("sha256").update("bob-pass").digest("hex")} ~bob:* resetchannels -@all +@read\n`);
+      expect(saved).toContain("user default on #");
+      expect(saved).not.toContain("bob-pass");
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      expect(await s.signal("SIGTERM")).toBe(0);
+
+      s = await startServer({ auth_password: "secret", acl_file: file }, { dataDir: dir });
+      try {
+        await s.waitForLog("2 user(s) loaded from acl_file");
+        expect(await cli(s.port, ["--user", "bob", "--pass", "bob-pass"], ["GET bob:1", "SET bob:1 x"])).toBe(
+          "(nil)\n(error) NOPERM this user has no permissions to run the 'set' command\n",
+        );
+        // Edited by hand: ACL LOAD takes it whole, or not at all.
+        writeFileSync(file, `${saved}user carol on >carol-pass ~* +@all\n`);
+        expect(await cli(s.port, ["--user", "carol", "--pass", "carol-pass"], ["PING"])).toContain("WRONGPASS"); // not loaded yet
+        const bob = await RawClient.connect(s.port);
+        await bob.send(resp("AUTH", "bob", "bob-pass"));
+        expect(await bob.line()).toBe("+OK");
+        writeFileSync(file, "user carol on >carol-pass ~* +@all\nuser dan on bogus\n");
+        expect(await cli(s.port, admin, ["ACL LOAD", "ACL USERS"])).toBe(
+          "(error) ERR Error loading ACLs, acl_file line 2: Error in ACL SETUSER modifier 'bogus': Syntax error\n" + '1) "bob"\n2) "default"\n',
+        );
+        writeFileSync(file, "user carol on >carol-pass ~* +@all\n");
+        expect(await cli(s.port, admin, ["ACL LOAD", "ACL USERS"])).toBe('OK\n1) "carol"\n2) "default"\n');
+        await bob.waitClosed(); // bob is gone from the file: his connection is closed
+        expect(await cli(s.port, ["--user", "carol", "--pass", "carol-pass"], ["ACL WHOAMI"])).toBe('"carol"\n');
+      } finally {
+        await s.signal("SIGTERM");
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+
+  test("without acl_file ACL SAVE and LOAD answer Redis's error", async () => {
+    const lines = ["ACL SAVE", "ACL LOAD"];
+    expect(await cli(server.port, admin, lines)).toBe(await cli(redis.port, admin, lines));
+  });
+
+  test("an acl_file that does not load stops the start-up, naming the line", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "osprey-aclfile-"));
+    try {
+      writeFileSync(join(dir, "users.acl"), "user ok on >p ~* +@all\nuser bad on +get\n");
+      const configPath = writeConfig(dir, { listen_addr: "127.0.0.1:0", data_dir: dir, acl_file: join(dir, "users.acl") });
+      const { code, stderr } = await spawnServer(["--config", configPath]).exited(20_000);
+      expect(code).toBe(1);
+      expect(stderr).toContain("acl_file line 2: Error in ACL SETUSER modifier '+get'");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 });
