@@ -26,7 +26,7 @@ import { entryOverheadBytesEstimate, evictBudgetMs } from "../constants.ts";
 import { Fail } from "./reply.ts";
 import { aloneBegin, aloneEnd, ranInRun } from "./timing.ts";
 import { slowlog } from "./slowlog.ts";
-import { feedMonitors, monitor } from "./monitor.ts";
+import { feedMonitors, monitor, Redact } from "./monitor.ts";
 import { psubscribe, publish, pubsub, punsubscribe, subscribe, subscribedRefusal, unsubscribe } from "./pubsub.ts";
 
 /** A command: reads its arguments from the session, calls the engine, hands the result to `s.reply`. */
@@ -421,7 +421,7 @@ function execute(s: Session, routes: Routes, route: Route | undefined, ctx: Cont
   else if (s.subscribed && (route.flags & Flag.Subscribed) === 0 && s.reply.version === 2) s.reply.error(subscribedRefusal(route.name));
   else {
     ctx.stats.calls[route.index]++;
-    if (ctx.monitors.length !== 0) feedMonitors(s, ctx, route.run === hello);
+    if (ctx.monitors.length !== 0) feedMonitors(s, ctx, route.run === hello ? Redact.Hello : route.run === auth ? Redact.All : Redact.None);
     if (route.paired && (p.argc & 1) === 0) s.reply.error(route.arityError);
     else if (route.keyFirst !== 0 && !keysValid(s, route, ctx)) return;
     // Without a memory limit this one comparison is all max_memory_bytes costs a request.

@@ -206,6 +206,26 @@ describe("RESP", () => {
     other.close();
   });
 
+  test("MONITOR shows AUTH and HELLO AUTH with their secrets redacted, as Redis does", async () => {
+    const resp = (...args: string[]) => `*${args.length}\r\n${args.map((a) => `$${a.length}\r\n${a}\r\n`).join("")}`;
+    const monitor = await RawClient.connect(server.port);
+    await monitor.send(resp("AUTH", "secret") + resp("MONITOR"));
+    expect([await monitor.line(), await monitor.line()]).toEqual(["+OK", "+OK"]);
+    const c = await RawClient.connect(server.port);
+    await c.send(resp("AUTH", "reader", "reader-pass"));
+    expect(await c.line()).toBe("+OK");
+    await c.send(resp("HELLO", "2", "SETNAME", "AUTH", "AUTH", "reader", "reader-pass"));
+    await c.line();
+    await c.send(resp("PING"));
+    const lines: string[] = [];
+    while (!lines.some((l) => l.includes('"PING"'))) lines.push(await monitor.line());
+    expect(lines.find((l) => l.includes('"AUTH"'))).toMatch(/\] "AUTH" "\(redacted\)" "\(redacted\)"$/);
+    expect(lines.find((l) => l.includes('"HELLO"'))).toMatch(/\] "HELLO" "2" "SETNAME" "AUTH" "AUTH" "\(redacted\)" "\(redacted\)"$/);
+    expect(lines.join("\n")).not.toContain("reader-pass");
+    c.close();
+    monitor.close();
+  });
+
   test("a read-only user's MULTI with a write is refused when queued and EXEC aborts", async () => {
     const out = await cli(server.port, ["--user", "reader", "--pass", "reader-pass"], ["MULTI", "GET k", "SET k x", "EXEC", "GET k"]);
     expect(out).toBe(
