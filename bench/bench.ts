@@ -1,6 +1,7 @@
 // Osprey load generator: closed-loop pipelined GET/SET/INCR load over loopback TCP, speaking
 // Osprey's text protocol or RESP2 (to measure redis-server at the same shape), with latency percentiles.
 
+import { readFileSync } from "node:fs";
 import { defineCommand, runMain, type ArgsDef } from "citty";
 import { fillKeyspace, Load, type Op, type Target, type Workload } from "./lib/driver.ts";
 import { Histogram } from "./lib/histogram.ts";
@@ -21,6 +22,8 @@ const args = {
   duration: { type: "string", default: "10", description: "Measured seconds" },
   warmup: { type: "string", default: "1", description: "Unmeasured seconds of load before measuring" },
   protocol: { type: "enum", options: ["osprey", "resp"], default: "osprey", description: "Wire protocol (resp = RESP2, for redis-server)" },
+  tls: { type: "boolean", default: false, description: "Connect over TLS (the server's certificate checked against the system's CAs)" },
+  cacert: { type: "string", description: "PEM CA file the server's certificate must chain to (implies --tls)" },
   preload: { type: "boolean", default: false, description: "For get/mixed: SET every key of the keyspace first, so GETs hit" },
   json: { type: "boolean", default: false, description: "Also print the result as one JSON line (the last line of stdout)" },
 } satisfies ArgsDef;
@@ -30,6 +33,18 @@ interface Options extends Target, Workload {
   readonly warmupS: number;
   readonly preload: boolean;
   readonly json: boolean;
+}
+
+/** --tls / --cacert as the driver's `tls`. */
+function tlsOf(a: Record<string, unknown>): Pick<Target, "tls"> {
+  if (typeof a.cacert === "string") {
+    try {
+      return { tls: { ca: readFileSync(a.cacert, "utf8") } };
+    } catch (err) {
+      throw new UsageError(`--cacert: ${(err as Error).message}`);
+    }
+  }
+  return a.tls === true ? { tls: true } : {};
 }
 
 function parseOptions(a: Record<string, unknown>): Options {
@@ -43,6 +58,7 @@ function parseOptions(a: Record<string, unknown>): Options {
     host: loopbackHostOption(a.host as string),
     port: numberOption("port", a.port as string, { min: 1, max: 65535 }),
     protocol: a.protocol as Protocol,
+    ...tlsOf(a),
     op,
     clients: numberOption("clients", a.clients as string, { min: 1, max: 10_000 }),
     pipeline,

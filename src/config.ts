@@ -36,6 +36,7 @@ type Raw = Record<string, unknown>;
 // Timers treat a delay above 2^31-1 ms as 1 ms, so a huge *_ms value would fire constantly.
 const timerMsMax = 2 ** 31 - 1;
 const intMax = Number.MAX_SAFE_INTEGER;
+const intMax32 = 2 ** 31 - 1;
 const syncPolicies: readonly SyncPolicy[] = ["os", "batch", "always"];
 const logLevels: readonly LogLevel[] = ["DEBUG", "INFO", "WARN", "ERROR"];
 const tlsClientAuths: readonly TlsClientAuth[] = ["no", "optional", "required"];
@@ -98,8 +99,14 @@ export function configFromObject(raw: Raw, opts: ConfigOptions = {}): Config {
     evictionPolicy: oneOf(raw, "eviction_policy", evictionPolicies, (s) => s.toLowerCase()),
     authPassword,
     users,
+    aclFile: string(raw, "acl_file") === "" ? null : resolve(baseDir, string(raw, "acl_file")),
     protectedMode: bool(raw, "protected_mode"),
     ...tls,
+    // Redis's timeout takes up to INT_MAX seconds; as milliseconds that still fits a double exactly.
+    timeoutSeconds: int(raw, "timeout", 0, intMax32),
+    unauthenticatedClientsMax: int(raw, "max_unauthenticated_clients", 1, intMax),
+    authTimeoutSeconds: int(raw, "auth_timeout", 0, intMax32),
+    authFailureDelayMs: int(raw, "auth_failure_delay_ms", 0, timerMsMax),
   });
 }
 
@@ -305,7 +312,7 @@ function oneOf<T extends string>(raw: Raw, key: Key, choices: readonly T[], fold
  * Split listen_addr into host and port: "host:port", "[v6]:port", or ":port" for every IPv4
  * interface (as Go's net.Listen, which the original used, reads it). A bare v6 host is ambiguous.
  */
-function listenAddr(raw: Raw, key: "listen_addr" | "resp_listen_addr" | "metrics_listen_addr"): { host: string; port: number } {
+function listenAddr(raw: Raw, key: "listen_addr" | "resp_listen_addr" | "metrics_listen_addr" | "tls_listen_addr"): { host: string; port: number } {
   let v = value(raw, key);
   // The metrics endpoint is for a scraper on this host unless told otherwise: a bare port is loopback.
   if (key === "metrics_listen_addr" && typeof v === "string" && /^:?\d{1,5}$/.test(v)) v = `127.0.0.1:${v.replace(":", "")}`;
@@ -331,12 +338,14 @@ function umask(raw: Raw, key: Key): number {
  * asked for (tls_client_auth other than "no"), and client auth only with TLS on. The files are read
  * when the server binds, which names a missing or unreadable one.
  */
-function tlsOf(raw: Raw, baseDir: string): Pick<Config, "tlsCertFile" | "tlsKeyFile" | "tlsCaFile" | "tlsClientAuth"> {
+function tlsOf(raw: Raw, baseDir: string): Pick<Config, "tlsCertFile" | "tlsKeyFile" | "tlsCaFile" | "tlsClientAuth" | "tlsListenHost" | "tlsListenPort"> {
   const cert = string(raw, "tls_cert_file");
+  const listen = string(raw, "tls_listen_addr") === "" ? null : listenAddr(raw, "tls_listen_addr");
   const key = string(raw, "tls_key_file");
   const ca = string(raw, "tls_ca_file");
   const clientAuth = oneOf(raw, "tls_client_auth", tlsClientAuths, (s) => s.toLowerCase());
   if ((cert === "") !== (key === "")) fail(cert === "" ? "tls_cert_file" : "tls_key_file", "a file next to " + (cert === "" ? "tls_key_file" : "tls_cert_file") + " (TLS needs both)", "");
+  if (listen !== null && cert === "") fail("tls_listen_addr", `"" while TLS is off (tls_cert_file and tls_key_file unset)`, string(raw, "tls_listen_addr"));
   if (clientAuth !== "no" && cert === "") fail("tls_client_auth", `"no" while TLS is off (tls_cert_file and tls_key_file unset)`, clientAuth);
   if (clientAuth !== "no" && ca === "") fail("tls_ca_file", `the CA file client certificates are checked against (tls_client_auth = "${clientAuth}")`, ca);
   return {
@@ -344,6 +353,8 @@ function tlsOf(raw: Raw, baseDir: string): Pick<Config, "tlsCertFile" | "tlsKeyF
     tlsKeyFile: key === "" ? null : resolve(baseDir, key),
     tlsCaFile: ca === "" ? null : resolve(baseDir, ca),
     tlsClientAuth: clientAuth,
+    tlsListenHost: listen?.host ?? null,
+    tlsListenPort: listen?.port ?? 0,
   };
 }
 

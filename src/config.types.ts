@@ -86,8 +86,13 @@ export interface Config {
   readonly authPassword: string;
   /** [[users]], in file order. */
   readonly users: readonly UserConfig[];
+  /** acl_file, resolved to an absolute path; null when none. */
+  readonly aclFile: string | null;
   /** protected_mode: refuse to listen beyond loopback while no password or user is configured. */
   readonly protectedMode: boolean;
+  /** tls_listen_addr, split: a separate TLS port (then the others stay plain TCP); null when off. */
+  readonly tlsListenHost: string | null;
+  readonly tlsListenPort: number;
   /** tls_cert_file and tls_key_file, resolved to absolute paths; null when TLS is off. */
   readonly tlsCertFile: string | null;
   readonly tlsKeyFile: string | null;
@@ -95,4 +100,12 @@ export interface Config {
   readonly tlsCaFile: string | null;
   /** tls_client_auth */
   readonly tlsClientAuth: TlsClientAuth;
+  /** timeout: idle seconds before a client is closed (0 = never); CONFIG SET timeout changes it. */
+  readonly timeoutSeconds: number;
+  /** max_unauthenticated_clients: connections waiting to authenticate, at most (with a password or users configured). */
+  readonly unauthenticatedClientsMax: number;
+  /** auth_timeout: seconds a connection has to authenticate (0 = no deadline). */
+  readonly authTimeoutSeconds: number;
+  /** auth_failure_delay_ms: the delay of each failed AUTH past the first few in a row on a connection (0 = none). */
+  readonly authFailureDelayMs: number;
 }

@@ -203,15 +203,31 @@ export const defaults = {
   auth_password: "",
   // [[users]] tables: name, password_sha256 or password_hash, permissions, keys, enabled.
   users: [] as readonly unknown[],
+  // Where ACL SAVE writes the users (and ACL LOAD reads them); when the file exists at start-up its
+  // users replace those above. "" = none: users made with ACL SETUSER last until a restart.
+  acl_file: "",
   // With no password and no user, a listen address beyond loopback refuses to start.
   protected_mode: true,
   // TLS on listen_addr and resp_listen_addr: a PEM certificate chain and its private key; "" = off.
   tls_cert_file: "",
   tls_key_file: "",
+  // A separate TLS address ("host:port"): TLS there only, the other ports plain; "" = TLS on them.
+  tls_listen_addr: "",
   // PEM CA certificates that client certificates must chain to (mutual TLS); "" = none.
   tls_ca_file: "",
   // Whether clients must present a certificate: "no", "optional" (checked when sent) or "required".
   tls_client_auth: "no",
+  // Seconds a client may stay idle before it is closed (Redis's timeout); 0 = never. Subscribers,
+  // MONITOR and clients with a request held (CLIENT PAUSE) are not timed out. CONFIG SET timeout changes it.
+  timeout: 0,
+  // With a password or users configured: connections that have not authenticated yet, at most.
+  // The next one is refused, so a flood of idle sockets cannot take every max_clients slot.
+  max_unauthenticated_clients: 1000,
+  // Seconds a connection has to authenticate, from its accept (or its RESET); 0 = no deadline.
+  auth_timeout: 10,
+  // After 3 failed AUTH attempts in a row on a connection, each further failure is answered this
+  // many ms late (other clients are served meanwhile), slowing down password guessing; 0 = off.
+  auth_failure_delay_ms: 200,
 } as const;
 
 assert(defaults.client_input_bytes_max >= connectionInputBytesMax(valueBytesMaxLimit), "the default client_input_bytes_max must fit one maximal request at any max_value_bytes");
@@ -223,6 +239,14 @@ assert(defaults.client_output_bytes_max >= outputHardBytes, "the default client_
 export const usersMax = 1000;
 /** A user name's bytes at most (Redis has no limit; ACL LIST lines and log lines stay short). */
 export const userNameBytesMax = 128;
+/** Failed AUTH attempts in a row a connection makes before auth_failure_delay_ms applies (a typo or two costs nothing). */
+export const authFailuresFreeCount = 3;
+/**
+ * How often the client sweep (timeout, auth_timeout) looks at every connection: one pass over the
+ * client registry (10,000 clients: well under a millisecond), no timer per client or request.
+ * A deadline is therefore met up to this late.
+ */
+export const clientSweepMs = 1000;
 
 // ---- Descriptors ----
 

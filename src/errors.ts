@@ -91,6 +91,10 @@ export const Err = {
   noPermKey: reply("NOPERM", "no permission to access a key named in the request"),
   /** SCAN, DBSIZE, FLUSHALL, … from a user with a keys pattern: they reach keys the request does not name. */
   noPermKeyspace: reply("NOPERM", "no permission to run a command that reaches keys outside the user's pattern"),
+  /** A connection accepted while max_unauthenticated_clients connections wait to authenticate; it is closed. */
+  unauthenticatedMax: reply("BUSY", "too many connections waiting to authenticate (max_unauthenticated_clients)"),
+  /** A connection that did not authenticate within auth_timeout seconds; it is closed. */
+  authTimeout: reply("NOAUTH", "not authenticated within auth_timeout: closing the connection"),
 } as const;
 
 /**
@@ -169,6 +173,10 @@ export const RespErr = {
   noPermKey: respError("-NOPERM this user has no permissions to access one of the keys used as arguments"),
   /** SCAN, KEYS, DBSIZE, FLUSHALL, … from a user with a keys pattern (Osprey's rule; Redis would not filter them). */
   noPermKeyspace: respError("-NOPERM this user has a key pattern and this command reaches keys outside it"),
+  /** A connection accepted on resp_listen_addr while max_unauthenticated_clients wait to authenticate; it is closed. */
+  unauthenticatedMax: respError("max number of unauthenticated clients reached"),
+  /** A connection that did not authenticate within auth_timeout seconds; it is closed. */
+  authTimeout: respError("-NOAUTH Authentication not completed within auth_timeout, closing the connection."),
   /** CLIENT SETNAME with a byte outside '!'..'~'. */
   clientName: respError("Client names cannot contain spaces, newlines or special characters."),
   /** EXPIRE with NX and another condition. */

@@ -116,6 +116,11 @@ export function renderPrometheus(m: Metrics): string {
   e.one("osprey_max_clients", "gauge", "The client limit in force (max_clients, lowered when descriptors are short).", m.maxClients);
   e.one("osprey_connections_total", "counter", "Connections accepted, refused ones included.", m.connectionsTotal);
   e.one("osprey_rejected_connections_total", "counter", "Connections refused because max_clients were connected.", m.rejectedClientsTotal);
+  e.one("osprey_unauthenticated_clients", "gauge", "Connected clients that have not authenticated yet (max_unauthenticated_clients bounds them).", m.unauthenticatedClients);
+  e.one("osprey_rejected_unauthenticated_connections_total", "counter", "Connections refused because max_unauthenticated_clients were waiting to authenticate.", m.rejectedUnauthenticatedTotal);
+  e.one("osprey_auth_failures_total", "counter", "Failed AUTH and HELLO AUTH attempts.", m.authFailuresTotal);
+  e.one("osprey_auth_timeouts_total", "counter", "Connections closed for not authenticating within auth_timeout.", m.authTimeoutsTotal);
+  e.one("osprey_idle_timeouts_total", "counter", "Connections closed for being idle longer than timeout.", m.idleTimeoutsTotal);
   e.one("osprey_client_input_bytes", "gauge", "Unparsed input buffered by all clients (client_input_bytes_max bounds it).", m.clientInputBytes);
   e.one("osprey_input_limit_disconnects_total", "counter", "Clients disconnected to keep buffered input under client_input_bytes_max.", m.inputLimitDisconnectsTotal);
 

@@ -4,6 +4,7 @@
 import type { Context } from "./commands/context.ts";
 import { Stat } from "./commands/context.ts";
 import { Histogram, latencyBoundsS } from "./histogram.ts";
+import { clientsOf } from "./net/clients.ts";
 
 export { Histogram, latencyBoundsS };
 
@@ -116,6 +117,12 @@ export interface Metrics {
   errorsTotal: number;
   connectionsTotal: number;
   rejectedClientsTotal: number;
+  /** Connections that have not authenticated yet, and the authentication counters of Stats. */
+  unauthenticatedClients: number;
+  rejectedUnauthenticatedTotal: number;
+  authFailuresTotal: number;
+  authTimeoutsTotal: number;
+  idleTimeoutsTotal: number;
   /** Unparsed input buffered by all clients (their buffers' capacity), and the clients dropped to bound it. */
   clientInputBytes: number;
   inputLimitDisconnectsTotal: number;
@@ -151,6 +158,11 @@ export function collectMetrics(ctx: Context, nowMs: number): Metrics {
     errorsTotal: s.errorsTotal,
     connectionsTotal: s.connectionsTotal,
     rejectedClientsTotal: s.rejectedClientsTotal,
+    unauthenticatedClients: clientsOf(ctx).unauthenticated,
+    rejectedUnauthenticatedTotal: s.rejectedUnauthenticatedTotal,
+    authFailuresTotal: s.authFailuresTotal,
+    authTimeoutsTotal: s.authTimeoutsTotal,
+    idleTimeoutsTotal: s.idleTimeoutsTotal,
     clientInputBytes: ctx.input.bytes,
     inputLimitDisconnectsTotal: ctx.input.disconnectsTotal,
     clientOutputBytes: ctx.output.bytes,

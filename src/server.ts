@@ -17,12 +17,13 @@ import { stopOnBug } from "./fatal.ts";
 import { commit, version } from "./version.ts";
 import { createLog, log, setLog } from "./log.ts";
 import { bindMetrics, type MetricsEndpoint } from "./metrics-http.ts";
-import { BusyWatch, bind, ListenError } from "./net/listener.ts";
+import { BusyWatch, bind, ListenError, TlsReloadError } from "./net/listener.ts";
 import { inputBudget, outputBudget } from "./net/budget.ts";
 import { countOpenFds, fitClients } from "./net/descriptors.ts";
 import { raiseFileLimit } from "./native/index.ts";
 import { DataDirLockedError, openPersistence, RecoveryError, type Persistence } from "./persistence/index.ts";
 import { isToolName, runTool } from "./tools/index.ts";
+import { loadAclFile } from "./auth.ts";
 
 /** Exit statuses: a clean stop, a server that cannot start (config, data_dir, port, lock, recovery), a wrong command line. */
 const exitOk = 0;
@@ -77,6 +78,16 @@ export async function startServer(config: Config, options: { repair?: boolean } 
     activeExpire: true,
   };
   setKeyspaceEvents(ctx, ctx.notifyFlags);
+  // acl_file's users, before any client is accepted: a file that does not load stops the start-up.
+  try {
+    const n = loadAclFile(ctx);
+    if (n !== null) log.info(`${n} user(s) loaded from acl_file ${config.aclFile}`);
+  } catch (err) {
+    bound.close();
+    metrics?.stop();
+    persistence.close();
+    throw err;
+  }
   const busy = new BusyWatch(config.busyWarnMs);
   // 4. Accept, in the same turn recovery ended in: nothing ran against a half-loaded keyspace.
   const server = bound.serve(ctx, busy);
@@ -100,15 +111,21 @@ export async function startServer(config: Config, options: { repair?: boolean } 
     hostname: server.hostname,
     port: server.port,
     resp: server.resp,
+    tls: server.tls,
     metrics: metrics === null ? null : { hostname: metrics.hostname, port: metrics.port },
     /**
-     * Applies the settings that can change while running (log_level, slowlog_threshold_ms): the
-     * context's config is replaced whole, so every reader sees one consistent Config.
+     * Applies the settings that can change while running (`reloadable`: log_level,
+     * slowlog_threshold_ms, timeout, the authentication limits): the context's config is replaced
+     * whole, so every reader sees one consistent Config.
      */
-    reconfigure(next: Pick<Config, "logLevel" | "slowlogThresholdMs">) {
-      (ctx as { config: Config }).config = Object.freeze({ ...ctx.config, logLevel: next.logLevel, slowlogThresholdMs: next.slowlogThresholdMs });
+    reconfigure(next: Pick<Config, (typeof reloadable)[number]>) {
+      const changed: Partial<Config> = {};
+      for (const f of reloadable) (changed as Record<string, unknown>)[f] = next[f];
+      (ctx as { config: Config }).config = Object.freeze({ ...ctx.config, ...changed });
       log.reconfigure?.(next);
     },
+    /** SIGHUP's TLS step (net/listener.ts reloadTls): what changed, "" when nothing did; throws TlsReloadError. */
+    reloadTls: () => server.reloadTls(),
     async stop() {
       clearInterval(sweeper);
       metrics?.stop();
@@ -206,8 +223,9 @@ OSPREY_LISTEN_ADDR, OSPREY_DATA_DIR, OSPREY_SYNC_POLICY, OSPREY_METRICS_LISTEN_A
 OSPREY_CONFIG names the config file. A flag wins over the environment, the environment over the
 file, the file over the defaults.
 
-Signals: SIGTERM/SIGINT stop cleanly; SIGHUP reopens the log file and reloads log_level and
-slowlog_threshold_ms; SIGUSR1 starts a snapshot. Documentation: docs/OPERATIONS.md.
+Signals: SIGTERM/SIGINT stop cleanly; SIGHUP reopens the log file, reloads log_level,
+slowlog_threshold_ms, timeout and the authentication limits, and reads the TLS certificate files
+again; SIGUSR1 starts a snapshot. Documentation: docs/OPERATIONS.md.
 `;
 }
 
@@ -306,12 +324,13 @@ export async function main(argv: readonly string[]): Promise<void> {
   server.ctx.shutdown = (why) => void stop(why);
   // The "listening" line comes last: whoever waits for it finds every port open.
   if (server.resp !== null) log.info(`RESP2-only port on ${server.resp.hostname}:${server.resp.port} (resp_listen_addr)`);
+  if (server.tls !== null) log.info(`TLS port on ${server.tls.hostname}:${server.tls.port} (tls_listen_addr)`);
   if (server.metrics !== null) log.info(`Prometheus metrics on http://${server.metrics.hostname}:${server.metrics.port}/metrics (metrics_listen_addr)`);
   log.info(`Osprey listening on ${server.hostname}:${server.port} (pid ${process.pid}, data_dir ${config.dataDir})`);
 }
 
-/** Settings SIGHUP applies at once; every other key is only read at start-up. */
-const reloadable = ["logLevel", "slowlogThresholdMs"] as const;
+/** Settings SIGHUP applies at once; every other key is only read at start-up (TLS certificate files are read again too). */
+const reloadable = ["logLevel", "slowlogThresholdMs", "timeoutSeconds", "unauthenticatedClientsMax", "authTimeoutSeconds", "authFailureDelayMs"] as const;
 
 /** Config fields whose osprey.toml key is not the field's name in snake_case. */
 const keyNames: Partial<Record<keyof Config, string>> = {
@@ -319,6 +338,8 @@ const keyNames: Partial<Record<keyof Config, string>> = {
   listenPort: "listen_addr",
   respListenHost: "resp_listen_addr",
   respListenPort: "resp_listen_addr",
+  tlsListenHost: "tls_listen_addr",
+  tlsListenPort: "tls_listen_addr",
   metricsListenHost: "metrics_listen_addr",
   metricsListenPort: "metrics_listen_addr",
   clientsMax: "max_clients",
@@ -326,6 +347,9 @@ const keyNames: Partial<Record<keyof Config, string>> = {
   valueBytesMax: "max_value_bytes",
   walBytesMax: "wal_max_bytes",
   snapshotEnable: "enable_snapshot",
+  timeoutSeconds: "timeout",
+  unauthenticatedClientsMax: "max_unauthenticated_clients",
+  authTimeoutSeconds: "auth_timeout",
 };
 
 /** The osprey.toml key of a Config field, for the lines SIGHUP logs. */
@@ -339,6 +363,7 @@ function keyOf(field: keyof Config): string {
  * that no longer validates changes nothing.
  */
 function reload(server: Running, started: Config, read: () => Config): void {
+  reloadTls(server);
   let next: Config;
   try {
     next = read();
@@ -361,6 +386,22 @@ function reload(server: Running, started: Config, read: () => Config): void {
   }
   if (restart.size > 0) log.warn(`SIGHUP: changed in the configuration but only read at start-up, restart to apply: ${[...restart].join(", ")}`);
   if (applied.length === 0 && restart.size === 0) log.info("SIGHUP: configuration unchanged");
+}
+
+/**
+ * SIGHUP's certificate rotation: the TLS files are read again at their configured paths; changed
+ * and valid ones serve new connections (connected clients keep theirs), a bad one is refused and
+ * the running certificate stays.
+ */
+function reloadTls(server: Running): void {
+  if (server.ctx.config.tlsCertFile === null) return;
+  try {
+    const changed = server.reloadTls();
+    log.info(changed === "" ? "SIGHUP: TLS certificate files unchanged" : `SIGHUP: ${changed}`);
+  } catch (err) {
+    if (!(err instanceof TlsReloadError)) throw err;
+    log.error(`SIGHUP: TLS certificate not reloaded, the running one stays: ${err.message}`);
+  }
 }
 
 if (import.meta.main) void main(process.argv.slice(2));

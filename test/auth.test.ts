@@ -3,7 +3,7 @@
 
 import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { authOf, Perm } from "../src/auth.ts";
+import { Auth, Perm } from "../src/auth.ts";
 import { ConfigError, configFromObject } from "../src/config.ts";
 
 const sha = (pw: string) => createHash("sha256").update(pw).digest("hex");
@@ -21,7 +21,7 @@ function errorFor(raw: Record<string, unknown>): string {
 
 describe("users in the configuration", () => {
   test("nothing configured means no authentication: every connection may do everything", () => {
-    const auth = authOf(configFromObject({}, quiet));
+    const auth = new Auth(configFromObject({}, quiet));
     expect(auth.required).toBe(false);
     expect(auth.connectLimits).toBeNull();
   });
@@ -63,7 +63,7 @@ describe("password checks", () => {
       { auth_password: "plain", users: [{ name: "s", password_sha256: sha("digest"), permissions: ["read"] }, { name: "h", password_hash: hash, permissions: ["read"] }] },
       quiet,
     );
-    const users = authOf(cfg).users;
+    const users = new Auth(cfg).users;
     const b = (s: string) => Buffer.from(s);
     expect([users.get("default")!.verify(b("plain")), users.get("default")!.verify(b("plain "))]).toEqual([true, false]);
     expect([users.get("s")!.verify(b("digest")), users.get("s")!.verify(b("Digest"))]).toEqual([true, false]);
@@ -73,7 +73,7 @@ describe("password checks", () => {
 
   test("a disabled user never authenticates, even with its password", () => {
     const cfg = configFromObject({ users: [{ name: "off", password_sha256: sha("pw"), permissions: ["read"], enabled: false }] }, quiet);
-    expect(authOf(cfg).users.get("off")!.verify(Buffer.from("pw"))).toBe(false);
+    expect(new Auth(cfg).users.get("off")!.verify(Buffer.from("pw"))).toBe(false);
   });
 });
 

@@ -66,11 +66,18 @@ describe("defaults", () => {
       evictionPolicy: "noeviction",
       authPassword: "",
       users: [],
+      aclFile: null,
       protectedMode: true,
       tlsCertFile: null,
       tlsKeyFile: null,
       tlsCaFile: null,
       tlsClientAuth: "no",
+      tlsListenHost: null,
+      tlsListenPort: 0,
+      timeoutSeconds: 0,
+      unauthenticatedClientsMax: defaults.max_unauthenticated_clients,
+      authTimeoutSeconds: defaults.auth_timeout,
+      authFailureDelayMs: defaults.auth_failure_delay_ms,
     });
   });
 

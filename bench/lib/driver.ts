@@ -29,7 +29,12 @@ export interface Target {
   readonly host: string;
   readonly port: number;
   readonly protocol: Protocol;
+  /** Connect over TLS, checking the server against these PEM CA certificates (or the system's, with `true`); absent: plain TCP. */
+  readonly tls?: true | { readonly ca: string };
 }
+
+/** Connections waiting for their TLS handshake: what to call when it ends (null: it succeeded). */
+const handshakes = new WeakMap<Conn, (err: Error | null) => void>();
 
 export interface Workload {
   readonly op: Op;
@@ -240,6 +245,10 @@ const handlers: SocketHandler<Conn> = {
   error(socket, err) {
     socket.data.onError(err);
   },
+  // TLS only: a TLS socket takes no request bytes before its handshake ends.
+  handshake(socket, ok, err) {
+    handshakes.get(socket.data)?.(ok ? null : (err ?? new Error("TLS handshake failed")));
+  },
 };
 
 /** A running load: its connections, shared counters, and (for sequential loads) completion. */
@@ -278,8 +287,11 @@ export class Load {
     try {
       await Promise.all(
         conns.map(async (conn) => {
-          conn.socket = await Bun.connect({ hostname: target.host, port: target.port, data: conn, socket: handlers });
+          const tls = target.tls;
+          const shaken = tls === undefined ? null : new Promise<void>((resolve, reject) => handshakes.set(conn, (err) => (err === null ? resolve() : reject(err))));
+          conn.socket = await Bun.connect({ hostname: target.host, port: target.port, data: conn, socket: handlers, ...(tls === undefined ? {} : { tls }) });
           conn.socket.setNoDelay(true);
+          await shaken;
         }),
       );
     } catch (err) {

@@ -10,6 +10,7 @@ import {
   ConnectionError,
   OspreyClient,
   parseAddress,
+  type ParsedAddress,
   ServerError,
   TimeoutError,
   type SetOptions,
@@ -92,10 +93,13 @@ export function tlsOption(args: { tls?: unknown; cacert?: unknown }): { tls?: tr
   return args.tls === true ? { tls: true } : {};
 }
 
-/** Where to connect: --host/--port, else OSPREY_ADDR ("host:port"), else 127.0.0.1:7070. */
-export function address(args: { host?: unknown; port?: unknown }): { host: string; port: number } {
+/**
+ * Where to connect: --host/--port, else OSPREY_ADDR ("host:port", or a URL: `tls://host:port` and
+ * `osprey+tls://[user:password@]host:port` turn TLS on), else 127.0.0.1:7070.
+ */
+export function address(args: { host?: unknown; port?: unknown }): ParsedAddress {
   const env = process.env.OSPREY_ADDR;
-  let base: { host: string; port: number };
+  let base: ParsedAddress;
   try {
     base = env !== undefined && env !== "" ? parseAddress(env) : { host: "127.0.0.1", port: 7070 };
   } catch (err) {
@@ -107,7 +111,7 @@ export function address(args: { host?: unknown; port?: unknown }): { host: strin
     throw new UsageError(`--port must be 1-65535, got ${JSON.stringify(port)}`);
   }
   const h = host ?? base.host;
-  return { host: h.startsWith("[") && h.endsWith("]") ? h.slice(1, -1) : h, port: port === undefined ? base.port : Number(port) };
+  return { ...base, host: h.startsWith("[") && h.endsWith("]") ? h.slice(1, -1) : h, port: port === undefined ? base.port : Number(port) };
 }
 
 let stdinRead = false;

@@ -590,8 +590,35 @@ export async function connect(address: string | number | ConnectOptions = {}): P
   return client;
 }
 
-/** "host:port", "[::1]:port", "host" or "port" → host and port (defaults 127.0.0.1:7070). */
-export function parseAddress(address: string): { host: string; port: number } {
+/** What an address names: where, and for a URL whether TLS is on and whom to AUTH as. */
+export interface ParsedAddress {
+  host: string;
+  port: number;
+  tls?: true;
+  user?: string;
+  password?: string;
+}
+
+/**
+ * "host:port", "[::1]:port", "host" or "port" → host and port (defaults 127.0.0.1:7070). URLs
+ * too: `osprey://[user[:password]@]host:port`, and `osprey+tls://…` or `tls://…` for TLS (the
+ * server's certificate is then checked against the system's CAs; pass `tls: { ca }` for your own).
+ */
+export function parseAddress(address: string): ParsedAddress {
+  const url = /^(osprey|osprey\+tls|tls):\/\/(?:([^@/]*)@)?([^@/?#]*)\/?$/i.exec(address.trim());
+  if (url === null) return hostPort(address);
+  const at: ParsedAddress = hostPort(url[3]!);
+  if (url[1]!.toLowerCase() !== "osprey") at.tls = true;
+  if (url[2] !== undefined) {
+    const colon = url[2].indexOf(":");
+    const user = decodeURIComponent(colon < 0 ? url[2] : url[2].slice(0, colon));
+    if (user !== "") at.user = user;
+    if (colon >= 0) at.password = decodeURIComponent(url[2].slice(colon + 1));
+  }
+  return at;
+}
+
+function hostPort(address: string): { host: string; port: number } {
   const a = address.trim();
   let host = "127.0.0.1";
   let portText = "7070";

@@ -1,7 +1,7 @@
 // The package entry (`import { connect } from "osprey"`): the TypeScript client and its errors.
 
 export { connect, parseAddress, OspreyClient } from "./client.ts";
-export type { Bytes, ConnectOptions, Entry, ReconnectOptions, ScanOptions, ScanPage, SetOptions } from "./client.ts";
+export type { Bytes, ConnectOptions, Entry, ParsedAddress, ReconnectOptions, ScanOptions, ScanPage, SetOptions } from "./client.ts";
 export {
   AuthenticationError,
   BadRequestError,

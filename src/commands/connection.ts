@@ -11,8 +11,10 @@ import { ReplyMode, type Session } from "./session.ts";
 import { redisVersion, subcommandArity, unknownSubcommand } from "./server.ts";
 import { Flag, respRouteTable, type Routes } from "./table.ts";
 import { PauseMode } from "../net/pause.ts";
-import { aclList, authenticate, authOf, mayAdmin, resetAuth } from "../auth.ts";
+import { AclFileError, AclRuleError, aclList, authBegin, authFinish, AuthStep, authOf, deleteUsers, loadAclFile, mayAdmin, permNames, resetAuth, saveAclFile, setUser, userNameRefusal } from "../auth.ts";
+import { log } from "../log.ts";
 import { noPermCommand } from "../errors.ts";
+import { usersMax } from "../constants.ts";
 
 export function quit(s: Session): void {
   s.closing = true;
@@ -24,7 +26,7 @@ const RESET_REPLY = "RESET";
 /** RESET → +RESET: back to RESP2, no name, out of MULTI, nothing watched (Redis 6.2's resetCommand). */
 export function reset(s: Session, ctx: Context): void {
   s.reset();
-  resetAuth(s, ctx.config);
+  resetAuth(s, ctx);
   s.reply.status(RESET_REPLY);
 }
 
@@ -268,7 +270,7 @@ function clientLine(e: ClientEntry, self: Session, nowMs: number): string {
   return (
     `id=${c.id} addr=${e.addr} laddr=${e.laddr} name=${name} age=${Math.max(0, Math.floor((nowMs - e.createdMs) / 1000))} ` +
     `idle=${Math.max(0, Math.floor((nowMs - lastMs) / 1000))} flags=${clientFlags(c)} db=0 sub=0 psub=0 ssub=0 multi=${multi} ` +
-    `qbuf=${e.conn.inputBytes} cmd=${lastCommand(c, self)} user=default redir=-1 resp=${c.reply.version === 0 ? 2 : c.reply.version} ` +
+    `qbuf=${e.conn.inputBytes} cmd=${lastCommand(c, self)} user=${c.userName} redir=-1 resp=${c.reply.version === 0 ? 2 : c.reply.version} ` +
     `lib-name=${c.libName} lib-ver=${c.libVer}`
   );
 }
@@ -314,6 +316,7 @@ function clientKill(s: Session, ctx: Context): void {
   let addr: string | null = null;
   let laddr: string | null = null;
   let id = 0;
+  let user: string | null = null;
   let skipMe = true;
   let none = false;
   if (p.argc === 3) {
@@ -335,8 +338,8 @@ function clientKill(s: Session, ctx: Context): void {
       } else if (opt === "ADDR") addr = value;
       else if (opt === "LADDR") laddr = value;
       else if (opt === "USER") {
-        // Osprey has one user, Redis's `default`.
-        if (value !== "default") return s.reply.error(respError(`No such user '${value.slice(0, 128)}'`));
+        if (!authOf(ctx).users.has(value)) return s.reply.error(respError(`No such user '${value.slice(0, 128)}'`));
+        user = value;
       } else if (opt === "SKIPME") {
         const yes = value.toUpperCase();
         if (yes !== "YES" && yes !== "NO") return s.reply.error(RespErr.syntax);
@@ -351,6 +354,7 @@ function clientKill(s: Session, ctx: Context): void {
       if (addr !== null && e.addr !== addr) continue;
       if (laddr !== null && e.laddr !== laddr) continue;
       if (id !== 0 && c.id !== id) continue;
+      if (user !== null && c.userName !== user) continue;
       if (c === s && skipMe) continue;
       victims.push(e);
     }
@@ -370,8 +374,8 @@ const SETNAME = nameCodeOf("SETNAME");
 
 /**
  * HELLO [2|3 [AUTH user pass] [SETNAME name]] → the server's description, in the protocol asked
- * for (a map in RESP3). AUTH is answered as Redis without requirepass answers it: the default user
- * has no password, so `default` with any password gets in and any other user is refused.
+ * for (a map in RESP3). AUTH is AUTH's (a hash check suspends the request; its resumed run parses
+ * the arguments again and goes on from the check's outcome).
  */
 export function hello(s: Session, ctx: Context): void {
   const p = s.p;
@@ -399,10 +403,13 @@ export function hello(s: Session, ctx: Context): void {
     }
   }
   if (user >= 0) {
-    if (!authOf(ctx.config).required) {
-      // Nothing configured: the default user has no password, so any password gets it in (Redis's nopass).
-      if (s.text(user) !== "default") return s.reply.fail(Fail.WrongPass);
-    } else if (!authenticate(s, ctx.config, s.text(user), argBytes(s, user + 1))) return s.reply.fail(Fail.WrongPass);
+    if (s.resumeArg > 0) {
+      if (!authFinish(s, ctx, s.text(user))) return s.reply.fail(Fail.WrongPass);
+    } else {
+      const step = authBegin(s, ctx, s.text(user), argBytes(s, user + 1));
+      if (step === AuthStep.Pending) return;
+      if (step === AuthStep.Refused) return s.reply.fail(Fail.WrongPass);
+    }
   } else if (s.limits !== null && !s.limits.authenticated) return s.reply.error(RespErr.helloNoAuth);
   if (nameArg >= 0 && !setName(s, nameArg)) return;
   const reply = s.reply;
@@ -441,36 +448,143 @@ function argBytes(s: Session, t: number): Uint8Array {
 /**
  * AUTH [user] password → OK, in both protocols: the connection becomes that user (`default`
  * when no name is given). Every failure is one answer (text `ERR NOAUTH invalid username or
- * password`, RESP `-WRONGPASS …`), so user names cannot be probed.
+ * password`, RESP `-WRONGPASS …`), so user names cannot be probed. A Bun.password hash is
+ * checked off the event loop: the request is suspended and answered on its resumed run.
  */
 export function auth(s: Session, ctx: Context): void {
   const p = s.p;
   if (p.argc > 3) return s.reply.fail(Fail.Syntax); // Redis's answer to AUTH with more than two arguments
   const name = p.argc === 3 ? s.text(1) : "default";
-  if (!authOf(ctx.config).required) {
-    // As Redis without requirepass: AUTH <password> is a configuration mistake, AUTH default <any> passes.
-    if (p.argc === 2) return s.reply.fail(Fail.NoPassword);
-    return name === "default" ? s.reply.ok() : s.reply.fail(Fail.WrongPass);
-  }
-  if (!authenticate(s, ctx.config, name, argBytes(s, p.argc - 1))) return s.reply.fail(Fail.WrongPass);
-  s.reply.ok();
+  if (s.resumeArg > 0) return authFinish(s, ctx, name) ? s.reply.ok() : s.reply.fail(Fail.WrongPass);
+  // As Redis while the default user has no password: AUTH <password> is a configuration mistake.
+  if (p.argc === 2 && authOf(ctx).users.get("default")!.nopass) return s.reply.fail(Fail.NoPassword);
+  const step = authBegin(s, ctx, name, argBytes(s, p.argc - 1));
+  if (step === AuthStep.Ok) s.reply.ok();
+  else if (step === AuthStep.Refused) s.reply.fail(Fail.WrongPass);
 }
 
-const aclArity: Readonly<Record<string, number>> = { WHOAMI: 2, LIST: 2, USERS: 2 };
+/** Redis's arity of each ACL subcommand Osprey has (n exactly, -n at least n). */
+const aclArity: Readonly<Record<string, number>> = { WHOAMI: 2, LIST: 2, USERS: 2, CAT: -2, SETUSER: -3, DELUSER: -3, SAVE: 2, LOAD: 2, HELP: 2 };
+/** Subcommands anyone may run (Redis flags the others admin). */
+const aclForAll = new Set(["WHOAMI", "CAT", "HELP"]);
+
+const aclHelp = [
+  "ACL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+  "CAT [<category>]",
+  "    List all commands that belong to <category>, or all command categories",
+  "    when no category is specified.",
+  "DELUSER <username> [<username> ...]",
+  "    Delete a list of users.",
+  "LIST",
+  "    Show users details in config file format.",
+  "LOAD",
+  "    Reload users from the ACL file.",
+  "SAVE",
+  "    Save the current config to the ACL file.",
+  "SETUSER <username> <attribute> [<attribute> ...]",
+  "    Create or modify a user with the specified attributes.",
+  "USERS",
+  "    List all the registered usernames.",
+  "WHOAMI",
+  "    Return the current connection username.",
+  "HELP",
+  "    Print this help.",
+];
 
 /**
- * ACL WHOAMI (any user) and ACL LIST / ACL USERS (admins): the connection's user and the users of
- * the configuration, in Redis's shapes. Users are changed in osprey.toml, not at run time.
+ * ACL WHOAMI | CAT [category] | HELP (anyone) and LIST | USERS | SETUSER | DELUSER (admins), in
+ * Redis's shapes. SETUSER takes the subset of Redis's rules that maps to Osprey's users
+ * (docs/PROTOCOL.md 2.10); users made or changed at run time last until a restart.
  */
 export function acl(s: Session, ctx: Context): void {
+  const p = s.p;
   const sub = s.word(1);
   const arity = aclArity[sub];
   if (arity === undefined) return unknownSubcommand(s);
-  if (s.p.argc !== arity) return subcommandArity(s);
+  if (sub === "CAT" && p.argc > 3) return s.reply.error(respError(`unknown subcommand or wrong number of arguments for '${s.text(1).slice(0, 128)}'. Try ACL HELP.`));
+  if (arity > 0 ? p.argc !== arity : p.argc < -arity) return subcommandArity(s);
   const r = s.reply;
-  if (sub === "WHOAMI") return r.bulkText(s.userName);
-  if (!mayAdmin(s)) return r.error(noPermCommand(false, `acl|${sub.toLowerCase()}`));
-  const lines = aclList(ctx.config);
-  r.arrayHeader(lines.length);
-  for (const line of lines) r.bulkText(sub === "LIST" ? line : line.split(" ")[1]!);
+  if (!aclForAll.has(sub) && !mayAdmin(s)) return r.error(noPermCommand(false, `acl|${sub.toLowerCase()}`));
+  switch (sub) {
+    case "WHOAMI":
+      return r.bulkText(s.userName);
+    case "CAT":
+      return aclCat(s);
+    case "SETUSER":
+      return aclSetUser(s, ctx);
+    case "DELUSER": {
+      const names: string[] = [];
+      for (let t = 2; t < p.argc; t++) names.push(s.text(t));
+      if (names.includes("default")) return r.error(respError("The 'default' user cannot be removed"));
+      return r.integer(deleteUsers(s, ctx, names));
+    }
+    case "SAVE":
+    case "LOAD":
+      return aclFile(s, ctx, sub);
+    case "HELP":
+      r.arrayHeader(aclHelp.length);
+      for (const line of aclHelp) r.status(line);
+      return;
+    default: {
+      const lines = aclList(authOf(ctx));
+      r.arrayHeader(lines.length);
+      for (const line of lines) r.bulkText(sub === "LIST" ? line : line.split(" ")[1]!);
+    }
+  }
+}
+
+const noAclFile = respError(
+  "This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration.",
+);
+
+/** ACL SAVE / ACL LOAD: the users into acl_file (atomically) or from it (all or nothing), with Redis's errors; never a path in a reply. */
+function aclFile(s: Session, ctx: Context, sub: string): void {
+  if (ctx.config.aclFile === null) return s.reply.error(noAclFile);
+  if (sub === "LOAD") {
+    try {
+      if (loadAclFile(ctx) === null) return s.reply.error(respError("Error loading ACLs, acl_file does not exist"));
+    } catch (err) {
+      if (!(err instanceof AclFileError)) throw err;
+      return s.reply.error(respError(`Error loading ACLs, ${err.message}`));
+    }
+    return s.reply.ok();
+  }
+  try {
+    saveAclFile(ctx);
+  } catch (err) {
+    log.error(`ACL SAVE: cannot write acl_file ${ctx.config.aclFile}: ${(err as Error).message}`);
+    return s.reply.error(respError("There was an error trying to save the ACLs. Please check the server logs for more information"));
+  }
+  s.reply.ok();
+}
+
+/** ACL CAT: Osprey's categories (its three permissions); ACL CAT <category>: the RESP commands that need it. */
+function aclCat(s: Session): void {
+  const r = s.reply;
+  if (s.p.argc === 2) {
+    r.arrayHeader(3);
+    for (const name of Object.keys(permNames)) r.bulkText(name);
+    return;
+  }
+  const bit = permNames[s.text(2).toLowerCase()];
+  if (bit === undefined) return r.error(respError(`Unknown category '${s.text(2).slice(0, 128)}'`));
+  const names = [...respRouteTable.values()].filter((route) => (route.need & bit) !== 0).map((route) => route.name);
+  r.arrayHeader(names.length);
+  for (const name of names) r.bulkText(name);
+}
+
+/** ACL SETUSER name rule… → OK, or Redis's error naming the first rule that is not taken (nothing changes then). */
+function aclSetUser(s: Session, ctx: Context): void {
+  const name = s.text(2);
+  const refusal = userNameRefusal(name);
+  if (refusal !== null) return s.reply.error(respError(refusal));
+  const words: string[] = [];
+  for (let t = 3; t < s.p.argc; t++) words.push(s.text(t));
+  try {
+    if (!setUser(ctx, name, words)) return s.reply.error(respError(`Osprey holds at most ${usersMax} users`));
+  } catch (err) {
+    if (!(err instanceof AclRuleError)) throw err;
+    return s.reply.error(respError(`Error in ACL SETUSER modifier '${err.rule.slice(0, 128)}': ${err.message}`));
+  }
+  s.reply.ok();
 }

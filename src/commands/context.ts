@@ -45,6 +45,14 @@ export class Stats {
   connectionsTotal = 0;
   rejectedClientsTotal = 0;
   slowCommandsTotal = 0;
+  /** Failed AUTH and HELLO AUTH attempts (Redis's acl_access_denied_auth). */
+  authFailuresTotal = 0;
+  /** Connections refused because max_unauthenticated_clients were waiting to authenticate. */
+  rejectedUnauthenticatedTotal = 0;
+  /** Connections closed for not authenticating within auth_timeout. */
+  authTimeoutsTotal = 0;
+  /** Connections closed for being idle longer than timeout. */
+  idleTimeoutsTotal = 0;
 
   /** CONFIG RESETSTAT: every counter back to 0. */
   reset(): void {
@@ -53,6 +61,10 @@ export class Stats {
     this.connectionsTotal = 0;
     this.rejectedClientsTotal = 0;
     this.slowCommandsTotal = 0;
+    this.authFailuresTotal = 0;
+    this.rejectedUnauthenticatedTotal = 0;
+    this.authTimeoutsTotal = 0;
+    this.idleTimeoutsTotal = 0;
   }
 
   /** Requests per Stat (STATS' cmd_* fields): the calls of the rows counted under each. */

@@ -131,6 +131,17 @@ function memoryFields(m: Metrics): Field[] {
   ];
 }
 
+/** Authentication and client-timeout fields, under their STATS names (INFO's Stats section shows them too). */
+function authFields(m: Metrics): Field[] {
+  return [
+    ["unauthenticated_clients", m.unauthenticatedClients],
+    ["rejected_unauthenticated_total", m.rejectedUnauthenticatedTotal],
+    ["auth_failures_total", m.authFailuresTotal],
+    ["auth_timeouts_total", m.authTimeoutsTotal],
+    ["idle_timeouts_total", m.idleTimeoutsTotal],
+  ];
+}
+
 /** The STATS report, in its documented order. */
 function statsFields(m: Metrics, ctx: Context): Field[] {
   const pubsub = pubsubOf(ctx);
@@ -146,6 +157,7 @@ function statsFields(m: Metrics, ctx: Context): Field[] {
     ["errors_total", m.errorsTotal],
     ["connections_total", m.connectionsTotal],
     ["rejected_clients_total", m.rejectedClientsTotal],
+    ...authFields(m),
     ["client_input_bytes", m.clientInputBytes],
     ["input_limit_disconnects_total", m.inputLimitDisconnectsTotal],
     ["client_output_bytes", m.clientOutputBytes],
@@ -224,6 +236,9 @@ function infoSections(m: Metrics, ctx: Context): [string, Field[]][] {
       ["total_connections_received", m.connectionsTotal],
       ["total_commands_processed", m.commandsTotal],
       ["rejected_connections", m.rejectedClientsTotal],
+      // Redis's name for failed AUTH attempts, then Osprey's authentication fields as STATS names them.
+      ["acl_access_denied_auth", m.authFailuresTotal],
+      ...authFields(m),
       ["expired_keys", m.expiredTotal],
       ["evicted_keys", m.evictedTotal],
       ["total_error_replies", m.errorsTotal],
@@ -305,7 +320,7 @@ function configParams(ctx: Context): [string, string][] {
     ["dir", c.dataDir],
     ["maxmemory", String(ctx.store.maxMemory)],
     ["maxmemory-policy", ctx.store.evictionPolicy],
-    ["timeout", "0"],
+    ["timeout", String(c.timeoutSeconds)],
     ["slowlog-log-slower-than", String(c.slowlogThresholdMs * 1000)],
     ["notify-keyspace-events", notifyFlagsText(ctx.notifyFlags)],
     ["slowlog-max-len", String(slowlogOf(ctx).maxLen)],
@@ -354,6 +369,19 @@ const configSetters: ReadonlyMap<string, Setter> = new Map([
       },
       apply: (ctx: Context, value: string) => {
         (ctx as { config: Config }).config = Object.freeze({ ...ctx.config, clientsMax: Number(value) });
+      },
+    },
+  ],
+  [
+    // Seconds of idleness before a client is closed (0: never), as Redis's; the sweep reads it each second.
+    "timeout",
+    {
+      check: (value: string) => {
+        if (!/^-?\d{1,20}$/.test(value)) return "argument couldn't be parsed into an integer";
+        return wholeNumber(value, timerMsMax) === null ? `argument must be between 0 and ${timerMsMax} inclusive` : null;
+      },
+      apply: (ctx: Context, value: string) => {
+        (ctx as { config: Config }).config = Object.freeze({ ...ctx.config, timeoutSeconds: wholeNumber(value, timerMsMax)! });
       },
     },
   ],

@@ -102,6 +102,12 @@ export class Session {
    * far), given back if the connection closes before the last slice ran.
    */
   sliceState: { release(): void } | null = null;
+  /**
+   * Set with `suspendAt` by a handler waiting for work off the event loop (AUTH's Bun.password
+   * check, its delay after repeated failures): the request runs again once this settles, not on the
+   * next turn. Null otherwise.
+   */
+  until: Promise<unknown> | null = null;
   /** CLIENT REPLY OFF / SKIP (ReplyMode bits): 0 unless set, and the connection checks only that. */
   replyMode = 0;
   /**

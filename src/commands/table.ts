@@ -26,7 +26,7 @@ import { entryOverheadBytesEstimate, evictBudgetMs } from "../constants.ts";
 import { Fail } from "./reply.ts";
 import { aloneBegin, aloneEnd, ranInRun } from "./timing.ts";
 import { slowlog } from "./slowlog.ts";
-import { feedMonitors, monitor } from "./monitor.ts";
+import { feedMonitors, monitor, Redact } from "./monitor.ts";
 import { psubscribe, publish, pubsub, punsubscribe, subscribe, subscribedRefusal, unsubscribe } from "./pubsub.ts";
 
 /** A command: reads its arguments from the session, calls the engine, hands the result to `s.reply`. */
@@ -170,7 +170,7 @@ export const commands: readonly Command[] = [
   { name: "QUIT", flags: C | Flag.NoAuth | Flag.Subscribed, keys: noKeys, stat: Stat.Other, run: quit, text: { argsMin: 1, argsMax: 1 }, resp: { arity: -1, group: "connection", summary: "Closes the connection.", since: "1.0.0" } },
   { name: "SELECT", flags: CLS, keys: noKeys, stat: Stat.Other, run: select, text: null, resp: { arity: 2, group: "connection", summary: "Changes the selected database (only 0 exists).", since: "1.0.0", args: "index" } },
   { name: "AUTH", flags: CLS | Flag.NoScript | Flag.NoAuth, keys: noKeys, stat: Stat.Other, run: auth, text: { argsMin: 2, argsMax: 3, usage: "[user] <password>", summary: "Authenticates the connection as a user (default: the auth_password user)." }, resp: { arity: -2, group: "connection", summary: "Authenticates the connection.", since: "1.0.0", args: "[username] password" } },
-  { name: "ACL", flags: Flag.Connection | Flag.Loading | Flag.NoScript, keys: noKeys, stat: Stat.Other, run: acl, text: null, resp: { arity: -2, group: "server", summary: "ACL WHOAMI, LIST, USERS: the connection's user and (for admins) the configured users.", since: "6.0.0" } },
+  { name: "ACL", flags: Flag.Connection | Flag.Loading | Flag.NoScript, keys: noKeys, stat: Stat.Other, run: acl, text: null, resp: { arity: -2, group: "server", summary: "ACL WHOAMI, CAT, HELP; for admins LIST, USERS, SETUSER, DELUSER: the connection's user, the permissions, and the users.", since: "6.0.0" } },
   { name: "HELLO", flags: CLS | Flag.NoScript | Flag.NoAuth, keys: noKeys, stat: Stat.Other, run: hello, text: null, resp: { arity: -1, group: "connection", summary: "Handshakes with the Redis server.", since: "6.0.0", args: "[protover [AUTH username password] [SETNAME clientname]]" } },
   { name: "CLIENT", flags: Flag.Connection | Flag.Loading | Flag.NoScript, keys: noKeys, stat: Stat.Other, run: client, text: null, resp: { arity: -2, group: "connection", summary: "A container for client connection commands.", since: "2.4.0" } },
   // Strings
@@ -422,7 +422,7 @@ function execute(s: Session, routes: Routes, route: Route | undefined, ctx: Cont
   else if (s.subscribed && (route.flags & Flag.Subscribed) === 0 && s.reply.version === 2) s.reply.error(subscribedRefusal(route.name));
   else {
     ctx.stats.calls[route.index]++;
-    if (ctx.monitors.length !== 0) feedMonitors(s, ctx, route.run === hello);
+    if (ctx.monitors.length !== 0) feedMonitors(s, ctx, route.run === hello ? Redact.Hello : route.run === auth ? Redact.All : Redact.None);
     if (route.paired && (p.argc & 1) === 0) s.reply.error(route.arityError);
     else if (route.keyFirst !== 0 && !keysValid(s, route, ctx)) return;
     // Without a memory limit this one comparison is all max_memory_bytes costs a request.

@@ -30,7 +30,7 @@ import type { BudgetHolder } from "./budget.ts";
 import { clientsOf } from "./clients.ts";
 import { PauseMode, type PauseWaiter } from "./pause.ts";
 import { pauseHolds } from "../commands/connection.ts";
-import { authOf } from "../auth.ts";
+import { authOf, type User } from "../auth.ts";
 
 /** What a connection needs of its socket; Bun's TCP socket has exactly this shape. */
 export interface Transport {
@@ -69,18 +69,19 @@ interface Protocol {
 }
 
 
-function textProtocol(ctx: Context): Protocol {
+/** `limits`: what the connection started as when it was accepted (auth.ts Auth.connectLimits). */
+function textProtocol(ctx: Context, limits: User | null): Protocol {
   const parser = new TextParser({ valueBytesMax: ctx.config.valueBytesMax }, textPayloads);
   const session = new Session(parser, new TextReply(shared, ctx.stats), textDialect);
-  session.limits = authOf(ctx.config).connectLimits;
+  session.limits = limits;
   return { parser, session, routes: textRouteTable };
 }
 
-function respProtocol(ctx: Context): Protocol {
+function respProtocol(ctx: Context, limits: User | null): Protocol {
   const parser = new RespParser({ valueBytesMax: ctx.config.valueBytesMax });
   const reply = new RespReply(shared, ctx.stats);
   const session = new Session(parser, reply, respDialect);
-  session.limits = authOf(ctx.config).connectLimits;
+  session.limits = limits;
   reply.session = session;
   return { parser, session, routes: respRouteTable };
 }
@@ -131,6 +132,10 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
    */
   #resumeArg = 0;
   #resumeScheduled = false;
+  /** The yielded request waits for a promise (Session.until: an AUTH's hash check), not for a turn. */
+  #awaiting = false;
+  /** Session.limits as accepted: what the first byte's session starts as. */
+  readonly #connectLimits: User | null;
   #socketPaused = false;
   #state = State.Open;
   /** `deliver` queued output on this idle connection, to be written when the turn is over (deliverAll). */
@@ -144,9 +149,30 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
   constructor(transport: Transport, ctx: Context, respOnly = false) {
     this.#t = transport;
     this.#ctx = ctx;
-    if (respOnly) this.#protocol = this.#chosen(respProtocol(ctx));
+    this.#connectLimits = authOf(ctx).connectLimits;
+    if (respOnly) this.#protocol = this.#chosen(respProtocol(ctx, this.#connectLimits));
     this.#inBytesMax = connectionInputBytesMax(ctx.config.valueBytesMax);
-    clientsOf(ctx).add(this, transport, ctx.clock.nowMs());
+    clientsOf(ctx).add(this, transport, ctx.clock.nowMs(), this.#connectLimits?.authenticated === false);
+  }
+
+  /** Not idle (client timeout): a request is held (CLIENT PAUSE, a slice, an AUTH check) or replies are unsent. */
+  get busy(): boolean {
+    return this.#resumeArg !== 0 || this.#pendingBytes > 0;
+  }
+
+  /**
+   * Closed by the client sweep (net/clients.ts: timeout, auth_timeout): `farewell` in the
+   * connection's protocol (text before the first byte on listen_addr) goes out after what is
+   * queued, then the socket ends.
+   */
+  expire(farewell: { readonly text: Uint8Array; readonly resp: Uint8Array } | null): void {
+    if (this.#state !== State.Open) return;
+    if (farewell !== null) {
+      const session = this.#protocol?.session;
+      if (session === undefined) this.#t.write(farewell.text);
+      else this.deliver(session.reply.version === 0 ? farewell.text : farewell.resp);
+    }
+    this.shutdown();
   }
 
   /** The session of its protocol; null until the first byte chose one (CLIENT LIST reads it). */
@@ -325,7 +351,7 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
     const out = shared;
     const ctx = this.#ctx;
     if (pos >= end) return pos;
-    const protocol = (this.#protocol ??= this.#chosen(buf[pos] === STAR ? respProtocol(ctx) : textProtocol(ctx)));
+    const protocol = (this.#protocol ??= this.#chosen(buf[pos] === STAR ? respProtocol(ctx, this.#connectLimits) : textProtocol(ctx, this.#connectLimits)));
     const parser = protocol.parser;
     const session = protocol.session;
     const routes = protocol.routes;
@@ -416,6 +442,11 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
       this.#resumeArg = session.suspendAt;
       session.suspendAt = 0;
       parser.rebase(-pos);
+      if (session.until !== null) {
+        this.#awaiting = true;
+        void session.until.then(this.#settled, this.#settled);
+        session.until = null;
+      }
       return true;
     }
     if (session.closing) {
@@ -437,7 +468,7 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
    */
   #pump(mayResume = false): void {
     for (;;) {
-      if (!this.#paused && this.#inLen > 0 && this.#state === State.Open && (this.#resumeArg === 0 || mayResume)) {
+      if (!this.#paused && this.#inLen > 0 && this.#state === State.Open && (this.#resumeArg === 0 || (mayResume && !this.#awaiting))) {
         mayResume = false;
         const pos = this.#process(this.#in!.subarray(0, this.#inLen), 0, this.#inLen, performance.now());
         this.#consume(pos);
@@ -452,7 +483,7 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
       break;
     }
     // A handler yielded: its next slice runs after other clients' events (or on drain, when paused).
-    if (this.#resumeArg > 0 && !this.#paused && !this.#resumeScheduled) {
+    if (this.#resumeArg > 0 && !this.#paused && !this.#resumeScheduled && !this.#awaiting) {
       this.#resumeScheduled = true;
       setImmediate(this.#resumeSlice);
     }
@@ -465,6 +496,12 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
       else this.#t.resume();
     }
   }
+
+  /** What a suspended request waited for settled: it runs again (as a slice does on its turn). */
+  readonly #settled = (): void => {
+    this.#awaiting = false;
+    this.#resumeSlice();
+  };
 
   readonly #resumeSlice = (): void => {
     this.#resumeScheduled = false;

@@ -4,8 +4,9 @@
 
 import type { Socket, TCPSocketListener } from "bun";
 import { closeSync, openSync, readFileSync } from "node:fs";
-import { acceptPauseMs, acceptProbeMs, busyWarnIntervalMs, fdWarnIntervalMs, shutdownFlushMs } from "../constants.ts";
-import { authOf } from "../auth.ts";
+import { createPrivateKey, X509Certificate } from "node:crypto";
+import { acceptPauseMs, acceptProbeMs, busyWarnIntervalMs, clientSweepMs, fdWarnIntervalMs, shutdownFlushMs } from "../constants.ts";
+import { authConfigured, authOf } from "../auth.ts";
 import { assert } from "../assert.ts";
 import type { Config } from "../config.types.ts";
 import type { Context } from "../commands/context.ts";
@@ -13,6 +14,7 @@ import { readHandled } from "../metrics.ts";
 import { Err, RespErr } from "../errors.ts";
 import { log } from "../log.ts";
 import { Connection } from "./connection.ts";
+import { clientsOf } from "./clients.ts";
 import { stopOnBug } from "../fatal.ts";
 
 type Client = Connection | null; // null: refused over max_clients, closing
@@ -51,15 +53,28 @@ export interface Server {
   readonly port: number;
   /** The RESP-only listener (resp_listen_addr), when configured. */
   readonly resp: { readonly hostname: string; readonly port: number } | null;
+  /** The TLS listener (tls_listen_addr), when configured; otherwise TLS, when on, is on the other ports. */
+  readonly tls: { readonly hostname: string; readonly port: number } | null;
+  /**
+   * Reads tls_cert_file, tls_key_file and tls_ca_file again (SIGHUP) and, when they changed and
+   * check out, listens with them: new connections get the new certificate, connected ones keep
+   * theirs. Returns what changed ("" when nothing did); throws TlsReloadError, keeping the old
+   * certificate, when a file cannot be read or the certificate and key are not a valid pair.
+   */
+  reloadTls(): string;
   /** Stops accepting, flushes pending replies, closes every client; resolves when done. */
   shutdown(): Promise<void>;
 }
+
+/** A TLS reload that was refused; the running certificate stays. */
+export class TlsReloadError extends Error {}
 
 /** Listening sockets bound before recovery; serve() hands them the recovered keyspace. */
 export interface Bound {
   readonly hostname: string;
   readonly port: number;
   readonly resp: { readonly hostname: string; readonly port: number } | null;
+  readonly tls: { readonly hostname: string; readonly port: number } | null;
   /** Starts serving clients (queued ones included) with `ctx`; call in the same turn as recovery ends. */
   serve(ctx: Context, busy: BusyWatch): Server;
   /** Closes the sockets without serving (start-up failed after binding). */
@@ -95,29 +110,55 @@ function loopback(host: string): boolean {
  * loopback would let anyone who reaches it read and erase everything, so the server refuses to
  * start and says how to fix it. Null when starting is fine.
  */
-export function protectedModeRefusal(config: Pick<Config, "listenHost" | "respListenHost" | "protectedMode" | "authPassword" | "users">): string | null {
-  if (!config.protectedMode || authOf(config).required) return null;
-  const open = [[config.listenHost, "listen_addr"], [config.respListenHost, "resp_listen_addr"]].filter(([h]) => h !== null && !loopback(h)) as [string, string][];
+export function protectedModeRefusal(config: Pick<Config, "listenHost" | "respListenHost" | "tlsListenHost" | "protectedMode" | "authPassword" | "users" | "aclFile">): string | null {
+  if (!config.protectedMode || authConfigured(config)) return null;
+  const addrs = [[config.listenHost, "listen_addr"], [config.respListenHost, "resp_listen_addr"], [config.tlsListenHost, "tls_listen_addr"]];
+  const open = addrs.filter(([h]) => h !== null && !loopback(h)) as [string, string][];
   if (open.length === 0) return null;
   const [host, key] = open[0]!;
   return `protected mode: ${key} is ${host}, beyond loopback, and no password or user is configured, so anyone who reaches the port could read and erase every key. Set auth_password or add [[users]] (docs/OPERATIONS.md, Security), listen on 127.0.0.1, or opt out with protected_mode = false`;
 }
 
-type BindConfig = Pick<Config, "listenHost" | "listenPort" | "respListenHost" | "respListenPort" | "protectedMode" | "authPassword" | "users" | "tlsCertFile" | "tlsKeyFile" | "tlsCaFile" | "tlsClientAuth">;
+type BindConfig = Pick<
+  Config,
+  | "listenHost"
+  | "listenPort"
+  | "respListenHost"
+  | "respListenPort"
+  | "tlsListenHost"
+  | "tlsListenPort"
+  | "protectedMode"
+  | "authPassword"
+  | "users"
+  | "aclFile"
+  | "tlsCertFile"
+  | "tlsKeyFile"
+  | "tlsCaFile"
+  | "tlsClientAuth"
+>;
+
+interface TlsOptions {
+  readonly cert: string;
+  readonly key: string;
+  readonly ca?: string;
+  readonly requestCert: boolean;
+  readonly rejectUnauthorized: boolean;
+}
 
 /**
  * Bun.listen's `tls` from tls_cert_file, tls_key_file, tls_ca_file and tls_client_auth; null when
- * TLS is off. The files are read now, so a missing or unreadable one stops the start-up naming it.
- * "required" refuses, during the handshake, a client without a certificate from the CA; "optional"
- * asks for one and refuses only a certificate that does not verify (`handshake` below).
+ * TLS is off. The files are read now, so a missing or unreadable one stops the start-up (or a
+ * reload, with `fail`) naming it. "required" refuses, during the handshake, a client without a
+ * certificate from the CA; "optional" asks for one and refuses only a certificate that does not
+ * verify (`handshake` below).
  */
-function tlsOptions(config: BindConfig): { cert: string; key: string; ca?: string; requestCert: boolean; rejectUnauthorized: boolean } | null {
+function tlsOptions(config: BindConfig, fail: (msg: string) => Error = (msg) => new ListenError(msg)): TlsOptions | null {
   if (config.tlsCertFile === null || config.tlsKeyFile === null) return null;
   const read = (key: string, path: string): string => {
     try {
       return readFileSync(path, "utf8");
     } catch (err) {
-      throw new ListenError(`cannot read ${key} ${path}: ${(err as Error).message}`);
+      throw fail(`cannot read ${key} ${path}: ${(err as Error).message}`);
     }
   };
   const cert = read("tls_cert_file", config.tlsCertFile);
@@ -128,27 +169,57 @@ function tlsOptions(config: BindConfig): { cert: string; key: string; ca?: strin
 }
 
 /**
+ * Checks a certificate chain and key before they replace working ones (Bun.listen would take a
+ * broken pair and fail every handshake): the first certificate parses, the key parses and is that
+ * certificate's, a CA bundle parses. Returns the certificate, for the log line.
+ */
+function checkTls(tls: TlsOptions): X509Certificate {
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(tls.cert);
+  } catch (err) {
+    throw new TlsReloadError(`tls_cert_file holds no certificate that can be read: ${(err as Error).message}`);
+  }
+  let key;
+  try {
+    key = createPrivateKey(tls.key);
+  } catch (err) {
+    throw new TlsReloadError(`tls_key_file holds no private key that can be read: ${(err as Error).message}`);
+  }
+  if (!cert.checkPrivateKey(key)) throw new TlsReloadError("tls_key_file is not the key of the certificate in tls_cert_file");
+  if (tls.ca !== undefined) {
+    try {
+      new X509Certificate(tls.ca);
+    } catch (err) {
+      throw new TlsReloadError(`tls_ca_file holds no certificate that can be read: ${(err as Error).message}`);
+    }
+  }
+  return cert;
+}
+
+/**
  * Binds listen_addr (Osprey text, or RESP2 when a client's first byte is `*`) and, when
- * configured, resp_listen_addr (RESP2 only), before recovery, so that a busy port is reported at
- * once and not after replaying the data. Throws ListenError when an address cannot be bound.
- * Clients that connect meanwhile wait in the kernel's accept queue: recovery runs synchronously,
- * so the event loop accepts nothing until serve() has the recovered keyspace. Both ports share
- * one client count, one max_clients and one shutdown.
+ * configured, resp_listen_addr (RESP2 only) and tls_listen_addr (as listen_addr, over TLS: the
+ * other two then stay plain TCP; without it TLS, when on, is on both), before recovery, so that a
+ * busy port is reported at once and not after replaying the data. Throws ListenError when an
+ * address cannot be bound. Clients that connect meanwhile wait in the kernel's accept queue:
+ * recovery runs synchronously, so the event loop accepts nothing until serve() has the recovered
+ * keyspace. Every port shares one client count, one max_clients and one shutdown.
  */
 export function bind(config: BindConfig): Bound {
   const refusal = protectedModeRefusal(config);
   if (refusal !== null) throw new ListenError(refusal);
-  const tls = tlsOptions(config);
+  let tls = tlsOptions(config);
   const connections = new Set<Connection>();
   let onAllClosed: (() => void) | null = null;
   let ctx: Context | null = null;
   let busy: BusyWatch | null = null;
 
-  const open = (hostname: string, port: number, respOnly: boolean): TCPSocketListener<Client> =>
+  const open = (hostname: string, port: number, respOnly: boolean, secure: boolean): TCPSocketListener<Client> =>
     Bun.listen<Client>({
       hostname,
       port,
-      ...(tls === null ? {} : { tls }),
+      ...(tls === null || !secure ? {} : { tls }),
       socket: {
         binaryType: "uint8array",
         open(socket: Socket<Client>) {
@@ -160,6 +231,15 @@ export function bind(config: BindConfig): Bound {
             ctx.stats.rejectedClientsTotal++;
             socket.data = null;
             socket.write(respOnly ? RespErr.maxClients : Err.maxClients);
+            socket.end();
+            return;
+          }
+          // Connections waiting to authenticate are bounded apart, so idle sockets that never AUTH
+          // cannot take the slots of clients that do (auth_timeout closes them after a while too).
+          if (clientsOf(ctx).unauthenticated >= ctx.config.unauthenticatedClientsMax && authOf(ctx).required) {
+            ctx.stats.rejectedUnauthenticatedTotal++;
+            socket.data = null;
+            socket.write(respOnly ? RespErr.unauthenticatedMax : Err.unauthenticatedMax);
             socket.end();
             return;
           }
@@ -210,29 +290,32 @@ export function bind(config: BindConfig): Bound {
       },
     });
 
-  let listener: TCPSocketListener<Client>;
-  try {
-    listener = open(config.listenHost, config.listenPort, false);
-  } catch (err) {
-    throw listenFailure("listen_addr", config.listenHost, config.listenPort, err);
-  }
-  let respListener: TCPSocketListener<Client> | null = null;
-  if (config.respListenHost !== null) {
+  // With tls_listen_addr, TLS is on that port only; without it, on every port (when configured).
+  const plainSecure = config.tlsListenHost === null;
+  const ports: Port[] = [];
+  const bindPort = (key: string, hostname: string, port: number, respOnly: boolean, secure: boolean): Port => {
     try {
-      respListener = open(config.respListenHost, config.respListenPort, true);
+      const listener = open(hostname, port, respOnly, secure);
+      const p: Port = { hostname: listener.hostname, port: listener.port, respOnly, secure, listener };
+      ports.push(p);
+      return p;
     } catch (err) {
-      listener.stop(true);
-      throw listenFailure("resp_listen_addr", config.respListenHost, config.respListenPort, err);
+      for (const p of ports) p.listener?.stop(true);
+      throw listenFailure(key, hostname, port, err);
     }
-  }
-  const ports: Port[] = [{ hostname: listener.hostname, port: listener.port, respOnly: false, listener }];
-  if (respListener !== null) ports.push({ hostname: respListener.hostname, port: respListener.port, respOnly: true, listener: respListener });
-  const resp = respListener === null ? null : { hostname: respListener.hostname, port: respListener.port };
+  };
+  const main = bindPort("listen_addr", config.listenHost, config.listenPort, false, plainSecure);
+  const respPort = config.respListenHost === null ? null : bindPort("resp_listen_addr", config.respListenHost, config.respListenPort, true, plainSecure);
+  const tlsPort = config.tlsListenHost === null ? null : bindPort("tls_listen_addr", config.tlsListenHost, config.tlsListenPort, false, true);
+  const resp = respPort === null ? null : { hostname: respPort.hostname, port: respPort.port };
+  const tlsAddr = tlsPort === null ? null : { hostname: tlsPort.hostname, port: tlsPort.port };
+  const listener = { hostname: main.hostname, port: main.port };
 
   return {
     hostname: listener.hostname,
     port: listener.port,
     resp,
+    tls: tlsAddr,
     close() {
       for (const p of ports) p.listener?.stop(true);
     },
@@ -240,11 +323,37 @@ export function bind(config: BindConfig): Bound {
       ctx = context;
       busy = watch;
       const guard = new AcceptGuard(ports, open, context);
+      // One pass over the clients a second for timeout and auth_timeout (both read at each pass:
+      // CONFIG SET timeout applies at the next one).
+      const sweeper = setInterval(() => {
+        const c = context.config;
+        clientsOf(context).sweep(context, context.clock.nowMs(), c.timeoutSeconds * 1000, authOf(context).required ? c.authTimeoutSeconds * 1000 : 0);
+      }, clientSweepMs);
+      sweeper.unref();
       return {
         hostname: listener.hostname,
         port: listener.port,
         resp,
+        tls: tlsAddr,
+        reloadTls(): string {
+          if (tls === null) return "";
+          const next = tlsOptions(config, (msg) => new TlsReloadError(msg))!;
+          const changed = (["cert", "key", "ca"] as const).filter((k) => next[k] !== tls![k]);
+          if (changed.length === 0) return "";
+          const cert = checkTls(next);
+          const previous = tls;
+          tls = next;
+          try {
+            guard.relisten();
+          } catch (err) {
+            tls = previous;
+            throw new TlsReloadError(`cannot listen with the new certificate (trying again in ${acceptPauseMs} ms with the previous one): ${(err as Error).message}`);
+          }
+          const files = changed.map((k) => `tls_${k}_file`).join(", ");
+          return `${files} reloaded: certificate ${cert.subject.replace(/\n/g, ", ")}, valid until ${cert.validTo}`;
+        },
         async shutdown() {
+          clearInterval(sweeper);
           guard.stop();
           for (const p of ports) p.listener?.stop(false);
           if (connections.size === 0) return;
@@ -264,10 +373,12 @@ interface Port {
   readonly hostname: string;
   readonly port: number;
   readonly respOnly: boolean;
+  /** It speaks TLS (when TLS is configured). */
+  readonly secure: boolean;
   listener: TCPSocketListener<Client> | null;
 }
 
-type Open = (hostname: string, port: number, respOnly: boolean) => TCPSocketListener<Client>;
+type Open = (hostname: string, port: number, respOnly: boolean, secure: boolean) => TCPSocketListener<Client>;
 
 const EMFILE = "EMFILE";
 const ENFILE = "ENFILE";
@@ -315,6 +426,30 @@ class AcceptGuard {
     clearInterval(this.#timer);
   }
 
+  /**
+   * Listens again on every address with what `open` now reads (a reloaded TLS certificate): each
+   * new listener is opened as the old one closes, in one turn, and the old one stops accepting only
+   * (its clients go on; shutdown closes them). Skipped while descriptors ran out (the pause listens
+   * again with the new settings). Throws when an address cannot be listened on again; the pause's
+   * check then retries it.
+   */
+  relisten(): void {
+    if (this.#pausedAtMs >= 0) return;
+    for (const p of this.#ports) {
+      if (p.listener === null || !p.secure) continue;
+      const old = p.listener;
+      old.stop(false);
+      if (!this.paused.includes(old)) this.paused.push(old);
+      p.listener = null;
+      try {
+        p.listener = this.#open(p.hostname, p.port, p.respOnly, p.secure);
+      } catch (err) {
+        this.#pausedAtMs = performance.now(); // #check listens again after a pause, with what `open` reads then
+        throw err;
+      }
+    }
+  }
+
   #check(): void {
     const now = performance.now();
     if (this.#pausedAtMs < 0) {
@@ -333,7 +468,7 @@ class AcceptGuard {
     for (const p of this.#ports) {
       if (p.listener !== null) continue;
       try {
-        p.listener = this.#open(p.hostname, p.port, p.respOnly);
+        p.listener = this.#open(p.hostname, p.port, p.respOnly, p.secure);
       } catch (err) {
         this.#pausedAtMs = now; // try again after another pause
         this.#warn(now, `cannot listen again on ${p.hostname}:${p.port} after running out of descriptors: ${(err as Error).message}`);

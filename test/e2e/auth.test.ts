@@ -9,6 +9,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Redis from "ioredis";
+import { createClient } from "redis";
+import { RedisClient } from "bun";
 import { RawClient } from "../support/client.ts";
 import { spawnServer, startServer, writeConfig, type RunningServer } from "../support/server.ts";
 import { run, startRedis, type RedisServer } from "../resp/redis.ts";
@@ -172,6 +174,58 @@ describe("RESP", () => {
     c.close();
   });
 
+  test("an argon2 AUTH is checked off the event loop: the connection's later requests wait for its reply, other clients are answered meanwhile", async () => {
+    const resp = (...args: string[]) => `*${args.length}\r\n${args.map((a) => `$${a.length}\r\n${a}\r\n`).join("")}`;
+    const other = await textClient("secret");
+    const c = await RawClient.connect(server.port);
+    const started = performance.now();
+    // Pipelined in one write: each AUTH takes an argon2 check (~240 ms of CPU); SET and GET must run after the AUTH that lets them.
+    await c.send(resp("AUTH", "app", "wrong-1") + resp("AUTH", "app", "wrong-2") + resp("AUTH", "app", "app-pass") + resp("SET", "app:async", "v") + resp("GET", "app:async") + resp("HELLO", "3", "AUTH", "app", "wrong-3"));
+    let done = false;
+    const replies = (async () => {
+      const lines: string[] = [];
+      for (let i = 0; i < 7; i++) lines.push(await c.line());
+      done = true;
+      return lines;
+    })();
+    let pings = 0;
+    let slowestMs = 0;
+    while (!done) {
+      const t = performance.now();
+      expect(await other.request("PING\r\n")).toBe("PONG");
+      slowestMs = Math.max(slowestMs, performance.now() - t);
+      pings++;
+    }
+    const wrong = "-WRONGPASS invalid username-password pair or user is disabled.";
+    expect(await replies).toEqual([wrong, wrong, "+OK", "+OK", "$1", "v", wrong]);
+    const authMs = performance.now() - started;
+    // Checked on the event loop, the first PING would wait for the whole pipelined batch (three or four checks).
+    expect(pings).toBeGreaterThan(2);
+    expect(slowestMs).toBeLessThan(authMs / 4);
+    c.close();
+    other.close();
+  });
+
+  test("MONITOR shows AUTH and HELLO AUTH with their secrets redacted, as Redis does", async () => {
+    const resp = (...args: string[]) => `*${args.length}\r\n${args.map((a) => `$${a.length}\r\n${a}\r\n`).join("")}`;
+    const monitor = await RawClient.connect(server.port);
+    await monitor.send(resp("AUTH", "secret") + resp("MONITOR"));
+    expect([await monitor.line(), await monitor.line()]).toEqual(["+OK", "+OK"]);
+    const c = await RawClient.connect(server.port);
+    await c.send(resp("AUTH", "reader", "reader-pass"));
+    expect(await c.line()).toBe("+OK");
+    await c.send(resp("HELLO", "2", "SETNAME", "AUTH", "AUTH", "reader", "reader-pass"));
+    await c.line();
+    await c.send(resp("PING"));
+    const lines: string[] = [];
+    while (!lines.some((l) => l.includes('"PING"'))) lines.push(await monitor.line());
+    expect(lines.find((l) => l.includes('"AUTH"'))).toMatch(/\] "AUTH" "\(redacted\)" "\(redacted\)"$/);
+    expect(lines.find((l) => l.includes('"HELLO"'))).toMatch(/\] "HELLO" "2" "SETNAME" "AUTH" "AUTH" "\(redacted\)" "\(redacted\)"$/);
+    expect(lines.join("\n")).not.toContain("reader-pass");
+    c.close();
+    monitor.close();
+  });
+
   test("a read-only user's MULTI with a write is refused when queued and EXEC aborts", async () => {
     const out = await cli(server.port, ["--user", "reader", "--pass", "reader-pass"], ["MULTI", "GET k", "SET k x", "EXEC", "GET k"]);
     expect(out).toBe(
@@ -207,6 +261,28 @@ describe("RESP", () => {
       admin.disconnect();
       reader.disconnect();
     }
+  });
+
+  test("node-redis and Bun's RedisClient with a user and password in the URL authenticate (HELLO 3 AUTH) and are held to their permissions", async () => {
+    const url = `redis://reader:reader-pass@127.0.0.1:${server.port}`;
+    const nodeRedis = createClient({ url, socket: { reconnectStrategy: false } });
+    nodeRedis.on("error", () => {});
+    await nodeRedis.connect();
+    const bun = new RedisClient(url, { autoReconnect: false, maxRetries: 0, connectionTimeout: 10_000 });
+    await bun.connect();
+    try {
+      expect(String(await nodeRedis.sendCommand(["ACL", "WHOAMI"]))).toBe("reader");
+      expect(await bun.send("ACL", ["WHOAMI"])).toBe("reader");
+      await expect(nodeRedis.set("url:k", "1")).rejects.toThrow("NOPERM");
+      await expect(bun.set("url:k", "1")).rejects.toThrow("NOPERM");
+      expect(await bun.get("url:missing")).toBeNull();
+    } finally {
+      nodeRedis.destroy();
+      bun.close();
+    }
+    const wrong = new RedisClient(`redis://reader:wrong@127.0.0.1:${server.port}`, { autoReconnect: false, maxRetries: 0, connectionTimeout: 10_000 });
+    await expect(wrong.connect()).rejects.toThrow();
+    wrong.close();
   });
 
   test("the error texts are Redis's, side by side with redis-server", async () => {
