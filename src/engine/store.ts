@@ -7,7 +7,7 @@
 import { assert } from "../assert.ts";
 import { copyBytes } from "../bytes.ts";
 import { entryHeaderBytes, putEntryHeader } from "../persistence/format.ts";
-import { entriesMax, evictKeysPerCallMax, heapSlackItems, slabPageBytes } from "../constants.ts";
+import { entriesMax, evictKeysPerCallMax, gcHintBytesMin, gcHintIntervalMs, heapSlackItems, slabPageBytes } from "../constants.ts";
 import { ExpiryHeap } from "./expiry.ts";
 import {
   EvictionPool,
@@ -131,6 +131,13 @@ export class Store {
   #evictedBytesTotal = 0;
   #oomRejectionsTotal = 0;
 
+  // Memory coming back (docs/ARCHITECTURE.md, "Memory"): compaction of sparse slab pages and the GC hint, both on the tick.
+  /** Where compaction's walk over entry ids goes on, or -1 when none is under way. */
+  #compactCursor = -1;
+  /** Page and large-buffer bytes let go since the last GC hint. */
+  #releasedBytes = 0;
+  #gcAtMs = -Infinity;
+
   constructor(options: { log?: MutationLog; capacity?: number } = {}) {
     this.#log = options.log ?? nullLog;
     const ids = Math.min(entriesMax, Math.max(idsInitial, options.capacity ?? 0));
@@ -180,14 +187,88 @@ export class Store {
     return this.#slab.bytesInUse + this.#largeBytes;
   }
 
+  /** Bytes of slab pages held, used or not: what compaction brings down to about `dataBytes`' slab part. */
+  get slabBytesReserved(): number {
+    return this.#slab.bytesReserved;
+  }
+
   /** The entry id of a key whether or not it has expired, or -1. */
   find(kb: Uint8Array, ks: number, ke: number): number {
     return this.#table.find(kb, ks, ke);
   }
 
-  /** Background work for idle moments (the sweeper's tick): moves resize slots until `deadlineMs`. */
+  /**
+   * Background work for idle moments (the sweeper's tick), until `deadlineMs`: moves resize slots,
+   * then compacts sparse slab pages (#compact), then lets the runtime collect what was released.
+   */
   maintain(deadlineMs: number): void {
     this.#table.maintain(deadlineMs);
+    this.#compact(deadlineMs);
+    this.#collect();
+  }
+
+  /** Whether a compaction pass is under way (slab pages marked, entries being moved off them). */
+  get compacting(): boolean {
+    return this.#compactCursor >= 0;
+  }
+
+  /**
+   * One slice of slab compaction: when none is under way, asks the slab to mark its sparse pages;
+   * then walks entry ids from where the last slice stopped and moves every entry found on a marked
+   * page to a block elsewhere (same id, new page and offset; nothing is logged, as no key or value
+   * changes). Entries written meanwhile never land on a marked page, so one walk empties them all.
+   * Readers take page and offset from the metadata when they copy (replies, the WAL, snapshot
+   * slices), all within one turn, so a move between two turns is invisible to them.
+   */
+  #compact(deadlineMs: number): void {
+    const slab = this.#slab;
+    if (this.#compactCursor < 0) {
+      if (slab.planCompaction() === 0) return;
+      this.#compactCursor = 0;
+    }
+    const page = this.#page;
+    const keyLen = this.#keyLen;
+    let id = this.#compactCursor;
+    for (; id < this.#highWater && slab.movingPages > 0; id++) {
+      const p = page[id]!;
+      if (p >= 0 && keyLen[id] !== 0 && slab.isMoving(p)) this.#move(id);
+      if ((id & 255) === 255 && performance.now() > deadlineMs) {
+        this.#compactCursor = id + 1;
+        return;
+      }
+    }
+    this.#compactCursor = -1;
+    slab.endCompaction();
+  }
+
+  /** Moves entry `id`'s key and value to a new slab block (never on a page being emptied) and frees the old one. */
+  #move(id: number): void {
+    const slab = this.#slab;
+    const bytes = this.#keyLen[id]! + this.#valueLen[id]!;
+    const fromPage = this.#page[id]!;
+    const fromOffset = this.#offset[id]!;
+    const handle = slab.alloc(bytes);
+    const p = Math.floor(handle / slabPageBytes);
+    const off = handle - p * slabPageBytes;
+    copyBytes(slab.pages[fromPage]!, fromOffset, fromOffset + bytes, slab.pages[p]!, off);
+    this.#page[id] = p;
+    this.#offset[id] = off;
+    slab.free(fromPage * slabPageBytes + fromOffset, bytes);
+  }
+
+  /**
+   * Bun frees an ArrayBuffer's memory only when the GC collects it, and an idle server allocates
+   * nothing that would start a collection: once enough pages and large buffers were let go, the
+   * tick asks for one, at most every gcHintIntervalMs.
+   */
+  #collect(): void {
+    this.#releasedBytes += this.#slab.takeReleasedBytes();
+    if (this.#releasedBytes < gcHintBytesMin) return;
+    const now = performance.now();
+    if (now - this.#gcAtMs < gcHintIntervalMs) return;
+    this.#gcAtMs = now;
+    this.#releasedBytes = 0;
+    Bun.gc(true);
   }
 
   /** The entry id of a live key, or -1. A key found expired is removed on the way (lazy expiry). */
@@ -428,11 +509,13 @@ export class Store {
       (a.buffer as ArrayBuffer).resize(ids * a.BYTES_PER_ELEMENT);
       a.fill(0);
     }
+    this.#releasedBytes += this.#slab.bytesReserved + this.#largeBytes;
     this.#large = [];
     this.#largeBytes = 0;
     this.#freeIds = [];
     this.#highWater = 0;
     this.#slab = new Slab();
+    this.#compactCursor = -1;
     this.#heap.clear();
     this.#ttlCount = 0;
     this.#pool.clear();
@@ -680,6 +763,10 @@ export class Store {
     if (id < 0) return false;
     if (rank === Rank.Osprey) id = this.#admission(id);
     const bytes = this.#entryAllocatedBytes(id);
+    if (this.events !== null) {
+      const ks = this.keyOffset(id);
+      this.events.emit(Notify.Evicted, Event.evicted, this.buffer(id), ks, ks + this.keyLength(id));
+    }
     this.delete(id);
     this.#evictedTotal++;
     this.#evictedBytesTotal += bytes;
@@ -815,7 +902,9 @@ export class Store {
   #release(id: number): void {
     const page = this.#page[id]!;
     if (page < 0) {
-      this.#largeBytes -= this.#large[id]!.byteLength;
+      const bytes = this.#large[id]!.byteLength;
+      this.#largeBytes -= bytes;
+      this.#releasedBytes += bytes;
       this.#large[id] = undefined;
       return;
     }
