@@ -4,7 +4,7 @@
 
 import { assert } from "../assert.ts";
 
-/** eviction_policy values: Redis's eight, and Osprey's two (TinyLFU admission in front of sampled LRU). */
+/** eviction_policy values: Redis's eight, and Osprey's two (TinyLFU admission in front of sampled LFU). */
 export const evictionPolicies = [
   "noeviction",
   "allkeys-lru",

@@ -1,6 +1,8 @@
 // Slab memory for entries: key and value bytes live in large shared pages, not one object each.
-// This keeps a million small entries at ~block size each and gives the GC nothing to trace.
+// This keeps a million small entries at ~block size each and gives the GC nothing to trace; pages
+// are per size class, so emptied ones go back and sparse ones can be compacted.
 
+import { assert } from "../assert.ts";
 import { slabLargeBytesMin, slabPageBytes } from "../constants.ts";
 
 /** Smallest class for sizes up to 128 bytes: 8-byte steps; above that four steps per power of two. */
@@ -20,37 +22,78 @@ export function classBytes(cls: number): number {
 }
 
 /**
- * A bump allocator over fixed pages with one free list per size class. Freed blocks are reused by
- * later entries of the same class; pages are never returned (like memcached's slabs).
+ * A class's pages are compacted once at least this share of their blocks is free (and a whole
+ * page's worth): moving entries costs a copy each, so a little slack is left alone.
+ */
+const compactFreeShareMin = 0.25;
+
+/**
+ * Pages of one size class each, carved by a bump pointer, with a free list per page. A page whose
+ * last block is freed goes back to the runtime at once (its slot is reused by the next new page);
+ * pages left sparse by deletes and evictions are emptied by compaction (`planCompaction`, then the
+ * store moves the entries of the pages it marked, then `endCompaction`), so the memory held follows
+ * the data instead of its peak. See docs/ARCHITECTURE.md, "Memory".
  */
 export class Slab {
-  /** Pages, each `slabPageBytes` long. Blocks never straddle pages. */
-  readonly pages: Buffer[] = [];
-  #bump = slabPageBytes; // offset of the next free byte in the last page (full: forces a new page)
-  #free: number[][] = [];
+  /** Pages by index, each `slabPageBytes` long; null once released (until a new page takes the slot). Blocks never straddle pages. */
+  readonly pages: (Buffer | null)[] = [];
+  #pageClass: number[] = [];
+  /** Live blocks of each page. */
+  #pageUsed: number[] = [];
+  /** Bytes of each page handed out by its bump pointer: blocks below it are live or on its free list. */
+  #pageBump: number[] = [];
+  /** Offsets of the freed blocks of each page. */
+  #pageFree: number[][] = [];
+  /** Pages being emptied by compaction: nothing is allocated in them and their freed blocks are not kept. */
+  #moving: boolean[] = [];
+  #inPartial: boolean[] = [];
+  /** Per class: the page allocations go to, or -1. */
+  #current: number[] = [];
+  /** Per class: pages other than the current one that have a free block. */
+  #partial: number[][] = [];
+  /** Per class: blocks live in its pages. */
+  #classLive: number[] = [];
+  #freeSlots: number[] = [];
+  #pageCount = 0;
+  #movingCount = 0;
   #bytesInUse = 0;
+  /** Page bytes released since the last `takeReleasedBytes` (the store's hint to run the GC). */
+  #released = 0;
+  /** Block bytes freed since compaction was last planned: planning is skipped while little was freed. */
+  #freedSincePlan = 0;
 
   /** Allocates a block of at least `size` bytes (< slabLargeBytesMin); returns page * pageBytes + offset. */
   alloc(size: number): number {
     const cls = sizeClass(size);
-    const list = this.#free[cls];
     const bytes = classBytes(cls);
+    let p = this.#current[cls] ?? -1;
+    if (p < 0 || (this.#pageFree[p]!.length === 0 && this.#pageBump[p]! + bytes > slabPageBytes)) p = this.#nextPage(cls, bytes);
+    this.#pageUsed[p]!++;
+    this.#classLive[cls]!++;
     this.#bytesInUse += bytes;
-    if (list !== undefined && list.length > 0) return list.pop()!;
-    if (this.#bump + bytes > slabPageBytes) {
-      this.pages.push(Buffer.allocUnsafeSlow(slabPageBytes));
-      this.#bump = 0;
-    }
-    const handle = (this.pages.length - 1) * slabPageBytes + this.#bump;
-    this.#bump += bytes;
-    return handle;
+    const free = this.#pageFree[p]!;
+    if (free.length > 0) return p * slabPageBytes + free.pop()!;
+    const off = this.#pageBump[p]!;
+    this.#pageBump[p] = off + bytes;
+    return p * slabPageBytes + off;
   }
 
-  /** Returns a block of the given requested size to its class's free list. */
+  /** Returns a block of the given requested size: to its page's free list, or with its page when that empties. */
   free(handle: number, size: number): void {
-    const cls = sizeClass(size);
-    this.#bytesInUse -= classBytes(cls);
-    (this.#free[cls] ??= []).push(handle);
+    const p = Math.floor(handle / slabPageBytes);
+    const cls = this.#pageClass[p]!;
+    const bytes = classBytes(cls);
+    this.#bytesInUse -= bytes;
+    this.#freedSincePlan += bytes;
+    this.#classLive[cls]!--;
+    const used = --this.#pageUsed[p]!;
+    if (used === 0 && (this.#moving[p] || this.#current[cls] !== p)) return this.#release(p);
+    if (this.#moving[p]) return;
+    this.#pageFree[p]!.push(handle - p * slabPageBytes);
+    if (this.#current[cls] !== p && !this.#inPartial[p]) {
+      this.#inPartial[p] = true;
+      this.#partial[cls]!.push(p);
+    }
   }
 
   /** Bytes held by live blocks (including rounding up to the class size). */
@@ -58,9 +101,130 @@ export class Slab {
     return this.#bytesInUse;
   }
 
-  /** Bytes of all pages, used or not. */
+  /** Bytes of all pages held, used or not. */
   get bytesReserved(): number {
-    return this.pages.length * slabPageBytes;
+    return this.#pageCount * slabPageBytes;
+  }
+
+  /** Whether page `p` is being emptied: the store moves the entries it finds there. */
+  isMoving(p: number): boolean {
+    return this.#moving[p] === true;
+  }
+
+  /** Pages being emptied by compaction. */
+  get movingPages(): number {
+    return this.#movingCount;
+  }
+
+  /** Page bytes released since the last call (so the caller can ask the runtime to collect them). */
+  takeReleasedBytes(): number {
+    const n = this.#released;
+    this.#released = 0;
+    return n;
+  }
+
+  /**
+   * Marks for emptying, in every class with at least compactFreeShareMin of its blocks free and a
+   * page's worth of them, the sparsest pages whose live blocks the class's other pages have room
+   * for. Allocation avoids marked pages from now on. Returns how many were marked; the caller then
+   * moves every entry on a marked page (`isMoving`) with `alloc` + `free`, and the last move
+   * releases the page.
+   */
+  planCompaction(): number {
+    assert(this.#movingCount === 0, "slab: compaction planned while one is under way");
+    if (this.#freedSincePlan < slabPageBytes) return 0;
+    this.#freedSincePlan = 0;
+    const byClass: number[][] = [];
+    for (let p = 0; p < this.pages.length; p++) if (this.pages[p] !== null) (byClass[this.#pageClass[p]!] ??= []).push(p);
+    for (let cls = 0; cls < byClass.length; cls++) {
+      const pages = byClass[cls];
+      if (pages === undefined || pages.length < 2) continue;
+      const perPage = Math.floor(slabPageBytes / classBytes(cls));
+      const blocks = pages.length * perPage;
+      const free = blocks - this.#classLive[cls]!;
+      if (free < perPage || free < blocks * compactFreeShareMin) continue;
+      pages.sort((a, b) => this.#pageUsed[a]! - this.#pageUsed[b]!);
+      // The sparsest pages go while the rest have room for what they hold.
+      let moved = 0;
+      let room = free;
+      let m = 0;
+      while (m < pages.length - 1) {
+        const used = this.#pageUsed[pages[m]!]!;
+        const roomLeft = room - (perPage - used); // the page's own free blocks no longer count as room
+        if (moved + used > roomLeft) break;
+        moved += used;
+        room = roomLeft;
+        m++;
+      }
+      for (let i = 0; i < m; i++) this.#markMoving(pages[i]!, cls);
+    }
+    return this.#movingCount;
+  }
+
+  /** The store moved every entry off the marked pages: they were released as they emptied. */
+  endCompaction(): void {
+    assert(this.#movingCount === 0, "slab: compaction ended with entries left on a page being emptied");
+  }
+
+  #markMoving(p: number, cls: number): void {
+    this.#moving[p] = true;
+    this.#movingCount++;
+    this.#pageFree[p] = [];
+    if (this.#current[cls] === p) this.#current[cls] = -1;
+    if (this.#inPartial[p]) this.#dropPartial(p, cls);
+    if (this.#pageUsed[p] === 0) this.#release(p);
+  }
+
+  /** The page the next block of class `cls` comes from when the current one is full: a partial page, or a new one. */
+  #nextPage(cls: number, bytes: number): number {
+    const partial = (this.#partial[cls] ??= []);
+    let p: number;
+    if (partial.length > 0) {
+      p = partial.pop()!;
+      this.#inPartial[p] = false;
+    } else {
+      p = this.#newPage(cls);
+    }
+    // The full page it replaces rejoins `partial` when one of its blocks is freed.
+    this.#current[cls] = p;
+    assert(this.#pageFree[p]!.length > 0 || this.#pageBump[p]! + bytes <= slabPageBytes, "slab: a page chosen for room has none");
+    return p;
+  }
+
+  #newPage(cls: number): number {
+    const p = this.#freeSlots.length > 0 ? this.#freeSlots.pop()! : this.pages.length;
+    this.pages[p] = Buffer.allocUnsafeSlow(slabPageBytes);
+    this.#pageClass[p] = cls;
+    this.#pageUsed[p] = 0;
+    this.#pageBump[p] = 0;
+    this.#pageFree[p] = [];
+    this.#moving[p] = false;
+    this.#inPartial[p] = false;
+    this.#classLive[cls] ??= 0;
+    this.#pageCount++;
+    return p;
+  }
+
+  #release(p: number): void {
+    const cls = this.#pageClass[p]!;
+    if (this.#moving[p]) {
+      this.#moving[p] = false;
+      this.#movingCount--;
+    }
+    if (this.#inPartial[p]) this.#dropPartial(p, cls);
+    if (this.#current[cls] === p) this.#current[cls] = -1;
+    this.pages[p] = null;
+    this.#pageFree[p] = [];
+    this.#pageBump[p] = 0;
+    this.#pageCount--;
+    this.#released += slabPageBytes;
+    this.#freeSlots.push(p);
+  }
+
+  #dropPartial(p: number, cls: number): void {
+    const list = this.#partial[cls]!;
+    list.splice(list.indexOf(p), 1);
+    this.#inPartial[p] = false;
   }
 }
 

@@ -8,7 +8,7 @@ import type { SnapshotLayout } from "../native/index.ts";
 import { assert } from "../assert.ts";
 import { copyBytes } from "../bytes.ts";
 import { entryHeaderBytes, putEntryHeader } from "../persistence/format.ts";
-import { entriesMax, evictKeysPerCallMax, heapSlackItems, slabPageBytes } from "../constants.ts";
+import { entriesMax, evictKeysPerCallMax, gcHintBytesMin, gcHintIntervalMs, heapSlackItems, slabPageBytes } from "../constants.ts";
 import { ExpiryHeap } from "./expiry.ts";
 import {
   EvictionPool,
@@ -69,8 +69,12 @@ const idsInitial = 1024;
 
 /** Bytes per entry id of the metadata arrays: hash, key and value lengths, page, offset (4 each), version, expiry (8 each), stamp (4), LFU (1). */
 const metadataBytesPerId = 4 * 5 + 8 * 2 + 4 + 1;
-/** allkeys-osprey: a victim idle for this many times the keyspace's size in accesses counts half as popular. */
-const admissionFadeFactor = 16;
+/**
+ * allkeys-osprey: at admission, a victim's sketch count halves for every this many times the
+ * keyspace's size of accesses it went unread (a key whose popularity was in the past does not
+ * keep out the keys asked for now: the shifting trace of bench/hitratio.ts).
+ */
+const admissionFadeFactor = 1;
 /** What one slot of a JS array of ids or buffers costs (a pointer or a small integer). */
 const listSlotBytes = 8;
 
@@ -134,6 +138,13 @@ export class Store {
   #evictedBytesTotal = 0;
   #oomRejectionsTotal = 0;
 
+  // Memory coming back (docs/ARCHITECTURE.md, "Memory"): compaction of sparse slab pages and the GC hint, both on the tick.
+  /** Where compaction's walk over entry ids goes on, or -1 when none is under way. */
+  #compactCursor = -1;
+  /** Page and large-buffer bytes let go since the last GC hint. */
+  #releasedBytes = 0;
+  #gcAtMs = -Infinity;
+
   constructor(options: { log?: MutationLog; capacity?: number } = {}) {
     this.#log = options.log ?? nullLog;
     const ids = Math.min(entriesMax, Math.max(idsInitial, options.capacity ?? 0));
@@ -183,14 +194,88 @@ export class Store {
     return this.#slab.bytesInUse + this.#largeBytes;
   }
 
+  /** Bytes of slab pages held, used or not: what compaction brings down to about `dataBytes`' slab part. */
+  get slabBytesReserved(): number {
+    return this.#slab.bytesReserved;
+  }
+
   /** The entry id of a key whether or not it has expired, or -1. */
   find(kb: Uint8Array, ks: number, ke: number): number {
     return this.#table.find(kb, ks, ke);
   }
 
-  /** Background work for idle moments (the sweeper's tick): moves resize slots until `deadlineMs`. */
+  /**
+   * Background work for idle moments (the sweeper's tick), until `deadlineMs`: moves resize slots,
+   * then compacts sparse slab pages (#compact), then lets the runtime collect what was released.
+   */
   maintain(deadlineMs: number): void {
     this.#table.maintain(deadlineMs);
+    this.#compact(deadlineMs);
+    this.#collect();
+  }
+
+  /** Whether a compaction pass is under way (slab pages marked, entries being moved off them). */
+  get compacting(): boolean {
+    return this.#compactCursor >= 0;
+  }
+
+  /**
+   * One slice of slab compaction: when none is under way, asks the slab to mark its sparse pages;
+   * then walks entry ids from where the last slice stopped and moves every entry found on a marked
+   * page to a block elsewhere (same id, new page and offset; nothing is logged, as no key or value
+   * changes). Entries written meanwhile never land on a marked page, so one walk empties them all.
+   * Readers take page and offset from the metadata when they copy (replies, the WAL, snapshot
+   * slices), all within one turn, so a move between two turns is invisible to them.
+   */
+  #compact(deadlineMs: number): void {
+    const slab = this.#slab;
+    if (this.#compactCursor < 0) {
+      if (slab.planCompaction() === 0) return;
+      this.#compactCursor = 0;
+    }
+    const page = this.#page;
+    const keyLen = this.#keyLen;
+    let id = this.#compactCursor;
+    for (; id < this.#highWater && slab.movingPages > 0; id++) {
+      const p = page[id]!;
+      if (p >= 0 && keyLen[id] !== 0 && slab.isMoving(p)) this.#move(id);
+      if ((id & 255) === 255 && performance.now() > deadlineMs) {
+        this.#compactCursor = id + 1;
+        return;
+      }
+    }
+    this.#compactCursor = -1;
+    slab.endCompaction();
+  }
+
+  /** Moves entry `id`'s key and value to a new slab block (never on a page being emptied) and frees the old one. */
+  #move(id: number): void {
+    const slab = this.#slab;
+    const bytes = this.#keyLen[id]! + this.#valueLen[id]!;
+    const fromPage = this.#page[id]!;
+    const fromOffset = this.#offset[id]!;
+    const handle = slab.alloc(bytes);
+    const p = Math.floor(handle / slabPageBytes);
+    const off = handle - p * slabPageBytes;
+    copyBytes(slab.pages[fromPage]!, fromOffset, fromOffset + bytes, slab.pages[p]!, off);
+    this.#page[id] = p;
+    this.#offset[id] = off;
+    slab.free(fromPage * slabPageBytes + fromOffset, bytes);
+  }
+
+  /**
+   * Bun frees an ArrayBuffer's memory only when the GC collects it, and an idle server allocates
+   * nothing that would start a collection: once enough pages and large buffers were let go, the
+   * tick asks for one, at most every gcHintIntervalMs.
+   */
+  #collect(): void {
+    this.#releasedBytes += this.#slab.takeReleasedBytes();
+    if (this.#releasedBytes < gcHintBytesMin) return;
+    const now = performance.now();
+    if (now - this.#gcAtMs < gcHintIntervalMs) return;
+    this.#gcAtMs = now;
+    this.#releasedBytes = 0;
+    Bun.gc(true);
   }
 
   /** The entry id of a live key, or -1. A key found expired is removed on the way (lazy expiry). */
@@ -432,11 +517,13 @@ export class Store {
       (a.buffer as ArrayBuffer).resize(ids * a.BYTES_PER_ELEMENT);
       a.fill(0);
     }
+    this.#releasedBytes += this.#slab.bytesReserved + this.#largeBytes;
     this.#large = [];
     this.#largeBytes = 0;
     this.#freeIds = [];
     this.#highWater = 0;
     this.#slab = new Slab();
+    this.#compactCursor = -1;
     this.#heap.clear();
     this.#ttlCount = 0;
     this.#pool.clear();
@@ -667,7 +754,7 @@ export class Store {
     const sketch = this.#sketch;
     if (sketch !== null) sketch.add(id >= 0 ? this.#hash[id]! : this.#table.hash(kb, ks, ke));
     if (id < 0) return;
-    if (this.#shape.rank === Rank.Lfu) {
+    if (this.#shape.rank === Rank.Lfu || this.#shape.rank === Rank.Osprey) {
       const c = lfuDecayed(this.#lfu[id]!, (clock - this.#stamp[id]!) >>> 0);
       this.#lfu[id] = lfuIncrement(c, Math.random());
     }
@@ -679,9 +766,8 @@ export class Store {
     const idle = (this.#clock - this.#stamp[id]!) >>> 0;
     switch (this.#shape.rank) {
       case Rank.Lfu:
+      case Rank.Osprey: // victims by the key's own counter; the sketch decides admission
         return (255 - lfuDecayed(this.#lfu[id]!, idle)) * 2 ** 32 + idle;
-      case Rank.Osprey:
-        return (16 - this.#fadedEstimate(id, idle)) * 2 ** 32 + idle;
       default:
         return idle;
     }
@@ -689,7 +775,7 @@ export class Store {
 
   /**
    * allkeys-osprey: the sketch's count of entry `id`, halved for every admissionFadeFactor × the
-   * keyspace's size of accesses it went unread, so a hot set that moved on cannot hold the cache.
+   * keyspace's size of accesses it went unread, so a hot set that moved on cannot keep new keys out.
    */
   #fadedEstimate(id: number, idle: number): number {
     const fade = Math.min(31, Math.floor(idle / Math.max(1, this.size * admissionFadeFactor)));
@@ -716,6 +802,10 @@ export class Store {
     if (id < 0) return false;
     if (rank === Rank.Osprey) id = this.#admission(id);
     const bytes = this.#entryAllocatedBytes(id);
+    if (this.events !== null) {
+      const ks = this.keyOffset(id);
+      this.events.emit(Notify.Evicted, Event.evicted, this.buffer(id), ks, ks + this.keyLength(id));
+    }
     this.delete(id);
     this.#evictedTotal++;
     this.#evictedBytesTotal += bytes;
@@ -723,9 +813,11 @@ export class Store {
   }
 
   /**
-   * TinyLFU's admission: the key just inserted competes with the chosen victim, and the one asked
-   * for less often (by the sketch, which counts misses too) goes, the newcomer on a tie. So a scan
-   * of keys read once cannot push out keys read often. The losing victim goes back to the pool.
+   * TinyLFU's admission: the key just inserted competes with the victim the LFU ranking chose,
+   * and the one the sketch (which counts misses too, so it knows keys the cache does not hold)
+   * saw asked for less often goes; on a tie the newcomer stays, as LFU would keep it. So a scan of
+   * keys read once cannot push out keys read often. A victim that wins is not put back in the pool:
+   * the pool would offer the same strong key to every newcomer after it, and keep them all out.
    */
   #admission(victim: number): number {
     // The newcomer stays the candidate until the next insert: it must out-count every victim it displaces.
@@ -733,8 +825,7 @@ export class Store {
     if (cand < 0 || cand === victim || this.#keyLen[cand] === 0) return victim;
     if (this.#shape.volatile && this.#expiry[cand] === noExpiry) return victim;
     const sketch = this.#sketch!;
-    if (sketch.estimate(this.#hash[cand]!) > this.#fadedEstimate(victim, (this.#clock - this.#stamp[victim]!) >>> 0)) return victim;
-    this.#pool.offer(victim, this.#score(victim), this.#stamp[victim]!);
+    if (sketch.estimate(this.#hash[cand]!) >= this.#fadedEstimate(victim, (this.#clock - this.#stamp[victim]!) >>> 0)) return victim;
     this.#lastInserted = -1;
     return cand;
   }
@@ -851,7 +942,9 @@ export class Store {
   #release(id: number): void {
     const page = this.#page[id]!;
     if (page < 0) {
-      this.#largeBytes -= this.#large[id]!.byteLength;
+      const bytes = this.#large[id]!.byteLength;
+      this.#largeBytes -= bytes;
+      this.#releasedBytes += bytes;
       this.#large[id] = undefined;
       return;
     }

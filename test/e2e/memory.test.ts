@@ -1,9 +1,10 @@
 // max_memory_bytes against real servers: noeviction refuses writes with the exact errors of both
 // protocols and loses nothing acknowledged across kill -9; eviction holds used_memory under the
-// limit, is logged so a restart brings no evicted key back, and volatile-* touch only keys with a TTL.
+// limit, is logged so a restart brings no evicted key back, and volatile-* touch only keys with a TTL;
+// memory freed by deletes and evictions goes back to the system (slab compaction, the GC hint).
 
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RawClient } from "../support/client.ts";
@@ -222,4 +223,129 @@ describe("eviction", () => {
     expect(Number(await stat(second.port, "used_memory"))).toBeLessThanOrEqual(limit);
     expect(Number(await stat(second.port, "keys"))).toBeLessThan(600);
   }, 60_000);
+});
+
+describe("keyspace notifications", () => {
+  test("every evicted key is announced on __keyevent@0__:evicted, as Redis does, and is gone", async () => {
+    const s = await start(tempDir(), { max_memory_bytes: limit, eviction_policy: "allkeys-lru", notify_keyspace_events: "Ee" });
+    const sub = await connect(s.port);
+    await sub.send(resp("SUBSCRIBE", "__keyevent@0__:evicted"));
+    for (const want of ["*3", "$9", "subscribe", "$22", "__keyevent@0__:evicted", ":1"]) expect(await sub.line()).toBe(want);
+    const c = await connect(s.port);
+    for (let i = 0; i < 500; i++) expect(await call(c, "SET", `k${i}`, value)).toBe("+OK");
+    const evicted = Number(await stat(s.port, "evicted_total"));
+    expect(evicted).toBeGreaterThan(0);
+    const announced = new Set<string>();
+    for (let n = 0; n < evicted; n++) {
+      for (const want of ["*3", "$7", "message", "$22", "__keyevent@0__:evicted"]) expect(await sub.line()).toBe(want);
+      await sub.line(); // the key's length
+      announced.add(await sub.line());
+    }
+    expect(announced.size).toBe(evicted);
+    for (const key of announced) expect(await call(c, "EXISTS", key)).toBe(":0");
+  }, 60_000);
+});
+
+describe("memory coming back", () => {
+  const keys = 64_000;
+  const valueBytes = 1000; // 64 MB of values in one size class
+  /** A value that differs per key, so an entry moved to the wrong place reads back wrong. */
+  const valueOf = (i: number) => `${i}:`.repeat(Math.ceil(valueBytes / (String(i).length + 1))).slice(0, valueBytes);
+
+  /** The server's resident set size from /proc/<pid>/statm (resident pages × page size). */
+  function rss(s: RunningServer): number {
+    return Number(readFileSync(`/proc/${s.pid}/statm`, "latin1").split(" ")[1]) * 4096;
+  }
+
+  /** Sends `commands` pipelined, 1000 at a time, and returns every reply as `call` reads them (`nil` for a null bulk). */
+  async function pipelined(c: RawClient, commands: string[][]): Promise<string[]> {
+    const replies: string[] = [];
+    for (let i = 0; i < commands.length; i += 1000) {
+      const part = commands.slice(i, i + 1000);
+      await c.send(part.map((args) => resp(...args)).join(""));
+      for (let j = 0; j < part.length; j++) {
+        const line = await c.line();
+        replies.push(line === "$-1" ? "nil" : line[0] !== "$" ? line : (await c.bytes(Number(line.slice(1)) + 2)).toString("latin1").slice(0, -2));
+      }
+    }
+    return replies;
+  }
+
+  async function filled(config: Record<string, unknown>): Promise<{ s: RunningServer; c: RawClient }> {
+    const s = await start(tempDir(), { sync_policy: "os", enable_snapshot: false, ...config });
+    const c = await connect(s.port);
+    const replies = await pipelined(c, Array.from({ length: keys }, (_, i) => ["SET", `key:${i}`, valueOf(i)]));
+    expect(replies.every((r) => r === "+OK")).toBe(true);
+    return { s, c };
+  }
+
+  /**
+   * RSS once the server's runtime has collected the garbage of the fill (request buffers and the
+   * like), so that what a test sees drop afterwards is the slab: 20 MiB of large values written and
+   * deleted make the background tick run a GC (gcHintBytesMin).
+   */
+  async function settledRss(s: RunningServer, c: RawClient): Promise<number> {
+    const big = "x".repeat(1 << 20);
+    const keysBig = Array.from({ length: 20 }, (_, i) => `big:${i}`);
+    expect((await pipelined(c, keysBig.map((k) => ["SET", k, big]))).every((r) => r === "+OK")).toBe(true);
+    expect((await pipelined(c, keysBig.map((k) => ["DEL", k]))).every((r) => r === ":1")).toBe(true);
+    await Bun.sleep(3000);
+    return rss(s);
+  }
+
+  /** Waits (generously: the machine is shared) until RSS is at most `bytes`; returns the last reading. */
+  async function rssDropsTo(s: RunningServer, bytes: number): Promise<number> {
+    const deadline = Date.now() + 60_000;
+    let now = rss(s);
+    while (now > bytes && Date.now() < deadline) {
+      await Bun.sleep(250);
+      now = rss(s);
+    }
+    return now;
+  }
+
+  /** Every key in `live` reads back byte for byte, and every other key of the fill is gone. */
+  async function expectExactly(c: RawClient, live: (i: number) => boolean): Promise<void> {
+    const replies = await pipelined(c, Array.from({ length: keys }, (_, i) => ["GET", `key:${i}`]));
+    let wrong = 0;
+    for (let i = 0; i < keys; i++) if (replies[i] !== (live(i) ? valueOf(i) : "nil")) wrong++;
+    expect(wrong).toBe(0);
+  }
+
+  test("deleting every other key gives about half the data's memory back to the system, and every other key reads back unchanged", async () => {
+    const { s, c } = await filled({});
+    const full = await settledRss(s, c);
+    // Every slab page keeps half its entries: only moving them (compaction) can free pages.
+    const replies = await pipelined(c, Array.from({ length: keys / 2 }, (_, i) => ["DEL", `key:${2 * i}`]));
+    expect(replies.every((r) => r === ":1")).toBe(true);
+    const freed = (keys / 2) * valueBytes;
+    const now = await rssDropsTo(s, full - freed * 0.6);
+    expect(now).toBeLessThanOrEqual(full - freed * 0.6);
+    await expectExactly(c, (i) => i % 2 === 1);
+  }, 120_000);
+
+  test("evicting half the keys by lowering maxmemory gives their memory back, and the keys left read back unchanged", async () => {
+    const { s, c } = await filled({ eviction_policy: "allkeys-random" });
+    const full = await settledRss(s, c);
+    const used = Number(await stat(s.port, "used_memory"));
+    expect(await call(c, "CONFIG", "SET", "maxmemory", String(Math.floor(used / 2)))).toBe("+OK");
+    const deadline = Date.now() + 60_000;
+    while (Number(await stat(s.port, "used_memory")) > used / 2 && Date.now() < deadline) await Bun.sleep(100);
+    const held = Number(await stat(s.port, "keys"));
+    expect(held).toBeLessThan(keys * 0.55);
+    const freed = (keys - held) * valueBytes;
+    const now = await rssDropsTo(s, full - freed * 0.6);
+    expect(now).toBeLessThanOrEqual(full - freed * 0.6);
+    // Which keys went is random; each one left must be intact.
+    const replies = await pipelined(c, Array.from({ length: keys }, (_, i) => ["GET", `key:${i}`]));
+    let left = 0;
+    let wrong = 0;
+    for (let i = 0; i < keys; i++) {
+      if (replies[i] === "nil") continue;
+      left++;
+      if (replies[i] !== valueOf(i)) wrong++;
+    }
+    expect(wrong).toBe(0);
+    expect(left).toBe(held);
+  }, 120_000);
 });

@@ -162,4 +162,18 @@ describe("policies", () => {
     expect(lru).toBeLessThan(hotKeys / 10);
     expect(osprey).toBeGreaterThan(hotKeys / 3);
   });
+
+  test("allkeys-osprey lets a new hot set in once the old one is no longer read", () => {
+    const hotKeys = 100;
+    const store = limited("allkeys-osprey", maxBytes);
+    const rng = seeded(5);
+    for (let i = 0; i < 20_000; i++) access(store, `old${Math.floor(rng() * hotKeys)}`);
+    for (let i = 0; i < hotKeys; i++) expect(has(store, `old${i}`)).toBe(true);
+    let hits = 0;
+    for (let i = 0; i < 20_000; i++) if (access(store, `new${Math.floor(rng() * hotKeys)}`)) hits++;
+    let held = 0;
+    for (let i = 0; i < hotKeys; i++) if (has(store, `new${i}`)) held++;
+    expect(held).toBe(hotKeys);
+    expect(hits).toBeGreaterThan(20_000 * 0.9);
+  });
 });

@@ -1,7 +1,9 @@
-// Slab size classes and the page allocator with per-class free lists.
+// Slab size classes, the page allocator (pages of one class, a free list per page), pages going
+// back when they empty, and compaction's page marking.
 
 import { describe, expect, test } from "bun:test";
 import { slabLargeBytesMin, slabPageBytes } from "../../src/constants.ts";
+import { InvariantError } from "../../src/assert.ts";
 import { classBytes, isLarge, sizeClass, Slab } from "../../src/engine/slab.ts";
 
 describe("size classes", () => {
@@ -83,7 +85,8 @@ describe("Slab", () => {
     expect(slab.bytesInUse).toBe(8);
     slab.free(b, 3);
     expect(slab.bytesInUse).toBe(0);
-    expect(slab.bytesReserved).toBe(slabPageBytes);
+    // One page per class, each kept while it is its class's current page.
+    expect(slab.bytesReserved).toBe(2 * slabPageBytes);
   });
 
   test("blocks never straddle pages and a full page starts a new one", () => {
@@ -100,7 +103,7 @@ describe("Slab", () => {
       expect(offset + block).toBeLessThanOrEqual(slabPageBytes);
     }
     expect(slab.pages.length).toBe(3);
-    for (const page of slab.pages) expect(page.length).toBe(slabPageBytes);
+    for (const page of slab.pages) expect(page!.length).toBe(slabPageBytes);
   });
 
   test("blocks of different sizes do not overlap", () => {
@@ -115,5 +118,91 @@ describe("Slab", () => {
     }
     spans.sort((x, y) => x[0] - y[0]);
     for (let i = 1; i < spans.length; i++) expect(spans[i]![0]).toBeGreaterThanOrEqual(spans[i - 1]![1]);
+  });
+});
+
+/** Handles of `n` blocks of `size` bytes. */
+function fill(slab: Slab, size: number, n: number): number[] {
+  return Array.from({ length: n }, () => slab.alloc(size));
+}
+
+const pageOf = (h: number) => Math.floor(h / slabPageBytes);
+
+describe("Slab pages coming back", () => {
+  const size = 1000; // class 1024: 4096 blocks a page
+  const perPage = slabPageBytes / classBytes(sizeClass(size));
+
+  test("a page whose last block is freed is released, except its class's current page", () => {
+    const slab = new Slab();
+    const hs = fill(slab, size, 3 * perPage);
+    expect(slab.bytesReserved).toBe(3 * slabPageBytes);
+    for (const h of hs.slice(0, perPage)) slab.free(h, size); // all of page 0
+    expect(slab.bytesReserved).toBe(2 * slabPageBytes);
+    expect(slab.pages[pageOf(hs[0]!)]).toBeNull();
+    expect(slab.takeReleasedBytes()).toBe(slabPageBytes);
+    expect(slab.takeReleasedBytes()).toBe(0);
+    for (const h of hs.slice(2 * perPage)) slab.free(h, size); // all of page 2, the current one
+    expect(slab.bytesReserved).toBe(2 * slabPageBytes);
+    // A released slot is reused by the next new page.
+    fill(slab, size, perPage + 1);
+    expect(slab.bytesReserved).toBe(3 * slabPageBytes);
+    expect(slab.pages.length).toBe(3);
+  });
+
+  test("a freed block on a full page is reused before any new page is taken", () => {
+    const slab = new Slab();
+    const hs = fill(slab, size, 2 * perPage);
+    slab.free(hs[5]!, size);
+    expect(slab.alloc(size)).toBe(hs[5]!);
+    expect(slab.bytesReserved).toBe(2 * slabPageBytes);
+  });
+
+  test("planning marks nothing until a page's worth was freed, nor when the class has little room to spare", () => {
+    const slab = new Slab();
+    const hs = fill(slab, size, 4 * perPage);
+    for (let i = 0; i < perPage / 2; i++) slab.free(hs[i * 2]!, size); // half of page 0: 1/8 of the class
+    expect(slab.planCompaction()).toBe(0);
+    for (let i = perPage / 2; i < perPage; i++) slab.free(hs[i * 2]!, size); // half of pages 0 and 1: 1/4, two pages' worth
+    expect(slab.planCompaction()).toBeGreaterThan(0);
+  });
+
+  test("compaction marks the sparsest pages the rest have room for, allocation avoids them, and moving their blocks out releases them", () => {
+    const slab = new Slab();
+    const hs = fill(slab, size, 4 * perPage);
+    const live = new Set(hs);
+    // Every other block of every page: each page half full, two pages' worth free.
+    for (let i = 0; i < hs.length; i += 2) {
+      slab.free(hs[i]!, size);
+      live.delete(hs[i]!);
+    }
+    expect(slab.planCompaction()).toBe(2);
+    const marked = [0, 1, 2, 3].filter((p) => slab.isMoving(p));
+    expect(marked.length).toBe(2);
+    expect(slab.bytesInUse).toBe(2 * perPage * classBytes(sizeClass(size)));
+    slab.takeReleasedBytes();
+    for (const h of [...live]) {
+      if (!slab.isMoving(pageOf(h))) continue;
+      const to = slab.alloc(size);
+      expect(slab.isMoving(pageOf(to))).toBe(false);
+      slab.free(h, size);
+      live.delete(h);
+      live.add(to);
+    }
+    expect(slab.movingPages).toBe(0);
+    slab.endCompaction();
+    expect(slab.bytesReserved).toBe(2 * slabPageBytes);
+    expect(slab.takeReleasedBytes()).toBe(2 * slabPageBytes);
+    expect(new Set([...live].map(pageOf)).size).toBe(2);
+    // The pages left are full: the next block starts a new page.
+    slab.alloc(size);
+    expect(slab.bytesReserved).toBe(3 * slabPageBytes);
+  });
+
+  test("ending a compaction with a block left on a marked page is an invariant failure", () => {
+    const slab = new Slab();
+    const hs = fill(slab, size, 4 * perPage);
+    for (let i = 0; i < hs.length; i += 2) slab.free(hs[i]!, size);
+    expect(slab.planCompaction()).toBeGreaterThan(0);
+    expect(() => slab.endCompaction()).toThrow(InvariantError);
   });
 });
