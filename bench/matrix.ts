@@ -6,7 +6,7 @@
 //   ./node_modules/.bin/bun run bench/matrix.ts [--sizes 100,1024,16384,262144,1048576]
 //     [--pipelines 1,16] [--ops set,get] [--clients 50] [--many-clients 1000] [--keyspaces 1000]
 //     [--data-max-mib 512] [--syncs os,always] [--rounds 2] [--duration 5] [--warmup 1]
-//     [--generator c|bun] [--out bench/matrix.json]
+//     [--generator c|bun] [--osprey-toml 'wal_max_bytes = 1073741824'] [--out bench/matrix.json]
 //
 // Sync policies are paired as the issue compares them: Osprey "os" against Redis AOF with
 // `appendfsync no`, "always" against `appendfsync always`. Both servers keep their default
@@ -35,6 +35,7 @@ const { values: opt } = parseArgs({
     duration: { type: "string", default: "5" },
     warmup: { type: "string", default: "1" },
     generator: { type: "string", default: "c" },
+    "osprey-toml": { type: "string", default: "" },
     out: { type: "string", default: join(root, "bench", "matrix.json") },
     help: { type: "boolean", default: false },
   },
@@ -205,7 +206,7 @@ async function startServers(work: string, sync: Shape["sync"]): Promise<Server[]
   mkdirSync(join(work, "osprey"), { recursive: true });
   mkdirSync(join(work, "redis"), { recursive: true });
   const config = join(work, "osprey.toml");
-  writeFileSync(config, `listen_addr = "127.0.0.1:${oport}"\ndata_dir = "${join(work, "osprey")}"\nsync_policy = "${sync}"\nmax_clients = 10000\n`);
+  writeFileSync(config, `listen_addr = "127.0.0.1:${oport}"\ndata_dir = "${join(work, "osprey")}"\nsync_policy = "${sync}"\nmax_clients = 10000\n${opt["osprey-toml"]!.replace(/\\n/g, "\n")}\n`);
   const ofd = openSync(join(work, "osprey.log"), "a");
   const rfd = openSync(join(work, "redis.log"), "a");
   const osprey = Bun.spawn([bun, "run", join(root, "src", "server.ts"), "--config", config], { stdout: ofd, stderr: ofd, cwd: work });
@@ -249,6 +250,7 @@ const meta = {
   rounds,
   dataMaxBytes,
   pairing: "Osprey sync_policy os vs Redis AOF appendfsync no; always vs appendfsync always",
+  ospreyToml: opt["osprey-toml"],
 };
 
 if (generator === "c") buildGenerator();

@@ -261,6 +261,11 @@ assert(walBufferBytesMax >= walBufferBytesInitial, "the WAL buffer's shrink thre
  * instead of being copied into the turn's buffer. Shorter values cost less to copy than an iovec.
  */
 export const walValueByRefBytesMin = 32 * KiB;
+/**
+ * sync_policy "os" and "batch": the WAL starts writeback of each this many bytes it wrote
+ * (sync_file_range, no waiting), so a rotation's fdatasync does not find wal_max_bytes dirty.
+ */
+export const walWritebackBytes = 8 * MiB;
 /** Values logged by reference in one turn at most (two iovecs each, well under IOV_MAX = 1024); later ones are copied. */
 export const walRefsPerTurnMax = 256;
 assert(walValueByRefBytesMin <= slabLargeBytesMin, "a value long enough to get its own buffer in the keyspace must be long enough to be logged by reference");

@@ -15,6 +15,7 @@ const symbols = {
   osprey_crc32c_hardware: { args: [], returns: FFIType.i32 },
   osprey_fdatasync: { args: [FFIType.i32], returns: FFIType.i32 },
   osprey_reserve: { args: [FFIType.i32, FFIType.i64, FFIType.i64], returns: FFIType.i32 },
+  osprey_writeback: { args: [FFIType.i32, FFIType.i64, FFIType.i64], returns: FFIType.i32 },
   osprey_ignore_sigxfsz: { args: [], returns: FFIType.void },
   osprey_lock: { args: [FFIType.i32], returns: FFIType.i32 },
   osprey_nofile_raise: { args: [], returns: FFIType.i32 },
@@ -109,6 +110,15 @@ export function fdatasync(fd: number): number {
 export function reserve(fd: number, offset: number, len: number): number {
   if (lib === null) return -1;
   return lib.osprey_reserve(fd, offset, len);
+}
+
+/**
+ * Starts writing [offset, offset+len) of `fd` to disk without waiting (sync_file_range WRITE): 0,
+ * an errno, or -1 without the native library. A hint only; an fdatasync still decides durability.
+ */
+export function startWriteback(fd: number, offset: number, len: number): number {
+  if (lib === null) return -1;
+  return lib.osprey_writeback(fd, offset, len);
 }
 
 /**
