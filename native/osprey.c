@@ -5,6 +5,7 @@
 // osprey_fdatasync / osprey_fallocate: the two system calls durability needs that Bun does not
 // expose directly (Bun's own fdatasync is used as the fallback), returning 0 or an errno.
 // osprey_nofile_raise / osprey_nofile_hard: the descriptor limit, raised at start-up (setrlimit).
+// osprey_writeback: starts the WAL's writeback early (sync_file_range), so rotations block less.
 
 #define _GNU_SOURCE
 #include <errno.h>
@@ -128,6 +129,21 @@ int osprey_reserve(int fd, int64_t offset, int64_t len) {
   if (getrlimit(RLIMIT_FSIZE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY && (uint64_t)(offset + len) > (uint64_t)lim.rlim_cur) return EFBIG;
 #if defined(__linux__)
   return fallocate(fd, FALLOC_FL_KEEP_SIZE, (off_t)offset, (off_t)len) == 0 ? 0 : errno;
+#else
+  (void)fd; (void)offset; (void)len;
+  return EOPNOTSUPP;
+#endif
+}
+
+/**
+ * Starts writeback of [offset, offset+len) without waiting for it (sync_file_range WRITE): the WAL
+ * calls it as it grows, so the fdatasync of a rotation finds little left to write and blocks the
+ * event loop for less. Durability is unchanged: nothing is promised until an fdatasync returns.
+ * Returns 0, or an errno (EOPNOTSUPP off Linux).
+ */
+int osprey_writeback(int fd, int64_t offset, int64_t len) {
+#if defined(__linux__)
+  return sync_file_range(fd, (off_t)offset, (off_t)len, SYNC_FILE_RANGE_WRITE) == 0 ? 0 : errno;
 #else
   (void)fd; (void)offset; (void)len;
   return EOPNOTSUPP;

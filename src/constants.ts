@@ -59,6 +59,17 @@ export const replyBufferBytesKeepMax = 4 * outputSoftBytes;
 export const connectionBufferBytesKeepMax = 64 * KiB;
 
 /**
+ * Input buffers larger than connectionBufferBytesKeepMax that connections gave back (their large
+ * request done) are kept for the next large request, up to this many bytes in all: a stream of
+ * large SETs then takes a buffer that holds its whole request at once, instead of allocating one
+ * and growing it (a copy per doubling) for every request. The cost is this much memory kept after
+ * a burst of large requests.
+ */
+export const inputPoolBytesMax = 64 * MiB;
+/** Largest input buffer the pool keeps (a quarter of it), so one giant request cannot take it all. */
+export const inputPoolBufferBytesMax = inputPoolBytesMax / 4;
+
+/**
  * Longest inline RESP command (a line without `*`, as telnet sends), as Redis's
  * PROTO_INLINE_MAX_SIZE. Longer without its LF: a protocol error, and the connection closes.
  */
@@ -103,6 +114,14 @@ export const sweepBudgetMs = 2;
 
 /** Values at least this large get their own allocation instead of a slab block. */
 export const slabLargeBytesMin = 64 * KiB;
+/**
+ * Buffers of large entries that were overwritten or deleted are kept, up to this many bytes and
+ * this many buffers, for the next large entry of the same size (engine/large.ts): a stream of
+ * same-size large SETs then allocates nothing and faults in no fresh pages. The cost is this much
+ * memory kept after large entries go, outside used_memory.
+ */
+export const largeSpareBytesMax = 64 * MiB;
+export const largeSparesMax = 64;
 
 /** Size of one slab page, from which small entries (key + value) of one size class are carved. */
 export const slabPageBytes = 4 * MiB;
@@ -291,6 +310,20 @@ export const walReserveBytes = 1 * MiB;
 export const walBufferBytesInitial = 1 * MiB;
 export const walBufferBytesMax = 8 * MiB;
 assert(walBufferBytesMax >= walBufferBytesInitial, "the WAL buffer's shrink threshold must not be below its initial size, or it would shrink after every turn");
+/**
+ * A SET whose value is at least this long, and lies in a buffer the keyspace never changes once
+ * logged (its own buffer for a large entry), is written to the WAL from that buffer by writev
+ * instead of being copied into the turn's buffer. Shorter values cost less to copy than an iovec.
+ */
+export const walValueByRefBytesMin = 32 * KiB;
+/**
+ * sync_policy "os" and "batch": the WAL starts writeback of each this many bytes it wrote
+ * (sync_file_range, no waiting), so a rotation's fdatasync does not find wal_max_bytes dirty.
+ */
+export const walWritebackBytes = 8 * MiB;
+/** Values logged by reference in one turn at most (two iovecs each, well under IOV_MAX = 1024); later ones are copied. */
+export const walRefsPerTurnMax = 256;
+assert(walValueByRefBytesMin <= slabLargeBytesMin, "a value long enough to get its own buffer in the keyspace must be long enough to be logged by reference");
 /**
  * sync_policy "always": longest a sync waits for writers the previous sync just released (they
  * answer within a loopback round trip). Bounds the latency the wait can add.

@@ -24,6 +24,7 @@ import {
 } from "./eviction.ts";
 import { Event, Notify, type KeyEvents } from "./notify.ts";
 import { HashTable } from "./hashtable.ts";
+import { retireLargeBuffer, takeLargeBuffer } from "./large.ts";
 import { classBytes, isLarge, sizeClass, Slab } from "./slab.ts";
 
 /**
@@ -101,6 +102,8 @@ export class Store {
   #lfu: Uint8Array;
   #large: (Buffer | undefined)[] = [];
   #largeBytes = 0;
+  /** A large buffer `#setLarge` filled already: the next large `#place` takes it instead of a new one. */
+  #adopt: Buffer | null = null;
   #freeIds: number[] = [];
   #highWater = 0;
 
@@ -330,9 +333,32 @@ export class Store {
   set(kb: Uint8Array, ks: number, ke: number, vb: Uint8Array, vs: number, ve: number, expiryMs: number, version: number, id: number): number {
     // Not asserted here, unlike `apply`: this is every SET's path, and its id comes straight from
     // `find` or `lookup` of the same key (without the assert a store-only SET loop ran a few % faster).
+    if (isLarge(ke - ks + ve - vs)) return this.#setLarge(kb, ks, ke, vb, vs, ve, expiryMs, version, id);
     this.#log.set(kb, ks, ke, vb, vs, ve, expiryMs, version);
     if (id < 0) return this.load(kb, ks, ke, vb, vs, ve, expiryMs, version);
     return this.#overwrite(kb, ks, ke, vb, vs, ve, expiryMs, version, id);
+  }
+
+  /**
+   * A SET of a large entry: its key and value are copied once, into a buffer of their own (a spare
+   * of that size or a new one, engine/large.ts), which is logged from there (the log may keep a
+   * reference, as the buffer never changes) and then becomes the entry's. When the log refuses,
+   * the buffer goes back to the spares.
+   */
+  #setLarge(kb: Uint8Array, ks: number, ke: number, vb: Uint8Array, vs: number, ve: number, expiryMs: number, version: number, id: number): number {
+    const keyLen = ke - ks;
+    const bytes = keyLen + ve - vs;
+    const own = takeLargeBuffer(bytes);
+    copyBytes(kb, ks, ke, own, 0);
+    copyBytes(vb, vs, ve, own, keyLen);
+    try {
+      this.#log.set(own, 0, keyLen, own, keyLen, bytes, expiryMs, version);
+    } catch (err) {
+      retireLargeBuffer(own);
+      throw err;
+    }
+    this.#adopt = own;
+    return id < 0 ? this.load(own, 0, keyLen, own, keyLen, bytes, expiryMs, version) : this.#overwrite(own, 0, keyLen, own, keyLen, bytes, expiryMs, version, id);
   }
 
   /** Applies a SET without logging it: recovery replaying the log. */
@@ -369,9 +395,11 @@ export class Store {
     table.insertAt(-1 - found, id);
     const dst = this.buffer(id);
     const at = this.#offset[id]!;
-    // Key and value adjacent in the source (a snapshot or WAL record): one copy.
-    if (vb === kb && vs === ke) copyBytes(kb, ks, ve, dst, at);
-    else {
+    // Key and value adjacent in the source (a snapshot or WAL record): one copy; none when the
+    // source is the entry's own new buffer (#setLarge).
+    if (vb === kb && vs === ke) {
+      if (dst !== kb) copyBytes(kb, ks, ve, dst, at);
+    } else {
       copyBytes(kb, ks, ke, dst, at);
       copyBytes(vb, vs, ve, dst, at + keyLen);
     }
@@ -388,6 +416,12 @@ export class Store {
       this.#release(id);
       this.#valueLen[id] = valueLen;
       this.#place(id, keyLen + valueLen);
+      if (this.buffer(id) === vb) {
+        // #setLarge's buffer, adopted: key and value are in place already.
+        this.#version[id] = version;
+        this.#setExpiry(id, expiryMs);
+        return id;
+      }
       copyBytes(kb, ks, ke, this.buffer(id), this.#offset[id]!);
     } else {
       this.#valueLen[id] = valueLen;
@@ -453,7 +487,7 @@ export class Store {
     const large = isLarge(bytes);
     const handle = large ? -1 : this.#slab.alloc(bytes);
     const page = large ? -1 : Math.floor(handle / slabPageBytes);
-    const dst = large ? Buffer.allocUnsafeSlow(bytes) : this.#slab.pages[page]!;
+    const dst = large ? takeLargeBuffer(bytes) : this.#slab.pages[page]!;
     const ks = large ? 0 : handle - page * slabPageBytes;
     const vs = ks + keyLen;
     const from = this.#offset[id]!;
@@ -463,7 +497,8 @@ export class Store {
     try {
       this.#log.set(dst, ks, vs, dst, vs, vs + newLen, expiry, version);
     } catch (err) {
-      if (!large) this.#slab.free(handle, bytes);
+      if (large) retireLargeBuffer(dst);
+      else this.#slab.free(handle, bytes);
       throw err;
     }
     this.#release(id);
@@ -921,15 +956,17 @@ export class Store {
   #fits(id: number, bytes: number): boolean {
     const page = this.#page[id]!;
     const now = this.#keyLen[id]! + this.#valueLen[id]!;
-    if (page >= 0) return !isLarge(bytes) && sizeClass(now) === sizeClass(bytes);
-    return isLarge(bytes) && this.#large[id]!.byteLength === bytes;
+    // A large entry's buffer never changes once written (engine/large.ts): a new value gets a new one.
+    return page >= 0 && !isLarge(bytes) && sizeClass(now) === sizeClass(bytes);
   }
 
   #place(id: number, bytes: number): void {
     if (isLarge(bytes)) {
       this.#page[id] = -1;
       this.#offset[id] = 0;
-      this.#large[id] = Buffer.allocUnsafeSlow(bytes);
+      const adopted = this.#adopt;
+      this.#adopt = null;
+      this.#large[id] = adopted !== null && adopted.length === bytes ? adopted : takeLargeBuffer(bytes);
       this.#largeBytes += bytes;
       return;
     }
@@ -942,10 +979,11 @@ export class Store {
   #release(id: number): void {
     const page = this.#page[id]!;
     if (page < 0) {
-      const bytes = this.#large[id]!.byteLength;
-      this.#largeBytes -= bytes;
-      this.#releasedBytes += bytes;
+      const b = this.#large[id]!;
+      this.#largeBytes -= b.byteLength;
+      this.#releasedBytes += b.byteLength;
       this.#large[id] = undefined;
+      retireLargeBuffer(b);
       return;
     }
     this.#slab.free(page * slabPageBytes + this.#offset[id]!, this.#keyLen[id]! + this.#valueLen[id]!);

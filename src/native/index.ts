@@ -15,6 +15,7 @@ const symbols = {
   osprey_crc32c_hardware: { args: [], returns: FFIType.i32 },
   osprey_fdatasync: { args: [FFIType.i32], returns: FFIType.i32 },
   osprey_reserve: { args: [FFIType.i32, FFIType.i64, FFIType.i64], returns: FFIType.i32 },
+  osprey_writeback: { args: [FFIType.i32, FFIType.i64, FFIType.i64], returns: FFIType.i32 },
   osprey_ignore_sigxfsz: { args: [], returns: FFIType.void },
   osprey_lock: { args: [FFIType.i32], returns: FFIType.i32 },
   osprey_nofile_raise: { args: [], returns: FFIType.i32 },
@@ -114,6 +115,15 @@ export function reserve(fd: number, offset: number, len: number): number {
 }
 
 /**
+ * Starts writing [offset, offset+len) of `fd` to disk without waiting (sync_file_range WRITE): 0,
+ * an errno, or -1 without the native library. A hint only; an fdatasync still decides durability.
+ */
+export function startWriteback(fd: number, offset: number, len: number): number {
+  if (lib === null) return -1;
+  return lib.osprey_writeback(fd, offset, len);
+}
+
+/**
  * An exclusive, non-blocking flock on `fd`: 0, an errno (EWOULDBLOCK: someone holds it), or -1
  * without the native library (the caller falls back to the PID in the file).
  */
@@ -164,7 +174,8 @@ export interface SnapshotLayout {
   version: Float64Array;
   expiry: Float64Array;
   idLimit: number;
-  pages: readonly (Uint8Array | undefined)[];
+  /** null (or a hole): a page given back, which no entry uses. */
+  pages: readonly (Uint8Array | null | undefined)[];
   largeIds: Int32Array;
   large: readonly Uint8Array[];
 }
@@ -188,7 +199,7 @@ export function forkSnapshot(fd: number, layout: SnapshotLayout, chunk: Uint8Arr
   const pages = new Float64Array(Math.max(1, layout.pages.length));
   for (let i = 0; i < layout.pages.length; i++) {
     const p = layout.pages[i];
-    pages[i] = p === undefined ? 0 : ptr(p);
+    pages[i] = p === undefined || p === null ? 0 : ptr(p);
   }
   const large = new Float64Array(Math.max(1, layout.large.length));
   for (let i = 0; i < layout.large.length; i++) large[i] = ptr(layout.large[i]!);

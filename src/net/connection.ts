@@ -6,6 +6,8 @@
 import {
   connectionBufferBytesKeepMax,
   connectionInputBytesMax,
+  inputPoolBufferBytesMax,
+  inputPoolBytesMax,
   outputHardBytes,
   outputSoftBytes,
   replyBufferBytesInitial,
@@ -46,6 +48,36 @@ export interface Transport {
  * returns, so a thousand idle clients cost no reply memory at all.
  */
 const shared = new Writer();
+
+/**
+ * Large input buffers connections gave back, for the next large request of known size to take
+ * whole (see inputPoolBytesMax). A buffer here belongs to no connection: ctx.input counts it again
+ * only once a connection takes it.
+ */
+const pool: Buffer[] = [];
+let poolBytes = 0;
+
+/** A pooled buffer of `min` bytes at least and no more than twice that (the smallest such), or null. */
+function takePooled(min: number): Buffer | null {
+  let best = -1;
+  for (let i = 0; i < pool.length; i++) {
+    const len = pool[i]!.length;
+    if (len >= min && len <= 2 * min && (best < 0 || len < pool[best]!.length)) best = i;
+  }
+  if (best < 0) return null;
+  const b = pool[best]!;
+  pool[best] = pool[pool.length - 1]!;
+  pool.pop();
+  poolBytes -= b.length;
+  return b;
+}
+
+/** Keeps a large buffer a connection no longer needs, while the pool has room for it. */
+function givePooled(b: Buffer): void {
+  if (b.length <= connectionBufferBytesKeepMax || b.length > inputPoolBufferBytesMax || poolBytes + b.length > inputPoolBytesMax) return;
+  pool.push(b);
+  poolBytes += b.length;
+}
 
 /** What the parsers share: "need more", "bad input" or "a command", and how to go on. */
 interface Parser {
@@ -635,19 +667,27 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
     const needed = this.#protocol?.parser.needBytes ?? 0;
     const doubled = needed > 0 ? Math.min(2 * have, needed) : 2 * have;
     const size = Math.min(this.#inBytesMax, Math.max(bytes, doubled, 4096));
-    if (!this.#ctx.input.grow(this, have, size)) {
+    // A large request of known size takes a pooled buffer that holds all of it, when there is one:
+    // memory that exists already, so nothing is reserved on the client's word alone.
+    const pooled = needed > size && needed > connectionBufferBytesKeepMax && needed <= this.#inBytesMax ? takePooled(needed) : null;
+    if (!this.#ctx.input.grow(this, have, pooled?.length ?? size)) {
+      if (pooled !== null) givePooled(pooled);
       this.#abort();
       return false;
     }
-    const grown = Buffer.allocUnsafe(size);
+    const grown = pooled ?? Buffer.allocUnsafe(size);
     if (this.#in !== null && this.#inLen > 0) this.#in.copy(grown, 0, 0, this.#inLen);
+    if (this.#in !== null) givePooled(this.#in);
     this.#in = grown;
     return true;
   }
 
-  /** Frees the input buffer and gives its bytes back to ctx.input. */
+  /** Gives the input buffer back (to the pool when large) and its bytes back to ctx.input. */
   #releaseInput(): void {
-    if (this.#in !== null) this.#ctx.input.shrink(this, this.#in.length, 0);
+    if (this.#in !== null) {
+      this.#ctx.input.shrink(this, this.#in.length, 0);
+      givePooled(this.#in);
+    }
     this.#in = null;
     this.#inLen = 0;
   }

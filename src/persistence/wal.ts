@@ -7,20 +7,22 @@
 //   1. a command logs its records into #buf (room on disk was reserved first, so a full disk
 //      refuses the write before it is applied) and applies them to memory;
 //   2. its connection holds the reply (see Connection: "held") until this log says durable;
-//   3. at the end of the turn (setImmediate) one write() appends every record of the turn;
+//   3. at the end of the turn (setImmediate) one write() appends every record of the turn (a
+//      writev() when it logged large values by reference: see #refs);
 //   4. "os"/"batch": replies go out now. "always": one fdatasync, run off the event loop, covers
 //      every record written so far (group commit); replies go out when it returns.
 
-import { closeSync, fdatasync as fdatasyncAsync, ftruncateSync, openSync, writeSync } from "node:fs";
+import { closeSync, fdatasync as fdatasyncAsync, ftruncateSync, openSync, writeSync, writevSync } from "node:fs";
 import { join } from "node:path";
 import type { Config } from "../config.types.ts";
 import { assert } from "../assert.ts";
-import { fdWarnIntervalMs, walBufferBytesInitial, walBufferBytesMax, walRecordBytesMax, walReserveBytes, walRetryMs } from "../constants.ts";
+import { fdWarnIntervalMs, walBufferBytesInitial, walBufferBytesMax, walRecordBytesMax, walRefsPerTurnMax, walReserveBytes, walRetryMs, walValueByRefBytesMin, walWritebackBytes } from "../constants.ts";
 import type { MutationLog } from "../engine/store.ts";
+import { isLargeBuffer, pinLargeBuffer, unpinLargeBuffer } from "../engine/large.ts";
 import { log } from "../log.ts";
-import { fdatasync, reserve } from "../native/index.ts";
+import { crc32c, fdatasync, reserve, startWriteback } from "../native/index.ts";
 import { errnoText, errorText, syncDir, syncFile } from "./files.ts";
-import { copyBytes } from "../bytes.ts";
+import { copyBytes, putU32 } from "../bytes.ts";
 import {
   assertRecordLengths,
   batchItemsStart,
@@ -30,6 +32,7 @@ import {
   noExpiryMs,
   putRecordHeader,
   recordBytes,
+  recordCrcStart,
   recordOverheadBytes,
   RecordType,
   sealBatch,
@@ -60,11 +63,27 @@ export class Wal implements MutationLog {
   #fileBytes: number;
   /** Disk space is reserved in the current file up to this offset. */
   #reservedEnd: number;
+  /** Writeback of the current file was started up to this offset (see #afterWrite). */
+  #writebackEnd: number;
   #canReserve = true;
 
-  /** Records of this turn not yet written. */
+  /** Records of this turn not yet written (large values logged by reference excepted, see #refs). */
   #buf = Buffer.allocUnsafe(walBufferBytesInitial);
   #len = 0;
+  /**
+   * Large values logged this turn by reference rather than copied into #buf: value i is
+   * #refBufs[i][#refStarts[i]..#refEnds[i]) and belongs at #buf offset #refAts[i], between its
+   * record's key and crc (which #buf holds). Only the keyspace's own large buffers are referenced
+   * (engine/large.ts: their bytes never change, and a pinned one is not reused until unpinned), so
+   * the turn's writev sends exactly the bytes that were logged: the file is byte for byte what
+   * copying them would give.
+   */
+  #refBufs: Uint8Array[] = [];
+  #refStarts: number[] = [];
+  #refEnds: number[] = [];
+  #refAts: number[] = [];
+  /** Bytes of the referenced values: pending like #len, but not in #buf. */
+  #refBytes = 0;
   /** Where the open batch record starts in #buf, or -1 when none is open. */
   #batchAt = -1;
   #batchCount = 0;
@@ -125,6 +144,7 @@ export class Wal implements MutationLog {
     if (bytes === 0) syncDir(dir);
     this.#fileBytes = bytes;
     this.#reservedEnd = bytes;
+    this.#writebackEnd = bytes;
     this.#groupCommit = new GroupCommit({
       waiting: () => this.#waiters.length,
       busy: () => this.#closed || this.#syncing,
@@ -152,12 +172,12 @@ export class Wal implements MutationLog {
 
   /** Bytes in the current file, including records of this turn not yet written. */
   get currentBytes(): number {
-    return this.#fileBytes + this.#len;
+    return this.#fileBytes + this.#len + this.#refBytes;
   }
 
   /** Position after the last record logged: a connection that saw it grow holds its replies. */
   get appendedLsn(): number {
-    return this.#writtenLsn + this.#len;
+    return this.#writtenLsn + this.#len + this.#refBytes;
   }
 
   /** What replies may be released up to: synced for "always", written otherwise. */
@@ -179,12 +199,37 @@ export class Wal implements MutationLog {
     const keyLen = ke - ks;
     const valueLen = ve - vs;
     assertRecordLengths(keyLen, valueLen);
+    if (valueLen >= walValueByRefBytesMin && this.#batchAt < 0 && this.#refBufs.length < walRefsPerTurnMax && isLargeBuffer(vb)) {
+      return this.#setByRef(kb, ks, ke, vb, vs, ve, expiryMs, version);
+    }
     const at = this.#room(recordBytes(keyLen, valueLen));
     const b = this.#buf;
     const keyAt = putRecordHeader(b, at, RecordType.Set, keyLen, valueLen, expiryMs, version);
     copyBytes(kb, ks, ke, b, keyAt);
     copyBytes(vb, vs, ve, b, keyAt + keyLen);
     this.#len = sealRecord(b, at, keyAt + keyLen + valueLen);
+  }
+
+  /**
+   * A SET whose large value stays where it is until the turn's write: #buf gets the header, the
+   * key and the crc (computed over the value where it lies), the value is sent from its buffer.
+   */
+  #setByRef(kb: Uint8Array, ks: number, ke: number, vb: Uint8Array, vs: number, ve: number, expiryMs: number, version: number): void {
+    const keyLen = ke - ks;
+    const valueLen = ve - vs;
+    const at = this.#room(recordBytes(keyLen, valueLen), recordBytes(keyLen, 0));
+    const b = this.#buf;
+    const keyAt = putRecordHeader(b, at, RecordType.Set, keyLen, valueLen, expiryMs, version);
+    copyBytes(kb, ks, ke, b, keyAt);
+    const keyEnd = keyAt + keyLen;
+    putU32(b, keyEnd, crc32c(vb, vs, ve, crc32c(b, at + recordCrcStart, keyEnd)));
+    pinLargeBuffer(vb);
+    this.#refBufs.push(vb);
+    this.#refStarts.push(vs);
+    this.#refEnds.push(ve);
+    this.#refAts.push(keyEnd);
+    this.#refBytes += valueLen;
+    this.#len = keyEnd + crcBytes;
   }
 
   del(kb: Uint8Array, ks: number, ke: number): void {
@@ -283,10 +328,11 @@ export class Wal implements MutationLog {
   }
 
   /**
-   * Finds room for a record of `bytes` in this turn's buffer and returns where it goes. Throws
+   * Finds room for a record of `bytes` in the file and `bufBytes` of it in this turn's buffer
+   * (less when its value is logged by reference), and returns where it goes in the buffer. Throws
    * (before anything is applied) when the log is failing or the disk cannot take the bytes.
    */
-  #room(bytes: number): number {
+  #room(bytes: number, bufBytes = bytes): number {
     if (this.#failure !== null) throw new WalError(`write not applied: the write-ahead log cannot be written (${this.#failure})`);
     if (this.#batchAt >= 0) {
       // Room for the whole batch was made by batchBegin: an item beyond it would overrun the buffer.
@@ -294,13 +340,13 @@ export class Wal implements MutationLog {
       this.#batchItems++;
       return this.#len;
     }
-    const end = this.#fileBytes + this.#len + bytes;
+    const end = this.#fileBytes + this.#len + this.#refBytes + bytes;
     if (end > this.#reservedEnd && this.#canReserve) this.#reserve(end);
     // A small write can fit in room reserved before a large one was refused: it is accepted, so
     // STATS must stop saying writes are refused (one null check per logged record).
     else if (this.#refusal !== null) this.#roomAgain();
-    if (this.#len + bytes > this.#buf.length) {
-      const grown = Buffer.allocUnsafe(Math.max(this.#len + bytes, 2 * this.#buf.length));
+    if (this.#len + bufBytes > this.#buf.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.#len + bufBytes, 2 * this.#buf.length));
       this.#buf.copy(grown, 0, 0, this.#len);
       this.#buf = grown;
     }
@@ -371,6 +417,7 @@ export class Wal implements MutationLog {
   /** Writes all of #buf (what the OS takes is accounted even when it then fails); null, or why it failed. */
   #writeOut(): string | null {
     try {
+      if (this.#refBufs.length > 0) this.#writeGathered();
       while (this.#len > 0) this.#written(writeSync(this.#fd, this.#buf, 0, this.#len));
     } catch (e) {
       return `write ${this.currentName}: ${errorText(e)}`;
@@ -379,13 +426,65 @@ export class Wal implements MutationLog {
     return null;
   }
 
-  #written(n: number): void {
-    assert(n >= 0 && n <= this.#len, "write() reported more bytes than it was given");
-    if (n === 0) return;
+  /**
+   * Writes #buf with the referenced values in their places, in one writev. Whatever it leaves
+   * unwritten (a short write, or all of it when it throws) is copied into #buf in order, so the
+   * write is finished (or retried, see #fail) the usual way, without references.
+   */
+  #writeGathered(): void {
+    const parts: Uint8Array[] = [];
+    let from = 0;
+    for (let i = 0; i < this.#refBufs.length; i++) {
+      const refAt = this.#refAts[i]!;
+      parts.push(this.#buf.subarray(from, refAt), this.#refBufs[i]!.subarray(this.#refStarts[i]!, this.#refEnds[i]!));
+      from = refAt;
+    }
+    parts.push(this.#buf.subarray(from, this.#len));
+    const total = this.#len + this.#refBytes;
+    let n = 0;
+    try {
+      n = writevSync(this.#fd, parts);
+    } finally {
+      this.#ungather(parts, total, n);
+    }
+  }
+
+  /** A writev of `parts` (`total` bytes) took `n`: accounts them, and keeps the rest, in order, in #buf alone. */
+  #ungather(parts: Uint8Array[], total: number, n: number): void {
+    assert(n >= 0 && n <= total, "writev() reported more bytes than it was given");
+    for (const b of this.#refBufs) unpinLargeBuffer(b);
+    this.#refBufs.length = this.#refStarts.length = this.#refEnds.length = this.#refAts.length = 0;
+    this.#refBytes = 0;
+    this.#len = 0;
+    if (n < total) {
+      const rest = Buffer.allocUnsafe(Math.max(total - n, walBufferBytesInitial));
+      let skip = n;
+      for (const part of parts) {
+        if (skip >= part.length) {
+          skip -= part.length;
+          continue;
+        }
+        copyBytes(part, skip, part.length, rest, this.#len);
+        this.#len += part.length - skip;
+        skip = 0;
+      }
+      this.#buf = rest;
+    }
+    if (n > 0) this.#account(n);
+  }
+
+  /** `n` bytes reached the file. */
+  #account(n: number): void {
     this.#fileBytes += n;
     this.#writtenLsn += n;
     this.bytesTotal += n;
     this.sinceSnapshotBytes += n;
+  }
+
+  #written(n: number): void {
+    assert(n >= 0 && n <= this.#len, "write() reported more bytes than it was given");
+    if (n === 0) return;
+    this.#account(n);
     if (n < this.#len) this.#buf.copyWithin(0, n, this.#len);
     this.#len -= n;
     // A turn with a huge value grew the buffer: give the memory back once it is written.
@@ -393,6 +492,12 @@ export class Wal implements MutationLog {
   }
 
   #afterWrite(): void {
+    // Without a sync per write, dirty pages pile up until the rotation's fdatasync writes them all
+    // while the event loop waits; started as the file grows, that sync finds little left to do.
+    if (this.policy !== "always" && this.#fileBytes - this.#writebackEnd >= walWritebackBytes) {
+      startWriteback(this.#fd, this.#writebackEnd, this.#fileBytes - this.#writebackEnd);
+      this.#writebackEnd = this.#fileBytes;
+    }
     if (this.policy === "always") {
       if (!this.#syncing && this.#writtenLsn > this.#syncedLsn) this.#groupCommit.request();
     } else {
@@ -498,6 +603,7 @@ export class Wal implements MutationLog {
     this.#fd = next;
     this.#fileBytes = 0;
     this.#reservedEnd = 0;
+    this.#writebackEnd = 0;
     if (this.#rotateFailure !== null) log.info(`write-ahead log rotated to ${nextName} after ${this.#rotateFailures} failed attempt(s)`);
     this.#rotateFailure = null;
     this.#rotateFailures = 0;

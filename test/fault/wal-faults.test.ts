@@ -151,6 +151,31 @@ describe("a write() the OS refuses", () => {
   }
 });
 
+describe("a write() the OS refuses while the turn holds a large value logged by reference", () => {
+  test("the held large SET is written byte for byte once the fault clears, acknowledged, and survives kill -9", async () => {
+    const dir = tempDir();
+    const f = faults(".oswal");
+    let server = await start(dir, { sync_policy: "os" }, f.env);
+    const writer = await RawClient.connect(server.port);
+    expect(await writer.request("SET before 1\r\nx\r\n")).toBe("OK 1");
+    await f.armWrite("EIO");
+    // Its value is in the keyspace's own buffer, which the turn's writev would send: refused, the
+    // bytes are kept in the log's buffer and retried.
+    const value = Array.from({ length: 300_000 }, (_, i) => String.fromCharCode(97 + (i % 26))).join("");
+    await writer.send(`SET held ${value.length}\r\n${value}\r\n`);
+    const held = writer.line();
+    expect(await Promise.race([held, Bun.sleep(600).then(() => "no reply")])).toBe("no reply");
+    expect((await walStatus(server.port)).stats).toMatch(/^failing: write wal-00000001\.oswal: EIO/);
+    await f.clear();
+    expect(await held).toBe("OK 1");
+    await kill(server);
+    server = await start(dir, { sync_policy: "os" });
+    const c = await RawClient.connect(server.port);
+    expect(await c.request("GET held\r\n")).toBe(`VALUE ${value.length} 1 -1\r\n${value}\r\n`);
+    expect(await c.request("GET before\r\n")).toBe("VALUE 1 1 -1\r\nx\r\n");
+  }, 30_000);
+});
+
 describe("an fdatasync that fails", () => {
   for (const policy of ["always", "batch"] as const) {
     test(`"${policy}": the server stops (exit 70) naming the failure, sends no reply it cannot stand behind, and a restart has every acknowledged write`, async () => {

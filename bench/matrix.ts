@@ -1,0 +1,339 @@
+// Osprey against redis-server 7 at every shape in one command: value sizes × clients × pipeline
+// depth × keyspace size × sync policy, the two servers alternating run by run, with the light C
+// generator (bench/load.c, built here with gcc) or bench.ts. Prints a ratio table and writes every
+// raw figure to a JSON file that bench/plot.ts turns into an SVG.
+//
+//   ./node_modules/.bin/bun run bench/matrix.ts [--sizes 100,1024,16384,262144,1048576]
+//     [--pipelines 1,16] [--ops set,get] [--clients 50] [--many-clients 1000] [--keyspaces 1000]
+//     [--data-max-mib 512] [--syncs os,always] [--rounds 2] [--duration 5] [--warmup 1]
+//     [--generator c|bun] [--osprey-toml 'wal_max_bytes = 1073741824'] [--out bench/matrix.json]
+//
+// Sync policies are paired as the issue compares them: Osprey "os" against Redis AOF with
+// `appendfsync no`, "always" against `appendfsync always`. Both servers keep their default
+// snapshot/rewrite behaviour otherwise (Osprey snapshots every wal_max_bytes logged; Redis
+// rewrites its AOF as it grows), since a write-heavy run pays for that too.
+
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, openSync, closeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+
+const root = resolve(import.meta.dir, "..");
+const bun = process.execPath;
+
+const { values: opt } = parseArgs({
+  options: {
+    sizes: { type: "string", default: "100,1024,16384,262144,1048576" },
+    pipelines: { type: "string", default: "1,16" },
+    ops: { type: "string", default: "set,get" },
+    clients: { type: "string", default: "50" },
+    "many-clients": { type: "string", default: "1000" },
+    keyspaces: { type: "string", default: "1000" },
+    "data-max-mib": { type: "string", default: "512" },
+    syncs: { type: "string", default: "os,always" },
+    rounds: { type: "string", default: "2" },
+    duration: { type: "string", default: "5" },
+    warmup: { type: "string", default: "1" },
+    generator: { type: "string", default: "c" },
+    "osprey-toml": { type: "string", default: "" },
+    out: { type: "string", default: join(root, "bench", "matrix.json") },
+    help: { type: "boolean", default: false },
+  },
+});
+if (opt.help) {
+  process.stdout.write(readFileSync(import.meta.path, "utf8").split("\n").filter((l) => l.startsWith("//")).map((l) => l.slice(3)).join("\n") + "\n");
+  process.exit(0);
+}
+
+const list = (s: string) => s.split(",").map((x) => x.trim()).filter((x) => x !== "");
+const ints = (name: string, s: string) =>
+  list(s).map((x) => {
+    const n = Number(x);
+    if (!Number.isSafeInteger(n) || n < 0) throw new Error(`--${name}: ${x} is not a non-negative integer`);
+    return n;
+  });
+
+const sizes = ints("sizes", opt.sizes!);
+const pipelines = ints("pipelines", opt.pipelines!);
+const ops = list(opt.ops!) as ("set" | "get")[];
+const clientCounts = ints("clients", opt.clients!);
+const manyClients = ints("many-clients", opt["many-clients"]!);
+const keyspaces = ints("keyspaces", opt.keyspaces!);
+const dataMaxBytes = Number(opt["data-max-mib"]) * 1024 * 1024;
+const syncs = list(opt.syncs!) as ("os" | "always")[];
+const rounds = Number(opt.rounds);
+const durationS = Number(opt.duration);
+const warmupS = Number(opt.warmup);
+const generator = opt.generator === "bun" ? "bun" : "c";
+for (const op of ops) if (op !== "set" && op !== "get") throw new Error(`--ops: ${op} is not set or get`);
+for (const s of syncs) if (s !== "os" && s !== "always") throw new Error(`--syncs: ${s} is not os or always`);
+
+const redisFsync: Record<string, string> = { os: "no", always: "always" };
+
+/** One shape of the matrix: what both servers are measured at. */
+interface Shape {
+  sync: "os" | "always";
+  op: "set" | "get";
+  valueBytes: number;
+  clients: number;
+  pipeline: number;
+  keyspace: number;
+}
+
+/** A generator's result line (load.c and bench.ts --json print the same fields). */
+interface Figures {
+  opsPerSec: number;
+  ops: number;
+  durationS: number;
+  latencyMs: { p50: number; p99: number; p999: number; max: number; mean: number };
+  errors: number;
+  firstError: string;
+}
+
+interface Run extends Shape {
+  target: "osprey" | "redis";
+  round: number;
+  figures: Figures | null;
+  failure?: string;
+}
+
+const shapeKey = (s: Shape) => `${s.sync} ${s.op} ${s.valueBytes}B c=${s.clients} P=${s.pipeline} keys=${s.keyspace}`;
+
+/** The shapes, grouped so each value size's keys are loaded once before its GETs. */
+function shapes(sync: Shape["sync"]): Shape[] {
+  const out: Shape[] = [];
+  for (const keyspaceWanted of keyspaces) {
+    for (const valueBytes of sizes) {
+      // Large values at a large keyspace would need gigabytes per server: the keyspace is capped.
+      const keyspace = Math.max(1, Math.min(keyspaceWanted, Math.floor(dataMaxBytes / Math.max(valueBytes, 1))));
+      const counts = valueBytes <= 100 ? [...new Set([...clientCounts, ...manyClients])] : clientCounts;
+      for (const op of ops)
+        for (const clients of counts)
+          for (const pipeline of pipelines) out.push({ sync, op, valueBytes, clients, pipeline, keyspace });
+    }
+  }
+  return out;
+}
+
+// ---- the generator ----
+
+const loadBinary = join(root, "build", "bench", "load");
+
+function buildGenerator(): void {
+  const source = join(root, "bench", "load.c");
+  if (existsSync(loadBinary) && statSync(loadBinary).mtimeMs >= statSync(source).mtimeMs) return;
+  mkdirSync(join(root, "build", "bench"), { recursive: true });
+  const r = Bun.spawnSync(["gcc", "-O2", "-o", loadBinary, source], { stderr: "pipe" });
+  if (r.exitCode !== 0) throw new Error(`gcc bench/load.c failed: ${r.stderr.toString()}`);
+}
+
+async function generate(port: number, s: Shape, extra: string[]): Promise<{ figures: Figures | null; failure?: string }> {
+  const common = ["--port", String(port), "--clients", String(s.clients), "--pipeline", String(s.pipeline), "--value-size", String(s.valueBytes), "--keyspace", String(s.keyspace)];
+  const argv =
+    generator === "c"
+      ? [loadBinary, ...common, "--op", s.op, "--duration", String(durationS), "--warmup", String(warmupS), ...extra]
+      : [bun, "run", join(root, "bench", "bench.ts"), ...common, "--op", s.op, "--protocol", "resp", "--duration", String(durationS), "--warmup", String(warmupS), "--json", ...extra];
+  const p = Bun.spawn(argv, { stdout: "pipe", stderr: "pipe" });
+  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  const last = out.trim().split("\n").at(-1) ?? "";
+  let figures: Figures | null = null;
+  try {
+    figures = last.startsWith("{") ? (JSON.parse(last) as Figures) : null;
+  } catch {
+    figures = null;
+  }
+  if (code !== 0 || figures === null) return { figures, failure: `generator exit ${code}: ${err.trim().split("\n").slice(-2).join(" | ")}` };
+  return { figures };
+}
+
+/** SETs every key of the shape once (so its GETs hit). */
+async function preload(port: number, s: Shape): Promise<void> {
+  if (generator === "bun") return; // bench.ts preloads on every GET run itself (--preload)
+  const p = Bun.spawn([loadBinary, "--port", String(port), "--clients", "16", "--pipeline", s.valueBytes >= 262144 ? "2" : "16", "--value-size", String(s.valueBytes), "--keyspace", String(s.keyspace), "--preload-only"], { stdout: "ignore", stderr: "pipe" });
+  const code = await p.exited;
+  if (code !== 0) throw new Error(`preload of ${shapeKey(s)} on port ${port} failed: ${await new Response(p.stderr).text()}`);
+}
+
+// ---- the servers ----
+
+interface Server {
+  name: "osprey" | "redis";
+  port: number;
+  proc: ReturnType<typeof Bun.spawn>;
+}
+
+async function freePort(): Promise<number> {
+  const l = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const port = l.port;
+  l.stop(true);
+  return port;
+}
+
+/** Resolves once the server at `port` answers PING over RESP. */
+async function ready(port: number, proc: ReturnType<typeof Bun.spawn>, what: string): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    if (proc.exitCode !== null) throw new Error(`${what} exited (code ${proc.exitCode}) before it answered`);
+    const ok = await new Promise<boolean>((done) => {
+      Bun.connect({
+        hostname: "127.0.0.1",
+        port,
+        socket: {
+          open(s) {
+            s.write("*1\r\n$4\r\nPING\r\n");
+          },
+          data(s, d) {
+            done(new TextDecoder().decode(d).startsWith("+PONG"));
+            s.end();
+          },
+          error() {
+            done(false);
+          },
+          connectError() {
+            done(false);
+          },
+        },
+      }).catch(() => done(false));
+    });
+    if (ok) return;
+    await Bun.sleep(100);
+  }
+  throw new Error(`${what} did not answer PING on port ${port}`);
+}
+
+async function startServers(work: string, sync: Shape["sync"]): Promise<Server[]> {
+  const oport = await freePort();
+  const rport = await freePort();
+  mkdirSync(join(work, "osprey"), { recursive: true });
+  mkdirSync(join(work, "redis"), { recursive: true });
+  const config = join(work, "osprey.toml");
+  writeFileSync(config, `listen_addr = "127.0.0.1:${oport}"\ndata_dir = "${join(work, "osprey")}"\nsync_policy = "${sync}"\nmax_clients = 10000\n${opt["osprey-toml"]!.replace(/\\n/g, "\n")}\n`);
+  const ofd = openSync(join(work, "osprey.log"), "a");
+  const rfd = openSync(join(work, "redis.log"), "a");
+  const osprey = Bun.spawn([bun, "run", join(root, "src", "server.ts"), "--config", config], { stdout: ofd, stderr: ofd, cwd: work });
+  // cwd and --dir in the temp dir: Redis never writes into a checkout.
+  const redis = Bun.spawn(
+    ["redis-server", "--port", String(rport), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--appendfsync", redisFsync[sync]!, "--dir", join(work, "redis"), "--maxclients", "10000"],
+    { stdout: rfd, stderr: rfd, cwd: join(work, "redis") },
+  );
+  closeSync(ofd);
+  closeSync(rfd);
+  await ready(oport, osprey, "osprey");
+  await ready(rport, redis, "redis-server");
+  return [
+    { name: "osprey", port: oport, proc: osprey },
+    { name: "redis", port: rport, proc: redis },
+  ];
+}
+
+async function stopServers(servers: Server[]): Promise<void> {
+  for (const s of servers) s.proc.kill("SIGTERM");
+  await Promise.all(servers.map((s) => Promise.race([s.proc.exited, Bun.sleep(20_000).then(() => s.proc.kill("SIGKILL"))])));
+}
+
+// ---- the run ----
+
+function sh(cmd: string[]): string {
+  const r = Bun.spawnSync(cmd, { stdout: "pipe", stderr: "ignore" });
+  return r.exitCode === 0 ? r.stdout.toString().trim() : "";
+}
+
+const meta = {
+  startedAt: new Date().toISOString(),
+  uptimeBefore: sh(["uptime"]),
+  commit: sh(["git", "-C", root, "rev-parse", "--short", "HEAD"]),
+  redis: sh(["redis-server", "--version"]),
+  bun: Bun.version,
+  cpus: navigator.hardwareConcurrency,
+  generator: generator === "c" ? "bench/load.c (epoll, one thread)" : "bench/bench.ts",
+  durationS,
+  warmupS,
+  rounds,
+  dataMaxBytes,
+  pairing: "Osprey sync_policy os vs Redis AOF appendfsync no; always vs appendfsync always",
+  ospreyToml: opt["osprey-toml"],
+};
+
+if (generator === "c") buildGenerator();
+const runs: Run[] = [];
+const work = mkdtempSync(join(tmpdir(), "osprey-matrix-"));
+try {
+  for (const sync of syncs) {
+    const servers = await startServers(join(work, sync), sync);
+    try {
+      let loaded = "";
+      for (const shape of shapes(sync)) {
+        const loadKey = `${shape.valueBytes}/${shape.keyspace}`;
+        if (shape.op === "get" && loaded !== loadKey) {
+          for (const s of servers) await preload(s.port, shape);
+          loaded = loadKey;
+        }
+        for (let round = 1; round <= rounds; round++) {
+          // Alternate who goes first, so neither always runs on a cooler (or warmer) machine.
+          const order = round % 2 === 1 ? servers : [...servers].reverse();
+          for (const server of order) {
+            const { figures, failure } = await generate(server.port, shape, shape.op === "get" && generator === "bun" ? ["--preload"] : []);
+            runs.push({ ...shape, target: server.name, round, figures, ...(failure ? { failure } : {}) });
+            const f = figures;
+            process.stderr.write(`${shapeKey(shape)} round ${round} ${server.name}: ${f ? `${Math.round(f.opsPerSec)} ops/s p99 ${f.latencyMs.p99.toFixed(3)} ms` : "no result"}${failure ? ` (${failure})` : ""}\n`);
+          }
+        }
+        if (shape.op === "set") loaded = ""; // SETs of random keys leave a partly loaded keyspace of this size
+      }
+    } finally {
+      await stopServers(servers);
+    }
+  }
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
+
+// ---- summary ----
+
+interface Row {
+  shape: Shape;
+  osprey: Figures | null;
+  redis: Figures | null;
+  /** Osprey/Redis ops/s per round, where both ran. */
+  roundRatios: number[];
+}
+
+const rows = new Map<string, Row>();
+for (const r of runs) {
+  const key = shapeKey(r);
+  const row = rows.get(key) ?? { shape: { sync: r.sync, op: r.op, valueBytes: r.valueBytes, clients: r.clients, pipeline: r.pipeline, keyspace: r.keyspace }, osprey: null, redis: null, roundRatios: [] };
+  rows.set(key, row);
+  const f = r.figures;
+  if (f === null || r.failure) continue;
+  const best = row[r.target];
+  if (best === null || f.opsPerSec > best.opsPerSec) row[r.target] = f;
+}
+for (const row of rows.values()) {
+  for (let round = 1; round <= rounds; round++) {
+    const pick = (t: string) => runs.find((r) => shapeKey(r) === shapeKey(row.shape) && r.round === round && r.target === t && !r.failure)?.figures;
+    const o = pick("osprey");
+    const rd = pick("redis");
+    if (o && rd && rd.opsPerSec > 0) row.roundRatios.push(o.opsPerSec / rd.opsPerSec);
+  }
+}
+
+const size = (b: number) => (b >= 1048576 ? `${b / 1048576} MiB` : b >= 1024 ? `${b / 1024} KiB` : `${b} B`);
+const fmt = (n: number | undefined) => (n === undefined ? "—" : Math.round(n).toLocaleString("en-US"));
+const ms = (n: number | undefined) => (n === undefined ? "—" : n.toFixed(2));
+const lines = [
+  "| sync | op | value | clients | P | keys | Osprey ops/s | Redis ops/s | ratio (best) | ratio per round | Osprey p99 ms | Redis p99 ms |",
+  "|---|---|---|---|---|---|---|---|---|---|---|---|",
+];
+for (const { shape: s, osprey: o, redis: r, roundRatios } of rows.values()) {
+  const ratio = o && r && r.opsPerSec > 0 ? (o.opsPerSec / r.opsPerSec).toFixed(2) : "—";
+  const per = roundRatios.length > 0 ? `${Math.min(...roundRatios).toFixed(2)}–${Math.max(...roundRatios).toFixed(2)}` : "—";
+  lines.push(`| ${s.sync} | ${s.op.toUpperCase()} | ${size(s.valueBytes)} | ${s.clients} | ${s.pipeline} | ${s.keyspace} | ${fmt(o?.opsPerSec)} | ${fmt(r?.opsPerSec)} | ${ratio} | ${per} | ${ms(o?.latencyMs.p99)} | ${ms(r?.latencyMs.p99)} |`);
+}
+const uptimeAfter = sh(["uptime"]);
+process.stdout.write(lines.join("\n") + `\n\nuptime before: ${meta.uptimeBefore}\nuptime after:  ${uptimeAfter}\n`);
+writeFileSync(opt.out!, JSON.stringify({ meta: { ...meta, finishedAt: new Date().toISOString(), uptimeAfter }, runs, summary: [...rows.values()] }, null, 1) + "\n");
+process.stderr.write(`raw figures: ${opt.out}\n`);
+const failed = runs.filter((r) => r.failure).length;
+if (failed > 0) {
+  process.stderr.write(`!!! ${failed} run(s) failed; their shapes lack figures\n`);
+  process.exit(1);
+}

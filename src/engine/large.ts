@@ -1,0 +1,66 @@
+// The buffers of large entries (key + value of slabLargeBytesMin or more, one buffer each): written
+// once, by the store, and never changed afterwards — a new value gets a new buffer. So the WAL may
+// log such a value by reference (a writev from where it lies) instead of copying it, provided the
+// buffer is not handed to another entry before that write: the WAL pins what it references. A
+// buffer its entry let go of is kept as a spare for the next large entry of the same size once no
+// log pins it, so a stream of same-size large SETs neither allocates nor faults in fresh pages.
+
+import { largeSpareBytesMax, largeSparesMax } from "../constants.ts";
+
+/** Every large entry buffer ever handed out: bytes that never change while an entry holds them. */
+const owned = new WeakSet<Uint8Array>();
+/** Referenced by a log's unwritten turn. */
+const pinned = new WeakSet<Uint8Array>();
+/** Let go of by their entry while pinned: spares once unpinned. */
+const retiredWhilePinned = new WeakSet<Uint8Array>();
+/** Buffers no entry and no log holds, oldest first. */
+const spares: Buffer[] = [];
+let spareBytes = 0;
+
+/** Whether `b` is a large entry's buffer (see above: its bytes do not change until it is retired). */
+export function isLargeBuffer(b: Uint8Array): boolean {
+  return owned.has(b);
+}
+
+/** A buffer of exactly `bytes` for a new large entry: a spare of that size, or a new one. */
+export function takeLargeBuffer(bytes: number): Buffer {
+  for (let i = spares.length - 1; i >= 0; i--) {
+    const b = spares[i]!;
+    if (b.length !== bytes) continue;
+    spares.splice(i, 1);
+    spareBytes -= bytes;
+    return b;
+  }
+  const b = Buffer.allocUnsafeSlow(bytes);
+  owned.add(b);
+  return b;
+}
+
+/** The entry holding `b` let go of it: a spare now, or once the log that references it has written it. */
+export function retireLargeBuffer(b: Buffer): void {
+  if (pinned.has(b)) retiredWhilePinned.add(b);
+  else keepSpare(b);
+}
+
+/** A log references `b` until it calls unpinLargeBuffer (after writing it, or copying it away). */
+export function pinLargeBuffer(b: Uint8Array): void {
+  pinned.add(b);
+}
+
+export function unpinLargeBuffer(b: Uint8Array): void {
+  pinned.delete(b);
+  if (retiredWhilePinned.delete(b)) keepSpare(b as Buffer);
+}
+
+/** Bytes of spare buffers held now. */
+export function spareLargeBytes(): number {
+  return spareBytes;
+}
+
+/** Keeps `b` as a spare, giving up the oldest spares when over the bounds (they are garbage then). */
+function keepSpare(b: Buffer): void {
+  if (b.length > largeSpareBytesMax) return;
+  spares.push(b);
+  spareBytes += b.length;
+  while (spareBytes > largeSpareBytesMax || spares.length > largeSparesMax) spareBytes -= spares.shift()!.length;
+}
