@@ -104,6 +104,8 @@ export class Store {
   #largeBytes = 0;
   /** A large buffer `#setLarge` filled already: the next large `#place` takes it instead of a new one. */
   #adopt: Buffer | null = null;
+  /** Whether the last `#place` took `#adopt`: the entry's key and value are in place already. */
+  #adopted = false;
   #freeIds: number[] = [];
   #highWater = 0;
 
@@ -397,9 +399,9 @@ export class Store {
     const at = this.#offset[id]!;
     // Key and value adjacent in the source (a snapshot or WAL record): one copy; none when the
     // source is the entry's own new buffer (#setLarge).
-    if (vb === kb && vs === ke) {
-      if (dst !== kb) copyBytes(kb, ks, ve, dst, at);
-    } else {
+    if (this.#adopted) this.#adopted = false;
+    else if (vb === kb && vs === ke) copyBytes(kb, ks, ve, dst, at);
+    else {
       copyBytes(kb, ks, ke, dst, at);
       copyBytes(vb, vs, ve, dst, at + keyLen);
     }
@@ -416,8 +418,9 @@ export class Store {
       this.#release(id);
       this.#valueLen[id] = valueLen;
       this.#place(id, keyLen + valueLen);
-      if (this.buffer(id) === vb) {
+      if (this.#adopted) {
         // #setLarge's buffer, adopted: key and value are in place already.
+        this.#adopted = false;
         this.#version[id] = version;
         this.#setExpiry(id, expiryMs);
         return id;
@@ -964,9 +967,10 @@ export class Store {
     if (isLarge(bytes)) {
       this.#page[id] = -1;
       this.#offset[id] = 0;
-      const adopted = this.#adopt;
+      const adopt = this.#adopt;
       this.#adopt = null;
-      this.#large[id] = adopted !== null && adopted.length === bytes ? adopted : takeLargeBuffer(bytes);
+      this.#adopted = adopt !== null && adopt.length === bytes;
+      this.#large[id] = this.#adopted ? adopt! : takeLargeBuffer(bytes);
       this.#largeBytes += bytes;
       return;
     }

@@ -94,6 +94,19 @@ describe("insert and overwrite", () => {
     for (let i = 0; i < 100; i++) expect(read(store, `n${i}`)).toBe(`value-${i}`);
   });
 
+  test("an overwrite that moves the value to a new block copies it, even from another entry of the same slab page (RENAME onto a key)", () => {
+    const store = new Store();
+    const src = put(store, "src", "hello");
+    const dst = put(store, "other", "1");
+    expect(store.buffer(src)).toBe(store.buffer(dst)); // one slab page
+    const k = Buffer.from("other");
+    const vs = store.valueOffset(src);
+    store.set(k, 0, k.length, store.buffer(src), vs, vs + store.valueLength(src), noExpiry, 2, dst);
+    expect(read(store, "other")).toBe("hello");
+    expect(keyOf(store, dst)).toBe("other");
+    expect(read(store, "src")).toBe("hello");
+  });
+
   test("an entry of at least 64 KiB lives in its own buffer, never changed in place, and moves between slab and own buffer on overwrite", () => {
     const store = new Store();
     put(store, "before", "b");
