@@ -123,6 +123,8 @@ describe("connections of a changed or deleted user", () => {
     await c.send(resp("SET", "frank:k", "1"));
     expect(await c.line()).toBe("+OK");
     await cli(server.port, admin, ["ACL SETUSER frank off"]);
+    // CLIENT LIST and CLIENT KILL USER know the connection's user.
+    expect(await cli(server.port, admin, ["CLIENT LIST"])).toMatch(/ user=frank /);
     await c.send(resp("GET", "frank:k"));
     expect([await c.line(), await c.line()]).toEqual(["$1", "1"]);
     await cli(server.port, admin, ["ACL SETUSER frank on -@write"]);
