@@ -86,9 +86,10 @@ export class User {
    * Bun.password hash can tell (`verifyHash`).
    */
   verifyQuick(password: Uint8Array): boolean | null {
-    if (!this.enabled) return false;
-    if (this.nopass) return true;
     const r = this.#rules;
+    // A disabled user with a hash is checked as an enabled one, so the time the answer takes does not tell them apart.
+    if (!this.enabled) return r.hash === null ? false : null;
+    if (this.nopass) return true;
     const digest = sha256(password);
     let ok = false;
     for (const d of r.digests) ok = timingSafeEqual(digest, d) || ok;
@@ -106,8 +107,13 @@ export class User {
     } catch {
       ok = false; // a hash Bun cannot read was refused by config validation; never a reason to stop
     }
-    if (ok) this.#verified = sha256(copy);
-    return ok;
+    if (ok && this.enabled) this.#verified = sha256(copy);
+    return ok && this.enabled;
+  }
+
+  /** Whether the user has a Bun.password hash (an AUTH for it costs an argon2/bcrypt check). */
+  get hashed(): boolean {
+    return this.#rules.hash !== null;
   }
 
   /** Whether `password` is this user's, all on this thread (EXEC's replay, which cannot wait; tests). */
@@ -120,8 +126,8 @@ export class User {
     } catch {
       ok = false;
     }
-    if (ok) this.#verified = sha256(password);
-    return ok;
+    if (ok && this.enabled) this.#verified = sha256(password);
+    return ok && this.enabled;
   }
 
   /**
@@ -166,6 +172,11 @@ export class Auth {
   connectLimits: User | null = null;
   /** Whether a connection must authenticate (the default user is off or has a password); protected mode is then satisfied. */
   required = false;
+  /**
+   * A user with a Bun.password hash, if any: AUTH for an unknown name is checked against its hash
+   * (and refused), so an unknown name takes as long as a hashed user's wrong password.
+   */
+  decoy: User | null = null;
 
   constructor(config: AuthConfig) {
     if (config.authPassword !== "") {
@@ -214,6 +225,7 @@ export class Auth {
     const d = this.#users.get("default")!;
     this.required = !(d.enabled && d.nopass);
     this.connectLimits = this.required ? notAuthenticated : d.unrestricted ? null : d;
+    this.decoy = [...this.#users.values()].find((u) => u.hashed) ?? null;
   }
 }
 
@@ -315,16 +327,20 @@ const unauthSince = new WeakMap<Session, number>();
  * replay cannot wait, so there the check runs here.
  */
 export function authBegin(s: Session, ctx: Context, name: string, password: Uint8Array): AuthStep {
-  const user = authOf(ctx).users.get(name);
-  const quick = user === undefined ? false : user.verifyQuick(password);
+  const auth = authOf(ctx);
+  const user = auth.users.get(name);
+  // An unknown name is checked against a hashed user's hash and refused whatever the outcome.
+  const checker = user ?? auth.decoy;
+  const known = user !== undefined;
+  const quick = checker === null ? false : known ? checker.verifyQuick(password) : checker.verifyQuick(password) === null ? null : false;
   const delayMs = ctx.config.authFailureDelayMs;
   const delayed = s.canYield && delayMs > 0 && (failuresInRow.get(s) ?? 0) >= authFailuresFreeCount;
-  if (quick === null && !s.canYield) return authSettle(s, ctx, name, user, user!.verify(password)) ? AuthStep.Ok : AuthStep.Refused;
+  if (quick === null && !s.canYield) return authSettle(s, ctx, name, user, checker!.verify(password) && known) ? AuthStep.Ok : AuthStep.Refused;
   if (quick === null) {
     const p: PendingAuth = { user, ok: false };
     pending.set(s, p);
-    s.until = user!.verifyHash(password).then((ok) => {
-      p.ok = ok;
+    s.until = checker!.verifyHash(password).then((ok) => {
+      p.ok = ok && known;
       return ok || !delayed ? undefined : Bun.sleep(delayMs);
     });
     s.suspendAt = 1;

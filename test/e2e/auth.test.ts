@@ -86,6 +86,20 @@ describe("text protocol", () => {
     c.close();
   });
 
+  test("an unknown user's AUTH takes about as long as a hashed user's wrong password, so names cannot be told apart by time", async () => {
+    const time = async (line: string): Promise<number> => {
+      const c = await textClient();
+      const started = performance.now();
+      expect(await c.request(line)).toBe("ERR NOAUTH invalid username or password");
+      const ms = performance.now() - started;
+      c.close();
+      return ms;
+    };
+    const hashed = await time("AUTH app wrong\r\n");
+    const unknown = await time("AUTH nobody wrong\r\n");
+    expect(unknown).toBeGreaterThan(hashed / 4);
+  });
+
   test("AUTH <password> authenticates the default user, AUTH <user> <password> a named one", async () => {
     const a = await textClient("secret");
     expect(await a.request("SET text:k 2\r\nv1\r\n")).toBe("OK 1");
