@@ -329,19 +329,23 @@ const unauthSince = new WeakMap<Session, number>();
 export function authBegin(s: Session, ctx: Context, name: string, password: Uint8Array): AuthStep {
   const auth = authOf(ctx);
   const user = auth.users.get(name);
-  // An unknown name is checked against a hashed user's hash and refused whatever the outcome.
-  const checker = user ?? auth.decoy;
   const known = user !== undefined;
-  const quick = checker === null ? false : known ? checker.verifyQuick(password) : checker.verifyQuick(password) === null ? null : false;
+  // While any user has a hash, every refusal costs a hash check (an unknown name, a disabled user,
+  // a wrong digest: against that user's hash), so the time an answer takes does not tell names apart.
+  const decoy = auth.decoy;
+  const checker = user ?? decoy;
+  const first = checker === null ? false : checker.verifyQuick(password);
+  const quick = known ? first : first === null ? null : false;
+  const slow = quick === null ? checker : quick === false ? decoy : null;
   const delayMs = ctx.config.authFailureDelayMs;
   const delayed = s.canYield && delayMs > 0 && (failuresInRow.get(s) ?? 0) >= authFailuresFreeCount;
-  if (quick === null && !s.canYield) return authSettle(s, ctx, name, user, checker!.verify(password) && known) ? AuthStep.Ok : AuthStep.Refused;
-  if (quick === null) {
+  if (slow !== null && !s.canYield) return authSettle(s, ctx, name, user, quick === null && slow.verify(password) && known) ? AuthStep.Ok : AuthStep.Refused;
+  if (slow !== null) {
     const p: PendingAuth = { user, ok: false };
     pending.set(s, p);
-    s.until = checker!.verifyHash(password).then((ok) => {
-      p.ok = ok && known;
-      return ok || !delayed ? undefined : Bun.sleep(delayMs);
+    s.until = slow.verifyHash(password).then((ok) => {
+      p.ok = quick === null && ok && known;
+      return p.ok || !delayed ? undefined : Bun.sleep(delayMs);
     });
     s.suspendAt = 1;
     return AuthStep.Pending;
@@ -352,7 +356,7 @@ export function authBegin(s: Session, ctx: Context, name: string, password: Uint
     s.suspendAt = 1;
     return AuthStep.Pending;
   }
-  return authSettle(s, ctx, name, user, quick) ? AuthStep.Ok : AuthStep.Refused;
+  return authSettle(s, ctx, name, user, quick!) ? AuthStep.Ok : AuthStep.Refused;
 }
 
 /** The resumed run of an AUTH that was Pending: whether the connection is now that user. */
