@@ -86,9 +86,10 @@ export class User {
    * Bun.password hash can tell (`verifyHash`).
    */
   verifyQuick(password: Uint8Array): boolean | null {
-    if (!this.enabled) return false;
-    if (this.nopass) return true;
     const r = this.#rules;
+    // A disabled user with a hash is checked as an enabled one, so the time the answer takes does not tell them apart.
+    if (!this.enabled) return r.hash === null ? false : null;
+    if (this.nopass) return true;
     const digest = sha256(password);
     let ok = false;
     for (const d of r.digests) ok = timingSafeEqual(digest, d) || ok;
@@ -106,8 +107,13 @@ export class User {
     } catch {
       ok = false; // a hash Bun cannot read was refused by config validation; never a reason to stop
     }
-    if (ok) this.#verified = sha256(copy);
-    return ok;
+    if (ok && this.enabled) this.#verified = sha256(copy);
+    return ok && this.enabled;
+  }
+
+  /** Whether the user has a Bun.password hash (an AUTH for it costs an argon2/bcrypt check). */
+  get hashed(): boolean {
+    return this.#rules.hash !== null;
   }
 
   /** Whether `password` is this user's, all on this thread (EXEC's replay, which cannot wait; tests). */
@@ -120,8 +126,8 @@ export class User {
     } catch {
       ok = false;
     }
-    if (ok) this.#verified = sha256(password);
-    return ok;
+    if (ok && this.enabled) this.#verified = sha256(password);
+    return ok && this.enabled;
   }
 
   /**
@@ -166,6 +172,11 @@ export class Auth {
   connectLimits: User | null = null;
   /** Whether a connection must authenticate (the default user is off or has a password); protected mode is then satisfied. */
   required = false;
+  /**
+   * A user with a Bun.password hash, if any: AUTH for an unknown name is checked against its hash
+   * (and refused), so an unknown name takes as long as a hashed user's wrong password.
+   */
+  decoy: User | null = null;
 
   constructor(config: AuthConfig) {
     if (config.authPassword !== "") {
@@ -214,6 +225,7 @@ export class Auth {
     const d = this.#users.get("default")!;
     this.required = !(d.enabled && d.nopass);
     this.connectLimits = this.required ? notAuthenticated : d.unrestricted ? null : d;
+    this.decoy = [...this.#users.values()].find((u) => u.hashed) ?? null;
   }
 }
 
@@ -315,17 +327,25 @@ const unauthSince = new WeakMap<Session, number>();
  * replay cannot wait, so there the check runs here.
  */
 export function authBegin(s: Session, ctx: Context, name: string, password: Uint8Array): AuthStep {
-  const user = authOf(ctx).users.get(name);
-  const quick = user === undefined ? false : user.verifyQuick(password);
+  const auth = authOf(ctx);
+  const user = auth.users.get(name);
+  const known = user !== undefined;
+  // While any user has a hash, every refusal costs a hash check (an unknown name, a disabled user,
+  // a wrong digest: against that user's hash), so the time an answer takes does not tell names apart.
+  const decoy = auth.decoy;
+  const checker = user ?? decoy;
+  const first = checker === null ? false : checker.verifyQuick(password);
+  const quick = known ? first : first === null ? null : false;
+  const slow = quick === null ? checker : quick === false ? decoy : null;
   const delayMs = ctx.config.authFailureDelayMs;
   const delayed = s.canYield && delayMs > 0 && (failuresInRow.get(s) ?? 0) >= authFailuresFreeCount;
-  if (quick === null && !s.canYield) return authSettle(s, ctx, name, user, user!.verify(password)) ? AuthStep.Ok : AuthStep.Refused;
-  if (quick === null) {
+  if (slow !== null && !s.canYield) return authSettle(s, ctx, name, user, quick === null && slow.verify(password) && known) ? AuthStep.Ok : AuthStep.Refused;
+  if (slow !== null) {
     const p: PendingAuth = { user, ok: false };
     pending.set(s, p);
-    s.until = user!.verifyHash(password).then((ok) => {
-      p.ok = ok;
-      return ok || !delayed ? undefined : Bun.sleep(delayMs);
+    s.until = slow.verifyHash(password).then((ok) => {
+      p.ok = quick === null && ok && known;
+      return p.ok || !delayed ? undefined : Bun.sleep(delayMs);
     });
     s.suspendAt = 1;
     return AuthStep.Pending;
@@ -336,7 +356,7 @@ export function authBegin(s: Session, ctx: Context, name: string, password: Uint
     s.suspendAt = 1;
     return AuthStep.Pending;
   }
-  return authSettle(s, ctx, name, user, quick) ? AuthStep.Ok : AuthStep.Refused;
+  return authSettle(s, ctx, name, user, quick!) ? AuthStep.Ok : AuthStep.Refused;
 }
 
 /** The resumed run of an AUTH that was Pending: whether the connection is now that user. */

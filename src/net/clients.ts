@@ -84,6 +84,7 @@ export class ClientRegistry {
    * check) or with replies still going out. 0 turns either off.
    */
   sweep(ctx: Context, nowMs: number, idleTimeoutMs: number, authTimeoutMs: number): void {
+    if (idleTimeoutMs === 0 && authTimeoutMs === 0) return; // the default: nothing to look at
     for (const e of this.#entries.values()) {
       const c = e.conn;
       const s = c.session;
