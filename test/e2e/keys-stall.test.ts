@@ -1,6 +1,6 @@
 // A KEYS over a million keys is walked and answered in slices: another client's PINGs are answered
-// while it runs, each within a bound far below the KEYS's own time (built whole, the walk and its
-// 17 MB reply held the event loop for all of it), and KEYS still answers exactly the keyspace.
+// while it runs, each within a quarter of the KEYS's own time (built whole, the walk and its 17 MB
+// reply held the event loop for all of it), and KEYS still answers exactly the keyspace.
 
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { RawClient } from "../support/client.ts";
@@ -67,11 +67,13 @@ test("a KEYS over a million keys leaves another client's PINGs answered while it
   let missing = 0;
   for (let i = 0; i < keyCount; i++) if (!got.has(name(i))) missing++;
   expect(missing).toBe(0);
-  // Generous for a slow, shared machine: the walk takes hundreds of ms, each PING waits for at
-  // most a slice (about 1 ms of walking or 1 MiB of reply) and what the event loop had queued.
+  // Each PING waits for at most a slice (about 1 ms of walking or 256 KiB of reply) and what the
+  // event loop had queued; built whole, the KEYS held every PING for all of its time. Relative to
+  // that time, so a slow or loaded machine (where everything stretches) cannot fail it: measured
+  // 13–59 ms against 1.6–2 s at load 4–8, 110 ms against 4.3 s at load 15.
   const slowest = Math.max(...pings);
   expect(pings.length, `PINGs answered while KEYS ran for ${keysMs.toFixed(0)} ms`).toBeGreaterThanOrEqual(10);
-  expect(slowest, `slowest PING while KEYS ran for ${keysMs.toFixed(0)} ms`).toBeLessThan(Math.min(100, keysMs / 4));
+  expect(slowest, `slowest PING while KEYS ran for ${keysMs.toFixed(0)} ms`).toBeLessThan(keysMs / 4);
   a.close();
   b.close();
 }, 120_000);

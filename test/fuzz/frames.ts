@@ -137,6 +137,7 @@ const respArgs: Record<string, (r: Random) => Buffer[]> = {
   UNWATCH: () => [],
   RESET: () => [],
   TIME: (r) => (r() < 0.9 ? [] : [s("x")]),
+  DEBUG: (r) => pick(r, [[s("SET-ACTIVE-EXPIRE"), s(pick(r, ["0", "1", "x"]))], [s("SET-ACTIVE-EXPIRE")], [s("OBJECT"), key(r)], [s("SLEEP"), s("0")]]),
   FUNCTION: (r) => pick(r, [[s("FLUSH")], [s("FLUSH"), s(pick(r, ["ASYNC", "SYNC", "NOW"]))], [s("LIST")], []]),
   SCRIPT: (r) => pick(r, [[s("FLUSH")], [s("FLUSH"), s(pick(r, ["ASYNC", "SYNC", "NOW"]))], [s("EXISTS"), s("abc")]]),
   COMMAND: (r) => pick(r, [[s("COUNT")], [s("INFO"), s("get"), s("nosuch")], [s("DOCS"), s("set")], [s("LIST")], [s("NOPE")]]),

@@ -142,10 +142,19 @@ describe("Wal invariants", () => {
     expect(other.appendedLsn).toBe(before);
   });
 
-  test("a clear inside a group is a broken invariant", () => {
+  test("a clear inside an MSET's batch is a broken invariant, alone or inside a group; inside a group's own records it is an item", () => {
     const { wal } = openWal({ sync_policy: "os" });
-    wal.groupBegin(1, 2);
+    wal.batchBegin(1, 2);
     expect(() => wal.clear()).toThrow(InvariantError);
+    const other = openWal({ sync_policy: "os" }).wal;
+    other.groupBegin(4, 4);
+    other.batchBegin(1, 2);
+    expect(() => other.clear()).toThrow(InvariantError);
+    const third = openWal({ sync_policy: "os" }).wal;
+    third.groupBegin(1, 0);
+    third.clear();
+    third.groupEnd();
+    expect(third.appendedLsn).toBe(2 * 35);
   });
 
 
