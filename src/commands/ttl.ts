@@ -78,7 +78,7 @@ export function pexpiretime(s: Session, ctx: Context): void {
 
 function expiryOf(s: Session, ctx: Context): number {
   const p = s.p;
-  const id = ctx.store.lookup(s.b, p.starts[1]!, p.ends[1]!, s.nowMs);
+  const id = ctx.store.read(s.b, p.starts[1]!, p.ends[1]!, s.nowMs);
   if (id < 0) return -2;
   const at = ctx.store.expiry(id);
   return at === noExpiry ? -1 : at;

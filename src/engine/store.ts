@@ -203,6 +203,20 @@ export class Store {
     return id;
   }
 
+  /**
+   * What the lookups of reading commands found, as Redis counts keyspace_hits and keyspace_misses:
+   * [hits, misses]. Only `read` counts; a write's lookup does not, as in Redis.
+   */
+  readonly reads = new Float64Array(2);
+
+  /** `lookup` for a command that reads the key (GET, MGET, EXISTS, TTL, …): also counts a hit or a miss. */
+  read(kb: Uint8Array, ks: number, ke: number, nowMs: number): number {
+    const id = this.lookup(kb, ks, ke, nowMs);
+    // A miss is -1, whose sign bit picks the misses' slot: counting costs one increment and no branch.
+    this.reads[id >>> 31]!++;
+    return id;
+  }
+
   version(id: number): number {
     return this.#version[id]!;
   }
