@@ -694,6 +694,11 @@ export class Store {
     if (id < 0) return false;
     if (rank === Rank.Osprey) id = this.#admission(id);
     const bytes = this.#entryAllocatedBytes(id);
+    // notify-keyspace-events' `e`: raised while the key's bytes are still there, as for `expired`.
+    if (this.events !== null) {
+      const ks = this.keyOffset(id);
+      this.events.emit(Notify.Evicted, Event.evicted, this.buffer(id), ks, ks + this.keyLength(id));
+    }
     this.delete(id);
     this.#evictedTotal++;
     this.#evictedBytesTotal += bytes;
