@@ -257,8 +257,10 @@ export class Store {
     // Not asserted here, unlike `apply`: this is every SET's path, and its id comes straight from
     // `find` or `lookup` of the same key (without the assert a store-only SET loop ran a few % faster).
     this.#log.set(kb, ks, ke, vb, vs, ve, expiryMs, version);
-    if (id < 0) return this.load(kb, ks, ke, vb, vs, ve, expiryMs, version);
-    return this.#overwrite(kb, ks, ke, vb, vs, ve, expiryMs, version, id);
+    if (id >= 0) return this.#overwrite(kb, ks, ke, vb, vs, ve, expiryMs, version, id);
+    // notify-keyspace-events' `n`: a key is added (Redis raises it in dbAdd, before the command's own event).
+    this.events?.emit(Notify.New, Event.new, kb, ks, ke);
+    return this.load(kb, ks, ke, vb, vs, ve, expiryMs, version);
   }
 
   /** Applies a SET without logging it: recovery replaying the log. */

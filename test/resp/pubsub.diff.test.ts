@@ -181,11 +181,21 @@ const keyspaceEvents: Step[] = [
   step(1, "CONFIG SET maxmemory 0", [0, 1]),
   step(1, "CONFIG SET maxmemory-policy noeviction", [0, 1]),
   step(1, "EXISTS victim", [0, 1]),
+  // `n`: one event per key added, none for a write over a live key.
+  step(1, "CONFIG SET notify-keyspace-events KEn", [0, 1]),
+  step(1, "SET fresh 1", [2, 1]),
+  step(1, "SET fresh 2", [0, 1]),
+  step(1, "INCR counter", [2, 1]),
+  step(1, "APPEND tail x", [2, 1]),
+  step(1, "MSET m1 1 m2 2 fresh 3", [4, 1]),
+  step(1, "RENAME m1 m3", [2, 1]),
+  step(1, "COPY m2 m4", [2, 1]),
+  step(1, "SETNX fresh 4", [0, 1]),
 ];
 
 describe("keyspace notifications equal redis-server's", () => {
   for (const version of [2, 3] as const) {
-    test(`RESP${version}: set, expire, incrby, append, setrange, setbit, persist, rename, copy, del, expired, evicted, and CONFIG SET notify-keyspace-events`, async () => {
+    test(`RESP${version}: set, expire, incrby, append, setrange, setbit, persist, rename, copy, del, expired, evicted, new, and CONFIG SET notify-keyspace-events`, async () => {
       await compare(version, keyspaceEvents);
     });
   }
