@@ -2,7 +2,7 @@
 // both render from it, each in its own format, so neither is derived from the other's text.
 
 import type { Context } from "./commands/context.ts";
-import { Stat } from "./commands/context.ts";
+import { perServer, Stat } from "./commands/context.ts";
 import { commands } from "./commands/table.ts";
 import { type CommandLatency, Histogram, latencyBoundsS } from "./histogram.ts";
 
@@ -79,17 +79,8 @@ export class OpsMeter {
   }
 }
 
-const opsMeters = new WeakMap<Context, OpsMeter>();
-
 /** The ops meter of the server `ctx` belongs to; the server's background tick feeds it. */
-export function opsMeterOf(ctx: Context): OpsMeter {
-  let meter = opsMeters.get(ctx);
-  if (meter === undefined) {
-    meter = new OpsMeter();
-    opsMeters.set(ctx, meter);
-  }
-  return meter;
-}
+export const opsMeterOf: (ctx: Context) => OpsMeter = perServer(() => new OpsMeter());
 
 /** One command table row's counters (INFO commandstats and latencystats, /metrics by command). */
 export interface CommandMetrics {

@@ -133,6 +133,22 @@ function readErrorKind(bytes: Uint8Array): string {
   return /^[A-Za-z0-9_-]+$/.test(kind) ? kind : "ERR";
 }
 
+/**
+ * A value kept per server (per Context) and made on first use: for state a module owns — the
+ * slowlog, LATENCY's events, the ops meter — without a field on every Context.
+ */
+export function perServer<T>(make: () => T): (ctx: Context) => T {
+  const values = new WeakMap<Context, T>();
+  return (ctx) => {
+    let value = values.get(ctx);
+    if (value === undefined) {
+      value = make();
+      values.set(ctx, value);
+    }
+    return value;
+  };
+}
+
 /** Where time comes from: the real clocks in the server, a hand-moved one in tests. */
 export interface Clock {
   /** Wall-clock epoch milliseconds (expiry times, TTLs). */

@@ -6,7 +6,7 @@
 
 import { latencyHistoryLen } from "../constants.ts";
 import { nameCode, nameCodeOf } from "../protocol/text.ts";
-import type { Context } from "./context.ts";
+import { perServer, type Context } from "./context.ts";
 import type { Session } from "./session.ts";
 import { subcommandArity, unknownSubcommand } from "./server.ts";
 
@@ -27,16 +27,8 @@ interface Series {
   maxMs: number;
 }
 
-const monitors = new WeakMap<Context, Map<string, Series>>();
-
-function eventsOf(ctx: Context): Map<string, Series> {
-  let events = monitors.get(ctx);
-  if (events === undefined) {
-    events = new Map();
-    monitors.set(ctx, events);
-  }
-  return events;
-}
+/** Each server's events, by name. */
+const eventsOf = perServer(() => new Map<string, Series>());
 
 /** Records an event `ms` long now, in whole milliseconds as Redis does; within the same second only the largest is kept. */
 export function latencyEvent(ctx: Context, event: string, ms: number): void {

@@ -11,7 +11,7 @@ import { Err } from "../errors.ts";
 import { globMatchText } from "../glob.ts";
 import { RespErr, respError } from "../errors.ts";
 import type { Context } from "./context.ts";
-import { statNames } from "./context.ts";
+import { perServer, statNames } from "./context.ts";
 import { evictionPolicies } from "../engine/eviction.ts";
 import { evictBudgetMs } from "../constants.ts";
 import type { Session } from "./session.ts";
@@ -536,17 +536,8 @@ function configSet(s: Session, ctx: Context): void {
   s.reply.ok();
 }
 
-const runTimeValues = new WeakMap<Context, Map<string, string | number>>();
-
 /** osprey.toml keys CONFIG SET changed since the start, with the values CONFIG REWRITE writes. */
-function setAtRunTime(ctx: Context): Map<string, string | number> {
-  let values = runTimeValues.get(ctx);
-  if (values === undefined) {
-    values = new Map();
-    runTimeValues.set(ctx, values);
-  }
-  return values;
-}
+const setAtRunTime = perServer(() => new Map<string, string | number>());
 
 /** What a server knows of how it was started, for CONFIG REWRITE and INFO (set by the entry point). */
 export interface ServerFacts {
