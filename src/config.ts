@@ -1,10 +1,11 @@
 // osprey.toml (read with smol-toml), OSPREY_* environment variables and command-line flags →
-// validated, frozen Config. Bad input never half-starts the server: every wrong key throws a
+// validated, frozen Config; and CONFIG REWRITE's edit of the file (`rewriteConfigFile`). Bad input never half-starts the server: every wrong key throws a
 // ConfigError naming where the value came from, the key and what it expected.
 
 import { notifyFlagsOf } from "./engine/notify.ts";
-import { readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { closeSync, openSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { syncDir, syncFile } from "./persistence/files.ts";
 import { parse, TomlError } from "smol-toml";
 import type { Config, LogLevel, SyncPolicy, TlsClientAuth, UserConfig } from "./config.types.ts";
 import { connectionInputBytesMax, defaults, keyBytesMaxLimit, outputHardBytes, userNameBytesMax, usersMax, valueBytesMaxLimit } from "./constants.ts";
@@ -412,4 +413,96 @@ function usersOf(raw: Raw, hasAuthPassword: boolean): readonly UserConfig[] {
     });
   });
   return Object.freeze(users);
+}
+
+/** CONFIG REWRITE could not edit the file safely; the message names no path (it is sent to clients). */
+export class RewriteError extends Error {
+  override name = "RewriteError";
+}
+
+// A top-level `key = value` line: indentation, the key (bare or quoted), `=`, a one-line value
+// (a basic string with escapes, a literal string, or a bare number/boolean), then spaces and an
+// optional comment, all kept but the value.
+const valuePattern = String.raw`"(?:[^"\\\r\n]|\\.)*"|'[^'\r\n]*'|[^\s#"'\[{]+`;
+
+/**
+ * CONFIG REWRITE: writes `changes` (osprey.toml key → value) into the config file at `path`,
+ * changing only those keys' values and keeping every other byte — comments, blank lines, order,
+ * the other keys. A key the file does not set yet is added at the end of its top-level keys
+ * (before the first `[table]` or `[[array]]`). The result is parsed again and must hold exactly the
+ * old settings with the changes, or nothing is written. Written atomically: a temporary file in the
+ * same folder with the file's mode, fdatasync, rename over the file (the target of a symlink),
+ * fsync of the folder.
+ */
+export function rewriteConfigFile(path: string, changes: ReadonlyMap<string, string | number>): void {
+  const target = realpathSync(path);
+  const text = readFileSync(target, "utf8");
+  const before = parseForRewrite(text, "the config file as it is now");
+  const eol = text.includes("\r\n") ? "\r\n" : "\n";
+  const lines = text.split(/\r?\n/);
+  // Top-level keys end at the first table header; arrays of tables ([[users]]) come after them.
+  let topEnd = lines.findIndex((l) => /^\s*\[\[?\s*[\w."' -]+\s*\]\]?\s*(#.*)?$/.test(l));
+  if (topEnd < 0) topEnd = lines.length;
+  const added: string[] = [];
+  for (const [key, value] of changes) {
+    if (!Object.hasOwn(defaults, key)) throw new RewriteError(`${key} is not a config key`);
+    const rendered = typeof value === "number" ? String(value) : JSON.stringify(value);
+    const keyPattern = `(?:${key}|"${key}"|'${key}')`;
+    const re = new RegExp(`^(\\s*${keyPattern}\\s*=\\s*)(${valuePattern})(\\s*(?:#.*)?)$`);
+    const at = lines.findIndex((l, i) => i < topEnd && re.test(l));
+    if (at >= 0) lines[at] = lines[at]!.replace(re, (_m, head: string, _v: string, tail: string) => `${head}${rendered}${tail}`);
+    else if (Object.hasOwn(before, key)) throw new RewriteError(`cannot find the line that sets ${key} (a value on several lines?): edit the file by hand`);
+    else added.push(`${key} = ${rendered}`);
+  }
+  if (added.length > 0) {
+    // After the last non-blank top-level line, so a trailing blank line or a table keeps its place.
+    let at = topEnd;
+    while (at > 0 && lines[at - 1]!.trim() === "") at--;
+    lines.splice(at, 0, ...added);
+  }
+  const out = lines.join(eol);
+  const after = parseForRewrite(out, "the rewritten file");
+  for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
+    const expected = changes.has(key) ? changes.get(key) : before[key];
+    if (!sameTomlValue(after[key], expected)) throw new RewriteError(`the rewritten file would not keep ${key}: nothing was written`);
+  }
+  writeConfigAtomic(target, out);
+}
+
+function parseForRewrite(text: string, what: string): Raw {
+  try {
+    return parse(text, { integersAsBigInt: "asNeeded" }) as Raw;
+  } catch (err) {
+    if (!(err instanceof TomlError)) throw err;
+    throw new RewriteError(`${what} is not valid TOML (line ${err.line}, column ${err.column})`);
+  }
+}
+
+/** Equal as parsed TOML values (numbers and bigints alike, arrays and tables by content). */
+function sameTomlValue(a: unknown, b: unknown): boolean {
+  if ((typeof a === "number" || typeof a === "bigint") && (typeof b === "number" || typeof b === "bigint")) return BigInt(a) === BigInt(b);
+  if (a instanceof Date || b instanceof Date) return a instanceof Date && b instanceof Date && a.getTime() === b.getTime();
+  if (Array.isArray(a) || Array.isArray(b)) return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((v, i) => sameTomlValue(v, b[i]));
+  if (typeof a === "object" && a !== null && typeof b === "object" && b !== null) {
+    const ka = Object.keys(a);
+    return ka.length === Object.keys(b).length && ka.every((k) => sameTomlValue((a as Raw)[k], (b as Raw)[k]));
+  }
+  return a === b;
+}
+
+/** tmp file (the original's mode) → fdatasync → rename → fsync of the folder: a crash leaves the old file or the new one. */
+function writeConfigAtomic(target: string, text: string): void {
+  const tmp = `${target}.rewrite.tmp`;
+  const fd = openSync(tmp, "w", statSync(target).mode & 0o7777);
+  try {
+    writeFileSync(fd, text);
+    syncFile(fd, "the rewritten config file");
+  } catch (err) {
+    closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+  closeSync(fd);
+  renameSync(tmp, target);
+  syncDir(dirname(target));
 }

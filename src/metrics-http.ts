@@ -6,7 +6,7 @@ import type { Context } from "./commands/context.ts";
 import { statNames } from "./commands/context.ts";
 import { listenFailure } from "./net/listener.ts";
 import { collectMetrics, commandRuns, readLatency, type Histogram, type Metrics } from "./metrics.ts";
-import { slowlogRunRequestsMax, slowlogRunThresholdMsMin } from "./constants.ts";
+import { latencySampleEvery, slowlogRunRequestsMax, slowlogRunThresholdMsMin } from "./constants.ts";
 import { commit, version } from "./version.ts";
 
 /** The metrics endpoint, bound before recovery like the client ports; serve() gives it the keyspace. */
@@ -128,6 +128,23 @@ export function renderPrometheus(m: Metrics): string {
   statNames.forEach((name, i) => e.sample("osprey_commands_total", m.commands[i]!, `command="${name}"`));
   e.sample("osprey_commands_total", m.commands[statNames.length]!, `command="other"`);
   e.one("osprey_error_replies_total", "counter", "Requests answered with an error, of every command.", m.errorsTotal);
+  e.family("osprey_errors_total", "counter", "Error replies by kind: RESP's first word (ERR, WRONGTYPE, NOPERM, …), the text protocol's code (BADREQ, EXISTS, …).");
+  for (const [kind, count] of m.errorKinds) e.sample("osprey_errors_total", count, `kind="${label(kind)}"`);
+  // By command table row, as INFO commandstats names them (lower-case).
+  e.family("osprey_command_calls_total", "counter", "Requests run, by command (INFO commandstats' calls); refused ones are in osprey_command_rejected_calls_total.");
+  for (const c of m.perCommand) e.sample("osprey_command_calls_total", c.calls, `command="${label(c.name)}"`);
+  e.family("osprey_command_failed_calls_total", "counter", "Requests that ran and answered an error, by command.");
+  for (const c of m.perCommand) e.sample("osprey_command_failed_calls_total", c.failed, `command="${label(c.name)}"`);
+  e.family("osprey_command_rejected_calls_total", "counter", "Requests refused before they ran (arity, permissions, subscribed mode, OOM), by command.");
+  for (const c of m.perCommand) e.sample("osprey_command_rejected_calls_total", c.rejected, `command="${label(c.name)}"`);
+  e.family(
+    "osprey_command_latency_seconds",
+    "histogram",
+    `Latency of one request, by command, sampled: one request in ${latencySampleEvery} is timed alone (a clock read before and after it), and every admin or keyspace-walking one; _count is the samples, not the calls.`,
+  );
+  for (const c of m.perCommand) if (c.latency !== null) e.series("osprey_command_latency_seconds", c.latency.histogram, `command="${label(c.name)}"`);
+  e.one("osprey_keyspace_hits_total", "counter", "Lookups of reading commands (GET, MGET, EXISTS, TTL, …) that found a live key, as Redis's keyspace_hits.", m.keyspaceHits);
+  e.one("osprey_keyspace_misses_total", "counter", "Lookups of reading commands that found no live key, as Redis's keyspace_misses.", m.keyspaceMisses);
   e.one("osprey_slow_commands_total", "counter", "Requests (or runs of them) logged by the slowlog.", m.slowCommandsTotal);
   e.histogram(
     "osprey_read_handling_seconds",

@@ -2,8 +2,9 @@
 // both render from it, each in its own format, so neither is derived from the other's text.
 
 import type { Context } from "./commands/context.ts";
-import { Stat } from "./commands/context.ts";
-import { Histogram, latencyBoundsS } from "./histogram.ts";
+import { perServer, Stat } from "./commands/context.ts";
+import { commands } from "./commands/table.ts";
+import { type CommandLatency, Histogram, latencyBoundsS } from "./histogram.ts";
 import { clientsOf } from "./net/clients.ts";
 
 export { Histogram, latencyBoundsS };
@@ -46,6 +47,63 @@ export function runTimed(name: string, ms: number, requests: number): void {
   }
   runs.durations.observe(ms);
   runs.requests += requests;
+}
+
+/**
+ * INFO's instantaneous_ops_per_sec, as Redis computes it: requests per second over the last
+ * samples taken on the server's background tick (about 100–200 ms apart, so over a few seconds).
+ */
+export class OpsMeter {
+  static readonly samplesMax = 16;
+  readonly #times = new Float64Array(OpsMeter.samplesMax);
+  readonly #totals = new Float64Array(OpsMeter.samplesMax);
+  #next = 0;
+  #taken = 0;
+
+  /** Records the requests counted so far at `nowMs` (a monotonic clock). */
+  tick(nowMs: number, total: number): void {
+    this.#times[this.#next] = nowMs;
+    this.#totals[this.#next] = total;
+    this.#next = (this.#next + 1) % OpsMeter.samplesMax;
+    if (this.#taken < OpsMeter.samplesMax) this.#taken++;
+  }
+
+  /** Requests per second between the oldest and the newest sample; 0 before two samples. */
+  get perSecond(): number {
+    if (this.#taken < 2) return 0;
+    const newest = (this.#next + OpsMeter.samplesMax - 1) % OpsMeter.samplesMax;
+    const oldest = this.#taken < OpsMeter.samplesMax ? 0 : this.#next;
+    const ms = this.#times[newest]! - this.#times[oldest]!;
+    // A CONFIG RESETSTAT between the samples makes the difference negative: no rate until it is passed.
+    const requests = this.#totals[newest]! - this.#totals[oldest]!;
+    return ms <= 0 || requests < 0 ? 0 : Math.round((requests * 1000) / ms);
+  }
+}
+
+/** The ops meter of the server `ctx` belongs to; the server's background tick feeds it. */
+export const opsMeterOf: (ctx: Context) => OpsMeter = perServer(() => new OpsMeter());
+
+/** One command table row's counters (INFO commandstats and latencystats, /metrics by command). */
+export interface CommandMetrics {
+  /** Lower-case, as Redis names commands in INFO. */
+  readonly name: string;
+  readonly calls: number;
+  readonly failed: number;
+  readonly rejected: number;
+  /** The sampled latency (commands/timing.ts), or null before the first sample. */
+  readonly latency: CommandLatency | null;
+}
+
+/** The rows that were called, refused or timed since the start (or CONFIG RESETSTAT), in table order. */
+function commandMetrics(ctx: Context): CommandMetrics[] {
+  const s = ctx.stats;
+  const out: CommandMetrics[] = [];
+  commands.forEach((c, i) => {
+    const latency = s.latency[i] ?? null;
+    if (s.calls[i] === 0 && s.failed[i] === 0 && s.rejected[i] === 0 && latency === null) return;
+    out.push({ name: c.name.toLowerCase(), calls: s.calls[i]!, failed: s.failed[i]!, rejected: s.rejected[i]!, latency });
+  });
+  return out;
 }
 
 /** The write-ahead log, snapshots and recovery; null for a memory-only keyspace. */
@@ -114,6 +172,18 @@ export interface Metrics {
   /** Requests per command table Stat (see Stats.commands). */
   commands: Float64Array;
   commandsTotal: number;
+  /** Requests per second lately (OpsMeter). */
+  opsPerSec: number;
+  /** Per command table row that was used. */
+  perCommand: CommandMetrics[];
+  /** Error replies by kind, sorted by kind (INFO errorstats). */
+  errorKinds: [kind: string, count: number][];
+  /** Reading commands' lookups that found a live key, and that did not (Store.reads). */
+  keyspaceHits: number;
+  keyspaceMisses: number;
+  /** CPU time of the process so far, in seconds. */
+  cpuUserS: number;
+  cpuSystemS: number;
   errorsTotal: number;
   connectionsTotal: number;
   rejectedClientsTotal: number;
@@ -140,6 +210,7 @@ export interface Metrics {
 export function collectMetrics(ctx: Context, nowMs: number): Metrics {
   const s = ctx.stats;
   const mem = process.memoryUsage();
+  const cpu = process.cpuUsage();
   return {
     uptimeMs: nowMs - ctx.startedMs,
     clients: ctx.clients,
@@ -155,6 +226,13 @@ export function collectMetrics(ctx: Context, nowMs: number): Metrics {
     oomRejectionsTotal: ctx.store.oomRejectionsTotal,
     commands: s.commands.slice(0, Stat.Other + 1),
     commandsTotal: s.commandsTotal,
+    opsPerSec: opsMeterOf(ctx).perSecond,
+    perCommand: commandMetrics(ctx),
+    errorKinds: [...s.errorKinds].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+    keyspaceHits: ctx.store.reads[0]!,
+    keyspaceMisses: ctx.store.reads[1]!,
+    cpuUserS: cpu.user / 1e6,
+    cpuSystemS: cpu.system / 1e6,
     errorsTotal: s.errorsTotal,
     connectionsTotal: s.connectionsTotal,
     rejectedClientsTotal: s.rejectedClientsTotal,

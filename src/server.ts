@@ -24,6 +24,8 @@ import { raiseFileLimit } from "./native/index.ts";
 import { DataDirLockedError, openPersistence, RecoveryError, type Persistence } from "./persistence/index.ts";
 import { isToolName, runTool } from "./tools/index.ts";
 import { loadAclFile } from "./auth.ts";
+import { noteServerFacts } from "./commands/server.ts";
+import { opsMeterOf } from "./metrics.ts";
 
 /** Exit statuses: a clean stop, a server that cannot start (config, data_dir, port, lock, recovery), a wrong command line. */
 const exitOk = 0;
@@ -31,7 +33,7 @@ const exitCannotStart = 1;
 const exitUsage = 2;
 
 /** Starts a server from a config; resolves once it accepts clients. Used by main() and by in-process tests. */
-export async function startServer(config: Config, options: { repair?: boolean } = {}) {
+export async function startServer(config: Config, options: { repair?: boolean; configFile?: string } = {}) {
   const store = new Store();
   const limits = raiseFileLimit();
   // 1. The ports first: a busy one is reported now, not after a recovery of many seconds. Clients
@@ -91,6 +93,8 @@ export async function startServer(config: Config, options: { repair?: boolean } 
   const busy = new BusyWatch(config.busyWarnMs);
   // 4. Accept, in the same turn recovery ended in: nothing ran against a half-loaded keyspace.
   const server = bound.serve(ctx, busy);
+  noteServerFacts(ctx, { configFile: options.configFile ?? null, tcpPort: server.port });
+  const ops = opsMeterOf(ctx);
   metrics?.serve(ctx);
 
   // Active expiry, bounded per tick in keys (sweep_batch) and time (sweepBudgetMs). The tick also
@@ -100,6 +104,7 @@ export async function startServer(config: Config, options: { repair?: boolean } 
     const started = performance.now();
     busy.late(started - due);
     due = started + config.sweepIntervalMs;
+    ops.tick(started, ctx.stats.commandsTotal);
     if (ctx.activeExpire) store.sweep(Date.now(), config.sweepBatch, started + sweepBudgetMs);
     store.evictIfOver(started + sweepBudgetMs);
     store.maintain(started + sweepBudgetMs);
@@ -313,7 +318,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   const known = commit();
   log.info(`Osprey ${version}${known === null ? "" : ` (commit ${known})`} starting: pid ${process.pid}, data_dir ${config.dataDir}`);
   try {
-    server = await startServer(config, { repair: args.repair === true });
+    server = await startServer(config, { repair: args.repair === true, configFile: configPath });
   } catch (err) {
     if (err instanceof ListenError || err instanceof DataDirLockedError) log.error(`cannot start: ${err.message}`);
     else if (err instanceof RecoveryError) log.error(`cannot recover ${config.dataDir}: ${err.message}`);

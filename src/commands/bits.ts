@@ -47,7 +47,7 @@ export function getbit(s: Session, ctx: Context): void {
   if (offset < 0) return s.reply.fail(Fail.BitOffset);
   const p = s.p;
   const store = ctx.store;
-  const id = store.lookup(s.b, p.starts[1]!, p.ends[1]!, s.nowMs);
+  const id = store.read(s.b, p.starts[1]!, p.ends[1]!, s.nowMs);
   const at = Math.floor(offset / 8);
   if (id < 0 || at >= store.valueLength(id)) return s.reply.integer(0);
   const byte = store.buffer(id)[store.valueOffset(id) + at]!;
@@ -83,7 +83,7 @@ function countBits(buf: Uint8Array, vs: number, first: number, last: number): nu
 export function bitcount(s: Session, ctx: Context): void {
   const p = s.p;
   const store = ctx.store;
-  const id = store.lookup(s.b, p.starts[1]!, p.ends[1]!, s.nowMs);
+  const id = store.read(s.b, p.starts[1]!, p.ends[1]!, s.nowMs);
   if (id < 0) return s.reply.integer(0);
   const length = store.valueLength(id);
   if (p.argc === 3 || p.argc > 5) return s.reply.fail(Fail.Syntax);
@@ -132,7 +132,7 @@ export function bitpos(s: Session, ctx: Context): void {
   if (bit !== 0 && bit !== 1) return s.reply.fail(Fail.BitposBit);
   const p = s.p;
   const store = ctx.store;
-  const id = store.lookup(s.b, p.starts[1]!, p.ends[1]!, s.nowMs);
+  const id = store.read(s.b, p.starts[1]!, p.ends[1]!, s.nowMs);
   if (id < 0) return s.reply.integer(bit === 1 ? -1 : 0);
   const length = store.valueLength(id);
   if (p.argc > 6) return s.reply.fail(Fail.Syntax);

@@ -8,6 +8,8 @@ import type { Wal } from "../persistence/wal.ts";
 import type { Budget } from "../net/budget.ts";
 import type { Pause } from "../net/pause.ts";
 import type { Session } from "./session.ts";
+import type { CommandLatency } from "../histogram.ts";
+import { errorKindsMax } from "../constants.ts";
 
 /** The per-command counters of STATS (`cmd_<name>`), one per command table row's `stat`. */
 export const enum Stat {
@@ -41,6 +43,22 @@ export class Stats {
    * sums of it (`commands`).
    */
   readonly calls = new Float64Array(commandRowsMax);
+  /**
+   * Requests refused before they ran — arity, permissions, subscribed mode, the memory limit — by
+   * row (INFO commandstats' rejected_calls); not counted in `calls`, as Redis counts them.
+   */
+  readonly rejected = new Float64Array(commandRowsMax);
+  /** Calls that answered an error, by row (commandstats' failed_calls). */
+  readonly failed = new Float64Array(commandRowsMax);
+  /**
+   * `errorsTotal` when a call last counted as failed: a command that runs others (EXEC) is not
+   * failed by their errors, only by one of its own after them (Redis's prev_err_count).
+   */
+  errorsSeen = 0;
+  /** Sampled latency per row (commands/timing.ts), made the first time a row is timed. */
+  readonly latency: (CommandLatency | undefined)[] = [];
+  /** Error replies by kind (INFO errorstats): RESP's first word (ERR, WRONGTYPE, …), the text protocol's code. */
+  readonly errorKinds = new Map<string, number>();
   errorsTotal = 0;
   connectionsTotal = 0;
   rejectedClientsTotal = 0;
@@ -54,9 +72,23 @@ export class Stats {
   /** Connections closed for being idle longer than timeout. */
   idleTimeoutsTotal = 0;
 
+  /** An error reply was written: counted in total and by its kind. */
+  errorReplied(bytes: Uint8Array): void {
+    this.errorsTotal++;
+    const kind = errorKind(bytes);
+    const n = this.errorKinds.get(kind);
+    if (n !== undefined) this.errorKinds.set(kind, n + 1);
+    else if (this.errorKinds.size < errorKindsMax) this.errorKinds.set(kind, 1);
+  }
+
   /** CONFIG RESETSTAT: every counter back to 0. */
   reset(): void {
     this.calls.fill(0);
+    this.rejected.fill(0);
+    this.failed.fill(0);
+    this.errorsSeen = 0;
+    this.latency.length = 0;
+    this.errorKinds.clear();
     this.errorsTotal = 0;
     this.connectionsTotal = 0;
     this.rejectedClientsTotal = 0;
@@ -80,6 +112,53 @@ export class Stats {
     for (const c of this.calls) n += c;
     return n;
   }
+}
+
+const errorKindCache = new WeakMap<Uint8Array, string>();
+
+/**
+ * The kind of an error reply, as INFO errorstats names it: for RESP (`-KIND message`) the word after
+ * the dash when a space follows it within 32 bytes, else ERR (Redis's rule); for the text protocol
+ * (`ERR CODE message`) the code. Pre-encoded replies are read once.
+ */
+export function errorKind(bytes: Uint8Array): string {
+  let kind = errorKindCache.get(bytes);
+  if (kind === undefined) {
+    kind = readErrorKind(bytes);
+    errorKindCache.set(bytes, kind);
+  }
+  return kind;
+}
+
+function readErrorKind(bytes: Uint8Array): string {
+  let start = 1;
+  if (bytes[0] !== 0x2d) {
+    start = bytes.indexOf(0x20) + 1;
+    if (start === 0) return "ERR";
+  }
+  const end = Math.min(bytes.length, start + 32);
+  let i = start;
+  while (i < end && bytes[i] !== 0x20) i++;
+  if (i === start || i === end) return "ERR";
+  const kind = String.fromCharCode(...bytes.subarray(start, i));
+  // It names an INFO field and a Prometheus label: anything unusual is counted as ERR.
+  return /^[A-Za-z0-9_-]+$/.test(kind) ? kind : "ERR";
+}
+
+/**
+ * A value kept per server (per Context) and made on first use: for state a module owns — the
+ * slowlog, LATENCY's events, the ops meter — without a field on every Context.
+ */
+export function perServer<T>(make: () => T): (ctx: Context) => T {
+  const values = new WeakMap<Context, T>();
+  return (ctx) => {
+    let value = values.get(ctx);
+    if (value === undefined) {
+      value = make();
+      values.set(ctx, value);
+    }
+    return value;
+  };
 }
 
 /** Where time comes from: the real clocks in the server, a hand-moved one in tests. */

@@ -298,7 +298,7 @@ class KeysWalk implements BudgetHolder {
 /** TYPE key → `string`, or `none` when not live: Osprey holds strings only. */
 export function type(s: Session, ctx: Context): void {
   const p = s.p;
-  s.reply.status(ctx.store.lookup(s.b, p.starts[1]!, p.ends[1]!, s.nowMs) >= 0 ? "string" : "none");
+  s.reply.status(ctx.store.read(s.b, p.starts[1]!, p.ends[1]!, s.nowMs) >= 0 ? "string" : "none");
 }
 
 /** RANDOMKEY → a live key, or nil when there is none. */
@@ -393,13 +393,18 @@ export function object(s: Session, ctx: Context): void {
   if (sub !== ENCODING && sub !== REFCOUNT && sub !== IDLETIME && sub !== FREQ) return unknownSubcommand(s);
   if (p.argc !== 3) return subcommandArity(s);
   const store = ctx.store;
-  const id = store.lookup(s.b, p.starts[2]!, p.ends[2]!, s.nowMs);
+  const id = store.read(s.b, p.starts[2]!, p.ends[2]!, s.nowMs);
   if (id < 0) return s.reply.nil();
   if (sub === FREQ) return s.reply.fail(Fail.FreqNotTracked);
   if (sub === IDLETIME) return s.reply.fail(Fail.IdleNotTracked);
   const n = integerValue(store, id);
   if (sub === REFCOUNT) return s.reply.integer(n !== null && n >= 0 && n <= sharedIntegersMax ? sharedRefcount : 1);
-  s.reply.bulkText(n !== null ? "int" : store.valueLength(id) <= embstrBytesMax ? "embstr" : "raw");
+  s.reply.bulkText(valueEncoding(store, id));
+}
+
+/** The encoding Redis would give entry `id`'s value (OBJECT ENCODING, DEBUG OBJECT). */
+export function valueEncoding(store: Store, id: number): string {
+  return integerValue(store, id) !== null ? "int" : store.valueLength(id) <= embstrBytesMax ? "embstr" : "raw";
 }
 
 /** Redis keeps a string of up to 44 bytes in one allocation with its header (OBJ_ENCODING_EMBSTR_SIZE_LIMIT). */

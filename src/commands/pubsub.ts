@@ -7,7 +7,7 @@ import { globMatch } from "../glob.ts";
 import { nameKey, pubsubOf, type PubsubRegistry } from "../pubsub.ts";
 import { nameCode, nameCodeOf } from "../protocol/text.ts";
 import type { Context } from "./context.ts";
-import type { Session } from "./session.ts";
+import { ReplyMode, type Session } from "./session.ts";
 import { subcommandArity, unknownSubcommand } from "./server.ts";
 
 type Change = (r: PubsubRegistry, s: Session, name: string) => boolean;
@@ -15,6 +15,8 @@ type Change = (r: PubsubRegistry, s: Session, name: string) => boolean;
 /** One confirmation: [kind, name (nil when none), subscriptions left]. */
 function confirm(s: Session, kind: string, name: string | null): void {
   const r = s.reply;
+  // Sent even under CLIENT REPLY OFF or SKIP, as Redis sends them.
+  if (s.replyMode !== 0) s.replyMode |= ReplyMode.Pushing;
   r.pushHeader(3);
   r.bulkText(kind);
   if (name === null) r.nil();

@@ -1,24 +1,29 @@
-// Server commands: PING, ECHO, DBSIZE, FLUSHALL, STATS, INFO, SNAPSHOT, BACKUP, BGSAVE, LASTSAVE and
-// CONFIG GET. STATS and INFO render the one Metrics object, each in its protocol's format.
+// Server commands: PING, ECHO, DBSIZE, FLUSHALL, STATS, INFO, SNAPSHOT, BACKUP, BGSAVE, LASTSAVE,
+// SHUTDOWN and CONFIG GET / SET / RESETSTAT / REWRITE. STATS and INFO render the one Metrics
+// object, each in its protocol's format.
 
 import { arch, hostname, platform } from "node:os";
 import { commit, version } from "../version.ts";
-import { collectMetrics, durabilityFields, type Field, type Metrics } from "../metrics.ts";
+import { collectMetrics, durabilityFields, type CommandMetrics, type Field, type Metrics } from "../metrics.ts";
+import type { CommandLatency } from "../histogram.ts";
 import { nameCode, nameCodeOf } from "../protocol/text.ts";
 import { Err } from "../errors.ts";
 import { globMatchText } from "../glob.ts";
 import { RespErr, respError } from "../errors.ts";
 import type { Context } from "./context.ts";
-import { statNames } from "./context.ts";
+import { perServer, statNames } from "./context.ts";
 import { evictionPolicies } from "../engine/eviction.ts";
 import { evictBudgetMs } from "../constants.ts";
 import type { Session } from "./session.ts";
 import { notifyFlagsOf, notifyFlagsText } from "../engine/notify.ts";
 import { pubsubOf, setKeyspaceEvents } from "../pubsub.ts";
-import { commands } from "./table.ts";
 import { slowlogOf } from "./slowlog.ts";
 import { slowlogLenMax } from "../constants.ts";
 import type { Config } from "../config.types.ts";
+import { RewriteError, rewriteConfigFile } from "../config.ts";
+import { errorText } from "../persistence/files.ts";
+import { log } from "../log.ts";
+import { latencyThresholdMs, setLatencyThresholdMs } from "./latency.ts";
 
 /** The Redis version whose RESP behaviour Osprey follows; clients check it for features. */
 export const redisVersion = "7.0.15";
@@ -163,6 +168,9 @@ function statsFields(m: Metrics, ctx: Context): Field[] {
     ["client_output_bytes", m.clientOutputBytes],
     ["output_limit_disconnects_total", m.outputLimitDisconnectsTotal],
     ["slow_commands_total", m.slowCommandsTotal],
+    ["keyspace_hits", m.keyspaceHits],
+    ["keyspace_misses", m.keyspaceMisses],
+    ["ops_per_sec", m.opsPerSec],
     ["pubsub_channels", pubsub.channelCount],
     ["pubsub_patterns", pubsub.patternCount],
     ["pubsub_messages_total", pubsub.messagesDelivered],
@@ -201,6 +209,7 @@ function infoSections(m: Metrics, ctx: Context): [string, Field[]][] {
       ["multiplexing_api", "bun"],
       ["bun_version", process.versions.bun ?? ""],
       ["process_id", process.pid],
+      ["tcp_port", serverFacts.get(ctx)?.tcpPort ?? ctx.config.listenPort],
       ["hostname", hostname()],
       ["uptime_in_seconds", uptimeS],
       ["uptime_in_days", Math.floor(uptimeS / 86400)],
@@ -228,6 +237,8 @@ function infoSections(m: Metrics, ctx: Context): [string, Field[]][] {
     ["Persistence", [
       ["loading", 0],
       ["async_loading", 0],
+      // Redis's names where an Osprey number means the same: a snapshot is Osprey's RDB, the WAL its always-on AOF.
+      ...redisPersistenceFields(m, ctx),
       // Every durability field of STATS (WAL, snapshots, recovery), as STATS names them.
       ...durabilityFields(m),
       ["sync_policy", m.syncPolicy],
@@ -235,12 +246,15 @@ function infoSections(m: Metrics, ctx: Context): [string, Field[]][] {
     ["Stats", [
       ["total_connections_received", m.connectionsTotal],
       ["total_commands_processed", m.commandsTotal],
+      ["instantaneous_ops_per_sec", m.opsPerSec],
       ["rejected_connections", m.rejectedClientsTotal],
       // Redis's name for failed AUTH attempts, then Osprey's authentication fields as STATS names them.
       ["acl_access_denied_auth", m.authFailuresTotal],
       ...authFields(m),
       ["expired_keys", m.expiredTotal],
       ["evicted_keys", m.evictedTotal],
+      ["keyspace_hits", m.keyspaceHits],
+      ["keyspace_misses", m.keyspaceMisses],
       ["total_error_replies", m.errorsTotal],
       ["slow_commands_total", m.slowCommandsTotal],
       ...commandFields(m),
@@ -250,34 +264,73 @@ function infoSections(m: Metrics, ctx: Context): [string, Field[]][] {
     ["Replication", [
       ["role", "master"],
       ["connected_slaves", 0],
+      ["master_repl_offset", 0],
     ]],
+    ["CPU", [
+      ["used_cpu_sys", m.cpuSystemS.toFixed(6)],
+      ["used_cpu_user", m.cpuUserS.toFixed(6)],
+      // The snapshot child's CPU is not collected (Bun has no getrusage(RUSAGE_CHILDREN)): 0, as Redis shows before its first fork.
+      ["used_cpu_sys_children", "0.000000"],
+      ["used_cpu_user_children", "0.000000"],
+    ]],
+    ["Modules", []],
+    ["Commandstats", m.perCommand.filter((c) => c.calls + c.failed + c.rejected > 0).map(commandstat)],
+    ["Errorstats", m.errorKinds.map(([kind, count]): Field => [`errorstat_${kind}`, `count=${count}`])],
+    ["Latencystats", m.perCommand.flatMap((c) => (c.latency === null ? [] : [latencystat(c.name, c.latency, latencyPercentilesOf(ctx))]))],
+    ["Cluster", [["cluster_enabled", 0]]],
     ["Keyspace", m.keys > 0 ? [["db0", `keys=${m.keys},expires=${m.keysWithExpiry},avg_ttl=0`]] : []],
   ];
 }
 
-/** INFO [section …] → a bulk string of sections; none, `default`, `all` or `everything` mean all. */
+/** INFO persistence's rdb_* and aof_* fields that Osprey's snapshots and WAL answer honestly. */
+function redisPersistenceFields(m: Metrics, ctx: Context): Field[] {
+  const d = m.durability;
+  const lastSaveMs = d === null || d.lastSnapshotMs === 0 ? ctx.startedMs : d.lastSnapshotMs;
+  return [
+    ["rdb_bgsave_in_progress", d?.snapshotInProgress === true ? 1 : 0],
+    ["rdb_last_save_time", Math.floor(lastSaveMs / 1000)],
+    ["rdb_last_bgsave_time_sec", d === null || d.snapshotsTotal === 0 ? -1 : Math.round(d.lastSnapshotDurationMs / 1000)],
+    ["rdb_saves", d?.snapshotsTotal ?? 0],
+    ["aof_enabled", d === null ? 0 : 1],
+    ["aof_last_write_status", d !== null && (d.walFailure !== null || d.walRefusal !== null) ? "err" : "ok"],
+  ];
+}
+
+/**
+ * Redis's commandstats line. `usec` is estimated from the sampled latency (commands/timing.ts): the
+ * sampled mean times the calls; 0 until the command's first sample.
+ */
+function commandstat(c: CommandMetrics): Field {
+  const perCall = c.latency === null || c.latency.samples === 0 ? 0 : c.latency.sumUs / c.latency.samples;
+  return [`cmdstat_${c.name}`, `calls=${c.calls},usec=${Math.round(perCall * c.calls)},usec_per_call=${perCall.toFixed(2)},rejected_calls=${c.rejected},failed_calls=${c.failed}`];
+}
+
+/** Redis's latencystats line: the configured percentiles of the sampled latency, in microseconds. */
+function latencystat(name: string, latency: CommandLatency, percentiles: readonly number[]): Field {
+  return [`latency_percentiles_usec_${name}`, percentiles.map((p) => `p${percentileName(p)}=${latency.percentileUs(p).toFixed(3)}`).join(",")];
+}
+
+/** A percentile as Redis names it in latencystats and CONFIG GET: 50, 99.9 (%g). */
+function percentileName(p: number): string {
+  return String(Number(p.toPrecision(6)));
+}
+
+/** Sections `INFO` and `INFO default` show: all but commandstats and latencystats, as in Redis. */
+const defaultSections = new Set(["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules", "errorstats", "cluster", "keyspace"]);
+
+/** INFO [section …] → a bulk string of the sections asked for (any case); `all` and `everything` are every section. */
 export function info(s: Session, ctx: Context): void {
   const wanted = new Set<string>();
   for (let t = 1; t < s.p.argc; t++) wanted.add(s.text(t).toLowerCase());
-  const all = wanted.size === 0 || wanted.has("default") || wanted.has("all") || wanted.has("everything");
+  const all = wanted.has("all") || wanted.has("everything");
+  const defaults = wanted.size === 0 || wanted.has("default");
   const parts: string[] = [];
   for (const [title, fields] of infoSections(collectMetrics(ctx, s.nowMs), ctx)) {
-    if (!all && !wanted.has(title.toLowerCase())) continue;
+    const name = title.toLowerCase();
+    if (!all && !(defaults && defaultSections.has(name)) && !wanted.has(name) && !(name === "modules" && wanted.has("module_list"))) continue;
     parts.push(`# ${title}\r\n${fields.map(([k, v]) => `${k}:${v}\r\n`).join("")}`);
   }
-  // As in Redis, per-command counts only when asked for by name, `all` or `everything`.
-  if (wanted.has("commandstats") || wanted.has("all") || wanted.has("everything")) parts.push(`# Commandstats\r\n${commandstats(ctx)}`);
   s.reply.verbatimText(parts.join("\r\n"));
-}
-
-/** INFO commandstats: Redis's `cmdstat_<name>:calls=…` line per command called (times are not kept per command). */
-function commandstats(ctx: Context): string {
-  let text = "";
-  commands.forEach((c, i) => {
-    const calls = ctx.stats.calls[i]!;
-    if (calls > 0) text += `cmdstat_${c.name.toLowerCase()}:calls=${calls},usec=0,usec_per_call=0.00,rejected_calls=0,failed_calls=0\r\n`;
-  });
-  return text;
 }
 
 const shutdownWords = new Set(["NOSAVE", "SAVE", "NOW", "FORCE", "ABORT"]);
@@ -324,6 +377,10 @@ function configParams(ctx: Context): [string, string][] {
     ["slowlog-log-slower-than", String(c.slowlogThresholdMs * 1000)],
     ["notify-keyspace-events", notifyFlagsText(ctx.notifyFlags)],
     ["slowlog-max-len", String(slowlogOf(ctx).maxLen)],
+    // Per-command latency is always tracked, by sampling (commands/timing.ts).
+    ["latency-tracking", "yes"],
+    ["latency-tracking-info-percentiles", latencyPercentilesOf(ctx).map(percentileName).join(" ")],
+    ["latency-monitor-threshold", String(latencyThresholdMs)],
   ];
 }
 
@@ -331,6 +388,11 @@ function configParams(ctx: Context): [string, string][] {
 interface Setter {
   check(value: string, ctx: Context): string | null;
   apply(ctx: Context, value: string): void;
+  /**
+   * Its osprey.toml key, when it has one, and the value CONFIG REWRITE writes there once it was
+   * set (`value` is what CONFIG SET was given, after `apply`).
+   */
+  readonly file?: { readonly key: string; toml(ctx: Context, value: string): string | number };
 }
 
 /** What CONFIG SET may change, by Redis's name. */
@@ -344,6 +406,7 @@ const configSetters: ReadonlyMap<string, Setter> = new Map([
         ctx.store.setMemoryLimit(parseMemory(value), ctx.store.evictionPolicy);
         ctx.store.evictIfOver(performance.now() + evictBudgetMs);
       },
+      file: { key: "max_memory_bytes", toml: (ctx: Context) => ctx.store.maxMemory },
     },
   ],
   [
@@ -355,6 +418,7 @@ const configSetters: ReadonlyMap<string, Setter> = new Map([
         ctx.store.setMemoryLimit(ctx.store.maxMemory, evictionPolicies.find((c) => c === value.toLowerCase())!);
         ctx.store.evictIfOver(performance.now() + evictBudgetMs);
       },
+      file: { key: "eviction_policy", toml: (ctx: Context) => ctx.store.evictionPolicy },
     },
   ],
   [
@@ -370,6 +434,7 @@ const configSetters: ReadonlyMap<string, Setter> = new Map([
       apply: (ctx: Context, value: string) => {
         (ctx as { config: Config }).config = Object.freeze({ ...ctx.config, clientsMax: Number(value) });
       },
+      file: { key: "max_clients", toml: (ctx: Context) => ctx.config.clientsMax },
     },
   ],
   [
@@ -383,6 +448,7 @@ const configSetters: ReadonlyMap<string, Setter> = new Map([
       apply: (ctx: Context, value: string) => {
         (ctx as { config: Config }).config = Object.freeze({ ...ctx.config, timeoutSeconds: wholeNumber(value, timerMsMax)! });
       },
+      file: { key: "timeout", toml: (ctx: Context) => ctx.config.timeoutSeconds },
     },
   ],
   [
@@ -390,6 +456,8 @@ const configSetters: ReadonlyMap<string, Setter> = new Map([
     {
       check: (value: string) => (notifyFlagsOf(value) === null ? "Invalid event class character. Use 'Ag$lshzxeKEtmdn'." : null),
       apply: (ctx: Context, value: string) => setKeyspaceEvents(ctx, notifyFlagsOf(value)!),
+      // As given: CONFIG GET's spelling drops an `n` after `A`, which the flags keep.
+      file: { key: "notify_keyspace_events", toml: (_ctx: Context, value: string) => value },
     },
   ],
   [
@@ -401,6 +469,7 @@ const configSetters: ReadonlyMap<string, Setter> = new Map([
       apply: (ctx: Context, value: string) => {
         (ctx as { config: Config }).config = Object.freeze({ ...ctx.config, slowlogThresholdMs: Math.ceil(wholeNumber(value, timerMsMax * 1000)! / 1000) });
       },
+      file: { key: "slowlog_threshold_ms", toml: (ctx: Context) => ctx.config.slowlogThresholdMs },
     },
   ],
   [
@@ -414,7 +483,39 @@ const configSetters: ReadonlyMap<string, Setter> = new Map([
       },
     },
   ],
+  [
+    // Space-separated percentiles from 0 to 100 (Redis's default "50 99 99.9"); INFO latencystats shows them.
+    "latency-tracking-info-percentiles",
+    {
+      check: (value: string) => (percentilesOf(value) === null ? "latency-tracking-info-percentiles: percentiles must be numbers from 0 to 100" : null),
+      apply: (ctx: Context, value: string) => void latencyPercentiles.set(ctx, percentilesOf(value)!),
+    },
+  ],
+  [
+    // Milliseconds; 0 turns LATENCY's monitor off (commands/latency.ts).
+    "latency-monitor-threshold",
+    {
+      check: (value: string) => (wholeNumber(value, timerMsMax) === null ? `argument must be between 0 and ${timerMsMax} inclusive` : null),
+      apply: (_ctx: Context, value: string) => setLatencyThresholdMs(wholeNumber(value, timerMsMax)!),
+    },
+  ],
 ]);
+
+const latencyPercentiles = new WeakMap<Context, readonly number[]>();
+const latencyPercentilesDefault = [50, 99, 99.9] as const;
+
+/** The percentiles INFO latencystats shows (CONFIG SET latency-tracking-info-percentiles). */
+function latencyPercentilesOf(ctx: Context): readonly number[] {
+  return latencyPercentiles.get(ctx) ?? latencyPercentilesDefault;
+}
+
+/** "50 99 99.9" → [50, 99, 99.9]; null when a word is not a number from 0 to 100 (an empty list is allowed, as in Redis). */
+function percentilesOf(text: string): number[] | null {
+  const words = text.split(" ").filter((w) => w !== "");
+  if (words.length > 16) return null;
+  const ps = words.map((w) => (/^\d{1,3}(\.\d{1,6})?$/.test(w) ? Number(w) : Number.NaN));
+  return ps.every((p) => p >= 0 && p <= 100) ? ps : null;
+}
 
 const timerMsMax = 2 ** 31 - 1;
 
@@ -456,13 +557,57 @@ function configSet(s: Session, ctx: Context): void {
     if (why !== null) return s.reply.error(respError(`CONFIG SET failed (possibly related to argument '${s.text(t)}') - ${why}`));
     seen.add(name);
   }
-  for (let t = 2; t < p.argc; t += 2) configSetters.get(s.text(t).toLowerCase())!.apply(ctx, s.text(t + 1));
+  for (let t = 2; t < p.argc; t += 2) {
+    const setter = configSetters.get(s.text(t).toLowerCase())!;
+    setter.apply(ctx, s.text(t + 1));
+    if (setter.file !== undefined) setAtRunTime(ctx).set(setter.file.key, setter.file.toml(ctx, s.text(t + 1)));
+  }
+  s.reply.ok();
+}
+
+/** osprey.toml keys CONFIG SET changed since the start, with the values CONFIG REWRITE writes. */
+const setAtRunTime = perServer(() => new Map<string, string | number>());
+
+/** What a server knows of how it was started, for CONFIG REWRITE and INFO (set by the entry point). */
+export interface ServerFacts {
+  /** The config file it was started with, or null. */
+  readonly configFile: string | null;
+  /** The port listen_addr is bound to (listen_addr may say 0). */
+  readonly tcpPort: number;
+}
+
+const serverFacts = new WeakMap<Context, ServerFacts>();
+
+export function noteServerFacts(ctx: Context, facts: ServerFacts): void {
+  serverFacts.set(ctx, facts);
+}
+
+const noConfigFile = respError("The server is running without a config file");
+
+/**
+ * CONFIG REWRITE: writes the keys CONFIG SET changed back into the config file the server was
+ * started with, keeping every other line, comment and blank as it is (config.ts `rewriteConfigFile`,
+ * atomically). The reply never names the path; the log does.
+ */
+function configRewrite(s: Session, ctx: Context): void {
+  const file = serverFacts.get(ctx)?.configFile ?? null;
+  if (file === null) return s.reply.error(noConfigFile);
+  const changes = setAtRunTime(ctx);
+  try {
+    rewriteConfigFile(file, changes);
+  } catch (err) {
+    log.warn(`CONFIG REWRITE of ${file} failed: ${errorText(err)}`);
+    // Both kinds of message are free of paths: RewriteError's by construction, errorText's (errno text) too.
+    return s.reply.error(respError(`Rewriting config file: ${err instanceof RewriteError ? err.message : errorText(err)}`));
+  }
+  log.info(`CONFIG REWRITE: ${changes.size === 0 ? "nothing set at run time" : [...changes.keys()].join(", ")} written to ${file}`);
   s.reply.ok();
 }
 
 const GET = nameCodeOf("GET");
 const SET = nameCodeOf("SET");
 const RESETSTAT = nameCodeOf("RESETSTAT");
+const REWRITE = nameCodeOf("REWRITE");
 
 /** Redis 7's error for a subcommand it does not know. */
 export function unknownSubcommand(s: Session): void {
@@ -482,7 +627,12 @@ export function config(s: Session, ctx: Context): void {
   if (sub === RESETSTAT) {
     if (p.argc !== 2) return subcommandArity(s);
     ctx.stats.reset();
+    ctx.store.reads.fill(0);
     return s.reply.ok();
+  }
+  if (sub === REWRITE) {
+    if (p.argc !== 2) return subcommandArity(s);
+    return configRewrite(s, ctx);
   }
   if (sub !== GET) return unknownSubcommand(s);
   if (p.argc < 3) return subcommandArity(s);

@@ -51,6 +51,11 @@ export const enum ReplyMode {
   SkipNext = 2,
   /** This request's reply is dropped. */
   Skip = 4,
+  /**
+   * This request answered Pub/Sub confirmations, which Redis sends whatever CLIENT REPLY says (its
+   * CLIENT_PUSHING): its reply is kept. Set only while another bit is, so `replyRan` clears it.
+   */
+  Pushing = 8,
 }
 
 /** What a connection runs its requests through; one per connection, reused for every request. */
@@ -153,8 +158,10 @@ export class Session {
    * then, once the request is whole (not a slice that yielded), moves SKIP on by one request.
    */
   replyRan(mark: number): void {
-    const mode = this.replyMode;
-    if ((mode & (ReplyMode.Off | ReplyMode.Skip)) !== 0) this.reply.truncate(mark);
+    const pushing = (this.replyMode & ReplyMode.Pushing) !== 0;
+    const mode = this.replyMode & ~ReplyMode.Pushing;
+    this.replyMode = mode;
+    if ((mode & (ReplyMode.Off | ReplyMode.Skip)) !== 0 && !pushing) this.reply.truncate(mark);
     if (this.suspendAt > 0) return;
     this.replyMode = (mode & ReplyMode.SkipNext) !== 0 ? (mode & ~ReplyMode.SkipNext) | ReplyMode.Skip : mode & ~ReplyMode.Skip;
   }

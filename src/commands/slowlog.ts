@@ -6,7 +6,7 @@
 import { slowlogLenDefault } from "../constants.ts";
 import { respError } from "../errors.ts";
 import { nameCode, nameCodeOf } from "../protocol/text.ts";
-import type { Context } from "./context.ts";
+import { perServer, type Context } from "./context.ts";
 import type { Session } from "./session.ts";
 import { subcommandArity, unknownSubcommand } from "./server.ts";
 
@@ -49,17 +49,8 @@ export class Slowlog {
   }
 }
 
-const slowlogs = new WeakMap<Context, Slowlog>();
-
 /** The slowlog of the server `ctx` belongs to. */
-export function slowlogOf(ctx: Context): Slowlog {
-  let s = slowlogs.get(ctx);
-  if (s === undefined) {
-    s = new Slowlog();
-    slowlogs.set(ctx, s);
-  }
-  return s;
-}
+export const slowlogOf: (ctx: Context) => Slowlog = perServer(() => new Slowlog());
 
 const GET = nameCodeOf("GET");
 const LEN = nameCodeOf("LEN");

@@ -20,7 +20,7 @@ import { mgetSliceBytes, mgetSliceKeys } from "../constants.ts";
 
 export function get(s: Session, ctx: Context): void {
   const p = s.p;
-  s.reply.entry(ctx.store, ctx.store.lookup(s.b, p.starts[1]!, p.ends[1]!, s.nowMs));
+  s.reply.entry(ctx.store, ctx.store.read(s.b, p.starts[1]!, p.ends[1]!, s.nowMs));
 }
 
 /** Parsed options of the SET being run: module scratch, so a request allocates nothing. */
@@ -58,7 +58,7 @@ function writeValue(s: Session, ctx: Context, o: SetOptions): number {
 /** GETDEL key → the value (then deleted) or nil. */
 export function getdel(s: Session, ctx: Context): void {
   const p = s.p;
-  const id = ctx.store.lookup(s.b, p.starts[1]!, p.ends[1]!, s.nowMs);
+  const id = ctx.store.read(s.b, p.starts[1]!, p.ends[1]!, s.nowMs);
   s.reply.entry(ctx.store, id);
   if (id < 0) return;
   ctx.store.delete(id);
@@ -90,7 +90,7 @@ export function mget(s: Session, ctx: Context): void {
     }
     const ks = p.starts[t]!;
     const ke = p.ends[t]!;
-    const id = store.lookup(s.b, ks, ke, s.nowMs);
+    const id = store.read(s.b, ks, ke, s.nowMs);
     if (reply.len - start + reply.keyedEntryBytes(ke - ks, id < 0 ? 0 : store.valueLength(id)) > ctx.outputRoom) {
       ctx.outputOverflow = true; // the client will be disconnected; do not build the rest
       reply.truncate(start);
@@ -119,7 +119,7 @@ export function del(s: Session, ctx: Context): void {
 export function exists(s: Session, ctx: Context): void {
   const p = s.p;
   let live = 0;
-  for (let t = 1; t < p.argc; t++) if (ctx.store.lookup(s.b, p.starts[t]!, p.ends[t]!, s.nowMs) >= 0) live++;
+  for (let t = 1; t < p.argc; t++) if (ctx.store.read(s.b, p.starts[t]!, p.ends[t]!, s.nowMs) >= 0) live++;
   s.reply.existing(live);
 }
 
@@ -147,7 +147,7 @@ export function append(s: Session, ctx: Context): void {
 /** STRLEN key → the value's length, 0 when missing. */
 export function strlen(s: Session, ctx: Context): void {
   const p = s.p;
-  const id = ctx.store.lookup(s.b, p.starts[1]!, p.ends[1]!, s.nowMs);
+  const id = ctx.store.read(s.b, p.starts[1]!, p.ends[1]!, s.nowMs);
   s.reply.integer(id < 0 ? 0 : ctx.store.valueLength(id));
 }
 
@@ -159,7 +159,7 @@ export function getrange(s: Session, ctx: Context): void {
   if (end64 === null) return s.reply.fail(Fail.NotAnIntegerArg);
   const p = s.p;
   const store = ctx.store;
-  const id = store.lookup(s.b, p.starts[1]!, p.ends[1]!, s.nowMs);
+  const id = store.read(s.b, p.starts[1]!, p.ends[1]!, s.nowMs);
   if (id < 0 || (start64 < 0 && end64 < 0 && start64 > end64)) return s.reply.bulk(s.b, 0, 0);
   const length = store.valueLength(id);
   let start = clampIndex(start64);
@@ -216,7 +216,7 @@ export function getex(s: Session, ctx: Context): void {
     else return s.reply.fail(Fail.Syntax);
   }
   const store = ctx.store;
-  const id = store.lookup(b, p.starts[1]!, p.ends[1]!, s.nowMs);
+  const id = store.read(b, p.starts[1]!, p.ends[1]!, s.nowMs);
   if (id < 0) return s.reply.nil();
   let atMs = noExpiry;
   if (valueArg >= 0) {
@@ -300,8 +300,8 @@ export function lcs(s: Session, ctx: Context): void {
   }
   if (getLen && getIdx) return s.reply.fail(Fail.LcsLenAndIdx);
   const store = ctx.store;
-  const ia = store.lookup(b, p.starts[1]!, p.ends[1]!, s.nowMs);
-  const ic = store.lookup(b, p.starts[2]!, p.ends[2]!, s.nowMs);
+  const ia = store.read(b, p.starts[1]!, p.ends[1]!, s.nowMs);
+  const ic = store.read(b, p.starts[2]!, p.ends[2]!, s.nowMs);
   const n = ia < 0 ? 0 : store.valueLength(ia);
   const m = ic < 0 ? 0 : store.valueLength(ic);
   if ((n + 1) * (m + 1) * 4 > Math.min(ctx.config.valueBytesMax, lcsTableBytesMax)) return s.reply.fail(Fail.LcsTooLarge);

@@ -18,14 +18,16 @@ import { decr, decrby, incr } from "./counters.ts";
 import { del, exists, get, getdel, mget, mset, set, setnx } from "./strings.ts";
 import { append, getex, getrange, getset, incrbyfloat, lcs, msetnx, psetex, setex, setrange, strlen } from "./strings.ts";
 import { bitcount, bitop, bitpos, getbit, setbit } from "./bits.ts";
-import { debug, expire, expireat, expiretime, persist, pexpire, pexpireat, pexpiretime, pttl, ttl } from "./ttl.ts";
+import { expire, expireat, expiretime, persist, pexpire, pexpireat, pexpiretime, pttl, ttl } from "./ttl.ts";
 import { copy, help, keys, object, randomkey, rename, renamenx, scan, type } from "./keyspace.ts";
 import { commandCommand, scriptsFlush } from "./introspection.ts";
 import { discard, exec, execOutOfMemory, multi, queueRequest, unwatch, watch } from "./transactions.ts";
-import { entryOverheadBytesEstimate, evictBudgetMs } from "../constants.ts";
+import { entryOverheadBytesEstimate, evictBudgetMs, latencySampleEvery } from "../constants.ts";
 import { Fail } from "./reply.ts";
-import { aloneBegin, aloneEnd, ranInRun } from "./timing.ts";
+import { aloneBegin, aloneEnd, ranInRun, requestTimed } from "./timing.ts";
 import { slowlog } from "./slowlog.ts";
+import { latency } from "./latency.ts";
+import { debug, save } from "./debug.ts";
 import { feedMonitors, monitor, Redact } from "./monitor.ts";
 import { psubscribe, publish, pubsub, punsubscribe, subscribe, subscribedRefusal, unsubscribe } from "./pubsub.ts";
 
@@ -242,7 +244,6 @@ export const commands: readonly Command[] = [
   { name: "PEXPIREAT", flags: WF, keys: key1, stat: Stat.Expire, run: pexpireat, text: null, resp: { arity: -3, group: "generic", summary: "Sets the expiration time of a key to a Unix milliseconds timestamp.", since: "2.6.0" } },
   { name: "EXPIRETIME", flags: RF, keys: key1, stat: Stat.Ttl, run: expiretime, text: null, resp: { arity: 2, group: "generic", summary: "Returns the expiration time of a key as a Unix timestamp.", since: "7.0.0" } },
   { name: "PEXPIRETIME", flags: RF, keys: key1, stat: Stat.Ttl, run: pexpiretime, text: null, resp: { arity: 2, group: "generic", summary: "Returns the expiration time of a key as a Unix milliseconds timestamp.", since: "7.0.0" } },
-  { name: "DEBUG", flags: Flag.Admin | Flag.NoScript, keys: noKeys, stat: Stat.Other, run: debug, text: null, resp: { arity: -2, group: "server", summary: "DEBUG SET-ACTIVE-EXPIRE 0|1: stops or restarts active expiry (what Redis's test suite uses); no other subcommand.", since: "1.0.0" } },
   { name: "OBJECT", flags: R, keys: noKeys, stat: Stat.Other, run: object, text: null, resp: { arity: -2, group: "generic", summary: "A container for object introspection commands.", since: "1.2.3" } },
   { name: "FLUSHDB", flags: W | Flag.TimedAlone | Flag.AdminToo, keys: noKeys, stat: Stat.Other, run: flushall, text: null, resp: { arity: -1, group: "server", summary: "Removes all keys from the current database.", since: "1.0.0" } },
   { name: "HELP", flags: C, keys: noKeys, stat: Stat.Other, run: help, text: { argsMin: 1, argsMax: 1, summary: "Lists the commands of the text protocol, one a line, then END." }, resp: null },
@@ -254,6 +255,9 @@ export const commands: readonly Command[] = [
   { name: "MONITOR", flags: Flag.Admin | Flag.Loading | Flag.NoScript, keys: noKeys, stat: Stat.Other, run: monitor, text: null, resp: { arity: 1, group: "server", summary: "Listens for all requests received by the server in real-time.", since: "1.0.0" } },
   { name: "SHUTDOWN", flags: Flag.Admin | Flag.Loading | Flag.NoScript | Flag.NoMulti, keys: noKeys, stat: Stat.Other, run: shutdown, text: null, resp: { arity: -1, group: "server", summary: "Stops the server cleanly (as SIGTERM).", since: "1.0.0", args: "[NOSAVE|SAVE] [NOW] [FORCE]" } },
   { name: "SLOWLOG", flags: Flag.Admin | Flag.Loading, keys: noKeys, stat: Stat.Other, run: slowlog, text: null, resp: { arity: -2, group: "server", summary: "A container for slow log commands.", since: "2.2.12" } },
+  { name: "LATENCY", flags: Flag.Admin | Flag.Loading | Flag.NoScript, keys: noKeys, stat: Stat.Other, run: latency, text: null, resp: { arity: -2, group: "server", summary: "A container for latency diagnostics commands (LATEST, HISTORY, RESET, DOCTOR).", since: "2.8.13" } },
+  { name: "DEBUG", flags: Flag.Admin | Flag.NoScript | Flag.Loading | Flag.TimedAlone, keys: noKeys, stat: Stat.Other, run: debug, text: null, resp: { arity: -2, group: "server", summary: "DEBUG SLEEP, SET-ACTIVE-EXPIRE, RELOAD, OBJECT, DIGEST: what Redis's tests use.", since: "1.0.0" } },
+  { name: "SAVE", flags: Flag.Admin | Flag.NoScript | Flag.NoMulti | Flag.TimedAlone, keys: noKeys, stat: Stat.Other, run: save, text: null, resp: { arity: 1, group: "server", summary: "Starts an Osprey snapshot (every acknowledged write is already in the WAL).", since: "1.0.0" } },
   // Pub/Sub (RESP only; pubsub.ts)
   { name: "SUBSCRIBE", flags: PS, keys: noKeys, stat: Stat.Other, run: subscribe, text: null, resp: { arity: -2, group: "pubsub", summary: "Listens for messages published to channels.", since: "2.0.0", args: "channel [channel ...]" } },
   { name: "UNSUBSCRIBE", flags: PS, keys: noKeys, stat: Stat.Other, run: unsubscribe, text: null, resp: { arity: -1, group: "pubsub", summary: "Stops listening to messages posted to channels.", since: "2.0.0", args: "[channel [channel ...]]" } },
@@ -392,14 +396,32 @@ export function dispatch(s: Session, routes: Routes, ctx: Context, requestBytes:
   const p = s.p;
   const route = routes.get(p.code) ?? (p.code < 0 && routes === respRouteTable ? longRoute(s) : undefined);
   if (route !== undefined && (route.flags & Flag.TimedAlone) !== 0) {
+    const calls = ctx.stats.calls[route.index]!;
     const startMs = aloneBegin(ctx);
     execute(s, routes, route, ctx);
-    aloneEnd(route, p.argc, startMs, ctx);
+    const ms = aloneEnd(route, p.argc, startMs, ctx);
+    if (ctx.stats.calls[route.index] !== calls) requestTimed(ctx.stats, route.index, ms);
     return;
   }
   const mark = s.reply.len;
-  execute(s, routes, route, ctx);
+  // The one cost of per-command latency on this path: a countdown (commands/timing.ts).
+  if (--sampleCountdown !== 0) execute(s, routes, route, ctx);
+  else executeSampled(s, routes, route, ctx);
   ranInRun(route, p.argc, requestBytes + s.reply.len - mark, ctx);
+}
+
+/** Requests until the next one is timed alone for its command's latency (latencySampleEvery). */
+let sampleCountdown = latencySampleEvery;
+
+/** The sampled request: a clock read before and after; recorded when it ran as a call (not refused, not queued by MULTI). */
+function executeSampled(s: Session, routes: Routes, route: Route | undefined, ctx: Context): void {
+  sampleCountdown = latencySampleEvery;
+  if (route === undefined) return execute(s, routes, route, ctx);
+  const calls = ctx.stats.calls[route.index]!;
+  const startMs = performance.now();
+  execute(s, routes, route, ctx);
+  const ms = performance.now() - startMs;
+  if (ctx.stats.calls[route.index] !== calls) requestTimed(ctx.stats, route.index, ms);
 }
 
 /**
@@ -416,18 +438,30 @@ export function resume(s: Session, routes: Routes, ctx: Context, requestBytes: n
 function execute(s: Session, routes: Routes, route: Route | undefined, ctx: Context): void {
   if (s.multi && queueRequest(s, routes, ctx)) return;
   const p = s.p;
+  const stats = ctx.stats;
   if (route === undefined) s.reply.unknownCommand(s);
-  else if (p.argc < route.argsMin || p.argc > route.argsMax) s.reply.error(route.arityError);
-  else if (s.limits !== null && !permitted(s, route)) return;
-  else if (s.subscribed && (route.flags & Flag.Subscribed) === 0 && s.reply.version === 2) s.reply.error(subscribedRefusal(route.name));
-  else {
-    ctx.stats.calls[route.index]++;
+  else if (p.argc < route.argsMin || p.argc > route.argsMax) {
+    stats.rejected[route.index]++;
+    s.reply.error(route.arityError);
+  } else if (s.limits !== null && !permitted(s, route)) stats.rejected[route.index]++;
+  else if (s.subscribed && (route.flags & Flag.Subscribed) === 0 && s.reply.version === 2) {
+    stats.rejected[route.index]++;
+    s.reply.error(subscribedRefusal(route.name));
+  } else {
+    stats.calls[route.index]++;
     if (ctx.monitors.length !== 0) feedMonitors(s, ctx, route.run === hello ? Redact.Hello : route.run === auth ? Redact.All : Redact.None);
+    // A call that answered an error of its own is a failed call (INFO commandstats): one counter read before, one compare after.
+    const errors = stats.errorsTotal;
     if (route.paired && (p.argc & 1) === 0) s.reply.error(route.arityError);
-    else if (route.keyFirst !== 0 && !keysValid(s, route, ctx)) return;
-    // Without a memory limit this one comparison is all max_memory_bytes costs a request.
-    else if (ctx.store.maxMemory === 0) run(s, route, ctx);
-    else runLimited(s, route, ctx);
+    else if (route.keyFirst === 0 || keysValid(s, route, ctx)) {
+      // Without a memory limit this one comparison is all max_memory_bytes costs a request.
+      if (ctx.store.maxMemory === 0) run(s, route, ctx);
+      else runLimited(s, route, ctx);
+    }
+    if (stats.errorsTotal !== errors && stats.errorsTotal !== stats.errorsSeen) {
+      stats.failed[route.index]++;
+      stats.errorsSeen = stats.errorsTotal;
+    }
   }
 }
 
@@ -446,6 +480,11 @@ function runLimited(s: Session, route: Route, ctx: Context): void {
     store.oomRejected();
     if (route.run === exec) execOutOfMemory(s);
     else s.reply.fail(Fail.Oom);
+    // Refused before it ran: a rejected call, not a call, as Redis counts an OOM (its error is not a failure).
+    const stats = ctx.stats;
+    stats.calls[route.index]--;
+    stats.rejected[route.index]++;
+    stats.errorsSeen = stats.errorsTotal;
     return;
   }
   run(s, route, ctx);

@@ -9,13 +9,20 @@
 // largest request. Commands flagged TimedAlone (a keyspace walk, a transaction's queue, a snapshot)
 // get a clock read before and after, so their time is theirs alone. Below slowlogRunThresholdMsMin
 // every request is its own run: the clock is read after each, as a threshold of 0 asks.
-// Each run's duration also goes to /metrics (metrics.ts `runTimed`), named by the same request.
+// Each run's duration also goes to /metrics (metrics.ts `runTimed`), named by the same request, and
+// a run at least latency-monitor-threshold long to LATENCY's "command" event (latency.ts).
+//
+// Runs say when something stalled, not how long one request takes. For that, per-command latency
+// is sampled (`requestTimed`): one request in latencySampleEvery is timed alone by the dispatcher,
+// with a clock read before and after it, and every TimedAlone request is recorded as it is timed.
 
 import { slowlogRunBytesMax, slowlogRunRequestsMax, slowlogRunThresholdMsMin } from "../constants.ts";
 import { log } from "../log.ts";
 import { runTimed } from "../metrics.ts";
-import type { Context } from "./context.ts";
+import type { Context, Stats } from "./context.ts";
 import { slowlogOf } from "./slowlog.ts";
+import { latencyEvent, latencyThresholdMs } from "./latency.ts";
+import { CommandLatency } from "../histogram.ts";
 
 /** What the slowlog names for a request: its command's name and how many keys it has at `argc` arguments. */
 export interface Timed {
@@ -68,24 +75,38 @@ export function aloneBegin(ctx: Context): number {
   return now;
 }
 
-/** After a TimedAlone request that began at `startMs`: a new run begins. */
-export function aloneEnd(what: Timed, argc: number, startMs: number, ctx: Context): void {
+/** After a TimedAlone request that began at `startMs`: a new run begins. Returns the request's duration. */
+export function aloneEnd(what: Timed, argc: number, startMs: number, ctx: Context): number {
   const now = performance.now();
   const ms = now - startMs;
   if (ms >= ctx.config.slowlogThresholdMs) slow(what, argc, ms, 1, ctx);
+  if (latencyThresholdMs > 0 && ms >= latencyThresholdMs) latencyEvent(ctx, "command", ms);
   runTimed(what.name, ms, 1);
   markMs = now;
   clear();
+  return ms;
 }
 
 function closeRun(now: number, ctx: Context): void {
   const ms = now - markMs;
   if (largest !== null) {
     if (ms >= ctx.config.slowlogThresholdMs) slow(largest, largestArgc, ms, requests, ctx);
+    if (latencyThresholdMs > 0 && ms >= latencyThresholdMs) latencyEvent(ctx, "command", ms);
     runTimed(largest.name, ms, requests);
   }
   markMs = now;
   clear();
+}
+
+/**
+ * A request timed alone for its command's latency — one in latencySampleEvery (table.ts
+ * `dispatch`), or a TimedAlone one — of row `index`, which took `ms`: INFO latencystats and
+ * commandstats' usec, /metrics' osprey_command_latency_seconds.
+ */
+export function requestTimed(stats: Stats, index: number, ms: number): void {
+  let latency = stats.latency[index];
+  if (latency === undefined) latency = stats.latency[index] = new CommandLatency();
+  latency.observe(ms);
 }
 
 function clear(): void {

@@ -299,29 +299,35 @@ export function queueRequest(s: Session, routes: Routes, ctx: Context): boolean 
     tx.failed = true;
     return true;
   }
+  // Every refusal below is a rejected call of the command (INFO commandstats), as Redis counts it.
   if (p.argc < route.argsMin || p.argc > route.argsMax || (route.paired && (p.argc & 1) === 0)) {
     s.reply.error(route.arityError);
+    ctx.stats.rejected[route.index]++;
     tx.failed = true;
     if (route.run === exec) endTransaction(s, tx); // EXECABORT: the transaction is discarded
     return true;
   }
   // Permissions are checked when queued, as Redis does: a refused command aborts the EXEC.
   if (s.limits !== null && !permitted(s, route)) {
+    ctx.stats.rejected[route.index]++;
     tx.failed = true;
     return true;
   }
   if (immediate.has(route.run)) return false;
   if ((route.flags & Flag.NoMulti) !== 0) {
     s.reply.error(TxErr.notAllowed);
+    ctx.stats.rejected[route.index]++;
     tx.failed = true;
     return true;
   }
   if (route.keyFirst !== 0 && !keysValid(s, route, ctx)) {
+    ctx.stats.rejected[route.index]++;
     tx.failed = true;
     return true;
   }
   // As Redis: at the memory limit a command that may add data is refused while queuing (EXEC then aborts).
   if ((route.flags & Flag.Grows) !== 0 && ctx.store.maxMemory !== 0 && oomRefused(s, ctx)) {
+    ctx.stats.rejected[route.index]++;
     tx.failed = true;
     return true;
   }

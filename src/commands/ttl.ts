@@ -87,7 +87,7 @@ export function pexpiretime(s: Session, ctx: Context): void {
 
 function expiryOf(s: Session, ctx: Context): number {
   const p = s.p;
-  const id = ctx.store.lookup(s.b, p.starts[1]!, p.ends[1]!, s.nowMs);
+  const id = ctx.store.read(s.b, p.starts[1]!, p.ends[1]!, s.nowMs);
   if (id < 0) return -2;
   const at = ctx.store.expiry(id);
   return at === noExpiry ? -1 : at;
@@ -121,22 +121,4 @@ export function persist(s: Session, ctx: Context): void {
   s.reply.applied(persistKey(ctx.store, s.b, p.starts[1]!, p.ends[1]!, s.nowMs));
 }
 
-/**
- * DEBUG SET-ACTIVE-EXPIRE 0|1 → OK: stops (0) or restarts (anything else, as Redis's atoi) the
- * active expiry sweep; keys still expire when read. Redis's test suite turns it off to watch lazy
- * expiry. Osprey has no other DEBUG subcommand: each is Redis's syntax error for a subcommand.
- */
-export function debug(s: Session, ctx: Context): void {
-  const p = s.p;
-  if (s.word(1) === "SET-ACTIVE-EXPIRE" && p.argc === 3) {
-    ctx.activeExpire = atoi(s.text(2)) !== 0;
-    return s.reply.ok();
-  }
-  s.reply.error(respError(`unknown subcommand or wrong number of arguments for '${s.text(1).slice(0, 128)}'. Try DEBUG HELP.`));
-}
 
-/** C's atoi: optional spaces and sign, then digits up to the first other character (0 when none). */
-function atoi(text: string): number {
-  const m = /^\s*([+-]?\d+)/.exec(text);
-  return m === null ? 0 : Number.parseInt(m[1]!, 10);
-}

@@ -208,7 +208,7 @@ export function persistKey(store: Store, b: Uint8Array, ks: number, ke: number, 
 
 /** TTL in ms of the key b[ks..ke): -2 when not live, -1 without expiry. */
 export function ttlMs(store: Store, b: Uint8Array, ks: number, ke: number, nowMs: number): number {
-  const id = store.lookup(b, ks, ke, nowMs);
+  const id = store.read(b, ks, ke, nowMs);
   if (id < 0) return -2;
   const at = store.expiry(id);
   return at === noExpiry ? -1 : Math.max(0, at - nowMs);
@@ -398,7 +398,7 @@ export function bitOp(store: Store, b: Uint8Array, starts: Int32Array, ends: Int
   const ids: number[] = [];
   let longest = 0;
   for (let t = first; t < argc; t++) {
-    const id = store.lookup(b, starts[t]!, ends[t]!, nowMs);
+    const id = store.read(b, starts[t]!, ends[t]!, nowMs);
     ids.push(id);
     if (id >= 0) longest = Math.max(longest, store.valueLength(id));
   }
@@ -499,7 +499,7 @@ export const enum Copied {
  * The caller has refused a copy onto the same key.
  */
 export function copyKey(store: Store, b: Uint8Array, ss: number, se: number, ds: number, de: number, replace: boolean, nowMs: number): Copied {
-  const src = store.lookup(b, ss, se, nowMs);
+  const src = store.read(b, ss, se, nowMs);
   if (src < 0) return Copied.NoSource;
   const dst = store.lookup(b, ds, de, nowMs);
   if (dst >= 0 && !replace) return Copied.DestinationExists;

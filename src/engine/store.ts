@@ -296,6 +296,20 @@ export class Store {
     return id;
   }
 
+  /**
+   * What the lookups of reading commands found, as Redis counts keyspace_hits and keyspace_misses:
+   * [hits, misses]. Only `read` counts; a write's lookup does not, as in Redis.
+   */
+  readonly reads = new Float64Array(2);
+
+  /** `lookup` for a command that reads the key (GET, MGET, EXISTS, TTL, …): also counts a hit or a miss. */
+  read(kb: Uint8Array, ks: number, ke: number, nowMs: number): number {
+    const id = this.lookup(kb, ks, ke, nowMs);
+    // A miss is -1, whose sign bit picks the misses' slot: counting costs one increment and no branch.
+    this.reads[id >>> 31]!++;
+    return id;
+  }
+
   version(id: number): number {
     return this.#version[id]!;
   }
@@ -337,8 +351,10 @@ export class Store {
     // `find` or `lookup` of the same key (without the assert a store-only SET loop ran a few % faster).
     if (isLarge(ke - ks + ve - vs)) return this.#setLarge(kb, ks, ke, vb, vs, ve, expiryMs, version, id);
     this.#log.set(kb, ks, ke, vb, vs, ve, expiryMs, version);
-    if (id < 0) return this.load(kb, ks, ke, vb, vs, ve, expiryMs, version);
-    return this.#overwrite(kb, ks, ke, vb, vs, ve, expiryMs, version, id);
+    if (id >= 0) return this.#overwrite(kb, ks, ke, vb, vs, ve, expiryMs, version, id);
+    // notify-keyspace-events' `n`: a key is added (Redis raises it in dbAdd, before the command's own event).
+    this.events?.emit(Notify.New, Event.new, kb, ks, ke);
+    return this.load(kb, ks, ke, vb, vs, ve, expiryMs, version);
   }
 
   /**
@@ -840,6 +856,7 @@ export class Store {
     if (id < 0) return false;
     if (rank === Rank.Osprey) id = this.#admission(id);
     const bytes = this.#entryAllocatedBytes(id);
+    // notify-keyspace-events' `e`: raised while the key's bytes are still there, as for `expired`.
     if (this.events !== null) {
       const ks = this.keyOffset(id);
       this.events.emit(Notify.Evicted, Event.evicted, this.buffer(id), ks, ks + this.keyLength(id));

@@ -1,5 +1,5 @@
 // What both reply encoders share: the one reply buffer they write into, rolling it back, and
-// counting every error reply in errors_total.
+// counting every error reply in errors_total (and by kind, for INFO errorstats).
 
 import type { Stats } from "../commands/context.ts";
 import type { Writer } from "./writer.ts";
@@ -23,9 +23,9 @@ export abstract class ReplyBase {
     this.out.len = len;
   }
 
-  /** A pre-encoded error reply; counted. */
+  /** A pre-encoded error reply; counted, in total and by kind (INFO errorstats). */
   error(bytes: Uint8Array): void {
-    this.#stats.errorsTotal++;
+    this.#stats.errorReplied(bytes);
     this.out.bytes(bytes);
   }
 }

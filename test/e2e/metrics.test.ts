@@ -112,6 +112,16 @@ describe("/metrics", () => {
       expect(sample(text, 'osprey_command_run_seconds_count{command="incr"}')).toBe(1);
       expect(sample(text, 'osprey_command_run_seconds_count{command="snapshot"}')).toBe(1);
       expect(sample(text, 'osprey_command_run_seconds_sum{command="set"}')).toBeGreaterThan(0);
+      // By command row, as INFO commandstats: calls, the failed INCR, its error by kind.
+      expect(sample(text, 'osprey_command_calls_total{command="set"}')).toBe(30);
+      expect(sample(text, 'osprey_command_calls_total{command="get"}')).toBe(7);
+      expect(sample(text, 'osprey_command_failed_calls_total{command="incr"}')).toBe(1);
+      expect(sample(text, 'osprey_command_failed_calls_total{command="set"}')).toBe(0);
+      expect(sample(text, 'osprey_command_rejected_calls_total{command="set"}')).toBe(0);
+      const kinds = [...text.matchAll(/^osprey_errors_total\{kind="([A-Z]+)"\} (\d+)$/gm)];
+      expect(kinds.map(([, , n]) => Number(n)).reduce((a, b) => a + b, 0)).toBe(1);
+      expect(sample(text, "osprey_keyspace_hits_total")).toBe(7);
+      expect(sample(text, "osprey_keyspace_misses_total")).toBe(0);
       expect(sample(text, "osprey_snapshot_duration_seconds_count")).toBe(1);
       expect(sample(text, "osprey_snapshot_duration_seconds_sum")).toBeCloseTo(sample(text, "osprey_last_snapshot_duration_seconds"), 6);
       expect(text).toMatch(/^osprey_build_info\{version="\d+\.\d+\.\d+",commit="[0-9a-f]*"\} 1$/m);
@@ -124,6 +134,34 @@ describe("/metrics", () => {
         expect(named.size).toBeGreaterThan(5);
         expect([doc, [...named].filter((n) => !exposed.has(n))]).toEqual([doc, []]);
       }
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test("per-command latency is sampled: one request in 64 is timed alone and lands in its command's histogram", async () => {
+    const { server, url } = await withMetrics();
+    try {
+      const c = await RawClient.connect(server.port);
+      expect(await c.request("SET k 1\r\nv\r\n")).toBe("OK 1");
+      // One write of 6,400 GETs and nothing else meanwhile: 100 of them are timed, give or take the countdown's start.
+      await c.send("GET k\r\n".repeat(6400));
+      for (let i = 0; i < 6400; i++) {
+        expect(await c.line()).toStartWith("VALUE 1 1 -1");
+        await c.line();
+      }
+      c.close();
+      const text = await (await fetch(url)).text();
+      const check = await promtool(text);
+      expect(check.output).toBe("");
+      const samples = sample(text, 'osprey_command_latency_seconds_count{command="get"}');
+      expect(samples).toBeGreaterThanOrEqual(99);
+      expect(samples).toBeLessThanOrEqual(101);
+      expect(sample(text, 'osprey_command_latency_seconds_bucket{command="get",le="+Inf"}')).toBe(samples);
+      expect(sample(text, 'osprey_command_latency_seconds_sum{command="get"}')).toBeGreaterThan(0);
+      expect(sample(text, 'osprey_command_calls_total{command="get"}')).toBe(6400);
+      // Runs are kept as they were: pipelined GETs are timed 32 to a run.
+      expect(sample(text, 'osprey_command_run_requests_total{command="get"}')).toBe(6400);
     } finally {
       await server.stop();
     }

@@ -129,7 +129,7 @@ const respArgs: Record<string, (r: Random) => Buffer[]> = {
   INFO: (r) => pick(r, [[], [s("persistence")], [s("server"), s("keyspace")], [s("nosuch")]]),
   BGSAVE: (r) => pick(r, [[], [s("SCHEDULE")], [s("X")]]),
   LASTSAVE: () => [],
-  CONFIG: (r) => pick(r, [[s("GET"), s(pick(r, ["*", "max*", "dir", "[ab]*", "\\"]))], [s("SET"), s("x"), s("y")], [s("GET")], [s("SET"), s("notify-keyspace-events"), s(pick(r, ["KEA", "", "Ex", "Q"]))], [s("SET"), s("slowlog-max-len"), s(pick(r, ["0", "5", "-1"]))], [s("RESETSTAT")], [s("RESETSTAT"), s("x")]]),
+  CONFIG: (r) => pick(r, [[s("GET"), s(pick(r, ["*", "max*", "dir", "[ab]*", "\\"]))], [s("SET"), s("x"), s("y")], [s("GET")], [s("SET"), s("notify-keyspace-events"), s(pick(r, ["KEA", "", "Ex", "Q"]))], [s("SET"), s("slowlog-max-len"), s(pick(r, ["0", "5", "-1"]))], [s("RESETSTAT")], [s("RESETSTAT"), s("x")], [s("REWRITE"), s("x")], [s("SET"), s("latency-tracking-info-percentiles"), s(pick(r, ["50 99", "", "101", "a b"]))]]),
   MULTI: () => [],
   EXEC: () => [],
   DISCARD: () => [],
@@ -137,7 +137,6 @@ const respArgs: Record<string, (r: Random) => Buffer[]> = {
   UNWATCH: () => [],
   RESET: () => [],
   TIME: (r) => (r() < 0.9 ? [] : [s("x")]),
-  DEBUG: (r) => pick(r, [[s("SET-ACTIVE-EXPIRE"), s(pick(r, ["0", "1", "x"]))], [s("SET-ACTIVE-EXPIRE")], [s("OBJECT"), key(r)], [s("SLEEP"), s("0")]]),
   FUNCTION: (r) => pick(r, [[s("FLUSH")], [s("FLUSH"), s(pick(r, ["ASYNC", "SYNC", "NOW"]))], [s("LIST")], []]),
   SCRIPT: (r) => pick(r, [[s("FLUSH")], [s("FLUSH"), s(pick(r, ["ASYNC", "SYNC", "NOW"]))], [s("EXISTS"), s("abc")]]),
   COMMAND: (r) => pick(r, [[s("COUNT")], [s("INFO"), s("get"), s("nosuch")], [s("DOCS"), s("set")], [s("LIST")], [s("NOPE")]]),
@@ -149,6 +148,10 @@ const respArgs: Record<string, (r: Random) => Buffer[]> = {
   // Only refused forms: a SHUTDOWN that works would stop the server under test.
   SHUTDOWN: (r) => pick(r, [[s("ABORT")], [s("SAVE"), s("NOSAVE"), s("NOW")], [s("NOSAVE"), s("BOGUS"), s("NOW")], [s("FORCE"), s("x"), s("y")]]),
   SLOWLOG: (r) => pick(r, [[s("GET")], [s("GET"), s(pick(r, ["0", "1", "-1", "-2", "x", "99999999999999999999"]))], [s("LEN")], [s("RESET")], [s("HELP")], [s("NOPE")], []]),
+  LATENCY: (r) => pick(r, [[s("LATEST")], [s("HISTORY"), s(pick(r, ["command", "nosuch"]))], [s("RESET")], [s("RESET"), s("command"), s("x")], [s("DOCTOR")], [s("HELP")], [s("NOPE")], [s("HISTORY")]]),
+  // Only short or refused forms: a long DEBUG SLEEP would stall the server under test.
+  DEBUG: (r) => pick(r, [[s("SLEEP"), s(pick(r, ["0", "0.001", "x", "-1", "99999"]))], [s("OBJECT"), key(r)], [s("DIGEST")], [s("RELOAD")], [s("HELP")], [s("SET-ACTIVE-EXPIRE"), s(pick(r, ["0", "1", "2", "x"]))], [s("SET-ACTIVE-EXPIRE")], [s("NOPE")], [s("OBJECT")]]),
+  SAVE: (r) => pick(r, [[], [s("x")]]),
   PUBLISH: (r) => [r() < 0.8 ? s(pick(r, channelPool)) : value(r), value(r)],
   PUBSUB: (r) => pick(r, [[s("CHANNELS")], [s("CHANNELS"), s(pick(r, patternPool))], [s("NUMSUB"), s(pick(r, channelPool))], [s("NUMPAT")], [s("HELP")], [s("NOPE")], []]),
 };

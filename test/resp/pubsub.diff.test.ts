@@ -113,6 +113,17 @@ describe("Pub/Sub replies equal redis-server's", () => {
       step(0, "PING", [1, 0]),
     ]);
   });
+
+  test("RESP3 under CLIENT REPLY OFF: confirmations and messages still come, other replies do not", async () => {
+    await compare(3, [
+      step(0, "CLIENT REPLY OFF", [0, 0]),
+      step(0, "SUBSCRIBE quiet", [1, 0]),
+      step(0, "GET k", [0, 0]),
+      step(1, "PUBLISH quiet hi", [1, 1]),
+      step(0, "UNSUBSCRIBE quiet", [1, 0]),
+      step(0, "CLIENT REPLY ON", [1, 0]),
+    ]);
+  });
 });
 
 /** Each event is two pattern messages: on __keyspace@0__:<key>, then on __keyevent@0__:<event>. */
@@ -161,11 +172,30 @@ const keyspaceEvents: Step[] = [
   step(1, "CONFIG SET notify-keyspace-events ''", [0, 1]),
   step(1, "CONFIG SET notify-keyspace-events Kg", [0, 1]),
   step(1, "DEL n", [1, 1]),
+  // An eviction: with only `e` on, the DEL and SET raise nothing; the limit then evicts the one key.
+  step(1, "CONFIG SET notify-keyspace-events KEe", [0, 1]),
+  step(1, "DEL f bits b k k2 k3 gone", [0, 1]),
+  step(1, "SET victim v", [0, 1]),
+  step(1, "CONFIG SET maxmemory-policy allkeys-lru", [0, 1]),
+  step(1, "CONFIG SET maxmemory 1", [2, 1]),
+  step(1, "CONFIG SET maxmemory 0", [0, 1]),
+  step(1, "CONFIG SET maxmemory-policy noeviction", [0, 1]),
+  step(1, "EXISTS victim", [0, 1]),
+  // `n`: one event per key added, none for a write over a live key.
+  step(1, "CONFIG SET notify-keyspace-events KEn", [0, 1]),
+  step(1, "SET fresh 1", [2, 1]),
+  step(1, "SET fresh 2", [0, 1]),
+  step(1, "INCR counter", [2, 1]),
+  step(1, "APPEND tail x", [2, 1]),
+  step(1, "MSET m1 1 m2 2 fresh 3", [4, 1]),
+  step(1, "RENAME m1 m3", [2, 1]),
+  step(1, "COPY m2 m4", [2, 1]),
+  step(1, "SETNX fresh 4", [0, 1]),
 ];
 
 describe("keyspace notifications equal redis-server's", () => {
   for (const version of [2, 3] as const) {
-    test(`RESP${version}: set, expire, incrby, append, setrange, setbit, persist, rename, copy, del, expired, and CONFIG SET notify-keyspace-events`, async () => {
+    test(`RESP${version}: set, expire, incrby, append, setrange, setbit, persist, rename, copy, del, expired, evicted, new, and CONFIG SET notify-keyspace-events`, async () => {
       await compare(version, keyspaceEvents);
     });
   }
