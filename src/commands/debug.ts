@@ -6,7 +6,6 @@ import { respError } from "../errors.ts";
 import { nameCode, nameCodeOf } from "../protocol/text.ts";
 import type { Context } from "./context.ts";
 import type { Session } from "./session.ts";
-import { subcommandArity, unknownSubcommand } from "./server.ts";
 import { valueEncoding } from "./keyspace.ts";
 import { noExpiry } from "../engine/store.ts";
 
@@ -57,8 +56,8 @@ export function debug(s: Session, ctx: Context): void {
     for (const line of help) s.reply.status(line);
     return;
   }
-  if (sub === SLEEP || sub === OBJECT || sub === DIGEST || sub === HELP || s.word(1) === setActiveExpire) return subcommandArity(s);
-  unknownSubcommand(s);
+  // Redis answers a wrong argument count and an unknown subcommand alike (addReplySubcommandSyntaxError).
+  s.reply.error(respError(`unknown subcommand or wrong number of arguments for '${s.text(1).slice(0, 128)}'. Try DEBUG HELP.`));
 }
 
 /** DEBUG SLEEP seconds: blocks the whole server, as in Redis; at most debugSleepMsMax. */
