@@ -875,7 +875,7 @@ export class Store {
    * the pool would offer the same strong key to every newcomer after it, and keep them all out.
    */
   #admission(victim: number): number {
-    // The newcomer stays the candidate until the next insert: it must out-count every victim it displaces.
+    // The newcomer stays the candidate until the next insert: it must count at least as much as every victim it displaces.
     const cand = this.#lastInserted;
     if (cand < 0 || cand === victim || this.#keyLen[cand] === 0) return victim;
     if (this.#shape.volatile && this.#expiry[cand] === noExpiry) return victim;
