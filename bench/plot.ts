@@ -140,6 +140,7 @@ export function keyspacePanels(rows: SummaryRow[]): Panel[] {
   }
   const panels: Panel[] = [];
   for (const [k, rs] of groups) {
+    if (new Set(rs.map((r) => r.shape.keyspace)).size < 2) continue; // one point is no line
     const [sync, op, pipeline, clients] = k.split("|");
     const sorted = [...rs].sort((a, b) => a.shape.keyspace - b.shape.keyspace);
     const series = (metric: (f: Figures) => number): Series[] =>

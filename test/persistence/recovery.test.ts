@@ -380,7 +380,7 @@ describe("damage", () => {
       logged.take(/repair/);
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, 60_000); // one recovery per byte of the record: seconds on a loaded machine
 
   test("--repair never applies part of a damaged batch, and names the keys of its items", () => {
     const dir = freshDir();
