@@ -83,6 +83,10 @@ export class RespParser {
   /** Parses one request from `buf[pos..end)`; `pos` is where the previous call said to continue. */
   parse(buf: Uint8Array, pos: number, end: number): Parsed {
     this.needBytes = 0;
+    // Most requests arrive whole: read them with locals alone. Anything else (a request cut short,
+    // bad input, more arguments than the slots hold) is left to the resumable path below, which
+    // starts over from `pos` and gives every answer its own way.
+    if (this.#count < 0 && this.#at === 0 && pos < end && buf[pos] === STAR && this.#whole(buf, pos, end)) return Parsed.Command;
     for (;;) {
       let at = pos + this.#at;
       if (this.#count < 0) {
@@ -259,6 +263,48 @@ export class RespParser {
     }
     this.#unquotedTo = i;
     return w;
+  }
+
+  /**
+   * A whole, well-formed request `*<n>` of bulk strings at buf[pos..end), parsed in one pass
+   * without touching the resumable state; false (nothing kept) for anything else.
+   */
+  #whole(buf: Uint8Array, pos: number, end: number): boolean {
+    let at = pos + 1;
+    let count = 0;
+    let stop = Math.min(end, at + respHeaderDigitsMax);
+    for (; at < stop; at++) {
+      const d = buf[at]! - 48;
+      if (d < 0 || d > 9) break;
+      count = count * 10 + d;
+    }
+    if (at === pos + 1 || at + 1 >= end || buf[at] !== CR || buf[at + 1] !== LF || count === 0 || count > this.starts.length) return false;
+    at += 2;
+    const starts = this.starts;
+    const ends = this.ends;
+    const valueMax = this.#valueBytesMax;
+    for (let i = 0; i < count; i++) {
+      if (at >= end || buf[at] !== DOLLAR) return false;
+      const from = ++at;
+      let len = 0;
+      stop = Math.min(end, at + respHeaderDigitsMax);
+      for (; at < stop; at++) {
+        const d = buf[at]! - 48;
+        if (d < 0 || d > 9) break;
+        len = len * 10 + d;
+      }
+      if (at === from || at + 1 >= end || buf[at] !== CR || buf[at + 1] !== LF || len > valueMax) return false;
+      at += 2;
+      const bulkEnd = at + len;
+      if (bulkEnd + 2 > end || buf[bulkEnd] !== CR || buf[bulkEnd + 1] !== LF || bulkEnd + 2 - pos > this.#requestBytesMax) return false;
+      starts[i] = at;
+      ends[i] = bulkEnd;
+      at = bulkEnd + 2;
+    }
+    this.argc = count;
+    this.code = nameCode(buf, starts[0]!, ends[0]!);
+    this.next = at;
+    return true;
   }
 
   /**
