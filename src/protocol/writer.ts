@@ -9,6 +9,16 @@ export function ascii(text: string): Uint8Array {
   return Buffer.from(text, "latin1");
 }
 
+/** "00" to "99": the ASCII of each two-digit number at twice its value. */
+const digitPairs = (() => {
+  const t = new Uint8Array(200);
+  for (let i = 0; i < 100; i++) {
+    t[2 * i] = 48 + Math.floor(i / 10);
+    t[2 * i + 1] = 48 + (i % 10);
+  }
+  return t;
+})();
+
 export class Writer {
   buf: Buffer;
   len = 0;
@@ -57,6 +67,31 @@ export class Writer {
     if (n < 0) {
       buf[this.len++] = 45;
       n = -n;
+    }
+    // Versions, counters and lengths are nearly always below 2^31: integer arithmetic, two digits
+    // a step (a double division per digit cost a tenth of a text SET's time).
+    if (n <= 0x7fffffff) {
+      let v = n | 0;
+      if (v < 10) {
+        buf[this.len++] = 48 + v;
+        return;
+      }
+      const digits = v < 100 ? 2 : v < 1000 ? 3 : v < 10000 ? 4 : v < 100000 ? 5 : v < 1000000 ? 6 : v < 10000000 ? 7 : v < 100000000 ? 8 : v < 1000000000 ? 9 : 10;
+      let at = this.len + digits;
+      this.len = at;
+      while (v >= 100) {
+        const q = (v / 100) | 0;
+        const r = (v - q * 100) << 1;
+        buf[--at] = digitPairs[r + 1]!;
+        buf[--at] = digitPairs[r]!;
+        v = q;
+      }
+      if (v >= 10) {
+        const r = v << 1;
+        buf[--at] = digitPairs[r + 1]!;
+        buf[--at] = digitPairs[r]!;
+      } else buf[--at] = 48 + v;
+      return;
     }
     let digits = 1;
     for (let p = 10; p <= n; p *= 10) digits++;
