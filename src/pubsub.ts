@@ -4,6 +4,7 @@
 // Keyspace notifications publish through it too (setKeyspaceEvents).
 
 import { copyBytes } from "./bytes.ts";
+import { digitsOf, putUint31 } from "./protocol/writer.ts";
 import type { Context } from "./commands/context.ts";
 import type { Session } from "./commands/session.ts";
 import { globMatch } from "./glob.ts";
@@ -49,74 +50,57 @@ const channelKeyCacheBytesMax = 256;
 
 /**
  * The frame of a message on channel b[cs..ce) (RESP2 `*`, RESP3 `>`): `message`, the channel, the
- * payload, as bulk strings, in one buffer of exactly its size.
+ * payload, as bulk strings, in one buffer of exactly its size; the channel is read where it is.
  */
 function messageFrame(type: number, b: Uint8Array, cs: number, ce: number, message: Uint8Array): Buffer {
-  const n = ce - cs;
-  const m = message.length;
-  const out = Buffer.allocUnsafe(4 + 13 + (1 + digitsOf(n) + 2 + n + 2) + (1 + digitsOf(m) + 2 + m + 2));
+  const out = Buffer.allocUnsafe(4 + bulkBytes(MESSAGE.length) + bulkBytes(ce - cs) + bulkBytes(message.length));
   out[0] = type;
-  out[1] = 51; // 3
-  out[2] = 13;
-  out[3] = 10;
-  copyBytes(MESSAGE_BULK, 0, MESSAGE_BULK.length, out, 4);
-  let at = 4 + MESSAGE_BULK.length;
-  out[at++] = 36;
-  at = putHeader(out, at, n);
-  copyBytes(b, cs, ce, out, at);
-  at += n;
-  out[at++] = 13;
-  out[at++] = 10;
-  out[at++] = 36;
-  at = putHeader(out, at, m);
-  copyBytes(message, 0, m, out, at);
-  at += m;
-  out[at++] = 13;
-  out[at++] = 10;
+  let at = putLine(out, 1, 3);
+  at = putBulk(out, at, MESSAGE, 0, MESSAGE.length);
+  at = putBulk(out, at, b, cs, ce);
+  putBulk(out, at, message, 0, message.length);
   return out;
 }
 
-const MESSAGE_BULK = Buffer.from("$7\r\nmessage\r\n", "latin1");
+const MESSAGE = Buffer.from("message");
 
-function digitsOf(n: number): number {
-  let digits = 1;
-  for (let p = 10; p <= n; p *= 10) digits++;
-  return digits;
-}
-
-/** `<type><n>\r\n` then each part as a bulk string: the push frame of a message (RESP2 `*`, RESP3 `>`). */
+/**
+ * `<type><n>\r\n` then each part as a bulk string, in one buffer of exactly its size: the push
+ * frame of a message (RESP2 `*`, RESP3 `>`). Digits and bytes are written in place: PUBLISH encodes
+ * one frame per message, and building strings for the headers cost more than the rest of it.
+ */
 export function encodeFrame(type: number, parts: readonly Uint8Array[]): Buffer {
-  let size = 1 + 20 + 2;
-  for (const p of parts) size += 1 + 20 + 2 + p.length + 2;
+  let size = 1 + digitsOf(parts.length) + 2;
+  for (const p of parts) size += bulkBytes(p.length);
   const out = Buffer.allocUnsafe(size);
-  // Digits and bytes written in place: PUBLISH encodes one frame per message, and building strings
-  // for the headers cost more than the rest of it.
   out[0] = type;
-  let at = putHeader(out, 1, parts.length);
-  for (const p of parts) {
-    out[at++] = 36; // $
-    at = putHeader(out, at, p.length);
-    copyBytes(p, 0, p.length, out, at);
-    at += p.length;
-    out[at++] = 13;
-    out[at++] = 10;
-  }
-  return out.subarray(0, at);
+  let at = putLine(out, 1, parts.length);
+  for (const p of parts) at = putBulk(out, at, p, 0, p.length);
+  return out;
 }
 
-/** Writes n (≥ 0) in decimal and CRLF at `at`; returns the end. */
-function putHeader(out: Uint8Array, at: number, n: number): number {
-  const digits = digitsOf(n);
-  let i = at + digits;
-  do {
-    const q = Math.floor(n / 10);
-    out[--i] = 48 + (n - q * 10);
-    n = q;
-  } while (n > 0);
-  at += digits;
-  out[at++] = 13;
-  out[at++] = 10;
-  return at;
+/** Bytes of a bulk string of n bytes: `$<n>\r\n<bytes>\r\n`. */
+function bulkBytes(n: number): number {
+  return 1 + digitsOf(n) + 2 + n + 2;
+}
+
+/** Writes src[s..e) as a bulk string at `at`; returns the end. */
+function putBulk(out: Uint8Array, at: number, src: Uint8Array, s: number, e: number): number {
+  out[at] = 36; // $
+  at = putLine(out, at + 1, e - s);
+  copyBytes(src, s, e, out, at);
+  at += e - s;
+  out[at] = 13;
+  out[at + 1] = 10;
+  return at + 2;
+}
+
+/** Writes n (lengths and counts: below 2^31) in decimal and CRLF at `at`; returns the end. */
+function putLine(out: Uint8Array, at: number, n: number): number {
+  at = putUint31(out, at, n);
+  out[at] = 13;
+  out[at + 1] = 10;
+  return at + 2;
 }
 
 const PMESSAGE = Buffer.from("pmessage");
