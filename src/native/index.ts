@@ -180,8 +180,27 @@ export interface SnapshotLayout {
   large: readonly Uint8Array[];
 }
 
-// The descriptor's slots, as native/osprey.c's SD_* enum numbers them.
-const sdSlots = 17;
+/** The descriptor's slots, as native/osprey.c's SD_* enum numbers them. */
+const enum Sd {
+  Fd,
+  KeyLen,
+  ValueLen,
+  Page,
+  Offset,
+  Version,
+  Expiry,
+  IdLimit,
+  Pages,
+  PageCount,
+  LargeIds,
+  LargePtrs,
+  LargeCount,
+  Chunk,
+  ChunkBytes,
+  ChunkStart,
+  Parent,
+  Slots,
+}
 
 /** Whether snapshots can be written by a forked child here (the native library, on Linux). */
 export function canForkSnapshots(): boolean {
@@ -204,24 +223,24 @@ export function forkSnapshot(fd: number, layout: SnapshotLayout, chunk: Uint8Arr
   const large = new Float64Array(Math.max(1, layout.large.length));
   for (let i = 0; i < layout.large.length; i++) large[i] = ptr(layout.large[i]!);
   const largeIds = layout.largeIds.length > 0 ? layout.largeIds : new Int32Array(1);
-  const d = new Float64Array(sdSlots);
-  d[0] = fd;
-  d[1] = ptr(layout.keyLen);
-  d[2] = ptr(layout.valueLen);
-  d[3] = ptr(layout.page);
-  d[4] = ptr(layout.offset);
-  d[5] = ptr(layout.version);
-  d[6] = ptr(layout.expiry);
-  d[7] = layout.idLimit;
-  d[8] = ptr(pages);
-  d[9] = layout.pages.length;
-  d[10] = ptr(largeIds);
-  d[11] = ptr(large);
-  d[12] = layout.large.length;
-  d[13] = ptr(chunk);
-  d[14] = chunk.length;
-  d[15] = chunkStart;
-  d[16] = process.pid;
+  const d = new Float64Array(Sd.Slots);
+  d[Sd.Fd] = fd;
+  d[Sd.KeyLen] = ptr(layout.keyLen);
+  d[Sd.ValueLen] = ptr(layout.valueLen);
+  d[Sd.Page] = ptr(layout.page);
+  d[Sd.Offset] = ptr(layout.offset);
+  d[Sd.Version] = ptr(layout.version);
+  d[Sd.Expiry] = ptr(layout.expiry);
+  d[Sd.IdLimit] = layout.idLimit;
+  d[Sd.Pages] = ptr(pages);
+  d[Sd.PageCount] = layout.pages.length;
+  d[Sd.LargeIds] = ptr(largeIds);
+  d[Sd.LargePtrs] = ptr(large);
+  d[Sd.LargeCount] = layout.large.length;
+  d[Sd.Chunk] = ptr(chunk);
+  d[Sd.ChunkBytes] = chunk.length;
+  d[Sd.ChunkStart] = chunkStart;
+  d[Sd.Parent] = process.pid;
   return lib!.osprey_snapshot_fork(d, nowMs);
 }
 
