@@ -329,36 +329,33 @@ export class Snapshotter {
 
   /** The file's data is on disk: it takes its name, then the manifest names it (the durability order above). */
   #publish(): void {
-    const fd = this.#fd;
-    {
-      try {
-        closeSync(fd);
-        this.#fd = -1;
-        const index = this.#index + 1;
-        const name = snapName(index);
-        renameSync(this.#tmp, join(this.#dir, name));
-        syncDir(this.#dir);
-        writeFileAtomic(join(this.#dir, manifestName), serializeManifest({ version: 1, snap: name, next_wal: walName(this.#nextWal), created_ms: Date.now() }));
-        this.#index = index;
-        this.#cleanup(index);
-      } catch (e) {
-        return this.#abandon(errorText(e));
-      }
-      this.#running = false;
-      this.#shrinkChunks();
-      this.snapshotsTotal++;
-      this.lastSnapshotMs = Date.now();
-      this.lastWorkMs = this.#workMs;
-      this.lastWallMs = performance.now() - this.#startedMs;
-      this.durations.observe(this.lastWallMs);
-      this.lastLongestSliceMs = this.#longestSliceMs;
-      this.lastEntries = this.#count;
-      this.lastBytes = this.#bytes;
-      log.info(
-        `snapshot ${snapName(this.#index)} done: ${this.#count} keys, ${this.#bytes} bytes, ` +
-          `${this.#workMs.toFixed(1)} ms of work (longest slice ${this.#longestSliceMs.toFixed(2)} ms), ${this.lastWallMs.toFixed(0)} ms in all`,
-      );
+    try {
+      closeSync(this.#fd);
+      this.#fd = -1;
+      const index = this.#index + 1;
+      const name = snapName(index);
+      renameSync(this.#tmp, join(this.#dir, name));
+      syncDir(this.#dir);
+      writeFileAtomic(join(this.#dir, manifestName), serializeManifest({ version: 1, snap: name, next_wal: walName(this.#nextWal), created_ms: Date.now() }));
+      this.#index = index;
+      this.#cleanup(index);
+    } catch (e) {
+      return this.#abandon(errorText(e));
     }
+    this.#running = false;
+    this.#shrinkChunks();
+    this.snapshotsTotal++;
+    this.lastSnapshotMs = Date.now();
+    this.lastWorkMs = this.#workMs;
+    this.lastWallMs = performance.now() - this.#startedMs;
+    this.durations.observe(this.lastWallMs);
+    this.lastLongestSliceMs = this.#longestSliceMs;
+    this.lastEntries = this.#count;
+    this.lastBytes = this.#bytes;
+    log.info(
+      `snapshot ${snapName(this.#index)} done: ${this.#count} keys, ${this.#bytes} bytes, ` +
+        `${this.#workMs.toFixed(1)} ms of work (longest slice ${this.#longestSliceMs.toFixed(2)} ms), ${this.lastWallMs.toFixed(0)} ms in all`,
+    );
   }
 
   /** A huge value made a chunk as big as itself: let that memory go between snapshots. */
