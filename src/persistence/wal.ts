@@ -120,8 +120,10 @@ export class Wal implements MutationLog {
   #waiters = new WaiterQueue();
   #groupCommit: GroupCommit;
 
-  /** Bytes logged since the last snapshot started; past wal_max_bytes `onSnapshotDue` runs. */
+  /** Bytes logged since the last snapshot started; past snapshotDueBytes `onSnapshotDue` runs. */
   sinceSnapshotBytes = 0;
+  /** Set by the Snapshotter (snapshotDueAfter): how much logged makes the next snapshot due. */
+  snapshotDueBytes: number;
   onSnapshotDue: (() => void) | null = null;
 
   writesTotal = 0;
@@ -138,6 +140,7 @@ export class Wal implements MutationLog {
     this.dir = dir;
     this.policy = config.syncPolicy;
     this.#fileBytesMax = config.walBytesMax;
+    this.snapshotDueBytes = config.walBytesMax;
     this.#batchBytes = config.batchFsyncBytes;
     this.#index = index;
     this.#fd = openSync(join(dir, walName(index)), "a");
@@ -505,7 +508,7 @@ export class Wal implements MutationLog {
       if (this.policy === "batch" && !this.#syncing && this.#writtenLsn - this.#syncedLsn >= this.#batchBytes) this.#startSync();
     }
     if (this.#fileBytes >= this.#fileBytesMax && performance.now() >= this.#rotateRetryAtMs) this.rotate();
-    if (this.sinceSnapshotBytes >= this.#fileBytesMax && this.onSnapshotDue !== null) this.onSnapshotDue();
+    if (this.sinceSnapshotBytes >= this.snapshotDueBytes && this.onSnapshotDue !== null) this.onSnapshotDue();
   }
 
   /**
