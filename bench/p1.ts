@@ -146,7 +146,7 @@ async function load(port: number, op: string, extra: string[]): Promise<Figures>
 /** SETs every key once, so the GETs hit. */
 async function preload(port: number): Promise<void> {
   const p = Bun.spawn([loadBinary, "--port", String(port), "--clients", "16", "--pipeline", "16", "--value-size", opt["value-size"]!, "--keyspace", opt.keyspace!, "--op", "set", "--preload-only"], { stdout: "ignore", stderr: "pipe" });
-  if ((await p.exited) !== 0) throw new Error(`preload on port ${port} failed: ${await new Response(p.stderr).text()}`);
+  if ((await p.exited) !== 0) console.log(`warning: the preload on port ${port} failed (its GETs will miss): ${(await new Response(p.stderr).text()).trim()}`);
 }
 
 const median = (xs: number[]): number => {
