@@ -18,7 +18,7 @@
 
 import { slowlogRunBytesMax, slowlogRunRequestsMax, slowlogRunThresholdMsMin } from "../constants.ts";
 import { log } from "../log.ts";
-import { runTimed } from "../metrics.ts";
+import { type CommandRuns, runsOf, runTimed } from "../metrics.ts";
 import type { Context, Stats } from "./context.ts";
 import { slowlogOf } from "./slowlog.ts";
 import { latencyEvent, latencyThresholdMs } from "./latency.ts";
@@ -28,6 +28,8 @@ import { CommandLatency } from "../histogram.ts";
 export interface Timed {
   readonly name: string;
   keyCount(argc: number): number;
+  /** Its runs' durations for /metrics (metrics.ts runsOf), once one was closed; null before. */
+  runs: CommandRuns | null;
 }
 
 // One run at a time: the process is single-threaded and a batch is dispatched to completion.
@@ -81,7 +83,7 @@ export function aloneEnd(what: Timed, argc: number, startMs: number, ctx: Contex
   const ms = now - startMs;
   if (ms >= ctx.config.slowlogThresholdMs) slow(what, argc, ms, 1, ctx);
   if (latencyThresholdMs > 0 && ms >= latencyThresholdMs) latencyEvent(ctx, "command", ms);
-  runTimed(what.name, ms, 1);
+  runTimed((what.runs ??= runsOf(what.name)), ms, 1);
   markMs = now;
   clear();
   return ms;
@@ -92,7 +94,7 @@ function closeRun(now: number, ctx: Context): void {
   if (largest !== null) {
     if (ms >= ctx.config.slowlogThresholdMs) slow(largest, largestArgc, ms, requests, ctx);
     if (latencyThresholdMs > 0 && ms >= latencyThresholdMs) latencyEvent(ctx, "command", ms);
-    runTimed(largest.name, ms, requests);
+    runTimed((largest.runs ??= runsOf(largest.name)), ms, requests);
   }
   markMs = now;
   clear();

@@ -17,7 +17,7 @@ function spin(ms: number): void {
 }
 
 function command(name: string, keys: number): Timed {
-  return { name, keyCount: () => keys };
+  return { name, keyCount: () => keys, runs: null };
 }
 
 const get = command("GET", 1);
