@@ -159,8 +159,20 @@ export const slowlogRunBytesMax = 64 * KiB;
 export const slowlogRunThresholdMsMin = 1;
 /** SLOWLOG's entries kept at start (Redis's slowlog-max-len default); CONFIG SET slowlog-max-len changes it. */
 export const slowlogLenDefault = 128;
-/** The most SLOWLOG entries CONFIG SET slowlog-max-len may ask for (each is ~100 bytes). */
+/** The most SLOWLOG entries CONFIG SET slowlog-max-len may ask for. */
 export const slowlogLenMax = 100_000;
+/**
+ * A SLOWLOG entry keeps at most this many arguments (Redis's SLOWLOG_ENTRY_MAX_ARGC): past it the
+ * last one kept says how many more there were.
+ */
+export const slowlogArgsMax = 32;
+/** …and at most this many bytes of each (Redis's SLOWLOG_ENTRY_MAX_STRING), then how many more there were. */
+export const slowlogArgBytesMax = 128;
+/**
+ * The argument bytes all SLOWLOG entries together keep: past it the oldest entries go, whatever
+ * slowlog-max-len allows (an entry holds up to ~5 KiB of arguments, so 100,000 could hold 500 MiB).
+ */
+export const slowlogBytesMax = 16 * MiB;
 /**
  * Per-command latency (INFO latencystats, commandstats' usec, /metrics' osprey_command_latency_seconds)
  * is sampled: one request in this many is timed alone, with a clock read before and after it. A
