@@ -195,6 +195,12 @@ assert(Number.isInteger(latencySampleEvery) && latencySampleEvery >= 1, "latency
  */
 export const mgetSliceKeys = 4096;
 export const mgetSliceBytes = 1 * MiB;
+/**
+ * A value longer than this (GET, GETRANGE, an MGET item, …: up to max_value_bytes, 512 MiB) is
+ * copied into the reply this many bytes at a time, the request yielding the event loop between
+ * slices (about a millisecond of copying each), so answering it cannot stall other clients.
+ */
+export const replySliceBytes = 4 * MiB;
 
 /**
  * A KEYS walks the keyspace in slices and yields the event loop between them: a slice visits at
@@ -350,6 +356,7 @@ export const walValueByRefBytesMin = 32 * KiB;
 export const walWritebackBytes = 8 * MiB;
 /** Values logged by reference in one turn at most (two iovecs each, well under IOV_MAX = 1024); later ones are copied. */
 export const walRefsPerTurnMax = 256;
+assert(replySliceBytes >= slabLargeBytesMin, "a value answered in slices must have its own large buffer, which never changes while pinned");
 assert(walValueByRefBytesMin <= slabLargeBytesMin, "a value long enough to get its own buffer in the keyspace must be long enough to be logged by reference");
 /**
  * sync_policy "always": longest a sync waits for writers the previous sync just released (they

@@ -29,6 +29,7 @@ import { slowlog } from "./slowlog.ts";
 import { latency } from "./latency.ts";
 import { debug, save } from "./debug.ts";
 import { feedMonitors, monitor } from "./monitor.ts";
+import { tailOnly, ValueTail, writeTail } from "./value-slices.ts";
 import { psubscribe, publish, pubsub, punsubscribe, subscribe, subscribedRefusal, unsubscribe } from "./pubsub.ts";
 
 /** A command: reads its arguments from the session, calls the engine, hands the result to `s.reply`. */
@@ -436,7 +437,11 @@ function executeSampled(s: Session, routes: Routes, route: Route | undefined, ct
 export function resume(s: Session, routes: Routes, ctx: Context, requestBytes: number): void {
   const route = routes.get(s.p.code) ?? longRoute(s)!;
   const mark = s.reply.len;
-  run(s, route, ctx);
+  // A value answered in slices is written first; the handler goes on only if it had more to do.
+  if (s.sliceState instanceof ValueTail) {
+    if (!writeTail(s)) s.suspendAt = s.resumeArg;
+    else if (s.resumeArg !== tailOnly) run(s, route, ctx);
+  } else run(s, route, ctx);
   ranInRun(s, route, requestBytes + s.reply.len - mark, ctx);
 }
 

@@ -6,6 +6,8 @@ import type { Fail, Reply } from "../commands/reply.ts";
 import type { Session } from "../commands/session.ts";
 import type { Store } from "../engine/store.ts";
 import { Err, internalError, textFail } from "../errors.ts";
+import { replySliceBytes } from "../constants.ts";
+import { longEntry, longKeyedEntry } from "../commands/value-slices.ts";
 import { ReplyBase } from "./reply-base.ts";
 import { ascii } from "./writer.ts";
 
@@ -32,10 +34,16 @@ export class TextReply extends ReplyBase implements Reply {
 
   /** `VALUE <len> <version> <expiry_ms>\r\n<bytes>\r\n`, or `NOT_FOUND`. */
   entry(store: Store, id: number): void {
-    const out = this.out;
-    if (id < 0) return out.bytes(NOT_FOUND);
-    out.bytes(VALUE_);
-    this.#entryTail(store, id);
+    if (id < 0) return this.out.bytes(NOT_FOUND);
+    if (store.valueLength(id) > replySliceBytes) return longEntry(this.session, store, id);
+    this.entryHead(store, id);
+    this.#value(store, id);
+  }
+
+  /** `VALUE <len> <version> <expiry_ms>\r\n` of a live entry: what `entry` writes before its bytes. */
+  entryHead(store: Store, id: number): void {
+    this.out.bytes(VALUE_);
+    this.#head(store, id);
   }
 
   entriesBegin(): void {}
@@ -43,22 +51,33 @@ export class TextReply extends ReplyBase implements Reply {
   /** `VALUE <key> <len> <version> <expiry_ms>\r\n<bytes>\r\n`, or `NOT_FOUND <key>`. */
   keyedEntry(store: Store, id: number, b: Uint8Array, ks: number, ke: number): void {
     const out = this.out;
-    out.bytes(id < 0 ? NOT_FOUND_ : VALUE_);
+    if (id < 0) {
+      out.bytes(NOT_FOUND_);
+      out.range(b, ks, ke);
+      return out.crlf();
+    }
+    if (store.valueLength(id) > replySliceBytes) return longKeyedEntry(this.session, store, id, b, ks, ke);
+    this.keyedEntryHead(store, id, b, ks, ke);
+    this.#value(store, id);
+  }
+
+  /** `VALUE <key> <len> <version> <expiry_ms>\r\n` of a live entry. */
+  keyedEntryHead(store: Store, id: number, b: Uint8Array, ks: number, ke: number): void {
+    const out = this.out;
+    out.bytes(VALUE_);
     out.range(b, ks, ke);
-    if (id < 0) return out.crlf();
     out.byte(32);
-    this.#entryTail(store, id);
+    this.#head(store, id);
   }
 
   keyedEntryBytes(keyLen: number, valueLen: number): number {
     return 6 + keyLen + 1 + 16 + 1 + 20 + 1 + 20 + 2 + valueLen + 2;
   }
 
-  /** `<len> <version> <expiry_ms>\r\n<bytes>\r\n` of a live entry. */
-  #entryTail(store: Store, id: number): void {
+  /** `<len> <version> <expiry_ms>\r\n` of a live entry. */
+  #head(store: Store, id: number): void {
     const out = this.out;
-    const len = store.valueLength(id);
-    out.int(len);
+    out.int(store.valueLength(id));
     out.byte(32);
     out.int(store.version(id));
     out.byte(32);
@@ -67,8 +86,13 @@ export class TextReply extends ReplyBase implements Reply {
     if (at <= Number.MAX_SAFE_INTEGER) out.int(at);
     else out.text(String(at));
     out.crlf();
+  }
+
+  /** `<bytes>\r\n` of a live entry. */
+  #value(store: Store, id: number): void {
+    const out = this.out;
     const vs = store.valueOffset(id);
-    out.range(store.buffer(id), vs, vs + len);
+    out.range(store.buffer(id), vs, vs + store.valueLength(id));
     out.crlf();
   }
 
@@ -140,6 +164,10 @@ export class TextReply extends ReplyBase implements Reply {
   }
 
   bulkText(): void {
+    noTextForm("a bulk string");
+  }
+
+  bulkHead(): void {
     noTextForm("a bulk string");
   }
 
