@@ -61,22 +61,25 @@ export function runEnd(ctx: Context): number {
 export function ranInRun(s: Session, what: Route | undefined, requestBytes: number, ctx: Context): void {
   requests++;
   bytes += requestBytes;
-  if (requestBytes > largestBytes && what !== undefined) {
-    const p = s.p;
-    const argc = p.argc;
-    largest = what;
-    largestBytes = requestBytes;
-    largestSession = s;
-    largestInput = s.b;
-    largestArgc = argc;
-    const kept = argc < slowlogArgsMax ? argc : slowlogArgsMax;
-    for (let t = 0; t < kept; t++) {
-      largestStarts[t] = p.starts[t]!;
-      largestEnds[t] = p.ends[t]!;
-    }
-  }
+  if (requestBytes > largestBytes && what !== undefined) keepLargest(s, what, requestBytes);
   if (requests >= slowlogRunRequestsMax || bytes >= slowlogRunBytesMax || ctx.config.slowlogThresholdMs < slowlogRunThresholdMsMin) {
     closeRun(performance.now(), ctx);
+  }
+}
+
+/** The run's largest request so far: what SLOWLOG shows if the run is slow (out of ranInRun, so that stays small). */
+function keepLargest(s: Session, what: Route, requestBytes: number): void {
+  const p = s.p;
+  const argc = p.argc;
+  largest = what;
+  largestBytes = requestBytes;
+  largestSession = s;
+  largestInput = s.b;
+  largestArgc = argc;
+  const kept = argc < slowlogArgsMax ? argc : slowlogArgsMax;
+  for (let t = 0; t < kept; t++) {
+    largestStarts[t] = p.starts[t]!;
+    largestEnds[t] = p.ends[t]!;
   }
 }
 

@@ -32,18 +32,20 @@ export class TextReply extends ReplyBase implements Reply {
     this.out.bytes(PONG);
   }
 
-  /** `VALUE <len> <version> <expiry_ms>\r\n<bytes>\r\n`, or `NOT_FOUND`. */
+  /** `VALUE <len> <version> <expiry_ms>\r\n<bytes>\r\n`, or `NOT_FOUND`; a long value in slices (value-slices.ts). */
   entry(store: Store, id: number): void {
-    if (id < 0) return this.out.bytes(NOT_FOUND);
-    if (store.valueLength(id) > replySliceBytes) return longEntry(this.session, store, id);
-    this.entryHead(store, id);
-    this.#value(store, id);
+    const out = this.out;
+    if (id < 0) return out.bytes(NOT_FOUND);
+    const len = store.valueLength(id);
+    if (len > replySliceBytes) return longEntry(this.session, store, id);
+    out.bytes(VALUE_);
+    this.#entryTail(store, id, len);
   }
 
   /** `VALUE <len> <version> <expiry_ms>\r\n` of a live entry: what `entry` writes before its bytes. */
   entryHead(store: Store, id: number): void {
     this.out.bytes(VALUE_);
-    this.#head(store, id);
+    this.#head(store, id, store.valueLength(id));
   }
 
   entriesBegin(): void {}
@@ -51,14 +53,12 @@ export class TextReply extends ReplyBase implements Reply {
   /** `VALUE <key> <len> <version> <expiry_ms>\r\n<bytes>\r\n`, or `NOT_FOUND <key>`. */
   keyedEntry(store: Store, id: number, b: Uint8Array, ks: number, ke: number): void {
     const out = this.out;
-    if (id < 0) {
-      out.bytes(NOT_FOUND_);
-      out.range(b, ks, ke);
-      return out.crlf();
-    }
-    if (store.valueLength(id) > replySliceBytes) return longKeyedEntry(this.session, store, id, b, ks, ke);
-    this.keyedEntryHead(store, id, b, ks, ke);
-    this.#value(store, id);
+    if (id >= 0 && store.valueLength(id) > replySliceBytes) return longKeyedEntry(this.session, store, id, b, ks, ke);
+    out.bytes(id < 0 ? NOT_FOUND_ : VALUE_);
+    out.range(b, ks, ke);
+    if (id < 0) return out.crlf();
+    out.byte(32);
+    this.#entryTail(store, id, store.valueLength(id));
   }
 
   /** `VALUE <key> <len> <version> <expiry_ms>\r\n` of a live entry. */
@@ -67,17 +67,26 @@ export class TextReply extends ReplyBase implements Reply {
     out.bytes(VALUE_);
     out.range(b, ks, ke);
     out.byte(32);
-    this.#head(store, id);
+    this.#head(store, id, store.valueLength(id));
   }
 
   keyedEntryBytes(keyLen: number, valueLen: number): number {
     return 6 + keyLen + 1 + 16 + 1 + 20 + 1 + 20 + 2 + valueLen + 2;
   }
 
-  /** `<len> <version> <expiry_ms>\r\n` of a live entry. */
-  #head(store: Store, id: number): void {
+  /** `<len> <version> <expiry_ms>\r\n<bytes>\r\n` of a live entry whose value is `len` bytes. */
+  #entryTail(store: Store, id: number, len: number): void {
     const out = this.out;
-    out.int(store.valueLength(id));
+    this.#head(store, id, len);
+    const vs = store.valueOffset(id);
+    out.range(store.buffer(id), vs, vs + len);
+    out.crlf();
+  }
+
+  /** `<len> <version> <expiry_ms>\r\n`. */
+  #head(store: Store, id: number, len: number): void {
+    const out = this.out;
+    out.int(len);
     out.byte(32);
     out.int(store.version(id));
     out.byte(32);
@@ -85,14 +94,6 @@ export class TextReply extends ReplyBase implements Reply {
     // Past 2^53 (an expiry RESP's PEXPIREAT set) the writer's digits would be wrong: its shortest decimal.
     if (at <= Number.MAX_SAFE_INTEGER) out.int(at);
     else out.text(String(at));
-    out.crlf();
-  }
-
-  /** `<bytes>\r\n` of a live entry. */
-  #value(store: Store, id: number): void {
-    const out = this.out;
-    const vs = store.valueOffset(id);
-    out.range(store.buffer(id), vs, vs + store.valueLength(id));
     out.crlf();
   }
 
