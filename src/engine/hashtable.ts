@@ -23,8 +23,11 @@ const EMPTY = 0;
 /** In the old table during a resize: a key deleted before it was moved. */
 const GONE = -1;
 
-/** FNV-1a over the key bytes with a per-table seed, finished with murmur3's mixer. */
-function hashKey(b: Uint8Array, s: number, e: number, seed: number): number {
+/**
+ * FNV-1a over the key bytes with a per-table seed, finished with murmur3's mixer. native/osprey.c
+ * (key_hash) computes the same while it decodes a snapshot.
+ */
+export function hashKey(b: Uint8Array, s: number, e: number, seed: number): number {
   let h = seed;
   for (let i = s; i < e; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
   h ^= h >>> 16;
@@ -111,6 +114,11 @@ export class HashTable {
   /** Whether a doubling is in progress (the old table is still being moved over). */
   get resizing(): boolean {
     return this.#old !== null;
+  }
+
+  /** The seed `hash` mixes in (a snapshot's loader hashes keys itself, with `hashKey`). */
+  get seed(): number {
+    return this.#seed;
   }
 
   /** The hash of key kb[ks..ke), as stored in `hashes` and passed to `findOrSlot`. */

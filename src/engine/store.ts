@@ -394,8 +394,17 @@ export class Store {
    * Returns the entry id.
    */
   load(kb: Uint8Array, ks: number, ke: number, vb: Uint8Array, vs: number, ve: number, expiryMs: number, version: number): number {
+    return this.loadHashed(this.#table.hash(kb, ks, ke), kb, ks, ke, vb, vs, ve, expiryMs, version);
+  }
+
+  /** The seed of the key hash (`hashKey` with it gives what `loadHashed` expects). */
+  get hashSeed(): number {
+    return this.#table.seed;
+  }
+
+  /** `load` of a key whose hash `h` (hashKey under `hashSeed`) the caller computed: a snapshot's loader, which hashes natively. */
+  loadHashed(h: number, kb: Uint8Array, ks: number, ke: number, vb: Uint8Array, vs: number, ve: number, expiryMs: number, version: number): number {
     const table = this.#table;
-    const h = table.hash(kb, ks, ke);
     const found = table.findOrSlot(h, kb, ks, ke - ks);
     if (found >= 0) return this.#overwrite(kb, ks, ke, vb, vs, ve, expiryMs, version, found);
     // Written inline rather than in a helper: that call cost loading 1M keys a few percent (measured).
