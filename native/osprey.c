@@ -333,8 +333,11 @@ static void snapshot_child(const double *d, double now_ms) {
   for (int32_t id = 0; id < id_limit; id++) {
     uint32_t kl = (uint32_t)key_len[id];
     if (kl == 0) continue;
+    /* The store holds "no expiry" as 0 (untouched memory) and an expiry of 0 ms as the smallest
+     * double, which is past: engine/store.ts heldExpiry. */
     double ex = expiry[id];
-    if (ex != -1 && ex <= now_ms) continue;
+    if (ex == 0) ex = -1;
+    else if (ex <= now_ms) continue;
     uint32_t vl = (uint32_t)value_len[id];
     const uint8_t *src;
     if (page[id] >= 0) {
