@@ -170,6 +170,46 @@ int32_t osprey_snap_entries(const uint8_t *b, uint32_t start, uint32_t end, uint
   return n;
 }
 
+/**
+ * WAL replay in bulk (persistence/walk.ts): decodes the whole, good SET, DEL and EXPIRE records
+ * of b[start..end) (docs/FORMAT.md: magic u32 · format u16 · type u8 · key_len u32 · value_len
+ * u32 · expiry_ms i64 · version u64 · key · value · crc u32 from the type on), at most `max`,
+ * checking each as format.ts's parseRecord does, and stops at the first one that is cut off by
+ * `end`, does not check, or is of another type (a batch, a clear): the caller reads that one the
+ * slow way. For record i: ints[5i..5i+4] = its offset, type, key length, value length and key
+ * hash (`seed`); nums[2i], nums[2i+1] = its expiry and version. Returns how many were decoded.
+ */
+int32_t osprey_wal_records(const uint8_t *b, uint32_t start, uint32_t end, uint32_t key_max, double record_max, int32_t seed,
+                           int32_t *ints, double *nums, int32_t max) {
+  if (!ready) init();
+  int32_t n = 0;
+  uint64_t at = start;
+  while (n < max && end - at >= 31) {
+    const uint8_t *r = b + at;
+    if (get_u32(r) != 0x4f535057u || (r[4] | (r[5] << 8)) != 1 || r[6] > 2) break;
+    uint32_t kl = get_u32(r + 7), vl = get_u32(r + 11);
+    uint64_t bytes = 35ull + kl + vl;
+    if (kl == 0 || kl > key_max || (double)bytes > record_max || end - at < bytes) break;
+    uint32_t c = ~0u;
+    c = ~(hardware ? crc_hw(c, r + 6, (size_t)(bytes - 10)) : crc_table(c, r + 6, (size_t)(bytes - 10)));
+    if (c != get_u32(r + bytes - 4)) break;
+    int64_t expiry;
+    uint64_t version;
+    memcpy(&expiry, r + 15, 8);
+    memcpy(&version, r + 23, 8);
+    ints[5 * n] = (int32_t)at;
+    ints[5 * n + 1] = r[6];
+    ints[5 * n + 2] = (int32_t)kl;
+    ints[5 * n + 3] = (int32_t)vl;
+    ints[5 * n + 4] = key_hash(r + 31, kl, seed);
+    nums[2 * n] = (double)expiry;
+    nums[2 * n + 1] = (double)version;
+    n++;
+    at += bytes;
+  }
+  return n;
+}
+
 int osprey_fdatasync(int fd) { return fdatasync(fd) == 0 ? 0 : errno; }
 
 /**

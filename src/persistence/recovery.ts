@@ -275,10 +275,17 @@ class Recovery {
     const { store, now, result } = this;
     const name = walName(index);
     const path = join(this.dir, name);
+    const hashed = store instanceof Store ? store : null;
     const walk = walkWal(path, {
       salvage: this.mode !== "start",
       newest,
-      record: (b, rec, inner) => applyRecord(b, rec, inner, store, now),
+      hashSeed: hashed?.hashSeed,
+      record: (b, rec, inner, hash) => {
+        // A SET decoded natively comes with its key's hash; everything else goes the general way.
+        if (hash !== null && hashed !== null && rec.type === RecordType.Set && (rec.expiryMs === noExpiry || rec.expiryMs > now)) {
+          hashed.loadHashed(hash, b, rec.keyStart, rec.keyStart + rec.keyLen, b, rec.valueStart, rec.valueStart + rec.valueLen, rec.expiryMs, rec.version);
+        } else applyRecord(b, rec, inner, store, now);
+      },
       tick: (offset, size, items) => this.progress.tick(`replaying ${name}`, offset, size, items),
     });
     result.recordsReplayed += walk.records;

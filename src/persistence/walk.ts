@@ -5,9 +5,9 @@
 // about the damage found (refuse, trim, cut out, report) is recovery.ts's.
 
 import { statSync } from "node:fs";
-import { keyBytesMaxLimit, salvageKeysListedMax, snapBulkEntriesMax, valueBytesMaxLimit } from "../constants.ts";
+import { keyBytesMaxLimit, salvageKeysListedMax, snapBulkEntriesMax, valueBytesMaxLimit, walRecordBytesMax } from "../constants.ts";
 import { hashKey } from "../engine/hashtable.ts";
-import { snapEntries } from "../native/index.ts";
+import { snapEntries, walRecords } from "../native/index.ts";
 import { FileReader } from "./files.ts";
 import {
   announcedEntryBytes,
@@ -83,8 +83,8 @@ export interface SnapshotWalkOptions {
   tick?: Tick;
 }
 
-/** Scratch for the native bulk decoder: offset, key length, value length, hash per entry; expiry, version. */
-const bulkInts = new Int32Array(snapBulkEntriesMax * 4);
+/** Scratch for the native bulk decoders: offset, (type,) key length, value length, hash per entry or record; expiry, version. */
+const bulkInts = new Int32Array(snapBulkEntriesMax * 5);
 const bulkNums = new Float64Array(snapBulkEntriesMax * 2);
 
 /** Walks the snapshot at `path`; see SnapshotWalk. */
@@ -230,8 +230,14 @@ export interface WalWalkOptions {
   salvage: boolean;
   /** Whether this is the newest WAL: only there can a bad end be a torn tail. */
   newest: boolean;
-  /** Each good record (a batch checked whole), decoded into `rec` over `b`; `inner` is scratch for its items. */
-  record?: (b: Buffer, rec: RecordView, inner: RecordView) => void;
+  /**
+   * Each good record (a batch checked whole), decoded into `rec` over `b`; `inner` is scratch for
+   * its items. `hash` is the key's hash under `hashSeed` when the record was decoded natively (a
+   * SET, DEL or EXPIRE), else null.
+   */
+  record?: (b: Buffer, rec: RecordView, inner: RecordView, hash: number | null) => void;
+  /** The seed of the hash table the records go to (see SnapshotWalkOptions.hashSeed). */
+  hashSeed?: number;
   tick?: Tick;
 }
 
@@ -242,12 +248,33 @@ export function walkWal(path: string, opts: WalWalkOptions): WalWalk {
   const rec = newRecordView();
   const inner = newRecordView();
   const walk: WalWalk = { records: 0, size, damage: [], torn: null };
+  const seed = opts.hashSeed;
   try {
     while (r.remaining > 0) {
+      // As walkSnapshot: the records in the read buffer that check are decoded natively in bulk,
+      // and the one that stopped that (cut off, bad, or a batch or clear) is read below.
+      const bulk = walRecords(r.buf, r.pos, r.loadedEnd, keyBytesMaxLimit, walRecordBytesMax, seed ?? 0, bulkInts, bulkNums);
+      if (bulk > 0) {
+        for (let i = 0; i < bulk; i++) {
+          const q = i * 5;
+          rec.type = bulkInts[q + 1]!;
+          rec.keyStart = bulkInts[q]! + recordHeaderBytes;
+          rec.keyLen = bulkInts[q + 2]!;
+          rec.valueLen = bulkInts[q + 3]!;
+          rec.valueStart = rec.keyStart + rec.keyLen;
+          rec.bytes = recordHeaderBytes + rec.keyLen + rec.valueLen + crcBytes;
+          rec.expiryMs = bulkNums[i * 2]!;
+          rec.version = bulkNums[i * 2 + 1]!;
+          opts.record?.(r.buf, rec, inner, seed === undefined ? null : bulkInts[q + 4]!);
+          if ((++walk.records & 0xffff) === 0) opts.tick?.(r.offset, size, walk.records);
+        }
+        r.pos = rec.keyStart - recordHeaderBytes + rec.bytes;
+        continue;
+      }
       const at = r.offset;
       const why = readRecord(r, rec, inner);
       if (why === null) {
-        opts.record?.(r.buf, rec, inner);
+        opts.record?.(r.buf, rec, inner, null);
         walk.records++;
         r.pos += rec.bytes;
         if ((walk.records & 0xffff) === 0) opts.tick?.(r.offset, size, walk.records);

@@ -1,11 +1,12 @@
-// The native bulk decoder of snapshot entries (osprey_snap_entries) reads what format.ts's
-// parseEntry reads, hashes keys as the hash table does, and stops at the first entry that is cut
-// off or does not check, so the TypeScript walk can name what is wrong with it.
+// The native bulk decoders of snapshot entries (osprey_snap_entries) and WAL records
+// (osprey_wal_records) read what format.ts's parseEntry and parseRecord read, hash keys as the
+// hash table does, and stop at the first entry or record that is cut off, does not check or (in
+// the WAL) is a batch or a clear, so the TypeScript walk reads that one and names what is wrong.
 
 import { describe, expect, test } from "bun:test";
 import { hashKey } from "../../src/engine/hashtable.ts";
-import { snapEntries } from "../../src/native/index.ts";
-import { encodeEntry, entryBytes, newEntryView, parseEntry } from "../../src/persistence/format.ts";
+import { snapEntries, walRecords } from "../../src/native/index.ts";
+import { encodeClear, encodeDel, encodeEntry, encodeExpire, encodeSet, entryBytes, newEntryView, newRecordView, parseEntry, parseRecord } from "../../src/persistence/format.ts";
 import { rng } from "../support/rng.ts";
 
 const keyMax = 65536;
@@ -63,5 +64,35 @@ describe("native snapshot entry decoding", () => {
     expect(snapEntries(lengthBroken, 0, b.length, keyMax, valueMax, 1, ints, nums)).toBe(3);
     expect(snapEntries(b, 0, b.length, 8, valueMax, 1, ints, nums)).toBe([...Array(20).keys()].findIndex((i) => b.readUInt32LE(at[i]!) > 8));
     expect(snapEntries(b, 0, b.length, keyMax, valueMax, 1, ints.subarray(0, 8), nums)).toBe(2);
+  });
+
+  test("WAL records: SET, DEL and EXPIRE decode as parseRecord decodes them; a clear, a bad crc or a cut-off record stops the run", () => {
+    const b = Buffer.alloc(1 << 16);
+    const at: number[] = [];
+    let pos = 0;
+    for (let i = 0; i < 60; i++) {
+      at.push(pos);
+      const k = Buffer.from(`key:${i}`);
+      const v = Buffer.alloc(i * 7, i);
+      pos = i % 3 === 0 ? encodeSet(b, pos, k, 0, k.length, v, 0, v.length, i % 2 ? -1 : 2 ** 55 + i * 4096, i + 1) : i % 3 === 1 ? encodeDel(b, pos, k, 0, k.length) : encodeExpire(b, pos, k, 0, k.length, 1_900_000_000_000 + i, 2 ** 53 - i);
+    }
+    const clearAt = pos;
+    pos = encodeClear(b, pos);
+    const ints = new Int32Array(4096 * 5);
+    const nums = new Float64Array(4096 * 2);
+    const seed = -77;
+    expect(walRecords(b, 0, pos, keyMax, valueMax, seed, ints, nums)).toBe(60);
+    const rec = newRecordView();
+    for (let i = 0; i < 60; i++) {
+      expect(parseRecord(b, at[i]!, pos, rec)).toBeNull();
+      expect([ints[5 * i], ints[5 * i + 1], ints[5 * i + 2], ints[5 * i + 3]]).toEqual([at[i]!, rec.type, rec.keyLen, rec.valueLen]);
+      expect(ints[5 * i + 4]).toBe(hashKey(b, rec.keyStart, rec.keyStart + rec.keyLen, seed));
+      expect([nums[2 * i], nums[2 * i + 1]]).toEqual([rec.expiryMs, rec.version]);
+    }
+    expect(walRecords(b, clearAt, pos, keyMax, valueMax, seed, ints, nums)).toBe(0);
+    expect(walRecords(b, 0, at[9]! + 40, keyMax, valueMax, seed, ints, nums)).toBe(9);
+    const broken = Buffer.from(b);
+    broken[at[4]! + 31] ^= 0x20;
+    expect(walRecords(broken, 0, pos, keyMax, valueMax, seed, ints, nums)).toBe(4);
   });
 });
