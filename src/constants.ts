@@ -469,6 +469,11 @@ export const randomKeyTriesMax = 1000;
  * snapshot of any size costs this much memory to read, not its size.
  */
 export const fileReadChunkBytes = 8 * MiB;
+/**
+ * Snapshot entries decoded per native call while loading (persistence/walk.ts): the call's cost
+ * is spread over this many, and its scratch arrays cost 24 bytes an entry (96 KiB).
+ */
+export const snapBulkEntriesMax = 4096;
 /** Recovery logs its progress at most this often, so a large data_dir shows it is not stuck. */
 export const recoveryProgressIntervalMs = 1000;
 /** On a terminal, recovery's in-place status line is redrawn at most this often. */
