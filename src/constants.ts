@@ -136,6 +136,17 @@ export const gcHintBytesMin = 16 * MiB;
 /** At most one such GC per this long, so a server under churn spends at most ~0.2% of its time in them. */
 export const gcHintIntervalMs = 5000;
 
+/**
+ * Under max_memory_bytes the sweeper's tick runs a GC when the process's RSS is past its baseline
+ * (the runtime and its buffers, measured at start) plus this many times the limit (server.ts
+ * `rssGuard`): below 1.15, the bound the memory limit aims at for RSS under sustained eviction,
+ * so that the garbage made between two ticks (SETs at 250k/s here) still fits under it.
+ */
+export const rssGcLimitFactor = 1.05;
+/** A guard's GC that gives back less than this share of the limit did not help: the next waits rssGcRetryMs, doubling up to gcHintIntervalMs. */
+export const rssGcFreedMin = 1 / 32;
+export const rssGcRetryMs = 1000;
+
 /** Largest max_value_bytes a config may set (as Redis's proto-max-bulk-len). */
 export const valueBytesMaxLimit = 512 * MiB;
 
