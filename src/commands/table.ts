@@ -25,6 +25,7 @@ import { discard, exec, execOutOfMemory, multi, queueRequest, unwatch, watch } f
 import { entryOverheadBytesEstimate, evictBudgetMs, latencySampleEvery } from "../constants.ts";
 import { Fail } from "./reply.ts";
 import { aloneBegin, aloneEnd, ranInRun, requestTimed } from "./timing.ts";
+import type { CommandRuns } from "../metrics.ts";
 import { slowlog } from "./slowlog.ts";
 import { latency } from "./latency.ts";
 import { debug, save } from "./debug.ts";
@@ -297,6 +298,8 @@ export class Route {
   readonly keyless: boolean;
   /** The row's place in `commands`: its counter in `Stats.calls`. */
   readonly index: number;
+  /** Its timing runs for /metrics (commands/timing.ts), from the first one closed. */
+  runs: CommandRuns | null = null;
 
   constructor(
     readonly command: Command,

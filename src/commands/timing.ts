@@ -18,7 +18,7 @@
 
 import { slowlogArgsMax, slowlogRunBytesMax, slowlogRunRequestsMax, slowlogRunThresholdMsMin } from "../constants.ts";
 import { log } from "../log.ts";
-import { runTimed } from "../metrics.ts";
+import { type CommandRuns, runsOf, runTimed } from "../metrics.ts";
 import type { Context, Stats } from "./context.ts";
 import { slowlogOf } from "./slowlog.ts";
 import type { Session } from "./session.ts";
@@ -103,7 +103,7 @@ export function aloneEnd(s: Session, what: Route, startMs: number, ctx: Context)
     slowlogOf(ctx).add(s, what, s.b, p.starts, p.ends, p.argc, ms, ctx);
   }
   if (latencyThresholdMs > 0 && ms >= latencyThresholdMs) latencyEvent(ctx, "command", ms);
-  runTimed(what.name, ms, 1);
+  runTimed((what.runs ??= runsOf(what.name)), ms, 1);
   markMs = now;
   clear();
   return ms;
@@ -122,7 +122,7 @@ function closeRun(now: number, ctx: Context): void {
       slowlogOf(ctx).add(largestSession!, largest, largestInput, largestStarts, largestEnds, largestArgc, ms, ctx);
     }
     if (latencyThresholdMs > 0 && ms >= latencyThresholdMs) latencyEvent(ctx, "command", ms);
-    runTimed(largest.name, ms, requests);
+    runTimed((largest.runs ??= runsOf(largest.name)), ms, requests);
   }
   markMs = now;
   clear();
