@@ -318,12 +318,11 @@ export class HashTable {
   /** The id held at index `i` of the `slotSpan` space, or -1 (an empty slot, or an old slot already moved). */
   idAt(i: number): number {
     const n = this.#slots.length;
-    if (i < n) return this.#slots[i]! - 1;
+    if (i < n) return slotId(this.#slots[i]!);
     const old = this.#old;
     assert(old !== null && i - n < old.length, "hash table: slot index past the slot span");
     const at = i - n;
-    const v = old[at]!;
-    return at < this.#cursor || v <= 0 ? -1 : v - 1; // moved, EMPTY or GONE: none
+    return at < this.#cursor ? -1 : slotId(old[at]!); // moved already; EMPTY and GONE hold none
   }
 
   /** Looks a key up in the table being moved; slots below the cursor were moved already. */
