@@ -957,19 +957,28 @@ export class Store {
   /**
    * allkeys-*: offers the pool the ids of consecutive slots of the hash table from a random one, up
    * to samplesPerEviction ids or ten times as many slots looked at (Redis's dictGetSomeKeys). One
-   * random draw and a run of neighbouring slots instead of a random slot per sample.
+   * random draw and a run of neighbouring slots instead of a random slot per sample; random draws
+   * make up what the run did not find.
    */
   #sampleConsecutive(pool: EvictionPool): void {
     const table = this.#table;
     const span = table.slotSpan;
     let at = Math.floor(Math.random() * span);
-    for (let found = 0, steps = 0; found < samplesPerEviction && steps < samplesPerEviction * 10; steps++) {
+    let found = 0;
+    for (let steps = 0; found < samplesPerEviction && steps < samplesPerEviction * 10; steps++) {
       const id = table.idAt(at);
       if (id >= 0) {
         pool.offer(id, this.#score(id), this.#stamp[id]!);
         found++;
       }
       if (++at === span) at = 0;
+    }
+    // A sparse table (it never shrinks: a few keys left in many slots) can hide every id from a run
+    // of slots: the random draw that finds a held slot wherever it is, as many times.
+    for (let n = found; n < samplesPerEviction && this.size > 0; n++) {
+      const id = this.#table.randomId(Math.random());
+      if (id < 0) break;
+      pool.offer(id, this.#score(id), this.#stamp[id]!);
     }
   }
 
