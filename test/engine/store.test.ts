@@ -59,6 +59,24 @@ describe("insert and overwrite", () => {
     expect(store.expiry(id)).toBe(4102444800000);
   });
 
+  test("an expiry of 0 ms, a negative one and none stay apart, and a deleted key's id comes back without its expiry", () => {
+    const store = new Store();
+    const zero = put(store, "zero", "v", 0);
+    const negative = put(store, "negative", "v", -5);
+    const none = put(store, "none", "v");
+    expect([store.expiry(zero), store.expiry(negative), store.expiry(none)]).toEqual([0, -5, noExpiry]);
+    expect(store.keysWithExpiry).toBe(2);
+    expect([read(store, "zero", 1), read(store, "negative", 1), read(store, "none", 1)]).toEqual([null, null, "v"]);
+    const timed = put(store, "timed", "v", 5000);
+    store.delete(timed);
+    const reused = put(store, "later", "w");
+    expect(reused).toBe(timed);
+    expect(store.expiry(reused)).toBe(noExpiry);
+    expect(store.keysWithExpiry).toBe(0);
+    expect(store.sweep(10_000, 100, Infinity)).toBe(0);
+    expect(read(store, "later", 10_000)).toBe("w");
+  });
+
   test("keys are case-sensitive bytes and a missing key is not found", () => {
     const store = new Store();
     put(store, "Key", "upper");
