@@ -316,6 +316,26 @@ export class HashTable {
     return id >= 0 || old === null ? id : firstHeld(old, this.#oldMask, 0, this.#cursor);
   }
 
+  /**
+   * The size of the index space of `idAt`: every slot of the current table, and while doubling the
+   * old table's too. Eviction samples consecutive indexes of it, as Redis's dictGetSomeKeys walks
+   * consecutive buckets (neighbouring slots share cache lines). Layout-agnostic on purpose: a
+   * caller knows only that indexes 0..slotSpan-1 each hold one id or none.
+   */
+  get slotSpan(): number {
+    return this.#slots.length + (this.#old === null ? 0 : this.#old.length);
+  }
+
+  /** The id held at index `i` of the `slotSpan` space, or -1 (an empty slot, or an old slot already moved). */
+  idAt(i: number): number {
+    const n = this.#slots.length;
+    if (i < n) return slotId(this.#slots[i]!);
+    const old = this.#old;
+    assert(old !== null && i - n < old.length, "hash table: slot index past the slot span");
+    const at = i - n;
+    return at < this.#cursor ? -1 : slotId(old[at]!); // moved already; EMPTY and GONE hold none
+  }
+
   /** Looks a key up in the table being moved; slots below the cursor were moved already. */
   #findOld(h: number, kb: Uint8Array, ks: number, len: number): number {
     const old = this.#old!;

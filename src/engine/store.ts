@@ -95,6 +95,8 @@ const metadataBytesPerId = 4 * 5 + 8 * 2 + 4 + 1;
  * keep out the keys asked for now: the shifting trace of bench/hitratio.ts).
  */
 const admissionFadeFactor = 1;
+/** Sampling rounds one eviction may take when every pooled candidate turned out stale. */
+const victimRoundsMax = 16;
 /** What one slot of a JS array of ids or buffers costs (a pointer or a small integer). */
 const listSlotBytes = 8;
 
@@ -928,21 +930,56 @@ export class Store {
   /** Redis's sampled approximation with a pool: sample a few keys, keep the best victims seen, take the best still valid. */
   #pooledVictim(): number {
     const pool = this.#pool;
-    for (let n = 0; n < samplesPerEviction; n++) {
-      const id = this.#sample();
+    // Every pooled candidate can turn out stale (read since it was pooled): sample again, as Redis's
+    // eviction loop does, a bounded number of rounds.
+    for (let round = 0; round < victimRoundsMax; round++) {
+      if (this.#shape.volatile) {
+        for (let n = 0; n < samplesPerEviction; n++) {
+          const id = this.#sample();
+          if (id < 0) break;
+          pool.offer(id, this.#score(id), this.#stamp[id]!);
+        }
+      } else this.#sampleConsecutive(pool);
+      while (pool.size > 0) {
+        const id = pool.ids[0]!;
+        const stamp = pool.stamps[0]!;
+        pool.take(0);
+        // Touched, deleted or reused since it was pooled: its score no longer holds.
+        if (this.#keyLen[id] === 0 || this.#stamp[id] !== stamp) continue;
+        if (this.#shape.volatile && this.#expiry[id] === noExpiryHeld) continue;
+        return id;
+      }
+      if (this.size === 0) break;
+    }
+    return -1;
+  }
+
+  /**
+   * allkeys-*: offers the pool the ids of consecutive slots of the hash table from a random one, up
+   * to samplesPerEviction ids or ten times as many slots looked at (Redis's dictGetSomeKeys). One
+   * random draw and a run of neighbouring slots instead of a random slot per sample; random draws
+   * make up what the run did not find.
+   */
+  #sampleConsecutive(pool: EvictionPool): void {
+    const table = this.#table;
+    const span = table.slotSpan;
+    let at = Math.floor(Math.random() * span);
+    let found = 0;
+    for (let steps = 0; found < samplesPerEviction && steps < samplesPerEviction * 10; steps++) {
+      const id = table.idAt(at);
+      if (id >= 0) {
+        pool.offer(id, this.#score(id), this.#stamp[id]!);
+        found++;
+      }
+      if (++at === span) at = 0;
+    }
+    // A sparse table (it never shrinks: a few keys left in many slots) can hide every id from a run
+    // of slots: the random draw that finds a held slot wherever it is, as many times.
+    for (let n = found; n < samplesPerEviction && this.size > 0; n++) {
+      const id = this.#table.randomId(Math.random());
       if (id < 0) break;
       pool.offer(id, this.#score(id), this.#stamp[id]!);
     }
-    while (pool.size > 0) {
-      const id = pool.ids[0]!;
-      const stamp = pool.stamps[0]!;
-      pool.take(0);
-      // Touched, deleted or reused since it was pooled: its score no longer holds.
-      if (this.#keyLen[id] === 0 || this.#stamp[id] !== stamp) continue;
-      if (this.#shape.volatile && this.#expiry[id] === noExpiryHeld) continue;
-      return id;
-    }
-    return -1;
   }
 
   /** volatile-ttl: the live entry whose expiry comes first (exact, from the expiry heap), or -1. */
