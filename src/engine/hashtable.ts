@@ -2,6 +2,7 @@
 // incremental rehashing. It holds only ids; keys, and the hash of each entry, belong to the store.
 
 import { assert } from "../assert.ts";
+import { adviseHuge } from "../native/index.ts";
 import { entriesMax, loadFactorMax, rehashSlotsPerInsert, rehashSlotsPerStep, tableSlotsMin } from "../constants.ts";
 
 /** Whether entry `id` holds the key kb[ks..ks+len). The table calls it only when the hashes match. */
@@ -64,6 +65,16 @@ function slotsFor(entries: number): number {
   return Math.max(tableSlotsMin, 2 ** Math.ceil(Math.log2(Math.min(entries, entriesMax) / loadFactorMax + 1)));
 }
 
+/** Tables this large ask for huge pages: each probe is a random access, which then misses the TLB less. */
+const hugeSlotsMin = 1 << 20;
+
+/** A zeroed slot array of `n` slots (huge pages asked for when large). */
+function newSlots(n: number): Int32Array {
+  const slots = new Int32Array(n);
+  if (n >= hugeSlotsMin) adviseHuge(slots);
+  return slots;
+}
+
 /** The first free slot of the probe chain that starts at `h`'s home. */
 function freeSlot(slots: Int32Array, mask: number, h: number): number {
   let i = h & mask;
@@ -114,7 +125,7 @@ export class HashTable {
   constructor(options: HashTableOptions) {
     this.#hashes = options.hashes;
     this.#keyEquals = options.keyEquals;
-    this.#slots = new Int32Array(slotsFor(options.capacity ?? 0));
+    this.#slots = newSlots(slotsFor(options.capacity ?? 0));
     this.#mask = this.#slots.length - 1;
   }
 
@@ -233,7 +244,7 @@ export class HashTable {
     if (this.#count !== 0 || this.#old !== null) return;
     const slots = slotsFor(count);
     if (slots <= this.#slots.length) return;
-    this.#slots = new Int32Array(slots);
+    this.#slots = newSlots(slots);
     this.#mask = slots - 1;
   }
 
@@ -362,7 +373,7 @@ export class HashTable {
     this.#old = this.#slots;
     this.#oldMask = this.#mask;
     this.#cursor = 0;
-    this.#slots = new Int32Array(this.#slots.length * 2);
+    this.#slots = newSlots(this.#slots.length * 2);
     this.#mask = this.#slots.length - 1;
   }
 

@@ -16,6 +16,7 @@ const symbols = {
   osprey_wal_records: { args: [FFIType.ptr, FFIType.u32, FFIType.u32, FFIType.u32, FFIType.f64, FFIType.i32, FFIType.ptr, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
   osprey_snap_entries: { args: [FFIType.ptr, FFIType.u32, FFIType.u32, FFIType.u32, FFIType.u32, FFIType.i32, FFIType.ptr, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
   osprey_fdatasync: { args: [FFIType.i32], returns: FFIType.i32 },
+  osprey_advise_huge: { args: [FFIType.ptr, FFIType.f64], returns: FFIType.i32 },
   osprey_reserve: { args: [FFIType.i32, FFIType.i64, FFIType.i64], returns: FFIType.i32 },
   osprey_writeback: { args: [FFIType.i32, FFIType.i64, FFIType.i64], returns: FFIType.i32 },
   osprey_ignore_sigxfsz: { args: [], returns: FFIType.void },
@@ -127,6 +128,16 @@ export function walRecords(b: Uint8Array, start: number, end: number, keyMax: nu
   if (lib === null) return -1;
   const max = Math.min(Math.floor(ints.length / 5), nums.length >> 1);
   return lib.osprey_wal_records(b, start, end, keyMax, recordMax, seed, ints, nums, max);
+}
+
+/**
+ * Asks for transparent huge pages behind `a`'s memory (not yet touched): 0, an errno, or -1
+ * without the native library or on a platform without the advice. A hint: nothing depends on it.
+ */
+export function adviseHuge(a: Int32Array): number {
+  if (!loaded) loadNative();
+  if (lib === null || a.byteLength === 0) return -1;
+  return lib.osprey_advise_huge(a, a.byteLength);
 }
 
 /** fdatasync(fd): 0 or the errno. Off the event loop, call it from a worker. */
