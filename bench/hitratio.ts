@@ -16,6 +16,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { RedisClient, type Subprocess } from "bun";
+import type { EvictionPolicy } from "../src/engine/eviction.ts";
 
 const host = "127.0.0.1";
 const projectDir = resolve(import.meta.dir, "..");
@@ -216,12 +217,64 @@ async function replay(s: Server, trace: Trace): Promise<{ hitRatio: number; keys
   return { hitRatio: hits / trace.keys.length, keysHeld };
 }
 
+/**
+ * --in-process: the same traces against the engine's Store alone, no server, no sockets (seconds
+ * instead of minutes; for trying a policy). The limit is calibrated as for the servers: the
+ * used_memory holding `capacity` keys, rescaled until allkeys-random holds exactly that many.
+ */
+async function inProcess(policies: EvictionPolicy[]): Promise<void> {
+  const { Store } = await import("../src/engine/store.ts");
+  const v = Buffer.from(value, "latin1");
+  const access = (store: InstanceType<typeof Store>, k: Buffer): boolean => {
+    if (store.read(k, 0, k.length, 0) >= 0) return true;
+    if (store.maxMemory !== 0 && !store.makeRoom(k.length + v.length + 64, Infinity)) throw new Error("in-process replay: a write was refused");
+    store.set(k, 0, k.length, v, 0, v.length, -1, 1, store.lookup(k, 0, k.length, 0));
+    store.evictIfOver(Infinity);
+    return false;
+  };
+  const fillStore = (store: InstanceType<typeof Store>, prefix: string, count: number) => {
+    for (let i = 0; i < count; i++) access(store, Buffer.from(key(prefix, i), "latin1"));
+  };
+  const probe = new Store();
+  fillStore(probe, "c", capacity);
+  let limit = probe.usedMemory;
+  const base = new Store().usedMemory;
+  for (let round = 0; round < 3; round++) {
+    const s = new Store();
+    s.setMemoryLimit(limit, "allkeys-random");
+    fillStore(s, "d", 3 * capacity);
+    if (s.size === capacity) break;
+    limit = Math.round(base + ((limit - base) * capacity) / s.size);
+  }
+  console.log(`in-process: limit ${limit} bytes (holding ${capacity} keys under allkeys-random)`);
+  const encoded = all.map((t) => ({ name: t.name, keys: t.keys.map((k) => Buffer.from(k, "latin1")) }));
+  for (const policy of policies) {
+    const cells: string[] = [];
+    for (const trace of encoded) {
+      const store = new Store();
+      store.setMemoryLimit(limit, policy);
+      let hits = 0;
+      for (const k of trace.keys) if (access(store, k)) hits++;
+      cells.push(`${((hits / trace.keys.length) * 100).toFixed(2)}% (${store.size})`);
+    }
+    console.log(`| osprey (in process) | ${policy} | ${cells.join(" | ")} |`);
+  }
+}
+
+const all = traces();
+if (process.argv.includes("--in-process")) {
+  const at = process.argv.indexOf("--policies");
+  const policies = (at >= 0 ? process.argv[at + 1]! : "allkeys-lru,allkeys-lfu,allkeys-random,allkeys-osprey").split(",") as EvictionPolicy[];
+  console.log(`keys=${keysTotal} capacity=${capacity} requests=${requests} value=${valueBytes}B seed=${seed}`);
+  await inProcess(policies);
+  process.exit(0);
+}
+
 const runs: { server: "osprey" | "redis"; policies: string[] }[] = [
   { server: "osprey", policies: ["allkeys-lru", "allkeys-lfu", "allkeys-random", "allkeys-osprey"] },
   ...(process.argv.includes("--osprey-only") ? [] : [{ server: "redis" as const, policies: ["allkeys-lru", "allkeys-lfu", "allkeys-random"] }]),
 ];
 
-const all = traces();
 console.log(`keys=${keysTotal} capacity=${capacity} requests=${requests} value=${valueBytes}B batch=${batch} seed=${seed}`);
 const rows: string[] = [];
 for (const run of runs) {

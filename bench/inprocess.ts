@@ -3,6 +3,11 @@
 // figure is stable enough to compare two versions of the code on a noisy machine.
 //
 //   ./node_modules/.bin/bun run bench/inprocess.ts [--requests 1000000] [--batch 16] [--protocol osprey|resp]
+//     [--evict-mb N]
+//
+// --evict-mb N: SET only, at a limit of N MiB under allkeys-lru, over 65,536 keys cycled (far more
+// than N MiB holds for small N, e.g. 4): each SET then adds a key and evicts one, as
+// bench/eviction.sh's over sockets.
 
 import { parseArgs } from "node:util";
 import { Stats, systemClock, type Context } from "../src/commands/context.ts";
@@ -13,11 +18,18 @@ import { inputBudget, outputBudget } from "../src/net/budget.ts";
 import { Pause } from "../src/net/pause.ts";
 
 const { values } = parseArgs({
-  options: { requests: { type: "string", default: "1000000" }, batch: { type: "string", default: "16" }, protocol: { type: "string", default: "osprey" } },
+  options: {
+    requests: { type: "string", default: "1000000" },
+    batch: { type: "string", default: "16" },
+    protocol: { type: "string", default: "osprey" },
+    "evict-mb": { type: "string", default: "0" },
+  },
 });
 const total = Number(values.requests);
 const batch = Number(values.batch);
 const resp = values.protocol === "resp";
+const evictBytes = Number(values["evict-mb"]) * 1024 * 1024;
+const batchesKept = evictBytes > 0 ? 4096 : 64;
 
 const config = configFromObject({}, { warn: () => {} });
 const ctx: Context = {
@@ -46,9 +58,9 @@ const conn = new Connection(sink, ctx);
 
 const value = "x".repeat(100);
 function requests(op: string, seed: number): Uint8Array[] {
-  // 64 distinct batches of `batch` requests over a 100,000-key space, reused round-robin.
+  // 64 distinct batches of `batch` requests over a 100,000-key space, reused round-robin (4096 with --evict-mb).
   const out: Uint8Array[] = [];
-  for (let b = 0; b < 64; b++) {
+  for (let b = 0; b < batchesKept; b++) {
     let text = "";
     for (let i = 0; i < batch; i++) {
       const key = `key:${String((seed + b * batch + i) * 7919 % 100000).padStart(12, "0")}`;
@@ -64,17 +76,18 @@ function requests(op: string, seed: number): Uint8Array[] {
   return out;
 }
 
-for (const op of ["set", "get", "incr"]) {
+if (evictBytes > 0) ctx.store.setMemoryLimit(evictBytes, "allkeys-lru");
+for (const op of evictBytes > 0 ? ["set"] : ["set", "get", "incr"]) {
   const batches = requests(op, 1);
   const rounds = Math.ceil(total / batch);
-  for (let i = 0; i < 2000; i++) conn.onData(batches[i % 64]!); // warm up the JIT
+  for (let i = 0; i < 2000; i++) conn.onData(batches[i % batchesKept]!); // warm up the JIT
   // The best of five runs: other load on the machine only ever makes a run slower.
   let ns = Infinity;
   for (let run = 0; run < 5; run++) {
     const started = performance.now();
-    for (let i = 0; i < rounds; i++) conn.onData(batches[i % 64]!);
+    for (let i = 0; i < rounds; i++) conn.onData(batches[i % batchesKept]!);
     ns = Math.min(ns, ((performance.now() - started) * 1e6) / (rounds * batch));
   }
   console.log(`${op.padEnd(5)} ${ns.toFixed(0).padStart(5)} ns/request  (${(1e3 / ns).toFixed(2)} M requests/s, batches of ${batch}, best of 5)`);
 }
-console.log(`replies ${written} bytes, keys ${ctx.store.size}`);
+console.log(`replies ${written} bytes, keys ${ctx.store.size}, evicted ${ctx.store.evictedTotal}`);

@@ -6,7 +6,7 @@
 
 import { notifyFlagsOf } from "./engine/notify.ts";
 import { setKeyspaceEvents } from "./pubsub.ts";
-import { sweepBudgetMs } from "./constants.ts";
+import { gcHintIntervalMs, rssGcFreedMin, rssGcLimitFactor, rssGcRetryMs, sweepBudgetMs } from "./constants.ts";
 import { ConfigError, loadConfig, type ConfigFlags } from "./config.ts";
 import type { Config } from "./config.types.ts";
 import { Stats, systemClock, type Context } from "./commands/context.ts";
@@ -99,6 +99,7 @@ export async function startServer(config: Config, options: { repair?: boolean; c
 
   // Active expiry, bounded per tick in keys (sweep_batch) and time (sweepBudgetMs). The tick also
   // notices a blocked event loop (GC, a long turn elsewhere): it fires late by that much.
+  const guardRss = rssGuard(store);
   let due = performance.now() + config.sweepIntervalMs;
   const sweeper = setInterval(() => {
     const started = performance.now();
@@ -108,6 +109,7 @@ export async function startServer(config: Config, options: { repair?: boolean; c
     if (ctx.activeExpire) store.sweep(Date.now(), config.sweepBatch, started + sweepBudgetMs);
     store.evictIfOver(started + sweepBudgetMs);
     store.maintain(started + sweepBudgetMs);
+    guardRss();
     busy.check("active expiry", started);
   }, config.sweepIntervalMs);
 
@@ -138,6 +140,33 @@ export async function startServer(config: Config, options: { repair?: boolean; c
       persistence.close();
       await closed;
     },
+  };
+}
+
+/**
+ * The RSS guard under max_memory_bytes (docs/ARCHITECTURE.md, "Memory"): writes at the limit
+ * leave request garbage that JSC collects only when its own heuristics say so, by which time RSS
+ * can be well past the limit (1.3-2.9 × the bound in bench/eviction.sh). Each tick reads the
+ * process's RSS (a few µs) and, when it is past its baseline (the runtime and its buffers,
+ * measured at start) plus rssGcLimitFactor × the limit, runs a full GC (7-10 ms for 300k keys).
+ * When a GC gives back less than rssGcFreedMin of the limit (what holds RSS is not garbage: client
+ * buffers, a snapshot's), the next waits rssGcRetryMs, then twice as long each time up to
+ * gcHintIntervalMs, so a server over for other reasons does not stall every tick.
+ */
+function rssGuard(store: Store): () => void {
+  const baseRss = Math.max(0, process.memoryUsage.rss() - store.usedMemory);
+  let waitMs = 0;
+  let nextMs = 0;
+  return () => {
+    if (store.maxMemory === 0) return;
+    const rss = process.memoryUsage.rss();
+    if (rss <= baseRss + store.maxMemory * rssGcLimitFactor) return;
+    const now = performance.now();
+    if (now < nextMs) return;
+    Bun.gc(true);
+    const helped = rss - process.memoryUsage.rss() >= store.maxMemory * rssGcFreedMin;
+    waitMs = helped ? 0 : Math.min(gcHintIntervalMs, Math.max(rssGcRetryMs, waitMs * 2));
+    nextMs = now + waitMs;
   };
 }
 

@@ -307,4 +307,37 @@ describe("scan", () => {
     expect(t.table.resizing).toBe(true);
     for (let i = 0; i < 100; i++) expect(ids.has(t.table.randomId(i / 100))).toBe(true);
   });
+
+  test("idAt over slotSpan gives every id held exactly once, also while the table doubles", () => {
+    const t = new Keys();
+    const ids = new Set<number>();
+    const walk = () => {
+      const seen: number[] = [];
+      for (let i = 0; i < t.table.slotSpan; i++) {
+        const id = t.table.idAt(i);
+        if (id >= 0) seen.push(id);
+        else expect(id).toBe(-1);
+      }
+      return seen;
+    };
+    expect(walk()).toEqual([]);
+    for (let i = 0; i < 600; i++) ids.add(t.add(`w${i}`));
+    for (let id = 0; id < 600; id += 3) {
+      t.remove(id);
+      ids.delete(id);
+    }
+    expect(t.table.resizing).toBe(false);
+    expect(t.table.slotSpan).toBe(t.table.slotsCount);
+    expect(walk().sort((a, b) => a - b)).toEqual([...ids].sort((a, b) => a - b));
+    // Into a doubling: old slots not yet moved count, moved ones and tombstones do not.
+    for (let i = 600; i < 1000 && !t.table.resizing; i++) ids.add(t.add(`w${i}`));
+    expect(t.table.resizing).toBe(true);
+    for (const id of [1, 2, 4, 5]) {
+      t.remove(id);
+      ids.delete(id);
+    }
+    expect(t.table.slotSpan).toBeGreaterThan(t.table.slotsCount);
+    expect(walk().sort((a, b) => a - b)).toEqual([...ids].sort((a, b) => a - b));
+    expect(() => t.table.idAt(t.table.slotSpan)).toThrow(InvariantError);
+  });
 });
