@@ -923,13 +923,20 @@ export class Store {
     const table = this.#table;
     const span = table.slotSpan;
     let at = Math.floor(Math.random() * span);
-    for (let found = 0, steps = 0; found < samplesPerEviction && steps < samplesPerEviction * 10; steps++) {
+    let found = 0;
+    for (let steps = 0; found < samplesPerEviction && steps < samplesPerEviction * 10; steps++) {
       const id = table.idAt(at);
       if (id >= 0) {
         pool.offer(id, this.#score(id), this.#stamp[id]!);
         found++;
       }
       if (++at === span) at = 0;
+    }
+    // A sparse table (a few keys in many slots) can leave the run empty: then the first held slot
+    // from a random one, however far (randomId walks until it finds one).
+    if (found === 0 && this.size > 0) {
+      const id = table.randomId(Math.random());
+      pool.offer(id, this.#score(id), this.#stamp[id]!);
     }
   }
 
