@@ -7,6 +7,14 @@
 //     [--pipelines 1,16] [--ops set,get] [--clients 50] [--many-clients 1000] [--keyspaces 1000]
 //     [--data-max-mib 512] [--syncs os,always] [--rounds 2] [--duration 5] [--warmup 1]
 //     [--generator c|bun] [--osprey-toml 'wal_max_bytes = 1073741824'] [--out bench/matrix.json]
+//     [--base /path/to/another/checkout]
+//
+// --base adds a third server, Osprey from another checkout (an A/B against main), run in the same
+// rotation with the same config; the table then also shows this checkout against it. Each run
+// records, per operation, the bytes the server had the storage layer write (/proc/PID/io
+// write_bytes less cancelled_write_bytes: pages of files deleted before writeback never reach the
+// disk; a reaped snapshot or rewrite child's included), the bytes passed to write calls (wchar)
+// and CPU time (utime + stime of the server and its reaped children).
 //
 // Sync policies are paired as the issue compares them: Osprey "os" against Redis AOF with
 // `appendfsync no`, "always" against `appendfsync always`. Both servers keep their default
@@ -36,6 +44,7 @@ const { values: opt } = parseArgs({
     warmup: { type: "string", default: "1" },
     generator: { type: "string", default: "c" },
     "osprey-toml": { type: "string", default: "" },
+    base: { type: "string", default: "" },
     out: { type: "string", default: join(root, "bench", "matrix.json") },
     help: { type: "boolean", default: false },
   },
@@ -90,10 +99,17 @@ interface Figures {
   firstError: string;
 }
 
+type Target = "osprey" | "redis" | "base";
+
 interface Run extends Shape {
-  target: "osprey" | "redis";
+  target: Target;
   round: number;
   figures: Figures | null;
+  /** Per operation (the warmup's share estimated at the measured rate): /proc/PID/io write_bytes and wchar. */
+  diskBytesPerOp?: number;
+  wcharPerOp?: number;
+  /** CPU ms per operation of the server and its reaped children (utime + stime + cutime + cstime). */
+  cpuMsPerOp?: number;
   failure?: string;
 }
 
@@ -157,7 +173,7 @@ async function preload(port: number, s: Shape): Promise<void> {
 // ---- the servers ----
 
 interface Server {
-  name: "osprey" | "redis";
+  name: Target;
   port: number;
   proc: ReturnType<typeof Bun.spawn>;
 }
@@ -200,29 +216,53 @@ async function ready(port: number, proc: ReturnType<typeof Bun.spawn>, what: str
   throw new Error(`${what} did not answer PING on port ${port}`);
 }
 
+/** An Osprey from checkout `from`, its data and log under work/name. */
+async function startOsprey(work: string, sync: Shape["sync"], name: Target, from: string): Promise<Server> {
+  const port = await freePort();
+  mkdirSync(join(work, name), { recursive: true });
+  const config = join(work, `${name}.toml`);
+  writeFileSync(config, `listen_addr = "127.0.0.1:${port}"\ndata_dir = "${join(work, name)}"\nsync_policy = "${sync}"\nmax_clients = 10000\n${opt["osprey-toml"]!.replace(/\\n/g, "\n")}\n`);
+  const fd = openSync(join(work, `${name}.log`), "a");
+  const proc = Bun.spawn([bun, "run", join(from, "src", "server.ts"), "--config", config], { stdout: fd, stderr: fd, cwd: work });
+  closeSync(fd);
+  await ready(port, proc, name);
+  return { name, port, proc };
+}
+
 async function startServers(work: string, sync: Shape["sync"]): Promise<Server[]> {
-  const oport = await freePort();
   const rport = await freePort();
-  mkdirSync(join(work, "osprey"), { recursive: true });
   mkdirSync(join(work, "redis"), { recursive: true });
-  const config = join(work, "osprey.toml");
-  writeFileSync(config, `listen_addr = "127.0.0.1:${oport}"\ndata_dir = "${join(work, "osprey")}"\nsync_policy = "${sync}"\nmax_clients = 10000\n${opt["osprey-toml"]!.replace(/\\n/g, "\n")}\n`);
-  const ofd = openSync(join(work, "osprey.log"), "a");
   const rfd = openSync(join(work, "redis.log"), "a");
-  const osprey = Bun.spawn([bun, "run", join(root, "src", "server.ts"), "--config", config], { stdout: ofd, stderr: ofd, cwd: work });
   // cwd and --dir in the temp dir: Redis never writes into a checkout.
   const redis = Bun.spawn(
     ["redis-server", "--port", String(rport), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--appendfsync", redisFsync[sync]!, "--dir", join(work, "redis"), "--maxclients", "10000"],
     { stdout: rfd, stderr: rfd, cwd: join(work, "redis") },
   );
-  closeSync(ofd);
   closeSync(rfd);
-  await ready(oport, osprey, "osprey");
   await ready(rport, redis, "redis-server");
-  return [
-    { name: "osprey", port: oport, proc: osprey },
-    { name: "redis", port: rport, proc: redis },
-  ];
+  const servers: Server[] = [await startOsprey(work, sync, "osprey", root), { name: "redis", port: rport, proc: redis }];
+  if (opt.base !== "") servers.push(await startOsprey(work, sync, "base", resolve(opt.base!)));
+  return servers;
+}
+
+const clockTicks = Number(sh(["getconf", "CLK_TCK"])) || 100;
+
+/**
+ * /proc/PID/io's write_bytes less cancelled_write_bytes (what reached or will reach the disk: pages
+ * of a file deleted before writeback never do), wchar, and the CPU seconds of the server and of
+ * its reaped children (snapshot or rewrite); zeros where it cannot be read.
+ */
+function io(pid: number): { disk: number; wchar: number; cpuS: number } {
+  try {
+    const text = readFileSync(`/proc/${pid}/io`, "utf8");
+    const field = (name: string) => Number(new RegExp(`^${name}: (\\d+)$`, "m").exec(text)?.[1] ?? 0);
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // f[0] is field 3 (state)
+    const cpuS = (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / clockTicks;
+    return { disk: field("write_bytes") - field("cancelled_write_bytes"), wchar: field("wchar"), cpuS };
+  } catch {
+    return { disk: 0, wchar: 0, cpuS: 0 };
+  }
 }
 
 async function stopServers(servers: Server[]): Promise<void> {
@@ -271,10 +311,18 @@ try {
           // Alternate who goes first, so neither always runs on a cooler (or warmer) machine.
           const order = round % 2 === 1 ? servers : [...servers].reverse();
           for (const server of order) {
+            const before = io(server.proc.pid);
             const { figures, failure } = await generate(server.port, shape, shape.op === "get" && generator === "bun" ? ["--preload"] : []);
-            runs.push({ ...shape, target: server.name, round, figures, ...(failure ? { failure } : {}) });
+            const after = io(server.proc.pid);
             const f = figures;
-            process.stderr.write(`${shapeKey(shape)} round ${round} ${server.name}: ${f ? `${Math.round(f.opsPerSec)} ops/s p99 ${f.latencyMs.p99.toFixed(3)} ms` : "no result"}${failure ? ` (${failure})` : ""}\n`);
+            const opsAll = f === null ? 0 : f.opsPerSec * (durationS + warmupS);
+            const perOp = (n: number) => (opsAll > 0 ? n / opsAll : undefined);
+            const diskBytesPerOp = perOp(after.disk - before.disk);
+            const wcharPerOp = perOp(after.wchar - before.wchar);
+            const cpu = perOp((after.cpuS - before.cpuS) * 1000);
+            runs.push({ ...shape, target: server.name, round, figures, diskBytesPerOp, wcharPerOp, cpuMsPerOp: cpu, ...(failure ? { failure } : {}) });
+            const disk = diskBytesPerOp === undefined ? "" : ` disk ${(diskBytesPerOp / 1024).toFixed(1)} KiB/op cpu ${cpu?.toFixed(4)} ms/op`;
+            process.stderr.write(`${shapeKey(shape)} round ${round} ${server.name}: ${f ? `${Math.round(f.opsPerSec)} ops/s p99 ${f.latencyMs.p99.toFixed(3)} ms${disk}` : "no result"}${failure ? ` (${failure})` : ""}\n`);
           }
         }
         if (shape.op === "set") loaded = ""; // SETs of random keys leave a partly loaded keyspace of this size
@@ -293,14 +341,25 @@ interface Row {
   shape: Shape;
   osprey: Figures | null;
   redis: Figures | null;
+  base: Figures | null;
   /** Osprey/Redis ops/s per round, where both ran. */
   roundRatios: number[];
+  /** Osprey/base ops/s per round (with --base). */
+  baseRatios: number[];
+  /** Median per-operation storage writes and CPU ms of each server over its rounds. */
+  diskBytesPerOp: Partial<Record<Target, number>>;
+  cpuMsPerOp: Partial<Record<Target, number>>;
 }
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
 
 const rows = new Map<string, Row>();
 for (const r of runs) {
   const key = shapeKey(r);
-  const row = rows.get(key) ?? { shape: { sync: r.sync, op: r.op, valueBytes: r.valueBytes, clients: r.clients, pipeline: r.pipeline, keyspace: r.keyspace }, osprey: null, redis: null, roundRatios: [] };
+  const row = rows.get(key) ?? { shape: { sync: r.sync, op: r.op, valueBytes: r.valueBytes, clients: r.clients, pipeline: r.pipeline, keyspace: r.keyspace }, osprey: null, redis: null, base: null, roundRatios: [], baseRatios: [], diskBytesPerOp: {}, cpuMsPerOp: {} };
   rows.set(key, row);
   const f = r.figures;
   if (f === null || r.failure) continue;
@@ -308,25 +367,39 @@ for (const r of runs) {
   if (best === null || f.opsPerSec > best.opsPerSec) row[r.target] = f;
 }
 for (const row of rows.values()) {
+  const of = (t: Target) => runs.filter((r) => shapeKey(r) === shapeKey(row.shape) && r.target === t && !r.failure);
+  for (const t of ["osprey", "redis", "base"] as const) {
+    const d = of(t).flatMap((r) => (r.diskBytesPerOp === undefined ? [] : [r.diskBytesPerOp]));
+    if (d.length > 0) row.diskBytesPerOp[t] = median(d);
+    const c = of(t).flatMap((r) => (r.cpuMsPerOp === undefined ? [] : [r.cpuMsPerOp]));
+    if (c.length > 0) row.cpuMsPerOp[t] = median(c);
+  }
   for (let round = 1; round <= rounds; round++) {
-    const pick = (t: string) => runs.find((r) => shapeKey(r) === shapeKey(row.shape) && r.round === round && r.target === t && !r.failure)?.figures;
+    const pick = (t: Target) => of(t).find((r) => r.round === round)?.figures;
     const o = pick("osprey");
     const rd = pick("redis");
+    const b = pick("base");
     if (o && rd && rd.opsPerSec > 0) row.roundRatios.push(o.opsPerSec / rd.opsPerSec);
+    if (o && b && b.opsPerSec > 0) row.baseRatios.push(o.opsPerSec / b.opsPerSec);
   }
 }
 
 const size = (b: number) => (b >= 1048576 ? `${b / 1048576} MiB` : b >= 1024 ? `${b / 1024} KiB` : `${b} B`);
 const fmt = (n: number | undefined) => (n === undefined ? "—" : Math.round(n).toLocaleString("en-US"));
 const ms = (n: number | undefined) => (n === undefined ? "—" : n.toFixed(2));
+const kib = (n: number | undefined) => (n === undefined ? "—" : (n / 1024).toFixed(1));
+const cpuMs = (n: number | undefined) => (n === undefined ? "—" : n < 0.1 ? n.toFixed(4) : n.toFixed(3));
+const span = (xs: number[]) => (xs.length > 0 ? `${median(xs).toFixed(2)} (${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)})` : "—");
+const withBase = opt.base !== "";
 const lines = [
-  "| sync | op | value | clients | P | keys | Osprey ops/s | Redis ops/s | ratio (best) | ratio per round | Osprey p99 ms | Redis p99 ms |",
-  "|---|---|---|---|---|---|---|---|---|---|---|---|",
+  "| sync | op | value | clients | P | keys | Osprey ops/s | Redis ops/s | ratio median (range) | Osprey p99 ms | Redis p99 ms | disk KiB/op Osprey | Redis | CPU ms/op Osprey | Redis |" + (withBase ? " base ops/s | new/base median (range) | disk KiB/op base | CPU ms/op base |" : ""),
+  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|" + (withBase ? "---|---|---|---|" : ""),
 ];
-for (const { shape: s, osprey: o, redis: r, roundRatios } of rows.values()) {
-  const ratio = o && r && r.opsPerSec > 0 ? (o.opsPerSec / r.opsPerSec).toFixed(2) : "—";
-  const per = roundRatios.length > 0 ? `${Math.min(...roundRatios).toFixed(2)}–${Math.max(...roundRatios).toFixed(2)}` : "—";
-  lines.push(`| ${s.sync} | ${s.op.toUpperCase()} | ${size(s.valueBytes)} | ${s.clients} | ${s.pipeline} | ${s.keyspace} | ${fmt(o?.opsPerSec)} | ${fmt(r?.opsPerSec)} | ${ratio} | ${per} | ${ms(o?.latencyMs.p99)} | ${ms(r?.latencyMs.p99)} |`);
+for (const { shape: s, osprey: o, redis: r, base: b, roundRatios, baseRatios, diskBytesPerOp: d, cpuMsPerOp: c } of rows.values()) {
+  lines.push(
+    `| ${s.sync} | ${s.op.toUpperCase()} | ${size(s.valueBytes)} | ${s.clients} | ${s.pipeline} | ${s.keyspace} | ${fmt(o?.opsPerSec)} | ${fmt(r?.opsPerSec)} | ${span(roundRatios)} | ${ms(o?.latencyMs.p99)} | ${ms(r?.latencyMs.p99)} | ${kib(d.osprey)} | ${kib(d.redis)} | ${cpuMs(c.osprey)} | ${cpuMs(c.redis)} |` +
+      (withBase ? ` ${fmt(b?.opsPerSec)} | ${span(baseRatios)} | ${kib(d.base)} | ${cpuMs(c.base)} |` : ""),
+  );
 }
 const uptimeAfter = sh(["uptime"]);
 process.stdout.write(lines.join("\n") + `\n\nuptime before: ${meta.uptimeBefore}\nuptime after:  ${uptimeAfter}\n`);

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -113,6 +114,120 @@ uint32_t osprey_crc32c_at(const uint8_t *p, uint32_t start, uint32_t len, uint32
 int osprey_crc32c_hardware(void) {
   if (!ready) init();
   return hardware;
+}
+
+static uint32_t get_u32(const uint8_t *p) {
+  return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+/** The store's key hash (engine/hashtable.ts hashKey): FNV-1a with a seed, murmur3's finisher. */
+static int32_t key_hash(const uint8_t *p, uint32_t n, int32_t seed) {
+  uint32_t h = (uint32_t)seed;
+  for (uint32_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x01000193u;
+  h ^= h >> 16;
+  h *= 0x85ebca6bu;
+  h ^= h >> 13;
+  h *= 0xc2b2ae35u;
+  return (int32_t)(h ^ (h >> 16));
+}
+
+/**
+ * Snapshot loading in bulk (persistence/walk.ts): decodes the whole, good entries of
+ * b[start..end) (docs/FORMAT.md: key_len u32 · value_len u32 · expiry_ms i64 · version u64 · key ·
+ * value · crc u32), at most `max` of them, checking each one's lengths and crc as format.ts's
+ * parseEntry does, and stops at the first one that is cut off by `end` or does not check — the
+ * caller reads that one the slow way, which names what is wrong. For entry i: ints[4i..4i+3] =
+ * its offset, key length, value length and key hash (`seed`); nums[2i], nums[2i+1] = its expiry
+ * and version as doubles (as getI64/getU64 read them). Returns how many were decoded.
+ */
+int32_t osprey_snap_entries(const uint8_t *b, uint32_t start, uint32_t end, uint32_t key_max, uint32_t value_max, int32_t seed,
+                            int32_t *ints, double *nums, int32_t max) {
+  if (!ready) init();
+  int32_t n = 0;
+  uint64_t at = start;
+  while (n < max && end - at >= 24) {
+    const uint8_t *e = b + at;
+    uint32_t kl = get_u32(e), vl = get_u32(e + 4);
+    if (kl == 0 || kl > key_max || vl > value_max) break;
+    uint64_t bytes = 24ull + kl + vl + 4;
+    if (end - at < bytes) break;
+    uint32_t body = (uint32_t)(bytes - 4);
+    uint32_t c = ~0u;
+    c = ~(hardware ? crc_hw(c, e, body) : crc_table(c, e, body));
+    if (c != get_u32(e + body)) break;
+    int64_t expiry;
+    uint64_t version;
+    memcpy(&expiry, e + 8, 8);
+    memcpy(&version, e + 16, 8);
+    ints[4 * n] = (int32_t)at;
+    ints[4 * n + 1] = (int32_t)kl;
+    ints[4 * n + 2] = (int32_t)vl;
+    ints[4 * n + 3] = key_hash(e + 24, kl, seed);
+    nums[2 * n] = (double)expiry;
+    nums[2 * n + 1] = (double)version;
+    n++;
+    at += bytes;
+  }
+  return n;
+}
+
+/**
+ * WAL replay in bulk (persistence/walk.ts): decodes the whole, good SET, DEL and EXPIRE records
+ * of b[start..end) (docs/FORMAT.md: magic u32 · format u16 · type u8 · key_len u32 · value_len
+ * u32 · expiry_ms i64 · version u64 · key · value · crc u32 from the type on), at most `max`,
+ * checking each as format.ts's parseRecord does, and stops at the first one that is cut off by
+ * `end`, does not check, or is of another type (a batch, a clear): the caller reads that one the
+ * slow way. For record i: ints[5i..5i+4] = its offset, type, key length, value length and key
+ * hash (`seed`); nums[2i], nums[2i+1] = its expiry and version. Returns how many were decoded.
+ */
+int32_t osprey_wal_records(const uint8_t *b, uint32_t start, uint32_t end, uint32_t key_max, double record_max, int32_t seed,
+                           int32_t *ints, double *nums, int32_t max) {
+  if (!ready) init();
+  int32_t n = 0;
+  uint64_t at = start;
+  while (n < max && end - at >= 31) {
+    const uint8_t *r = b + at;
+    if (get_u32(r) != 0x4f535057u || (r[4] | (r[5] << 8)) != 1 || r[6] > 2) break;
+    uint32_t kl = get_u32(r + 7), vl = get_u32(r + 11);
+    uint64_t bytes = 35ull + kl + vl;
+    if (kl == 0 || kl > key_max || (double)bytes > record_max || end - at < bytes) break;
+    uint32_t c = ~0u;
+    c = ~(hardware ? crc_hw(c, r + 6, (size_t)(bytes - 10)) : crc_table(c, r + 6, (size_t)(bytes - 10)));
+    if (c != get_u32(r + bytes - 4)) break;
+    int64_t expiry;
+    uint64_t version;
+    memcpy(&expiry, r + 15, 8);
+    memcpy(&version, r + 23, 8);
+    ints[5 * n] = (int32_t)at;
+    ints[5 * n + 1] = r[6];
+    ints[5 * n + 2] = (int32_t)kl;
+    ints[5 * n + 3] = (int32_t)vl;
+    ints[5 * n + 4] = key_hash(r + 31, kl, seed);
+    nums[2 * n] = (double)expiry;
+    nums[2 * n + 1] = (double)version;
+    n++;
+    at += bytes;
+  }
+  return n;
+}
+
+/**
+ * Asks the kernel to back the whole 4 KiB pages of p[0..len) with transparent huge pages
+ * (madvise MADV_HUGEPAGE, Linux) — for the hash table's slots, where every probe of a large table
+ * is a random access: with 2 MiB pages it misses the TLB far less. Only memory not yet touched is
+ * affected. Returns 0, an errno, or -1 where the platform has no such advice.
+ */
+int32_t osprey_advise_huge(uint8_t *p, double len) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  uintptr_t from = ((uintptr_t)p + 4095) & ~(uintptr_t)4095;
+  uintptr_t to = ((uintptr_t)p + (uintptr_t)len) & ~(uintptr_t)4095;
+  if (to <= from) return 0;
+  return madvise((void *)from, to - from, MADV_HUGEPAGE) == 0 ? 0 : errno;
+#else
+  (void)p;
+  (void)len;
+  return -1;
+#endif
 }
 
 int osprey_fdatasync(int fd) { return fdatasync(fd) == 0 ? 0 : errno; }
@@ -278,8 +393,11 @@ static void snapshot_child(const double *d, double now_ms) {
   for (int32_t id = 0; id < id_limit; id++) {
     uint32_t kl = (uint32_t)key_len[id];
     if (kl == 0) continue;
+    /* The store holds "no expiry" as 0 (untouched memory) and an expiry of 0 ms as the smallest
+     * double, which is past: engine/store.ts heldExpiry. */
     double ex = expiry[id];
-    if (ex != -1 && ex <= now_ms) continue;
+    if (ex == 0) ex = -1;
+    else if (ex <= now_ms) continue;
     uint32_t vl = (uint32_t)value_len[id];
     const uint8_t *src;
     if (page[id] >= 0) {

@@ -291,6 +291,17 @@ function anyMatch(patterns: readonly Uint8Array[], b: Uint8Array, from: number, 
   return false;
 }
 
+/**
+ * Whether the session may read the key `key` (null: a key it cannot be shown, such as one SLOWLOG
+ * kept only the start of — allowed only to a user without key patterns).
+ */
+export function mayRead(s: Session, key: Uint8Array | null): boolean {
+  const u = s.limits;
+  if (u === null) return true;
+  if (!u.authenticated || (u.perms & Perm.Read) === 0) return false;
+  return u.keys === null || (key !== null && anyMatch(u.keys, key, 0, key.length));
+}
+
 /** Whether the session may run admin subcommands (CLIENT KILL, ACL LIST) of a command that is not itself admin. */
 export function mayAdmin(s: Session): boolean {
   const u = s.limits;

@@ -90,7 +90,7 @@ export function configFromObject(raw: Raw, opts: ConfigOptions = {}): Config {
     metricsEnable: bool(raw, "metrics_enable"),
     logLevel: oneOf(raw, "log_level", logLevels, (s) => s.toUpperCase()),
     logFile: logFileRaw === "" ? join(dataDir, "logs", "osprey.log") : resolve(baseDir, logFileRaw),
-    slowlogThresholdMs: int(raw, "slowlog_threshold_ms", 0, timerMsMax),
+    slowlogThresholdMs: slowlogThreshold(int(raw, "slowlog_threshold_ms", -1, timerMsMax)),
     pubsubOutputBytesMax: int(raw, "pubsub_output_bytes_max", 1024, intMax),
     notifyKeyspaceEvents: notifyEvents(raw, "notify_keyspace_events"),
     metricsListenHost: metrics?.host ?? null,
@@ -277,6 +277,14 @@ function describeRange(min: number, max: number): string {
   if (min === 0) return "a non-negative integer";
   if (min === 1) return "a positive integer";
   return `an integer of at least ${min}`;
+}
+
+/**
+ * slowlog_threshold_ms as the server compares it: -1 (Redis's "off" for slowlog-log-slower-than)
+ * becomes Infinity, which no duration reaches.
+ */
+export function slowlogThreshold(ms: number): number {
+  return ms < 0 ? Number.POSITIVE_INFINITY : ms;
 }
 
 function int(raw: Raw, key: Key, min: number, max: number): number {

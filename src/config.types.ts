@@ -71,7 +71,7 @@ export interface Config {
   readonly pubsubOutputBytesMax: number;
   /** notify_keyspace_events: Redis's flag letters (validated; "" is off). */
   readonly notifyKeyspaceEvents: string;
-  /** slowlog_threshold_ms */
+  /** slowlog_threshold_ms; Infinity when -1 (off) */
   readonly slowlogThresholdMs: number;
   /** metrics_listen_addr, split: where /metrics is served over HTTP; null when off (""). */
   readonly metricsListenHost: string | null;

@@ -170,8 +170,20 @@ export const slowlogRunBytesMax = 64 * KiB;
 export const slowlogRunThresholdMsMin = 1;
 /** SLOWLOG's entries kept at start (Redis's slowlog-max-len default); CONFIG SET slowlog-max-len changes it. */
 export const slowlogLenDefault = 128;
-/** The most SLOWLOG entries CONFIG SET slowlog-max-len may ask for (each is ~100 bytes). */
+/** The most SLOWLOG entries CONFIG SET slowlog-max-len may ask for. */
 export const slowlogLenMax = 100_000;
+/**
+ * A SLOWLOG entry keeps at most this many arguments (Redis's SLOWLOG_ENTRY_MAX_ARGC): past it the
+ * last one kept says how many more there were.
+ */
+export const slowlogArgsMax = 32;
+/** …and at most this many bytes of each (Redis's SLOWLOG_ENTRY_MAX_STRING), then how many more there were. */
+export const slowlogArgBytesMax = 128;
+/**
+ * The argument bytes all SLOWLOG entries together keep: past it the oldest entries go, whatever
+ * slowlog-max-len allows (an entry holds up to ~5 KiB of arguments, so 100,000 could hold 500 MiB).
+ */
+export const slowlogBytesMax = 16 * MiB;
 /**
  * Per-command latency (INFO latencystats, commandstats' usec, /metrics' osprey_command_latency_seconds)
  * is sampled: one request in this many is timed alone, with a clock read before and after it. A
@@ -194,6 +206,12 @@ assert(Number.isInteger(latencySampleEvery) && latencySampleEvery >= 1, "latency
  */
 export const mgetSliceKeys = 4096;
 export const mgetSliceBytes = 1 * MiB;
+/**
+ * A value longer than this (GET, GETRANGE, an MGET item, …: up to max_value_bytes, 512 MiB) is
+ * copied into the reply this many bytes at a time, the request yielding the event loop between
+ * slices (about a millisecond of copying each), so answering it cannot stall other clients.
+ */
+export const replySliceBytes = 4 * MiB;
 
 /**
  * A KEYS walks the keyspace in slices and yields the event loop between them: a slice visits at
@@ -332,7 +350,12 @@ assert(acceptProbeMs < acceptPauseMs, "the descriptor check must run more often 
 
 /** The WAL reserves disk space this far ahead, so a full disk refuses a write before it is applied. */
 export const walReserveBytes = 1 * MiB;
-/** The WAL's buffer for one turn's records; a turn that needs more grows it, back to this once written past the max. */
+/**
+ * The WAL's buffer for one turn's records. It grows up to walBufferBytesMax; a turn that logs more
+ * writes what it holds and goes on from the start (only a single record longer than the max grows
+ * it further, back to the initial size once written): growing it every busy turn cost a copy of
+ * everything logged so far and page faults on the new memory (16 KiB SETs, 50 clients, P=16: ~13 MiB a turn).
+ */
 export const walBufferBytesInitial = 1 * MiB;
 export const walBufferBytesMax = 8 * MiB;
 assert(walBufferBytesMax >= walBufferBytesInitial, "the WAL buffer's shrink threshold must not be below its initial size, or it would shrink after every turn");
@@ -347,8 +370,9 @@ export const walValueByRefBytesMin = 32 * KiB;
  * (sync_file_range, no waiting), so a rotation's fdatasync does not find wal_max_bytes dirty.
  */
 export const walWritebackBytes = 8 * MiB;
-/** Values logged by reference in one turn at most (two iovecs each, well under IOV_MAX = 1024); later ones are copied. */
+/** Values logged by reference in one writev at most (two iovecs each, well under IOV_MAX = 1024); past it the WAL writes what it holds and goes on. */
 export const walRefsPerTurnMax = 256;
+assert(replySliceBytes >= slabLargeBytesMin, "a value answered in slices must have its own large buffer, which never changes while pinned");
 assert(walValueByRefBytesMin <= slabLargeBytesMin, "a value long enough to get its own buffer in the keyspace must be long enough to be logged by reference");
 /**
  * sync_policy "always": longest a sync waits for writers the previous sync just released (they
@@ -461,6 +485,11 @@ export const randomKeyTriesMax = 1000;
  * snapshot of any size costs this much memory to read, not its size.
  */
 export const fileReadChunkBytes = 8 * MiB;
+/**
+ * Snapshot entries decoded per native call while loading (persistence/walk.ts): the call's cost
+ * is spread over this many, and its scratch arrays cost 24 bytes an entry (96 KiB).
+ */
+export const snapBulkEntriesMax = 4096;
 /** Recovery logs its progress at most this often, so a large data_dir shows it is not stuck. */
 export const recoveryProgressIntervalMs = 1000;
 /** On a terminal, recovery's in-place status line is redrawn at most this often. */

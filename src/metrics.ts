@@ -38,13 +38,22 @@ export interface CommandRuns {
  */
 export const commandRuns = new Map<string, CommandRuns>();
 
-/** timing.ts reports each run it closed: the command naming it, its duration, the requests in it. */
-export function runTimed(name: string, ms: number, requests: number): void {
+/**
+ * The runs of the command called `name`, made the first time it names one. timing.ts keeps what
+ * this returns on the command's route, so closing a run (at P=1, once per request) does not hash
+ * the name again.
+ */
+export function runsOf(name: string): CommandRuns {
   let runs = commandRuns.get(name);
   if (runs === undefined) {
     runs = { durations: new Histogram(latencyBoundsS), requests: 0 };
     commandRuns.set(name, runs);
   }
+  return runs;
+}
+
+/** timing.ts reports each run it closed: the command's runs (runsOf), its duration, the requests in it. */
+export function runTimed(runs: CommandRuns, ms: number, requests: number): void {
   runs.durations.observe(ms);
   runs.requests += requests;
 }

@@ -183,7 +183,7 @@ describe("wrong types and values name the key", () => {
     ["a client_input_bytes_max below one client's limit at a large max_value_bytes", { max_value_bytes: valueBytesMaxLimit, client_input_bytes_max: 512 * 1024 * 1024 }, `client_input_bytes_max: expected an integer of at least ${connectionInputBytesMax(valueBytesMaxLimit)}, got ${512 * 1024 * 1024}`],
     ["a negative busy_warn_ms", { busy_warn_ms: -1 }, "busy_warn_ms: expected an integer from 0 to 2147483647, got -1"],
     ["a timer delay that would overflow", { batch_fsync_ms: 2 ** 31 }, "batch_fsync_ms: expected an integer from 1 to 2147483647, got 2147483648"],
-    ["a negative slowlog threshold", { slowlog_threshold_ms: -5 }, "slowlog_threshold_ms: expected an integer from 0 to 2147483647, got -5"],
+    ["a slowlog threshold below -1 (off)", { slowlog_threshold_ms: -5 }, "slowlog_threshold_ms: expected an integer from -1 to 2147483647, got -5"],
     ["a negative snapshot pause", { snapshot_pause_max_ms: -1 }, "snapshot_pause_max_ms: expected an integer from 0 to 2147483647, got -1"],
     ["zero batch_fsync_bytes", { batch_fsync_bytes: 0 }, "batch_fsync_bytes: expected a positive integer, got 0"],
     ["a bigint out of range", { max_clients: -1n }, "max_clients: expected a positive integer, got -1"],
@@ -226,6 +226,10 @@ describe("integers", () => {
     expect(cfg.valueBytesMax).toBe(valueBytesMaxLimit);
     expect(cfg.walBytesMax).toBe(1024);
     expect(cfg.slowlogThresholdMs).toBe(0);
+  });
+
+  test("slowlog_threshold_ms = -1 turns slow logging off: no duration reaches the threshold", () => {
+    expect(configFromObject({ slowlog_threshold_ms: -1 }).slowlogThresholdMs).toBe(Number.POSITIVE_INFINITY);
   });
 });
 

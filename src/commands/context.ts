@@ -186,10 +186,12 @@ export const systemClock: Clock = (() => {
   // the wall clock at process start); `correctionMs` follows steps of the system clock since.
   let correctionMs = 0;
   let checkedAtMs = -Infinity;
+  // Read once: the property is a call into the runtime on every read, and it never changes.
+  const originMs = performance.timeOrigin;
   return {
     nowMs: () => Date.now(),
     wallAt(monoMs: number): number {
-      let wall = performance.timeOrigin + monoMs + correctionMs;
+      let wall = originMs + monoMs + correctionMs;
       if (monoMs - checkedAtMs >= wallCheckMs) {
         checkedAtMs = monoMs;
         const now = Date.now();

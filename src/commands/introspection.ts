@@ -26,6 +26,7 @@ function flagWords(c: Command): string[] {
   if ((f & Flag.Admin) !== 0) words.push("admin");
   if ((f & Flag.NoScript) !== 0) words.push("noscript");
   if ((f & Flag.Loading) !== 0) words.push("loading", "stale");
+  if ((f & Flag.SkipSlowlog) !== 0) words.push("skip_slowlog");
   if ((f & Flag.Fast) !== 0) words.push("fast");
   if ((f & Flag.NoAuth) !== 0) words.push("no_auth");
   return words;

@@ -6,6 +6,10 @@ import { pubsubOf } from "../pubsub.ts";
 import { clientsOf } from "../net/clients.ts";
 import type { Context } from "./context.ts";
 import type { Session } from "./session.ts";
+import type { Route } from "./table.ts";
+import { redactedRange, redactedText } from "./redact.ts";
+
+const REDACTED = `"${redactedText}"`;
 
 /** MONITOR → `+OK`, then a line per request of any client. */
 export function monitor(s: Session, ctx: Context): void {
@@ -33,35 +37,12 @@ function quoted(b: Uint8Array, s: number, e: number): string {
   return `${out}"`;
 }
 
-/** Which arguments MONITOR shows as `"(redacted)"`, as Redis does: AUTH's, and HELLO's after AUTH. */
-export const enum Redact {
-  None,
-  /** AUTH: every argument. */
-  All,
-  /** HELLO: the user and password after its AUTH. */
-  Hello,
-}
-
-const REDACTED = '"(redacted)"';
-
-/** Where HELLO's AUTH user is (its password follows), read as HELLO reads its options; -1 when it has none. */
-function helloAuthAt(s: Session): number {
-  const argc = s.p.argc;
-  for (let t = 2; t < argc; ) {
-    const word = s.word(t);
-    if (word === "AUTH" && t + 2 < argc) return t + 1;
-    if (word === "SETNAME" && t + 1 < argc) t += 2;
-    else return -1;
-  }
-  return -1;
-}
-
 /**
  * Shows the request `s` is running to every monitor (`ctx.monitors` is not empty). The line is
  * built once and delivered to each; arguments are shown as sent, as Redis shows them, passwords
- * redacted as Redis redacts them (`redact`).
+ * redacted as Redis redacts them (redact.ts).
  */
-export function feedMonitors(s: Session, ctx: Context, redact: Redact): void {
+export function feedMonitors(s: Session, ctx: Context, route: Route): void {
   let addr = addrs.get(s);
   if (addr === undefined) {
     addr = clientsOf(ctx).of(s)?.addr ?? "?:0";
@@ -70,9 +51,8 @@ export function feedMonitors(s: Session, ctx: Context, redact: Redact): void {
   const micros = Math.floor((performance.timeOrigin + performance.now()) * 1000);
   let line = `+${Math.floor(micros / 1e6)}.${String(micros % 1e6).padStart(6, "0")} [0 ${addr}]`;
   const p = s.p;
-  const hidden = redact === Redact.All ? 1 : redact === Redact.Hello ? helloAuthAt(s) : -1;
-  const hideTo = redact === Redact.All ? p.argc : hidden + 2;
-  for (let t = 0; t < p.argc; t++) line += ` ${hidden > 0 && t >= hidden && t < hideTo ? REDACTED : quoted(s.b, p.starts[t]!, p.ends[t]!)}`;
+  const hidden = redactedRange(route, p.argc, (t) => s.word(t));
+  for (let t = 0; t < p.argc; t++) line += ` ${hidden !== null && t >= hidden[0] && t < hidden[1] ? REDACTED : quoted(s.b, p.starts[t]!, p.ends[t]!)}`;
   const bytes = Buffer.from(`${line}\r\n`, "latin1");
   for (const m of [...ctx.monitors]) if (m !== s) m.deliver?.(bytes);
 }

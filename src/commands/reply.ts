@@ -116,6 +116,8 @@ export const enum Fail {
  * they are never used, which the command table guarantees by not routing RESP-only rows to it.
  */
 export interface Reply {
+  /** The session whose replies this encodes (its constructor sets it). */
+  session: Session;
   /** Bytes written so far into the shared reply buffer (for output-room checks and rollback). */
   readonly len: number;
   /** Drops everything written after `len` (a command that stops half-way). */
@@ -126,11 +128,21 @@ export interface Reply {
   ok(): void;
   /** PING without an argument: text `PONG`, RESP `+PONG`. */
   pong(): void;
-  /** A live entry (`id` ≥ 0) or a missing key (`id` < 0): GET's answer. */
+  /**
+   * A live entry (`id` ≥ 0) or a missing key (`id` < 0): GET's answer. A value longer than
+   * replySliceBytes is answered in slices (commands/value-slices.ts): the session then yields, and
+   * its handler must write nothing more.
+   */
   entry(store: Store, id: number): void;
+  /** What `entry` writes of live entry `id` before its value's bytes (then `raw` the bytes and CRLF). */
+  entryHead(store: Store, id: number): void;
+  /** What `keyedEntry` writes of live entry `id` before its value's bytes. */
+  keyedEntryHead(store: Store, id: number, b: Uint8Array, ks: number, ke: number): void;
+  /** Bytes as they are: the rest of an answer whose head was written (a large value in slices). */
+  raw(b: Uint8Array, s: number, e: number): void;
   /** MGET's items follow: text writes nothing, RESP an array header. */
   entriesBegin(count: number): void;
-  /** One MGET item for the key b[ks..ke): text repeats the key, RESP writes a bulk string or nil. */
+  /** One MGET item for the key b[ks..ke): text repeats the key, RESP writes a bulk string or nil; a long value as `entry`. */
   keyedEntry(store: Store, id: number, b: Uint8Array, ks: number, ke: number): void;
   /** An upper bound of what `keyedEntry` writes for a key and value of these lengths. */
   keyedEntryBytes(keyLen: number, valueLen: number): number;
@@ -166,6 +178,8 @@ export interface Reply {
   nil(): void;
   /** A bulk string of b[s..e) (RESP only). */
   bulk(b: Uint8Array, s: number, e: number): void;
+  /** A bulk string's header for `len` bytes (RESP only): the bytes and CRLF follow through `raw`. */
+  bulkHead(len: number): void;
   /** A bulk string of latin1 text (RESP only; not for hot paths). */
   bulkText(text: string): void;
   /** An array of `n` elements follows (RESP only). */

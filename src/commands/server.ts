@@ -20,7 +20,7 @@ import { pubsubOf, setKeyspaceEvents } from "../pubsub.ts";
 import { slowlogOf } from "./slowlog.ts";
 import { slowlogLenMax } from "../constants.ts";
 import type { Config } from "../config.types.ts";
-import { RewriteError, rewriteConfigFile } from "../config.ts";
+import { RewriteError, rewriteConfigFile, slowlogThreshold } from "../config.ts";
 import { errorText } from "../persistence/files.ts";
 import { log } from "../log.ts";
 import { latencyThresholdMs, setLatencyThresholdMs } from "./latency.ts";
@@ -374,7 +374,7 @@ function configParams(ctx: Context): [string, string][] {
     ["maxmemory", String(ctx.store.maxMemory)],
     ["maxmemory-policy", ctx.store.evictionPolicy],
     ["timeout", String(c.timeoutSeconds)],
-    ["slowlog-log-slower-than", String(c.slowlogThresholdMs * 1000)],
+    ["slowlog-log-slower-than", c.slowlogThresholdMs === Number.POSITIVE_INFINITY ? "-1" : String(c.slowlogThresholdMs * 1000)],
     ["notify-keyspace-events", notifyFlagsText(ctx.notifyFlags)],
     ["slowlog-max-len", String(slowlogOf(ctx).maxLen)],
     // Per-command latency is always tracked, by sampling (commands/timing.ts).
@@ -462,14 +462,15 @@ const configSetters: ReadonlyMap<string, Setter> = new Map([
   ],
   [
     // Microseconds, as Redis counts them; Osprey times in whole milliseconds, so a value is rounded up
-    // (CONFIG GET then shows the milliseconds × 1000). A negative value (Redis: off) is refused.
+    // (CONFIG GET then shows the milliseconds × 1000). -1 turns the slowlog (and the log's slow lines) off, as in Redis.
     "slowlog-log-slower-than",
     {
-      check: (value: string) => (wholeNumber(value, timerMsMax * 1000) === null ? "argument must be between 0 and 2147483647000 inclusive" : null),
+      check: (value: string) => (value === "-1" || wholeNumber(value, timerMsMax * 1000) !== null ? null : "argument must be between -1 and 2147483647000 inclusive"),
       apply: (ctx: Context, value: string) => {
-        (ctx as { config: Config }).config = Object.freeze({ ...ctx.config, slowlogThresholdMs: Math.ceil(wholeNumber(value, timerMsMax * 1000)! / 1000) });
+        const ms = value === "-1" ? -1 : Math.ceil(wholeNumber(value, timerMsMax * 1000)! / 1000);
+        (ctx as { config: Config }).config = Object.freeze({ ...ctx.config, slowlogThresholdMs: slowlogThreshold(ms) });
       },
-      file: { key: "slowlog_threshold_ms", toml: (ctx: Context) => ctx.config.slowlogThresholdMs },
+      file: { key: "slowlog_threshold_ms", toml: (ctx: Context) => (ctx.config.slowlogThresholdMs === Number.POSITIVE_INFINITY ? -1 : ctx.config.slowlogThresholdMs) },
     },
   ],
   [

@@ -136,7 +136,9 @@ export class Session {
     readonly p: Args,
     readonly reply: Reply,
     readonly dialect: Dialect,
-  ) {}
+  ) {
+    reply.session = this;
+  }
 
   /**
    * RESET: the connection as it was when it connected — RESP2, no name, out of MULTI, nothing

@@ -1,39 +1,93 @@
 // SLOWLOG GET / LEN / RESET / HELP over the entries the dispatcher's timing (timing.ts) records: a
-// bounded list per server, newest first, as Redis keeps it. An entry names the command (of a run,
-// its largest request) and how many arguments it had; argument values are never kept, as Osprey's
-// log never holds values.
+// bounded list per server, newest first, as Redis keeps it. An entry holds the request as Redis's
+// does — its first slowlogArgsMax arguments, each cut at slowlogArgBytesMax bytes, passwords
+// redacted (redact.ts) — with the client's address and name. Of a slow run of small requests it
+// is the run's largest request. Only SLOWLOG shows argument values: the log file names the command.
 
-import { slowlogLenDefault } from "../constants.ts";
+import { mayRead } from "../auth.ts";
+import { slowlogArgBytesMax, slowlogArgsMax, slowlogBytesMax, slowlogLenDefault } from "../constants.ts";
 import { respError } from "../errors.ts";
+import { clientsOf } from "../net/clients.ts";
 import { nameCode, nameCodeOf } from "../protocol/text.ts";
 import { perServer, type Context } from "./context.ts";
+import { redactedRange, redactedText } from "./redact.ts";
 import type { Session } from "./session.ts";
 import { subcommandArity, unknownSubcommand } from "./server.ts";
+import type { Route } from "./table.ts";
 
 /** One slow request (or run of requests). */
 interface Entry {
   readonly id: number;
   readonly unixSeconds: number;
   readonly micros: number;
-  readonly name: string;
-  readonly argc: number;
+  /** The arguments as SLOWLOG shows them: cut, counted, redacted. */
+  readonly args: readonly Buffer[];
+  /** Which of `args` are keys, and whether each was kept whole (a cut key cannot be checked against a user's patterns). */
+  readonly keys: readonly { readonly t: number; readonly whole: boolean }[];
+  readonly addr: string;
+  readonly name: Buffer;
+  /** Bytes the entry keeps, counted against slowlogBytesMax. */
+  readonly bytes: number;
 }
 
-/** The slowlog of one server: at most `maxLen` entries (slowlog-max-len), newest first. */
+const noName = Buffer.alloc(0);
+const redacted = Buffer.from(redactedText);
+/** Shown in place of the arguments of a request whose keys the reader may not read. */
+const elided = Buffer.from("(elided)");
+
+/** Whether argument t of a request of `argc` arguments to `route` is one of its keys. */
+function isKey(route: Route, argc: number, t: number): boolean {
+  if (route.keyFirst === 0 || t < route.keyFirst) return false;
+  const last = route.keyLast < 0 ? argc + route.keyLast : route.keyLast;
+  return t <= last && (t - route.keyFirst) % route.keyStep === 0;
+}
+
+/** The slowlog of one server: at most `maxLen` entries (slowlog-max-len) and slowlogBytesMax bytes, newest first. */
 export class Slowlog {
   readonly #entries: Entry[] = [];
   #nextId = 0;
+  #bytes = 0;
   maxLen = slowlogLenDefault;
 
-  add(name: string, argc: number, ms: number, nowMs: number): void {
+  /**
+   * Logs the request of `argc` arguments to `route` that session `s` ran, whose arguments lie at
+   * `starts`/`ends` (at least min(argc, slowlogArgsMax) of them) in `input`; it took `ms`.
+   */
+  add(s: Session, route: Route, input: Uint8Array, starts: Int32Array, ends: Int32Array, argc: number, ms: number, ctx: Context): void {
     if (this.maxLen === 0) return;
-    this.#entries.unshift({ id: this.#nextId++, unixSeconds: Math.floor(nowMs / 1000), micros: Math.round(ms * 1000), name, argc });
+    const kept = argc > slowlogArgsMax ? slowlogArgsMax : argc;
+    const shown = kept < argc ? kept - 1 : kept;
+    const word = (t: number): string => (ends[t]! - starts[t]! > 32 ? "" : Buffer.from(input.subarray(starts[t]!, ends[t]!)).toString("latin1").toUpperCase());
+    const hidden = redactedRange(route, argc, word);
+    const args: Buffer[] = [];
+    const keys: { t: number; whole: boolean }[] = [];
+    let bytes = 0;
+    for (let t = 0; t < shown; t++) {
+      let arg: Buffer;
+      const len = ends[t]! - starts[t]!;
+      if (hidden !== null && t >= hidden[0] && t < hidden[1]) arg = redacted;
+      else if (len > slowlogArgBytesMax) {
+        const head = input.subarray(starts[t]!, starts[t]! + slowlogArgBytesMax);
+        arg = Buffer.concat([head, Buffer.from(`... (${len - slowlogArgBytesMax} more bytes)`)]);
+      } else arg = Buffer.from(input.subarray(starts[t]!, ends[t]!));
+      if (t > 0 && isKey(route, argc, t)) keys.push({ t, whole: len <= slowlogArgBytesMax });
+      args.push(arg);
+      bytes += arg.length;
+    }
+    if (shown < argc) args.push(Buffer.from(`... (${argc - shown} more arguments)`));
+    const addr = clientsOf(ctx).of(s)?.addr ?? "";
+    const name = s.name === null ? noName : Buffer.from(s.name);
+    bytes += addr.length + name.length;
+    const nowMs = ctx.clock.nowMs();
+    this.#entries.unshift({ id: this.#nextId++, unixSeconds: Math.floor(nowMs / 1000), micros: Math.round(ms * 1000), args, keys, addr, name, bytes });
+    this.#bytes += bytes;
     this.trim();
   }
 
-  /** Drops the oldest entries past maxLen (also after CONFIG SET slowlog-max-len lowers it). */
+  /** Drops the oldest entries past maxLen (also after CONFIG SET slowlog-max-len lowers it) or past slowlogBytesMax. */
   trim(): void {
-    if (this.#entries.length > this.maxLen) this.#entries.length = this.maxLen;
+    const entries = this.#entries;
+    while (entries.length > this.maxLen || (this.#bytes > slowlogBytesMax && entries.length > 1)) this.#bytes -= entries.pop()!.bytes;
   }
 
   get length(): number {
@@ -46,11 +100,18 @@ export class Slowlog {
 
   reset(): void {
     this.#entries.length = 0;
+    this.#bytes = 0;
   }
 }
 
 /** The slowlog of the server `ctx` belongs to. */
 export const slowlogOf: (ctx: Context) => Slowlog = perServer(() => new Slowlog());
+
+/** Whether reader `s` may see an entry's argument values: it may read every key the entry shows. */
+function mayReadAll(s: Session, e: Entry): boolean {
+  for (const k of e.keys) if (!mayRead(s, k.whole ? e.args[k.t]! : null)) return false;
+  return true;
+}
 
 const GET = nameCodeOf("GET");
 const LEN = nameCodeOf("LEN");
@@ -96,12 +157,15 @@ export function slowlog(s: Session, ctx: Context): void {
       r.integer(e.id);
       r.integer(e.unixSeconds);
       r.integer(e.micros);
-      // The command's name; its other arguments are counted, never kept (values stay out of logs).
-      r.arrayHeader(e.argc > 1 ? 2 : 1);
-      r.bulkText(e.name);
-      if (e.argc > 1) r.bulkText(`... (${e.argc - 1} more arguments)`);
-      r.bulkText("");
-      r.bulkText("");
+      const args = e.args;
+      const shown = mayReadAll(s, e);
+      r.arrayHeader(args.length);
+      for (let t = 0; t < args.length; t++) {
+        const arg = t === 0 || shown ? args[t]! : elided;
+        r.bulk(arg, 0, arg.length);
+      }
+      r.bulkText(e.addr);
+      r.bulk(e.name, 0, e.name.length);
     }
   } else if (code === LEN && p.argc === 2) {
     r.integer(log.length);

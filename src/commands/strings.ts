@@ -16,7 +16,8 @@ import type { Context } from "./context.ts";
 import { Fail } from "./reply.ts";
 import type { Session } from "./session.ts";
 import { valid } from "./session.ts";
-import { mgetSliceBytes, mgetSliceKeys } from "../constants.ts";
+import { mgetSliceBytes, mgetSliceKeys, replySliceBytes } from "../constants.ts";
+import { longValue } from "./value-slices.ts";
 
 export function get(s: Session, ctx: Context): void {
   const p = s.p;
@@ -97,6 +98,11 @@ export function mget(s: Session, ctx: Context): void {
       return;
     }
     reply.keyedEntry(store, id, s.b, ks, ke);
+    if (s.suspendAt !== 0) {
+      // A long value goes out in slices (value-slices.ts); the keys after it are read once it is written.
+      if (t + 1 < p.argc) s.suspendAt = t + 1;
+      return;
+    }
   }
 }
 
@@ -169,6 +175,10 @@ export function getrange(s: Session, ctx: Context): void {
   if (end >= length) end = length - 1;
   if (start > end || length === 0) return s.reply.bulk(s.b, 0, 0);
   const vs = store.valueOffset(id);
+  if (end + 1 - start > replySliceBytes) {
+    s.reply.bulkHead(end + 1 - start);
+    return void longValue(s, store.buffer(id), vs + start, vs + end + 1);
+  }
   s.reply.bulk(store.buffer(id), vs + start, vs + end + 1);
 }
 

@@ -25,10 +25,12 @@ import { discard, exec, execOutOfMemory, multi, queueRequest, unwatch, watch } f
 import { entryOverheadBytesEstimate, evictBudgetMs, latencySampleEvery } from "../constants.ts";
 import { Fail } from "./reply.ts";
 import { aloneBegin, aloneEnd, ranInRun, requestTimed } from "./timing.ts";
+import type { CommandRuns } from "../metrics.ts";
 import { slowlog } from "./slowlog.ts";
 import { latency } from "./latency.ts";
 import { debug, save } from "./debug.ts";
-import { feedMonitors, monitor, Redact } from "./monitor.ts";
+import { feedMonitors, monitor } from "./monitor.ts";
+import { tailOnly, ValueTail, writeTail } from "./value-slices.ts";
 import { psubscribe, publish, pubsub, punsubscribe, subscribe, subscribedRefusal, unsubscribe } from "./pubsub.ts";
 
 /** A command: reads its arguments from the session, calls the engine, hands the result to `s.reply`. */
@@ -89,6 +91,11 @@ export const enum Flag {
    * refused there with Redis's error. Osprey's own; COMMAND does not report it.
    */
   Subscribed = 8192,
+  /**
+   * Not logged by SLOWLOG itself (Redis's "skip_slowlog": EXEC): the requests it runs are logged
+   * as their own.
+   */
+  SkipSlowlog = 16384,
 }
 
 /** How the text protocol spells a command. */
@@ -224,7 +231,7 @@ export const commands: readonly Command[] = [
   { name: "CONFIG", flags: Flag.Admin | Flag.Loading | Flag.NoScript, keys: noKeys, stat: Stat.Other, run: config, text: null, resp: { arity: -2, group: "server", summary: "CONFIG GET: the values of configuration parameters.", since: "2.0.0", args: "GET parameter [parameter ...]" } },
   // Transactions (RESP only; transactions.ts)
   { name: "MULTI", flags: TX, keys: noKeys, stat: Stat.Other, run: multi, text: null, resp: { arity: 1, group: "transactions", summary: "Starts a transaction.", since: "1.2.0" } },
-  { name: "EXEC", flags: Flag.NoScript | Flag.Loading | Flag.TimedAlone, keys: noKeys, stat: Stat.Other, run: exec, text: null, resp: { arity: 1, group: "transactions", summary: "Executes all commands in a transaction.", since: "1.2.0" } },
+  { name: "EXEC", flags: Flag.NoScript | Flag.Loading | Flag.TimedAlone | Flag.SkipSlowlog, keys: noKeys, stat: Stat.Other, run: exec, text: null, resp: { arity: 1, group: "transactions", summary: "Executes all commands in a transaction.", since: "1.2.0" } },
   { name: "DISCARD", flags: TX, keys: noKeys, stat: Stat.Other, run: discard, text: null, resp: { arity: 1, group: "transactions", summary: "Discards a transaction.", since: "2.0.0" } },
   { name: "WATCH", flags: TX, keys: allKeys, stat: Stat.Other, run: watch, text: null, resp: { arity: -2, group: "transactions", summary: "Monitors changes to keys to determine the execution of a transaction.", since: "2.2.0", args: "key [key ...]" } },
   { name: "UNWATCH", flags: TX, keys: noKeys, stat: Stat.Other, run: unwatch, text: null, resp: { arity: 1, group: "transactions", summary: "Forgets about watched keys of a transaction.", since: "2.2.0" } },
@@ -291,6 +298,8 @@ export class Route {
   readonly keyless: boolean;
   /** The row's place in `commands`: its counter in `Stats.calls`. */
   readonly index: number;
+  /** Its timing runs for /metrics (commands/timing.ts), from the first one closed. */
+  runs: CommandRuns | null = null;
 
   constructor(
     readonly command: Command,
@@ -399,7 +408,7 @@ export function dispatch(s: Session, routes: Routes, ctx: Context, requestBytes:
     const calls = ctx.stats.calls[route.index]!;
     const startMs = aloneBegin(ctx);
     execute(s, routes, route, ctx);
-    const ms = aloneEnd(route, p.argc, startMs, ctx);
+    const ms = aloneEnd(s, route, startMs, ctx);
     if (ctx.stats.calls[route.index] !== calls) requestTimed(ctx.stats, route.index, ms);
     return;
   }
@@ -407,7 +416,7 @@ export function dispatch(s: Session, routes: Routes, ctx: Context, requestBytes:
   // The one cost of per-command latency on this path: a countdown (commands/timing.ts).
   if (--sampleCountdown !== 0) execute(s, routes, route, ctx);
   else executeSampled(s, routes, route, ctx);
-  ranInRun(route, p.argc, requestBytes + s.reply.len - mark, ctx);
+  ranInRun(s, route, requestBytes + s.reply.len - mark, ctx);
 }
 
 /** Requests until the next one is timed alone for its command's latency (latencySampleEvery). */
@@ -431,8 +440,12 @@ function executeSampled(s: Session, routes: Routes, route: Route | undefined, ct
 export function resume(s: Session, routes: Routes, ctx: Context, requestBytes: number): void {
   const route = routes.get(s.p.code) ?? longRoute(s)!;
   const mark = s.reply.len;
-  run(s, route, ctx);
-  ranInRun(route, s.p.argc, requestBytes + s.reply.len - mark, ctx);
+  // A value answered in slices is written first; the handler goes on only if it had more to do.
+  if (s.sliceState instanceof ValueTail) {
+    if (!writeTail(s)) s.suspendAt = s.resumeArg;
+    else if (s.resumeArg !== tailOnly) run(s, route, ctx);
+  } else run(s, route, ctx);
+  ranInRun(s, route, requestBytes + s.reply.len - mark, ctx);
 }
 
 function execute(s: Session, routes: Routes, route: Route | undefined, ctx: Context): void {
@@ -449,7 +462,7 @@ function execute(s: Session, routes: Routes, route: Route | undefined, ctx: Cont
     s.reply.error(subscribedRefusal(route.name));
   } else {
     stats.calls[route.index]++;
-    if (ctx.monitors.length !== 0) feedMonitors(s, ctx, route.run === hello ? Redact.Hello : route.run === auth ? Redact.All : Redact.None);
+    if (ctx.monitors.length !== 0) feedMonitors(s, ctx, route);
     // A call that answered an error of its own is a failed call (INFO commandstats): one counter read before, one compare after.
     const errors = stats.errorsTotal;
     if (route.paired && (p.argc & 1) === 0) s.reply.error(route.arityError);

@@ -16,27 +16,30 @@
 // is sampled (`requestTimed`): one request in latencySampleEvery is timed alone by the dispatcher,
 // with a clock read before and after it, and every TimedAlone request is recorded as it is timed.
 
-import { slowlogRunBytesMax, slowlogRunRequestsMax, slowlogRunThresholdMsMin } from "../constants.ts";
+import { slowlogArgsMax, slowlogRunBytesMax, slowlogRunRequestsMax, slowlogRunThresholdMsMin } from "../constants.ts";
 import { log } from "../log.ts";
-import { runTimed } from "../metrics.ts";
+import { type CommandRuns, runsOf, runTimed } from "../metrics.ts";
 import type { Context, Stats } from "./context.ts";
 import { slowlogOf } from "./slowlog.ts";
+import type { Session } from "./session.ts";
+import { Flag, type Route } from "./table.ts";
 import { latencyEvent, latencyThresholdMs } from "./latency.ts";
 import { CommandLatency } from "../histogram.ts";
-
-/** What the slowlog names for a request: its command's name and how many keys it has at `argc` arguments. */
-export interface Timed {
-  readonly name: string;
-  keyCount(argc: number): number;
-}
 
 // One run at a time: the process is single-threaded and a batch is dispatched to completion.
 let markMs = 0; // the clock at the run's start
 let requests = 0;
 let bytes = 0;
-let largest: Timed | null = null;
-let largestArgc = 0;
+let largest: Route | null = null;
 let largestBytes = -1;
+// Where the largest request's arguments lie, for SLOWLOG: the next request's parse reuses the
+// parser's slots, and only the run's end tells whether it was slow. Its input stays as it is until
+// the run closes (a run ends with the batch of input it was read from).
+let largestSession: Session | null = null;
+let largestInput: Uint8Array = new Uint8Array(0);
+let largestArgc = 0;
+const largestStarts = new Int32Array(slowlogArgsMax);
+const largestEnds = new Int32Array(slowlogArgsMax);
 
 /** A batch of requests begins at `startMs` (performance.now(), read by the caller for its own use too). */
 export function runBegin(startMs: number): void {
@@ -52,19 +55,31 @@ export function runEnd(ctx: Context): number {
 }
 
 /**
- * Counts a request that ran in the current run, with the bytes it read and wrote (`what` is
+ * Counts the request `s` ran in the current run, with the bytes it read and wrote (`what` is
  * undefined for an unknown command); closes the run when it is full.
  */
-export function ranInRun(what: Timed | undefined, argc: number, requestBytes: number, ctx: Context): void {
+export function ranInRun(s: Session, what: Route | undefined, requestBytes: number, ctx: Context): void {
   requests++;
   bytes += requestBytes;
-  if (requestBytes > largestBytes && what !== undefined) {
-    largest = what;
-    largestArgc = argc;
-    largestBytes = requestBytes;
-  }
+  if (requestBytes > largestBytes && what !== undefined) keepLargest(s, what, requestBytes);
   if (requests >= slowlogRunRequestsMax || bytes >= slowlogRunBytesMax || ctx.config.slowlogThresholdMs < slowlogRunThresholdMsMin) {
     closeRun(performance.now(), ctx);
+  }
+}
+
+/** The run's largest request so far: what SLOWLOG shows if the run is slow (out of ranInRun, so that stays small). */
+function keepLargest(s: Session, what: Route, requestBytes: number): void {
+  const p = s.p;
+  const argc = p.argc;
+  largest = what;
+  largestBytes = requestBytes;
+  largestSession = s;
+  largestInput = s.b;
+  largestArgc = argc;
+  const kept = argc < slowlogArgsMax ? argc : slowlogArgsMax;
+  for (let t = 0; t < kept; t++) {
+    largestStarts[t] = p.starts[t]!;
+    largestEnds[t] = p.ends[t]!;
   }
 }
 
@@ -75,24 +90,39 @@ export function aloneBegin(ctx: Context): number {
   return now;
 }
 
-/** After a TimedAlone request that began at `startMs`: a new run begins. Returns the request's duration. */
-export function aloneEnd(what: Timed, argc: number, startMs: number, ctx: Context): number {
+/**
+ * After the TimedAlone request `s` ran, which began at `startMs`: a new run begins. Returns the
+ * request's duration. An EXEC (Flag.SkipSlowlog) is not logged itself: the requests it ran are.
+ */
+export function aloneEnd(s: Session, what: Route, startMs: number, ctx: Context): number {
   const now = performance.now();
   const ms = now - startMs;
-  if (ms >= ctx.config.slowlogThresholdMs) slow(what, argc, ms, 1, ctx);
+  const p = s.p;
+  if (ms >= ctx.config.slowlogThresholdMs && (what.flags & Flag.SkipSlowlog) === 0) {
+    slow(what, p.argc, ms, 1, ctx);
+    slowlogOf(ctx).add(s, what, s.b, p.starts, p.ends, p.argc, ms, ctx);
+  }
   if (latencyThresholdMs > 0 && ms >= latencyThresholdMs) latencyEvent(ctx, "command", ms);
-  runTimed(what.name, ms, 1);
+  runTimed((what.runs ??= runsOf(what.name)), ms, 1);
   markMs = now;
   clear();
   return ms;
 }
 
+/** Closes the run open inside a request that runs others (EXEC's queue), so they are timed as their own. */
+export function runClose(ctx: Context): void {
+  if (requests > 0) closeRun(performance.now(), ctx);
+}
+
 function closeRun(now: number, ctx: Context): void {
   const ms = now - markMs;
   if (largest !== null) {
-    if (ms >= ctx.config.slowlogThresholdMs) slow(largest, largestArgc, ms, requests, ctx);
+    if (ms >= ctx.config.slowlogThresholdMs) {
+      slow(largest, largestArgc, ms, requests, ctx);
+      slowlogOf(ctx).add(largestSession!, largest, largestInput, largestStarts, largestEnds, largestArgc, ms, ctx);
+    }
     if (latencyThresholdMs > 0 && ms >= latencyThresholdMs) latencyEvent(ctx, "command", ms);
-    runTimed(largest.name, ms, requests);
+    runTimed((largest.runs ??= runsOf(largest.name)), ms, requests);
   }
   markMs = now;
   clear();
@@ -113,13 +143,12 @@ function clear(): void {
   requests = 0;
   bytes = 0;
   largest = null;
-  largestArgc = 0;
   largestBytes = -1;
+  largestSession = null;
 }
 
-/** Counts and logs a slow request (or run of them): name, key count, time; never values. */
-function slow(what: Timed, argc: number, ms: number, together: number, ctx: Context): void {
+/** Counts a slow request (or run of them) and logs its name, key count and time, never values (SLOWLOG keeps those). */
+function slow(what: Route, argc: number, ms: number, together: number, ctx: Context): void {
   ctx.stats.slowCommandsTotal++;
   log.slow(what.name, what.keyCount(argc), ms, together);
-  slowlogOf(ctx).add(what.name, argc, ms, ctx.clock.nowMs());
 }

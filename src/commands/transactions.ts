@@ -30,6 +30,7 @@ import { dispatch, Flag, keyCount, keysValid, oomRefused, respRouteTable, type H
 import { quit, reset } from "./connection.ts";
 import { flushall } from "./server.ts";
 import { permitted } from "../auth.ts";
+import { runClose } from "./timing.ts";
 
 const TxErr = {
   nested: respError("MULTI calls can not be nested"),
@@ -595,12 +596,14 @@ function replay(s: Session, tx: Transaction, ctx: Context, routes: Routes): void
   const replyStart = s.reply.len;
   s.canYield = false; // an EXEC runs whole: no other client between its commands
   try {
-    // EXEC is timed alone, as a whole; the requests it runs count as runs inside it.
+    // EXEC is timed alone, as a whole; the requests it runs are timed in runs inside it, closed
+    // here while the queue still holds their arguments (SLOWLOG logs them, not the EXEC).
     for (let c = 0; c < n; c++) {
       tx.load(p, c);
       ctx.outputRoom = room - (s.reply.len - replyStart);
       dispatch(s, routes, ctx, p.ends[p.argc - 1]! - p.starts[0]!);
     }
+    runClose(ctx);
   } finally {
     s.canYield = true;
   }

@@ -2,6 +2,7 @@
 // incremental rehashing. It holds only ids; keys, and the hash of each entry, belong to the store.
 
 import { assert } from "../assert.ts";
+import { adviseHuge } from "../native/index.ts";
 import { entriesMax, loadFactorMax, rehashSlotsPerInsert, rehashSlotsPerStep, tableSlotsMin } from "../constants.ts";
 
 /** Whether entry `id` holds the key kb[ks..ks+len). The table calls it only when the hashes match. */
@@ -18,13 +19,38 @@ export interface HashTableOptions {
   capacity?: number;
 }
 
-// A slot holds entry id + 1, so a freshly allocated (zeroed) table is empty without a fill pass.
+// A slot holds entry id + 1 in its low idBits bits, so a freshly allocated (zeroed) table is empty
+// without a fill pass, and the top bits of the entry's hash above them (its tag): a probe compares
+// the tag in the slot it already has and reads the entry's full hash (another cache line, a miss
+// in a large table) only when the tags agree, 1 time in 16 for a slot of another key.
 const EMPTY = 0;
-/** In the old table during a resize: a key deleted before it was moved. */
+/** In the old table during a resize: a key deleted before it was moved (its low bits hold no id + 1). */
 const GONE = -1;
+const idBits = 28;
+const idMask = (1 << idBits) - 1;
+assert(entriesMax + 1 < idMask, "hash table: entry id + 1 must fit a slot's low bits, below GONE's");
 
-/** FNV-1a over the key bytes with a per-table seed, finished with murmur3's mixer. */
-function hashKey(b: Uint8Array, s: number, e: number, seed: number): number {
+/** The slot that holds entry `id` whose key hash is `h`. */
+function slotOf(id: number, h: number): number {
+  return ((h >>> idBits) << idBits) | (id + 1);
+}
+
+/** The entry id a slot holds, or -1 for EMPTY and GONE. */
+export function slotId(slot: number): number {
+  const low = slot & idMask;
+  return low === (GONE & idMask) ? -1 : low - 1;
+}
+
+/** Whether a slot holding an id may hold hash `h`'s key: its tag is h's (a slot of another key passes 1 time in 16). */
+function tagMatches(slot: number, h: number): boolean {
+  return (slot ^ h) >>> idBits === 0;
+}
+
+/**
+ * FNV-1a over the key bytes with a per-table seed, finished with murmur3's mixer. native/osprey.c
+ * (key_hash) computes the same while it decodes a snapshot.
+ */
+export function hashKey(b: Uint8Array, s: number, e: number, seed: number): number {
   let h = seed;
   for (let i = s; i < e; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
   h ^= h >>> 16;
@@ -37,6 +63,16 @@ function hashKey(b: Uint8Array, s: number, e: number, seed: number): number {
 /** The power-of-two slot count that holds `entries` under the load factor. */
 function slotsFor(entries: number): number {
   return Math.max(tableSlotsMin, 2 ** Math.ceil(Math.log2(Math.min(entries, entriesMax) / loadFactorMax + 1)));
+}
+
+/** Tables this large ask for huge pages: each probe is a random access, which then misses the TLB less. */
+const hugeSlotsMin = 1 << 20;
+
+/** A zeroed slot array of `n` slots (huge pages asked for when large). */
+function newSlots(n: number): Int32Array {
+  const slots = new Int32Array(n);
+  if (n >= hugeSlotsMin) adviseHuge(slots);
+  return slots;
 }
 
 /** The first free slot of the probe chain that starts at `h`'s home. */
@@ -63,7 +99,7 @@ function nextCursor(v: number, mask: number): number {
 /** The first id held in `slots` from `start` on (wrapping), skipping slots below `below`; -1 when none. */
 function firstHeld(slots: Int32Array, mask: number, start: number, below: number): number {
   for (let n = 0, i = start; n < slots.length; n++, i = (i + 1) & mask) {
-    const id = slots[i]! - 1;
+    const id = slotId(slots[i]!);
     if (id >= 0 && i >= below) return id;
   }
   return -1;
@@ -89,7 +125,7 @@ export class HashTable {
   constructor(options: HashTableOptions) {
     this.#hashes = options.hashes;
     this.#keyEquals = options.keyEquals;
-    this.#slots = new Int32Array(slotsFor(options.capacity ?? 0));
+    this.#slots = newSlots(slotsFor(options.capacity ?? 0));
     this.#mask = this.#slots.length - 1;
   }
 
@@ -111,6 +147,11 @@ export class HashTable {
   /** Whether a doubling is in progress (the old table is still being moved over). */
   get resizing(): boolean {
     return this.#old !== null;
+  }
+
+  /** The seed `hash` mixes in (a snapshot's loader hashes keys itself, with `hashKey`). */
+  get seed(): number {
+    return this.#seed;
   }
 
   /** The hash of key kb[ks..ke), as stored in `hashes` and passed to `findOrSlot`. */
@@ -135,8 +176,10 @@ export class HashTable {
     const hashes = this.#hashes;
     let i = h & mask;
     for (; ; i = (i + 1) & mask) {
-      const id = slots[i]! - 1;
-      if (id < 0) break;
+      const slot = slots[i]!;
+      if (slot === EMPTY) break;
+      if (!tagMatches(slot, h)) continue;
+      const id = (slot & idMask) - 1;
       if (hashes[id] === h && this.#keyEquals(id, kb, ks, len)) return id;
     }
     if (this.#old !== null) {
@@ -153,7 +196,7 @@ export class HashTable {
   insertAt(slot: number, id: number): void {
     assert(id >= 0 && id < entriesMax, "hash table: entry id out of range");
     assert(this.#slots[slot] === EMPTY, "hash table: insert into a slot that is not free");
-    this.#slots[slot] = id + 1;
+    this.#slots[slot] = slotOf(id, this.#hashes[id]!);
     this.#count++;
     // An empty slot must remain, or the next probe would never end; the load factor guarantees it.
     assert(this.#count < this.#slots.length, "hash table: no free slot left");
@@ -167,7 +210,8 @@ export class HashTable {
     const slots = this.#slots;
     const mask = this.#mask;
     let hole = h & mask;
-    for (; slots[hole] !== id + 1; hole = (hole + 1) & mask) {
+    const held = slotOf(id, h);
+    for (; slots[hole] !== held; hole = (hole + 1) & mask) {
       if (slots[hole] === EMPTY) {
         this.#removeOld(id, h);
         this.#count--;
@@ -178,7 +222,7 @@ export class HashTable {
     for (let j = (hole + 1) & mask; ; j = (j + 1) & mask) {
       const other = slots[j]!;
       if (other === EMPTY) break;
-      const home = this.#hashes[other - 1]! & mask;
+      const home = this.#hashes[(other & idMask) - 1]! & mask;
       // `other` may move into the hole only if its home is not cyclically within (hole, j].
       const homeInRange = hole <= j ? home > hole && home <= j : home > hole || home <= j;
       if (!homeInRange) {
@@ -200,7 +244,7 @@ export class HashTable {
     if (this.#count !== 0 || this.#old !== null) return;
     const slots = slotsFor(count);
     if (slots <= this.#slots.length) return;
-    this.#slots = new Int32Array(slots);
+    this.#slots = newSlots(slots);
     this.#mask = slots - 1;
   }
 
@@ -250,7 +294,7 @@ export class HashTable {
   #visitHome(slots: Int32Array, mask: number, home: number, below: number, visit: (id: number) => void): void {
     const hashes = this.#hashes;
     for (let i = home; slots[i] !== EMPTY; i = (i + 1) & mask) {
-      const id = slots[i]! - 1;
+      const id = slotId(slots[i]!);
       if (id >= 0 && i >= below && (hashes[id]! & mask) === home) visit(id);
     }
   }
@@ -285,12 +329,11 @@ export class HashTable {
   /** The id held at index `i` of the `slotSpan` space, or -1 (an empty slot, or an old slot already moved). */
   idAt(i: number): number {
     const n = this.#slots.length;
-    if (i < n) return this.#slots[i]! - 1;
+    if (i < n) return slotId(this.#slots[i]!);
     const old = this.#old;
     assert(old !== null && i - n < old.length, "hash table: slot index past the slot span");
     const at = i - n;
-    const v = old[at]!;
-    return at < this.#cursor || v <= 0 ? -1 : v - 1; // moved, EMPTY or GONE: none
+    return at < this.#cursor ? -1 : slotId(old[at]!); // moved already; EMPTY and GONE hold none
   }
 
   /** Looks a key up in the table being moved; slots below the cursor were moved already. */
@@ -301,8 +344,8 @@ export class HashTable {
     for (let i = h & mask; ; i = (i + 1) & mask) {
       const slot = old[i]!;
       if (slot === EMPTY) return -1;
-      if (slot === GONE || i < this.#cursor) continue;
-      const id = slot - 1;
+      if (slot === GONE || i < this.#cursor || !tagMatches(slot, h)) continue;
+      const id = (slot & idMask) - 1;
       if (hashes[id] === h && this.#keyEquals(id, kb, ks, len)) return id;
     }
   }
@@ -318,7 +361,7 @@ export class HashTable {
     for (let i = h & mask; ; i = (i + 1) & mask) {
       const at = old[i]!;
       assert(at !== EMPTY, "hash table: removing an entry id that is in no table");
-      if (at === id + 1 && i >= this.#cursor) {
+      if (at === slotOf(id, h) && i >= this.#cursor) {
         old[i] = GONE;
         return;
       }
@@ -330,7 +373,7 @@ export class HashTable {
     this.#old = this.#slots;
     this.#oldMask = this.#mask;
     this.#cursor = 0;
-    this.#slots = new Int32Array(this.#slots.length * 2);
+    this.#slots = newSlots(this.#slots.length * 2);
     this.#mask = this.#slots.length - 1;
   }
 
@@ -342,8 +385,8 @@ export class HashTable {
     const hashes = this.#hashes;
     const end = Math.min(old.length, this.#cursor + count);
     for (let i = this.#cursor; i < end; i++) {
-      const id = old[i]! - 1;
-      if (id >= 0) slots[freeSlot(slots, mask, hashes[id]!)] = id + 1;
+      const slot = old[i]!;
+      if (slot !== EMPTY && slot !== GONE) slots[freeSlot(slots, mask, hashes[(slot & idMask) - 1]!)] = slot;
     }
     this.#cursor = end;
     if (end === old.length) this.#old = null;

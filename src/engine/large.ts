@@ -1,16 +1,18 @@
 // The buffers of large entries (key + value of slabLargeBytesMin or more, one buffer each): written
 // once, by the store, and never changed afterwards — a new value gets a new buffer. So the WAL may
 // log such a value by reference (a writev from where it lies) instead of copying it, provided the
-// buffer is not handed to another entry before that write: the WAL pins what it references. A
+// buffer is not handed to another entry before that write: the WAL pins what it references, and so
+// does a reply that copies a value in slices (commands/value-slices.ts). A
 // buffer its entry let go of is kept as a spare for the next large entry of the same size once no
 // log pins it, so a stream of same-size large SETs neither allocates nor faults in fresh pages.
 
+import { assert } from "../assert.ts";
 import { largeSpareBytesMax, largeSparesMax } from "../constants.ts";
 
 /** Every large entry buffer ever handed out: bytes that never change while an entry holds them. */
 const owned = new WeakSet<Uint8Array>();
-/** Referenced by a log's unwritten turn. */
-const pinned = new WeakSet<Uint8Array>();
+/** Referenced by a log's unwritten turn or a reply still being written: how many times. */
+const pinned = new WeakMap<Uint8Array, number>();
 /** Let go of by their entry while pinned: spares once unpinned. */
 const retiredWhilePinned = new WeakSet<Uint8Array>();
 /** Buffers no entry and no log holds, oldest first. */
@@ -42,12 +44,18 @@ export function retireLargeBuffer(b: Buffer): void {
   else keepSpare(b);
 }
 
-/** A log references `b` until it calls unpinLargeBuffer (after writing it, or copying it away). */
+/**
+ * A log (or a reply written in slices) references `b` until it calls unpinLargeBuffer (after
+ * writing it, or copying it away). Pins are counted: each is undone by one unpin.
+ */
 export function pinLargeBuffer(b: Uint8Array): void {
-  pinned.add(b);
+  pinned.set(b, (pinned.get(b) ?? 0) + 1);
 }
 
 export function unpinLargeBuffer(b: Uint8Array): void {
+  const n = pinned.get(b);
+  assert(n !== undefined, "a large buffer unpinned more often than pinned");
+  if (n > 1) return void pinned.set(b, n - 1);
   pinned.delete(b);
   if (retiredWhilePinned.delete(b)) keepSpare(b as Buffer);
 }

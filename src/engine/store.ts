@@ -62,8 +62,27 @@ export const nullLog: MutationLog = {
 };
 
 
-/** No expiry, as stored and as sent on the wire. */
+/** No expiry, as the snapshot and WAL formats and the wire say it. */
 export const noExpiry = -1;
+
+/**
+ * No expiry as `#expiry` holds it: 0, what fresh memory holds, so the pages of the expiry array
+ * are never touched (never resident) for entries without one, and a keyspace without TTLs costs
+ * 8 bytes an entry less (docs/ARCHITECTURE.md, "Memory"). An absolute expiry of 0 ms (long past)
+ * is held as the smallest double above 0 instead, which every comparison with a clock treats the same.
+ */
+const noExpiryHeld = 0;
+const zeroMsHeld = Number.MIN_VALUE;
+
+/** An expiry (noExpiry or ms) as `#expiry` and the expiry heap hold it. */
+function heldExpiry(ms: number): number {
+  return ms === noExpiry ? noExpiryHeld : ms === 0 ? zeroMsHeld : ms;
+}
+
+/** What `#expiry` holds, as an expiry (noExpiry or ms). */
+function shownExpiry(at: number): number {
+  return at === noExpiryHeld ? noExpiry : at === zeroMsHeld ? 0 : at;
+}
 
 /** Entry ids the metadata arrays start with (36 KiB); they double in place as the store grows. */
 const idsInitial = 1024;
@@ -133,6 +152,11 @@ export class Store {
   #shape: PolicyShape = policyShape("noeviction");
   /** Whether accesses update the eviction metadata: a limit is set and the policy evicts. */
   #tracking = false;
+  /**
+   * Whether #tracking was ever on: until then every entry's stamp is 0 (the clock has not moved)
+   * and its LFU counter lfuInitial, so neither array is written (nor resident) per entry.
+   */
+  #tracked = false;
   /** Counts accesses (uint32, wrapping): ages are differences, so the wrap does no harm. */
   #clock = 0;
   #sketch: FrequencySketch | null = null;
@@ -291,7 +315,7 @@ export class Store {
     if (this.#tracking) this.#touch(id, kb, ks, ke);
     if (id < 0) return -1;
     const at = this.#expiry[id]!;
-    if (at !== noExpiry && at <= nowMs) {
+    if (at !== noExpiryHeld && at <= nowMs) {
       this.#removeExpired(id);
       return -1;
     }
@@ -317,7 +341,7 @@ export class Store {
   }
 
   expiry(id: number): number {
-    return this.#expiry[id]!;
+    return shownExpiry(this.#expiry[id]!);
   }
 
   valueLength(id: number): number {
@@ -396,8 +420,17 @@ export class Store {
    * Returns the entry id.
    */
   load(kb: Uint8Array, ks: number, ke: number, vb: Uint8Array, vs: number, ve: number, expiryMs: number, version: number): number {
+    return this.loadHashed(this.#table.hash(kb, ks, ke), kb, ks, ke, vb, vs, ve, expiryMs, version);
+  }
+
+  /** The seed of the key hash (`hashKey` with it gives what `loadHashed` expects). */
+  get hashSeed(): number {
+    return this.#table.seed;
+  }
+
+  /** `load` of a key whose hash `h` (hashKey under `hashSeed`) the caller computed: a snapshot's loader, which hashes natively. */
+  loadHashed(h: number, kb: Uint8Array, ks: number, ke: number, vb: Uint8Array, vs: number, ve: number, expiryMs: number, version: number): number {
     const table = this.#table;
-    const h = table.hash(kb, ks, ke);
     const found = table.findOrSlot(h, kb, ks, ke - ks);
     if (found >= 0) return this.#overwrite(kb, ks, ke, vb, vs, ve, expiryMs, version, found);
     // Written inline rather than in a helper: that call cost loading 1M keys a few percent (measured).
@@ -407,9 +440,12 @@ export class Store {
     this.#hash[id] = h;
     this.#keyLen[id] = keyLen;
     this.#valueLen[id] = valueLen;
-    this.#expiry[id] = noExpiry;
-    this.#stamp[id] = this.#clock;
-    this.#lfu[id] = lfuInitial;
+    // A new id's expiry is noExpiryHeld already (fresh memory, or reset by #remove), and its
+    // eviction metadata is written only once eviction has been on: untouched pages stay out of RSS.
+    if (this.#tracked) {
+      this.#stamp[id] = this.#clock;
+      this.#lfu[id] = lfuInitial;
+    }
     this.#lastInserted = id;
     this.#place(id, keyLen + valueLen);
     table.insertAt(-1 - found, id);
@@ -424,7 +460,7 @@ export class Store {
       copyBytes(vb, vs, ve, dst, at + keyLen);
     }
     this.#version[id] = version;
-    this.#setExpiry(id, expiryMs);
+    if (expiryMs !== noExpiry) this.#setExpiry(id, expiryMs);
     return id;
   }
 
@@ -485,7 +521,7 @@ export class Store {
     const keyLen = this.#keyLen[id]!;
     const oldLen = this.#valueLen[id]!;
     const newLen = Math.max(oldLen, at + e - s);
-    const expiry = this.#expiry[id]!;
+    const expiry = shownExpiry(this.#expiry[id]!);
     if (this.#fits(id, keyLen + newLen)) {
       const buf = this.buffer(id);
       const ks = this.#offset[id]!;
@@ -627,7 +663,7 @@ export class Store {
   /** Whether entry `id` has expired by `nowMs`; it is then removed (lazy expiry, as `lookup`). */
   expireIfDue(id: number, nowMs: number): boolean {
     const at = this.#expiry[id]!;
-    if (at === noExpiry || at > nowMs) return false;
+    if (at === noExpiryHeld || at > nowMs) return false;
     this.#removeExpired(id);
     return true;
   }
@@ -661,7 +697,7 @@ export class Store {
   encodeEntry(id: number, dst: Uint8Array, at: number): number {
     const keyLen = this.#keyLen[id]!;
     const valueLen = this.#valueLen[id]!;
-    const keyAt = putEntryHeader(dst, at, keyLen, valueLen, this.#expiry[id]!, this.#version[id]!);
+    const keyAt = putEntryHeader(dst, at, keyLen, valueLen, shownExpiry(this.#expiry[id]!), this.#version[id]!);
     const off = this.#offset[id]!;
     const page = this.#page[id]!;
     copyBytes(page >= 0 ? this.#slab.pages[page]! : this.#large[id]!, off, off + keyLen + valueLen, dst, keyAt);
@@ -763,6 +799,10 @@ export class Store {
     this.#policy = policy;
     this.#shape = policyShape(policy);
     this.#tracking = maxBytes !== 0 && this.#shape.rank !== Rank.None;
+    if (this.#tracking && !this.#tracked) {
+      this.#tracked = true;
+      this.#lfu.fill(lfuInitial, 0, this.#highWater);
+    }
     this.#pool.clear();
     if (this.#tracking && this.#shape.rank === Rank.Osprey) this.#sketch ??= new FrequencySketch(this.size);
     else this.#sketch = null;
@@ -880,7 +920,7 @@ export class Store {
     // The newcomer stays the candidate until the next insert: it must count at least as much as every victim it displaces.
     const cand = this.#lastInserted;
     if (cand < 0 || cand === victim || this.#keyLen[cand] === 0) return victim;
-    if (this.#shape.volatile && this.#expiry[cand] === noExpiry) return victim;
+    if (this.#shape.volatile && this.#expiry[cand] === noExpiryHeld) return victim;
     const sketch = this.#sketch!;
     if (sketch.estimate(this.#hash[cand]!) >= this.#fadedEstimate(victim, (this.#clock - this.#stamp[victim]!) >>> 0)) return victim;
     this.#lastInserted = -1;
@@ -906,7 +946,7 @@ export class Store {
         pool.take(0);
         // Touched, deleted or reused since it was pooled: its score no longer holds.
         if (this.#keyLen[id] === 0 || this.#stamp[id] !== stamp) continue;
-        if (this.#shape.volatile && this.#expiry[id] === noExpiry) continue;
+        if (this.#shape.volatile && this.#expiry[id] === noExpiryHeld) continue;
         return id;
       }
       if (this.size === 0) break;
@@ -917,7 +957,8 @@ export class Store {
   /**
    * allkeys-*: offers the pool the ids of consecutive slots of the hash table from a random one, up
    * to samplesPerEviction ids or ten times as many slots looked at (Redis's dictGetSomeKeys). One
-   * random draw and a run of neighbouring slots instead of a random slot per sample.
+   * random draw and a run of neighbouring slots instead of a random slot per sample; random draws
+   * make up what the run did not find.
    */
   #sampleConsecutive(pool: EvictionPool): void {
     const table = this.#table;
@@ -932,10 +973,11 @@ export class Store {
       }
       if (++at === span) at = 0;
     }
-    // A sparse table (a few keys in many slots) can leave the run empty: then the first held slot
-    // from a random one, however far (randomId walks until it finds one).
-    if (found === 0 && this.size > 0) {
-      const id = table.randomId(Math.random());
+    // A sparse table (it never shrinks: a few keys left in many slots) can hide every id from a run
+    // of slots: the random draw that finds a held slot wherever it is, as many times.
+    for (let n = found; n < samplesPerEviction && this.size > 0; n++) {
+      const id = this.#table.randomId(Math.random());
+      if (id < 0) break;
       pool.offer(id, this.#score(id), this.#stamp[id]!);
     }
   }
@@ -972,13 +1014,17 @@ export class Store {
   }
 
   #setExpiry(id: number, expiryMs: number): void {
+    const at = heldExpiry(expiryMs);
     const before = this.#expiry[id]!;
-    this.#expiry[id] = expiryMs;
-    if (before !== noExpiry) this.#ttlCount--;
-    if (expiryMs === noExpiry) return;
+    if (before !== noExpiryHeld) this.#ttlCount--;
+    if (at === noExpiryHeld) {
+      if (before !== noExpiryHeld) this.#expiry[id] = noExpiryHeld;
+      return;
+    }
+    this.#expiry[id] = at;
     this.#ttlCount++;
-    if (expiryMs === before) return; // the heap already holds this item
-    this.#heap.push(expiryMs, id);
+    if (at === before) return; // the heap already holds this item
+    this.#heap.push(at, id);
     if (this.#heap.size > 2 * this.#ttlCount + heapSlackItems) this.#rebuildHeap();
   }
 
@@ -987,7 +1033,7 @@ export class Store {
     this.#heap.clear();
     this.forEach((id) => {
       const at = this.#expiry[id]!;
-      if (at !== noExpiry) this.#heap.push(at, id);
+      if (at !== noExpiryHeld) this.#heap.push(at, id);
     });
   }
 
@@ -1002,7 +1048,10 @@ export class Store {
 
   #remove(id: number): void {
     this.#table.remove(id);
-    if (this.#expiry[id] !== noExpiry) this.#ttlCount--;
+    if (this.#expiry[id] !== noExpiryHeld) {
+      this.#ttlCount--;
+      this.#expiry[id] = noExpiryHeld; // as a new id's, which `load` relies on
+    }
     this.#release(id);
     this.#keyLen[id] = 0;
     this.#freeIds.push(id);

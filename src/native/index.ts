@@ -13,7 +13,10 @@ const symbols = {
   osprey_crc32c: { args: [FFIType.ptr, FFIType.u32, FFIType.u32], returns: FFIType.u32 },
   osprey_crc32c_at: { args: [FFIType.ptr, FFIType.u32, FFIType.u32, FFIType.u32], returns: FFIType.u32 },
   osprey_crc32c_hardware: { args: [], returns: FFIType.i32 },
+  osprey_wal_records: { args: [FFIType.ptr, FFIType.u32, FFIType.u32, FFIType.u32, FFIType.f64, FFIType.i32, FFIType.ptr, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
+  osprey_snap_entries: { args: [FFIType.ptr, FFIType.u32, FFIType.u32, FFIType.u32, FFIType.u32, FFIType.i32, FFIType.ptr, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
   osprey_fdatasync: { args: [FFIType.i32], returns: FFIType.i32 },
+  osprey_advise_huge: { args: [FFIType.ptr, FFIType.f64], returns: FFIType.i32 },
   osprey_reserve: { args: [FFIType.i32, FFIType.i64, FFIType.i64], returns: FFIType.i32 },
   osprey_writeback: { args: [FFIType.i32, FFIType.i64, FFIType.i64], returns: FFIType.i32 },
   osprey_ignore_sigxfsz: { args: [], returns: FFIType.void },
@@ -95,6 +98,46 @@ export function crc32cNative(b: Uint8Array, start: number, end: number, seed = 0
   if (!loaded) loadNative();
   if (lib === null) return null;
   return lib.osprey_crc32c_at(b, start, end - start, seed) >>> 0;
+}
+
+/**
+ * Decodes in one native call the whole, good snapshot entries of b[start..end), at most
+ * `ints.length / 4` (and `nums.length / 2`) of them: for entry i, ints[4i..4i+3] = its offset in
+ * b, key length, value length and key hash under `seed` (engine/hashtable.ts's hash), nums[2i] and
+ * nums[2i+1] = its expiry and version. It stops at the first entry cut off by `end` or that does
+ * not check (lengths past the maxima, crc): the caller reads that one itself. Returns how many it
+ * decoded, or -1 without the native library.
+ */
+export function snapEntries(b: Uint8Array, start: number, end: number, keyMax: number, valueMax: number, seed: number, ints: Int32Array, nums: Float64Array): number {
+  if (!loaded) loadNative();
+  if (lib === null) return -1;
+  const max = Math.min(ints.length >> 2, nums.length >> 1);
+  return lib.osprey_snap_entries(b, start, end, keyMax, valueMax, seed, ints, nums, max);
+}
+
+/**
+ * WAL replay's `snapEntries`: decodes the whole, good SET, DEL and EXPIRE records of b[start..end)
+ * in one native call, at most `ints.length / 5` (and `nums.length / 2`): for record i,
+ * ints[5i..5i+4] = its offset, type, key length, value length and key hash under `seed`, nums[2i]
+ * and nums[2i+1] = its expiry and version. It stops at the first record cut off by `end`, that does
+ * not check, or of another type (a batch or a clear): the caller reads that one itself. Returns how
+ * many it decoded, or -1 without the native library.
+ */
+export function walRecords(b: Uint8Array, start: number, end: number, keyMax: number, recordMax: number, seed: number, ints: Int32Array, nums: Float64Array): number {
+  if (!loaded) loadNative();
+  if (lib === null) return -1;
+  const max = Math.min(Math.floor(ints.length / 5), nums.length >> 1);
+  return lib.osprey_wal_records(b, start, end, keyMax, recordMax, seed, ints, nums, max);
+}
+
+/**
+ * Asks for transparent huge pages behind `a`'s memory (not yet touched): 0, an errno, or -1
+ * without the native library or on a platform without the advice. A hint: nothing depends on it.
+ */
+export function adviseHuge(a: Int32Array): number {
+  if (!loaded) loadNative();
+  if (lib === null || a.byteLength === 0) return -1;
+  return lib.osprey_advise_huge(a, a.byteLength);
 }
 
 /** fdatasync(fd): 0 or the errno. Off the event loop, call it from a worker. */

@@ -89,6 +89,11 @@ export class FileReader {
     return this.#base + this.pos;
   }
 
+  /** The end of the bytes loaded into buf: buf[pos..loadedEnd) is readable without loading. */
+  get loadedEnd(): number {
+    return this.#len;
+  }
+
   get remaining(): number {
     return this.size - this.offset;
   }

@@ -8,14 +8,14 @@ import type { Store } from "../engine/store.ts";
 import { log } from "../log.ts";
 import { loadNative, nativeStatus } from "../native/index.ts";
 import { recover, type RecoveryResult } from "./recovery.ts";
-import { lastSnapIndex, Snapshotter } from "./snapshot.ts";
+import { lastSnapIndex, snapshotDueAfter, Snapshotter } from "./snapshot.ts";
 import { Wal } from "./wal.ts";
 import { Backups } from "./backup.ts";
 
 import { RecoveryError } from "./recovery.ts";
 import { DataDirLockedError, lockDataDir, type DataDirLock } from "./lock.ts";
 import { errorText, writeFileAtomic } from "./files.ts";
-import { manifestName, putSnapHeader, serializeManifest, snapHeaderBytes, snapName, walName } from "./format.ts";
+import { fileIndex, manifestName, putSnapHeader, serializeManifest, snapHeaderBytes, snapName, walName } from "./format.ts";
 
 export { DataDirLockedError, RecoveryError };
 
@@ -88,7 +88,12 @@ function openLocked(config: Config, store: Store, options: { repair?: boolean },
   const walIndex = recovery.walIndex > 0 ? recovery.walIndex : recovery.nextWalIndex;
   const wal = new Wal(dir, config, walIndex, recovery.walIndex > 0 ? recovery.walBytes : 0);
   const snapshots = new Snapshotter(dir, store, wal, config, lastSnapIndex(dir));
-  wal.onSnapshotDue = () => snapshots.startDue(`${config.walBytesMax} bytes logged since the last one`);
+  // The snapshot recovered from sets the next trigger, and the WAL replayed after it counts toward
+  // it, so restarts do not let the log since the last snapshot grow past the bound.
+  const snapFile = recovery.files.find((f) => f.name === recovery.snapName);
+  wal.snapshotDueBytes = snapshotDueAfter(config.walBytesMax, snapFile?.bytes ?? 0);
+  wal.sinceSnapshotBytes = recovery.files.reduce((sum, f) => (fileIndex(f.name, "wal") >= 0 ? sum + f.bytes : sum), 0);
+  wal.onSnapshotDue = () => snapshots.startDue();
   store.setLog(wal);
   const backups = new Backups(dir, wal);
   return {

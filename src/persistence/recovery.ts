@@ -240,14 +240,18 @@ class Recovery {
     let loaded = 0;
     this.result.snapName = name;
     const load = this.loadsSnapshot;
+    // A Store takes each key's hash from the walk, which computes it natively with the crc.
+    const hashed = store instanceof Store ? store : null;
     const walk = walkSnapshot(path, {
       salvage: this.mode !== "start",
       // Bounded by what the file can hold, so a damaged count cannot reserve memory for nothing.
       header: (count, size) => store.reserve(Math.min(Math.max(count, 0), Math.floor(size / entryBytesMin))),
-      entry: (b, e) => {
+      hashSeed: hashed?.hashSeed,
+      entry: (b, e, hash) => {
         if (!load || (e.expiryMs !== noExpiry && e.expiryMs <= now)) return;
         const ke = e.keyStart + e.keyLen;
-        store.load(b, e.keyStart, ke, b, ke, ke + e.valueLen, e.expiryMs, e.version);
+        if (hashed !== null) hashed.loadHashed(hash, b, e.keyStart, ke, b, ke, ke + e.valueLen, e.expiryMs, e.version);
+        else store.load(b, e.keyStart, ke, b, ke, ke + e.valueLen, e.expiryMs, e.version);
         loaded++;
       },
       tick: (offset, size, items) => this.progress.tick(`loading ${name}`, offset, size, items),
@@ -271,10 +275,17 @@ class Recovery {
     const { store, now, result } = this;
     const name = walName(index);
     const path = join(this.dir, name);
+    const hashed = store instanceof Store ? store : null;
     const walk = walkWal(path, {
       salvage: this.mode !== "start",
       newest,
-      record: (b, rec, inner) => applyRecord(b, rec, inner, store, now),
+      hashSeed: hashed?.hashSeed,
+      record: (b, rec, inner, hash) => {
+        // A SET decoded natively comes with its key's hash; everything else goes the general way.
+        if (hash !== null && hashed !== null && rec.type === RecordType.Set && (rec.expiryMs === noExpiry || rec.expiryMs > now)) {
+          hashed.loadHashed(hash, b, rec.keyStart, rec.keyStart + rec.keyLen, b, rec.valueStart, rec.valueStart + rec.valueLen, rec.expiryMs, rec.version);
+        } else applyRecord(b, rec, inner, store, now);
+      },
       tick: (offset, size, items) => this.progress.tick(`replaying ${name}`, offset, size, items),
     });
     result.recordsReplayed += walk.records;

@@ -42,8 +42,8 @@ export class Snapshotter {
   readonly #store: Store;
   readonly #wal: Wal;
   readonly #sliceMs: number;
-  /** wal_max_bytes: logged since the last snapshot, this much makes the next one due. */
-  readonly #dueBytes: number;
+  /** wal_max_bytes: the least logged since the last snapshot that makes the next one due (snapshotDueAfter). */
+  readonly #dueBytesMin: number;
   readonly enabled: boolean;
 
   #index: number;
@@ -99,7 +99,7 @@ export class Snapshotter {
     this.#wal = wal;
     this.#index = index;
     this.enabled = config.snapshotEnable;
-    this.#dueBytes = config.walBytesMax;
+    this.#dueBytesMin = config.walBytesMax;
     this.#sliceMs = Math.max(snapshotSliceMsMin, Math.min(snapshotSliceMs, config.snapshotPauseMaxMs));
     this.#fork = config.snapshotFork && canForkSnapshots();
   }
@@ -207,9 +207,9 @@ export class Snapshotter {
    * A size-triggered snapshot (wal_max_bytes logged since the last one). After a failure it waits
    * snapshotRetryMs, as the WAL keeps asking on every write until one starts.
    */
-  startDue(reason: string): void {
+  startDue(): void {
     if (performance.now() < this.#retryAtMs) return;
-    this.start(reason);
+    this.start(`${this.#wal.sinceSnapshotBytes} bytes logged since the last one (due at ${this.#wal.snapshotDueBytes})`);
   }
 
   /** A snapshot that could not start: counted, logged (with `path`), retried when size-triggered. */
@@ -339,6 +339,7 @@ export class Snapshotter {
       writeFileAtomic(join(this.#dir, manifestName), serializeManifest({ version: 1, snap: name, next_wal: walName(this.#nextWal), created_ms: Date.now() }));
       this.#index = index;
       this.#cleanup(index);
+      this.#wal.snapshotDueBytes = snapshotDueAfter(this.#dueBytesMin, this.#bytes);
     } catch (e) {
       return this.#abandon(errorText(e));
     }
@@ -395,7 +396,7 @@ export class Snapshotter {
     // The WAL rotated when this one started, so the bytes that made it due no longer count: count
     // them again, so that the next write after snapshotRetryMs starts another.
     this.#retryAtMs = performance.now() + snapshotRetryMs;
-    this.#wal.sinceSnapshotBytes = Math.max(this.#wal.sinceSnapshotBytes, this.#dueBytes);
+    this.#wal.sinceSnapshotBytes = Math.max(this.#wal.sinceSnapshotBytes, this.#wal.snapshotDueBytes);
     // A chunk write still out keeps the fd until its callback (closing now could hand the number
     // to another file while the thread pool writes to it).
     // A child still running keeps it too, until the poll sees it gone.
@@ -405,6 +406,19 @@ export class Snapshotter {
     } catch {}
     if (!this.#stopped) log.error(`snapshot failed, the WALs still hold everything: ${why}`);
   }
+}
+
+/**
+ * How much WAL, logged since a snapshot of `snapshotBytes` started, makes the next one due: at least
+ * wal_max_bytes, and at least the snapshot's own size. Each snapshot rewrites the whole keyspace,
+ * so with a fixed trigger a keyspace much larger than wal_max_bytes was rewritten many times over
+ * for every byte logged (1 GiB of large values at 256 MiB: 4 bytes of snapshot per byte logged);
+ * growing the trigger with the snapshot bounds that to one byte per byte logged, as Redis bounds
+ * its AOF rewrites (auto-aof-rewrite-percentage 100). Recovery then replays at most about as much
+ * WAL as it loads snapshot, so its time stays proportional to the keyspace's size.
+ */
+export function snapshotDueAfter(walBytesMax: number, snapshotBytes: number): number {
+  return Math.max(walBytesMax, snapshotBytes);
 }
 
 /** What a failed child's status (native childStatus) means, for the log. */

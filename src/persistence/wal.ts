@@ -120,8 +120,10 @@ export class Wal implements MutationLog {
   #waiters = new WaiterQueue();
   #groupCommit: GroupCommit;
 
-  /** Bytes logged since the last snapshot started; past wal_max_bytes `onSnapshotDue` runs. */
+  /** Bytes logged since the last snapshot started; past snapshotDueBytes `onSnapshotDue` runs. */
   sinceSnapshotBytes = 0;
+  /** Set by the Snapshotter (snapshotDueAfter): how much logged makes the next snapshot due. */
+  snapshotDueBytes: number;
   onSnapshotDue: (() => void) | null = null;
 
   writesTotal = 0;
@@ -138,6 +140,7 @@ export class Wal implements MutationLog {
     this.dir = dir;
     this.policy = config.syncPolicy;
     this.#fileBytesMax = config.walBytesMax;
+    this.snapshotDueBytes = config.walBytesMax;
     this.#batchBytes = config.batchFsyncBytes;
     this.#index = index;
     this.#fd = openSync(join(dir, walName(index)), "a");
@@ -199,7 +202,8 @@ export class Wal implements MutationLog {
     const keyLen = ke - ks;
     const valueLen = ve - vs;
     assertRecordLengths(keyLen, valueLen);
-    if (valueLen >= walValueByRefBytesMin && this.#batchAt < 0 && this.#refBufs.length < walRefsPerTurnMax && isLargeBuffer(vb)) {
+    if (valueLen >= walValueByRefBytesMin && this.#batchAt < 0 && isLargeBuffer(vb)) {
+      if (this.#refBufs.length >= walRefsPerTurnMax) this.#writeEarly();
       return this.#setByRef(kb, ks, ke, vb, vs, ve, expiryMs, version);
     }
     const at = this.#room(recordBytes(keyLen, valueLen));
@@ -345,6 +349,8 @@ export class Wal implements MutationLog {
     // A small write can fit in room reserved before a large one was refused: it is accepted, so
     // STATS must stop saying writes are refused (one null check per logged record).
     else if (this.#refusal !== null) this.#roomAgain();
+    // Past the buffer's max, what the turn logged so far is written now rather than copied again.
+    if (this.#len + bufBytes > this.#buf.length && this.#len + bufBytes > walBufferBytesMax && this.#len > 0) this.#writeEarly();
     if (this.#len + bufBytes > this.#buf.length) {
       const grown = Buffer.allocUnsafe(Math.max(this.#len + bufBytes, 2 * this.#buf.length));
       this.#buf.copy(grown, 0, 0, this.#len);
@@ -406,6 +412,18 @@ export class Wal implements MutationLog {
     if (this.#len > 0 && !this.#write()) return;
     this.#afterWrite();
   };
+
+  /**
+   * Writes what this turn logged so far, in the middle of the turn (no batch is open: a batch's
+   * room was made at its start). Its replies still wait for the turn's end (#afterWrite releases
+   * them), so only the bytes' way to the file changes. Throws before the next record is applied
+   * when the write fails; the records stay in #buf and are retried as any failed write is.
+   */
+  #writeEarly(): void {
+    if (this.#failure !== null) return; // #room refuses the record
+    assert(this.#batchAt < 0, "the WAL wrote in the middle of a batch");
+    if (!this.#write()) throw new WalError(`write not applied: the write-ahead log cannot be written (${this.#failure})`);
+  }
 
   /** Writes #buf to the file; false (and the log enters its failing state) when the OS refuses. */
   #write(): boolean {
@@ -505,7 +523,7 @@ export class Wal implements MutationLog {
       if (this.policy === "batch" && !this.#syncing && this.#writtenLsn - this.#syncedLsn >= this.#batchBytes) this.#startSync();
     }
     if (this.#fileBytes >= this.#fileBytesMax && performance.now() >= this.#rotateRetryAtMs) this.rotate();
-    if (this.sinceSnapshotBytes >= this.#fileBytesMax && this.onSnapshotDue !== null) this.onSnapshotDue();
+    if (this.sinceSnapshotBytes >= this.snapshotDueBytes && this.onSnapshotDue !== null) this.onSnapshotDue();
   }
 
   /**

@@ -5,7 +5,9 @@
 // about the damage found (refuse, trim, cut out, report) is recovery.ts's.
 
 import { statSync } from "node:fs";
-import { salvageKeysListedMax } from "../constants.ts";
+import { keyBytesMaxLimit, salvageKeysListedMax, snapBulkEntriesMax, valueBytesMaxLimit, walRecordBytesMax } from "../constants.ts";
+import { hashKey } from "../engine/hashtable.ts";
+import { snapEntries, walRecords } from "../native/index.ts";
 import { FileReader } from "./files.ts";
 import {
   announcedEntryBytes,
@@ -71,10 +73,19 @@ export interface SnapshotWalkOptions {
   salvage: boolean;
   /** Once the header is read, with its count (-1 when bad). */
   header?: (count: number, size: number) => void;
-  /** Each good entry, decoded into `e` over `b` (valid only during the call). */
-  entry?: (b: Buffer, e: EntryView) => void;
+  /**
+   * Each good entry, decoded into `e` over `b` (valid only during the call); `hash` is its key's
+   * hash under `hashSeed` (engine/hashtable.ts's), or 0 when no seed was given.
+   */
+  entry?: (b: Buffer, e: EntryView, hash: number) => void;
+  /** The seed of the hash table the entries go to: the walk hashes each key (natively, with the crc). */
+  hashSeed?: number;
   tick?: Tick;
 }
+
+/** Scratch for the native bulk decoders: offset, (type,) key length, value length, hash per entry or record; expiry, version. */
+const bulkInts = new Int32Array(snapBulkEntriesMax * 5);
+const bulkNums = new Float64Array(snapBulkEntriesMax * 2);
 
 /** Walks the snapshot at `path`; see SnapshotWalk. */
 export function walkSnapshot(path: string, opts: SnapshotWalkOptions): SnapshotWalk {
@@ -93,7 +104,30 @@ export function walkSnapshot(path: string, opts: SnapshotWalkOptions): SnapshotW
     r.seek(Math.min(size, snapHeaderBytes));
     // Strict: exactly `count` entries and nothing after them. Salvaging: every entry that checks,
     // to the end of the file, whatever the count says.
+    const seed = opts.hashSeed;
     for (let n = 0; opts.salvage ? r.remaining > 0 : n < count; n++) {
+      // The entries already in the read buffer that check are decoded natively in bulk (crc,
+      // lengths and hash in one call); the loop below reads only the one that stopped it: cut off
+      // by the end of the buffer (it loads more), or bad (it names what is wrong).
+      const bulk = snapEntries(r.buf, r.pos, r.loadedEnd, keyBytesMaxLimit, valueBytesMaxLimit, seed ?? 0, bulkInts, bulkNums);
+      if (bulk > 0) {
+        const take = opts.salvage ? bulk : Math.min(bulk, count - n);
+        for (let i = 0; i < take; i++) {
+          const q = i * 4;
+          e.keyStart = bulkInts[q]! + entryHeaderBytes;
+          e.keyLen = bulkInts[q + 1]!;
+          e.valueLen = bulkInts[q + 2]!;
+          e.valueStart = e.keyStart + e.keyLen;
+          e.bytes = entryHeaderBytes + e.keyLen + e.valueLen + crcBytes;
+          e.expiryMs = bulkNums[i * 2]!;
+          e.version = bulkNums[i * 2 + 1]!;
+          opts.entry?.(r.buf, e, seed === undefined ? 0 : bulkInts[q + 3]!);
+          if ((++walk.entries & 0xffff) === 0) opts.tick?.(r.offset, size, walk.entries);
+        }
+        r.pos = e.keyStart - entryHeaderBytes + e.bytes;
+        n += take - 1;
+        continue;
+      }
       const at = r.offset;
       // Loaded first, in a statement of its own: loading moves r.pos (and may replace r.buf), so
       // they must be read after it — as arguments beside the call they were read before.
@@ -111,7 +145,7 @@ export function walkSnapshot(path: string, opts: SnapshotWalkOptions): SnapshotW
         r.seek(end);
         continue;
       }
-      opts.entry?.(r.buf, e);
+      opts.entry?.(r.buf, e, seed === undefined ? 0 : hashKey(r.buf, e.keyStart, e.valueStart, seed));
       walk.entries++;
       r.pos += e.bytes;
       if ((walk.entries & 0xffff) === 0) opts.tick?.(r.offset, size, walk.entries);
@@ -196,8 +230,14 @@ export interface WalWalkOptions {
   salvage: boolean;
   /** Whether this is the newest WAL: only there can a bad end be a torn tail. */
   newest: boolean;
-  /** Each good record (a batch checked whole), decoded into `rec` over `b`; `inner` is scratch for its items. */
-  record?: (b: Buffer, rec: RecordView, inner: RecordView) => void;
+  /**
+   * Each good record (a batch checked whole), decoded into `rec` over `b`; `inner` is scratch for
+   * its items. `hash` is the key's hash under `hashSeed` when the record was decoded natively (a
+   * SET, DEL or EXPIRE), else null.
+   */
+  record?: (b: Buffer, rec: RecordView, inner: RecordView, hash: number | null) => void;
+  /** The seed of the hash table the records go to (see SnapshotWalkOptions.hashSeed). */
+  hashSeed?: number;
   tick?: Tick;
 }
 
@@ -208,12 +248,33 @@ export function walkWal(path: string, opts: WalWalkOptions): WalWalk {
   const rec = newRecordView();
   const inner = newRecordView();
   const walk: WalWalk = { records: 0, size, damage: [], torn: null };
+  const seed = opts.hashSeed;
   try {
     while (r.remaining > 0) {
+      // As walkSnapshot: the records in the read buffer that check are decoded natively in bulk,
+      // and the one that stopped that (cut off, bad, or a batch or clear) is read below.
+      const bulk = walRecords(r.buf, r.pos, r.loadedEnd, keyBytesMaxLimit, walRecordBytesMax, seed ?? 0, bulkInts, bulkNums);
+      if (bulk > 0) {
+        for (let i = 0; i < bulk; i++) {
+          const q = i * 5;
+          rec.type = bulkInts[q + 1]!;
+          rec.keyStart = bulkInts[q]! + recordHeaderBytes;
+          rec.keyLen = bulkInts[q + 2]!;
+          rec.valueLen = bulkInts[q + 3]!;
+          rec.valueStart = rec.keyStart + rec.keyLen;
+          rec.bytes = recordHeaderBytes + rec.keyLen + rec.valueLen + crcBytes;
+          rec.expiryMs = bulkNums[i * 2]!;
+          rec.version = bulkNums[i * 2 + 1]!;
+          opts.record?.(r.buf, rec, inner, seed === undefined ? null : bulkInts[q + 4]!);
+          if ((++walk.records & 0xffff) === 0) opts.tick?.(r.offset, size, walk.records);
+        }
+        r.pos = rec.keyStart - recordHeaderBytes + rec.bytes;
+        continue;
+      }
       const at = r.offset;
       const why = readRecord(r, rec, inner);
       if (why === null) {
-        opts.record?.(r.buf, rec, inner);
+        opts.record?.(r.buf, rec, inner, null);
         walk.records++;
         r.pos += rec.bytes;
         if ((walk.records & 0xffff) === 0) opts.tick?.(r.offset, size, walk.records);

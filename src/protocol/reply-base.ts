@@ -2,11 +2,14 @@
 // counting every error reply in errors_total (and by kind, for INFO errorstats).
 
 import type { Stats } from "../commands/context.ts";
+import type { Session } from "../commands/session.ts";
 import type { Writer } from "./writer.ts";
 
 export abstract class ReplyBase {
   protected readonly out: Writer;
   readonly #stats: Stats;
+  /** The session whose replies this encodes (set by its constructor). */
+  session!: Session;
 
   constructor(out: Writer, stats: Stats) {
     this.out = out;
@@ -21,6 +24,11 @@ export abstract class ReplyBase {
   /** Drops everything written after `len`. */
   truncate(len: number): void {
     this.out.len = len;
+  }
+
+  /** b[s..e) as it is: the rest of a value whose head was written (a large value answered in slices). */
+  raw(b: Uint8Array, s: number, e: number): void {
+    this.out.range(b, s, e);
   }
 
   /** A pre-encoded error reply; counted, in total and by kind (INFO errorstats). */

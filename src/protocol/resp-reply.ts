@@ -8,6 +8,8 @@ import { Fail, type Reply } from "../commands/reply.ts";
 import type { Session } from "../commands/session.ts";
 import type { Store } from "../engine/store.ts";
 import { respError, respFail, respInternalError } from "../errors.ts";
+import { replySliceBytes } from "../constants.ts";
+import { longEntry } from "../commands/value-slices.ts";
 import { ReplyBase } from "./reply-base.ts";
 import { ascii } from "./writer.ts";
 
@@ -30,9 +32,6 @@ export function bulkBytes(len: number): number {
 export class RespReply extends ReplyBase implements Reply {
   /** `invalid expire time in '<command>' command`, per command name code: built once each. */
   readonly #invalidExpire = new Map<number, Uint8Array>();
-
-  /** The session whose replies this encodes (set once, right after both are made). */
-  session!: Session;
 
   /** The protocol version spoken: 2 until HELLO 3, back to 2 on HELLO 2 or RESET. */
   #version: 2 | 3 = 2;
@@ -62,8 +61,10 @@ export class RespReply extends ReplyBase implements Reply {
 
   entry(store: Store, id: number): void {
     if (id < 0) return this.out.bytes(this.#nil);
+    const len = store.valueLength(id);
+    if (len > replySliceBytes) return longEntry(this.session, store, id);
     const vs = store.valueOffset(id);
-    this.bulk(store.buffer(id), vs, vs + store.valueLength(id));
+    this.bulk(store.buffer(id), vs, vs + len);
   }
 
   entriesBegin(count: number): void {
@@ -72,6 +73,23 @@ export class RespReply extends ReplyBase implements Reply {
 
   keyedEntry(store: Store, id: number): void {
     this.entry(store, id);
+  }
+
+  /** `$<len>\r\n` of a live entry: what `entry` writes before its bytes. */
+  entryHead(store: Store, id: number): void {
+    this.bulkHead(store.valueLength(id));
+  }
+
+  keyedEntryHead(store: Store, id: number): void {
+    this.bulkHead(store.valueLength(id));
+  }
+
+  /** `$<len>\r\n`: a bulk string's bytes and CRLF follow. */
+  bulkHead(len: number): void {
+    const out = this.out;
+    out.byte(36);
+    out.int(len);
+    out.crlf();
   }
 
   keyedEntryBytes(_keyLen: number, valueLen: number): number {

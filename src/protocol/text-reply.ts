@@ -6,6 +6,8 @@ import type { Fail, Reply } from "../commands/reply.ts";
 import type { Session } from "../commands/session.ts";
 import type { Store } from "../engine/store.ts";
 import { Err, internalError, textFail } from "../errors.ts";
+import { replySliceBytes } from "../constants.ts";
+import { longEntry, longKeyedEntry } from "../commands/value-slices.ts";
 import { ReplyBase } from "./reply-base.ts";
 import { ascii } from "./writer.ts";
 
@@ -30,12 +32,20 @@ export class TextReply extends ReplyBase implements Reply {
     this.out.bytes(PONG);
   }
 
-  /** `VALUE <len> <version> <expiry_ms>\r\n<bytes>\r\n`, or `NOT_FOUND`. */
+  /** `VALUE <len> <version> <expiry_ms>\r\n<bytes>\r\n`, or `NOT_FOUND`; a long value in slices (value-slices.ts). */
   entry(store: Store, id: number): void {
     const out = this.out;
     if (id < 0) return out.bytes(NOT_FOUND);
+    const len = store.valueLength(id);
+    if (len > replySliceBytes) return longEntry(this.session, store, id);
     out.bytes(VALUE_);
-    this.#entryTail(store, id);
+    this.#entryTail(store, id, len);
+  }
+
+  /** `VALUE <len> <version> <expiry_ms>\r\n` of a live entry: what `entry` writes before its bytes. */
+  entryHead(store: Store, id: number): void {
+    this.out.bytes(VALUE_);
+    this.#head(store, id, store.valueLength(id));
   }
 
   entriesBegin(): void {}
@@ -43,21 +53,39 @@ export class TextReply extends ReplyBase implements Reply {
   /** `VALUE <key> <len> <version> <expiry_ms>\r\n<bytes>\r\n`, or `NOT_FOUND <key>`. */
   keyedEntry(store: Store, id: number, b: Uint8Array, ks: number, ke: number): void {
     const out = this.out;
+    if (id >= 0 && store.valueLength(id) > replySliceBytes) return longKeyedEntry(this.session, store, id, b, ks, ke);
     out.bytes(id < 0 ? NOT_FOUND_ : VALUE_);
     out.range(b, ks, ke);
     if (id < 0) return out.crlf();
     out.byte(32);
-    this.#entryTail(store, id);
+    this.#entryTail(store, id, store.valueLength(id));
+  }
+
+  /** `VALUE <key> <len> <version> <expiry_ms>\r\n` of a live entry. */
+  keyedEntryHead(store: Store, id: number, b: Uint8Array, ks: number, ke: number): void {
+    const out = this.out;
+    out.bytes(VALUE_);
+    out.range(b, ks, ke);
+    out.byte(32);
+    this.#head(store, id, store.valueLength(id));
   }
 
   keyedEntryBytes(keyLen: number, valueLen: number): number {
     return 6 + keyLen + 1 + 16 + 1 + 20 + 1 + 20 + 2 + valueLen + 2;
   }
 
-  /** `<len> <version> <expiry_ms>\r\n<bytes>\r\n` of a live entry. */
-  #entryTail(store: Store, id: number): void {
+  /** `<len> <version> <expiry_ms>\r\n<bytes>\r\n` of a live entry whose value is `len` bytes. */
+  #entryTail(store: Store, id: number, len: number): void {
     const out = this.out;
-    const len = store.valueLength(id);
+    this.#head(store, id, len);
+    const vs = store.valueOffset(id);
+    out.range(store.buffer(id), vs, vs + len);
+    out.crlf();
+  }
+
+  /** `<len> <version> <expiry_ms>\r\n`. */
+  #head(store: Store, id: number, len: number): void {
+    const out = this.out;
     out.int(len);
     out.byte(32);
     out.int(store.version(id));
@@ -66,9 +94,6 @@ export class TextReply extends ReplyBase implements Reply {
     // Past 2^53 (an expiry RESP's PEXPIREAT set) the writer's digits would be wrong: its shortest decimal.
     if (at <= Number.MAX_SAFE_INTEGER) out.int(at);
     else out.text(String(at));
-    out.crlf();
-    const vs = store.valueOffset(id);
-    out.range(store.buffer(id), vs, vs + len);
     out.crlf();
   }
 
@@ -140,6 +165,10 @@ export class TextReply extends ReplyBase implements Reply {
   }
 
   bulkText(): void {
+    noTextForm("a bulk string");
+  }
+
+  bulkHead(): void {
     noTextForm("a bulk string");
   }
 

@@ -236,6 +236,50 @@ describe("WAL files", () => {
     expect((await w.verify(server.port)).lost).toEqual([]);
   }, 30000);
 
+  test("a snapshot is due once the WAL since the last one reaches that snapshot's size (at least wal_max_bytes), also across a restart", async () => {
+    const dir = tempDir();
+    const config = { wal_max_bytes: 64 * 1024, sync_policy: "os" };
+    let server = await start(config, dir);
+    let c = await RawClient.connect(server.port);
+    const value = "v".repeat(32 * 1024);
+    // Each SET's reply comes after its record was written, so the trigger has been checked by then.
+    const set = async (n: number) => {
+      for (let i = 0; i < n; i++) expect(await c.request(`SET big:${i % 32} ${value.length}\r\n${value}\r\n`)).toMatch(/^OK \d+$/);
+    };
+    const settled = async () => {
+      await waitFor("the snapshot to finish", async () => (await c.stats()).snapshot_in_progress === "0");
+      return c.stats();
+    };
+    await set(32); // 32 keys × 32 KiB: a keyspace 16 times wal_max_bytes
+    await settled();
+    expect(await c.request("SNAPSHOT\r\n")).toBe("OK snapshot started");
+    const before = await settled();
+    const snapBytes = Number(before.last_snapshot_bytes);
+    expect(snapBytes).toBeGreaterThan(32 * value.length);
+    const perSet = Math.ceil(snapBytes / 32);
+    // 60% of the snapshot's size logged, ten times wal_max_bytes: not due yet.
+    await set(Math.floor((0.6 * snapBytes) / perSet));
+    let now = await c.stats();
+    expect([now.snapshots_total, now.snapshot_in_progress]).toEqual([before.snapshots_total, "0"]);
+    // Past the snapshot's size: one snapshot, and only one (the next is due a whole snapshot later).
+    await set(Math.ceil((0.6 * snapBytes) / perSet));
+    now = await settled();
+    expect(Number(now.snapshots_total)).toBe(Number(before.snapshots_total) + 1);
+
+    // The WAL replayed at start-up counts toward the next snapshot: ~60% since the last one before
+    // the restart, and 60% more after it, make one due.
+    await set(Math.floor((0.6 * snapBytes) / perSet));
+    expect((await c.stats()).snapshots_total).toBe(now.snapshots_total);
+    expect(await server.signal("SIGTERM")).toBe(0);
+    server = await start(config, dir);
+    c = await RawClient.connect(server.port);
+    expect((await c.stats()).snapshots_total).toBe("0");
+    await set(Math.floor((0.6 * snapBytes) / perSet));
+    await settled();
+    expect((await c.stats()).snapshots_total).toBe("1");
+    expect(await server.signal("SIGTERM")).toBe(0);
+  }, 30000);
+
   test("with enable_snapshot = false WALs rotate and all of them are replayed", async () => {
     const dir = tempDir();
     let server = await start({ wal_max_bytes: 16 * 1024, enable_snapshot: false }, dir);

@@ -5,6 +5,7 @@
 
 import { afterEach, describe, expect, test } from "bun:test";
 import { RawClient } from "../support/client.ts";
+import { bytesOf } from "../support/rng.ts";
 import { startServer, type RunningServer } from "../support/server.ts";
 
 const servers: RunningServer[] = [];
@@ -20,18 +21,7 @@ async function start(dataDir?: string): Promise<RunningServer> {
   return s;
 }
 
-/** Deterministic bytes of every value 0..255, CR and LF included, different for each seed. */
-function valueOf(bytes: number, seed: number): Buffer {
-  const b = Buffer.allocUnsafe(bytes);
-  let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < bytes; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    b[i] = x & 0xff;
-  }
-  return b;
-}
+const valueOf = bytesOf;
 
 const respSet = (key: string, value: Buffer) => Buffer.concat([Buffer.from(`*3\r\n$3\r\nSET\r\n$${key.length}\r\n${key}\r\n$${value.length}\r\n`, "latin1"), value, Buffer.from("\r\n")]);
 const respGet = (key: string) => Buffer.from(`*2\r\n$3\r\nGET\r\n$${key.length}\r\n${key}\r\n`, "latin1");

@@ -5,7 +5,7 @@ import { describe, expect, test } from "bun:test";
 import { InvariantError } from "../../src/assert.ts";
 import { slabLargeBytesMin } from "../../src/constants.ts";
 import { noExpiry, Store, type MutationLog } from "../../src/engine/store.ts";
-import { createContext, EngineClient } from "../commands/harness.ts";
+import { createContext, EngineClient, ManualClock } from "../commands/harness.ts";
 
 const b = (s: string) => Buffer.from(s, "latin1");
 
@@ -57,6 +57,24 @@ describe("insert and overwrite", () => {
     expect(valueOf(store, id)).toBe("one");
     expect(store.version(id)).toBe(7);
     expect(store.expiry(id)).toBe(4102444800000);
+  });
+
+  test("an expiry of 0 ms, a negative one and none stay apart, and a deleted key's id comes back without its expiry", () => {
+    const store = new Store();
+    const zero = put(store, "zero", "v", 0);
+    const negative = put(store, "negative", "v", -5);
+    const none = put(store, "none", "v");
+    expect([store.expiry(zero), store.expiry(negative), store.expiry(none)]).toEqual([0, -5, noExpiry]);
+    expect(store.keysWithExpiry).toBe(2);
+    expect([read(store, "zero", 1), read(store, "negative", 1), read(store, "none", 1)]).toEqual([null, null, "v"]);
+    const timed = put(store, "timed", "v", 5000);
+    store.delete(timed);
+    const reused = put(store, "later", "w");
+    expect(reused).toBe(timed);
+    expect(store.expiry(reused)).toBe(noExpiry);
+    expect(store.keysWithExpiry).toBe(0);
+    expect(store.sweep(10_000, 100, Infinity)).toBe(0);
+    expect(read(store, "later", 10_000)).toBe("w");
   });
 
   test("keys are case-sensitive bytes and a missing key is not found", () => {
@@ -379,34 +397,31 @@ class SpyLog implements MutationLog {
 }
 
 describe("MutationLog", () => {
-  function logged() {
+  function logged(clock?: ManualClock) {
     const spy = new SpyLog();
-    const ctx = createContext({}, { log: spy });
+    const ctx = createContext({}, { log: spy, clock });
     spy.store = ctx.store;
     return { spy, client: new EngineClient(ctx) };
   }
 
   test("every write reaches the log in order, with absolute expiries and INCR as a SET of its result", () => {
-    const { spy, client } = logged();
-    const before = Date.now();
+    // A clock that stands still: the expiries logged are exactly now + the time given.
+    const nowMs = 1_800_000_000_000;
+    const { spy, client } = logged(new ManualClock(nowMs));
     expect(client.send("SET a 2 EX 60000\r\nhi\r\n")).toBe("OK 1\r\n");
-    const after = Date.now();
     expect(client.send("INCR a\r\n")).toBe("ERR TYPE value is not an integer\r\n");
     expect(client.send("SET n 2 PXAT 4102444800000\r\n41\r\n")).toBe("OK 1\r\n");
     expect(client.send("INCR n\r\nDECR n 10\r\n")).toBe("42\r\n32\r\n");
     expect(client.send("EXPIRE n 1000000\r\n")).toBe("OK\r\n");
-    const expireAfter = Date.now();
     expect(client.send("DEL a\r\nEXPIRE n 0\r\n")).toBe("DELETED 1\r\nOK\r\n");
 
     const [first, ...rest] = spy.records;
     expect(first!.slice(0, 3)).toEqual(["set", "a", "hi"]);
-    expect(first![3]).toBeGreaterThanOrEqual(before + 60000);
-    expect(first![3]).toBeLessThanOrEqual(after + 60000);
+    expect(first![3]).toBe(nowMs + 60000);
     expect(first![4]).toBe(1);
     const expire = rest[3]!;
     expect(expire.slice(0, 2)).toEqual(["expire", "n"]);
-    expect(expire[2]).toBeLessThanOrEqual(expireAfter + 1000000);
-    expect(expire[2]).toBeGreaterThanOrEqual(expireAfter + 1000000 - 1000);
+    expect(expire[2]).toBe(nowMs + 1000000);
     expect(expire[3]).toBe(3);
     expect([...rest.slice(0, 3), ...rest.slice(4)]).toEqual([
       ["set", "n", "41", 4102444800000, 1],

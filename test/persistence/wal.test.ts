@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { InvariantError } from "../../src/assert.ts";
 import { configFromObject } from "../../src/config.ts";
-import { keyBytesMaxLimit } from "../../src/constants.ts";
+import { keyBytesMaxLimit, walBufferBytesMax, walRefsPerTurnMax } from "../../src/constants.ts";
 import { noExpiry, Store } from "../../src/engine/store.ts";
 import { Wal } from "../../src/persistence/wal.ts";
 import { concat, walRecord } from "./fixtures.ts";
@@ -293,6 +293,33 @@ describe("large values logged by reference", () => {
       walRecord({ type: 0, key: "j", value: second, version: 1 }),
     ]);
     expect(file(dir)).toEqual(Array.from(expected));
+  });
+
+  test("a turn logging more than the buffer's max writes what it holds and goes on: the file is byte for byte the records", async () => {
+    const { wal, dir } = openWal({ sync_policy: "os" });
+    const value = fill(16 * 1024, "v"); // copied into the buffer (below the by-reference size)
+    const n = Math.ceil((2.5 * walBufferBytesMax) / value.length);
+    for (let i = 0; i < n; i++) set(wal, `k${i}`, value, i + 1);
+    const written = wal.writesTotal;
+    expect(written).toBe(2); // two full buffers so far, the rest at the turn's end
+    await turn();
+    expect(wal.writesTotal).toBe(written + 1);
+    const expected = concat(Array.from({ length: n }, (_, i) => walRecord({ type: 0, key: `k${i}`, value, version: i + 1 })));
+    expect(wal.appendedLsn).toBe(expected.length);
+    expect(Buffer.from(expected).equals(readFileSync(join(dir, "wal-00000001.oswal")))).toBe(true);
+  });
+
+  test("past the references one writev takes, the turn writes what it holds and goes on logging by reference", async () => {
+    const { wal, dir } = openWal({ sync_policy: "os" });
+    const store = new Store({ log: wal });
+    const n = walRefsPerTurnMax * 2 + 10;
+    const values = Array.from({ length: n }, (_, i) => fill(40_000, String.fromCharCode(97 + (i % 26))));
+    for (let i = 0; i < n; i++) storeSet(store, `big${i}`, values[i]!, 1);
+    expect(wal.writesTotal).toBe(2);
+    await turn();
+    expect(wal.writesTotal).toBe(3);
+    const expected = concat(values.map((value, i) => walRecord({ type: 0, key: `big${i}`, value, version: 1 })));
+    expect(Buffer.from(expected).equals(readFileSync(join(dir, "wal-00000001.oswal")))).toBe(true);
   });
 
   test("a rotation writes the referenced values of the turn into the file it completes", async () => {

@@ -140,6 +140,7 @@ const scenarios: Record<string, Request[]> = {
     ["COMMAND", "COUNT", "x"],
     ["COMMAND", "FOO"],
     ["COMMAND", "INFO", "get"],
+    ["COMMAND", "INFO", "exec"],
     ["COMMAND", "INFO", "nope"],
     ["COMMAND", "INFO", "get", "nope"],
     ["COMMAND", "DOCS", "nope"],

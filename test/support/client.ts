@@ -48,6 +48,11 @@ export class RawClient {
     return c;
   }
 
+  /** The port this end of the connection was given (what the server sees as the client's). */
+  get localPort(): number {
+    return this.#socket.localPort;
+  }
+
   #append(data: Uint8Array): void {
     const n = data.length;
     if (this.#end + n > this.#buf.length) {

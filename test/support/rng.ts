@@ -11,3 +11,16 @@ export function rng(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** `bytes` deterministic bytes (every value 0..255, CR and LF included), different for each seed (xorshift32). */
+export function bytesOf(bytes: number, seed: number): Buffer {
+  const b = Buffer.allocUnsafe(bytes);
+  let x = (seed * 2654435761) >>> 0 || 1;
+  for (let i = 0; i < bytes; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    b[i] = x & 0xff;
+  }
+  return b;
+}
