@@ -137,6 +137,15 @@ describe("policies", () => {
     }
   });
 
+  test("allkeys-lru finds the one key of a sparse table (consecutive sampling falls back to a walk)", () => {
+    const store = new Store({ capacity: 100_000 });
+    access(store, "only");
+    store.setMemoryLimit(1, "allkeys-lru");
+    store.evictIfOver(Infinity);
+    expect(store.size).toBe(0);
+    expect(store.evictedTotal).toBe(1);
+  });
+
   test("volatile-ttl evicts the soonest expiry first", () => {
     const store = limited("volatile-ttl", maxBytes);
     for (let i = 0; i < 1000; i++) access(store, `t${i}`, 1e15 - i);
