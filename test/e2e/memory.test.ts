@@ -329,8 +329,11 @@ describe("memory coming back", () => {
     const full = await settledRss(s, c);
     const used = Number(await stat(s.port, "used_memory"));
     expect(await call(c, "CONFIG", "SET", "maxmemory", String(Math.floor(used / 2)))).toBe("+OK");
-    const deadline = Date.now() + 60_000;
+    // Eviction down to the new limit runs from the server's tick, a bounded slice at a time: it is
+    // done (and nothing more is evicted) once used_memory is under the limit.
+    const deadline = Date.now() + 90_000;
     while (Number(await stat(s.port, "used_memory")) > used / 2 && Date.now() < deadline) await Bun.sleep(100);
+    expect(Number(await stat(s.port, "used_memory"))).toBeLessThanOrEqual(used / 2);
     const held = Number(await stat(s.port, "keys"));
     expect(held).toBeLessThan(keys * 0.55);
     const freed = (keys - held) * valueBytes;
@@ -347,5 +350,5 @@ describe("memory coming back", () => {
     }
     expect(wrong).toBe(0);
     expect(left).toBe(held);
-  }, 120_000);
+  }, 180_000);
 });
