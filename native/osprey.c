@@ -152,9 +152,7 @@ int32_t osprey_snap_entries(const uint8_t *b, uint32_t start, uint32_t end, uint
     uint64_t bytes = 24ull + kl + vl + 4;
     if (end - at < bytes) break;
     uint32_t body = (uint32_t)(bytes - 4);
-    uint32_t c = ~0u;
-    c = ~(hardware ? crc_hw(c, e, body) : crc_table(c, e, body));
-    if (c != get_u32(e + body)) break;
+    if (osprey_crc32c(e, body, 0) != get_u32(e + body)) break;
     int64_t expiry;
     uint64_t version;
     memcpy(&expiry, e + 8, 8);
@@ -191,9 +189,7 @@ int32_t osprey_wal_records(const uint8_t *b, uint32_t start, uint32_t end, uint3
     uint32_t kl = get_u32(r + 7), vl = get_u32(r + 11);
     uint64_t bytes = 35ull + kl + vl;
     if (kl == 0 || kl > key_max || (double)bytes > record_max || end - at < bytes) break;
-    uint32_t c = ~0u;
-    c = ~(hardware ? crc_hw(c, r + 6, (size_t)(bytes - 10)) : crc_table(c, r + 6, (size_t)(bytes - 10)));
-    if (c != get_u32(r + bytes - 4)) break;
+    if (osprey_crc32c(r + 6, (uint32_t)(bytes - 10), 0) != get_u32(r + bytes - 4)) break;
     int64_t expiry;
     uint64_t version;
     memcpy(&expiry, r + 15, 8);
