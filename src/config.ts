@@ -287,6 +287,11 @@ export function slowlogThreshold(ms: number): number {
   return ms < 0 ? Number.POSITIVE_INFINITY : ms;
 }
 
+/** The other way: slowlog_threshold_ms as it is written (CONFIG GET, CONFIG REWRITE), -1 when off. */
+export function slowlogThresholdSetting(ms: number): number {
+  return ms === Number.POSITIVE_INFINITY ? -1 : ms;
+}
+
 function int(raw: Raw, key: Key, min: number, max: number): number {
   const v = value(raw, key);
   // smol-toml gives numbers for safe integers and bigints beyond; both are accepted in range.

@@ -20,7 +20,7 @@ import { pubsubOf, setKeyspaceEvents } from "../pubsub.ts";
 import { slowlogOf } from "./slowlog.ts";
 import { slowlogLenMax } from "../constants.ts";
 import type { Config } from "../config.types.ts";
-import { RewriteError, rewriteConfigFile, slowlogThreshold } from "../config.ts";
+import { RewriteError, rewriteConfigFile, slowlogThreshold, slowlogThresholdSetting } from "../config.ts";
 import { errorText } from "../persistence/files.ts";
 import { log } from "../log.ts";
 import { latencyThresholdMs, setLatencyThresholdMs } from "./latency.ts";
@@ -374,7 +374,7 @@ function configParams(ctx: Context): [string, string][] {
     ["maxmemory", String(ctx.store.maxMemory)],
     ["maxmemory-policy", ctx.store.evictionPolicy],
     ["timeout", String(c.timeoutSeconds)],
-    ["slowlog-log-slower-than", c.slowlogThresholdMs === Number.POSITIVE_INFINITY ? "-1" : String(c.slowlogThresholdMs * 1000)],
+    ["slowlog-log-slower-than", String(slowlogMicros(slowlogThresholdSetting(c.slowlogThresholdMs)))],
     ["notify-keyspace-events", notifyFlagsText(ctx.notifyFlags)],
     ["slowlog-max-len", String(slowlogOf(ctx).maxLen)],
     // Per-command latency is always tracked, by sampling (commands/timing.ts).
@@ -470,7 +470,7 @@ const configSetters: ReadonlyMap<string, Setter> = new Map([
         const ms = value === "-1" ? -1 : Math.ceil(wholeNumber(value, timerMsMax * 1000)! / 1000);
         (ctx as { config: Config }).config = Object.freeze({ ...ctx.config, slowlogThresholdMs: slowlogThreshold(ms) });
       },
-      file: { key: "slowlog_threshold_ms", toml: (ctx: Context) => (ctx.config.slowlogThresholdMs === Number.POSITIVE_INFINITY ? -1 : ctx.config.slowlogThresholdMs) },
+      file: { key: "slowlog_threshold_ms", toml: (ctx: Context) => slowlogThresholdSetting(ctx.config.slowlogThresholdMs) },
     },
   ],
   [
@@ -533,6 +533,11 @@ function clientsMaxAtStart(ctx: Context): number {
 }
 
 /** A decimal integer from 0 to `max`, or null. */
+/** slowlog-log-slower-than of a slowlog_threshold_ms setting: microseconds, or -1 (off) as it is. */
+function slowlogMicros(ms: number): number {
+  return ms < 0 ? ms : ms * 1000;
+}
+
 function wholeNumber(text: string, max: number): number | null {
   if (!/^\d{1,16}$/.test(text)) return null;
   const n = Number(text);

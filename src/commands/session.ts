@@ -178,17 +178,26 @@ export class Session {
     this.deliver = null;
   }
 
-  /**
-   * Argument t upper-cased, for matching a subcommand or option word; "" when it is longer than any
-   * keyword (32 bytes), so matching never copies a large argument.
-   */
+  /** Argument t upper-cased, for matching a subcommand or option word (see `wordAt`). */
   word(t: number): string {
-    return this.p.ends[t]! - this.p.starts[t]! > 32 ? "" : this.text(t).toUpperCase();
+    return wordAt(this.b, this.p.starts[t]!, this.p.ends[t]!);
   }
 
   /** Argument t as latin1 text: for admin commands and error messages, never a hot path. */
   text(t: number): string {
-    const s = this.p.starts[t]!;
-    return Buffer.from(this.b.buffer, this.b.byteOffset + s, this.p.ends[t]! - s).toString("latin1");
+    return textAt(this.b, this.p.starts[t]!, this.p.ends[t]!);
   }
+}
+
+/** b[s..e) as latin1 text. */
+export function textAt(b: Uint8Array, s: number, e: number): string {
+  return Buffer.from(b.buffer, b.byteOffset + s, e - s).toString("latin1");
+}
+
+/**
+ * b[s..e) upper-cased, for matching a keyword; "" when it is longer than any keyword (32 bytes),
+ * so matching never copies a large argument.
+ */
+export function wordAt(b: Uint8Array, s: number, e: number): string {
+  return e - s > 32 ? "" : textAt(b, s, e).toUpperCase();
 }

@@ -11,7 +11,7 @@ import { clientsOf } from "../net/clients.ts";
 import { nameCode, nameCodeOf } from "../protocol/text.ts";
 import { perServer, type Context } from "./context.ts";
 import { redactedRange, redactedText } from "./redact.ts";
-import type { Session } from "./session.ts";
+import { wordAt, type Session } from "./session.ts";
 import { subcommandArity, unknownSubcommand } from "./server.ts";
 import type { Route } from "./table.ts";
 
@@ -57,8 +57,7 @@ export class Slowlog {
     if (this.maxLen === 0) return;
     const kept = argc > slowlogArgsMax ? slowlogArgsMax : argc;
     const shown = kept < argc ? kept - 1 : kept;
-    const word = (t: number): string => (ends[t]! - starts[t]! > 32 ? "" : Buffer.from(input.subarray(starts[t]!, ends[t]!)).toString("latin1").toUpperCase());
-    const hidden = redactedRange(route, argc, word);
+    const hidden = redactedRange(route, argc, (t) => wordAt(input, starts[t]!, ends[t]!));
     const args: Buffer[] = [];
     const keys: { t: number; whole: boolean }[] = [];
     let bytes = 0;

@@ -114,7 +114,6 @@ function respProtocol(ctx: Context, limits: User | null): Protocol {
   const reply = new RespReply(shared, ctx.stats);
   const session = new Session(parser, reply, respDialect);
   session.limits = limits;
-  reply.session = session;
   return { parser, session, routes: respRouteTable };
 }
 

@@ -134,7 +134,6 @@ describe("KEYS past the output limits", () => {
     const reply = new RespReply(out, ctx.stats);
     const parser = new RespParser({ valueBytesMax: 1 << 20 });
     const s = new Session(parser, reply, respDialect);
-    reply.session = s;
     const request = resp("KEYS", "*");
     expect(parser.parse(request, 0, request.length)).toBe(Parsed.Command);
     s.b = request;

@@ -106,7 +106,6 @@ function runWithRoom(ctx: ReturnType<typeof createContext>, handler: (s: Session
   const out = new Writer();
   const reply = new RespReply(out, ctx.stats);
   const s = new Session(new RespParser({ valueBytesMax: 1 << 20 }), reply, respDialect);
-  reply.session = s;
   const request = resp(...args);
   expect((s.p as RespParser).parse(request, 0, request.length)).toBe(Parsed.Command);
   s.b = request;

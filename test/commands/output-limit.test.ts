@@ -31,7 +31,6 @@ const protocols = [
     session(out: Writer, ctx: ReturnType<typeof createContext>) {
       const reply = new RespReply(out, ctx.stats);
       const s = new Session(new RespParser({ valueBytesMax: 1 << 20 }), reply, respDialect);
-      reply.session = s;
       return s;
     },
     whole: (v1: string, v2: string) => `*2\r\n$1000\r\n${v1}\r\n$1000\r\n${v2}\r\n`,
