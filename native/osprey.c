@@ -318,7 +318,7 @@ int32_t osprey_nofile_hard(void) {
 
 /* Closes every descriptor from `from` up to `to` (inclusive): close_range when the kernel has it
  * (5.9+), else one close() each up to the descriptor limit. */
-static void close_fds(unsigned from, unsigned to) {
+static void close_range_fds(unsigned from, unsigned to) {
   if (from > to) return;
 #ifdef SYS_close_range
   if (syscall(SYS_close_range, from, to, 0) == 0) return;
@@ -329,6 +329,19 @@ static void close_fds(unsigned from, unsigned to) {
   for (unsigned fd = from; fd <= to; fd++) close((int)fd);
 }
 
+/* Closes every descriptor from 3 on except `a` and `b` (either may be -1). */
+static void close_fds_but(int a, int b) {
+  if (a > b) { int t = a; a = b; b = t; }
+  unsigned from = 3;
+  int keep[2] = {a, b};
+  for (int i = 0; i < 2; i++) {
+    if (keep[i] < (int)from) continue;
+    close_range_fds(from, (unsigned)keep[i] - 1);
+    from = (unsigned)keep[i] + 1;
+  }
+  close_range_fds(from, ~0U);
+}
+
 /* Slots of the descriptor array the parent fills (doubles: integers and addresses below 2^53). */
 enum {
   SD_FD, SD_KEY_LEN, SD_VALUE_LEN, SD_PAGE, SD_OFFSET, SD_VERSION, SD_EXPIRY, SD_ID_LIMIT,
@@ -337,7 +350,11 @@ enum {
 };
 
 /* Exit statuses of the child (anything else, or a signal, is a failure too). */
-enum { SNAP_OK = 0, SNAP_WRITE = 10, SNAP_SYNC = 11, SNAP_LAYOUT = 12, SNAP_PARENT = 13 };
+enum { SNAP_OK = 0, SNAP_WRITE = 10, SNAP_SYNC = 11, SNAP_LAYOUT = 12, SNAP_PARENT = 13, SNAP_PUBLISH = 14 };
+
+/* Slots of the publishing descriptor (osprey_snapshot_fork's `p`): the data_dir's descriptor, and
+ * addresses of NUL-terminated names in it and of the manifest's bytes (doubles, as `d`'s). */
+enum { PD_DIR_FD, PD_TMP, PD_NAME, PD_MANIFEST_TMP, PD_MANIFEST, PD_MANIFEST_BYTES, PD_MANIFEST_LEN, PD_SLOTS };
 
 #define SNAP_ENTRY_HEADER 24
 #define SNAP_COUNT_OFFSET 6
@@ -436,15 +453,51 @@ static void snapshot_child(const double *d, double now_ms) {
   off_t at = SNAP_COUNT_OFFSET;
   if (write_all(fd, n, 8, &at) != 0) _exit(SNAP_WRITE);
   if (fdatasync(fd) != 0) _exit(SNAP_SYNC);
-  _exit(SNAP_OK);
+}
+
+static int sync_dir(int dir) {
+  while (fsync(dir) != 0)
+    if (errno != EINTR) return -1;
+  return 0;
+}
+
+/*
+ * The finished file takes its name and the manifest names it, in the durability order every
+ * snapshot follows (persistence/snapshot.ts): rename → fsync dir → MANIFEST.json.tmp → fdatasync →
+ * rename → fsync dir. Here rather than in the parent because each step waits for the file system's
+ * journal, which on a busy disk takes tens to hundreds of milliseconds: in the parent that is the
+ * event loop stopped. Each step is atomic, so a child killed between two leaves either the old
+ * manifest or the new one, each naming a whole, synced snapshot. Deleting what the new manifest no
+ * longer needs stays with the parent, which does it off its loop (an online backup may be opening
+ * those files in the same turn that reads the old manifest).
+ */
+static void publish(const double *p, pid_t parent) {
+  int dir = (int)p[PD_DIR_FD];
+  const char *tmp = (const char *)(uintptr_t)p[PD_TMP];
+  const char *name = (const char *)(uintptr_t)p[PD_NAME];
+  const char *manifest_tmp = (const char *)(uintptr_t)p[PD_MANIFEST_TMP];
+  const char *manifest = (const char *)(uintptr_t)p[PD_MANIFEST];
+  const uint8_t *bytes = (const uint8_t *)(uintptr_t)p[PD_MANIFEST_BYTES];
+  size_t len = (size_t)p[PD_MANIFEST_LEN];
+  /* A server killed meanwhile leaves its last manifest in place (PDEATHSIG kills this child too,
+   * but only once the kernel gets to it). */
+  if (getppid() != parent) _exit(SNAP_PARENT);
+  if (renameat(dir, tmp, dir, name) != 0 || sync_dir(dir) != 0) _exit(SNAP_PUBLISH);
+  int m = openat(dir, manifest_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  if (m < 0) _exit(SNAP_PUBLISH);
+  off_t at = 0;
+  if (write_all(m, bytes, len, &at) != 0 || fdatasync(m) != 0) _exit(SNAP_PUBLISH);
+  close(m);
+  if (renameat(dir, manifest_tmp, dir, manifest) != 0 || sync_dir(dir) != 0) _exit(SNAP_PUBLISH);
 }
 
 /**
- * Forks a child that writes the snapshot described by `d` (SD_SLOTS doubles) to its open file.
- * Returns the child's pid, or -errno when fork fails. The file's data is synced by the child; the
- * parent renames it and writes the manifest once the child exited with 0 (osprey_child_status).
+ * Forks a child that writes the snapshot described by `d` (SD_SLOTS doubles) to its open file and
+ * syncs it; then, when `p` (PD_SLOTS doubles) is not null, renames it and writes the manifest
+ * (publish). Returns the child's pid, or -errno when fork fails. The parent learns the result from
+ * the child's exit status (osprey_child_status).
  */
-int32_t osprey_snapshot_fork(const double *d, double now_ms) {
+int32_t osprey_snapshot_fork(const double *d, double now_ms, const double *p) {
   if (!ready) init();
   pid_t pid = fork();
   if (pid < 0) return -errno;
@@ -461,26 +514,27 @@ int32_t osprey_snapshot_fork(const double *d, double now_ms) {
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
-  /* Only the snapshot file stays open: a client socket the server closes must really close (the
-   * child's copy would keep the connection up until it exits), the listeners must not linger, and
-   * the data_dir lock stays with the server's own descriptor alone. */
+  /* Only the snapshot file and the data_dir stay open: a client socket the server closes must
+   * really close (the child's copy would keep the connection up until it exits), the listeners
+   * must not linger, and the data_dir lock stays with the server's own descriptor alone. */
   /* Clients come first: the child yields the CPU and the disk to the server (and, on a small
    * machine, to whatever else serves the clients). A snapshot takes longer when they compete. */
   if (nice(19) == -1) { /* errno set, priority unchanged: not fatal */ }
   syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, (2 << 13) | 7 /* best effort, lowest */);
   int fd = (int)d[SD_FD];
-  close_fds(3, (unsigned)fd - 1);
-  close_fds((unsigned)fd + 1, ~0U);
+  close_fds_but(fd, p == NULL ? -1 : (int)p[PD_DIR_FD]);
   snapshot_child(d, now_ms);
+  if (p != NULL) publish(p, (pid_t)d[SD_PARENT]);
   _exit(SNAP_OK);
 }
 
 #else
 /* Elsewhere snapshots run on the event loop (native/index.ts canForkSnapshots is Linux only); the
  * symbols exist so that the library loads the same everywhere. */
-int32_t osprey_snapshot_fork(const double *d, double now_ms) {
+int32_t osprey_snapshot_fork(const double *d, double now_ms, const double *p) {
   (void)d;
   (void)now_ms;
+  (void)p;
   return -ENOSYS;
 }
 #endif

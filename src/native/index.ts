@@ -23,7 +23,7 @@ const symbols = {
   osprey_lock: { args: [FFIType.i32], returns: FFIType.i32 },
   osprey_nofile_raise: { args: [], returns: FFIType.i32 },
   osprey_nofile_hard: { args: [], returns: FFIType.i32 },
-  osprey_snapshot_fork: { args: [FFIType.ptr, FFIType.f64], returns: FFIType.i32 },
+  osprey_snapshot_fork: { args: [FFIType.ptr, FFIType.f64, FFIType.ptr], returns: FFIType.i32 },
   osprey_child_status: { args: [FFIType.i32], returns: FFIType.i32 },
 } as const;
 
@@ -245,6 +245,37 @@ const enum Sd {
   Slots,
 }
 
+/**
+ * What the child does once the file is whole and synced (native/osprey.c publish): in directory
+ * `dirFd`, rename `tmp` to `name`, fsync the directory, then write `manifest` to `manifestTmp`,
+ * fdatasync it, rename it to `manifestName` and fsync the directory again.
+ */
+export interface SnapshotPublish {
+  dirFd: number;
+  tmp: string;
+  name: string;
+  manifestTmp: string;
+  manifestName: string;
+  manifest: Uint8Array;
+}
+
+/** The publishing descriptor's slots, as native/osprey.c's PD_* enum numbers them. */
+const enum Pd {
+  DirFd,
+  Tmp,
+  Name,
+  ManifestTmp,
+  Manifest,
+  ManifestBytes,
+  ManifestLen,
+  Slots,
+}
+
+/** A file name as the C side reads it: UTF-8, NUL-terminated. */
+function cString(s: string): Buffer {
+  return Buffer.from(`${s}\0`, "utf8");
+}
+
 /** Whether snapshots can be written by a forked child here (the native library, on Linux). */
 export function canForkSnapshots(): boolean {
   return process.platform === "linux" && loadNative() && lib !== null;
@@ -253,10 +284,11 @@ export function canForkSnapshots(): boolean {
 /**
  * Forks a child that writes the snapshot of `layout` to the open file `fd`, after the header
  * already in `chunk[0..chunkStart)`, leaving out entries expired at `nowMs`; it syncs the file's
- * data and exits 0 when done. Returns the child's pid, or -errno. Every address is taken here, in
+ * data, publishes it as `publish` says (when given) and exits 0 when done. Returns the child's pid,
+ * or -errno. Every address is taken here, in
  * the same synchronous call as the fork: nothing can move or free the memory in between.
  */
-export function forkSnapshot(fd: number, layout: SnapshotLayout, chunk: Uint8Array, chunkStart: number, nowMs: number): number {
+export function forkSnapshot(fd: number, layout: SnapshotLayout, chunk: Uint8Array, chunkStart: number, nowMs: number, publish?: SnapshotPublish): number {
   if (!canForkSnapshots()) return -38; // ENOSYS
   const pages = new Float64Array(Math.max(1, layout.pages.length));
   for (let i = 0; i < layout.pages.length; i++) {
@@ -284,7 +316,19 @@ export function forkSnapshot(fd: number, layout: SnapshotLayout, chunk: Uint8Arr
   d[Sd.ChunkBytes] = chunk.length;
   d[Sd.ChunkStart] = chunkStart;
   d[Sd.Parent] = process.pid;
-  return lib!.osprey_snapshot_fork(d, nowMs);
+  if (publish === undefined) return lib!.osprey_snapshot_fork(d, nowMs, null);
+  // Held in locals until the call returns: the child reads them in its copy of this memory.
+  const names = [cString(publish.tmp), cString(publish.name), cString(publish.manifestTmp), cString(publish.manifestName)];
+  const manifest = publish.manifest.length > 0 ? publish.manifest : new Uint8Array(1);
+  const p = new Float64Array(Pd.Slots);
+  p[Pd.DirFd] = publish.dirFd;
+  p[Pd.Tmp] = ptr(names[0]!);
+  p[Pd.Name] = ptr(names[1]!);
+  p[Pd.ManifestTmp] = ptr(names[2]!);
+  p[Pd.Manifest] = ptr(names[3]!);
+  p[Pd.ManifestBytes] = ptr(manifest);
+  p[Pd.ManifestLen] = publish.manifest.length;
+  return lib!.osprey_snapshot_fork(d, nowMs, p);
 }
 
 /** A forked child's state without waiting: -1 running, 0–255 its exit status, 256 + signal, -2 gone. */

@@ -1,7 +1,7 @@
 // File-system steps of durability: fsync of a directory, an atomic replace (tmp → fdatasync →
 // rename → fsync dir), and a forward reader that keeps memory bounded on files of any size.
 
-import { closeSync, fsyncSync, openSync, readSync, renameSync, writeSync } from "node:fs";
+import { close, closeSync, fsync, fsyncSync, open, openSync, readSync, renameSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import { fileReadChunkBytes } from "../constants.ts";
 import { fdatasync } from "../native/index.ts";
@@ -45,6 +45,14 @@ export function syncDir(dir: string): void {
   } finally {
     closeSync(fd);
   }
+}
+
+/** syncDir on Bun's thread pool: `done` gets null, or why the directory could not be synced. */
+export function syncDirAsync(dir: string, done: (err: string | null) => void): void {
+  open(dir, "r", (err, fd) => {
+    if (err) return done(errorText(err));
+    fsync(fd, (syncErr) => close(fd, () => done(syncErr ? errorText(syncErr) : null)));
+  });
 }
 
 /** Replaces `path` with `data` so that a crash leaves either the old or the new file whole. */

@@ -7,16 +7,18 @@
 // point: records are absolute, so replaying them over the fuzzy image gives the exact state.
 //
 // Durability order: snap-N.osnap.tmp → fdatasync → rename → fsync dir → MANIFEST.json (the same
-// way) → only then delete the WALs and snapshots the new manifest no longer needs. The file's
-// layout is format.ts's (docs/FORMAT.md); the store encodes each entry's header and bytes itself.
+// way) → only then delete the WALs and snapshots the new manifest no longer needs (on the thread
+// pool). A forked child (the default, see #forkChild) writes an exact image instead of a fuzzy one
+// and takes the steps up to the manifest itself. The file's layout is format.ts's
+// (docs/FORMAT.md); the store encodes each entry's header and bytes itself.
 
-import { closeSync, fdatasync as fdatasyncAsync, fstatSync, openSync, readdirSync, readSync, renameSync, unlinkSync, write as writeAsync, writeSync } from "node:fs";
+import { closeSync, fdatasync as fdatasyncAsync, fstatSync, openSync, readdirSync, readSync, renameSync, unlink as unlinkAsync, unlinkSync, write as writeAsync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { Config } from "../config.types.ts";
 import { snapshotChildPollMs, snapshotChunkBytes, snapshotRetryMs, snapshotSliceMs, snapshotSliceMsMin } from "../constants.ts";
 import { noExpiry, type Store } from "../engine/store.ts";
 import { log } from "../log.ts";
-import { errorText, syncDir, syncFile, writeFileAtomic } from "./files.ts";
+import { errorText, syncDir, syncDirAsync, syncFile, writeFileAtomic } from "./files.ts";
 import {
   crcBytes,
   fileIndex,
@@ -77,6 +79,10 @@ export class Snapshotter {
   readonly #fork: boolean;
   /** The child writing the running snapshot (0: none, or the snapshot runs in slices). */
   #child = 0;
+  /** The running snapshot was handed to a child (which also publishes it). */
+  #forked = false;
+  /** The running snapshot is published; the files its manifest no longer needs are being deleted. */
+  #cleaning = false;
   #childPoll: ReturnType<typeof setInterval> | null = null;
 
   snapshotsTotal = 0;
@@ -154,6 +160,7 @@ export class Snapshotter {
     this.#chunkLen = putSnapHeader(this.#chunk, 0, 0);
     this.#filePos = 0;
     this.#writeError = null;
+    this.#forked = false;
     if (this.#fork && this.#forkChild()) {
       log.info(`snapshot ${snapName(index)} started (${reason}) by child ${this.#child}; WAL continues in ${walName(nextWal)}`);
       return null;
@@ -165,24 +172,37 @@ export class Snapshotter {
 
   /**
    * Forks the child that writes this snapshot from a copy-on-write image of the keyspace, frozen
-   * at this instant (so the image is exact, not fuzzy); the event loop pays only for the fork.
-   * False when fork() fails: the snapshot then runs in slices.
+   * at this instant (so the image is exact, not fuzzy), and then publishes it (renames it and
+   * writes the manifest: each of those steps waits for the file system's journal, which the event
+   * loop must not); the event loop pays only for the fork. False when fork() fails: the snapshot
+   * then runs in slices.
    */
   #forkChild(): boolean {
     const started = performance.now();
-    const pid = forkSnapshot(this.#fd, this.#store.snapshotLayout(), this.#chunk, this.#chunkLen, Date.now());
+    let dirFd = -1;
+    try {
+      dirFd = openSync(this.#dir, "r");
+    } catch (e) {
+      log.warn(`snapshot: cannot open ${this.#dir} for the child (${errorText(e)}); writing it in slices on the event loop instead`);
+      return false;
+    }
+    const name = snapName(this.#index + 1);
+    const publish = { dirFd, tmp: tmpName(name), name, manifestTmp: tmpName(manifestName), manifestName, manifest: this.#manifest(name) };
+    const pid = forkSnapshot(this.#fd, this.#store.snapshotLayout(), this.#chunk, this.#chunkLen, Date.now(), publish);
+    closeSync(dirFd); // the child has its own copy
     this.#workMs = performance.now() - started;
     this.#longestSliceMs = this.#workMs;
     if (pid < 0) {
       log.warn(`snapshot: fork failed (errno ${-pid}); writing it in slices on the event loop instead`);
       return false;
     }
+    this.#forked = true;
     this.#child = pid;
     this.#childPoll = setInterval(this.#childCheck, snapshotChildPollMs);
     return true;
   }
 
-  /** Polls the child (waitpid WNOHANG: one system call); once it exited, publishes or abandons. */
+  /** Polls the child (waitpid WNOHANG: one system call); once it exited, completes or abandons the snapshot. */
   #childCheck = (): void => {
     const status = childStatus(this.#child);
     if (status === -1) return;
@@ -192,15 +212,19 @@ export class Snapshotter {
     this.#child = 0;
     if (!this.#running) return this.#closeFile(); // abandoned (shutdown) meanwhile
     if (status !== 0) return this.#abandon(`the snapshot child ${pid} ${childFailure(status)}`);
+    // The child renamed the file and wrote the manifest; the descriptor still reads it.
     try {
       const count = Buffer.allocUnsafe(snapCountBytes);
       readSync(this.#fd, count, 0, snapCountBytes, snapCountOffset);
       this.#count = getU64(count, 0);
       this.#bytes = fstatSync(this.#fd).size;
     } catch (e) {
-      return this.#abandon(errorText(e));
+      this.#count = 0;
+      this.#bytes = 0;
+      log.warn(`snapshot ${snapName(this.#index + 1)} is published, but its size cannot be read back: ${errorText(e)}`);
     }
-    this.#publish();
+    this.#closeFile();
+    this.#published();
   };
 
   /**
@@ -220,10 +244,14 @@ export class Snapshotter {
     return why;
   }
 
-  /** Shutdown: abandons a snapshot in progress (the previous one and the WALs still cover everything). */
+  /**
+   * Shutdown: abandons a snapshot in progress (the previous one and the WALs still cover
+   * everything). One already published is left to finish deleting what it made stale; whatever
+   * is left over, the next snapshot's cleanup deletes.
+   */
   stop(): void {
     this.#stopped = true;
-    if (this.#running) this.#abandon("the server is shutting down");
+    if (this.#running && !this.#cleaning) this.#abandon("the server is shutting down");
   }
 
   /** A child still writing is killed with its snapshot (the poll reaps it; on exit, PDEATHSIG). */
@@ -327,22 +355,48 @@ export class Snapshotter {
     });
   }
 
-  /** The file's data is on disk: it takes its name, then the manifest names it (the durability order above). */
+  /** The manifest naming snapshot `name` and the WAL that continues after it. */
+  #manifest(name: string): Buffer {
+    return serializeManifest({ version: 1, snap: name, next_wal: walName(this.#nextWal), created_ms: Date.now() });
+  }
+
+  /**
+   * A snapshot written in slices: its data is on disk, so it takes its name, then the manifest
+   * names it (the durability order above). A forked child does the same itself (native/osprey.c).
+   */
   #publish(): void {
     try {
       closeSync(this.#fd);
       this.#fd = -1;
-      const index = this.#index + 1;
-      const name = snapName(index);
+      const name = snapName(this.#index + 1);
       renameSync(this.#tmp, join(this.#dir, name));
       syncDir(this.#dir);
-      writeFileAtomic(join(this.#dir, manifestName), serializeManifest({ version: 1, snap: name, next_wal: walName(this.#nextWal), created_ms: Date.now() }));
-      this.#index = index;
-      this.#cleanup(index);
-      this.#wal.snapshotDueBytes = snapshotDueAfter(this.#dueBytesMin, this.#bytes);
+      writeFileAtomic(join(this.#dir, manifestName), this.#manifest(name));
     } catch (e) {
       return this.#abandon(errorText(e));
     }
+    this.#published();
+  }
+
+  /**
+   * The manifest names the new snapshot: what it no longer needs is deleted on Bun's thread pool,
+   * then the snapshot counts as done. Deleting a snapshot of a gigabyte or more waits for the file
+   * system to free (and, mounted with discard, to trim) its blocks, up to a second or two: on the
+   * event loop that stopped every client. The snapshot stays running meanwhile, so the next one
+   * does not rotate the WAL (an fsync of the directory) behind that wait.
+   */
+  #published(): void {
+    const index = this.#index + 1;
+    this.#index = index;
+    this.#wal.snapshotDueBytes = snapshotDueAfter(this.#dueBytesMin, this.#bytes);
+    this.#cleaning = true;
+    this.#cleanup(index, () => {
+      this.#cleaning = false;
+      this.#done();
+    });
+  }
+
+  #done(): void {
     this.#running = false;
     this.#shrinkChunks();
     this.snapshotsTotal++;
@@ -372,25 +426,44 @@ export class Snapshotter {
     this.#fd = -1;
   }
 
-  /** Deletes what the manifest just written no longer needs: older snapshots, WALs before next_wal. */
-  #cleanup(index: number): void {
-    for (const name of readdirSync(this.#dir)) {
-      const snap = fileIndex(name, "snap");
-      const wal = fileIndex(name, "wal");
-      const stale = (snap >= 0 && snap < index) || (wal >= 0 && wal < this.#nextWal);
-      if (!stale) continue;
-      try {
-        unlinkSync(join(this.#dir, name));
-      } catch (e) {
-        log.warn(`could not delete ${name} after a snapshot: ${errorText(e)}`);
-      }
+  /**
+   * Deletes what the manifest just written no longer needs (older snapshots, WALs before
+   * next_wal) one file at a time on the thread pool, then fsyncs the directory; calls `done` after.
+   * A file that cannot be deleted is logged and left for the next snapshot's cleanup.
+   */
+  #cleanup(index: number, done: () => void): void {
+    let stale: string[];
+    try {
+      stale = readdirSync(this.#dir).filter((name) => {
+        const snap = fileIndex(name, "snap");
+        const wal = fileIndex(name, "wal");
+        return (snap >= 0 && snap < index) || (wal >= 0 && wal < this.#nextWal);
+      });
+    } catch (e) {
+      log.warn(`could not list ${this.#dir} after a snapshot, nothing deleted: ${errorText(e)}`);
+      return done();
     }
-    syncDir(this.#dir);
+    const next = (i: number): void => {
+      if (i === stale.length) {
+        return syncDirAsync(this.#dir, (err) => {
+          if (err !== null) log.warn(`could not fsync ${this.#dir} after deleting what a snapshot made stale: ${err}`);
+          done();
+        });
+      }
+      unlinkAsync(join(this.#dir, stale[i]!), (err) => {
+        if (err) log.warn(`could not delete ${stale[i]} after a snapshot: ${errorText(err)}`);
+        next(i + 1);
+      });
+    };
+    next(0);
   }
 
   #abandon(why: string): void {
     this.#running = false;
     this.#killChild();
+    // A child may have published before it failed or was killed (its manifest then names the
+    // snapshot at this index): the next snapshot takes the index after, never renames over it.
+    if (this.#forked) this.#index++;
     this.#shrinkChunks();
     this.failuresTotal++;
     // The WAL rotated when this one started, so the bytes that made it due no longer count: count
@@ -425,7 +498,7 @@ export function snapshotDueAfter(walBytesMax: number, snapshotBytes: number): nu
 function childFailure(status: number): string {
   if (status === -2) return "was reaped by someone else: its result is unknown";
   if (status >= 256) return `was killed by signal ${status - 256}`;
-  const what: Record<number, string> = { 10: "could not write the file", 11: "could not sync the file", 12: "found the keyspace layout inconsistent", 13: "lost its parent" };
+  const what: Record<number, string> = { 10: "could not write the file", 11: "could not sync the file", 12: "found the keyspace layout inconsistent", 13: "lost its parent", 14: "could not rename the file or write the manifest" };
   return `failed (exit ${status}: ${what[status] ?? "unknown"})`;
 }
 

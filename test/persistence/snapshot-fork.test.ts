@@ -2,13 +2,13 @@
 // loop writes (writeSnapshotNow): the same keyspace gives the same file, byte for byte.
 
 import { afterEach, describe, expect, test } from "bun:test";
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { slabLargeBytesMin } from "../../src/constants.ts";
 import { noExpiry, Store } from "../../src/engine/store.ts";
 import { canForkSnapshots, childStatus, forkSnapshot } from "../../src/native/index.ts";
-import { putSnapHeader, snapName } from "../../src/persistence/format.ts";
+import { manifestName, putSnapHeader, serializeManifest, snapName, tmpName } from "../../src/persistence/format.ts";
 import { writeSnapshotNow } from "../../src/persistence/snapshot.ts";
 
 const dirs: string[] = [];
@@ -80,6 +80,50 @@ describe.skipIf(!canForkSnapshots())("snapshots by a forked child", () => {
     expect(written).toBe(2000 + 4 + 1);
     expect(fromFork.length).toBe(fromLoop.length);
     expect(fromFork.equals(fromLoop)).toBe(true);
+  });
+
+  test("publish what they wrote: the file takes its name and the manifest names it, as the event loop's writer leaves them", async () => {
+    const store = new Store();
+    for (let i = 0; i < 700; i++) put(store, `k:${i}`, pattern(120, i), noExpiry, 3);
+    const expected = tempDir();
+    writeSnapshotNow(expected, store, 4, 9, 0);
+    const dir = tempDir();
+    writeFileSync(join(dir, manifestName), "{}"); // replaced whole
+    const manifest = serializeManifest({ version: 1, snap: snapName(4), next_wal: "wal-00000009.oswal", created_ms: 123 });
+    const fd = openSync(join(dir, tmpName(snapName(4))), "w+");
+    const dirFd = openSync(dir, "r");
+    const chunk = Buffer.alloc(8192);
+    const publish = { dirFd, tmp: tmpName(snapName(4)), name: snapName(4), manifestTmp: tmpName(manifestName), manifestName, manifest };
+    const pid = forkSnapshot(fd, store.snapshotLayout(), chunk, putSnapHeader(chunk, 0, 0), 0, publish);
+    closeSync(dirFd);
+    expect(pid).toBeGreaterThan(0);
+    let status = -1;
+    while ((status = childStatus(pid)) === -1) await Bun.sleep(2);
+    closeSync(fd);
+    expect(status).toBe(0);
+    expect(readdirSync(dir).sort()).toEqual([manifestName, snapName(4)]);
+    expect(readFileSync(join(dir, snapName(4))).equals(readFileSync(join(expected, snapName(4))))).toBe(true);
+    expect(readFileSync(join(dir, manifestName)).equals(manifest)).toBe(true);
+  });
+
+  test("leave the manifest as it was when the file cannot take its name (exit 14)", async () => {
+    const store = new Store();
+    put(store, "k", pattern(10, 1));
+    const dir = tempDir();
+    writeFileSync(join(dir, manifestName), "old");
+    const fd = openSync(join(dir, "elsewhere.tmp"), "w+");
+    const dirFd = openSync(dir, "r");
+    const chunk = Buffer.alloc(4096);
+    const manifest = serializeManifest({ version: 1, snap: snapName(1), next_wal: "wal-00000002.oswal", created_ms: 0 });
+    const publish = { dirFd, tmp: tmpName(snapName(1)), name: snapName(1), manifestTmp: tmpName(manifestName), manifestName, manifest };
+    const pid = forkSnapshot(fd, store.snapshotLayout(), chunk, putSnapHeader(chunk, 0, 0), 0, publish);
+    closeSync(dirFd);
+    let status = -1;
+    while ((status = childStatus(pid)) === -1) await Bun.sleep(2);
+    closeSync(fd);
+    expect(status).toBe(14);
+    expect(readFileSync(join(dir, manifestName), "latin1")).toBe("old");
+    expect(existsSync(join(dir, snapName(1)))).toBe(false);
   });
 
   test("see the keyspace as it was at the fork, whatever the parent writes afterwards", async () => {
