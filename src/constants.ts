@@ -394,6 +394,13 @@ export const snapshotSliceMs = 2;
 export const snapshotSliceMsMin = 0.5;
 /** How often the event loop asks whether a snapshot's forked child is done (one waitpid WNOHANG). */
 export const snapshotChildPollMs = 5;
+/**
+ * Longest a snapshot's child runs under SCHED_IDLE (only on cores nothing else wants) before the
+ * server raises it to SCHED_OTHER at nice 19, which the scheduler never starves: on a machine kept
+ * busy by other work, the snapshot must still end, or the WAL since the last one grows without
+ * bound. A 10M-key snapshot took 3–6 s under SCHED_IDLE on the 2-core bench box under load.
+ */
+export const snapshotIdleMaxMs = 10_000;
 assert(snapshotSliceMs >= snapshotSliceMsMin, "the snapshot slice must not be shorter than its minimum");
 /** A snapshot that failed (could not create its file, rotate the WAL, write or sync) is tried again, when due, after this long. */
 export const snapshotRetryMs = 5000;

@@ -23,7 +23,9 @@ const symbols = {
   osprey_lock: { args: [FFIType.i32], returns: FFIType.i32 },
   osprey_nofile_raise: { args: [], returns: FFIType.i32 },
   osprey_nofile_hard: { args: [], returns: FFIType.i32 },
-  osprey_snapshot_fork: { args: [FFIType.ptr, FFIType.f64, FFIType.ptr], returns: FFIType.i32 },
+  osprey_snapshot_fork: { args: [FFIType.ptr, FFIType.f64, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
+  osprey_can_unidle: { args: [], returns: FFIType.i32 },
+  osprey_snapshot_unidle: { args: [FFIType.i32], returns: FFIType.i32 },
   osprey_child_status: { args: [FFIType.i32], returns: FFIType.i32 },
 } as const;
 
@@ -276,6 +278,14 @@ function cString(s: string): Buffer {
   return Buffer.from(`${s}\0`, "utf8");
 }
 
+/** How the child runs once forked (forkSnapshot). */
+export interface SnapshotChildOptions {
+  /** Rename the file and write the manifest once it is synced. */
+  publish?: SnapshotPublish;
+  /** Run under SCHED_IDLE (raise it later with unidleChild); else at nice 19 under SCHED_OTHER. */
+  idle?: boolean;
+}
+
 /** Whether snapshots can be written by a forked child here (the native library, on Linux). */
 export function canForkSnapshots(): boolean {
   return process.platform === "linux" && loadNative() && lib !== null;
@@ -284,11 +294,11 @@ export function canForkSnapshots(): boolean {
 /**
  * Forks a child that writes the snapshot of `layout` to the open file `fd`, after the header
  * already in `chunk[0..chunkStart)`, leaving out entries expired at `nowMs`; it syncs the file's
- * data, publishes it as `publish` says (when given) and exits 0 when done. Returns the child's pid,
+ * data, publishes it as `options.publish` says (when given) and exits 0 when done. Returns the child's pid,
  * or -errno. Every address is taken here, in
  * the same synchronous call as the fork: nothing can move or free the memory in between.
  */
-export function forkSnapshot(fd: number, layout: SnapshotLayout, chunk: Uint8Array, chunkStart: number, nowMs: number, publish?: SnapshotPublish): number {
+export function forkSnapshot(fd: number, layout: SnapshotLayout, chunk: Uint8Array, chunkStart: number, nowMs: number, options: SnapshotChildOptions = {}): number {
   if (!canForkSnapshots()) return -38; // ENOSYS
   const pages = new Float64Array(Math.max(1, layout.pages.length));
   for (let i = 0; i < layout.pages.length; i++) {
@@ -316,7 +326,9 @@ export function forkSnapshot(fd: number, layout: SnapshotLayout, chunk: Uint8Arr
   d[Sd.ChunkBytes] = chunk.length;
   d[Sd.ChunkStart] = chunkStart;
   d[Sd.Parent] = process.pid;
-  if (publish === undefined) return lib!.osprey_snapshot_fork(d, nowMs, null);
+  const idle = options.idle === true ? 1 : 0;
+  const publish = options.publish;
+  if (publish === undefined) return lib!.osprey_snapshot_fork(d, nowMs, null, idle);
   // Held in locals until the call returns: the child reads them in its copy of this memory.
   const names = [cString(publish.tmp), cString(publish.name), cString(publish.manifestTmp), cString(publish.manifestName)];
   const manifest = publish.manifest.length > 0 ? publish.manifest : new Uint8Array(1);
@@ -328,7 +340,21 @@ export function forkSnapshot(fd: number, layout: SnapshotLayout, chunk: Uint8Arr
   p[Pd.Manifest] = ptr(names[3]!);
   p[Pd.ManifestBytes] = ptr(manifest);
   p[Pd.ManifestLen] = publish.manifest.length;
-  return lib!.osprey_snapshot_fork(d, nowMs, p);
+  return lib!.osprey_snapshot_fork(d, nowMs, p, idle);
+}
+
+/**
+ * Whether a child forked with `idle` can later be raised back to SCHED_OTHER (unidleChild): the
+ * kernel allows leaving SCHED_IDLE only to root or with an RLIMIT_NICE of at least 1.
+ */
+export function canUnidleChildren(): boolean {
+  return canForkSnapshots() && lib!.osprey_can_unidle() === 1;
+}
+
+/** Raises child `pid` from SCHED_IDLE to SCHED_OTHER at nice 19; 0, or the errno. */
+export function unidleChild(pid: number): number {
+  if (lib === null) return 38; // ENOSYS
+  return lib.osprey_snapshot_unidle(pid);
 }
 
 /** A forked child's state without waiting: -1 running, 0–255 its exit status, 256 + signal, -2 gone. */

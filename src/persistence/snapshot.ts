@@ -15,7 +15,7 @@
 import { closeSync, fdatasync as fdatasyncAsync, fstatSync, openSync, readdirSync, readSync, renameSync, unlink as unlinkAsync, unlinkSync, write as writeAsync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { Config } from "../config.types.ts";
-import { snapshotChildPollMs, snapshotChunkBytes, snapshotRetryMs, snapshotSliceMs, snapshotSliceMsMin } from "../constants.ts";
+import { snapshotChildPollMs, snapshotChunkBytes, snapshotIdleMaxMs, snapshotRetryMs, snapshotSliceMs, snapshotSliceMsMin } from "../constants.ts";
 import { noExpiry, type Store } from "../engine/store.ts";
 import { log } from "../log.ts";
 import { errorText, syncDir, syncDirAsync, syncFile, writeFileAtomic } from "./files.ts";
@@ -37,7 +37,7 @@ import {
 } from "./format.ts";
 import type { Wal } from "./wal.ts";
 import { Histogram, snapshotBoundsS } from "../histogram.ts";
-import { canForkSnapshots, childStatus, forkSnapshot } from "../native/index.ts";
+import { canForkSnapshots, canUnidleChildren, childStatus, forkSnapshot, unidleChild } from "../native/index.ts";
 
 export class Snapshotter {
   readonly #dir: string;
@@ -81,6 +81,10 @@ export class Snapshotter {
   #child = 0;
   /** The running snapshot was handed to a child (which also publishes it). */
   #forked = false;
+  /** Children run under SCHED_IDLE at first (this process may raise them again: canUnidleChildren). */
+  readonly #idle: boolean;
+  /** When the running child, if still under SCHED_IDLE, is raised to nice 19 (performance.now(); Infinity: done). */
+  #unidleAtMs = Infinity;
   /** The running snapshot is published; the files its manifest no longer needs are being deleted. */
   #cleaning = false;
   #childPoll: ReturnType<typeof setInterval> | null = null;
@@ -108,6 +112,7 @@ export class Snapshotter {
     this.#dueBytesMin = config.walBytesMax;
     this.#sliceMs = Math.max(snapshotSliceMsMin, Math.min(snapshotSliceMs, config.snapshotPauseMaxMs));
     this.#fork = config.snapshotFork && canForkSnapshots();
+    this.#idle = this.#fork && canUnidleChildren();
   }
 
   /** The pid of the child writing the running snapshot; 0 when none (or it runs in slices). */
@@ -188,7 +193,7 @@ export class Snapshotter {
     }
     const name = snapName(this.#index + 1);
     const publish = { dirFd, tmp: tmpName(name), name, manifestTmp: tmpName(manifestName), manifestName, manifest: this.#manifest(name) };
-    const pid = forkSnapshot(this.#fd, this.#store.snapshotLayout(), this.#chunk, this.#chunkLen, Date.now(), publish);
+    const pid = forkSnapshot(this.#fd, this.#store.snapshotLayout(), this.#chunk, this.#chunkLen, Date.now(), { publish, idle: this.#idle });
     closeSync(dirFd); // the child has its own copy
     this.#workMs = performance.now() - started;
     this.#longestSliceMs = this.#workMs;
@@ -198,6 +203,7 @@ export class Snapshotter {
     }
     this.#forked = true;
     this.#child = pid;
+    this.#unidleAtMs = this.#idle ? started + snapshotIdleMaxMs : Infinity;
     this.#childPoll = setInterval(this.#childCheck, snapshotChildPollMs);
     return true;
   }
@@ -205,7 +211,7 @@ export class Snapshotter {
   /** Polls the child (waitpid WNOHANG: one system call); once it exited, completes or abandons the snapshot. */
   #childCheck = (): void => {
     const status = childStatus(this.#child);
-    if (status === -1) return;
+    if (status === -1) return this.#unidleWhenDue();
     clearInterval(this.#childPoll!);
     this.#childPoll = null;
     const pid = this.#child;
@@ -226,6 +232,15 @@ export class Snapshotter {
     this.#closeFile();
     this.#published();
   };
+
+  /** A child still under SCHED_IDLE after snapshotIdleMaxMs is raised to nice 19, so that it ends. */
+  #unidleWhenDue(): void {
+    if (performance.now() < this.#unidleAtMs) return;
+    this.#unidleAtMs = Infinity;
+    const rc = unidleChild(this.#child);
+    if (rc === 0) log.info(`snapshot child ${this.#child} still running after ${snapshotIdleMaxMs} ms at idle priority: raised to nice 19`);
+    else log.warn(`snapshot child ${this.#child} could not be raised from idle priority (errno ${rc}); it goes on at idle priority`);
+  }
 
   /**
    * A size-triggered snapshot (wal_max_bytes logged since the last one). After a failure it waits

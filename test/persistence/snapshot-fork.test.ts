@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { slabLargeBytesMin } from "../../src/constants.ts";
 import { noExpiry, Store } from "../../src/engine/store.ts";
-import { canForkSnapshots, childStatus, forkSnapshot } from "../../src/native/index.ts";
+import { canForkSnapshots, canUnidleChildren, childStatus, forkSnapshot, unidleChild } from "../../src/native/index.ts";
 import { manifestName, putSnapHeader, serializeManifest, snapName, tmpName } from "../../src/persistence/format.ts";
 import { writeSnapshotNow } from "../../src/persistence/snapshot.ts";
 
@@ -82,6 +82,19 @@ describe.skipIf(!canForkSnapshots())("snapshots by a forked child", () => {
     expect(fromFork.equals(fromLoop)).toBe(true);
   });
 
+  test("write the same bytes past the file sizes where the child starts and waits for writeback itself (over 32 MiB)", async () => {
+    const store = new Store();
+    const nowMs = 1_800_000_000_000;
+    for (let i = 0; i < 45_000; i++) put(store, `k:${i}`, pattern(1000, i), noExpiry, 1 + (i % 3));
+    const loopDir = tempDir();
+    writeSnapshotNow(loopDir, store, 1, 1, nowMs);
+    const forkPath = join(tempDir(), "forked.osnap");
+    expect(await forkedSnapshot(store, forkPath, 1024 * 1024, nowMs)).toBe(0);
+    const fromLoop = readFileSync(join(loopDir, snapName(1)));
+    expect(fromLoop.length).toBeGreaterThan(40 * 1024 * 1024);
+    expect(readFileSync(forkPath).equals(fromLoop)).toBe(true);
+  });
+
   test("publish what they wrote: the file takes its name and the manifest names it, as the event loop's writer leaves them", async () => {
     const store = new Store();
     for (let i = 0; i < 700; i++) put(store, `k:${i}`, pattern(120, i), noExpiry, 3);
@@ -94,7 +107,7 @@ describe.skipIf(!canForkSnapshots())("snapshots by a forked child", () => {
     const dirFd = openSync(dir, "r");
     const chunk = Buffer.alloc(8192);
     const publish = { dirFd, tmp: tmpName(snapName(4)), name: snapName(4), manifestTmp: tmpName(manifestName), manifestName, manifest };
-    const pid = forkSnapshot(fd, store.snapshotLayout(), chunk, putSnapHeader(chunk, 0, 0), 0, publish);
+    const pid = forkSnapshot(fd, store.snapshotLayout(), chunk, putSnapHeader(chunk, 0, 0), 0, { publish });
     closeSync(dirFd);
     expect(pid).toBeGreaterThan(0);
     let status = -1;
@@ -116,7 +129,7 @@ describe.skipIf(!canForkSnapshots())("snapshots by a forked child", () => {
     const chunk = Buffer.alloc(4096);
     const manifest = serializeManifest({ version: 1, snap: snapName(1), next_wal: "wal-00000002.oswal", created_ms: 0 });
     const publish = { dirFd, tmp: tmpName(snapName(1)), name: snapName(1), manifestTmp: tmpName(manifestName), manifestName, manifest };
-    const pid = forkSnapshot(fd, store.snapshotLayout(), chunk, putSnapHeader(chunk, 0, 0), 0, publish);
+    const pid = forkSnapshot(fd, store.snapshotLayout(), chunk, putSnapHeader(chunk, 0, 0), 0, { publish });
     closeSync(dirFd);
     let status = -1;
     while ((status = childStatus(pid)) === -1) await Bun.sleep(2);
@@ -124,6 +137,26 @@ describe.skipIf(!canForkSnapshots())("snapshots by a forked child", () => {
     expect(status).toBe(14);
     expect(readFileSync(join(dir, manifestName), "latin1")).toBe("old");
     expect(existsSync(join(dir, snapName(1)))).toBe(false);
+  });
+
+  test.skipIf(!canUnidleChildren())("run at idle priority when asked, and can be raised to nice 19 under SCHED_OTHER", async () => {
+    const store = new Store();
+    for (let i = 0; i < 100; i++) put(store, `k:${i}`, pattern(100, i));
+    const fd = openSync(join(tempDir(), "forked.osnap"), "w+");
+    const chunk = Buffer.alloc(4096);
+    const pid = forkSnapshot(fd, store.snapshotLayout(), chunk, putSnapHeader(chunk, 0, 0), 0, { idle: true });
+    expect(pid).toBeGreaterThan(0);
+    // Read once it exited and before it is reaped: a zombie's stat keeps its last policy and nice.
+    const stat = () => readFileSync(`/proc/${pid}/stat`, "latin1").split(") ")[1]!.split(" ");
+    while (stat()[0] !== "Z") await Bun.sleep(2);
+    // Fields 3.. after the name: nice is field 19, the policy field 41 (SCHED_IDLE 5, SCHED_OTHER 0).
+    expect([stat()[16], stat()[38]]).toEqual(["19", "5"]);
+    expect(unidleChild(pid)).toBe(0);
+    expect([stat()[16], stat()[38]]).toEqual(["19", "0"]);
+    let status = -1;
+    while ((status = childStatus(pid)) === -1) await Bun.sleep(2);
+    closeSync(fd);
+    expect(status).toBe(0);
   });
 
   test("see the keyspace as it was at the fork, whatever the parent writes afterwards", async () => {
