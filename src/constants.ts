@@ -348,8 +348,15 @@ assert(acceptProbeMs < acceptPauseMs, "the descriptor check must run more often 
 
 // ---- Durability ----
 
-/** The WAL reserves disk space this far ahead, so a full disk refuses a write before it is applied. */
+/**
+ * The WAL reserves disk space at least this far ahead, so a full disk refuses a write before it
+ * is applied; the chunk grows to 1/8 of the current file, up to walReserveBytesMax, so that a
+ * log written at hundreds of MB/s makes a few fallocate calls a second, not hundreds (256 KiB
+ * SETs: 1,724 in 6 s cost ~2.5% of the loop). What is reserved past the end is given back at rotation.
+ */
 export const walReserveBytes = 1 * MiB;
+export const walReserveBytesMax = 16 * MiB;
+assert(walReserveBytesMax >= walReserveBytes, "the WAL's reservation chunk cannot shrink below its minimum");
 /**
  * The WAL's buffer for one turn's records. It grows up to walBufferBytesMax; a turn that logs more
  * writes what it holds and goes on from the start (only a single record longer than the max grows

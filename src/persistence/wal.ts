@@ -16,7 +16,7 @@ import { closeSync, fdatasync as fdatasyncAsync, ftruncateSync, openSync, writeS
 import { join } from "node:path";
 import type { Config } from "../config.types.ts";
 import { assert } from "../assert.ts";
-import { fdWarnIntervalMs, walBufferBytesInitial, walBufferBytesMax, walRecordBytesMax, walRefsPerTurnMax, walReserveBytes, walRetryMs, walValueByRefBytesMin, walWritebackBytes } from "../constants.ts";
+import { fdWarnIntervalMs, walBufferBytesInitial, walBufferBytesMax, walRecordBytesMax, walRefsPerTurnMax, walReserveBytes, walReserveBytesMax, walRetryMs, walValueByRefBytesMin, walWritebackBytes } from "../constants.ts";
 import type { MutationLog } from "../engine/store.ts";
 import { isLargeBuffer, pinLargeBuffer, unpinLargeBuffer } from "../engine/large.ts";
 import { log } from "../log.ts";
@@ -367,9 +367,10 @@ export class Wal implements MutationLog {
 
   /** Reserves disk blocks up to `end` (in chunks), so the turn's write cannot fail for space. */
   #reserve(end: number): void {
-    let rc = reserve(this.#fd, this.#reservedEnd, Math.max(end - this.#reservedEnd, walReserveBytes));
+    const chunk = Math.min(walReserveBytesMax, Math.max(walReserveBytes, Math.floor(this.#fileBytes / 8)));
+    let rc = reserve(this.#fd, this.#reservedEnd, Math.max(end - this.#reservedEnd, chunk));
     if (rc === 0) {
-      this.#reservedEnd = Math.max(end, this.#reservedEnd + walReserveBytes);
+      this.#reservedEnd = Math.max(end, this.#reservedEnd + chunk);
       if (this.#refusal !== null) this.#roomAgain();
       return;
     }

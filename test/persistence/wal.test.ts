@@ -3,13 +3,14 @@
 // and a caller breaking the log's rules (batches, record limits) fails loudly, logging nothing.
 
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { InvariantError } from "../../src/assert.ts";
 import { configFromObject } from "../../src/config.ts";
-import { keyBytesMaxLimit, walBufferBytesMax, walRefsPerTurnMax } from "../../src/constants.ts";
+import { keyBytesMaxLimit, walBufferBytesMax, walRefsPerTurnMax, walReserveBytes, walReserveBytesMax } from "../../src/constants.ts";
 import { noExpiry, Store } from "../../src/engine/store.ts";
+import { loadNative } from "../../src/native/index.ts";
 import { Wal } from "../../src/persistence/wal.ts";
 import { concat, walRecord } from "./fixtures.ts";
 
@@ -333,4 +334,32 @@ describe("large values logged by reference", () => {
     expect(file(dir)).toEqual(Array.from(walRecord({ type: 0, key: "k", value: big, version: 1 })));
     expect(Array.from(readFileSync(join(dir, "wal-00000002.oswal")))).toEqual(Array.from(walRecord({ type: 0, key: "j", value: "1", version: 1 })));
   });
+});
+
+describe("disk space reserved ahead", () => {
+  // The WAL reserves (fallocate, keep size) a chunk past what it writes: 1 MiB in a new file,
+  // growing to 1/8 of the file up to 16 MiB, so a fast log makes few calls. A sparse file of the
+  // given length stands in for a file that long (its holes hold no blocks), so the blocks after
+  // one small record are the chunk.
+  for (const [length, chunk] of [
+    [0, walReserveBytes],
+    [32 << 20, 4 << 20],
+    [1 << 30, walReserveBytesMax],
+  ] as const) {
+    test(`after ${length >> 20} MiB of file the chunk is ${chunk >> 20} MiB`, async () => {
+      expect(loadNative()).toBe(true); // reserving is the native library's fallocate
+      const dir = mkdtempSync(join(tmpdir(), "osprey-wal-"));
+      dirs.push(dir);
+      const path = join(dir, "wal-00000001.oswal");
+      writeFileSync(path, "");
+      truncateSync(path, length);
+      const wal = new Wal(dir, configFromObject({ data_dir: dir, sync_policy: "os", wal_max_bytes: 2 * 1024 ** 3 }, { warn: () => {} }), 1, length);
+      wals.push(wal);
+      set(wal, "a", "1");
+      await turn();
+      const allocated = statSync(path).blocks * 512;
+      expect(allocated).toBeGreaterThanOrEqual(chunk);
+      expect(allocated).toBeLessThan(chunk + walReserveBytes);
+    });
+  }
 });
