@@ -65,6 +65,8 @@ export class Wal implements MutationLog {
   #reservedEnd: number;
   /** Writeback of the current file was started up to this offset (see #afterWrite). */
   #writebackEnd: number;
+  /** "os": the first file rotated without a sync (every later one was too), or -1. */
+  #unsyncedFrom = -1;
   #canReserve = true;
 
   /** Records of this turn not yet written (large values logged by reference excepted, see #refs). */
@@ -510,9 +512,10 @@ export class Wal implements MutationLog {
   }
 
   #afterWrite(): void {
-    // Without a sync per write, dirty pages pile up until the rotation's fdatasync writes them all
-    // while the event loop waits; started as the file grows, that sync finds little left to do.
-    if (this.policy !== "always" && this.#fileBytes - this.#writebackEnd >= walWritebackBytes) {
+    // "batch": without a sync per write, dirty pages pile up until the rotation's fdatasync writes
+    // them all while the event loop waits; started as the file grows, that sync finds little left
+    // to do. "os" never syncs at rotation, so it leaves writeback to the kernel (see rotate()).
+    if (this.policy === "batch" && this.#fileBytes - this.#writebackEnd >= walWritebackBytes) {
       startWriteback(this.#fd, this.#writebackEnd, this.#fileBytes - this.#writebackEnd);
       this.#writebackEnd = this.#fileBytes;
     }
@@ -602,10 +605,20 @@ export class Wal implements MutationLog {
       return -1;
     }
     const old = this.#fd;
-    // Not a write to retry when it fails: the kernel reports a writeback error once, so a later
-    // sync of this file would succeed over data that may be gone.
-    const rc = fdatasync(old);
-    if (rc !== 0) this.#syncFailed(this.currentName, errnoText(Math.abs(rc)));
+    if (this.policy === "os") {
+      // "os" promises nothing past the write(), so the finished file is left to the kernel's
+      // writeback like the rest: a file the next snapshot deletes before the kernel got to it
+      // never reaches the disk at all, as Redis's AOF increments under appendfsync no. Syncing it
+      // here wrote every large value twice (log + snapshot) and halved large SETs (bench/RESULTS.md).
+      // A clean shutdown syncs what is left (close()).
+      if (this.#unsyncedFrom < 0) this.#unsyncedFrom = this.#index;
+    } else {
+      // Not a write to retry when it fails: the kernel reports a writeback error once, so a later
+      // sync of this file would succeed over data that may be gone.
+      const rc = fdatasync(old);
+      if (rc !== 0) this.#syncFailed(this.currentName, errnoText(Math.abs(rc)));
+      this.#syncedLsn = this.#writtenLsn;
+    }
     try {
       ftruncateSync(old, this.#fileBytes); // gives back space reserved past the end
     } catch (e) {
@@ -613,7 +626,6 @@ export class Wal implements MutationLog {
       this.#fail(`completing ${this.currentName}: ${errorText(e)}`);
       return -1;
     }
-    this.#syncedLsn = this.#writtenLsn;
     this.#waiters.release(this.#writtenLsn);
     if (this.#syncing) this.#retired.push(old);
     else closeSync(old);
@@ -647,6 +659,26 @@ export class Wal implements MutationLog {
     log.error(`write-ahead log cannot rotate, writes go on in ${this.currentName} (${this.#rotateFailures} attempt(s), retried every ${walRetryMs} ms): ${why}${path ? ` (${path})` : ""}`);
   }
 
+  /** "os": syncs the files rotated without a sync that no snapshot has deleted since. */
+  #syncRotated(): void {
+    if (this.#unsyncedFrom < 0) return;
+    for (let i = this.#unsyncedFrom; i < this.#index; i++) {
+      let fd = -1;
+      try {
+        fd = openSync(join(this.dir, walName(i)), "r");
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "ENOENT") continue; // a snapshot covered it
+        throw e;
+      }
+      try {
+        syncFile(fd, walName(i));
+      } finally {
+        closeSync(fd);
+      }
+    }
+    this.#unsyncedFrom = -1;
+  }
+
   /** Shutdown: writes and syncs everything, releases every held reply, closes the file. */
   close(): void {
     if (this.#closed) return;
@@ -655,6 +687,7 @@ export class Wal implements MutationLog {
     if (this.#failure === null) {
       if (this.#len > 0) this.#write();
       try {
+        this.#syncRotated();
         syncFile(this.#fd, this.currentName);
         ftruncateSync(this.#fd, this.#fileBytes);
         this.#syncedLsn = this.#writtenLsn;

@@ -246,6 +246,42 @@ describe("an fdatasync that fails while the log rotates to its next file", () =>
   }, 30_000);
 });
 
+describe('sync_policy "os" leaves a rotated log file to the kernel', () => {
+  // Rotation after 64 KiB; no snapshot deletes a rotated file.
+  const config = { sync_policy: "os", wal_max_bytes: 65_536, enable_snapshot: false };
+  const value = "a".repeat(40_000);
+
+  test("rotations call no fdatasync (one that would fail stops nothing), and every write survives a restart", async () => {
+    const dir = tempDir();
+    const f = faults(".oswal");
+    let server = await start(dir, config, f.env);
+    const c = await RawClient.connect(server.port);
+    f.arm("EIO", ["fdatasync"]); // "batch" or "always" would stop here with exit 70 at the first rotation
+    for (const k of ["a", "b", "c", "d"]) expect(await c.request(`SET ${k} ${value.length}\r\n${value}\r\n`)).toBe("OK 1");
+    expect(server.proc.exitCode).toBeNull();
+    expect(JSON.parse((await c.stats()).wal_current!)).not.toBe("wal-00000001.oswal");
+    await f.clear();
+    c.close();
+    expect(await server.signal("SIGTERM")).toBe(0);
+    server = await start(dir, config);
+    const c2 = await RawClient.connect(server.port);
+    for (const k of ["a", "b", "c", "d"]) expect(await c2.request(`GET ${k}\r\n`)).toBe(`VALUE ${value.length} 1 -1\r\n${value}\r\n`);
+  }, 30_000);
+
+  test("a clean shutdown syncs the rotated files as well as the current one", async () => {
+    const dir = tempDir();
+    const f = faults(".oswal");
+    const server = await start(dir, config, f.env);
+    const c = await RawClient.connect(server.port);
+    for (const k of ["a", "b", "c"]) expect(await c.request(`SET ${k} ${value.length}\r\n${value}\r\n`)).toBe("OK 1");
+    c.close();
+    // The first fdatasync the shutdown makes fails: it must be the oldest rotated file's.
+    f.arm("EIO", ["fdatasync"], { once: true });
+    await server.signal("SIGTERM");
+    expect(server.log()).toMatch(/closing wal-0000000\d\.oswal: fdatasync wal-00000001\.oswal: EIO/);
+  }, 30_000);
+});
+
 describe("a snapshot whose file cannot be synced", () => {
   test("the snapshot fails and is counted, writes and the log go on, the next snapshot succeeds, and nothing is lost", async () => {
     const dir = tempDir();

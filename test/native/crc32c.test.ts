@@ -34,6 +34,19 @@ describe("CRC32C", () => {
     }
   });
 
+  test("native agrees with TypeScript at and around the lengths where it switches to three interleaved streams", () => {
+    // The native path runs three CRC chains over 3 × 256-byte steps and joins them; a wrong join
+    // shows exactly at these lengths, also when continued from a seed.
+    const random = rng(11);
+    const buf = new Uint8Array(5000);
+    for (let i = 0; i < buf.length; i++) buf[i] = random() * 256;
+    for (const len of [767, 768, 769, 775, 776, 1535, 1536, 1537, 2304, 3 * 256 * 5 + 7, 4999]) {
+      for (const seed of [0, 0xdeadbeef]) {
+        expect(crc32cNative(buf, 1, 1 + len, seed)).toBe(crc32cTs(buf, 1, 1 + len, seed));
+      }
+    }
+  });
+
   test("a CRC continued from a seed equals the CRC of the joined bytes", () => {
     const a = new TextEncoder().encode("hello, ");
     const b = new TextEncoder().encode("world and a longer tail to cross the eight-byte steps");
