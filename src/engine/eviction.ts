@@ -267,8 +267,12 @@ export class DecayTuner {
   #shift = shadowShiftMin;
   #best = decayFactors.length - 1;
   #round = 0;
-  /** Rounds of adoption run so far (tests watch the tuner work through it). */
-  rounds = 0;
+  #rounds = 0;
+
+  /** Rounds of adoption run so far (tests watch the tuner work through them). */
+  get rounds(): number {
+    return this.#rounds;
+  }
 
   /** The adopted setting: decay one step per this many × the keyspace's size of accesses (Infinity: none to speak of). */
   get factor(): number {
@@ -327,7 +331,7 @@ export class DecayTuner {
     }
     if (++this.#round < capacity) return;
     this.#round = 0;
-    this.rounds++;
+    this.#rounds++;
     const lead = this.#lead;
     const n = this.#disagreements;
     let best = cur;
