@@ -234,11 +234,13 @@ async function replay(s: Server, trace: Trace, volatile: boolean): Promise<{ hit
 async function inProcess(policies: EvictionPolicy[]): Promise<void> {
   const { Store } = await import("../src/engine/store.ts");
   const v = Buffer.from(value, "latin1");
+  let written = 0;
   const access = (store: InstanceType<typeof Store>, k: Buffer): boolean => {
     if (store.read(k, 0, k.length, 0) >= 0) return true;
     if (store.maxMemory !== 0 && !store.makeRoom(k.length + v.length + 64, Infinity)) throw new Error("in-process replay: a write was refused");
     // volatile-* evict only keys with an expiry: under them every key gets one, far away (the replay's clock stays at 0).
-    const expiryMs = store.evictionPolicy.startsWith("volatile-") ? volatileTtlSeconds * 1000 : -1;
+    // Each its own, as a server's clock gives them: an expiry heap item is known stale by its time.
+    const expiryMs = store.evictionPolicy.startsWith("volatile-") ? volatileTtlSeconds * 1000 + written++ : -1;
     store.set(k, 0, k.length, v, 0, v.length, expiryMs, 1, store.lookup(k, 0, k.length, 0));
     store.evictIfOver(Infinity);
     return false;

@@ -849,7 +849,9 @@ export class Store {
     if (this.#sketch !== null) {
       // TinyLFU admits or rejects the newcomer itself, so the osprey policies evict after the write
       // (evictIfOver, with the new key as the candidate); before it they only check that a victim exists.
-      if (needBytes > 0) return this.#sample() >= 0;
+      // Exactly, not by a sample: volatile-osprey's random draw from the expiry heap can meet only
+      // stale items (up to 2/3 of the heap may be) and would refuse a write with victims left.
+      if (needBytes > 0) return this.#shape.volatile ? this.#ttlCount > 0 : this.size > 0;
       this.#sketch.fit(this.size);
     }
     for (let n = 0; this.usedMemory + needBytes > limit; n++) {

@@ -256,6 +256,22 @@ describe("policies", () => {
     });
   }
 
+  test("volatile-osprey never refuses a write while keys with a TTL are left, however stale its expiry heap", () => {
+    // Rejected newcomers and evictions leave stale heap items (each key its own expiry, as a server's clock gives them).
+    const store = limited("volatile-osprey", 400_000);
+    const rank = zipfRanks(20_000, seeded(23));
+    let refused = 0;
+    for (let i = 0; i < 50_000; i++) {
+      const k = enc(`k${rank()}`);
+      if (store.read(k, 0, k.length, 0) >= 0) continue;
+      if (!store.makeRoom(k.length + value.length + 64, Infinity)) refused++;
+      else store.set(k, 0, k.length, value, 0, value.length, 1e15 + i, 1, store.lookup(k, 0, k.length, 0));
+      store.evictIfOver(Infinity);
+    }
+    expect(store.evictedTotal).toBeGreaterThan(1000);
+    expect(refused).toBe(0);
+  });
+
   test("allkeys-osprey counts its shadow caches in used memory and stays under the limit", () => {
     const store = limited("allkeys-osprey", 400_000);
     const rank = zipfRanks(20_000, seeded(22));
