@@ -3,6 +3,11 @@
 // to the memory that holds the same number of keys of the trace's shape, and prints a table.
 //
 //   bun bench/hitratio.ts [--keys 100000] [--capacity 10000] [--requests 300000] [--redis-server redis-server]
+//     [--seed 24301] [--in-process [--policies allkeys-lru,...]] [--osprey-only]
+//
+// Under volatile-* every SET carries a TTL longer than the replay. Under the osprey policies the
+// in-process table also shows the decay tuner's shadow caches (keys, bytes, counted in used_memory)
+// and the decay setting they had adopted at the end.
 //
 // How the limits are matched: the two servers count memory differently (Osprey's used_memory is
 // its documented accounting, Redis's the allocator's), so one byte figure would give them
@@ -32,7 +37,10 @@ const requests = Number(option("requests", "300000"));
 const redisBinary = option("redis-server", "redis-server");
 const valueBytes = 100;
 const batch = 32;
-const seed = 0x5eed;
+/** The traces' seed (--seed): other seeds give other traces of the same shape, to tell a policy's gain from one trace's luck. */
+const seed = Number(option("seed", String(0x5eed)));
+/** volatile-* policies: every SET carries this TTL, longer than any replay, so every key is a candidate. */
+const volatileTtlSeconds = 86_400;
 
 /** mulberry32: a small seeded generator, so every server sees the same trace. */
 function rng(s: number): () => number {
@@ -204,14 +212,15 @@ async function fill(s: Server, prefix: string, count: number): Promise<void> {
 }
 
 /** Replays a trace cache-aside, `batch` GETs at a time then SETs for their misses; the hit ratio and keys held. */
-async function replay(s: Server, trace: Trace): Promise<{ hitRatio: number; keysHeld: number }> {
+async function replay(s: Server, trace: Trace, volatile: boolean): Promise<{ hitRatio: number; keysHeld: number }> {
   let hits = 0;
   for (let i = 0; i < trace.keys.length; i += batch) {
     const keys = trace.keys.slice(i, i + batch);
     const got = await Promise.all(keys.map((k) => s.client.get(k)));
     const misses = keys.filter((_, j) => got[j] === null);
     hits += keys.length - misses.length;
-    await Promise.all(misses.map((k) => s.client.send("SET", [k, value])));
+    const ttl = volatile ? ["EX", String(volatileTtlSeconds)] : [];
+    await Promise.all(misses.map((k) => s.client.send("SET", [k, value, ...ttl])));
   }
   const keysHeld = Number(await s.client.send("DBSIZE", []));
   return { hitRatio: hits / trace.keys.length, keysHeld };
@@ -225,10 +234,14 @@ async function replay(s: Server, trace: Trace): Promise<{ hitRatio: number; keys
 async function inProcess(policies: EvictionPolicy[]): Promise<void> {
   const { Store } = await import("../src/engine/store.ts");
   const v = Buffer.from(value, "latin1");
+  let written = 0;
   const access = (store: InstanceType<typeof Store>, k: Buffer): boolean => {
     if (store.read(k, 0, k.length, 0) >= 0) return true;
     if (store.maxMemory !== 0 && !store.makeRoom(k.length + v.length + 64, Infinity)) throw new Error("in-process replay: a write was refused");
-    store.set(k, 0, k.length, v, 0, v.length, -1, 1, store.lookup(k, 0, k.length, 0));
+    // volatile-* evict only keys with an expiry: under them every key gets one, far away (the replay's clock stays at 0).
+    // Each its own, as a server's clock gives them: an expiry heap item is known stale by its time.
+    const expiryMs = store.evictionPolicy.startsWith("volatile-") ? volatileTtlSeconds * 1000 + written++ : -1;
+    store.set(k, 0, k.length, v, 0, v.length, expiryMs, 1, store.lookup(k, 0, k.length, 0));
     store.evictIfOver(Infinity);
     return false;
   };
@@ -255,7 +268,9 @@ async function inProcess(policies: EvictionPolicy[]): Promise<void> {
       store.setMemoryLimit(limit, policy);
       let hits = 0;
       for (const k of trace.keys) if (access(store, k)) hits++;
-      cells.push(`${((hits / trace.keys.length) * 100).toFixed(2)}% (${store.size})`);
+      const tuner = store.decayTuner;
+      const shadows = tuner === null ? "" : `, shadows ${tuner.keysHeld} keys / ${tuner.bytes} B, decay ×${tuner.factor}`;
+      cells.push(`${((hits / trace.keys.length) * 100).toFixed(2)}% (${store.size}${shadows})`);
     }
     console.log(`| osprey (in process) | ${policy} | ${cells.join(" | ")} |`);
   }
@@ -271,7 +286,7 @@ if (process.argv.includes("--in-process")) {
 }
 
 const runs: { server: "osprey" | "redis"; policies: string[] }[] = [
-  { server: "osprey", policies: ["allkeys-lru", "allkeys-lfu", "allkeys-random", "allkeys-osprey"] },
+  { server: "osprey", policies: ["allkeys-lru", "allkeys-lfu", "allkeys-random", "allkeys-osprey", "volatile-osprey"] },
   ...(process.argv.includes("--osprey-only") ? [] : [{ server: "redis" as const, policies: ["allkeys-lru", "allkeys-lfu", "allkeys-random"] }]),
 ];
 
@@ -289,7 +304,7 @@ for (const run of runs) {
         await s.client.send("FLUSHALL", []);
         await s.client.send("CONFIG", ["SET", "maxmemory-policy", policy]);
         await s.client.send("CONFIG", ["SET", "maxmemory", String(limit)]);
-        const r = await replay(s, trace);
+        const r = await replay(s, trace, policy.startsWith("volatile-"));
         cells.push(`${(r.hitRatio * 100).toFixed(2)}% (${r.keysHeld})`);
       }
       const row = `| ${run.server} | ${policy} | ${cells.join(" | ")} |`;

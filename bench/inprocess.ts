@@ -3,15 +3,17 @@
 // figure is stable enough to compare two versions of the code on a noisy machine.
 //
 //   ./node_modules/.bin/bun run bench/inprocess.ts [--requests 1000000] [--batch 16] [--protocol osprey|resp]
-//     [--evict-mb N]
+//     [--evict-mb N [--policy allkeys-lru]]
 //
-// --evict-mb N: SET only, at a limit of N MiB under allkeys-lru, over 65,536 keys cycled (far more
-// than N MiB holds for small N, e.g. 4): each SET then adds a key and evicts one, as
-// bench/eviction.sh's over sockets.
+// --evict-mb N: SET then GET, at a limit of N MiB under --policy (allkeys-lru unless given), over
+// 65,536 keys cycled (far more than N MiB holds for small N, e.g. 4): each SET then adds a key and
+// evicts one, as bench/eviction.sh's over sockets; each GET updates the policy's metadata (and
+// under the osprey policies its sketch and decay tuner), a hit or a miss.
 
 import { parseArgs } from "node:util";
 import { Stats, systemClock, type Context } from "../src/commands/context.ts";
 import { configFromObject } from "../src/config.ts";
+import type { EvictionPolicy } from "../src/engine/eviction.ts";
 import { Store } from "../src/engine/store.ts";
 import { Connection, type Transport } from "../src/net/connection.ts";
 import { inputBudget, outputBudget } from "../src/net/budget.ts";
@@ -23,6 +25,7 @@ const { values } = parseArgs({
     batch: { type: "string", default: "16" },
     protocol: { type: "string", default: "osprey" },
     "evict-mb": { type: "string", default: "0" },
+    policy: { type: "string", default: "allkeys-lru" },
   },
 });
 const total = Number(values.requests);
@@ -76,8 +79,8 @@ function requests(op: string, seed: number): Uint8Array[] {
   return out;
 }
 
-if (evictBytes > 0) ctx.store.setMemoryLimit(evictBytes, "allkeys-lru");
-for (const op of evictBytes > 0 ? ["set"] : ["set", "get", "incr"]) {
+if (evictBytes > 0) ctx.store.setMemoryLimit(evictBytes, values.policy as EvictionPolicy);
+for (const op of evictBytes > 0 ? ["set", "get"] : ["set", "get", "incr"]) {
   const batches = requests(op, 1);
   const rounds = Math.ceil(total / batch);
   for (let i = 0; i < 2000; i++) conn.onData(batches[i % batchesKept]!); // warm up the JIT

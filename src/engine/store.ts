@@ -11,9 +11,11 @@ import { entryHeaderBytes, putEntryHeader } from "../persistence/format.ts";
 import { entriesMax, evictKeysPerCallMax, gcHintBytesMin, gcHintIntervalMs, heapSlackItems, slabPageBytes } from "../constants.ts";
 import { ExpiryHeap } from "./expiry.ts";
 import {
+  DecayTuner,
   EvictionPool,
   FrequencySketch,
   lfuDecayed,
+  lfuDecayedPer,
   lfuIncrement,
   lfuInitial,
   policyShape,
@@ -160,6 +162,10 @@ export class Store {
   /** Counts accesses (uint32, wrapping): ages are differences, so the wrap does no harm. */
   #clock = 0;
   #sketch: FrequencySketch | null = null;
+  /** allkeys-osprey and volatile-osprey: the shadow caches that choose how fast LFU counters decay. */
+  #tuner: DecayTuner | null = null;
+  /** The hash of the key the last access looked up, while the sketch is on (computed once for it and the tuner). */
+  #touchedHash = 0;
   #pool = new EvictionPool();
   /** The entry the last insert created, while it is a candidate for admission (allkeys-osprey). */
   #lastInserted = -1;
@@ -331,6 +337,8 @@ export class Store {
   /** `lookup` for a command that reads the key (GET, MGET, EXISTS, TTL, …): also counts a hit or a miss. */
   read(kb: Uint8Array, ks: number, ke: number, nowMs: number): number {
     const id = this.lookup(kb, ks, ke, nowMs);
+    // The shadow caches model reads, where hits are defined; a write after a miss is no second request.
+    if (this.#tuner !== null) this.#tuner.access(this.#touchedHash, this.size, this.#sketch!);
     // A miss is -1, whose sign bit picks the misses' slot: counting costs one increment and no branch.
     this.reads[id >>> 31]!++;
     return id;
@@ -621,7 +629,10 @@ export class Store {
     this.#pool.clear();
     this.#lastInserted = -1;
     // Frequencies of keys that no longer exist would only mislead admission.
-    if (this.#sketch !== null) this.#sketch = new FrequencySketch(0);
+    if (this.#sketch !== null) {
+      this.#sketch = new FrequencySketch(0);
+      this.#tuner = new DecayTuner();
+    }
   }
 
   /**
@@ -762,8 +773,13 @@ export class Store {
       (this.#large.length + this.#freeIds.length) * listSlotBytes +
       this.#table.bytes +
       this.#heap.bytes +
-      (this.#sketch === null ? 0 : this.#sketch.bytes)
+      (this.#sketch === null ? 0 : this.#sketch.bytes + this.#tuner!.bytes)
     );
+  }
+
+  /** The osprey policies' decay tuner (its adopted setting, its shadows' keys and bytes), or null under other policies. */
+  get decayTuner(): DecayTuner | null {
+    return this.#tuner;
   }
 
   /** max_memory_bytes in force; 0 = no limit. */
@@ -804,8 +820,13 @@ export class Store {
       this.#lfu.fill(lfuInitial, 0, this.#highWater);
     }
     this.#pool.clear();
-    if (this.#tracking && this.#shape.rank === Rank.Osprey) this.#sketch ??= new FrequencySketch(this.size);
-    else this.#sketch = null;
+    if (this.#tracking && this.#shape.rank === Rank.Osprey) {
+      this.#sketch ??= new FrequencySketch(this.size);
+      this.#tuner ??= new DecayTuner();
+    } else {
+      this.#sketch = null;
+      this.#tuner = null;
+    }
   }
 
   /** A write was refused for memory: counted here with the rest of the memory numbers. */
@@ -828,7 +849,9 @@ export class Store {
     if (this.#sketch !== null) {
       // TinyLFU admits or rejects the newcomer itself, so the osprey policies evict after the write
       // (evictIfOver, with the new key as the candidate); before it they only check that a victim exists.
-      if (needBytes > 0) return this.#sample() >= 0;
+      // Exactly, not by a sample: volatile-osprey's random draw from the expiry heap can meet only
+      // stale items (up to 2/3 of the heap may be) and would refuse a write with victims left.
+      if (needBytes > 0) return this.#shape.volatile ? this.#ttlCount > 0 : this.size > 0;
       this.#sketch.fit(this.size);
     }
     for (let n = 0; this.usedMemory + needBytes > limit; n++) {
@@ -848,10 +871,10 @@ export class Store {
   #touch(id: number, kb: Uint8Array, ks: number, ke: number): void {
     const clock = (this.#clock = (this.#clock + 1) >>> 0);
     const sketch = this.#sketch;
-    if (sketch !== null) sketch.add(id >= 0 ? this.#hash[id]! : this.#table.hash(kb, ks, ke));
+    if (sketch !== null) sketch.add((this.#touchedHash = id >= 0 ? this.#hash[id]! : this.#table.hash(kb, ks, ke)));
     if (id < 0) return;
     if (this.#shape.rank === Rank.Lfu || this.#shape.rank === Rank.Osprey) {
-      const c = lfuDecayed(this.#lfu[id]!, (clock - this.#stamp[id]!) >>> 0);
+      const c = this.#decayedLfu(id, (clock - this.#stamp[id]!) >>> 0);
       this.#lfu[id] = lfuIncrement(c, Math.random());
     }
     this.#stamp[id] = clock;
@@ -863,10 +886,17 @@ export class Store {
     switch (this.#shape.rank) {
       case Rank.Lfu:
       case Rank.Osprey: // victims by the key's own counter; the sketch decides admission
-        return (255 - lfuDecayed(this.#lfu[id]!, idle)) * 2 ** 32 + idle;
+        return (255 - this.#decayedLfu(id, idle)) * 2 ** 32 + idle;
       default:
         return idle;
     }
+  }
+
+  /** Entry `id`'s LFU counter after `idle` accesses: Redis's slow decay, or under the osprey policies the tuner's. */
+  #decayedLfu(id: number, idle: number): number {
+    const factor = this.#tuner === null ? Infinity : this.#tuner.factor;
+    if (factor === Infinity) return lfuDecayed(this.#lfu[id]!, idle);
+    return lfuDecayedPer(this.#lfu[id]!, idle, Math.max(1, this.size * factor));
   }
 
   /**

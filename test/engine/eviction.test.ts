@@ -2,7 +2,7 @@
 // used memory, and what each policy evicts (with each eviction logged as a delete).
 
 import { describe, expect, test } from "bun:test";
-import { EvictionPool, FrequencySketch, lfuDecayed, lfuIncrement, lfuInitial, poolSize } from "../../src/engine/eviction.ts";
+import { DecayTuner, decayFactors, EvictionPool, FrequencySketch, lfuDecayed, lfuDecayedPer, lfuIncrement, lfuInitial, poolSize, shadowKeysMax } from "../../src/engine/eviction.ts";
 import { noExpiry, nullLog, Store, type MutationLog } from "../../src/engine/store.ts";
 import type { EvictionPolicy } from "../../src/engine/eviction.ts";
 import { rng as seeded } from "../support/rng.ts";
@@ -11,10 +11,10 @@ const enc = (s: string) => Buffer.from(s, "latin1");
 const value = Buffer.alloc(100, 0x76);
 const entryBytes = 8 + value.length + 64;
 
-/** A cache-aside access as a server does it: look the key up, and on a miss write it after making room. */
+/** A cache-aside access as a server does it: read the key (a GET), and on a miss write it after making room. */
 function access(store: Store, key: string, expiryMs = noExpiry): boolean {
   const k = enc(key);
-  if (store.lookup(k, 0, k.length, 0) >= 0) return true;
+  if (store.read(k, 0, k.length, 0) >= 0) return true;
   if (store.maxMemory !== 0 && !store.makeRoom(k.length + value.length + 64, Infinity)) return false;
   store.set(k, 0, k.length, value, 0, value.length, expiryMs, 1, store.lookup(k, 0, k.length, 0));
   store.evictIfOver(Infinity);
@@ -47,11 +47,11 @@ describe("FrequencySketch", () => {
   });
 
   test("counters saturate at 15 and all halve after ten increments per expected key", () => {
-    const sketch = new FrequencySketch(0);
+    const sketch = new FrequencySketch(5000);
     for (let i = 0; i < 40; i++) sketch.add(12345);
     expect(sketch.estimate(12345)).toBe(15);
     // Others' increments trigger the halving: the hot key's count fades.
-    for (let i = 0; i < 1024 * 10; i++) sketch.add(i * 7919 + 1);
+    for (let i = 0; i < 5000 * 10; i++) sketch.add(i * 7919 + 1);
     expect(sketch.estimate(12345)).toBeLessThan(15);
   });
 });
@@ -77,6 +77,67 @@ describe("LFU counter", () => {
     expect(lfuIncrement(255, 0)).toBe(255);
     expect(lfuDecayed(10, 3 * 2 ** 20)).toBe(7);
     expect(lfuDecayed(2, 5 * 2 ** 20)).toBe(0);
+  });
+});
+
+/** Zipf(0.99) ranks over n keys by inverting the CDF, from the seeded `rng`. */
+function zipfRanks(n: number, rng: () => number): () => number {
+  const cdf = new Float64Array(n);
+  let sum = 0;
+  for (let i = 0; i < n; i++) cdf[i] = sum += 1 / (i + 1) ** 0.99;
+  return () => {
+    const u = rng() * sum;
+    let lo = 0;
+    let hi = n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cdf[mid]! < u) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+}
+
+/** A key's 32-bit hash as the store would give it: any fixed scramble of its number will do. */
+const hashOf = (n: number) => Math.imul(n ^ 0x5bd1e995, 0x9e3779b1) ^ (n >>> 7);
+
+describe("DecayTuner", () => {
+  // Drives the tuner as the store does on every read: the sketch counts the read, then the tuner sees it.
+  function drive(tuner: DecayTuner, sketch: FrequencySketch, keys: number, reads: number, rank: () => number, offset: number) {
+    for (let i = 0; i < reads; i++) {
+      const h = hashOf(rank() + offset);
+      sketch.add(h);
+      tuner.access(h, keys, sketch);
+    }
+  }
+
+  test("keeps the slow decay on a stable Zipf workload", () => {
+    const tuner = new DecayTuner();
+    const keys = 8000;
+    const sketch = new FrequencySketch(keys);
+    drive(tuner, sketch, keys, 400_000, zipfRanks(80_000, seeded(11)), 0);
+    expect(tuner.rounds).toBeGreaterThan(20);
+    expect(tuner.factor).toBe(Infinity);
+  });
+
+  test("adopts the fast decay once the hot set moves, and holds at most shadowKeysMax keys per shadow", () => {
+    const tuner = new DecayTuner();
+    const keys = 8000;
+    const sketch = new FrequencySketch(keys);
+    const rank = zipfRanks(80_000, seeded(12));
+    drive(tuner, sketch, keys, 100_000, rank, 0);
+    expect(tuner.factor).toBe(Infinity);
+    // Every 50k reads the popularity order moves on to another 16k keys.
+    for (let phase = 1; phase <= 4; phase++) drive(tuner, sketch, keys, 50_000, rank, phase * 16_000);
+    expect(tuner.factor).toBe(decayFactors[0]!);
+    expect(tuner.keysHeld).toBeLessThanOrEqual(decayFactors.length * shadowKeysMax);
+    expect(tuner.keysHeld).toBeGreaterThan(0);
+  });
+
+  test("a decay period counts down the counter once per period of idleness", () => {
+    expect(lfuDecayedPer(10, 2999, 1000)).toBe(8);
+    expect(lfuDecayedPer(3, 10_000, 1000)).toBe(0);
+    expect(lfuDecayedPer(10, 3 * 2 ** 20, Infinity)).toBe(lfuDecayed(10, 3 * 2 ** 20));
   });
 });
 
@@ -170,6 +231,57 @@ describe("policies", () => {
     const osprey = survivors("allkeys-osprey");
     expect(lru).toBeLessThan(hotKeys / 10);
     expect(osprey).toBeGreaterThan(hotKeys / 3);
+  });
+
+  for (const policy of ["allkeys-osprey", "volatile-osprey"] as const) {
+    test(`${policy} follows a hot set that moves: it adopts the fast decay and holds the new hot keys`, () => {
+      // A cache of ~2,000 keys under Zipf reads over 20,000; every 30,000 reads the hot set moves by 4,000 keys.
+      // A key with a TTL costs more (its expiry and heap item): volatile-osprey gets the room for as many keys.
+      const store = limited(policy, policy === "volatile-osprey" ? 480_000 : 400_000);
+      const expiryMs = policy === "volatile-osprey" ? 1e15 : noExpiry;
+      const rank = zipfRanks(20_000, seeded(21));
+      const phases = 5;
+      let lastHits = 0;
+      for (let phase = 0; phase < phases; phase++) {
+        let hits = 0;
+        for (let i = 0; i < 30_000; i++) if (access(store, `k${(rank() + phase * 4000) % 20_000}`, expiryMs)) hits++;
+        lastHits = hits;
+      }
+      expect(store.decayTuner!.factor).toBe(decayFactors[0]!);
+      // The last phase's 50 hottest keys are held, and its hit ratio is what a settled cache reaches here.
+      let held = 0;
+      for (let r = 0; r < 50; r++) if (has(store, `k${(r + (phases - 1) * 4000) % 20_000}`)) held++;
+      expect(held).toBe(50);
+      expect(lastHits / 30_000).toBeGreaterThan(0.6);
+    });
+  }
+
+  test("volatile-osprey never refuses a write while keys with a TTL are left, however stale its expiry heap", () => {
+    // Rejected newcomers and evictions leave stale heap items (each key its own expiry, as a server's clock gives them).
+    const store = limited("volatile-osprey", 400_000);
+    const rank = zipfRanks(20_000, seeded(23));
+    let refused = 0;
+    for (let i = 0; i < 50_000; i++) {
+      const k = enc(`k${rank()}`);
+      if (store.read(k, 0, k.length, 0) >= 0) continue;
+      if (!store.makeRoom(k.length + value.length + 64, Infinity)) refused++;
+      else store.set(k, 0, k.length, value, 0, value.length, 1e15 + i, 1, store.lookup(k, 0, k.length, 0));
+      store.evictIfOver(Infinity);
+    }
+    expect(store.evictedTotal).toBeGreaterThan(1000);
+    expect(refused).toBe(0);
+  });
+
+  test("allkeys-osprey counts its shadow caches in used memory and stays under the limit", () => {
+    const store = limited("allkeys-osprey", 400_000);
+    const rank = zipfRanks(20_000, seeded(22));
+    for (let i = 0; i < 60_000; i++) {
+      access(store, `k${rank()}`);
+      expect(store.usedMemory).toBeLessThanOrEqual(400_000);
+    }
+    expect(store.decayTuner!.bytes).toBeGreaterThan(0);
+    store.setMemoryLimit(400_000, "allkeys-lru");
+    expect(store.decayTuner).toBeNull();
   });
 
   test("allkeys-osprey lets a new hot set in once the old one is no longer read", () => {
