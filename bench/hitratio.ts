@@ -22,6 +22,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { RedisClient, type Subprocess } from "bun";
 import type { EvictionPolicy } from "../src/engine/eviction.ts";
+import { zipf } from "./lib/zipf.ts";
 
 const host = "127.0.0.1";
 const projectDir = resolve(import.meta.dir, "..");
@@ -49,25 +50,6 @@ function rng(s: number): () => number {
     let t = Math.imul(s ^ (s >>> 15), 1 | s);
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Zipf(α) ranks over n keys by inverting the CDF (binary search). */
-function zipf(n: number, alpha: number, random: () => number): () => number {
-  const cdf = new Float64Array(n);
-  let sum = 0;
-  for (let i = 0; i < n; i++) cdf[i] = sum += 1 / (i + 1) ** alpha;
-  for (let i = 0; i < n; i++) cdf[i]! /= sum;
-  return () => {
-    const u = random();
-    let lo = 0;
-    let hi = n - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (cdf[mid]! < u) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
   };
 }
 

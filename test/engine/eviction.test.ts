@@ -6,6 +6,7 @@ import { DecayTuner, decayFactors, EvictionPool, FrequencySketch, lfuDecayed, lf
 import { noExpiry, nullLog, Store, type MutationLog } from "../../src/engine/store.ts";
 import type { EvictionPolicy } from "../../src/engine/eviction.ts";
 import { rng as seeded } from "../support/rng.ts";
+import { zipf } from "../../bench/lib/zipf.ts";
 
 const enc = (s: string) => Buffer.from(s, "latin1");
 const value = Buffer.alloc(100, 0x76);
@@ -80,24 +81,6 @@ describe("LFU counter", () => {
   });
 });
 
-/** Zipf(0.99) ranks over n keys by inverting the CDF, from the seeded `rng`. */
-function zipfRanks(n: number, rng: () => number): () => number {
-  const cdf = new Float64Array(n);
-  let sum = 0;
-  for (let i = 0; i < n; i++) cdf[i] = sum += 1 / (i + 1) ** 0.99;
-  return () => {
-    const u = rng() * sum;
-    let lo = 0;
-    let hi = n - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (cdf[mid]! < u) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  };
-}
-
 /** A key's 32-bit hash as the store would give it: any fixed scramble of its number will do. */
 const hashOf = (n: number) => Math.imul(n ^ 0x5bd1e995, 0x9e3779b1) ^ (n >>> 7);
 
@@ -115,7 +98,7 @@ describe("DecayTuner", () => {
     const tuner = new DecayTuner();
     const keys = 8000;
     const sketch = new FrequencySketch(keys);
-    drive(tuner, sketch, keys, 400_000, zipfRanks(80_000, seeded(11)), 0);
+    drive(tuner, sketch, keys, 400_000, zipf(80_000, 0.99, seeded(11)), 0);
     expect(tuner.rounds).toBeGreaterThan(20);
     expect(tuner.factor).toBe(Infinity);
   });
@@ -124,7 +107,7 @@ describe("DecayTuner", () => {
     const tuner = new DecayTuner();
     const keys = 8000;
     const sketch = new FrequencySketch(keys);
-    const rank = zipfRanks(80_000, seeded(12));
+    const rank = zipf(80_000, 0.99, seeded(12));
     drive(tuner, sketch, keys, 100_000, rank, 0);
     expect(tuner.factor).toBe(Infinity);
     // Every 50k reads the popularity order moves on to another 16k keys.
@@ -239,7 +222,7 @@ describe("policies", () => {
       // A key with a TTL costs more (its expiry and heap item): volatile-osprey gets the room for as many keys.
       const store = limited(policy, policy === "volatile-osprey" ? 480_000 : 400_000);
       const expiryMs = policy === "volatile-osprey" ? 1e15 : noExpiry;
-      const rank = zipfRanks(20_000, seeded(21));
+      const rank = zipf(20_000, 0.99, seeded(21));
       const phases = 5;
       let lastHits = 0;
       for (let phase = 0; phase < phases; phase++) {
@@ -259,7 +242,7 @@ describe("policies", () => {
   test("volatile-osprey never refuses a write while keys with a TTL are left, however stale its expiry heap", () => {
     // Rejected newcomers and evictions leave stale heap items (each key its own expiry, as a server's clock gives them).
     const store = limited("volatile-osprey", 400_000);
-    const rank = zipfRanks(20_000, seeded(23));
+    const rank = zipf(20_000, 0.99, seeded(23));
     let refused = 0;
     for (let i = 0; i < 50_000; i++) {
       const k = enc(`k${rank()}`);
@@ -274,7 +257,7 @@ describe("policies", () => {
 
   test("allkeys-osprey counts its shadow caches in used memory and stays under the limit", () => {
     const store = limited("allkeys-osprey", 400_000);
-    const rank = zipfRanks(20_000, seeded(22));
+    const rank = zipf(20_000, 0.99, seeded(22));
     for (let i = 0; i < 60_000; i++) {
       access(store, `k${rank()}`);
       expect(store.usedMemory).toBeLessThanOrEqual(400_000);
