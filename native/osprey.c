@@ -458,6 +458,13 @@ static void pace_writeback(int fd, off_t written, struct writeback *w) {
   w->dropped = to;
 }
 
+/* Sets process `pid`'s scheduling policy (SCHED_IDLE or SCHED_OTHER, which take priority 0): 0 or -1. */
+static int set_policy(pid_t pid, int policy) {
+  struct sched_param none;
+  memset(&none, 0, sizeof none);
+  return sched_setscheduler(pid, policy, &none);
+}
+
 static void snapshot_child(const double *d, double now_ms) {
   int fd = (int)d[SD_FD];
   const int32_t *key_len = (const int32_t *)(uintptr_t)d[SD_KEY_LEN];
@@ -603,11 +610,7 @@ int32_t osprey_snapshot_fork(const double *d, double now_ms, const double *p, in
    * it back to SCHED_OTHER at nice 19 after a while (osprey_snapshot_unidle), which the scheduler
    * never starves. */
   if (nice(19) == -1) { /* errno set, priority unchanged: not fatal */ }
-  if (idle) {
-    struct sched_param none_param;
-    memset(&none_param, 0, sizeof none_param);
-    sched_setscheduler(0, SCHED_IDLE, &none_param);
-  }
+  if (idle) set_policy(0, SCHED_IDLE);
   syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, (2 << 13) | 7 /* best effort, lowest */);
   int fd = (int)d[SD_FD];
   close_fds_but(fd, p == NULL ? -1 : (int)p[PD_DIR_FD]);
@@ -629,9 +632,7 @@ int32_t osprey_can_unidle(void) {
 
 /** Raises child `pid` from SCHED_IDLE to SCHED_OTHER, keeping its nice 19. Returns 0 or an errno. */
 int32_t osprey_snapshot_unidle(int32_t pid) {
-  struct sched_param none_param;
-  memset(&none_param, 0, sizeof none_param);
-  return sched_setscheduler((pid_t)pid, SCHED_OTHER, &none_param) == 0 ? 0 : errno;
+  return set_policy((pid_t)pid, SCHED_OTHER) == 0 ? 0 : errno;
 }
 
 #else
