@@ -140,9 +140,11 @@ export const gcHintIntervalMs = 5000;
  * Under max_memory_bytes the sweeper's tick runs a GC when the process's RSS is past its baseline
  * (the runtime and its buffers, measured at start) plus this many times the limit (server.ts
  * `rssGuard`): below 1.15, the bound the memory limit aims at for RSS under sustained eviction,
- * so that the garbage made between two ticks (SETs at 250k/s here) still fits under it.
+ * so that the garbage made between two ticks (SETs at 250k/s here) still fits under it, and above
+ * 1.0 by enough that RSS at the limit (baseline + used memory, which counts a little the baseline
+ * already held) is not over it before any garbage: at 1.05 it was, and the guard ran a GC every tick.
  */
-export const rssGcLimitFactor = 1.05;
+export const rssGcLimitFactor = 1.1;
 /** A guard's GC that gives back less than this share of the limit did not help: the next waits rssGcRetryMs, doubling up to gcHintIntervalMs. */
 export const rssGcFreedMin = 1 / 32;
 export const rssGcRetryMs = 1000;

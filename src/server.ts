@@ -149,9 +149,12 @@ export async function startServer(config: Config, options: { repair?: boolean; c
  * can be well past the limit (1.3-2.9 × the bound in bench/eviction.sh). Each tick reads the
  * process's RSS (a few µs) and, when it is past its baseline (the runtime and its buffers,
  * measured at start) plus rssGcLimitFactor × the limit, runs a full GC (7-10 ms for 300k keys).
- * When a GC gives back less than rssGcFreedMin of the limit (what holds RSS is not garbage: client
- * buffers, a snapshot's), the next waits rssGcRetryMs, then twice as long each time up to
- * gcHintIntervalMs, so a server over for other reasons does not stall every tick.
+ * A GC that brings RSS back under that line helped, however little it freed: at the limit RSS
+ * sits just under the line (baseline + used memory) and each tick's garbage lifts it just over,
+ * so judging by bytes freed alone backed off for seconds while garbage piled up past the bound.
+ * When a GC neither gets under the line nor gives back rssGcFreedMin of the limit (what holds RSS
+ * is not garbage: client buffers, a snapshot's), the next waits rssGcRetryMs, then twice as long
+ * each time up to gcHintIntervalMs, so a server over for other reasons does not stall every tick.
  */
 function rssGuard(store: Store): () => void {
   const baseRss = Math.max(0, process.memoryUsage.rss() - store.usedMemory);
@@ -160,11 +163,13 @@ function rssGuard(store: Store): () => void {
   return () => {
     if (store.maxMemory === 0) return;
     const rss = process.memoryUsage.rss();
-    if (rss <= baseRss + store.maxMemory * rssGcLimitFactor) return;
+    const line = baseRss + store.maxMemory * rssGcLimitFactor;
+    if (rss <= line) return;
     const now = performance.now();
     if (now < nextMs) return;
     Bun.gc(true);
-    const helped = rss - process.memoryUsage.rss() >= store.maxMemory * rssGcFreedMin;
+    const after = process.memoryUsage.rss();
+    const helped = after <= line || rss - after >= store.maxMemory * rssGcFreedMin;
     waitMs = helped ? 0 : Math.min(gcHintIntervalMs, Math.max(rssGcRetryMs, waitMs * 2));
     nextMs = now + waitMs;
   };
