@@ -97,6 +97,10 @@ const metadataBytesPerId = 4 * 5 + 8 * 2 + 4 + 1;
  * keep out the keys asked for now: the shifting trace of bench/hitratio.ts).
  */
 const admissionFadeFactor = 1;
+/** Widest window of consecutive slots one eviction sample walks (a table far emptier than its load factor: it never shrinks). */
+const sampleWindowSlotsMax = 64;
+/** Windows one eviction draws before random draws make up the samples it lacks. */
+const sampleWindowsMax = 4;
 /** Sampling rounds one eviction may take when every pooled candidate turned out stale. */
 const victimRoundsMax = 16;
 /** What one slot of a JS array of ids or buffers costs (a pointer or a small integer). */
@@ -985,28 +989,34 @@ export class Store {
   }
 
   /**
-   * allkeys-*: offers the pool the ids of consecutive slots of the hash table from a random one, up
-   * to samplesPerEviction ids or ten times as many slots looked at (Redis's dictGetSomeKeys). One
-   * random draw and a run of neighbouring slots instead of a random slot per sample; random draws
-   * make up what the run did not find.
+   * allkeys-*: offers the pool the ids held in a window of consecutive slots of the hash table from
+   * a random one, the window as wide as is expected to hold samplesPerEviction ids (as Redis's
+   * dictGetSomeKeys walks neighbouring buckets: one random draw, slots that share cache lines).
+   * A window of fixed width offers every id as likely; walking on until enough ids were found did
+   * not: it favoured the ids right after empty runs, evicting them widened the runs, and after 5M
+   * evicting SETs at load 0.33 the table had holes of ~40k slots (probes grew long, and samples
+   * walked them). Windows are drawn until enough ids were offered, then random draws make up the rest.
    */
   #sampleConsecutive(pool: EvictionPool): void {
     const table = this.#table;
     const span = table.slotSpan;
-    let at = Math.floor(Math.random() * span);
+    const size = this.size;
+    if (size === 0) return;
+    const width = Math.min(sampleWindowSlotsMax, Math.ceil((samplesPerEviction * span) / size));
     let found = 0;
-    for (let steps = 0; found < samplesPerEviction && steps < samplesPerEviction * 10; steps++) {
-      const id = table.idAt(at);
-      if (id >= 0) {
-        pool.offer(id, this.#score(id), this.#stamp[id]!);
-        found++;
+    for (let w = 0; found < samplesPerEviction && w < sampleWindowsMax; w++) {
+      let at = Math.floor(Math.random() * span);
+      for (let n = 0; n < width; n++) {
+        const id = table.idAt(at);
+        if (id >= 0) {
+          pool.offer(id, this.#score(id), this.#stamp[id]!);
+          found++;
+        }
+        if (++at === span) at = 0;
       }
-      if (++at === span) at = 0;
     }
-    // A sparse table (it never shrinks: a few keys left in many slots) can hide every id from a run
-    // of slots: the random draw that finds a held slot wherever it is, as many times.
-    for (let n = found; n < samplesPerEviction && this.size > 0; n++) {
-      const id = this.#table.randomId(Math.random());
+    for (let n = found; n < samplesPerEviction; n++) {
+      const id = table.randomId(Math.random());
       if (id < 0) break;
       pool.offer(id, this.#score(id), this.#stamp[id]!);
     }

@@ -308,6 +308,23 @@ describe("scan", () => {
     for (let i = 0; i < 100; i++) expect(ids.has(t.table.randomId(i / 100))).toBe(true);
   });
 
+  test("randomId picks every id about as often, also the ids right after long empty runs", () => {
+    // 300 keys, most of them then deleted from the top of the id range: what is left sits in
+    // scattered runs with wide gaps between, where "the first held slot after a random one" would
+    // pick an id behind a gap many times as often as one inside a run.
+    const t = new Keys();
+    for (let i = 0; i < 300; i++) t.add(`u${i}`);
+    for (let id = 100; id < 300; id++) t.remove(id);
+    expect(t.table.resizing).toBe(false);
+    const picks = new Int32Array(100);
+    const draws = 200_000;
+    const random = rng(7);
+    for (let i = 0; i < draws; i++) picks[t.table.randomId(random())]!++;
+    const expected = draws / 100; // 2000 each, a standard deviation of ~45
+    expect(Math.min(...picks)).toBeGreaterThan(expected * 0.8);
+    expect(Math.max(...picks)).toBeLessThan(expected * 1.2);
+  });
+
   test("idAt over slotSpan gives every id held exactly once, also while the table doubles", () => {
     const t = new Keys();
     const ids = new Set<number>();
