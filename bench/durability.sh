@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Snapshot and recovery figures for 1M keys × 100 B, Osprey and redis-server in one session.
-#   1. Osprey: preload, GET p99 idle, GET p99 while snapshots run back to back, the snapshot's
-#      work and longest slice (STATS), then kill -9 and time the recovery (snapshot + WAL).
-#   2. Redis: the same keys, then restart from RDB and from AOF and read their load times.
+#   1. Osprey: preload, GET and SET (throughput, p99) idle and while snapshots run back to back,
+#      the snapshot's work and longest slice (STATS), then kill -9 and time the recovery.
+#   2. Redis: the same keys and loads around BGSAVE, then restart from RDB and from AOF and read
+#      their load times.
 # Usage: [SNAPSHOT_FORK=false] bench/durability.sh [keys]. Needs redis-server. Takes about two minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,7 +16,10 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 
-stat() { printf 'STATS\r\n' | nc -q1 127.0.0.1 "$oport" | tr -d '\r' | grep "^$1=" | cut -d= -f2; }
+stat() { printf 'STATS\r\n' | nc -q1 127.0.0.1 "$oport" | tr -d '\r' | grep "^$1=" | head -1 | cut -d= -f2; }
+# Waits until no snapshot (Osprey) or BGSAVE (Redis) runs, so that "idle" is idle.
+osnap_wait() { while [ "$(stat snapshot_in_progress)" != 0 ]; do sleep 0.2; done; }
+rsave_wait() { while redis-cli -p "$rport" info persistence | grep -q 'rdb_bgsave_in_progress:1'; do sleep 0.2; done; }
 load() { # port protocol op duration [extra]
   $bun run bench/bench.ts --port "$1" --protocol "$2" --op "$3" --clients 50 --pipeline 1 --value-size 100 \
     --keyspace "$keys" --duration "$4" --warmup 1 --json ${5:-} 2>/dev/null | tail -1
@@ -37,7 +41,14 @@ echo "GET idle:             $(p99 "$idle")"
 during=$(load "$oport" osprey get 5)
 wait $snapper
 echo "GET during snapshots: $(p99 "$during")"
-sleep 2
+osnap_wait
+sidle=$(load "$oport" osprey set 5)
+echo "SET idle:             $(p99 "$sidle")"
+( end=$((SECONDS + 7)); while [ $SECONDS -lt $end ]; do printf 'SNAPSHOT\r\n' | nc -q1 127.0.0.1 "$oport" >/dev/null; sleep 0.05; done ) & snapper=$!
+sduring=$(load "$oport" osprey set 5)
+wait $snapper
+echo "SET during snapshots: $(p99 "$sduring")"
+osnap_wait
 echo "snapshots: $(stat snapshots_total), last: $(stat last_snapshot_keys) keys, $(stat last_snapshot_bytes) bytes, work $(stat last_snapshot_work_ms) ms, longest slice $(stat last_snapshot_longest_slice_ms) ms, wall $(stat last_snapshot_duration_ms) ms (under load)"
 printf 'SNAPSHOT\r\n' | nc -q1 127.0.0.1 "$oport" >/dev/null; sleep 3
 echo "idle snapshot: work $(stat last_snapshot_work_ms) ms, longest slice $(stat last_snapshot_longest_slice_ms) ms, wall $(stat last_snapshot_duration_ms) ms"
@@ -61,7 +72,14 @@ echo "GET idle:             $(p99 "$ridle")"
 rduring=$(load "$rport" resp get 5)
 wait $snapper
 echo "GET during BGSAVE:    $(p99 "$rduring")"
-sleep 3
+rsave_wait
+rsidle=$(load "$rport" resp set 5)
+echo "SET idle:             $(p99 "$rsidle")"
+( end=$((SECONDS + 7)); while [ $SECONDS -lt $end ]; do redis-cli -p "$rport" bgsave >/dev/null 2>&1; sleep 0.2; done ) & snapper=$!
+rsduring=$(load "$rport" resp set 5)
+wait $snapper
+echo "SET during BGSAVE:    $(p99 "$rsduring")"
+rsave_wait
 redis-cli -p "$rport" save >/dev/null
 redis-cli -p "$rport" shutdown nosave >/dev/null 2>&1 || true
 sleep 1

@@ -751,6 +751,15 @@ export class Store {
     };
   }
 
+  /**
+   * A forked snapshot child shares the keyspace's memory from now on (true) or no longer (false):
+   * meanwhile overwrites move entries into fresh slab pages instead of writing into shared ones.
+   */
+  shareWithChild(on: boolean): void {
+    if (on) this.#slab.share();
+    else this.#slab.unshare();
+  }
+
   /** Bytes `encodeEntry` writes for `id`. */
   entryBytes(id: number): number {
     return entryHeaderBytes + this.#keyLen[id]! + this.#valueLen[id]!;
@@ -1101,7 +1110,8 @@ export class Store {
     const page = this.#page[id]!;
     const now = this.#keyLen[id]! + this.#valueLen[id]!;
     // A large entry's buffer never changes once written (engine/large.ts): a new value gets a new one.
-    return page >= 0 && !isLarge(bytes) && sizeClass(now) === sizeClass(bytes);
+    // A page shared with a snapshot child is not written into: the entry moves (Slab.share).
+    return page >= 0 && !isLarge(bytes) && sizeClass(now) === sizeClass(bytes) && !this.#slab.isShared(page);
   }
 
   #place(id: number, bytes: number): void {

@@ -203,6 +203,7 @@ export class Snapshotter {
     }
     this.#forked = true;
     this.#child = pid;
+    this.#store.shareWithChild(true);
     this.#unidleAtMs = this.#idle ? started + snapshotIdleMaxMs : Infinity;
     this.#childPoll = setInterval(this.#childCheck, snapshotChildPollMs);
     return true;
@@ -216,6 +217,7 @@ export class Snapshotter {
     this.#childPoll = null;
     const pid = this.#child;
     this.#child = 0;
+    this.#store.shareWithChild(false);
     if (!this.#running) return this.#closeFile(); // abandoned (shutdown) meanwhile
     if (status !== 0) return this.#abandon(`the snapshot child ${pid} ${childFailure(status)}`);
     // The child renamed the file and wrote the manifest; the descriptor still reads it.

@@ -157,6 +157,26 @@ describe("Slab pages coming back", () => {
     expect(slab.bytesReserved).toBe(2 * slabPageBytes);
   });
 
+  test("while shared with a snapshot child, blocks come only from pages made since, and freed ones wait until unshared", () => {
+    const slab = new Slab();
+    const hs = fill(slab, size, perPage + 10); // page 0 full, page 1 (current) with room
+    slab.free(hs[5]!, size); // a free block on page 0
+    slab.share();
+    expect(slab.isShared(0)).toBe(true);
+    expect(slab.isShared(1)).toBe(true);
+    const h = slab.alloc(size);
+    expect(pageOf(h)).toBe(2); // neither the current page's room nor page 0's free block
+    expect(slab.isShared(2)).toBe(false);
+    slab.free(hs[perPage]!, size); // a block of shared page 1, freed meanwhile
+    expect(pageOf(slab.alloc(size))).toBe(2);
+    slab.unshare();
+    expect(slab.isShared(0)).toBe(false);
+    fill(slab, size, perPage - 2); // fills page 2
+    // Unshared, the freed blocks of the old pages are taken again before any new page.
+    expect([hs[5], hs[perPage]]).toContain(slab.alloc(size));
+    expect(slab.bytesReserved).toBe(3 * slabPageBytes);
+  });
+
   test("planning marks nothing until a page's worth was freed, nor when the class has little room to spare", () => {
     const slab = new Slab();
     const hs = fill(slab, size, 4 * perPage);

@@ -98,6 +98,30 @@ describe("insert and overwrite", () => {
     expect(store.size).toBe(1);
   });
 
+  test("while a snapshot child shares the memory, an overwrite moves the entry to a fresh page and later ones stay there", () => {
+    const store = new Store();
+    const id = put(store, "k", "abcdefghij");
+    const other = put(store, "o", "0123456789");
+    const buf = store.buffer(id);
+    store.shareWithChild(true);
+    expect(put(store, "k", "ABCDEFGHIJ", noExpiry, 2)).toBe(id);
+    const moved = store.buffer(id);
+    expect(moved).not.toBe(buf);
+    expect(valueOf(store, id)).toBe("ABCDEFGHIJ");
+    expect(store.version(id)).toBe(2);
+    expect(valueOf(store, other)).toBe("0123456789");
+    // The shared page is left as the child sees it.
+    expect(buf.subarray(0, 64).includes(Buffer.from("abcdefghij"))).toBe(true);
+    const at = store.keyOffset(id);
+    put(store, "k", "abcdefghiX", noExpiry, 3);
+    expect(store.buffer(id)).toBe(moved);
+    expect(store.keyOffset(id)).toBe(at);
+    store.shareWithChild(false);
+    put(store, "o", "9876543210", noExpiry, 2);
+    expect(store.buffer(other)).toBe(buf); // in place again
+    expect(valueOf(store, other)).toBe("9876543210");
+  });
+
   test("overwriting with a value of another size class moves it and leaves its neighbours intact", () => {
     const store = new Store();
     for (let i = 0; i < 50; i++) put(store, `n${i}`, `value-${i}`);

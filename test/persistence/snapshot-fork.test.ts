@@ -9,7 +9,10 @@ import { slabLargeBytesMin } from "../../src/constants.ts";
 import { noExpiry, Store } from "../../src/engine/store.ts";
 import { canForkSnapshots, canUnidleChildren, childStatus, forkSnapshot, unidleChild } from "../../src/native/index.ts";
 import { manifestName, putSnapHeader, serializeManifest, snapName, tmpName } from "../../src/persistence/format.ts";
-import { writeSnapshotNow } from "../../src/persistence/snapshot.ts";
+import { Snapshotter, writeSnapshotNow } from "../../src/persistence/snapshot.ts";
+import { Wal } from "../../src/persistence/wal.ts";
+import { configFromObject } from "../../src/config.ts";
+import { captureLog } from "../support/log.ts";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -177,5 +180,45 @@ describe.skipIf(!canForkSnapshots())("snapshots by a forked child", () => {
     closeSync(fd);
     expect(status).toBe(0);
     expect(readFileSync(path).equals(readFileSync(join(expected, snapName(1))))).toBe(true);
+  });
+
+  test("move the parent's overwrites to fresh slab pages while the child runs, and write in place again once it is reaped", async () => {
+    const dir = tempDir();
+    const config = configFromObject({ data_dir: dir, sync_policy: "os" }, { warn: () => {} });
+    const wal = new Wal(dir, config, 1, 0);
+    const store = new Store();
+    store.setLog(wal);
+    const log = captureLog();
+    try {
+      for (let i = 0; i < 1000; i++) put(store, `k:${i}`, pattern(100, i));
+      const k = Buffer.from("k:7", "latin1");
+      const id = store.find(k, 0, k.length);
+      const before = store.buffer(id);
+      const snapshots = new Snapshotter(dir, store, wal, config, 0);
+      expect(snapshots.start("test")).toBeNull();
+      expect(snapshots.childPid).toBeGreaterThan(0);
+      put(store, "k:7", pattern(100, 1000), noExpiry, 2);
+      expect(store.buffer(id)).not.toBe(before); // the shared page is left to the child
+      while (snapshots.running) await Bun.sleep(2);
+      expect(snapshots.snapshotsTotal).toBe(1);
+      expect(snapshots.lastEntries).toBe(1000);
+      const moved = store.buffer(id);
+      const k8 = Buffer.from("k:8", "latin1");
+      const id8 = store.find(k8, 0, k8.length);
+      const page8 = store.buffer(id8);
+      put(store, "k:8", pattern(100, 1001), noExpiry, 2);
+      expect(store.buffer(id8)).toBe(page8); // in place again
+      expect(store.buffer(id)).toBe(moved);
+      expect(Buffer.from(store.buffer(id).subarray(store.keyOffset(id) + 3, store.keyOffset(id) + 103)).equals(pattern(100, 1000))).toBe(true);
+      // The file holds the keyspace as it was at the fork.
+      const expected = tempDir();
+      put(store, "k:7", pattern(100, 7), noExpiry, 1);
+      put(store, "k:8", pattern(100, 8), noExpiry, 1);
+      writeSnapshotNow(expected, store, 1, 2, 0);
+      expect(readFileSync(join(dir, snapName(1))).equals(readFileSync(join(expected, snapName(1))))).toBe(true);
+    } finally {
+      log.stop();
+      wal.close();
+    }
   });
 });
