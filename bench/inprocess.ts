@@ -3,7 +3,11 @@
 // figure is stable enough to compare two versions of the code on a noisy machine.
 //
 //   ./node_modules/.bin/bun run bench/inprocess.ts [--requests 1000000] [--batch 16] [--protocol osprey|resp]
-//     [--evict-mb N [--policy allkeys-lru]]
+//     [--evict-mb N [--policy allkeys-lru]] [--keyspace 100000]
+//
+// --keyspace N: the keys requests are drawn from (spread by a stride over all N). Above 100,000 the
+// N keys are SET first and the requests cycle through 262,144 distinct keys instead of 1,024, so a
+// GET meets cold table slots, metadata and slab lines as it does in a large keyspace (issue 15).
 //
 // --evict-mb N: SET then GET, at a limit of N MiB under --policy (allkeys-lru unless given), over
 // 65,536 keys cycled (far more than N MiB holds for small N, e.g. 4): each SET then adds a key and
@@ -26,13 +30,16 @@ const { values } = parseArgs({
     protocol: { type: "string", default: "osprey" },
     "evict-mb": { type: "string", default: "0" },
     policy: { type: "string", default: "allkeys-lru" },
+    keyspace: { type: "string", default: "100000" },
   },
 });
 const total = Number(values.requests);
 const batch = Number(values.batch);
 const resp = values.protocol === "resp";
 const evictBytes = Number(values["evict-mb"]) * 1024 * 1024;
-const batchesKept = evictBytes > 0 ? 4096 : 64;
+const keyspace = Number(values.keyspace);
+const large = keyspace > 100000;
+const batchesKept = evictBytes > 0 ? 4096 : large ? 16384 : 64;
 
 const config = configFromObject({}, { warn: () => {} });
 const ctx: Context = {
@@ -66,7 +73,7 @@ function requests(op: string, seed: number): Uint8Array[] {
   for (let b = 0; b < batchesKept; b++) {
     let text = "";
     for (let i = 0; i < batch; i++) {
-      const key = `key:${String((seed + b * batch + i) * 7919 % 100000).padStart(12, "0")}`;
+      const key = `key:${String(((seed + b * batch + i) * 7919) % keyspace).padStart(12, "0")}`;
       if (resp) {
         const args = op === "set" ? ["SET", key, value] : op === "get" ? ["GET", key] : ["INCR", `${key}:n`];
         text += `*${args.length}\r\n${args.map((a) => `$${a.length}\r\n${a}\r\n`).join("")}`;
@@ -79,6 +86,15 @@ function requests(op: string, seed: number): Uint8Array[] {
   return out;
 }
 
+if (large) {
+  // Every key SET once, straight into the store, so GETs hit wherever they land.
+  const kb = Buffer.alloc(16);
+  const vb = Buffer.from(value);
+  for (let k = 0; k < keyspace; k++) {
+    kb.write(`key:${String(k).padStart(12, "0")}`, 0, "latin1");
+    ctx.store.set(kb, 0, 16, vb, 0, vb.length, -1, k + 1, ctx.store.find(kb, 0, 16));
+  }
+}
 if (evictBytes > 0) ctx.store.setMemoryLimit(evictBytes, values.policy as EvictionPolicy);
 for (const op of evictBytes > 0 ? ["set", "get"] : ["set", "get", "incr"]) {
   const batches = requests(op, 1);

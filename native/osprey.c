@@ -390,7 +390,7 @@ static void close_fds_but(int a, int b) {
 
 /* Slots of the descriptor array the parent fills (doubles: integers and addresses below 2^53). */
 enum {
-  SD_FD, SD_KEY_LEN, SD_VALUE_LEN, SD_PAGE, SD_OFFSET, SD_VERSION, SD_EXPIRY, SD_ID_LIMIT,
+  SD_FD, SD_RECORDS, SD_RECORD_WORDS, SD_EXPIRY, SD_ID_LIMIT,
   SD_PAGES, SD_PAGE_COUNT, SD_LARGE_IDS, SD_LARGE_PTRS, SD_LARGE_COUNT,
   SD_CHUNK, SD_CHUNK_BYTES, SD_CHUNK_START, SD_PARENT, SD_SLOTS
 };
@@ -465,13 +465,21 @@ static int set_policy(pid_t pid, int policy) {
   return sched_setscheduler(pid, policy, &none);
 }
 
+/* The store's entry record (engine/records.ts): REC_WORDS 32-bit words per entry id, the fields
+ * at these word offsets, the version a double over words 6 and 7. The parent passes its word
+ * count, so a record changed on one side only fails the snapshot (SNAP_LAYOUT) instead of
+ * writing garbage. */
+#define REC_WORDS 8
+#define REC_KEY_LEN 1
+#define REC_VALUE_LEN 2
+#define REC_PAGE 3
+#define REC_OFFSET 4
+#define REC_VERSION 6
+
 static void snapshot_child(const double *d, double now_ms) {
   int fd = (int)d[SD_FD];
-  const int32_t *key_len = (const int32_t *)(uintptr_t)d[SD_KEY_LEN];
-  const int32_t *value_len = (const int32_t *)(uintptr_t)d[SD_VALUE_LEN];
-  const int32_t *page = (const int32_t *)(uintptr_t)d[SD_PAGE];
-  const int32_t *offset = (const int32_t *)(uintptr_t)d[SD_OFFSET];
-  const double *version = (const double *)(uintptr_t)d[SD_VERSION];
+  if (d[SD_RECORD_WORDS] != REC_WORDS) _exit(SNAP_LAYOUT);
+  const int32_t *records = (const int32_t *)(uintptr_t)d[SD_RECORDS];
   const double *expiry = (const double *)(uintptr_t)d[SD_EXPIRY];
   int32_t id_limit = (int32_t)d[SD_ID_LIMIT];
   const double *pages = (const double *)(uintptr_t)d[SD_PAGES];
@@ -487,25 +495,27 @@ static void snapshot_child(const double *d, double now_ms) {
   int64_t count = 0;
   int32_t next_large = 0;
   for (int32_t id = 0; id < id_limit; id++) {
-    uint32_t kl = (uint32_t)key_len[id];
+    const int32_t *rec = records + (size_t)id * REC_WORDS;
+    uint32_t kl = (uint32_t)rec[REC_KEY_LEN];
     if (kl == 0) continue;
     /* The store holds "no expiry" as 0 (untouched memory) and an expiry of 0 ms as the smallest
      * double, which is past: engine/store.ts heldExpiry. */
     double ex = expiry[id];
     if (ex == 0) ex = -1;
     else if (ex <= now_ms) continue;
-    uint32_t vl = (uint32_t)value_len[id];
+    uint32_t vl = (uint32_t)rec[REC_VALUE_LEN];
+    int32_t page = rec[REC_PAGE];
     const uint8_t *src;
-    if (page[id] >= 0) {
-      if (page[id] >= page_count) _exit(SNAP_LAYOUT);
-      src = (const uint8_t *)(uintptr_t)pages[page[id]];
+    if (page >= 0) {
+      if (page >= page_count) _exit(SNAP_LAYOUT);
+      src = (const uint8_t *)(uintptr_t)pages[page];
     } else {
       while (next_large < large_count && large_ids[next_large] < id) next_large++;
       if (next_large == large_count || large_ids[next_large] != id) _exit(SNAP_LAYOUT);
       src = (const uint8_t *)(uintptr_t)large_ptrs[next_large];
     }
     if (src == NULL) _exit(SNAP_LAYOUT);
-    src += offset[id];
+    src += rec[REC_OFFSET];
     size_t size = SNAP_ENTRY_HEADER + (size_t)kl + vl + 4;
     if (len + size > cap && len > 0) {
       if (write_all(fd, chunk, len, &pos) != 0) _exit(SNAP_WRITE);
@@ -516,7 +526,9 @@ static void snapshot_child(const double *d, double now_ms) {
     put_u32(head, kl);
     put_u32(head + 4, vl);
     put_i64(head + 8, ex);
-    put_i64(head + 16, version[id]);
+    double version;
+    memcpy(&version, rec + REC_VERSION, sizeof version);
+    put_i64(head + 16, version);
     if (size <= cap) {
       uint8_t *e = chunk + len;
       memcpy(e, head, SNAP_ENTRY_HEADER);

@@ -27,6 +27,7 @@ import {
 import { Event, Notify, type KeyEvents } from "./notify.ts";
 import { HashTable } from "./hashtable.ts";
 import { retireLargeBuffer, takeLargeBuffer } from "./large.ts";
+import { Field, recordBytes, recordShift, recordWords, versionShift, versionSlot } from "./records.ts";
 import { classBytes, isLarge, sizeClass, Slab } from "./slab.ts";
 
 /**
@@ -86,11 +87,11 @@ function shownExpiry(at: number): number {
   return at === noExpiryHeld ? noExpiry : at === zeroMsHeld ? 0 : at;
 }
 
-/** Entry ids the metadata arrays start with (36 KiB); they double in place as the store grows. */
+/** Entry ids the metadata starts with (41 KiB); it doubles in place as the store grows. */
 const idsInitial = 1024;
 
-/** Bytes per entry id of the metadata arrays: hash, key and value lengths, page, offset (4 each), version, expiry (8 each), stamp (4), LFU (1). */
-const metadataBytesPerId = 4 * 5 + 8 * 2 + 4 + 1;
+/** Bytes per entry id of the metadata: the record (engine/records.ts), expiry (8), LFU (1). */
+const metadataBytesPerId = recordBytes + 8 + 1;
 /**
  * allkeys-osprey: at admission, a victim's sketch count halves for every this many times the
  * keyspace's size of accesses it went unread (a key whose popularity was in the past does not
@@ -106,6 +107,11 @@ const victimRoundsMax = 16;
 /** What one slot of a JS array of ids or buffers costs (a pointer or a small integer). */
 const listSlotBytes = 8;
 
+assert(
+  recordWords === 8 && recordShift === 3 && versionShift === 2 && versionSlot === 3 && Field.KeyLen === 1 && Field.ValueLen === 2 && Field.Page === 3 && Field.Offset === 4 && Field.Stamp === 5,
+  "store: the literal record offsets below must match engine/records.ts",
+);
+
 /** Most entries the keyspace can hold (defined with the other engine limits in constants.ts). */
 export { entriesMax };
 
@@ -115,16 +121,19 @@ function growable<T extends Int32Array | Float64Array | Uint32Array | Uint8Array
 }
 
 export class Store {
-  // Entry metadata, indexed by entry id. keyLen 0 marks a free id (keys are never empty).
-  #hash: Int32Array; // the key's hash, for the table's probes, rehashing and deletion
-  #keyLen: Int32Array;
-  #valueLen: Int32Array;
-  #page: Int32Array; // slab page, or -1 for an entry with its own buffer in #large
-  #offset: Int32Array;
-  #version: Float64Array; // exact up to 2^53, far beyond what increments can reach
+  // Entry metadata, indexed by entry id: one record per id (engine/records.ts) in one buffer, seen
+  // three ways. Key length 0 marks a free id (keys are never empty). Page -1: an entry with its
+  // own buffer in #large. The version is exact up to 2^53, far beyond what increments can reach.
+  // The stamp: the logical clock at the entry's last access (LRU and the pool's staleness check); see #touch.
+  // Indexed with literal shifts and offsets (Bun does not inline another module's constants into
+  // the hot paths): a record is rec[(id << 3) | field] with field 0 hash, 1 key length, 2 value
+  // length, 3 page, 4 offset, 5 stamp (recU); the version is recF[(id << 2) | 3]. Checked against
+  // engine/records.ts below.
+  #rec: Int32Array;
+  #recU: Uint32Array;
+  #recF: Float64Array;
+  /** Apart from the records: without TTLs it is never written, so never resident. */
   #expiry: Float64Array;
-  /** The logical clock at the entry's last access (LRU and the pool's staleness check); see #touch. */
-  #stamp: Uint32Array;
   /** Redis's logarithmic LFU counter, decayed by the accesses since #stamp. */
   #lfu: Uint8Array;
   #large: (Buffer | undefined)[] = [];
@@ -189,17 +198,14 @@ export class Store {
   constructor(options: { log?: MutationLog; capacity?: number } = {}) {
     this.#log = options.log ?? nullLog;
     const ids = Math.min(entriesMax, Math.max(idsInitial, options.capacity ?? 0));
-    this.#hash = growable(Int32Array, 4, ids);
-    this.#keyLen = growable(Int32Array, 4, ids);
-    this.#valueLen = growable(Int32Array, 4, ids);
-    this.#page = growable(Int32Array, 4, ids);
-    this.#offset = growable(Int32Array, 4, ids);
-    this.#version = growable(Float64Array, 8, ids);
+    const records = new ArrayBuffer(ids * recordBytes, { maxByteLength: entriesMax * recordBytes });
+    this.#rec = new Int32Array(records);
+    this.#recU = new Uint32Array(records);
+    this.#recF = new Float64Array(records);
     this.#expiry = growable(Float64Array, 8, ids);
-    this.#stamp = growable(Uint32Array, 4, ids);
     this.#lfu = growable(Uint8Array, 1, ids);
     this.#table = new HashTable({
-      hashes: this.#hash,
+      records: this.#rec,
       keyEquals: (id, kb, ks, len) => this.#isKey(id, kb, ks, len),
       capacity: options.capacity,
     });
@@ -274,12 +280,11 @@ export class Store {
       if (slab.planCompaction() === 0) return;
       this.#compactCursor = 0;
     }
-    const page = this.#page;
-    const keyLen = this.#keyLen;
+    const rec = this.#rec;
     let id = this.#compactCursor;
     for (; id < this.#highWater && slab.movingPages > 0; id++) {
-      const p = page[id]!;
-      if (p >= 0 && keyLen[id] !== 0 && slab.isMoving(p)) this.#move(id);
+      const p = rec[(id << 3) | 3]!;
+      if (p >= 0 && rec[(id << 3) | 1] !== 0 && slab.isMoving(p)) this.#move(id);
       if ((id & 255) === 255 && performance.now() > deadlineMs) {
         this.#compactCursor = id + 1;
         return;
@@ -292,15 +297,15 @@ export class Store {
   /** Moves entry `id`'s key and value to a new slab block (never on a page being emptied) and frees the old one. */
   #move(id: number): void {
     const slab = this.#slab;
-    const bytes = this.#keyLen[id]! + this.#valueLen[id]!;
-    const fromPage = this.#page[id]!;
-    const fromOffset = this.#offset[id]!;
+    const bytes = this.#rec[(id << 3) | 1]! + this.#rec[(id << 3) | 2]!;
+    const fromPage = this.#rec[(id << 3) | 3]!;
+    const fromOffset = this.#rec[(id << 3) | 4]!;
     const handle = slab.alloc(bytes);
     const p = Math.floor(handle / slabPageBytes);
     const off = handle - p * slabPageBytes;
     copyBytes(slab.pages[fromPage]!, fromOffset, fromOffset + bytes, slab.pages[p]!, off);
-    this.#page[id] = p;
-    this.#offset[id] = off;
+    this.#rec[(id << 3) | 3] = p;
+    this.#rec[(id << 3) | 4] = off;
     slab.free(fromPage * slabPageBytes + fromOffset, bytes);
   }
 
@@ -349,7 +354,7 @@ export class Store {
   }
 
   version(id: number): number {
-    return this.#version[id]!;
+    return this.#recF[(id << 2) | 3]!;
   }
 
   expiry(id: number): number {
@@ -357,27 +362,27 @@ export class Store {
   }
 
   valueLength(id: number): number {
-    return this.#valueLen[id]!;
+    return this.#rec[(id << 3) | 2]!;
   }
 
   keyLength(id: number): number {
-    return this.#keyLen[id]!;
+    return this.#rec[(id << 3) | 1]!;
   }
 
   /** The buffer holding the entry's key then value bytes: a shared slab page, or its own when large. */
   buffer(id: number): Buffer {
-    const page = this.#page[id]!;
+    const page = this.#rec[(id << 3) | 3]!;
     return page >= 0 ? this.#slab.pages[page]! : this.#large[id]!;
   }
 
   /** Where the entry's key starts in `buffer(id)`; its value follows the key. */
   keyOffset(id: number): number {
-    return this.#offset[id]!;
+    return this.#rec[(id << 3) | 4]!;
   }
 
   /** Where the entry's value starts in `buffer(id)`. */
   valueOffset(id: number): number {
-    return this.#offset[id]! + this.#keyLen[id]!;
+    return this.#rec[(id << 3) | 4]! + this.#rec[(id << 3) | 1]!;
   }
 
   /**
@@ -449,20 +454,20 @@ export class Store {
     const keyLen = ke - ks;
     const valueLen = ve - vs;
     const id = this.#newId();
-    this.#hash[id] = h;
-    this.#keyLen[id] = keyLen;
-    this.#valueLen[id] = valueLen;
+    this.#rec[id << 3] = h;
+    this.#rec[(id << 3) | 1] = keyLen;
+    this.#rec[(id << 3) | 2] = valueLen;
     // A new id's expiry is noExpiryHeld already (fresh memory, or reset by #remove), and its
     // eviction metadata is written only once eviction has been on: untouched pages stay out of RSS.
     if (this.#tracked) {
-      this.#stamp[id] = this.#clock;
+      this.#recU[(id << 3) | 5] = this.#clock;
       this.#lfu[id] = lfuInitial;
     }
     this.#lastInserted = id;
     this.#place(id, keyLen + valueLen);
     table.insertAt(-1 - found, id);
     const dst = this.buffer(id);
-    const at = this.#offset[id]!;
+    const at = this.#rec[(id << 3) | 4]!;
     // Key and value adjacent in the source (a snapshot or WAL record): one copy; none when the
     // source is the entry's own new buffer (#setLarge).
     if (this.#adopted) this.#adopted = false;
@@ -471,7 +476,7 @@ export class Store {
       copyBytes(kb, ks, ke, dst, at);
       copyBytes(vb, vs, ve, dst, at + keyLen);
     }
-    this.#version[id] = version;
+    this.#recF[(id << 2) | 3] = version;
     if (expiryMs !== noExpiry) this.#setExpiry(id, expiryMs);
     return id;
   }
@@ -482,21 +487,21 @@ export class Store {
     const valueLen = ve - vs;
     if (!this.#fits(id, keyLen + valueLen)) {
       this.#release(id);
-      this.#valueLen[id] = valueLen;
+      this.#rec[(id << 3) | 2] = valueLen;
       this.#place(id, keyLen + valueLen);
       if (this.#adopted) {
         // #setLarge's buffer, adopted: key and value are in place already.
         this.#adopted = false;
-        this.#version[id] = version;
+        this.#recF[(id << 2) | 3] = version;
         this.#setExpiry(id, expiryMs);
         return id;
       }
-      copyBytes(kb, ks, ke, this.buffer(id), this.#offset[id]!);
+      copyBytes(kb, ks, ke, this.buffer(id), this.#rec[(id << 3) | 4]!);
     } else {
-      this.#valueLen[id] = valueLen;
+      this.#rec[(id << 3) | 2] = valueLen;
     }
-    copyBytes(vb, vs, ve, this.buffer(id), this.#offset[id]! + keyLen);
-    this.#version[id] = version;
+    copyBytes(vb, vs, ve, this.buffer(id), this.#rec[(id << 3) | 4]! + keyLen);
+    this.#recF[(id << 2) | 3] = version;
     this.#setExpiry(id, expiryMs);
     return id;
   }
@@ -505,8 +510,8 @@ export class Store {
   delete(id: number): void {
     assert(this.#isEntry(id), "store: DEL of an entry id that holds no key");
     const buf = this.buffer(id);
-    const ks = this.#offset[id]!;
-    this.#log.del(buf, ks, ks + this.#keyLen[id]!);
+    const ks = this.#rec[(id << 3) | 4]!;
+    this.#log.del(buf, ks, ks + this.#rec[(id << 3) | 1]!);
     this.#remove(id);
   }
 
@@ -514,8 +519,8 @@ export class Store {
   expireAt(id: number, expiryMs: number): void {
     assert(this.#isEntry(id), "store: EXPIRE of an entry id that holds no key");
     const buf = this.buffer(id);
-    const ks = this.#offset[id]!;
-    this.#log.expire(buf, ks, ks + this.#keyLen[id]!, expiryMs, this.#version[id]!);
+    const ks = this.#rec[(id << 3) | 4]!;
+    this.#log.expire(buf, ks, ks + this.#rec[(id << 3) | 1]!, expiryMs, this.#recF[(id << 2) | 3]!);
     this.#setExpiry(id, expiryMs);
   }
 
@@ -530,13 +535,13 @@ export class Store {
    */
   patch(id: number, at: number, src: Uint8Array, s: number, e: number, version: number): void {
     assert(this.#isEntry(id), "store: a patch of an entry id that holds no key");
-    const keyLen = this.#keyLen[id]!;
-    const oldLen = this.#valueLen[id]!;
+    const keyLen = this.#rec[(id << 3) | 1]!;
+    const oldLen = this.#rec[(id << 3) | 2]!;
     const newLen = Math.max(oldLen, at + e - s);
     const expiry = shownExpiry(this.#expiry[id]!);
     if (this.#fits(id, keyLen + newLen)) {
       const buf = this.buffer(id);
-      const ks = this.#offset[id]!;
+      const ks = this.#rec[(id << 3) | 4]!;
       const vs = ks + keyLen;
       const coveredEnd = Math.min(oldLen, at + e - s);
       const saved = at < coveredEnd ? new Uint8Array(buf.subarray(vs + at, vs + coveredEnd)) : null;
@@ -548,8 +553,8 @@ export class Store {
         if (saved !== null) copyBytes(saved, 0, saved.length, buf, vs + at);
         throw err;
       }
-      this.#valueLen[id] = newLen;
-      this.#version[id] = version;
+      this.#rec[(id << 3) | 2] = newLen;
+      this.#recF[(id << 2) | 3] = version;
       return;
     }
     const bytes = keyLen + newLen;
@@ -559,7 +564,7 @@ export class Store {
     const dst = large ? takeLargeBuffer(bytes) : this.#slab.pages[page]!;
     const ks = large ? 0 : handle - page * slabPageBytes;
     const vs = ks + keyLen;
-    const from = this.#offset[id]!;
+    const from = this.#rec[(id << 3) | 4]!;
     copyBytes(this.buffer(id), from, from + keyLen + oldLen, dst, ks);
     if (oldLen < at) dst.fill(0, vs + oldLen, vs + at);
     copyBytes(src, s, e, dst, vs + at);
@@ -571,14 +576,14 @@ export class Store {
       throw err;
     }
     this.#release(id);
-    this.#valueLen[id] = newLen;
-    this.#page[id] = page;
-    this.#offset[id] = ks;
+    this.#rec[(id << 3) | 2] = newLen;
+    this.#rec[(id << 3) | 3] = page;
+    this.#rec[(id << 3) | 4] = ks;
     if (large) {
       this.#large[id] = dst;
       this.#largeBytes += bytes;
     }
-    this.#version[id] = version;
+    this.#recF[(id << 2) | 3] = version;
   }
 
   /** Brackets several `set`s that must be logged (and so recovered) all or none: MSET. */
@@ -608,7 +613,7 @@ export class Store {
   reserve(count: number): void {
     if (this.#table.count !== 0 || this.#table.resizing) return;
     this.#table.reserve(count);
-    while (this.#keyLen.length < Math.min(count, entriesMax)) this.#growIds();
+    while (this.#idCapacity < Math.min(count, entriesMax)) this.#growIds();
   }
 
   /** Removes every key (FLUSHALL), logging it; memory goes back to what an empty store holds. */
@@ -618,7 +623,7 @@ export class Store {
     this.#table.clear();
     const ids = idsInitial;
     for (const a of this.#metadata()) {
-      (a.buffer as ArrayBuffer).resize(ids * a.BYTES_PER_ELEMENT);
+      (a.buffer as ArrayBuffer).resize(ids * Store.#bytesPerId(a));
       a.fill(0);
     }
     this.#releasedBytes += this.#slab.bytesReserved + this.#largeBytes;
@@ -653,7 +658,7 @@ export class Store {
       heap.pop();
       examined++;
       // Stale items (re-set, deleted, id reused) are skipped unless the entry really is due now.
-      if (this.#keyLen[id] !== 0 && this.#expiry[id] === at) {
+      if (this.#rec[(id << 3) | 1] !== 0 && this.#expiry[id] === at) {
         this.#removeExpired(id);
         removed++;
       }
@@ -701,7 +706,7 @@ export class Store {
   }
 
   hasEntry(id: number): boolean {
-    return id < this.#highWater && this.#keyLen[id] !== 0;
+    return id < this.#highWater && this.#rec[(id << 3) | 1] !== 0;
   }
 
   /**
@@ -710,11 +715,11 @@ export class Store {
    * the hot loop of a snapshot reads the metadata arrays directly.
    */
   encodeEntry(id: number, dst: Uint8Array, at: number): number {
-    const keyLen = this.#keyLen[id]!;
-    const valueLen = this.#valueLen[id]!;
-    const keyAt = putEntryHeader(dst, at, keyLen, valueLen, shownExpiry(this.#expiry[id]!), this.#version[id]!);
-    const off = this.#offset[id]!;
-    const page = this.#page[id]!;
+    const keyLen = this.#rec[(id << 3) | 1]!;
+    const valueLen = this.#rec[(id << 3) | 2]!;
+    const keyAt = putEntryHeader(dst, at, keyLen, valueLen, shownExpiry(this.#expiry[id]!), this.#recF[(id << 2) | 3]!);
+    const off = this.#rec[(id << 3) | 4]!;
+    const page = this.#rec[(id << 3) | 3]!;
     copyBytes(page >= 0 ? this.#slab.pages[page]! : this.#large[id]!, off, off + keyLen + valueLen, dst, keyAt);
     return keyAt - at + keyLen + valueLen;
   }
@@ -729,20 +734,16 @@ export class Store {
     const ids: number[] = [];
     const large: Uint8Array[] = [];
     if (this.#largeBytes > 0) {
-      const page = this.#page;
+      const rec = this.#rec;
       for (let id = 0; id < limit; id++) {
-        if (page[id] < 0 && this.#keyLen[id] !== 0) {
+        if (rec[(id << 3) | 3]! < 0 && rec[(id << 3) | 1] !== 0) {
           ids.push(id);
           large.push(this.#large[id]!);
         }
       }
     }
     return {
-      keyLen: this.#keyLen,
-      valueLen: this.#valueLen,
-      page: this.#page,
-      offset: this.#offset,
-      version: this.#version,
+      records: this.#rec,
       expiry: this.#expiry,
       idLimit: limit,
       pages: this.#slab.pages,
@@ -762,12 +763,12 @@ export class Store {
 
   /** Bytes `encodeEntry` writes for `id`. */
   entryBytes(id: number): number {
-    return entryHeaderBytes + this.#keyLen[id]! + this.#valueLen[id]!;
+    return entryHeaderBytes + this.#rec[(id << 3) | 1]! + this.#rec[(id << 3) | 2]!;
   }
 
   /** Calls `visit` with every entry id (expired or not). For snapshots and tests. */
   forEach(visit: (id: number) => void): void {
-    for (let id = 0; id < this.#highWater; id++) if (this.#keyLen[id] !== 0) visit(id);
+    for (let id = 0; id < this.#highWater; id++) if (this.#rec[(id << 3) | 1] !== 0) visit(id);
   }
 
   // ---- Memory limit and eviction ----
@@ -782,7 +783,7 @@ export class Store {
     return (
       this.#slab.bytesInUse +
       this.#largeBytes +
-      this.#keyLen.length * metadataBytesPerId +
+      this.#idCapacity * metadataBytesPerId +
       (this.#large.length + this.#freeIds.length) * listSlotBytes +
       this.#table.bytes +
       this.#heap.bytes +
@@ -884,18 +885,18 @@ export class Store {
   #touch(id: number, kb: Uint8Array, ks: number, ke: number): void {
     const clock = (this.#clock = (this.#clock + 1) >>> 0);
     const sketch = this.#sketch;
-    if (sketch !== null) sketch.add((this.#touchedHash = id >= 0 ? this.#hash[id]! : this.#table.hash(kb, ks, ke)));
+    if (sketch !== null) sketch.add((this.#touchedHash = id >= 0 ? this.#rec[id << 3]! : this.#table.hash(kb, ks, ke)));
     if (id < 0) return;
     if (this.#shape.rank === Rank.Lfu || this.#shape.rank === Rank.Osprey) {
-      const c = this.#decayedLfu(id, (clock - this.#stamp[id]!) >>> 0);
+      const c = this.#decayedLfu(id, (clock - this.#recU[(id << 3) | 5]!) >>> 0);
       this.#lfu[id] = lfuIncrement(c, Math.random());
     }
-    this.#stamp[id] = clock;
+    this.#recU[(id << 3) | 5] = clock;
   }
 
   /** How good a victim entry `id` is under the policy's rank: higher evicts first. */
   #score(id: number): number {
-    const idle = (this.#clock - this.#stamp[id]!) >>> 0;
+    const idle = (this.#clock - this.#recU[(id << 3) | 5]!) >>> 0;
     switch (this.#shape.rank) {
       case Rank.Lfu:
       case Rank.Osprey: // victims by the key's own counter; the sketch decides admission
@@ -918,7 +919,7 @@ export class Store {
    */
   #fadedEstimate(id: number, idle: number): number {
     const fade = Math.min(31, Math.floor(idle / Math.max(1, this.size * admissionFadeFactor)));
-    return this.#sketch!.estimate(this.#hash[id]!) >>> fade;
+    return this.#sketch!.estimate(this.#rec[id << 3]!) >>> fade;
   }
 
   /** A candidate entry of the policy's class (any key, or keys with an expiry), or -1 when none. */
@@ -929,7 +930,7 @@ export class Store {
       if (at < 0) return -1;
       const id = this.#heap.idAt(at);
       // Heap items may be stale (deleted, re-set, id reused): only a live entry with this expiry counts.
-      if (this.#keyLen[id] !== 0 && this.#expiry[id] === this.#heap.atAt(at)) return id;
+      if (this.#rec[(id << 3) | 1] !== 0 && this.#expiry[id] === this.#heap.atAt(at)) return id;
     }
     return -1;
   }
@@ -962,10 +963,10 @@ export class Store {
   #admission(victim: number): number {
     // The newcomer stays the candidate until the next insert: it must count at least as much as every victim it displaces.
     const cand = this.#lastInserted;
-    if (cand < 0 || cand === victim || this.#keyLen[cand] === 0) return victim;
+    if (cand < 0 || cand === victim || this.#rec[(cand << 3) | 1] === 0) return victim;
     if (this.#shape.volatile && this.#expiry[cand] === noExpiryHeld) return victim;
     const sketch = this.#sketch!;
-    if (sketch.estimate(this.#hash[cand]!) >= this.#fadedEstimate(victim, (this.#clock - this.#stamp[victim]!) >>> 0)) return victim;
+    if (sketch.estimate(this.#rec[cand << 3]!) >= this.#fadedEstimate(victim, (this.#clock - this.#recU[(victim << 3) | 5]!) >>> 0)) return victim;
     this.#lastInserted = -1;
     return cand;
   }
@@ -980,7 +981,7 @@ export class Store {
         for (let n = 0; n < samplesPerEviction; n++) {
           const id = this.#sample();
           if (id < 0) break;
-          pool.offer(id, this.#score(id), this.#stamp[id]!);
+          pool.offer(id, this.#score(id), this.#recU[(id << 3) | 5]!);
         }
       } else this.#sampleConsecutive(pool);
       while (pool.size > 0) {
@@ -988,7 +989,7 @@ export class Store {
         const stamp = pool.stamps[0]!;
         pool.take(0);
         // Touched, deleted or reused since it was pooled: its score no longer holds.
-        if (this.#keyLen[id] === 0 || this.#stamp[id] !== stamp) continue;
+        if (this.#rec[(id << 3) | 1] === 0 || this.#recU[(id << 3) | 5] !== stamp) continue;
         if (this.#shape.volatile && this.#expiry[id] === noExpiryHeld) continue;
         return id;
       }
@@ -1018,7 +1019,7 @@ export class Store {
       for (let n = 0; n < width; n++) {
         const id = table.idAt(at);
         if (id >= 0) {
-          pool.offer(id, this.#score(id), this.#stamp[id]!);
+          pool.offer(id, this.#score(id), this.#recU[(id << 3) | 5]!);
           found++;
         }
         if (++at === span) at = 0;
@@ -1027,7 +1028,7 @@ export class Store {
     for (let n = found; n < samplesPerEviction; n++) {
       const id = table.randomId(Math.random());
       if (id < 0) break;
-      pool.offer(id, this.#score(id), this.#stamp[id]!);
+      pool.offer(id, this.#score(id), this.#recU[(id << 3) | 5]!);
     }
   }
 
@@ -1036,7 +1037,7 @@ export class Store {
     const heap = this.#heap;
     while (heap.size > 0) {
       const id = heap.peekId();
-      if (this.#keyLen[id] !== 0 && this.#expiry[id] === heap.peekAt()) return id;
+      if (this.#rec[(id << 3) | 1] !== 0 && this.#expiry[id] === heap.peekAt()) return id;
       heap.pop();
     }
     return -1;
@@ -1044,20 +1045,20 @@ export class Store {
 
   /** Key and value bytes entry `id` holds as allocated (what evicting it gives back to the data). */
   #entryAllocatedBytes(id: number): number {
-    const page = this.#page[id]!;
-    return page >= 0 ? classBytes(sizeClass(this.#keyLen[id]! + this.#valueLen[id]!)) : this.#large[id]!.byteLength;
+    const page = this.#rec[(id << 3) | 3]!;
+    return page >= 0 ? classBytes(sizeClass(this.#rec[(id << 3) | 1]! + this.#rec[(id << 3) | 2]!)) : this.#large[id]!.byteLength;
   }
 
   /** Whether `id` is an entry id in use: checked before a write trusts an id a caller passed in. */
   #isEntry(id: number): boolean {
-    return id >= 0 && id < this.#highWater && this.#keyLen[id]! !== 0;
+    return id >= 0 && id < this.#highWater && this.#rec[(id << 3) | 1]! !== 0;
   }
 
   /** Whether entry `id` holds the key kb[ks..ks+len); the table has compared the hashes, so length first, bytes last. */
   #isKey(id: number, kb: Uint8Array, ks: number, len: number): boolean {
-    if (this.#keyLen[id] !== len) return false;
+    if (this.#rec[(id << 3) | 1] !== len) return false;
     const buf = this.buffer(id);
-    const off = this.#offset[id]!;
+    const off = this.#rec[(id << 3) | 4]!;
     for (let i = 0; i < len; i++) if (buf[off + i] !== kb[ks + i]) return false;
     return true;
   }
@@ -1102,13 +1103,13 @@ export class Store {
       this.#expiry[id] = noExpiryHeld; // as a new id's, which `load` relies on
     }
     this.#release(id);
-    this.#keyLen[id] = 0;
+    this.#rec[(id << 3) | 1] = 0;
     this.#freeIds.push(id);
   }
 
   #fits(id: number, bytes: number): boolean {
-    const page = this.#page[id]!;
-    const now = this.#keyLen[id]! + this.#valueLen[id]!;
+    const page = this.#rec[(id << 3) | 3]!;
+    const now = this.#rec[(id << 3) | 1]! + this.#rec[(id << 3) | 2]!;
     // A large entry's buffer never changes once written (engine/large.ts): a new value gets a new one.
     // A page shared with a snapshot child is not written into: the entry moves (Slab.share).
     return page >= 0 && !isLarge(bytes) && sizeClass(now) === sizeClass(bytes) && !this.#slab.isShared(page);
@@ -1116,8 +1117,8 @@ export class Store {
 
   #place(id: number, bytes: number): void {
     if (isLarge(bytes)) {
-      this.#page[id] = -1;
-      this.#offset[id] = 0;
+      this.#rec[(id << 3) | 3] = -1;
+      this.#rec[(id << 3) | 4] = 0;
       const adopt = this.#adopt;
       this.#adopt = null;
       this.#adopted = adopt !== null && adopt.length === bytes;
@@ -1127,12 +1128,12 @@ export class Store {
     }
     const handle = this.#slab.alloc(bytes);
     const page = Math.floor(handle / slabPageBytes);
-    this.#page[id] = page;
-    this.#offset[id] = handle - page * slabPageBytes;
+    this.#rec[(id << 3) | 3] = page;
+    this.#rec[(id << 3) | 4] = handle - page * slabPageBytes;
   }
 
   #release(id: number): void {
-    const page = this.#page[id]!;
+    const page = this.#rec[(id << 3) | 3]!;
     if (page < 0) {
       const b = this.#large[id]!;
       this.#largeBytes -= b.byteLength;
@@ -1141,26 +1142,36 @@ export class Store {
       retireLargeBuffer(b);
       return;
     }
-    this.#slab.free(page * slabPageBytes + this.#offset[id]!, this.#keyLen[id]! + this.#valueLen[id]!);
+    this.#slab.free(page * slabPageBytes + this.#rec[(id << 3) | 4]!, this.#rec[(id << 3) | 1]! + this.#rec[(id << 3) | 2]!);
   }
 
   #newId(): number {
     if (this.#freeIds.length > 0) return this.#freeIds.pop()!;
-    if (this.#highWater === this.#keyLen.length) this.#growIds();
+    if (this.#highWater === this.#idCapacity) this.#growIds();
     return this.#highWater++;
   }
 
-  /** Every array indexed by entry id. */
-  #metadata(): (Int32Array | Float64Array | Uint32Array | Uint8Array)[] {
-    return [this.#hash, this.#keyLen, this.#valueLen, this.#page, this.#offset, this.#version, this.#expiry, this.#stamp, this.#lfu];
+  /** Entry ids the metadata has room for. */
+  get #idCapacity(): number {
+    return this.#lfu.length;
+  }
+
+  /** Every array indexed by entry id (the records through one of their views). */
+  #metadata(): (Int32Array | Float64Array | Uint8Array)[] {
+    return [this.#rec, this.#expiry, this.#lfu];
+  }
+
+  /** Bytes per entry id of a metadata array (#metadata's). */
+  static #bytesPerId(a: Int32Array | Float64Array | Uint8Array): number {
+    return a instanceof Int32Array ? recordBytes : a.BYTES_PER_ELEMENT;
   }
 
   /** Grows every metadata array in place (resizable buffers: no copy, no pause). */
   #growIds(): void {
-    const n = this.#keyLen.length * 2;
+    const n = this.#idCapacity * 2;
     if (n > entriesMax) throw new Error(`keyspace full: at most ${entriesMax} entries`);
     for (const a of this.#metadata()) {
-      (a.buffer as ArrayBuffer).resize(n * a.BYTES_PER_ELEMENT);
+      (a.buffer as ArrayBuffer).resize(n * Store.#bytesPerId(a));
     }
   }
 }

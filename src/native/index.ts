@@ -8,6 +8,7 @@ import { fdatasyncSync, readFileSync } from "node:fs";
 import { log } from "../log.ts";
 import { crc32cTs } from "./crc32c.ts";
 import { buildNative, nativeLibrary, nativeStale } from "./build.ts";
+import { recordWords } from "../engine/records.ts";
 
 const symbols = {
   osprey_crc32c: { args: [FFIType.ptr, FFIType.u32, FFIType.u32], returns: FFIType.u32 },
@@ -212,11 +213,8 @@ export function raiseFileLimit(): FileLimits | null {
  * by ascending id.
  */
 export interface SnapshotLayout {
-  keyLen: Int32Array;
-  valueLen: Int32Array;
-  page: Int32Array;
-  offset: Int32Array;
-  version: Float64Array;
+  /** The entry records (engine/records.ts): recordWords words per id; osprey.c reads the same fields. */
+  records: Int32Array;
   expiry: Float64Array;
   idLimit: number;
   /** null (or a hole): a page given back, which no entry uses. */
@@ -228,11 +226,8 @@ export interface SnapshotLayout {
 /** The descriptor's slots, as native/osprey.c's SD_* enum numbers them. */
 const enum Sd {
   Fd,
-  KeyLen,
-  ValueLen,
-  Page,
-  Offset,
-  Version,
+  Records,
+  RecordWords,
   Expiry,
   IdLimit,
   Pages,
@@ -310,11 +305,8 @@ export function forkSnapshot(fd: number, layout: SnapshotLayout, chunk: Uint8Arr
   const largeIds = layout.largeIds.length > 0 ? layout.largeIds : new Int32Array(1);
   const d = new Float64Array(Sd.Slots);
   d[Sd.Fd] = fd;
-  d[Sd.KeyLen] = ptr(layout.keyLen);
-  d[Sd.ValueLen] = ptr(layout.valueLen);
-  d[Sd.Page] = ptr(layout.page);
-  d[Sd.Offset] = ptr(layout.offset);
-  d[Sd.Version] = ptr(layout.version);
+  d[Sd.Records] = ptr(layout.records);
+  d[Sd.RecordWords] = recordWords;
   d[Sd.Expiry] = ptr(layout.expiry);
   d[Sd.IdLimit] = layout.idLimit;
   d[Sd.Pages] = ptr(pages);

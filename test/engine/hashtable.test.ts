@@ -6,20 +6,22 @@ import { describe, expect, test } from "bun:test";
 import { InvariantError } from "../../src/assert.ts";
 import { loadFactorMax, tableSlotsMin } from "../../src/constants.ts";
 import { HashTable } from "../../src/engine/hashtable.ts";
+import { recordShift } from "../../src/engine/records.ts";
 import { rng } from "../support/rng.ts";
 
 const enc = new TextEncoder();
 
 /** A table over keys held by id, as the store holds them; `hashOf` can force collisions. */
 class Keys {
-  readonly hashes = new Int32Array(1 << 17);
+  /** Records as the store's (engine/records.ts): only the hash word is used here. */
+  readonly records = new Int32Array((1 << 17) << recordShift);
   readonly keys: (Uint8Array | undefined)[] = [];
   readonly table: HashTable;
   #next = 0;
 
   constructor(options: { capacity?: number; hashOf?: (key: string) => number } = {}) {
     this.table = new HashTable({
-      hashes: this.hashes,
+      records: this.records,
       keyEquals: (id, kb, ks, len) => {
         const k = this.keys[id]!;
         if (k.length !== len) return false;
@@ -49,7 +51,7 @@ class Keys {
     expect(found).toBeLessThan(0);
     const id = this.#next++;
     this.keys[id] = kb;
-    this.hashes[id] = h;
+    this.records[id << recordShift] = h;
     this.table.insertAt(-1 - found, id);
     return id;
   }
@@ -213,7 +215,7 @@ describe("invariants", () => {
     const t = new Keys();
     t.add("present");
     const stray = 100_000; // an id no key was ever inserted under
-    t.hashes[stray] = t.hashOf("absent");
+    t.records[stray << recordShift] = t.hashOf("absent");
     expect(() => t.table.remove(stray)).toThrow(InvariantError);
     for (let i = 0; i < tableSlotsMin * loadFactorMax; i++) t.add(`k${i}`);
     expect(t.table.resizing).toBe(true);
@@ -223,7 +225,7 @@ describe("invariants", () => {
   test("insertAt into a slot that is taken, or with an id out of range, fails an invariant", () => {
     const t = new Keys({ hashOf: () => 9 });
     t.add("a");
-    t.hashes[1] = 9;
+    t.records[1 << recordShift] = 9;
     expect(() => t.table.insertAt(9, 1)).toThrow(InvariantError);
     expect(() => t.table.insertAt(10, -1)).toThrow(InvariantError);
     expect(t.table.count).toBe(1);
