@@ -60,6 +60,32 @@ export function unpinLargeBuffer(b: Uint8Array): void {
   if (retiredWhilePinned.delete(b)) keepSpare(b as Buffer);
 }
 
+/**
+ * A connection read a large value straight into a large buffer (net/connection.ts) and offers it
+ * while its request runs: a SET whose key and value lie there as an entry's do (key at 0, value
+ * right after it) takes the buffer as the entry's instead of copying them (`adoptInputBuffer`).
+ * Whatever the request does not take, the connection withdraws and retires.
+ */
+let offered: Buffer | null = null;
+
+export function offerInputBuffer(b: Buffer): void {
+  offered = b;
+}
+
+/** Whether `b` is the offered buffer, which the caller now owns; it is offered no more. */
+export function adoptInputBuffer(b: Uint8Array): boolean {
+  if (offered === null || b !== offered) return false;
+  offered = null;
+  return true;
+}
+
+/** The request is done: true when its buffer was adopted, false when it is still the caller's. */
+export function withdrawInputBuffer(b: Buffer): boolean {
+  if (offered !== b) return true;
+  offered = null;
+  return false;
+}
+
 /** Bytes of spare buffers held now. */
 export function spareLargeBytes(): number {
   return spareBytes;
