@@ -1,5 +1,6 @@
 // The buffers of large entries (key + value of slabLargeBytesMin or more, one buffer each): written
-// once, by the store, and never changed afterwards — a new value gets a new buffer. So the WAL may
+// once, by the store (or by a connection reading a large value, which a SET then adopts; such a
+// buffer may hold a few bytes of the request behind the value), and never changed afterwards — a new value gets a new buffer. So the WAL may
 // log such a value by reference (a writev from where it lies) instead of copying it, provided the
 // buffer is not handed to another entry before that write: the WAL pins what it references, and so
 // does a reply that copies a value in slices (commands/value-slices.ts). A

@@ -393,7 +393,8 @@ export class Store {
 
   /**
    * A SET of a large entry: its key and value are copied once, into a buffer of their own (a spare
-   * of that size or a new one, engine/large.ts), which is logged from there (the log may keep a
+   * of that size or a new one, engine/large.ts) — or none, when the connection read them into one
+   * already (adoptInputBuffer) — which is logged from there (the log may keep a
    * reference, as the buffer never changes) and then becomes the entry's. When the log refuses,
    * the buffer goes back to the spares.
    */
