@@ -87,6 +87,28 @@ export function withdrawInputBuffer(b: Buffer): boolean {
   return false;
 }
 
+/**
+ * The raw crc register (native/index.ts copyCrc32c) over offered[valueStart..valueEnd), which the
+ * connection computed while copying the value in: the WAL makes the record's crc from it
+ * (`knownValueCrc`) instead of reading the value again. Set and cleared with the offer's request.
+ */
+let crcBuf: Uint8Array | null = null;
+let crcStart = 0;
+let crcEnd = 0;
+let crcReg = 0;
+
+export function noteValueCrc(b: Uint8Array | null, start: number, end: number, reg: number): void {
+  crcBuf = b;
+  crcStart = start;
+  crcEnd = end;
+  crcReg = reg;
+}
+
+/** The register noted for exactly b[start..end), or -1. */
+export function knownValueCrc(b: Uint8Array, start: number, end: number): number {
+  return b === crcBuf && start === crcStart && end === crcEnd ? crcReg : -1;
+}
+
 /** Bytes of spare buffers held now. */
 export function spareLargeBytes(): number {
   return spareBytes;

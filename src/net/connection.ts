@@ -34,7 +34,8 @@ import type { BudgetHolder } from "./budget.ts";
 import { clientsOf } from "./clients.ts";
 import { PauseMode, type PauseWaiter } from "./pause.ts";
 import { pauseHolds } from "../commands/connection.ts";
-import { offerInputBuffer, retireLargeBuffer, takeLargeBuffer, withdrawInputBuffer } from "../engine/large.ts";
+import { noteValueCrc, offerInputBuffer, retireLargeBuffer, takeLargeBuffer, withdrawInputBuffer } from "../engine/large.ts";
+import { copyCrc32c } from "../native/index.ts";
 import { authOf, type User } from "../auth.ts";
 
 /** What a connection needs of its socket; Bun's TCP socket has exactly this shape. */
@@ -162,11 +163,14 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
    * Counted in ctx.input, as input is; null when no request is handed off.
    */
   #direct: Buffer | null = null;
-  /** Where the value's next byte goes in #direct, and where the value ends. */
+  /** Where the value starts in #direct, where its next byte goes, and where it ends. */
+  #directStart = 0;
   #directAt = 0;
   #directEnd = 0;
   /** Bytes of the CRLF after the value seen (2: the request is complete); -1: something else came. */
   #directCrlf = 0;
+  /** The raw crc register over the value's bytes so far, computed as they are copied (copyCrc32c). */
+  #directCrc = 0;
   #pending: Uint8Array[] = []; // unsent output, oldest first
   #pendingHead = 0; // bytes of #pending[0] already sent
   /** Unsent output bytes: #pending's plus #held's. Changed only through #addPending / #dropOutput (ctx.output counts them). */
@@ -683,9 +687,11 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
       return true;
     }
     const valueFrom = pos + parser.valueAt;
-    this.#directAt = parser.handOff(src, pos, b);
+    this.#directStart = parser.handOff(src, pos, b);
+    this.#directAt = this.#directStart;
     this.#directEnd = this.#directAt + parser.valueBytes;
     this.#directCrlf = 0;
+    this.#directCrc = 0;
     this.#direct = b;
     this.#feedDirect(src, valueFrom, end, startedMs);
     return true;
@@ -699,7 +705,7 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
     const b = this.#direct!;
     const take = Math.min(end - from, this.#directEnd - this.#directAt);
     if (take > 0) {
-      copyBytes(src, from, from + take, b, this.#directAt);
+      this.#directCrc = copyCrc32c(src, from, from + take, b, this.#directAt, this.#directCrc);
       this.#directAt += take;
       from += take;
     }
@@ -726,7 +732,9 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
     this.#ctx.input.shrink(this, held + b.length, held);
     this.#protocol!.resp!.prime(this.#directCrlf === 2);
     offerInputBuffer(b);
+    noteValueCrc(b, this.#directStart, this.#directEnd, this.#directCrc);
     const pos = this.#process(b, 0, b.length, startedMs);
+    noteValueCrc(null, 0, 0, 0);
     const adopted = withdrawInputBuffer(b);
     if (pos < b.length && this.#state === State.Open) {
       assert(!adopted, "a request kept for later had its buffer adopted");
