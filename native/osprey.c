@@ -139,8 +139,53 @@ CRC_TARGET static uint32_t crc_hw(uint32_t c, const uint8_t *p, size_t n) {
   while (n--) c = CRC8(c, *p++);
   return c;
 }
+
+// crc_hw over p[0..n) while copying it to o, in one pass: each word is loaded once, fed to its
+// chain and stored. A large value read from the socket is copied this way into its buffer, so the
+// WAL's crc over it costs no second pass over 256 KiB or more (see osprey_copy_crc32c).
+CRC_TARGET static uint32_t copy_crc_hw(uint32_t c, const uint8_t *p, uint8_t *o, size_t n) {
+  while (n >= 3 * CRC_BLOCK) {
+    uint32_t c1 = 0, c2 = 0;
+    const uint8_t *q = p + CRC_BLOCK, *r = p + 2 * CRC_BLOCK;
+    uint8_t *oq = o + CRC_BLOCK, *orr = o + 2 * CRC_BLOCK;
+    for (size_t i = 0; i < CRC_BLOCK; i += 8) {
+      uint64_t a, b, d;
+      memcpy(&a, p + i, 8);
+      memcpy(&b, q + i, 8);
+      memcpy(&d, r + i, 8);
+      c = CRC64(c, a);
+      c1 = CRC64(c1, b);
+      c2 = CRC64(c2, d);
+      memcpy(o + i, &a, 8);
+      memcpy(oq + i, &b, 8);
+      memcpy(orr + i, &d, 8);
+    }
+    c = shift_block(shift_block(c) ^ c1) ^ c2;
+    p += 3 * CRC_BLOCK;
+    o += 3 * CRC_BLOCK;
+    n -= 3 * CRC_BLOCK;
+  }
+  while (n >= 8) {
+    uint64_t v;
+    memcpy(&v, p, 8);
+    c = CRC64(c, v);
+    memcpy(o, &v, 8);
+    p += 8;
+    o += 8;
+    n -= 8;
+  }
+  while (n--) {
+    c = CRC8(c, *p);
+    *o++ = *p++;
+  }
+  return c;
+}
 #else
 static uint32_t crc_hw(uint32_t c, const uint8_t *p, size_t n) { return crc_table(c, p, n); }
+static uint32_t copy_crc_hw(uint32_t c, const uint8_t *p, uint8_t *o, size_t n) {
+  memcpy(o, p, n);
+  return crc_table(c, o, n);
+}
 #endif
 
 /** CRC32C of p[0..len) continuing from `seed` (0 to start): crc32c(b, crc32c(a)) == crc32c(a ++ b). */
@@ -154,6 +199,50 @@ uint32_t osprey_crc32c(const uint8_t *p, uint32_t len, uint32_t seed) {
 /** The same over p[start..start+len): TypeScript passes whole arrays, since a subarray per call costs more than the call. */
 uint32_t osprey_crc32c_at(const uint8_t *p, uint32_t start, uint32_t len, uint32_t seed) {
   return osprey_crc32c(p + start, len, seed);
+}
+
+/**
+ * Copies src[s..s+n) to dst[at..at+n) and returns the CRC register `reg` advanced over those bytes:
+ * the raw register, without crc32c's inversions, so a value copied in chunks chains from 0 and
+ * osprey_crc32c_extend turns it into the CRC of the value after any seed.
+ */
+uint32_t osprey_copy_crc32c(const uint8_t *src, uint32_t s, uint32_t n, uint8_t *dst, uint32_t at, uint32_t reg) {
+  if (!ready) init();
+  if (hardware) return copy_crc_hw(reg, src + s, dst + at, n);
+  memcpy(dst + at, src + s, n);
+  return crc_table(reg, dst + at, n);
+}
+
+// a · b modulo the CRC polynomial, both as reflected polynomials (bit 31 is x^0), as zlib's
+// crc32_combine does it; x2n[k] is x^(2^k).
+static uint32_t multmodp(uint32_t a, uint32_t b) {
+  uint32_t m = 1u << 31, p = 0;
+  for (;;) {
+    if (a & m) {
+      p ^= b;
+      if ((a & (m - 1)) == 0) break;
+    }
+    m >>= 1;
+    b = b & 1 ? (b >> 1) ^ 0x82F63B78u : b >> 1;
+  }
+  return p;
+}
+
+/**
+ * crc32c(value, seed), given `reg0`, the raw register over the value's `n` bytes from 0
+ * (osprey_copy_crc32c's): the register is linear, so the seed's register advanced over n zero
+ * bytes (x^(8n) · ~seed, in log n multiplications) and reg0 add up to the value's after the seed.
+ */
+uint32_t osprey_crc32c_extend(uint32_t seed, uint32_t n, uint32_t reg0) {
+  uint32_t x2n = 1u << 30; // x^1, then x^2, x^4, ...
+  uint32_t shift = 1u << 31; // x^0
+  // x^(8n): bit k of n contributes x^(8·2^k) = x^(2^(k+3)).
+  for (int k = 0; k < 3; k++) x2n = multmodp(x2n, x2n);
+  for (uint64_t m = n; m != 0; m >>= 1) {
+    if (m & 1) shift = multmodp(x2n, shift);
+    x2n = multmodp(x2n, x2n);
+  }
+  return ~(multmodp(shift, ~seed) ^ reg0);
 }
 
 /** 1 when crc32c runs on CRC instructions, 0 when on tables. */

@@ -1,5 +1,6 @@
 // The buffers of large entries (key + value of slabLargeBytesMin or more, one buffer each): written
-// once, by the store, and never changed afterwards — a new value gets a new buffer. So the WAL may
+// once, by the store (or by a connection reading a large value, which a SET then adopts; such a
+// buffer may hold a few bytes of the request behind the value), and never changed afterwards — a new value gets a new buffer. So the WAL may
 // log such a value by reference (a writev from where it lies) instead of copying it, provided the
 // buffer is not handed to another entry before that write: the WAL pins what it references, and so
 // does a reply that copies a value in slices (commands/value-slices.ts). A
@@ -58,6 +59,54 @@ export function unpinLargeBuffer(b: Uint8Array): void {
   if (n > 1) return void pinned.set(b, n - 1);
   pinned.delete(b);
   if (retiredWhilePinned.delete(b)) keepSpare(b as Buffer);
+}
+
+/**
+ * A connection read a large value straight into a large buffer (net/connection.ts) and offers it
+ * while its request runs: a SET whose key and value lie there as an entry's do (key at 0, value
+ * right after it) takes the buffer as the entry's instead of copying them (`adoptInputBuffer`).
+ * Whatever the request does not take, the connection withdraws and retires.
+ */
+let offered: Buffer | null = null;
+
+export function offerInputBuffer(b: Buffer): void {
+  offered = b;
+}
+
+/** Whether `b` is the offered buffer, which the caller now owns; it is offered no more. */
+export function adoptInputBuffer(b: Uint8Array): boolean {
+  if (offered === null || b !== offered) return false;
+  offered = null;
+  return true;
+}
+
+/** The request is done: true when its buffer was adopted, false when it is still the caller's. */
+export function withdrawInputBuffer(b: Buffer): boolean {
+  if (offered !== b) return true;
+  offered = null;
+  return false;
+}
+
+/**
+ * The raw crc register (native/index.ts copyCrc32c) over offered[valueStart..valueEnd), which the
+ * connection computed while copying the value in: the WAL makes the record's crc from it
+ * (`knownValueCrc`) instead of reading the value again. Set and cleared with the offer's request.
+ */
+let crcBuf: Uint8Array | null = null;
+let crcStart = 0;
+let crcEnd = 0;
+let crcReg = 0;
+
+export function noteValueCrc(b: Uint8Array | null, start: number, end: number, reg: number): void {
+  crcBuf = b;
+  crcStart = start;
+  crcEnd = end;
+  crcReg = reg;
+}
+
+/** The register noted for exactly b[start..end), or -1. */
+export function knownValueCrc(b: Uint8Array, start: number, end: number): number {
+  return b === crcBuf && start === crcStart && end === crcEnd ? crcReg : -1;
 }
 
 /** Bytes of spare buffers held now. */

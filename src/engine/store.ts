@@ -26,7 +26,7 @@ import {
 } from "./eviction.ts";
 import { Event, Notify, type KeyEvents } from "./notify.ts";
 import { HashTable } from "./hashtable.ts";
-import { retireLargeBuffer, takeLargeBuffer } from "./large.ts";
+import { adoptInputBuffer, retireLargeBuffer, takeLargeBuffer } from "./large.ts";
 import { Field, recordBytes, recordShift, recordWords, versionShift, versionSlot } from "./records.ts";
 import { classBytes, isLarge, sizeClass, Slab } from "./slab.ts";
 
@@ -402,16 +402,22 @@ export class Store {
 
   /**
    * A SET of a large entry: its key and value are copied once, into a buffer of their own (a spare
-   * of that size or a new one, engine/large.ts), which is logged from there (the log may keep a
+   * of that size or a new one, engine/large.ts) — or none, when the connection read them into one
+   * already (adoptInputBuffer) — which is logged from there (the log may keep a
    * reference, as the buffer never changes) and then becomes the entry's. When the log refuses,
    * the buffer goes back to the spares.
    */
   #setLarge(kb: Uint8Array, ks: number, ke: number, vb: Uint8Array, vs: number, ve: number, expiryMs: number, version: number, id: number): number {
     const keyLen = ke - ks;
     const bytes = keyLen + ve - vs;
-    const own = takeLargeBuffer(bytes);
-    copyBytes(kb, ks, ke, own, 0);
-    copyBytes(vb, vs, ve, own, keyLen);
+    // A value the connection read into a large buffer of its own, with the key before it, is
+    // taken as it lies (the buffer may hold the request's other arguments behind the value).
+    const adopted = ks === 0 && kb === vb && vs === ke && adoptInputBuffer(vb);
+    const own = adopted ? (vb as Buffer) : takeLargeBuffer(bytes);
+    if (!adopted) {
+      copyBytes(kb, ks, ke, own, 0);
+      copyBytes(vb, vs, ve, own, keyLen);
+    }
     try {
       this.#log.set(own, 0, keyLen, own, keyLen, bytes, expiryMs, version);
     } catch (err) {
@@ -1121,9 +1127,10 @@ export class Store {
       this.#rec[(id << 3) | 4] = 0;
       const adopt = this.#adopt;
       this.#adopt = null;
-      this.#adopted = adopt !== null && adopt.length === bytes;
-      this.#large[id] = this.#adopted ? adopt! : takeLargeBuffer(bytes);
-      this.#largeBytes += bytes;
+      this.#adopted = adopt !== null && adopt.length >= bytes;
+      const b = this.#adopted ? adopt! : takeLargeBuffer(bytes);
+      this.#large[id] = b;
+      this.#largeBytes += b.byteLength;
       return;
     }
     const handle = this.#slab.alloc(bytes);

@@ -41,3 +41,34 @@ export function crc32cTs(b: Uint8Array, start: number, end: number, seed = 0): n
   for (; i < end; i++) c = (c >>> 8) ^ t[(c ^ b[i]!) & 0xff]!;
   return ~c >>> 0;
 }
+
+/** a · b modulo the polynomial, both reflected (bit 31 is x^0), as zlib's crc32_combine computes it. */
+function multmodp(a: number, b: number): number {
+  let m = 0x80000000;
+  let p = 0;
+  for (;;) {
+    if ((a & m) !== 0) {
+      p ^= b;
+      if ((a & (m - 1)) === 0) break;
+    }
+    m >>>= 1;
+    b = b & 1 ? (b >>> 1) ^ poly : b >>> 1;
+  }
+  return p >>> 0;
+}
+
+/**
+ * crc32c(value, seed) from `reg0`, the raw register (no inversions) over the value's `n` bytes
+ * from 0: the seed's register advanced over n zero bytes (x^(8n) · ~seed) plus reg0, inverted.
+ * The native library's osprey_crc32c_extend, in TypeScript.
+ */
+export function crc32cExtendTs(seed: number, n: number, reg0: number): number {
+  let x2n = 0x40000000; // x^1
+  for (let k = 0; k < 3; k++) x2n = multmodp(x2n, x2n); // x^8: one byte
+  let shift = 0x80000000; // x^0
+  for (let m = n; m > 0; m = Math.floor(m / 2)) {
+    if (m % 2 === 1) shift = multmodp(x2n, shift);
+    x2n = multmodp(x2n, x2n);
+  }
+  return ~(multmodp(shift, ~seed >>> 0) ^ reg0) >>> 0;
+}

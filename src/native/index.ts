@@ -6,7 +6,8 @@
 import { dlopen, FFIType, ptr } from "bun:ffi";
 import { fdatasyncSync, readFileSync } from "node:fs";
 import { log } from "../log.ts";
-import { crc32cTs } from "./crc32c.ts";
+import { copyBytes } from "../bytes.ts";
+import { crc32cExtendTs, crc32cTs } from "./crc32c.ts";
 import { buildNative, nativeLibrary, nativeStale } from "./build.ts";
 import { recordWords } from "../engine/records.ts";
 
@@ -14,6 +15,8 @@ const symbols = {
   osprey_crc32c: { args: [FFIType.ptr, FFIType.u32, FFIType.u32], returns: FFIType.u32 },
   osprey_crc32c_at: { args: [FFIType.ptr, FFIType.u32, FFIType.u32, FFIType.u32], returns: FFIType.u32 },
   osprey_crc32c_hardware: { args: [], returns: FFIType.i32 },
+  osprey_copy_crc32c: { args: [FFIType.ptr, FFIType.u32, FFIType.u32, FFIType.ptr, FFIType.u32, FFIType.u32], returns: FFIType.u32 },
+  osprey_crc32c_extend: { args: [FFIType.u32, FFIType.u32, FFIType.u32], returns: FFIType.u32 },
   osprey_wal_records: { args: [FFIType.ptr, FFIType.u32, FFIType.u32, FFIType.u32, FFIType.f64, FFIType.i32, FFIType.ptr, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
   osprey_snap_entries: { args: [FFIType.ptr, FFIType.u32, FFIType.u32, FFIType.u32, FFIType.u32, FFIType.i32, FFIType.ptr, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
   osprey_fdatasync: { args: [FFIType.i32], returns: FFIType.i32 },
@@ -91,6 +94,26 @@ export function crc32c(b: Uint8Array, start: number, end: number, seed = 0): num
   const n = end - start;
   if (lib === null || n < ffiBytesMin) return crc32cTs(b, start, end, seed);
   return lib.osprey_crc32c_at(b, start, n, seed) >>> 0;
+}
+
+/**
+ * Copies src[start..end) to dst[at..) and returns the raw CRC register `reg` advanced over those
+ * bytes (no inversions: start a value at 0 and chain its chunks), in one pass when native.
+ * crc32cExtend makes the value's crc32c after a seed of it.
+ */
+export function copyCrc32c(src: Uint8Array, start: number, end: number, dst: Uint8Array, at: number, reg: number): number {
+  const n = end - start;
+  if (lib === null || n < ffiBytesMin) {
+    copyBytes(src, start, end, dst, at);
+    return ~crc32cTs(src, start, end, ~reg) >>> 0;
+  }
+  return lib.osprey_copy_crc32c(src, start, n, dst, at, reg) >>> 0;
+}
+
+/** crc32c(value, seed) from `reg0`, copyCrc32c's register over the value's `n` bytes from 0. */
+export function crc32cExtend(seed: number, n: number, reg0: number): number {
+  if (lib === null) return crc32cExtendTs(seed, n, reg0);
+  return lib.osprey_crc32c_extend(seed, n, reg0) >>> 0;
 }
 
 /** The TypeScript CRC, for tests comparing both. */

@@ -10,10 +10,12 @@ import {
   inputPoolBytesMax,
   outputHardBytes,
   outputSoftBytes,
+  slabLargeBytesMin,
   replyBufferBytesInitial,
   replyBufferBytesKeepMax,
   deliverFlushBytes,
 } from "../constants.ts";
+import { assert } from "../assert.ts";
 import { copyBytes } from "../bytes.ts";
 import { dispatch, respRouteTable, resume, textPayloads, textRouteTable, type Routes } from "../commands/table.ts";
 import { Session } from "../commands/session.ts";
@@ -32,6 +34,8 @@ import type { BudgetHolder } from "./budget.ts";
 import { clientsOf } from "./clients.ts";
 import { PauseMode, type PauseWaiter } from "./pause.ts";
 import { pauseHolds } from "../commands/connection.ts";
+import { noteValueCrc, offerInputBuffer, retireLargeBuffer, takeLargeBuffer, withdrawInputBuffer } from "../engine/large.ts";
+import { copyCrc32c } from "../native/index.ts";
 import { authOf, type User } from "../auth.ts";
 
 /** What a connection needs of its socket; Bun's TCP socket has exactly this shape. */
@@ -96,6 +100,8 @@ interface Parser {
  */
 interface Protocol {
   readonly parser: Parser;
+  /** The parser when it is RESP's, which can hand a large value's request off (see #direct). */
+  readonly resp: RespParser | null;
   readonly session: Session;
   readonly routes: Routes;
 }
@@ -106,7 +112,7 @@ function textProtocol(ctx: Context, limits: User | null): Protocol {
   const parser = new TextParser({ valueBytesMax: ctx.config.valueBytesMax }, textPayloads);
   const session = new Session(parser, new TextReply(shared, ctx.stats), textDialect);
   session.limits = limits;
-  return { parser, session, routes: textRouteTable };
+  return { parser, resp: null, session, routes: textRouteTable };
 }
 
 function respProtocol(ctx: Context, limits: User | null): Protocol {
@@ -114,10 +120,12 @@ function respProtocol(ctx: Context, limits: User | null): Protocol {
   const reply = new RespReply(shared, ctx.stats);
   const session = new Session(parser, reply, respDialect);
   session.limits = limits;
-  return { parser, session, routes: respRouteTable };
+  return { parser, resp: parser, session, routes: respRouteTable };
 }
 
 const STAR = 42;
+const CR = 13;
+const LF = 10;
 
 const enum State {
   Open,
@@ -146,6 +154,23 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
   #in: Buffer | null = null; // unparsed input is #in[0..#inLen)
   #inLen = 0;
   #inBytesMax: number;
+  /**
+   * A request whose last argument is a large value, taken over from the parser while that value
+   * arrives (RespParser.handOff): its bytes are copied from each read straight into this buffer,
+   * a large buffer as the keyspace's entries have (engine/large.ts), which a SET then adopts as
+   * its entry's. So a large value is copied once between the socket's read and the keyspace, not
+   * into the input buffer first (which grows, and moves what it holds) and then again.
+   * Counted in ctx.input, as input is; null when no request is handed off.
+   */
+  #direct: Buffer | null = null;
+  /** Where the value starts in #direct, where its next byte goes, and where it ends. */
+  #directStart = 0;
+  #directAt = 0;
+  #directEnd = 0;
+  /** Bytes of the CRLF after the value seen (2: the request is complete); -1: something else came. */
+  #directCrlf = 0;
+  /** The raw crc register over the value's bytes so far, computed as they are copied (copyCrc32c). */
+  #directCrc = 0;
   #pending: Uint8Array[] = []; // unsent output, oldest first
   #pendingHead = 0; // bytes of #pending[0] already sent
   /** Unsent output bytes: #pending's plus #held's. Changed only through #addPending / #dropOutput (ctx.output counts them). */
@@ -213,7 +238,7 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
 
   /** Capacity of the input buffer: what ctx.input (client_input_bytes_max) counts for this client. */
   get inputBytes(): number {
-    return this.#in?.length ?? 0;
+    return (this.#in?.length ?? 0) + (this.#direct?.length ?? 0);
   }
 
   /** Unsent replies: what ctx.output (client_output_bytes_max) counts for this client. */
@@ -240,11 +265,19 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
     shared.reset();
     this.#markLsn();
     this.#endedMs = startedMs;
-    if (this.#inLen === 0 && !this.#paused) {
-      const pos = this.#process(data, 0, data.length, startedMs);
-      if (pos < data.length && this.#state === State.Open) this.#keep(data, pos);
-    } else if (!this.#append(data)) {
-      return this.#endedMs;
+    let from = 0;
+    if (this.#direct !== null) {
+      from = this.#feedDirect(data, 0, data.length, startedMs);
+      // The value is not complete yet: nothing ran, nothing to answer.
+      if (this.#direct !== null) return startedMs;
+    }
+    if (from < data.length && this.#state === State.Open) {
+      if (this.#inLen === 0 && !this.#paused) {
+        const pos = this.#process(data, from, data.length, startedMs);
+        if (pos < data.length && this.#state === State.Open && !this.#handOff(data, pos, data.length, startedMs)) this.#keep(data, pos);
+      } else if (!this.#append(from === 0 ? data : data.subarray(from))) {
+        return this.#endedMs;
+      }
     }
     this.#pump();
     return this.#endedMs;
@@ -501,8 +534,12 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
     for (;;) {
       if (!this.#paused && this.#inLen > 0 && this.#state === State.Open && (this.#resumeArg === 0 || (mayResume && !this.#awaiting))) {
         mayResume = false;
-        const pos = this.#process(this.#in!.subarray(0, this.#inLen), 0, this.#inLen, performance.now());
-        this.#consume(pos);
+        const started = performance.now();
+        const pos = this.#process(this.#in!.subarray(0, this.#inLen), 0, this.#inLen, started);
+        if (pos < this.#inLen && this.#state === State.Open && this.#handOff(this.#in!, pos, this.#inLen, started)) {
+          // All that was buffered went to the handed-off request (or the client was dropped).
+          if (this.#in !== null) this.#consume(this.#inLen);
+        } else this.#consume(pos);
       }
       this.#flush();
       if (this.#state !== State.Open) return;
@@ -633,6 +670,79 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
     return true;
   }
 
+  /**
+   * After #process stopped at `pos` for want of bytes: when the request there awaits a large last
+   * argument, takes it over (see #direct) with what of it is in src[pos..end), and returns true
+   * (those bytes are the connection's no more). False, with nothing done, otherwise.
+   */
+  #handOff(src: Uint8Array, pos: number, end: number, startedMs: number): boolean {
+    const parser = this.#protocol!.resp;
+    if (parser === null || parser.needBytes === 0 || parser.valueBytes < slabLargeBytesMin || this.#paused || this.#resumeArg !== 0) return false;
+    const bytes = parser.handOffBytes();
+    const held = this.inputBytes;
+    const b = takeLargeBuffer(bytes);
+    if (!this.#ctx.input.grow(this, held, held + b.length)) {
+      retireLargeBuffer(b);
+      this.#abort();
+      return true;
+    }
+    const valueFrom = pos + parser.valueAt;
+    this.#directStart = parser.handOff(src, pos, b);
+    this.#directAt = this.#directStart;
+    this.#directEnd = this.#directAt + parser.valueBytes;
+    this.#directCrlf = 0;
+    this.#directCrc = 0;
+    this.#direct = b;
+    this.#feedDirect(src, valueFrom, end, startedMs);
+    return true;
+  }
+
+  /**
+   * Copies src[from..end) into the handed-off request's value, up to its end and CRLF; when the
+   * request is complete (or the CRLF is wrong) runs it. Returns where src's next request starts.
+   */
+  #feedDirect(src: Uint8Array, from: number, end: number, startedMs: number): number {
+    const b = this.#direct!;
+    const take = Math.min(end - from, this.#directEnd - this.#directAt);
+    if (take > 0) {
+      this.#directCrc = copyCrc32c(src, from, from + take, b, this.#directAt, this.#directCrc);
+      this.#directAt += take;
+      from += take;
+    }
+    while (this.#directAt === this.#directEnd && this.#directCrlf >= 0 && this.#directCrlf < 2 && from < end) {
+      if (src[from] !== (this.#directCrlf === 0 ? CR : LF)) this.#directCrlf = -1;
+      else {
+        this.#directCrlf++;
+        from++;
+      }
+    }
+    if (this.#directAt === this.#directEnd && (this.#directCrlf === 2 || this.#directCrlf < 0)) this.#runDirect(startedMs);
+    return from;
+  }
+
+  /**
+   * Runs the handed-off request from its buffer, offered for a SET to adopt. What the request did
+   * not take goes back to the spares; a request that could not run now (CLIENT PAUSE, replies
+   * backed up) or yielded is kept as the input buffer's start, as one read in place would be.
+   */
+  #runDirect(startedMs: number): void {
+    const b = this.#direct!;
+    this.#direct = null;
+    const held = this.inputBytes;
+    this.#ctx.input.shrink(this, held + b.length, held);
+    this.#protocol!.resp!.prime(this.#directCrlf === 2);
+    offerInputBuffer(b);
+    noteValueCrc(b, this.#directStart, this.#directEnd, this.#directCrc);
+    const pos = this.#process(b, 0, b.length, startedMs);
+    noteValueCrc(null, 0, 0, 0);
+    const adopted = withdrawInputBuffer(b);
+    if (pos < b.length && this.#state === State.Open) {
+      assert(!adopted, "a request kept for later had its buffer adopted");
+      this.#keep(b, pos);
+    }
+    if (!adopted) retireLargeBuffer(b);
+  }
+
   /** Keeps data[pos..) as the start of the (empty) input buffer. */
   #keep(data: Uint8Array, pos: number): void {
     if (!this.#reserve(data.length - pos)) return;
@@ -662,6 +772,7 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
    */
   #reserve(bytes: number): boolean {
     const have = this.#in?.length ?? 0;
+    const held = this.inputBytes;
     if (have >= bytes) return true;
     const needed = this.#protocol?.parser.needBytes ?? 0;
     const doubled = needed > 0 ? Math.min(2 * have, needed) : 2 * have;
@@ -669,7 +780,7 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
     // A large request of known size takes a pooled buffer that holds all of it, when there is one:
     // memory that exists already, so nothing is reserved on the client's word alone.
     const pooled = needed > size && needed > connectionBufferBytesKeepMax && needed <= this.#inBytesMax ? takePooled(needed) : null;
-    if (!this.#ctx.input.grow(this, have, pooled?.length ?? size)) {
+    if (!this.#ctx.input.grow(this, held, held - have + (pooled?.length ?? size))) {
       if (pooled !== null) givePooled(pooled);
       this.#abort();
       return false;
@@ -681,12 +792,22 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
     return true;
   }
 
-  /** Gives the input buffer back (to the pool when large) and its bytes back to ctx.input. */
+  /** Gives the input buffer (to the pool when large) and a handed-off request's back, and their bytes to ctx.input. */
   #releaseInput(): void {
-    if (this.#in !== null) {
-      this.#ctx.input.shrink(this, this.#in.length, 0);
-      givePooled(this.#in);
-    }
+    const held = this.inputBytes;
+    if (held > 0) this.#ctx.input.shrink(this, held, 0);
+    if (this.#in !== null) givePooled(this.#in);
+    if (this.#direct !== null) retireLargeBuffer(this.#direct);
+    this.#in = null;
+    this.#inLen = 0;
+    this.#direct = null;
+  }
+
+  /** Gives only the input buffer back (to the pool when large). */
+  #releaseIn(): void {
+    const held = this.inputBytes;
+    this.#ctx.input.shrink(this, held, held - this.#in!.length);
+    givePooled(this.#in!);
     this.#in = null;
     this.#inLen = 0;
   }
@@ -696,7 +817,7 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
     const buf = this.#in!;
     if (pos >= this.#inLen) {
       this.#inLen = 0;
-      if (buf.length > connectionBufferBytesKeepMax) this.#releaseInput();
+      if (buf.length > connectionBufferBytesKeepMax) this.#releaseIn();
       return;
     }
     if (pos > 0) buf.copyWithin(0, pos, this.#inLen);

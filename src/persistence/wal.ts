@@ -18,9 +18,9 @@ import type { Config } from "../config.types.ts";
 import { assert } from "../assert.ts";
 import { fdWarnIntervalMs, walBufferBytesInitial, walBufferBytesMax, walRecordBytesMax, walRefsPerTurnMax, walReserveBytes, walReserveBytesMax, walRetryMs, walValueByRefBytesMin, walWritebackBytes } from "../constants.ts";
 import type { MutationLog } from "../engine/store.ts";
-import { isLargeBuffer, pinLargeBuffer, unpinLargeBuffer } from "../engine/large.ts";
+import { isLargeBuffer, knownValueCrc, pinLargeBuffer, unpinLargeBuffer } from "../engine/large.ts";
 import { log } from "../log.ts";
-import { crc32c, fdatasync, reserve, startWriteback } from "../native/index.ts";
+import { crc32c, crc32cExtend, fdatasync, reserve, startWriteback } from "../native/index.ts";
 import { errnoText, errorText, syncDir, syncFile } from "./files.ts";
 import { copyBytes, putU32 } from "../bytes.ts";
 import {
@@ -228,7 +228,10 @@ export class Wal implements MutationLog {
     const keyAt = putRecordHeader(b, at, RecordType.Set, keyLen, valueLen, expiryMs, version);
     copyBytes(kb, ks, ke, b, keyAt);
     const keyEnd = keyAt + keyLen;
-    putU32(b, keyEnd, crc32c(vb, vs, ve, crc32c(b, at + recordCrcStart, keyEnd)));
+    const head = crc32c(b, at + recordCrcStart, keyEnd);
+    // A value the connection read in has its crc register already (engine/large.ts noteValueCrc).
+    const known = knownValueCrc(vb, vs, ve);
+    putU32(b, keyEnd, known >= 0 ? crc32cExtend(head, valueLen, known) : crc32c(vb, vs, ve, head));
     pinLargeBuffer(vb);
     this.#refBufs.push(vb);
     this.#refStarts.push(vs);

@@ -3,7 +3,7 @@
 // input. Same answers as TextParser ("need more", "bad input", "a command"); bad input always
 // closes, as in Redis.
 
-import { grown } from "../bytes.ts";
+import { copyBytes, grown } from "../bytes.ts";
 import { argsCountMax, inlineBytesMax, respHeaderDigitsMax, requestBytesMax } from "../constants.ts";
 import { RespErr, respError } from "../errors.ts";
 import { nameCode, Parsed } from "./text.ts";
@@ -39,6 +39,13 @@ function hexValue(c: number): number {
   return c <= 57 ? c - 48 : (c | 0x20) - 87;
 }
 
+/** What `parse` answers next after `prime`. */
+const enum Primed {
+  No,
+  Command,
+  BadCrlf,
+}
+
 /** From `header`: the line is not complete yet (outside the range of any 15-digit number). */
 const HEADER_NEED = -1e16;
 /** From `header`: the line is not a (signed) decimal ended by CRLF. */
@@ -62,6 +69,13 @@ export class RespParser {
   next = 0;
   /** With NeedMore: bytes from `next` the request in progress needs in all, when known (0 otherwise). */
   needBytes = 0;
+  /**
+   * With NeedMore and needBytes > 0: the length of the last argument, whose bytes are awaited, and
+   * where they start, from `next`. The connection may take such a request over (`handOff`): it
+   * reads the rest of a large value straight into the buffer that value will live in.
+   */
+  valueBytes = 0;
+  valueAt = 0;
   /** With Error: the reply to send. */
   error: Uint8Array = RespErr.invalidMultibulkLength;
   /** With Error: always true; a RESP stream cannot be resynchronised after bad input. */
@@ -74,6 +88,7 @@ export class RespParser {
   #bulk = -1; // length of the bulk string whose `$` line was read and whose bytes are awaited
   #headerEnd = 0; // set by #header: where the line after the header starts
   #unquotedTo = 0; // set by #unquote: where the line goes on after a quoted argument
+  #primed = Primed.No; // set by `prime`: what the next `parse` answers, without reading
 
   constructor(limits: { valueBytesMax: number }) {
     this.#valueBytesMax = limits.valueBytesMax;
@@ -83,6 +98,8 @@ export class RespParser {
   /** Parses one request from `buf[pos..end)`; `pos` is where the previous call said to continue. */
   parse(buf: Uint8Array, pos: number, end: number): Parsed {
     this.needBytes = 0;
+    this.valueBytes = 0;
+    if (this.#primed !== Primed.No) return this.#primedAnswer(buf, end);
     // Most requests arrive whole: read them with locals alone. Anything else (a request cut short,
     // bad input, more arguments than the slots hold) is left to the resumable path below, which
     // starts over from `pos` and gives every answer its own way.
@@ -124,7 +141,10 @@ export class RespParser {
         const bulkEnd = at + this.#bulk;
         if (bulkEnd + 2 > end) {
           // Only the last argument's end is the end of the request; before it, growth is the connection's call.
-          return this.#needMore(pos, this.argc === this.#count - 1 ? bulkEnd + 2 - pos : 0);
+          if (this.argc !== this.#count - 1) return this.#needMore(pos, 0);
+          this.valueBytes = this.#bulk;
+          this.valueAt = at - pos;
+          return this.#needMore(pos, bulkEnd + 2 - pos);
         }
         if (buf[bulkEnd] !== CR || buf[bulkEnd + 1] !== LF) return this.#fail(RespErr.bulkNotCrlf, end);
         if (this.argc === this.starts.length) this.#growArgs();
@@ -146,6 +166,68 @@ export class RespParser {
       this.next = at;
       return Parsed.Command;
     }
+  }
+
+  /**
+   * After NeedMore with valueBytes > 0: the bytes a handed-off request needs in `handOff`'s
+   * buffer — its parsed arguments and the awaited last one, without headers or CRLFs.
+   */
+  handOffBytes(): number {
+    let n = this.valueBytes;
+    for (let i = 0; i < this.argc; i++) n += this.ends[i]! - this.starts[i]!;
+    return n;
+  }
+
+  /**
+   * The request in progress at src[pos..) (NeedMore with valueBytes > 0) leaves this parser: its
+   * parsed arguments are copied into `dst` (handOffBytes long) and the caller fills in the last
+   * one, at the offset returned, valueBytes long, then calls `prime`. The layout lets a SET's
+   * store adopt `dst` as the entry's buffer: the argument before the last (SET's key) comes first,
+   * the last (the value) right after it, the others behind. `starts`/`ends` index `dst` from here.
+   */
+  handOff(src: Uint8Array, pos: number, dst: Uint8Array): number {
+    const argc = this.argc;
+    if (argc === this.starts.length) this.#growArgs();
+    let w = argc > 0 ? this.#moveArg(src, pos, dst, argc - 1, 0) : 0;
+    const valueAt = w;
+    w += this.valueBytes;
+    for (let i = 0; i < argc - 1; i++) w = this.#moveArg(src, pos, dst, i, w);
+    const starts = this.starts;
+    const ends = this.ends;
+    starts[argc] = valueAt;
+    ends[argc] = valueAt + this.valueBytes;
+    this.argc = argc + 1;
+    this.#count = -1;
+    this.#at = 0;
+    this.#bulk = -1;
+    return valueAt;
+  }
+
+  /**
+   * The handed-off request is complete (`ok`), or its value was not followed by CRLF: the next
+   * `parse` (of the handOff buffer) answers the command, or the error a parse would have given.
+   */
+  prime(ok: boolean): void {
+    this.#primed = ok ? Primed.Command : Primed.BadCrlf;
+  }
+
+  /** handOff: argument i (relative to `pos` in src) copied to dst[w..); returns where the next goes. */
+  #moveArg(src: Uint8Array, pos: number, dst: Uint8Array, i: number, w: number): number {
+    const s = pos + this.starts[i]!;
+    const e = pos + this.ends[i]!;
+    copyBytes(src, s, e, dst, w);
+    this.starts[i] = w;
+    this.ends[i] = w + e - s;
+    return w + e - s;
+  }
+
+  #primedAnswer(buf: Uint8Array, end: number): Parsed {
+    const primed = this.#primed;
+    this.#primed = Primed.No;
+    if (primed === Primed.BadCrlf) return this.#fail(RespErr.bulkNotCrlf, end);
+    this.code = nameCode(buf, this.starts[0]!, this.ends[0]!);
+    this.next = end;
+    return Parsed.Command;
   }
 
   /**

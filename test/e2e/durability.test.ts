@@ -588,6 +588,32 @@ describe("large values", () => {
   });
 });
 
+describe("large values read straight into their buffers (RESP)", () => {
+  test("SETs whose values arrive in pieces are logged with the crc made while copying: kill -9, then the WAL gives them back byte for byte", async () => {
+    const dir = tempDir();
+    let server = await start({ max_value_bytes: 8 << 20 }, dir);
+    const c = await RawClient.connect(server.port);
+    const values = new Map<string, Buffer>();
+    for (const [key, bytes, piece] of [["r1", 65536, 1000], ["r2", 256 * 1024 + 5, 7777], ["r3", 3 << 20, 65536], ["r2", 300 * 1024, 100000]] as const) {
+      const v = Buffer.alloc(bytes);
+      for (let i = 0; i < v.length; i++) v[i] = (i * 131 + bytes) & 0xff;
+      values.set(key, v);
+      await c.sendInPieces(Buffer.concat([Buffer.from(`*3\r\n$3\r\nSET\r\n$${key.length}\r\n${key}\r\n$${v.length}\r\n`), v, Buffer.from("\r\n")]), piece);
+      expect(await c.line()).toBe("+OK");
+    }
+    expect(await server.signal("SIGKILL")).not.toBe(0);
+    server = await start({ max_value_bytes: 8 << 20 }, dir);
+    const c2 = await RawClient.connect(server.port);
+    const stats = await c2.stats();
+    expect([stats.recovery_records_replayed, stats.recovery_trimmed_bytes]).toEqual(["4", "0"]);
+    for (const [key, v] of values) {
+      await c2.send(`GET ${key}\r\n`);
+      expect(await c2.line()).toMatch(new RegExp(`^VALUE ${v.length} \\d+ -1$`));
+      expect((await c2.bytes(v.length + 2)).subarray(0, v.length).equals(v)).toBe(true);
+    }
+  });
+});
+
 describe("snapshots by a forked child", () => {
   /** The server's children: the snapshot's writer while one runs. */
   function childrenOf(pid: number): number[] {

@@ -2,7 +2,8 @@
 // standard check value and with each other, including continuation from a seed.
 
 import { describe, expect, test } from "bun:test";
-import { crc32c, crc32cNative, crc32cTs, loadNative, nativeStatus } from "../../src/native/index.ts";
+import { copyCrc32c, crc32c, crc32cExtend, crc32cNative, crc32cTs, loadNative, nativeStatus } from "../../src/native/index.ts";
+import { crc32cExtendTs } from "../../src/native/crc32c.ts";
 import { crc32cRef } from "../persistence/fixtures.ts";
 import { rng } from "../support/rng.ts";
 
@@ -54,5 +55,28 @@ describe("CRC32C", () => {
     const whole = crc32cTs(joined, 0, joined.length);
     expect(crc32cTs(b, 0, b.length, crc32cTs(a, 0, a.length))).toBe(whole);
     expect(crc32cNative(b, 0, b.length, crc32cNative(a, 0, a.length)!)).toBe(whole);
+  });
+});
+
+describe("CRC32C while copying, and extended by a seed", () => {
+  test("copyCrc32c copies exactly and its register, chained over chunks, gives crc32c(value, seed) through crc32cExtend (native and TypeScript)", () => {
+    const next = rng(99);
+    for (const n of [0, 1, 7, 8, 63, 64, 65, 767, 768, 769, 5000, 65536, 262147]) {
+      const src = Buffer.allocUnsafe(n + 10);
+      for (let i = 0; i < src.length; i++) src[i] = Math.floor(next() * 256);
+      const dst = Buffer.alloc(n + 20);
+      const step = 1 + Math.floor(next() * (n + 1));
+      let reg = 0;
+      for (let at = 0; at < n; at += step) reg = copyCrc32c(src, 5 + at, 5 + Math.min(n, at + step), dst, 3 + at, reg);
+      expect(dst.subarray(3, 3 + n).equals(src.subarray(5, 5 + n))).toBe(true);
+      expect(dst[2]).toBe(0);
+      expect(dst[3 + n]).toBe(0);
+      for (const seed of [0, 1, 0xdeadbeef, 0xffffffff, Math.floor(next() * 2 ** 32)]) {
+        const want = crc32cTs(src, 5, 5 + n, seed);
+        expect(crc32cExtend(seed, n, reg)).toBe(want);
+        expect(crc32cExtendTs(seed, n, reg)).toBe(want);
+        expect(crc32c(src, 5, 5 + n, seed)).toBe(want);
+      }
+    }
   });
 });
