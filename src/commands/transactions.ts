@@ -11,7 +11,6 @@ import { copyBytes } from "../bytes.ts";
 import {
   connectionBufferBytesKeepMax,
   counterTextBytesMax,
-  entriesMax,
   floatTextBytesMax,
   multiArgOverheadBytes,
   multiQueueBytesMax,
@@ -23,7 +22,7 @@ import {
 import { respError } from "../errors.ts";
 import { batchRecordBytes } from "../persistence/format.ts";
 import { clampIndex, intArg } from "./strings.ts";
-import { noExpiry, type MutationLog, type Store } from "../engine/store.ts";
+import { keyspaceFull, noExpiry, type MutationLog, type Store } from "../engine/store.ts";
 import type { Context } from "./context.ts";
 import type { Session } from "./session.ts";
 import { dispatch, Flag, keyCount, keysValid, oomRefused, respRouteTable, type Handler, type Routes } from "./table.ts";
@@ -442,7 +441,7 @@ export function exec(s: Session, ctx: Context): void {
       logBound(s, tx, ctx, respRouteTable);
       const bytes = batchRecordBytes(bound.records, bound.dataBytes);
       if (bytes > walRecordBytesMax) return s.reply.error(batchTooLarge(bytes));
-      if (store.size + bound.records > entriesMax) throw new Error(`keyspace full: at most ${entriesMax} entries`);
+      if (store.size + bound.records > store.entriesMax) throw keyspaceFull(store.entriesMax);
       store.groupBegin(bound.records, bound.dataBytes);
     }
     replay(s, tx, ctx, respRouteTable);

@@ -3,11 +3,10 @@
 // path, conditional expiry. Command handlers parse arguments, call one of these, and encode the result.
 
 import { InvariantError } from "../assert.ts";
-import { entriesMax } from "../constants.ts";
 import { isI64, parseI64 } from "../numbers.ts";
 import { addLongDouble, formatLongDouble, isInfinite, type LongDouble, parseLongDouble, zero as zeroLongDouble } from "../long-double.ts";
 import { Writer } from "../protocol/writer.ts";
-import { noExpiry, type Store } from "./store.ts";
+import { keyspaceFull, noExpiry, type Store } from "./store.ts";
 import { Event, Notify } from "./notify.ts";
 
 /**
@@ -87,7 +86,7 @@ export function setGeneric(store: Store, b: Uint8Array, ks: number, ke: number, 
  */
 export function setAll(store: Store, b: Uint8Array, starts: Int32Array, ends: Int32Array, first: number, argc: number, nowMs: number): number {
   const count = (argc - first) >> 1;
-  if (store.size + count > entriesMax) throw new Error(`keyspace full: at most ${entriesMax} entries`);
+  if (store.size + count > store.entriesMax) throw keyspaceFull(store.entriesMax);
   let dataBytes = 0;
   for (let t = first; t < argc; t++) dataBytes += ends[t]! - starts[t]!;
   store.batchBegin(count, dataBytes);
@@ -464,7 +463,7 @@ export function renameKey(store: Store, b: Uint8Array, ss: number, se: number, d
   if (sameBytes(b, ss, se, ds, de)) return Renamed.SameKey;
   const dst = store.lookup(b, ds, de, nowMs);
   if (dst >= 0 && nx) return Renamed.DestinationExists;
-  if (dst < 0 && store.size + 1 > entriesMax) throw new Error(`keyspace full: at most ${entriesMax} entries`);
+  if (dst < 0 && store.size + 1 > store.entriesMax) throw keyspaceFull(store.entriesMax);
   const buf = store.buffer(src);
   const vs = store.valueOffset(src);
   const ve = vs + store.valueLength(src);

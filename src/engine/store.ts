@@ -120,6 +120,11 @@ function growable<T extends Int32Array | Float64Array | Uint32Array | Uint8Array
   return new make(new ArrayBuffer(n * bytesPer, { maxByteLength: entriesMax * bytesPer }));
 }
 
+/** The error a write that would add an entry past the store's limit throws (answered as a server error, not logged). */
+export function keyspaceFull(max: number): Error {
+  return new Error(`keyspace full: at most ${max} entries`);
+}
+
 export class Store {
   // Entry metadata, indexed by entry id: one record per id (engine/records.ts) in one buffer, seen
   // three ways. Key length 0 marks a free id (keys are never empty). Page -1: an entry with its
@@ -195,8 +200,16 @@ export class Store {
   #releasedBytes = 0;
   #gcAtMs = -Infinity;
 
-  constructor(options: { log?: MutationLog; capacity?: number } = {}) {
+  /**
+   * Most entries this store holds (entriesMax; a smaller figure only for tests, which cannot fill
+   * 2^27 keys). A write that would add one more is refused before it is logged (`set`, and the
+   * callers that add several: MSET, RENAME, EXEC check `size` against it first).
+   */
+  readonly entriesMax: number;
+
+  constructor(options: { log?: MutationLog; capacity?: number; entriesMax?: number } = {}) {
     this.#log = options.log ?? nullLog;
+    this.entriesMax = Math.min(entriesMax, options.entriesMax ?? entriesMax);
     const ids = Math.min(entriesMax, Math.max(idsInitial, options.capacity ?? 0));
     const records = new ArrayBuffer(ids * recordBytes, { maxByteLength: entriesMax * recordBytes });
     this.#rec = new Int32Array(records);
@@ -392,6 +405,8 @@ export class Store {
   set(kb: Uint8Array, ks: number, ke: number, vb: Uint8Array, vs: number, ve: number, expiryMs: number, version: number, id: number): number {
     // Not asserted here, unlike `apply`: this is every SET's path, and its id comes straight from
     // `find` or `lookup` of the same key (without the assert a store-only SET loop ran a few % faster).
+    // A new key past the limit is refused here, before the log: the write must not be logged and then fail.
+    if (id < 0 && this.size >= this.entriesMax) throw keyspaceFull(this.entriesMax);
     if (isLarge(ke - ks + ve - vs)) return this.#setLarge(kb, ks, ke, vb, vs, ve, expiryMs, version, id);
     this.#log.set(kb, ks, ke, vb, vs, ve, expiryMs, version);
     if (id >= 0) return this.#overwrite(kb, ks, ke, vb, vs, ve, expiryMs, version, id);
@@ -1176,7 +1191,7 @@ export class Store {
   /** Grows every metadata array in place (resizable buffers: no copy, no pause). */
   #growIds(): void {
     const n = this.#idCapacity * 2;
-    if (n > entriesMax) throw new Error(`keyspace full: at most ${entriesMax} entries`);
+    if (n > entriesMax) throw keyspaceFull(entriesMax);
     for (const a of this.#metadata()) {
       (a.buffer as ArrayBuffer).resize(n * Store.#bytesPerId(a));
     }

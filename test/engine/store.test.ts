@@ -421,12 +421,25 @@ class SpyLog implements MutationLog {
 }
 
 describe("MutationLog", () => {
-  function logged(clock?: ManualClock) {
+  function logged(clock?: ManualClock, entriesMax?: number) {
     const spy = new SpyLog();
-    const ctx = createContext({}, { log: spy, clock });
+    const ctx = createContext({}, { log: spy, clock, entriesMax });
     spy.store = ctx.store;
     return { spy, client: new EngineClient(ctx) };
   }
+
+  test("a keyspace at its entry limit refuses a new key before logging it, and still takes overwrites and deletes", () => {
+    const { spy, client } = logged(undefined, 3);
+    expect(client.send("SET a 1\r\n1\r\nSET b 1\r\n2\r\nSET c 1\r\n3\r\n")).toBe("OK 1\r\nOK 1\r\nOK 1\r\n");
+    const before = spy.records.length;
+    const big = "v".repeat(slabLargeBytesMin);
+    for (const request of ["SET d 1\r\n4\r\n", `SET d ${big.length}\r\n${big}\r\n`, "INCR d\r\n", "MSET d 1 e 1\r\n45\r\n"]) {
+      expect(client.send(request)).toStartWith("ERR ");
+      expect(spy.records.length).toBe(before);
+    }
+    expect(client.send("SET a 2\r\nxy\r\nDEL b\r\nSET d 1\r\n4\r\n")).toBe("OK 2\r\nDELETED 1\r\nOK 1\r\n");
+    expect(client.send("GET a\r\nGET d\r\n")).toBe("VALUE 2 2 -1\r\nxy\r\nVALUE 1 1 -1\r\n4\r\n");
+  });
 
   test("every write reaches the log in order, with absolute expiries and INCR as a SET of its result", () => {
     // A clock that stands still: the expiries logged are exactly now + the time given.
