@@ -122,6 +122,20 @@ describe("insert and overwrite", () => {
     expect(valueOf(store, other)).toBe("9876543210");
   });
 
+  test("under a memory limit a snapshot child shares nothing: overwrites stay in place (RSS follows the limit)", () => {
+    const store = new Store();
+    store.setMemoryLimit(64 * 1024 * 1024, "allkeys-lru");
+    const id = put(store, "k", "abcdefghij");
+    const buf = store.buffer(id);
+    const at = store.keyOffset(id);
+    store.shareWithChild(true);
+    put(store, "k", "ABCDEFGHIJ", noExpiry, 2);
+    expect(store.buffer(id)).toBe(buf);
+    expect(store.keyOffset(id)).toBe(at);
+    store.shareWithChild(false);
+    expect(valueOf(store, id)).toBe("ABCDEFGHIJ");
+  });
+
   test("overwriting with a value of another size class moves it and leaves its neighbours intact", () => {
     const store = new Store();
     for (let i = 0; i < 50; i++) put(store, `n${i}`, `value-${i}`);
