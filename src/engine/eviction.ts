@@ -234,8 +234,12 @@ export const decayFactors: readonly number[] = [2, Infinity];
 export const shadowKeysMax = 256;
 /** The largest sampling rate, 1/2^this: below 16 × shadowKeysMax keys the shadows hold a 16th of the keyspace. */
 const shadowShiftMin = 4;
-/** Shadows fewer keys than this are not worth simulating (a keyspace under 16 × this): the tuner keeps its setting. */
-const shadowKeysMin = 16;
+/**
+ * Shadows fewer keys than this are not worth simulating (a keyspace under 16 × this): the tuner
+ * keeps its setting. At 16 (31-key shadows over a 500-key cache) the two shadows' difference was
+ * noise, and 1 run in 10 adopted the fast decay for a stable hot set, which a scan then flushed whole.
+ */
+const shadowKeysMin = 64;
 /**
  * A setting is adopted once its shadow leads the adopted one's by this many standard deviations of
  * the lead two equal settings would show by chance (over the accesses where the two disagree): the
