@@ -24,6 +24,17 @@ load() { # port protocol op duration [extra]
   $bun run bench/bench.ts --port "$1" --protocol "$2" --op "$3" --clients 50 --pipeline 1 --value-size 100 \
     --keyspace "$keys" --duration "$4" --warmup 1 --json ${5:-} 2>/dev/null | tail -1
 }
+# A 5 s `load` of op while snapshots (Osprey: SNAPSHOT) or BGSAVEs (Redis) run back to back for 7 s.
+while_snapshots() { # osprey|redis op
+  if [ "$1" = osprey ]; then
+    ( end=$((SECONDS + 7)); while [ $SECONDS -lt $end ]; do printf 'SNAPSHOT\r\n' | nc -q1 127.0.0.1 "$oport" >/dev/null; sleep 0.05; done ) &
+    load "$oport" osprey "$2" 5
+  else
+    ( end=$((SECONDS + 7)); while [ $SECONDS -lt $end ]; do redis-cli -p "$rport" bgsave >/dev/null 2>&1; sleep 0.2; done ) &
+    load "$rport" resp "$2" 5
+  fi
+  wait $!
+}
 p99() { $bun -e 'const r=JSON.parse(process.argv[1]);console.log(`${Math.round(r.opsPerSec)} ops/s, p99 ${r.latencyMs.p99} ms`)' "$1"; }
 
 echo "== Osprey: $keys keys x 100 B (sync_policy os, wal_max_bytes 4 GiB so only SNAPSHOT starts snapshots)"
@@ -37,16 +48,12 @@ echo "keys: $(stat keys), rss: $(( $(stat mem_rss_bytes) / 1048576 )) MiB"
 idle=$(load "$oport" osprey get 5)
 echo "GET idle:             $(p99 "$idle")"
 # Snapshots back to back for the whole measured window.
-( end=$((SECONDS + 7)); while [ $SECONDS -lt $end ]; do printf 'SNAPSHOT\r\n' | nc -q1 127.0.0.1 "$oport" >/dev/null; sleep 0.05; done ) & snapper=$!
-during=$(load "$oport" osprey get 5)
-wait $snapper
+during=$(while_snapshots osprey get)
 echo "GET during snapshots: $(p99 "$during")"
 osnap_wait
 sidle=$(load "$oport" osprey set 5)
 echo "SET idle:             $(p99 "$sidle")"
-( end=$((SECONDS + 7)); while [ $SECONDS -lt $end ]; do printf 'SNAPSHOT\r\n' | nc -q1 127.0.0.1 "$oport" >/dev/null; sleep 0.05; done ) & snapper=$!
-sduring=$(load "$oport" osprey set 5)
-wait $snapper
+sduring=$(while_snapshots osprey set)
 echo "SET during snapshots: $(p99 "$sduring")"
 osnap_wait
 echo "snapshots: $(stat snapshots_total), last: $(stat last_snapshot_keys) keys, $(stat last_snapshot_bytes) bytes, work $(stat last_snapshot_work_ms) ms, longest slice $(stat last_snapshot_longest_slice_ms) ms, wall $(stat last_snapshot_duration_ms) ms (under load)"
@@ -68,16 +75,12 @@ sleep 1
 $bun run bench/bench.ts --port "$rport" --protocol resp --op get --keyspace "$keys" --preload --duration 1 --warmup 0 --pipeline 16 >/dev/null 2>&1
 ridle=$(load "$rport" resp get 5)
 echo "GET idle:             $(p99 "$ridle")"
-( end=$((SECONDS + 7)); while [ $SECONDS -lt $end ]; do redis-cli -p "$rport" bgsave >/dev/null 2>&1; sleep 0.2; done ) & snapper=$!
-rduring=$(load "$rport" resp get 5)
-wait $snapper
+rduring=$(while_snapshots redis get)
 echo "GET during BGSAVE:    $(p99 "$rduring")"
 rsave_wait
 rsidle=$(load "$rport" resp set 5)
 echo "SET idle:             $(p99 "$rsidle")"
-( end=$((SECONDS + 7)); while [ $SECONDS -lt $end ]; do redis-cli -p "$rport" bgsave >/dev/null 2>&1; sleep 0.2; done ) & snapper=$!
-rsduring=$(load "$rport" resp set 5)
-wait $snapper
+rsduring=$(while_snapshots redis set)
 echo "SET during BGSAVE:    $(p99 "$rsduring")"
 rsave_wait
 redis-cli -p "$rport" save >/dev/null

@@ -112,7 +112,12 @@ static inline uint32_t shift_block(uint32_t c) {
 #endif
 
 #ifdef CRC64
-CRC_TARGET static uint32_t crc_hw(uint32_t c, const uint8_t *p, size_t n) {
+// The crc of p[0..n) in three interleaved chains of CRC_BLOCK bytes, combined by shift_block; with
+// o non-null it also copies p to o in the same pass (each word loaded once, fed to its chain and
+// stored), so the WAL's crc over a large value read from the socket costs no second pass over it
+// (osprey_copy_crc32c). Always inlined into the two callers below, each with `o` fixed, so the
+// compiler drops the copies from crc_hw and the test from both.
+CRC_TARGET static inline __attribute__((always_inline)) uint32_t crc_chains(uint32_t c, const uint8_t *p, uint8_t *o, size_t n) {
   while (n >= 3 * CRC_BLOCK) {
     uint32_t c1 = 0, c2 = 0;
     const uint8_t *q = p + CRC_BLOCK, *r = p + 2 * CRC_BLOCK;
@@ -124,62 +129,37 @@ CRC_TARGET static uint32_t crc_hw(uint32_t c, const uint8_t *p, size_t n) {
       c = CRC64(c, a);
       c1 = CRC64(c1, b);
       c2 = CRC64(c2, d);
+      if (o) {
+        memcpy(o + i, &a, 8);
+        memcpy(o + CRC_BLOCK + i, &b, 8);
+        memcpy(o + 2 * CRC_BLOCK + i, &d, 8);
+      }
     }
     c = shift_block(shift_block(c) ^ c1) ^ c2;
     p += 3 * CRC_BLOCK;
+    if (o) o += 3 * CRC_BLOCK;
     n -= 3 * CRC_BLOCK;
   }
   while (n >= 8) {
     uint64_t v;
     memcpy(&v, p, 8);
     c = CRC64(c, v);
-    p += 8;
-    n -= 8;
-  }
-  while (n--) c = CRC8(c, *p++);
-  return c;
-}
-
-// crc_hw over p[0..n) while copying it to o, in one pass: each word is loaded once, fed to its
-// chain and stored. A large value read from the socket is copied this way into its buffer, so the
-// WAL's crc over it costs no second pass over 256 KiB or more (see osprey_copy_crc32c).
-CRC_TARGET static uint32_t copy_crc_hw(uint32_t c, const uint8_t *p, uint8_t *o, size_t n) {
-  while (n >= 3 * CRC_BLOCK) {
-    uint32_t c1 = 0, c2 = 0;
-    const uint8_t *q = p + CRC_BLOCK, *r = p + 2 * CRC_BLOCK;
-    uint8_t *oq = o + CRC_BLOCK, *orr = o + 2 * CRC_BLOCK;
-    for (size_t i = 0; i < CRC_BLOCK; i += 8) {
-      uint64_t a, b, d;
-      memcpy(&a, p + i, 8);
-      memcpy(&b, q + i, 8);
-      memcpy(&d, r + i, 8);
-      c = CRC64(c, a);
-      c1 = CRC64(c1, b);
-      c2 = CRC64(c2, d);
-      memcpy(o + i, &a, 8);
-      memcpy(oq + i, &b, 8);
-      memcpy(orr + i, &d, 8);
+    if (o) {
+      memcpy(o, &v, 8);
+      o += 8;
     }
-    c = shift_block(shift_block(c) ^ c1) ^ c2;
-    p += 3 * CRC_BLOCK;
-    o += 3 * CRC_BLOCK;
-    n -= 3 * CRC_BLOCK;
-  }
-  while (n >= 8) {
-    uint64_t v;
-    memcpy(&v, p, 8);
-    c = CRC64(c, v);
-    memcpy(o, &v, 8);
     p += 8;
-    o += 8;
     n -= 8;
   }
   while (n--) {
-    c = CRC8(c, *p);
-    *o++ = *p++;
+    if (o) *o++ = *p;
+    c = CRC8(c, *p++);
   }
   return c;
 }
+
+CRC_TARGET static uint32_t crc_hw(uint32_t c, const uint8_t *p, size_t n) { return crc_chains(c, p, NULL, n); }
+CRC_TARGET static uint32_t copy_crc_hw(uint32_t c, const uint8_t *p, uint8_t *o, size_t n) { return crc_chains(c, p, o, n); }
 #else
 static uint32_t crc_hw(uint32_t c, const uint8_t *p, size_t n) { return crc_table(c, p, n); }
 static uint32_t copy_crc_hw(uint32_t c, const uint8_t *p, uint8_t *o, size_t n) {
