@@ -3,7 +3,7 @@
 // figure is stable enough to compare two versions of the code on a noisy machine.
 //
 //   ./node_modules/.bin/bun run bench/inprocess.ts [--requests 1000000] [--batch 16] [--protocol osprey|resp]
-//     [--evict-mb N [--policy allkeys-lru]] [--keyspace 100000]
+//     [--evict-mb N [--policy allkeys-lru] [--fresh]] [--keyspace 100000]
 //
 // --keyspace N: the keys requests are drawn from (spread by a stride over all N). Above 100,000 the
 // N keys are SET first and the requests cycle through 262,144 distinct keys instead of 1,024, so a
@@ -13,6 +13,12 @@
 // 65,536 keys cycled (far more than N MiB holds for small N, e.g. 4): each SET then adds a key and
 // evicts one, as bench/eviction.sh's over sockets; each GET updates the policy's metadata (and
 // under the osprey policies its sketch and decay tuner), a hit or a miss.
+//
+// --fresh (with --evict-mb): then SETs of keys that never repeat, as bench/eviction.sh's over a
+// 10^9-key space, once the store is full: the table, records and slab hold all the limit allows
+// (345k keys at 64 MiB) and every SET evicts one. The 65,536 cycled keys above never build a table
+// that large, and under a limit that holds them all they stop evicting. The cost of renumbering
+// the keys in place is measured alone and taken off.
 
 import { parseArgs } from "node:util";
 import { Stats, systemClock, type Context } from "../src/commands/context.ts";
@@ -31,6 +37,7 @@ const { values } = parseArgs({
     "evict-mb": { type: "string", default: "0" },
     policy: { type: "string", default: "allkeys-lru" },
     keyspace: { type: "string", default: "100000" },
+    fresh: { type: "boolean", default: false },
   },
 });
 const total = Number(values.requests);
@@ -108,5 +115,35 @@ for (const op of evictBytes > 0 ? ["set", "get"] : ["set", "get", "incr"]) {
     ns = Math.min(ns, ((performance.now() - started) * 1e6) / (rounds * batch));
   }
   console.log(`${op.padEnd(5)} ${ns.toFixed(0).padStart(5)} ns/request  (${(1e3 / ns).toFixed(2)} M requests/s, batches of ${batch}, best of 5)`);
+}
+if (values.fresh && evictBytes > 0) {
+  const one = resp ? `*3\r\n$3\r\nSET\r\n$16\r\nkey:000000000000\r\n$100\r\n${value}\r\n` : `SET key:000000000000 100\r\n${value}\r\n`;
+  const digitsAt = one.indexOf("key:") + 4;
+  const buf = Buffer.from(one.repeat(batch), "latin1");
+  let n = 0;
+  const renumber = () => {
+    for (let i = 0; i < batch; i++) {
+      let v = n++;
+      for (let d = i * one.length + digitsAt + 11; v > 0; d--, v = Math.floor(v / 10)) buf[d] = 48 + (v % 10);
+    }
+  };
+  const before = ctx.store.evictedTotal;
+  while (ctx.store.evictedTotal === before) {
+    renumber();
+    conn.onData(buf);
+  }
+  const rounds = Math.ceil(total / batch);
+  let ns = Infinity;
+  for (let run = 0; run < 5; run++) {
+    const started = performance.now();
+    for (let i = 0; i < rounds; i++) {
+      renumber();
+      conn.onData(buf);
+    }
+    const mid = performance.now();
+    for (let i = 0; i < rounds; i++) renumber();
+    ns = Math.min(ns, ((2 * mid - started - performance.now()) * 1e6) / (rounds * batch));
+  }
+  console.log(`fresh ${ns.toFixed(0).padStart(5)} ns/request  (SET of a new key, evicting one; ${ctx.store.size} keys held, best of 5)`);
 }
 console.log(`replies ${written} bytes, keys ${ctx.store.size}, evicted ${ctx.store.evictedTotal}`);
