@@ -36,6 +36,17 @@ while_snapshots() { # osprey|redis op
   wait $!
 }
 p99() { $bun -e 'const r=JSON.parse(process.argv[1]);console.log(`${Math.round(r.opsPerSec)} ops/s, p99 ${r.latencyMs.p99} ms`)' "$1"; }
+# GET, then SET: each idle, then while snapshots (Osprey) or BGSAVEs (Redis) run back to back for
+# the whole measured window; the next idle run waits for the last of them to end.
+idle_and_during() { # osprey|redis
+  local port=$oport proto=osprey settle=osnap_wait what=snapshots
+  [ "$1" = redis ] && { port=$rport; proto=resp; settle=rsave_wait; what=BGSAVE; }
+  for op in GET SET; do
+    printf '%-22s%s\n' "$op idle:" "$(p99 "$(load "$port" "$proto" "${op,,}" 5)")"
+    printf '%-22s%s\n' "$op during $what:" "$(p99 "$(while_snapshots "$1" "${op,,}")")"
+    $settle
+  done
+}
 
 echo "== Osprey: $keys keys x 100 B (sync_policy os, wal_max_bytes 4 GiB so only SNAPSHOT starts snapshots)"
 printf 'listen_addr = "127.0.0.1:%s"\ndata_dir = "%s/osprey"\nsync_policy = "os"\nwal_max_bytes = 4294967296\n' "$oport" "$work" > "$work/osprey.toml"
@@ -45,17 +56,7 @@ $bun run src/server.ts --config "$work/osprey.toml" 2> "$work/osprey.log" & pids
 sleep 1.5
 $bun run bench/bench.ts --port "$oport" --op get --keyspace "$keys" --preload --duration 1 --warmup 0 --pipeline 16 >/dev/null 2>&1
 echo "keys: $(stat keys), rss: $(( $(stat mem_rss_bytes) / 1048576 )) MiB"
-idle=$(load "$oport" osprey get 5)
-echo "GET idle:             $(p99 "$idle")"
-# Snapshots back to back for the whole measured window.
-during=$(while_snapshots osprey get)
-echo "GET during snapshots: $(p99 "$during")"
-osnap_wait
-sidle=$(load "$oport" osprey set 5)
-echo "SET idle:             $(p99 "$sidle")"
-sduring=$(while_snapshots osprey set)
-echo "SET during snapshots: $(p99 "$sduring")"
-osnap_wait
+idle_and_during osprey
 echo "snapshots: $(stat snapshots_total), last: $(stat last_snapshot_keys) keys, $(stat last_snapshot_bytes) bytes, work $(stat last_snapshot_work_ms) ms, longest slice $(stat last_snapshot_longest_slice_ms) ms, wall $(stat last_snapshot_duration_ms) ms (under load)"
 printf 'SNAPSHOT\r\n' | nc -q1 127.0.0.1 "$oport" >/dev/null; sleep 3
 echo "idle snapshot: work $(stat last_snapshot_work_ms) ms, longest slice $(stat last_snapshot_longest_slice_ms) ms, wall $(stat last_snapshot_duration_ms) ms"
@@ -73,16 +74,7 @@ echo "== Redis $(redis-server --version | grep -o 'v=[0-9.]*'): same keys"
 redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly yes --appendfsync no --dir "$work" --dbfilename dump.rdb > "$work/redis.log" 2>&1 & pids+=($!); rpid=$!
 sleep 1
 $bun run bench/bench.ts --port "$rport" --protocol resp --op get --keyspace "$keys" --preload --duration 1 --warmup 0 --pipeline 16 >/dev/null 2>&1
-ridle=$(load "$rport" resp get 5)
-echo "GET idle:             $(p99 "$ridle")"
-rduring=$(while_snapshots redis get)
-echo "GET during BGSAVE:    $(p99 "$rduring")"
-rsave_wait
-rsidle=$(load "$rport" resp set 5)
-echo "SET idle:             $(p99 "$rsidle")"
-rsduring=$(while_snapshots redis set)
-echo "SET during BGSAVE:    $(p99 "$rsduring")"
-rsave_wait
+idle_and_during redis
 redis-cli -p "$rport" save >/dev/null
 redis-cli -p "$rport" shutdown nosave >/dev/null 2>&1 || true
 sleep 1
