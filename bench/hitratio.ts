@@ -3,7 +3,13 @@
 // to the memory that holds the same number of keys of the trace's shape, and prints a table.
 //
 //   bun bench/hitratio.ts [--keys 100000] [--capacity 10000] [--requests 300000] [--redis-server redis-server]
-//     [--seed 24301] [--in-process [--policies allkeys-lru,...]] [--osprey-only]
+//     [--seed 24301] [--in-process] [--policies allkeys-lru,...] [--osprey-only | --redis-only] [--rate N]
+//
+// --rate N paces each server replay to N requests a second. Redis's LRU clock ticks once a second
+// (LRU_CLOCK_RESOLUTION), so a replay run flat out stamps thousands of accesses with the same
+// time and its allkeys-lru degrades towards random among them; paced so that a second holds a
+// small part of the cache (say capacity / 5 requests), its allkeys-lru is the LRU it is meant to
+// be. Osprey's stamps are a logical clock, the same at any pace.
 //
 // Under volatile-* every SET carries a TTL longer than the replay. Under the osprey policies the
 // in-process table also shows the decay tuner's shadow caches (keys, bytes, counted in used_memory)
@@ -38,6 +44,8 @@ const requests = Number(option("requests", "300000"));
 const redisBinary = option("redis-server", "redis-server");
 const valueBytes = 100;
 const batch = 32;
+/** --rate: requests a second a server replay is paced to (0 = flat out). */
+const rate = Number(option("rate", "0"));
 /** The traces' seed (--seed): other seeds give other traces of the same shape, to tell a policy's gain from one trace's luck. */
 const seed = Number(option("seed", String(0x5eed)));
 /** volatile-* policies: every SET carries this TTL, longer than any replay, so every key is a candidate. */
@@ -196,7 +204,13 @@ async function fill(s: Server, prefix: string, count: number): Promise<void> {
 /** Replays a trace cache-aside, `batch` GETs at a time then SETs for their misses; the hit ratio and keys held. */
 async function replay(s: Server, trace: Trace, volatile: boolean): Promise<{ hitRatio: number; keysHeld: number }> {
   let hits = 0;
+  const started = performance.now();
   for (let i = 0; i < trace.keys.length; i += batch) {
+    if (rate > 0) {
+      const due = started + (i * 1000) / rate;
+      const now = performance.now();
+      if (due > now) await Bun.sleep(due - now);
+    }
     const keys = trace.keys.slice(i, i + batch);
     const got = await Promise.all(keys.map((k) => s.client.get(k)));
     const misses = keys.filter((_, j) => got[j] === null);
@@ -267,12 +281,14 @@ if (process.argv.includes("--in-process")) {
   process.exit(0);
 }
 
+const chosen = process.argv.includes("--policies") ? option("policies", "").split(",") : null;
+const pick = (policies: string[]) => (chosen === null ? policies : policies.filter((p) => chosen.includes(p)));
 const runs: { server: "osprey" | "redis"; policies: string[] }[] = [
-  { server: "osprey", policies: ["allkeys-lru", "allkeys-lfu", "allkeys-random", "allkeys-osprey", "volatile-osprey"] },
-  ...(process.argv.includes("--osprey-only") ? [] : [{ server: "redis" as const, policies: ["allkeys-lru", "allkeys-lfu", "allkeys-random"] }]),
-];
+  ...(process.argv.includes("--redis-only") ? [] : [{ server: "osprey" as const, policies: pick(["allkeys-lru", "allkeys-lfu", "allkeys-random", "allkeys-osprey", "volatile-osprey"]) }]),
+  ...(process.argv.includes("--osprey-only") ? [] : [{ server: "redis" as const, policies: pick(["allkeys-lru", "allkeys-lfu", "allkeys-random"]) }]),
+].filter((r) => r.policies.length > 0);
 
-console.log(`keys=${keysTotal} capacity=${capacity} requests=${requests} value=${valueBytes}B batch=${batch} seed=${seed}`);
+console.log(`keys=${keysTotal} capacity=${capacity} requests=${requests} value=${valueBytes}B batch=${batch} seed=${seed}${rate > 0 ? ` rate=${rate}/s` : ""}`);
 const rows: string[] = [];
 for (const run of runs) {
   const s = await start(run.server);
