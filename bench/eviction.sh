@@ -7,6 +7,8 @@
 # Keys are drawn from 10^9, so nearly every SET adds a key and evicts one once the limit is reached;
 # both servers are first filled past it. Prints each run, a ratio table, and each server's RSS: idle
 # (started, empty), peak while evicting (sampled every 200 ms) against 1.15 × limit + idle.
+# RSS_LOG=FILE keeps the samples ("seconds osprey_rss redis_rss" a line) and marks where each
+# phase and run began ("# seconds what"), to see when a peak happens.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${1:-5}
@@ -43,7 +45,10 @@ sleep 1
 oidle=$(rss "$opid"); ridle=$(rss "$rpid")
 
 # Peak RSS of both servers from here on, one line per sample.
-( while :; do echo "$(rss "$opid") $(rss "$rpid")" >> "$work/rss.txt"; sleep 0.2; done ) &
+t0=$(date +%s%N)
+now() { local ms=$(( ($(date +%s%N) - t0) / 1000000 )); printf '%d.%03d' $((ms / 1000)) $((ms % 1000)); }
+mark() { echo "# $(now) $*" >> "$work/rss.txt"; }
+( while :; do echo "$(now) $(rss "$opid") $(rss "$rpid")" >> "$work/rss.txt"; sleep 0.2; done ) &
 sampler=$!
 
 setrun() { # target pipeline duration → the bench's JSON line
@@ -57,6 +62,7 @@ evicted() { redis-cli -p "$1" INFO stats | tr -d '\r' | awk -F: '$1 == "evicted_
 # Fill both past the limit, so every measured run evicts all along.
 for target in osprey redis; do
   port=$oport; [ "$target" = redis ] && port=$rport
+  mark "$target fill"
   while [ "$(evicted "$port")" = 0 ]; do setrun "$target" 16 3 > /dev/null; done
   echo "$target: evicting (evicted_keys $(evicted "$port"))" >&2
 done
@@ -69,6 +75,7 @@ for round in $(seq 1 "$rounds"); do
     for target in $order; do
       port=$oport; [ "$target" = redis ] && port=$rport
       before=$(evicted "$port")
+      mark "round $round $target P=$p"
       line=$(setrun "$target" "$p" "$duration")
       after=$(evicted "$port")
       echo "{\"target\":\"$target\",\"round\":$round,\"evicted\":$((after - before)),\"r\":$line}" >> "$results"
@@ -77,6 +84,7 @@ for round in $(seq 1 "$rounds"); do
   done
 done
 kill "$sampler" 2>/dev/null; sampler=""
+[ -n "${RSS_LOG:-}" ] && cp "$work/rss.txt" "$RSS_LOG"
 echo "uptime at end: $(uptime)" >&2
 omem=$(redis-cli -p "$oport" INFO memory | tr -d '\r' | awk -F: '$1 == "used_memory" { print $2 }')
 rmem=$(redis-cli -p "$rport" INFO memory | tr -d '\r' | awk -F: '$1 == "used_memory" { print $2 }')
@@ -98,7 +106,7 @@ for (const [k, v] of Object.entries(best)) {
   const o = v.osprey, r = v.redis;
   console.log(`| ${k} | ${Math.round(o.ops).toLocaleString("en")} | ${Math.round(r.ops).toLocaleString("en")} | ${(o.ops / r.ops).toFixed(2)} | ${o.p99?.toFixed(3)} | ${r.p99?.toFixed(3)} | ${o.evicted} / ${r.evicted} |`);
 }
-const samples = require("fs").readFileSync(rssFile, "utf8").trim().split("\n").map((l) => l.split(" ").map(Number));
+const samples = require("fs").readFileSync(rssFile, "utf8").trim().split("\n").filter((l) => !l.startsWith("#")).map((l) => l.split(" ").slice(1).map(Number));
 const peak = (i) => Math.max(...samples.map((s) => s[i]));
 const p95 = (i) => samples.map((s) => s[i]).sort((a, b) => a - b)[Math.floor(samples.length * 0.95)];
 const mib = (n) => (Number(n) / 2 ** 20).toFixed(1);
