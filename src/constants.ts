@@ -145,9 +145,8 @@ export const gcHintIntervalMs = 5000;
  * already held) is not over it before any garbage: at 1.05 it was, and the guard ran a GC every tick.
  */
 export const rssGcLimitFactor = 1.1;
-/** A guard's GC that gives back less than this share of the limit did not help: the next waits rssGcRetryMs, doubling up to gcHintIntervalMs. */
-export const rssGcFreedMin = 1 / 32;
-export const rssGcRetryMs = 1000;
+/** After a guard's GC that could not get RSS under its line, the next waits until RSS grew this share of the limit past where that one left it. */
+export const rssGcStep = 1 / 32;
 
 /** Largest max_value_bytes a config may set (as Redis's proto-max-bulk-len). */
 export const valueBytesMaxLimit = 512 * MiB;
