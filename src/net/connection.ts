@@ -11,6 +11,7 @@ import {
   outputHardBytes,
   outputSoftBytes,
   slabLargeBytesMin,
+  readLendSlackBytes,
   replyBufferBytesInitial,
   replyBufferBytesKeepMax,
   deliverFlushBytes,
@@ -87,6 +88,11 @@ function givePooled(b: Buffer): void {
 interface Parser {
   parse(buf: Uint8Array, pos: number, end: number): Parsed;
   rebase(by: number): void;
+  /** After a Command: the argument before its large value that may be moved next to it, or -1 (#offerRead). */
+  lendable(): number;
+  argc: number;
+  starts: Int32Array;
+  ends: Int32Array;
   next: number;
   needBytes: number;
   error: Uint8Array;
@@ -154,6 +160,8 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
   #in: Buffer | null = null; // unparsed input is #in[0..#inLen)
   #inLen = 0;
   #inBytesMax: number;
+  /** The buffer Bun made for the read being processed in place (a new one each read, ours alone); else null. */
+  #fresh: Uint8Array | null = null;
   /**
    * A request whose last argument is a large value, taken over from the parser while that value
    * arrives (RespParser.handOff): its bytes are copied from each read straight into this buffer,
@@ -259,6 +267,8 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
    * Bytes arrived at `startedMs` (the caller's performance.now()): parse and run every whole
    * request in them, then write all replies at once. Returns the clock read when the requests were
    * done (`startedMs` when none ran), so the caller times the read without reading it again.
+   * `data` becomes the connection's, as Bun makes a new buffer for each read: a large value in it
+   * may become an entry's buffer (#offerRead), so the caller must not use it again.
    */
   onData(data: Uint8Array, startedMs = performance.now()): number {
     if (this.#state !== State.Open) return startedMs;
@@ -273,7 +283,9 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
     }
     if (from < data.length && this.#state === State.Open) {
       if (this.#inLen === 0 && !this.#paused) {
+        this.#fresh = data;
         const pos = this.#process(data, from, data.length, startedMs);
+        this.#fresh = null;
         if (pos < data.length && this.#state === State.Open && !this.#handOff(data, pos, data.length, startedMs)) this.#keep(data, pos);
       } else if (!this.#append(from === 0 ? data : data.subarray(from))) {
         return this.#endedMs;
@@ -458,10 +470,13 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
       ctx.outputRoom = outputHardBytes - out.len - this.#pendingBytes;
       ctx.outputOverflow = false;
       const mark = session.reply.len;
+      // Two compares for most requests: is this read (nearly) all one large request?
+      const lent = buf === this.#fresh && buf.length >= slabLargeBytesMin && parser.next - pos + readLendSlackBytes > buf.length && this.#offerRead(buf, parser);
       if (resuming) {
         resume(session, routes, ctx, parser.next - pos);
         session.resumeArg = 0;
       } else dispatch(session, routes, ctx, parser.next - pos);
+      if (lent) withdrawInputBuffer(buf);
       if (session.replyMode !== 0) session.replyRan(mark);
       if (this.#afterRequest(session, parser, pos)) break;
       pos = parser.next;
@@ -731,7 +746,7 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
     const held = this.inputBytes;
     this.#ctx.input.shrink(this, held + b.length, held);
     this.#protocol!.resp!.prime(this.#directCrlf === 2);
-    offerInputBuffer(b);
+    offerInputBuffer(b, 0, this.#directEnd, true);
     noteValueCrc(b, this.#directStart, this.#directEnd, this.#directCrc);
     const pos = this.#process(b, 0, b.length, startedMs);
     noteValueCrc(null, 0, 0, 0);
@@ -741,6 +756,32 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
       this.#keep(b, pos);
     }
     if (!adopted) retireLargeBuffer(b);
+  }
+
+  /**
+   * The request just parsed is (nearly) all of the read Bun made for it, and its last argument is a
+   * large value: the argument before it (a SET's key) is moved right before the value, over its
+   * own bytes and the framing between them, and the two are offered as they lie (engine/large.ts),
+   * for a SET to take as its entry's buffer. Bun's buffer is new for each read and nothing else
+   * holds it, so the value is then not copied at all between the socket and the keyspace. Only
+   * when the read holds at most readLendSlackBytes besides them (the entry keeps all of it alive).
+   */
+  #offerRead(buf: Uint8Array, parser: Parser): boolean {
+    const k = parser.lendable();
+    if (k < 0) return false;
+    const starts = parser.starts;
+    const ends = parser.ends;
+    const ks = starts[k]!;
+    const keyLen = ends[k]! - ks;
+    const vs = starts[k + 1]!;
+    const ve = ends[k + 1]!;
+    if (ve - vs < slabLargeBytesMin || buf.length - keyLen - (ve - vs) > readLendSlackBytes) return false;
+    assert(ends[k]! <= vs, "a lent key lies after its value");
+    buf.copyWithin(vs - keyLen, ks, ks + keyLen);
+    starts[k] = vs - keyLen;
+    ends[k] = vs;
+    offerInputBuffer(buf, vs - keyLen, ve, false);
+    return true;
   }
 
   /** Keeps data[pos..) as the start of the (empty) input buffer. */

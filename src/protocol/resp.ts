@@ -169,6 +169,15 @@ export class RespParser {
   }
 
   /**
+   * After a Command: the argument before the last (a SET's key), when there are at least three;
+   * only framing lies between it and the last, so it may be moved right before the last (see
+   * Connection #offerRead). -1 otherwise.
+   */
+  lendable(): number {
+    return this.argc >= 3 ? this.argc - 2 : -1;
+  }
+
+  /**
    * After NeedMore with valueBytes > 0: the bytes a handed-off request needs in `handOff`'s
    * buffer — its parsed arguments and the awaited last one, without headers or CRLFs.
    */

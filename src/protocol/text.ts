@@ -161,6 +161,15 @@ export class TextParser {
     }
   }
 
+  /**
+   * After a Command: 1 (the key) for `SET key len` or `MSET key len` and nothing more, whose key
+   * has only the length token and the line's end between it and the payload, so it may be moved
+   * right before the payload (see Connection #offerRead). -1 otherwise.
+   */
+  lendable(): number {
+    return this.argc === 3 && this.starts[2] === this.payloadStart && this.ends[2] === this.payloadEnd && this.payloadEnd > this.payloadStart ? 1 : -1;
+  }
+
   /** Splits a line on spaces and tabs. False when it has more tokens than argsCountMax. */
   #tokenize(buf: Uint8Array, s: number, e: number): boolean {
     let argc = 0;
