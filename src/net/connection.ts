@@ -90,6 +90,17 @@ interface Parser {
   rebase(by: number): void;
   /** After a Command: the argument before its large value that may be moved next to it, or -1 (#offerRead). */
   lendable(): number;
+  /**
+   * A request awaiting a large value at its end, taken over by the connection (#handOff): the
+   * value's length and place (after NeedMore), the buffer the request needs, the move into it,
+   * and what the next parse answers once the value is in (RespParser.handOff says how).
+   */
+  valueBytes: number;
+  valueAt: number;
+  readonly lfEnds: boolean;
+  handOffBytes(): number;
+  handOff(src: Uint8Array, pos: number, dst: Uint8Array): number;
+  prime(ok: boolean): void;
   argc: number;
   starts: Int32Array;
   ends: Int32Array;
@@ -106,8 +117,6 @@ interface Parser {
  */
 interface Protocol {
   readonly parser: Parser;
-  /** The parser when it is RESP's, which can hand a large value's request off (see #direct). */
-  readonly resp: RespParser | null;
   readonly session: Session;
   readonly routes: Routes;
 }
@@ -118,7 +127,7 @@ function textProtocol(ctx: Context, limits: User | null): Protocol {
   const parser = new TextParser({ valueBytesMax: ctx.config.valueBytesMax }, textPayloads);
   const session = new Session(parser, new TextReply(shared, ctx.stats), textDialect);
   session.limits = limits;
-  return { parser, resp: null, session, routes: textRouteTable };
+  return { parser, session, routes: textRouteTable };
 }
 
 function respProtocol(ctx: Context, limits: User | null): Protocol {
@@ -126,7 +135,7 @@ function respProtocol(ctx: Context, limits: User | null): Protocol {
   const reply = new RespReply(shared, ctx.stats);
   const session = new Session(parser, reply, respDialect);
   session.limits = limits;
-  return { parser, resp: parser, session, routes: respRouteTable };
+  return { parser, session, routes: respRouteTable };
 }
 
 const STAR = 42;
@@ -163,11 +172,12 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
   /** The buffer Bun made for the read being processed in place (a new one each read, ours alone); else null. */
   #fresh: Uint8Array | null = null;
   /**
-   * A request whose last argument is a large value, taken over from the parser while that value
-   * arrives (RespParser.handOff): its bytes are copied from each read straight into this buffer,
-   * a large buffer as the keyspace's entries have (engine/large.ts), which a SET then adopts as
-   * its entry's. So a large value is copied once between the socket's read and the keyspace, not
-   * into the input buffer first (which grows, and moves what it holds) and then again.
+   * A request whose last argument is a large value (RESP's last bulk string, the text protocol's
+   * SET payload), taken over from the parser while that value arrives (RespParser.handOff): its
+   * bytes are copied from each read straight into this buffer, a large buffer as the keyspace's
+   * entries have (engine/large.ts), which a SET then adopts as its entry's. So a large value is copied
+   * once between the socket's read and the keyspace, not into the input buffer first (which
+   * grows, and moves what it holds) and then again.
    * Counted in ctx.input, as input is; null when no request is handed off.
    */
   #direct: Buffer | null = null;
@@ -691,8 +701,8 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
    * (those bytes are the connection's no more). False, with nothing done, otherwise.
    */
   #handOff(src: Uint8Array, pos: number, end: number, startedMs: number): boolean {
-    const parser = this.#protocol!.resp;
-    if (parser === null || parser.needBytes === 0 || parser.valueBytes < slabLargeBytesMin || this.#paused || this.#resumeArg !== 0) return false;
+    const parser = this.#protocol!.parser;
+    if (parser.needBytes === 0 || parser.valueBytes < slabLargeBytesMin || this.#paused || this.#resumeArg !== 0) return false;
     const bytes = parser.handOffBytes();
     const held = this.inputBytes;
     const b = takeLargeBuffer(bytes);
@@ -725,7 +735,10 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
       from += take;
     }
     while (this.#directAt === this.#directEnd && this.#directCrlf >= 0 && this.#directCrlf < 2 && from < end) {
-      if (src[from] !== (this.#directCrlf === 0 ? CR : LF)) this.#directCrlf = -1;
+      if (this.#directCrlf === 0 && src[from] === LF && this.#protocol!.parser.lfEnds) {
+        this.#directCrlf = 2; // the text protocol's lone LF
+        from++;
+      } else if (src[from] !== (this.#directCrlf === 0 ? CR : LF)) this.#directCrlf = -1;
       else {
         this.#directCrlf++;
         from++;
@@ -745,7 +758,7 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
     this.#direct = null;
     const held = this.inputBytes;
     this.#ctx.input.shrink(this, held + b.length, held);
-    this.#protocol!.resp!.prime(this.#directCrlf === 2);
+    this.#protocol!.parser.prime(this.#directCrlf === 2);
     offerInputBuffer(b, 0, this.#directEnd, true);
     noteValueCrc(b, this.#directStart, this.#directEnd, this.#directCrc);
     const pos = this.#process(b, 0, b.length, startedMs);

@@ -76,6 +76,8 @@ export class RespParser {
    */
   valueBytes = 0;
   valueAt = 0;
+  /** A bulk string ends only at CRLF (the text protocol's payload also at LF). */
+  readonly lfEnds = false;
   /** With Error: the reply to send. */
   error: Uint8Array = RespErr.invalidMultibulkLength;
   /** With Error: always true; a RESP stream cannot be resynchronised after bad input. */
