@@ -297,3 +297,25 @@ describe("a read that holds one whole large SET lends its bytes to the entry", (
     expect(c.send(command("GET", "other"))).toBe(bulkReply(w));
   });
 });
+
+describe("a request cut by a read boundary, with more requests behind it in the next read", () => {
+  test("only its rest is buffered: the next read's other requests are parsed where they lie, in order, byte-exact", () => {
+    const ctx = createContext();
+    const c = new EngineClient(ctx);
+    const values = Array.from({ length: 40 }, (_, i) => payload(16 * 1024 + i, 300 + i));
+    const req = Buffer.concat(values.flatMap((v, i) => [command("SET", `k${i}`, v), ...(i % 7 === 3 ? [command("GET", `k${i}`)] : [])]));
+    const expected = values.map((v, i) => "+OK\r\n" + (i % 7 === 3 ? bulkReply(v) : "")).join("");
+    // Reads of 200,001 bytes, as a socket delivers a deep pipeline: each ends inside a request.
+    let replies = "";
+    let inputMax = 0;
+    for (let at = 0; at < req.length; at += 200_001) {
+      c.connection.onData(Buffer.from(req.subarray(at, at + 200_001)));
+      replies += c.transport.take();
+      inputMax = Math.max(inputMax, ctx.input.bytes);
+    }
+    expect(replies).toBe(expected);
+    // Never more than the cut request (16 KiB and change, in a buffer of at most twice that).
+    expect(inputMax).toBeLessThanOrEqual(64 * 1024);
+    for (let i = 0; i < values.length; i += 9) expect(c.send(command("GET", `k${i}`))).toBe(bulkReply(values[i]!));
+  });
+});
