@@ -806,7 +806,8 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
     const keyLen = ends[k]! - ks;
     const vs = starts[k + 1]!;
     const ve = ends[k + 1]!;
-    if (ve - vs < slabLargeBytesMin || buf.length - keyLen - (ve - vs) > readLendSlackBytes) return false;
+    // The whole allocation stays alive with the entry: it is what must be (nearly) key and value.
+    if (ve - vs < slabLargeBytesMin || buf.buffer.byteLength - keyLen - (ve - vs) > readLendSlackBytes) return false;
     assert(ends[k]! <= vs, "a lent key lies after its value");
     buf.copyWithin(vs - keyLen, ks, ks + keyLen);
     starts[k] = vs - keyLen;

@@ -274,7 +274,7 @@ describe("a read that holds one whole large SET lends its bytes to the entry", (
     expect(c.send(command("GET", "text-key"))).toBe(bulkReply(v));
   });
 
-  test("not when the read holds more than the request, options follow the value, or the command keeps no such entry", () => {
+  test("not when the read (or the allocation it is part of) holds more than the request, options follow the value, or the command keeps no such entry", () => {
     const ctx = createContext();
     const v = payload(128 * 1024, 201);
     const w = payload(8 * 1024, 202);
@@ -289,6 +289,12 @@ describe("a read that holds one whole large SET lends its bytes to the entry", (
       c.connection.onData(read);
       expect(entryBuffer(ctx, key).buffer).not.toBe(read.buffer);
     }
+    // A read that is a view of a larger allocation: the entry would keep all of it alive.
+    const big = Buffer.alloc(200 * 1024);
+    const req = command("SET", "e", v);
+    req.copy(big);
+    new EngineClient(ctx).connection.onData(big.subarray(0, req.length));
+    expect(entryBuffer(ctx, "e").buffer).not.toBe(big.buffer);
     // APPEND of a large value to a missing key, and PUBLISH: the bytes are the same either way.
     const c = new EngineClient(ctx);
     expect(c.send(command("APPEND", "d", v))).toBe(`:${v.length}\r\n`);
