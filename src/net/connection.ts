@@ -175,9 +175,9 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
    * A request whose last argument is a large value (RESP's last bulk string, the text protocol's
    * SET payload), taken over from the parser while that value arrives (RespParser.handOff): its
    * bytes are copied from each read straight into this buffer, a large buffer as the keyspace's
-   * entries have (engine/large.ts), which a SET then adopts as its entry's. So a large value is copied
-   * once between the socket's read and the keyspace, not into the input buffer first (which
-   * grows, and moves what it holds) and then again.
+   * entries have (engine/large.ts), which a SET then adopts as its entry's. So a large value is
+   * copied once between the socket's read and the keyspace, not into the input buffer first
+   * (which grows, and moves what it holds) and then again.
    * Counted in ctx.input, as input is; null when no request is handed off.
    */
   #direct: Buffer | null = null;
