@@ -114,6 +114,14 @@ export const sweepBudgetMs = 2;
 
 /** Values at least this large get their own allocation instead of a slab block. */
 export const slabLargeBytesMin = 64 * KiB;
+
+/**
+ * A read that holds one whole request with a large last value lends its bytes to that value's entry
+ * (net/connection.ts #offerRead) only when it holds at most this much besides the key and value:
+ * the entry keeps the whole read's memory alive, so what it holds beyond its own bytes stays small
+ * (at most 1/16 over, at the smallest large value).
+ */
+export const readLendSlackBytes = slabLargeBytesMin / 16;
 /**
  * Buffers of large entries that were overwritten or deleted are kept, up to this many bytes and
  * this many buffers, for the next large entry of the same size (engine/large.ts): a stream of

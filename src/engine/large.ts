@@ -62,26 +62,43 @@ export function unpinLargeBuffer(b: Uint8Array): void {
 }
 
 /**
- * A connection read a large value straight into a large buffer (net/connection.ts) and offers it
- * while its request runs: a SET whose key and value lie there as an entry's do (key at 0, value
- * right after it) takes the buffer as the entry's instead of copying them (`adoptInputBuffer`).
- * Whatever the request does not take, the connection withdraws and retires.
+ * A connection offers a request's key and value while the request runs, when they lie next to each
+ * other (key, then value) in input no one else holds: a SET of exactly those bytes takes them as
+ * its entry's buffer instead of copying them (`adoptInputBuffer`). Two kinds (net/connection.ts):
+ * a large buffer the connection read a large value straight into (taken whole: it may hold a few
+ * bytes of the request behind the value), or the buffer Bun made for one read that held the whole
+ * request (a view of just the key and value is taken). Whatever the request does not take, the
+ * connection withdraws.
  */
-let offered: Buffer | null = null;
+let offered: Uint8Array | null = null;
+let offeredStart = 0;
+let offeredEnd = 0;
+let offeredWhole = false;
 
-export function offerInputBuffer(b: Buffer): void {
+/** Offers b[start..end) (key then value); `whole`: b is a large buffer, taken as it is (start is 0). */
+export function offerInputBuffer(b: Uint8Array, start: number, end: number, whole: boolean): void {
+  assert(!whole || start === 0, "a whole buffer is offered with its key at 0");
   offered = b;
+  offeredStart = start;
+  offeredEnd = end;
+  offeredWhole = whole;
 }
 
-/** Whether `b` is the offered buffer, which the caller now owns; it is offered no more. */
-export function adoptInputBuffer(b: Uint8Array): boolean {
-  if (offered === null || b !== offered) return false;
+/**
+ * The entry buffer for key and value at b[start..end), when that is what is offered: the caller
+ * owns it now (a large buffer, see isLargeBuffer) and it is offered no more. Null otherwise.
+ */
+export function adoptInputBuffer(b: Uint8Array, start: number, end: number): Buffer | null {
+  if (offered === null || b !== offered || start !== offeredStart || end !== offeredEnd) return null;
   offered = null;
-  return true;
+  if (offeredWhole) return b as Buffer;
+  const own = Buffer.from(b.buffer, b.byteOffset + start, end - start);
+  owned.add(own);
+  return own;
 }
 
-/** The request is done: true when its buffer was adopted, false when it is still the caller's. */
-export function withdrawInputBuffer(b: Buffer): boolean {
+/** The request is done: true when its offer was adopted, false when the bytes are still the caller's. */
+export function withdrawInputBuffer(b: Uint8Array): boolean {
   if (offered !== b) return true;
   offered = null;
   return false;

@@ -425,11 +425,11 @@ export class Store {
   #setLarge(kb: Uint8Array, ks: number, ke: number, vb: Uint8Array, vs: number, ve: number, expiryMs: number, version: number, id: number): number {
     const keyLen = ke - ks;
     const bytes = keyLen + ve - vs;
-    // A value the connection read into a large buffer of its own, with the key before it, is
-    // taken as it lies (the buffer may hold the request's other arguments behind the value).
-    const adopted = ks === 0 && kb === vb && vs === ke && adoptInputBuffer(vb);
-    const own = adopted ? (vb as Buffer) : takeLargeBuffer(bytes);
-    if (!adopted) {
+    // Key and value the connection offered as they lie in its input (engine/large.ts) are taken
+    // as the entry's buffer, not copied.
+    const adopted = kb === vb && vs === ke ? adoptInputBuffer(vb, ks, ve) : null;
+    const own = adopted ?? takeLargeBuffer(bytes);
+    if (adopted === null) {
       copyBytes(kb, ks, ke, own, 0);
       copyBytes(vb, vs, ve, own, keyLen);
     }

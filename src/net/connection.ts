@@ -11,6 +11,7 @@ import {
   outputHardBytes,
   outputSoftBytes,
   slabLargeBytesMin,
+  readLendSlackBytes,
   replyBufferBytesInitial,
   replyBufferBytesKeepMax,
   deliverFlushBytes,
@@ -87,6 +88,22 @@ function givePooled(b: Buffer): void {
 interface Parser {
   parse(buf: Uint8Array, pos: number, end: number): Parsed;
   rebase(by: number): void;
+  /** After a Command: the argument before its large value that may be moved next to it, or -1 (#offerRead). */
+  lendable(): number;
+  /**
+   * A request awaiting a large value at its end, taken over by the connection (#handOff): the
+   * value's length and place (after NeedMore), the buffer the request needs, the move into it,
+   * and what the next parse answers once the value is in (RespParser.handOff says how).
+   */
+  valueBytes: number;
+  valueAt: number;
+  readonly lfEnds: boolean;
+  handOffBytes(): number;
+  handOff(src: Uint8Array, pos: number, dst: Uint8Array): number;
+  prime(ok: boolean): void;
+  argc: number;
+  starts: Int32Array;
+  ends: Int32Array;
   next: number;
   needBytes: number;
   error: Uint8Array;
@@ -100,8 +117,6 @@ interface Parser {
  */
 interface Protocol {
   readonly parser: Parser;
-  /** The parser when it is RESP's, which can hand a large value's request off (see #direct). */
-  readonly resp: RespParser | null;
   readonly session: Session;
   readonly routes: Routes;
 }
@@ -112,7 +127,7 @@ function textProtocol(ctx: Context, limits: User | null): Protocol {
   const parser = new TextParser({ valueBytesMax: ctx.config.valueBytesMax }, textPayloads);
   const session = new Session(parser, new TextReply(shared, ctx.stats), textDialect);
   session.limits = limits;
-  return { parser, resp: null, session, routes: textRouteTable };
+  return { parser, session, routes: textRouteTable };
 }
 
 function respProtocol(ctx: Context, limits: User | null): Protocol {
@@ -120,7 +135,7 @@ function respProtocol(ctx: Context, limits: User | null): Protocol {
   const reply = new RespReply(shared, ctx.stats);
   const session = new Session(parser, reply, respDialect);
   session.limits = limits;
-  return { parser, resp: parser, session, routes: respRouteTable };
+  return { parser, session, routes: respRouteTable };
 }
 
 const STAR = 42;
@@ -154,12 +169,15 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
   #in: Buffer | null = null; // unparsed input is #in[0..#inLen)
   #inLen = 0;
   #inBytesMax: number;
+  /** The buffer Bun made for the read being processed in place (a new one each read, ours alone); else null. */
+  #fresh: Uint8Array | null = null;
   /**
-   * A request whose last argument is a large value, taken over from the parser while that value
-   * arrives (RespParser.handOff): its bytes are copied from each read straight into this buffer,
-   * a large buffer as the keyspace's entries have (engine/large.ts), which a SET then adopts as
-   * its entry's. So a large value is copied once between the socket's read and the keyspace, not
-   * into the input buffer first (which grows, and moves what it holds) and then again.
+   * A request whose last argument is a large value (RESP's last bulk string, the text protocol's
+   * SET payload), taken over from the parser while that value arrives (RespParser.handOff): its
+   * bytes are copied from each read straight into this buffer, a large buffer as the keyspace's
+   * entries have (engine/large.ts), which a SET then adopts as its entry's. So a large value is
+   * copied once between the socket's read and the keyspace, not into the input buffer first
+   * (which grows, and moves what it holds) and then again.
    * Counted in ctx.input, as input is; null when no request is handed off.
    */
   #direct: Buffer | null = null;
@@ -259,6 +277,8 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
    * Bytes arrived at `startedMs` (the caller's performance.now()): parse and run every whole
    * request in them, then write all replies at once. Returns the clock read when the requests were
    * done (`startedMs` when none ran), so the caller times the read without reading it again.
+   * `data` becomes the connection's, as Bun makes a new buffer for each read: a large value in it
+   * may become an entry's buffer (#offerRead), so the caller must not use it again.
    */
   onData(data: Uint8Array, startedMs = performance.now()): number {
     if (this.#state !== State.Open) return startedMs;
@@ -271,9 +291,12 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
       // The value is not complete yet: nothing ran, nothing to answer.
       if (this.#direct !== null) return startedMs;
     }
+    if (from < data.length && this.#state === State.Open && this.#inLen > 0 && !this.#paused) from = this.#completeBuffered(data, from, startedMs);
     if (from < data.length && this.#state === State.Open) {
       if (this.#inLen === 0 && !this.#paused) {
+        this.#fresh = data;
         const pos = this.#process(data, from, data.length, startedMs);
+        this.#fresh = null;
         if (pos < data.length && this.#state === State.Open && !this.#handOff(data, pos, data.length, startedMs)) this.#keep(data, pos);
       } else if (!this.#append(from === 0 ? data : data.subarray(from))) {
         return this.#endedMs;
@@ -281,6 +304,23 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
     }
     this.#pump();
     return this.#endedMs;
+  }
+
+  /**
+   * A request cut short by the last read waits in the input buffer, and this read holds the rest
+   * of it and more: only that rest is appended and the request run from there; the caller then
+   * parses the read's other requests where they lie, as if nothing had been buffered. So a stream
+   * of pipelined values that cross read boundaries is not copied into the input buffer whole, read
+   * after read (16 KiB SETs at depth 16: one copy of each value fewer). Returns where the rest of
+   * `data` starts; `from` when the request's length is not known, or this read does not finish it.
+   */
+  #completeBuffered(data: Uint8Array, from: number, startedMs: number): number {
+    const need = this.#protocol!.parser.needBytes - this.#inLen;
+    if (need <= 0 || need >= data.length - from || this.#resumeArg !== 0) return from;
+    if (!this.#append(data.subarray(from, from + need))) return data.length;
+    const pos = this.#process(this.#in!.subarray(0, this.#inLen), 0, this.#inLen, startedMs);
+    if (this.#state === State.Open) this.#consume(pos);
+    return from + need;
   }
 
   /** The socket can take more: send what waits, then resume parsing if we had stopped. */
@@ -458,10 +498,13 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
       ctx.outputRoom = outputHardBytes - out.len - this.#pendingBytes;
       ctx.outputOverflow = false;
       const mark = session.reply.len;
+      // Two compares for most requests: is this read (nearly) all one large request?
+      const lent = buf === this.#fresh && buf.length >= slabLargeBytesMin && parser.next - pos + readLendSlackBytes > buf.length && this.#offerRead(buf, parser);
       if (resuming) {
         resume(session, routes, ctx, parser.next - pos);
         session.resumeArg = 0;
       } else dispatch(session, routes, ctx, parser.next - pos);
+      if (lent) withdrawInputBuffer(buf);
       if (session.replyMode !== 0) session.replyRan(mark);
       if (this.#afterRequest(session, parser, pos)) break;
       pos = parser.next;
@@ -676,8 +719,8 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
    * (those bytes are the connection's no more). False, with nothing done, otherwise.
    */
   #handOff(src: Uint8Array, pos: number, end: number, startedMs: number): boolean {
-    const parser = this.#protocol!.resp;
-    if (parser === null || parser.needBytes === 0 || parser.valueBytes < slabLargeBytesMin || this.#paused || this.#resumeArg !== 0) return false;
+    const parser = this.#protocol!.parser;
+    if (parser.needBytes === 0 || parser.valueBytes < slabLargeBytesMin || this.#paused || this.#resumeArg !== 0) return false;
     const bytes = parser.handOffBytes();
     const held = this.inputBytes;
     const b = takeLargeBuffer(bytes);
@@ -710,7 +753,10 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
       from += take;
     }
     while (this.#directAt === this.#directEnd && this.#directCrlf >= 0 && this.#directCrlf < 2 && from < end) {
-      if (src[from] !== (this.#directCrlf === 0 ? CR : LF)) this.#directCrlf = -1;
+      if (this.#directCrlf === 0 && src[from] === LF && this.#protocol!.parser.lfEnds) {
+        this.#directCrlf = 2; // the text protocol's lone LF
+        from++;
+      } else if (src[from] !== (this.#directCrlf === 0 ? CR : LF)) this.#directCrlf = -1;
       else {
         this.#directCrlf++;
         from++;
@@ -730,8 +776,8 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
     this.#direct = null;
     const held = this.inputBytes;
     this.#ctx.input.shrink(this, held + b.length, held);
-    this.#protocol!.resp!.prime(this.#directCrlf === 2);
-    offerInputBuffer(b);
+    this.#protocol!.parser.prime(this.#directCrlf === 2);
+    offerInputBuffer(b, 0, this.#directEnd, true);
     noteValueCrc(b, this.#directStart, this.#directEnd, this.#directCrc);
     const pos = this.#process(b, 0, b.length, startedMs);
     noteValueCrc(null, 0, 0, 0);
@@ -741,6 +787,33 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
       this.#keep(b, pos);
     }
     if (!adopted) retireLargeBuffer(b);
+  }
+
+  /**
+   * The request just parsed is (nearly) all of the read Bun made for it, and its last argument is a
+   * large value: the argument before it (a SET's key) is moved right before the value, over its
+   * own bytes and the framing between them, and the two are offered as they lie (engine/large.ts),
+   * for a SET to take as its entry's buffer. Bun's buffer is new for each read and nothing else
+   * holds it, so the value is then not copied at all between the socket and the keyspace. Only
+   * when the read holds at most readLendSlackBytes besides them (the entry keeps all of it alive).
+   */
+  #offerRead(buf: Uint8Array, parser: Parser): boolean {
+    const k = parser.lendable();
+    if (k < 0) return false;
+    const starts = parser.starts;
+    const ends = parser.ends;
+    const ks = starts[k]!;
+    const keyLen = ends[k]! - ks;
+    const vs = starts[k + 1]!;
+    const ve = ends[k + 1]!;
+    // The whole allocation stays alive with the entry: it is what must be (nearly) key and value.
+    if (ve - vs < slabLargeBytesMin || buf.buffer.byteLength - keyLen - (ve - vs) > readLendSlackBytes) return false;
+    assert(ends[k]! <= vs, "a lent key lies after its value");
+    buf.copyWithin(vs - keyLen, ks, ks + keyLen);
+    starts[k] = vs - keyLen;
+    ends[k] = vs;
+    offerInputBuffer(buf, vs - keyLen, ve, false);
+    return true;
   }
 
   /** Keeps data[pos..) as the start of the (empty) input buffer. */

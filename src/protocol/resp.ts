@@ -76,6 +76,8 @@ export class RespParser {
    */
   valueBytes = 0;
   valueAt = 0;
+  /** A bulk string ends only at CRLF (the text protocol's payload also at LF). */
+  readonly lfEnds = false;
   /** With Error: the reply to send. */
   error: Uint8Array = RespErr.invalidMultibulkLength;
   /** With Error: always true; a RESP stream cannot be resynchronised after bad input. */
@@ -166,6 +168,15 @@ export class RespParser {
       this.next = at;
       return Parsed.Command;
     }
+  }
+
+  /**
+   * After a Command: the argument before the last (a SET's key), when there are at least three;
+   * only framing lies between it and the last, so it may be moved right before the last (see
+   * Connection #offerRead). -1 otherwise.
+   */
+  lendable(): number {
+    return this.argc >= 3 ? this.argc - 2 : -1;
   }
 
   /**

@@ -1,7 +1,7 @@
 // The Osprey text protocol: a resumable, zero-copy request parser over Uint8Array input.
 // It answers "need more bytes", "bad input" or "a command"; tokens are offsets into the input.
 
-import { grown } from "../bytes.ts";
+import { copyBytes, grown } from "../bytes.ts";
 import { argsCountMax, lineBytesMax, payloadBytesMax } from "../constants.ts";
 import { Err } from "../errors.ts";
 
@@ -19,6 +19,13 @@ const LF = 10;
 const CR = 13;
 const SPACE = 32;
 const TAB = 9;
+
+/** What `parse` answers next after `prime` (a request handed off, see RespParser.handOff). */
+const enum Primed {
+  No,
+  Command,
+  BadTrailer,
+}
 
 /**
  * A command name as a number: each letter a base-27 digit (1..26), so names up to eleven letters
@@ -86,6 +93,15 @@ export class TextParser {
   next = 0;
   /** With NeedMore: bytes from `next` that the request in progress needs in all, when known. */
   needBytes = 0;
+  /**
+   * With NeedMore and needBytes > 0 for a SET (or an MSET of one pair): the length of its payload, whose bytes are awaited,
+   * and where it starts, from `next` (0 otherwise). As RespParser's: the connection may take such a
+   * request over (`handOff`) and read the payload straight into the buffer it will live in.
+   */
+  valueBytes = 0;
+  valueAt = 0;
+  /** A payload ends at LF or CRLF (2.1); RESP's bulk strings only at CRLF. */
+  readonly lfEnds = true;
   /** With Error: the reply to send. */
   error: Uint8Array = Err.unknownCommand;
   /** With Error: whether the connection must be closed after the reply (cannot resynchronise). */
@@ -99,6 +115,8 @@ export class TextParser {
   #scanned = 0; // bytes after `next` already known to hold no LF
   #discard = 0; // bytes of an oversize payload still to drop
   #discardTrailer = false; // after them, its CRLF
+  #valueToken = 0; // with valueBytes > 0: the token pointed at the awaited payload
+  #primed = Primed.No; // set by `prime`: what the next `parse` answers, without reading
 
   /** `payloads`: name code → payload framing, for the commands that carry one (the command table's). */
   constructor(limits: { valueBytesMax: number }, payloads: ReadonlyMap<number, PayloadSpec>) {
@@ -117,6 +135,8 @@ export class TextParser {
   /** Parses one request from `buf[pos..end)`. `buf.length` must equal `end` (the LF search relies on it). */
   parse(buf: Uint8Array, pos: number, end: number): Parsed {
     this.needBytes = 0;
+    this.valueBytes = 0;
+    if (this.#primed !== Primed.No) return this.#primedAnswer(end);
     for (;;) {
       if (this.#discard > 0 || this.#discardTrailer) {
         pos = this.#skipDiscarded(buf, pos, end);
@@ -159,6 +179,15 @@ export class TextParser {
       this.next = lf + 1;
       return Parsed.Command;
     }
+  }
+
+  /**
+   * After a Command: 1 (the key) for `SET key len` or `MSET key len` and nothing more, whose key
+   * has only the length token and the line's end between it and the payload, so it may be moved
+   * right before the payload (see Connection #offerRead). -1 otherwise.
+   */
+  lendable(): number {
+    return this.argc === 3 && this.starts[2] === this.payloadStart && this.ends[2] === this.payloadEnd && this.payloadEnd > this.payloadStart ? 1 : -1;
   }
 
   /** Splits a line on spaces and tabs. False when it has more tokens than argsCountMax. */
@@ -209,6 +238,12 @@ export class TextParser {
       this.next = pos;
       this.#scanned = body - 1 - pos; // the line's LF is known; resume the search right at it
       this.needBytes = payloadEnd + 2 - pos;
+      if (last === first + 1) {
+        // One payload (SET, or an MSET of one pair): it ends the request, and may be handed off.
+        this.valueBytes = total;
+        this.valueAt = body - pos;
+        this.#valueToken = first;
+      }
       return Parsed.NeedMore;
     }
     let after: number;
@@ -218,6 +253,64 @@ export class TextParser {
     this.payloadStart = body;
     this.payloadEnd = payloadEnd;
     this.next = after;
+    return Parsed.Command;
+  }
+
+  /**
+   * After NeedMore with valueBytes > 0: the bytes a handed-off request needs in `handOff`'s
+   * buffer — its tokens and the awaited payload, without the line's spaces or the trailer.
+   */
+  handOffBytes(): number {
+    let n = this.valueBytes;
+    for (let i = 0; i < this.argc; i++) if (i !== this.#valueToken) n += this.ends[i]! - this.starts[i]!;
+    return n;
+  }
+
+  /**
+   * The SET in progress (NeedMore with valueBytes > 0) leaves this parser, as RespParser.handOff
+   * does: its tokens are copied into `dst` (handOffBytes long), the key first and the payload's
+   * room right after it (where the caller puts the payload, at the offset returned), the other
+   * tokens behind; then the caller calls `prime`. Tokens index `dst` from here. `pos` is unused:
+   * this parser's tokens index the input itself.
+   */
+  handOff(src: Uint8Array, _pos: number, dst: Uint8Array): number {
+    const vt = this.#valueToken;
+    const starts = this.starts;
+    const ends = this.ends;
+    let w = this.#moveToken(src, dst, vt - 1, 0);
+    const valueAt = w;
+    w += this.valueBytes;
+    for (let i = 0; i < this.argc; i++) if (i !== vt && i !== vt - 1) w = this.#moveToken(src, dst, i, w);
+    starts[vt] = valueAt;
+    ends[vt] = valueAt + this.valueBytes;
+    this.#scanned = 0;
+    return valueAt;
+  }
+
+  /** The handed-off SET is complete (`ok`), or its payload was followed by neither LF nor CRLF. */
+  prime(ok: boolean): void {
+    this.#primed = ok ? Primed.Command : Primed.BadTrailer;
+  }
+
+  /** handOff: token i copied to dst[w..); returns where the next goes. */
+  #moveToken(src: Uint8Array, dst: Uint8Array, i: number, w: number): number {
+    const s = this.starts[i]!;
+    const e = this.ends[i]!;
+    copyBytes(src, s, e, dst, w);
+    this.starts[i] = w;
+    this.ends[i] = w + e - s;
+    return w + e - s;
+  }
+
+  #primedAnswer(end: number): Parsed {
+    const primed = this.#primed;
+    this.#primed = Primed.No;
+    if (primed === Primed.BadTrailer) return this.#fail(Err.badTrailer, end, true);
+    const vt = this.#valueToken;
+    // `code` is still the SET's, from the parse that handed it off.
+    this.payloadStart = this.starts[vt]!;
+    this.payloadEnd = this.ends[vt]!;
+    this.next = end;
     return Parsed.Command;
   }
 

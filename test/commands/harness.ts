@@ -105,7 +105,9 @@ export class EngineClient {
   send(request: string | Uint8Array, chunkSizes?: readonly number[]): string {
     const data = typeof request === "string" ? Buffer.from(request, "latin1") : request;
     if (chunkSizes === undefined) {
-      this.connection.onData(data);
+      // A copy, as a socket delivers a new buffer per read: the connection may keep it (a large
+      // value in it can become an entry's buffer), so the caller's must not be handed over.
+      this.connection.onData(Buffer.from(data));
     } else {
       let at = 0;
       for (let i = 0; at < data.length; i++) {

@@ -268,6 +268,29 @@ describe('sync_policy "os" leaves a rotated log file to the kernel', () => {
     for (const k of ["a", "b", "c", "d"]) expect(await c2.request(`GET ${k}\r\n`)).toBe(`VALUE ${value.length} 1 -1\r\n${value}\r\n`);
   }, 30_000);
 
+  test("a rotation's directory sync runs off the event loop: one that fails is logged, and the log goes on in the new file", async () => {
+    const dir = tempDir();
+    const f = faults(dir);
+    let server = await start(dir, config, f.env);
+    const c = await RawClient.connect(server.port);
+    // Files are synced with fdatasync: only the directory's fsync fails. "batch" and "always"
+    // sync it before going on, and a failure there keeps the log in its current file.
+    f.arm("EIO", ["fsync"]);
+    for (const k of ["a", "b", "c", "d"]) expect(await c.request(`SET ${k} ${value.length}\r\n${value}\r\n`)).toBe("OK 1");
+    const deadline = Date.now() + 10_000;
+    while (!/syncing .* after a rotation failed \(.*EIO/.test(server.log())) {
+      if (Date.now() > deadline) throw new Error(`no failed directory sync logged; shim log: ${f.lines().join(" | ")}`);
+      await Bun.sleep(20);
+    }
+    expect(JSON.parse((await c.stats()).wal_current!)).not.toBe("wal-00000001.oswal");
+    await f.clear();
+    c.close();
+    expect(await server.signal("SIGTERM")).toBe(0);
+    server = await start(dir, config);
+    const c2 = await RawClient.connect(server.port);
+    for (const k of ["a", "b", "c", "d"]) expect(await c2.request(`GET ${k}\r\n`)).toBe(`VALUE ${value.length} 1 -1\r\n${value}\r\n`);
+  }, 30_000);
+
   test("a clean shutdown syncs the rotated files as well as the current one", async () => {
     const dir = tempDir();
     const f = faults(".oswal");

@@ -141,3 +141,187 @@ describe("a large value read straight into its buffer", () => {
     expect(ctx.input.bytes).toBe(0);
   });
 });
+
+/** A text-protocol SET of `v` under `key`, its payload ended by `trailer`. */
+function textSet(key: string, v: Uint8Array, options = "", trailer = "\r\n"): Buffer {
+  return Buffer.concat([Buffer.from(`SET ${key} ${v.length}${options}\r\n`), v, Buffer.from(trailer)]);
+}
+
+/** The text reply to GET of a value `v` at `version` without expiry, as latin1. */
+function textValue(v: Uint8Array, version: number): string {
+  return `VALUE ${v.length} ${version} -1\r\n${Buffer.from(v).toString("latin1")}\r\n`;
+}
+
+describe("the text protocol's large SET payload, read straight into its buffer", () => {
+  test("split over many small reads, payloads of every size around the threshold arrive byte-exact, ended by CRLF or LF", () => {
+    const ctx = createContext();
+    const c = new EngineClient(ctx);
+    const sizes = [slabLargeBytesMin - 1, slabLargeBytesMin, slabLargeBytesMin + 1, 256 * 1024, MiB + 3];
+    const chunkings: (readonly number[] | undefined)[] = [undefined, [1], [7, 1, 4093], [65536], [3, 100000, 2]];
+    let seed = 100;
+    for (const size of sizes) {
+      for (const chunks of chunkings) {
+        const v = payload(size, seed++);
+        const key = `k${seed}`;
+        const trailer = seed % 2 === 0 ? "\r\n" : "\n";
+        expect(c.send(textSet(key, v, "", trailer), chunks)).toBe("OK 1\r\n");
+        expect(c.send(`GET ${key}\r\n`)).toBe(textValue(v, 1));
+        expect(ctx.input.bytes).toBeLessThanOrEqual(connectionBufferBytesKeepMax);
+      }
+    }
+  });
+
+  test("the payload goes straight into the entry's buffer, which holds the key, the payload, then the line's other tokens", () => {
+    const ctx = createContext();
+    const c = new EngineClient(ctx);
+    const v = payload(256 * 1024, 106);
+    expect(c.send(textSet("key", v), [4096])).toBe("OK 1\r\n");
+    const id = ctx.store.find(Buffer.from("key"), 0, 3);
+    const b = ctx.store.buffer(id);
+    // One copy: from each read into this buffer, laid out as the parser handed the request off.
+    expect(b.length).toBe(3 + v.length + 3);
+    expect(b.subarray(0, 3).toString()).toBe("key");
+    expect(Buffer.compare(b.subarray(3, 3 + v.length), v)).toBe(0);
+    expect(b.subarray(3 + v.length).toString()).toBe("SET");
+  });
+
+  test("options on the line, and requests pipelined ahead of and behind it, in the same reads", () => {
+    const ctx = createContext();
+    const c = new EngineClient(ctx);
+    const v = payload(300 * 1024, 101);
+    const w = payload(200 * 1024, 102);
+    const req = Buffer.concat([Buffer.from("PING\r\n"), textSet("a", v, " EX 100000"), textSet("b", w, " NX"), textSet("b", v, " NX"), Buffer.from("EXISTS a\r\n")]);
+    expect(c.send(req, [5000, 1, 65536, 17])).toBe("PONG\r\nOK 1\r\nOK 1\r\nERR EXISTS key already exists\r\nEXISTS 1\r\n");
+    expect(c.send("GET b\r\n")).toBe(textValue(w, 1));
+    const a = c.send("GET a\r\n");
+    expect(a.startsWith(`VALUE ${v.length} 1 `)).toBe(true);
+    expect(a.endsWith(`\r\n${Buffer.from(v).toString("latin1")}\r\n`)).toBe(true);
+  });
+
+  test("a payload followed by neither LF nor CRLF closes the connection, as when it arrives whole; nothing is written", () => {
+    const ctx = createContext();
+    const c = new EngineClient(ctx);
+    const v = payload(100 * 1024, 103);
+    expect(c.send(textSet("k", v, "", "xy"), [4096])).toBe("ERR BADREQ payload not followed by CRLF\r\n");
+    expect(c.closed).toBe(true);
+    expect(ctx.input.bytes).toBe(0);
+    const d = new EngineClient(ctx);
+    expect(d.send(textSet("k", v, "", "\rx"), [4096])).toBe("ERR BADREQ payload not followed by CRLF\r\n");
+    expect(d.closed).toBe(true);
+    expect(new EngineClient(ctx).send("EXISTS k\r\n")).toBe("EXISTS 0\r\n");
+  });
+
+  test("a connection closed mid-payload gives its buffer back and writes nothing", () => {
+    const ctx = createContext();
+    const c = new EngineClient(ctx);
+    const v = payload(MiB, 104);
+    expect(c.send(textSet("k", v).subarray(0, 300 * 1024), [4096])).toBe("");
+    // The payload's whole buffer is held, and counted, while it arrives.
+    expect(ctx.input.bytes).toBeGreaterThanOrEqual(MiB);
+    c.connection.onClose();
+    expect(ctx.input.bytes).toBe(0);
+    expect(new EngineClient(ctx).send("EXISTS k\r\n")).toBe("EXISTS 0\r\n");
+  });
+
+  test("a payload longer than max_value_bytes is refused from its line, before anything is taken for it, and the connection goes on", () => {
+    const ctx = createContext({ max_value_bytes: MiB });
+    const c = new EngineClient(ctx);
+    const v = payload(MiB + 1, 105);
+    expect(c.send(textSet("k", v).subarray(0, 64 * 1024))).toBe("ERR TOOLARGE value too large\r\n");
+    expect(ctx.input.bytes).toBeLessThanOrEqual(connectionBufferBytesKeepMax);
+    expect(c.send(textSet("k", v).subarray(64 * 1024), [100000])).toBe("");
+    expect(c.send("EXISTS k\r\n")).toBe("EXISTS 0\r\n");
+    expect(c.closed).toBe(false);
+  });
+
+  test("a bad length on the line is refused without waiting for a payload", () => {
+    const ctx = createContext();
+    const c = new EngineClient(ctx);
+    expect(c.send("SET k 12x\r\n")).toBe("ERR BADREQ length is not a non-negative integer\r\n");
+    expect(c.send("EXISTS k\r\n")).toBe("EXISTS 0\r\n");
+    expect(ctx.input.bytes).toBeLessThanOrEqual(connectionBufferBytesKeepMax);
+  });
+});
+
+describe("a read that holds one whole large SET lends its bytes to the entry", () => {
+  /** The entry buffer of `key` in ctx's store. */
+  function entryBuffer(ctx: ReturnType<typeof createContext>, key: string): Buffer {
+    const k = Buffer.from(key);
+    const id = ctx.store.find(k, 0, k.length);
+    expect(id).toBeGreaterThanOrEqual(0);
+    return ctx.store.buffer(id);
+  }
+
+  test("RESP and text: the entry is a view of the read itself, key then value, and answers byte-exact", () => {
+    const ctx = createContext();
+    const v = payload(256 * 1024, 200);
+    for (const [key, req, reply] of [
+      ["resp-key", command("SET", "resp-key", v), "+OK\r\n"],
+      ["text-key", textSet("text-key", v), "OK 1\r\n"],
+    ] as const) {
+      const c = new EngineClient(ctx);
+      const read = Buffer.from(req);
+      c.connection.onData(read);
+      expect(c.transport.take()).toBe(reply);
+      const b = entryBuffer(ctx, key);
+      expect(b.buffer).toBe(read.buffer);
+      expect(b.length).toBe(key.length + v.length);
+      expect(Buffer.from(b.subarray(0, key.length)).toString()).toBe(key);
+      expect(Buffer.compare(b.subarray(key.length), v)).toBe(0);
+    }
+    const c = new EngineClient(ctx);
+    expect(c.send(command("GET", "resp-key"))).toBe(bulkReply(v));
+    expect(c.send(command("GET", "text-key"))).toBe(bulkReply(v));
+  });
+
+  test("not when the read (or the allocation it is part of) holds more than the request, options follow the value, or the command keeps no such entry", () => {
+    const ctx = createContext();
+    const v = payload(128 * 1024, 201);
+    const w = payload(8 * 1024, 202);
+    const cases: [string, Buffer][] = [
+      ["a", Buffer.concat([command("SET", "a", v), command("SET", "other", w)])],
+      ["b", command("SET", "b", v, "EX", "100")],
+      ["c", textSet("c", v, " EX 100000")],
+    ];
+    for (const [key, req] of cases) {
+      const c = new EngineClient(ctx);
+      const read = Buffer.from(req);
+      c.connection.onData(read);
+      expect(entryBuffer(ctx, key).buffer).not.toBe(read.buffer);
+    }
+    // A read that is a view of a larger allocation: the entry would keep all of it alive.
+    const big = Buffer.alloc(200 * 1024);
+    const req = command("SET", "e", v);
+    req.copy(big);
+    new EngineClient(ctx).connection.onData(big.subarray(0, req.length));
+    expect(entryBuffer(ctx, "e").buffer).not.toBe(big.buffer);
+    // APPEND of a large value to a missing key, and PUBLISH: the bytes are the same either way.
+    const c = new EngineClient(ctx);
+    expect(c.send(command("APPEND", "d", v))).toBe(`:${v.length}\r\n`);
+    expect(c.send(command("GET", "d"))).toBe(bulkReply(v));
+    expect(c.send(command("GET", "a"))).toBe(bulkReply(v));
+    expect(c.send(command("GET", "other"))).toBe(bulkReply(w));
+  });
+});
+
+describe("a request cut by a read boundary, with more requests behind it in the next read", () => {
+  test("only its rest is buffered: the next read's other requests are parsed where they lie, in order, byte-exact", () => {
+    const ctx = createContext();
+    const c = new EngineClient(ctx);
+    const values = Array.from({ length: 40 }, (_, i) => payload(16 * 1024 + i, 300 + i));
+    const req = Buffer.concat(values.flatMap((v, i) => [command("SET", `k${i}`, v), ...(i % 7 === 3 ? [command("GET", `k${i}`)] : [])]));
+    const expected = values.map((v, i) => "+OK\r\n" + (i % 7 === 3 ? bulkReply(v) : "")).join("");
+    // Reads of 200,001 bytes, as a socket delivers a deep pipeline: each ends inside a request.
+    let replies = "";
+    let inputMax = 0;
+    for (let at = 0; at < req.length; at += 200_001) {
+      c.connection.onData(Buffer.from(req.subarray(at, at + 200_001)));
+      replies += c.transport.take();
+      inputMax = Math.max(inputMax, ctx.input.bytes);
+    }
+    expect(replies).toBe(expected);
+    // Never more than the cut request (16 KiB and change, in a buffer of at most twice that).
+    expect(inputMax).toBeLessThanOrEqual(64 * 1024);
+    for (let i = 0; i < values.length; i += 9) expect(c.send(command("GET", `k${i}`))).toBe(bulkReply(values[i]!));
+  });
+});
