@@ -130,6 +130,8 @@ export class HashTable {
   #oldMask = 0;
   #cursor = 0;
   #count = 0;
+  /** See takeReleasedBytes. */
+  #released = 0;
   readonly #seed = (Math.random() * 0x7fffffff) | 0;
   /** The store's records: an id's hash is word 0 of its record (field.hash). */
   readonly #hashes: Int32Array;
@@ -263,6 +265,7 @@ export class HashTable {
 
   /** Empties the table and gives back its memory (FLUSHALL); the seed stays. */
   clear(): void {
+    this.#released += this.bytes;
     this.#slots = new Int32Array(tableSlotsMin);
     this.#mask = tableSlotsMin - 1;
     this.#old = null;
@@ -412,6 +415,19 @@ export class HashTable {
       if (slot !== EMPTY && slot !== GONE) slots[freeSlot(slots, mask, hashes[((slot & idMask) - 1) * Rec.Words]!)] = slot;
     }
     this.#cursor = end;
-    if (end === old.length) this.#old = null;
+    if (end === old.length) {
+      this.#old = null;
+      this.#released += old.byteLength;
+    }
+  }
+
+  /**
+   * Bytes of slot arrays let go (a doubling done, a clear) since the last call: garbage until the
+   * runtime collects it, so the store counts it with the pages it released (its GC hint).
+   */
+  takeReleasedBytes(): number {
+    const n = this.#released;
+    this.#released = 0;
+    return n;
   }
 }

@@ -361,11 +361,11 @@ export class Store {
 
   /**
    * Bun frees an ArrayBuffer's memory only when the GC collects it, and an idle server allocates
-   * nothing that would start a collection: once enough pages and large buffers were let go, the
-   * tick asks for one, at most every gcHintIntervalMs.
+   * nothing that would start a collection: once enough pages, large buffers and hash-table slot
+   * arrays (a doubling done) were let go, the tick asks for one, at most every gcHintIntervalMs.
    */
   #collect(): void {
-    this.#releasedBytes += this.#slab.takeReleasedBytes();
+    this.#releasedBytes += this.#slab.takeReleasedBytes() + this.#table.takeReleasedBytes();
     if (this.#releasedBytes < gcHintBytesMin) return;
     const now = performance.now();
     if (now - this.#gcAtMs < gcHintIntervalMs) return;
