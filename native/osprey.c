@@ -535,15 +535,18 @@ static int set_policy(pid_t pid, int policy) {
 }
 
 /* The store's entry record (engine/records.ts): REC_WORDS 32-bit words per entry id, the fields
- * at these word offsets, the version a double over words 6 and 7. The parent passes its word
- * count, so a record changed on one side only fails the snapshot (SNAP_LAYOUT) instead of
- * writing garbage. */
-#define REC_WORDS 8
+ * at these word offsets, the version a double over words 4 and 5. The position is a slab block's
+ * offset in the whole slab in 8-byte units (page << REC_PAGE_SHIFT | unit), or REC_OWN for an
+ * entry with a buffer of its own (its key at offset 0). The parent passes its word count, so a
+ * record changed on one side only fails the snapshot (SNAP_LAYOUT) instead of writing garbage. */
+#define REC_WORDS 6
 #define REC_KEY_LEN 1
 #define REC_VALUE_LEN 2
-#define REC_PAGE 3
-#define REC_OFFSET 4
-#define REC_VERSION 6
+#define REC_POS 3
+#define REC_VERSION 4
+#define REC_PAGE_SHIFT 19
+#define REC_UNIT_MASK ((1u << REC_PAGE_SHIFT) - 1)
+#define REC_OWN (8191u << REC_PAGE_SHIFT)
 
 static void snapshot_child(const double *d, double now_ms) {
   int fd = (int)d[SD_FD];
@@ -573,9 +576,10 @@ static void snapshot_child(const double *d, double now_ms) {
     if (ex == 0) ex = -1;
     else if (ex <= now_ms) continue;
     uint32_t vl = (uint32_t)rec[REC_VALUE_LEN];
-    int32_t page = rec[REC_PAGE];
+    uint32_t where = (uint32_t)rec[REC_POS];
     const uint8_t *src;
-    if (page >= 0) {
+    if (where != REC_OWN) {
+      int32_t page = (int32_t)(where >> REC_PAGE_SHIFT);
       if (page >= page_count) _exit(SNAP_LAYOUT);
       src = (const uint8_t *)(uintptr_t)pages[page];
     } else {
@@ -584,7 +588,7 @@ static void snapshot_child(const double *d, double now_ms) {
       src = (const uint8_t *)(uintptr_t)large_ptrs[next_large];
     }
     if (src == NULL) _exit(SNAP_LAYOUT);
-    src += rec[REC_OFFSET];
+    src += (size_t)(where & REC_UNIT_MASK) << 3;
     size_t size = SNAP_ENTRY_HEADER + (size_t)kl + vl + 4;
     if (len + size > cap && len > 0) {
       if (write_all(fd, chunk, len, &pos) != 0) _exit(SNAP_WRITE);

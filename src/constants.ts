@@ -133,6 +133,14 @@ export const largeSparesMax = 64;
 
 /** Size of one slab page, from which small entries (key + value) of one size class are carved. */
 export const slabPageBytes = 4 * MiB;
+/**
+ * Most slab pages held at once: 8191 × 4 MiB, 32 GiB less a page, of small entries (key + value
+ * under slabLargeBytesMin; large values have buffers of their own and do not count). An entry's
+ * record keeps where its bytes are as one 32-bit slab position in 8-byte units (engine/records.ts),
+ * which reaches 32 GiB. A write that could need a page past this is refused before it is logged
+ * ("keyspace full: the slab holds at most …"); deletes and overwrites into freed blocks still run.
+ */
+export const slabPagesMax = 8191;
 
 /**
  * Slab pages and large buffers let go (deletes, evictions, compaction, FLUSHALL) before the
@@ -433,7 +441,7 @@ export const backupChunkBytes = 1 * MiB;
 
 /**
  * Most entries the keyspace can hold; one more is refused with "keyspace full". Entry metadata
- * lives in resizable ArrayBuffers reserved up to this size (36 bytes an entry), so growing them
+ * lives in resizable ArrayBuffers reserved up to this size (37 bytes an entry), so growing them
  * neither copies nor pauses, and untouched pages cost no memory.
  */
 export const entriesMax = 1 << 27;
@@ -460,7 +468,7 @@ export const rehashSlotsPerStep = 4096;
 export const evictKeysPerCallMax = 1024;
 /**
  * What a new entry costs besides its key and value, as a write's room is estimated before it runs:
- * its metadata (41 bytes per id) and its share of the hash table and id lists.
+ * its metadata (37 bytes per id) and its share of the hash table and id lists.
  */
 export const entryOverheadBytesEstimate = 64;
 /** Time one write's eviction may take, checked every 32 keys, alongside evictKeysPerCallMax. */

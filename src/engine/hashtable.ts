@@ -3,10 +3,14 @@
 
 import { assert } from "../assert.ts";
 import { adviseHuge } from "../native/index.ts";
-import { recordShift } from "./records.ts";
+import { field, recordWords } from "./records.ts";
 
-// An id's hash is at hashes[id << 3] (literal: Bun does not inline another module's constants).
-assert(recordShift === 3, "hash table: records are indexed id << 3");
+// An id's hash is at hashes[id * Rec.Words] (this module's const enum: Bun inlines a const enum's
+// members as literals only in the module that declares it).
+const enum Rec {
+  Words = 6,
+}
+assert(Rec.Words === recordWords && field.hash === 0, "hash table: an id's hash is word 0 of its record, recordWords words long");
 import { entriesMax, loadFactorMax, rehashSlotsPerInsert, rehashSlotsPerStep, tableSlotsMin } from "../constants.ts";
 
 /** Whether entry `id` holds the key kb[ks..ks+len). The table calls it only when the hashes match. */
@@ -15,7 +19,7 @@ export type KeyEquals = (id: number, kb: Uint8Array, ks: number, len: number) =>
 export interface HashTableOptions {
   /**
    * The store's entry records (engine/records.ts), whose first word is the key hash (from `hash`):
-   * entry id's at records[id << 3]. The store owns and grows them; a record must hold its
+   * entry id's at records[id * recordWords]. The store owns and grows them; a record must hold its
    * id's hash before the id is inserted and until it is removed.
    */
   records: Int32Array;
@@ -126,8 +130,10 @@ export class HashTable {
   #oldMask = 0;
   #cursor = 0;
   #count = 0;
+  /** See takeReleasedBytes. */
+  #released = 0;
   readonly #seed = (Math.random() * 0x7fffffff) | 0;
-  /** The store's records: an id's hash is word 0 of its record (Field.Hash). */
+  /** The store's records: an id's hash is word 0 of its record (field.hash). */
   readonly #hashes: Int32Array;
   readonly #keyEquals: KeyEquals;
 
@@ -189,7 +195,7 @@ export class HashTable {
       if (slot === EMPTY) break;
       if (!tagMatches(slot, h)) continue;
       const id = (slot & idMask) - 1;
-      if (hashes[id << 3] === h && this.#keyEquals(id, kb, ks, len)) return id;
+      if (hashes[id * Rec.Words] === h && this.#keyEquals(id, kb, ks, len)) return id;
     }
     if (this.#old !== null) {
       const id = this.#findOld(h, kb, ks, len);
@@ -205,7 +211,7 @@ export class HashTable {
   insertAt(slot: number, id: number): void {
     assert(id >= 0 && id < entriesMax, "hash table: entry id out of range");
     assert(this.#slots[slot] === EMPTY, "hash table: insert into a slot that is not free");
-    this.#slots[slot] = slotOf(id, this.#hashes[id << 3]!);
+    this.#slots[slot] = slotOf(id, this.#hashes[id * Rec.Words]!);
     this.#count++;
     // An empty slot must remain, or the next probe would never end; the load factor guarantees it.
     assert(this.#count < this.#slots.length, "hash table: no free slot left");
@@ -215,7 +221,7 @@ export class HashTable {
 
   /** Removes `id` (whose hash is still in `hashes`) from whichever table holds it. */
   remove(id: number): void {
-    const h = this.#hashes[id << 3]!;
+    const h = this.#hashes[id * Rec.Words]!;
     const slots = this.#slots;
     const mask = this.#mask;
     let hole = h & mask;
@@ -231,7 +237,7 @@ export class HashTable {
     for (let j = (hole + 1) & mask; ; j = (j + 1) & mask) {
       const other = slots[j]!;
       if (other === EMPTY) break;
-      const home = this.#hashes[((other & idMask) - 1) << 3]! & mask;
+      const home = this.#hashes[((other & idMask) - 1) * Rec.Words]! & mask;
       // `other` may move into the hole only if its home is not cyclically within (hole, j].
       const homeInRange = hole <= j ? home > hole && home <= j : home > hole || home <= j;
       if (!homeInRange) {
@@ -259,6 +265,7 @@ export class HashTable {
 
   /** Empties the table and gives back its memory (FLUSHALL); the seed stays. */
   clear(): void {
+    this.#released += this.bytes;
     this.#slots = new Int32Array(tableSlotsMin);
     this.#mask = tableSlotsMin - 1;
     this.#old = null;
@@ -304,7 +311,7 @@ export class HashTable {
     const hashes = this.#hashes;
     for (let i = home; slots[i] !== EMPTY; i = (i + 1) & mask) {
       const id = slotId(slots[i]!);
-      if (id >= 0 && i >= below && (hashes[id << 3]! & mask) === home) visit(id);
+      if (id >= 0 && i >= below && (hashes[id * Rec.Words]! & mask) === home) visit(id);
     }
   }
 
@@ -365,7 +372,7 @@ export class HashTable {
       if (slot === EMPTY) return -1;
       if (slot === GONE || i < this.#cursor || !tagMatches(slot, h)) continue;
       const id = (slot & idMask) - 1;
-      if (hashes[id << 3] === h && this.#keyEquals(id, kb, ks, len)) return id;
+      if (hashes[id * Rec.Words] === h && this.#keyEquals(id, kb, ks, len)) return id;
     }
   }
 
@@ -405,9 +412,22 @@ export class HashTable {
     const end = Math.min(old.length, this.#cursor + count);
     for (let i = this.#cursor; i < end; i++) {
       const slot = old[i]!;
-      if (slot !== EMPTY && slot !== GONE) slots[freeSlot(slots, mask, hashes[((slot & idMask) - 1) << 3]!)] = slot;
+      if (slot !== EMPTY && slot !== GONE) slots[freeSlot(slots, mask, hashes[((slot & idMask) - 1) * Rec.Words]!)] = slot;
     }
     this.#cursor = end;
-    if (end === old.length) this.#old = null;
+    if (end === old.length) {
+      this.#old = null;
+      this.#released += old.byteLength;
+    }
+  }
+
+  /**
+   * Bytes of slot arrays let go (a doubling done, a clear) since the last call: garbage until the
+   * runtime collects it, so the store counts it with the pages it released (its GC hint).
+   */
+  takeReleasedBytes(): number {
+    const n = this.#released;
+    this.#released = 0;
+    return n;
   }
 }

@@ -6,7 +6,7 @@ import { InvariantError } from "../assert.ts";
 import { isI64, parseI64 } from "../numbers.ts";
 import { addLongDouble, formatLongDouble, isInfinite, type LongDouble, parseLongDouble, zero as zeroLongDouble } from "../long-double.ts";
 import { Writer } from "../protocol/writer.ts";
-import { keyspaceFull, noExpiry, type Store } from "./store.ts";
+import { noExpiry, type Store } from "./store.ts";
 import { Event, Notify } from "./notify.ts";
 
 /**
@@ -86,9 +86,9 @@ export function setGeneric(store: Store, b: Uint8Array, ks: number, ke: number, 
  */
 export function setAll(store: Store, b: Uint8Array, starts: Int32Array, ends: Int32Array, first: number, argc: number, nowMs: number): number {
   const count = (argc - first) >> 1;
-  if (store.size + count > store.entriesMax) throw keyspaceFull(store.entriesMax);
   let dataBytes = 0;
   for (let t = first; t < argc; t++) dataBytes += ends[t]! - starts[t]!;
+  store.checkRoom(count, count, dataBytes);
   store.batchBegin(count, dataBytes);
   try {
     for (let t = first; t < argc; t += 2) {
@@ -463,10 +463,10 @@ export function renameKey(store: Store, b: Uint8Array, ss: number, se: number, d
   if (sameBytes(b, ss, se, ds, de)) return Renamed.SameKey;
   const dst = store.lookup(b, ds, de, nowMs);
   if (dst >= 0 && nx) return Renamed.DestinationExists;
-  if (dst < 0 && store.size + 1 > store.entriesMax) throw keyspaceFull(store.entriesMax);
   const buf = store.buffer(src);
   const vs = store.valueOffset(src);
   const ve = vs + store.valueLength(src);
+  store.checkRoom(dst < 0 ? 1 : 0, 1, de - ds + (ve - vs));
   store.batchBegin(2, de - ds + (ve - vs) + (se - ss));
   try {
     // The source's bytes stay where they are until its DEL: writing the destination never moves them.

@@ -3,7 +3,7 @@
 // are per size class, so emptied ones go back and sparse ones can be compacted.
 
 import { assert } from "../assert.ts";
-import { slabLargeBytesMin, slabPageBytes } from "../constants.ts";
+import { slabLargeBytesMin, slabPageBytes, slabPagesMax } from "../constants.ts";
 
 /** Smallest class for sizes up to 128 bytes: 8-byte steps; above that four steps per power of two. */
 export function sizeClass(size: number): number {
@@ -19,6 +19,18 @@ export function classBytes(cls: number): number {
   const q = cls - 17;
   const p = 7 + (q >> 2);
   return (1 << p) + ((q & 3) + 1) * (1 << (p - 2));
+}
+
+// Entry records keep a block's position in 8-byte units (engine/records.ts): every class a block
+// under slabLargeBytesMin can take must be a multiple of 8 bytes.
+assert([...Array(sizeClass(slabLargeBytesMin - 1) + 1).keys()].every((c) => classBytes(c) % 8 === 0), "slab: every class must be a multiple of 8 bytes");
+
+/** Size classes of slab blocks (every size below slabLargeBytesMin). */
+const classCount = sizeClass(slabLargeBytesMin - 1) + 1;
+
+/** The error a write that needs a slab page past the cap gets (answered as a server error, not logged). */
+export function slabFull(pagesMax: number): Error {
+  return new Error(`keyspace full: the slab holds at most ${pagesMax} pages of ${slabPageBytes >> 20} MiB`);
 }
 
 /**
@@ -64,8 +76,46 @@ export class Slab {
   #released = 0;
   /** Block bytes freed since compaction was last planned: planning is skipped while little was freed. */
   #freedSincePlan = 0;
+  /** Most pages held at once (slabPagesMax; fewer only in tests). */
+  readonly pagesMax: number;
+  /** Whether pagesMax pages are held: a block then comes only from a page that has room (canAlloc). */
+  full = false;
 
-  /** Allocates a block of at least `size` bytes (< slabLargeBytesMin); returns page * pageBytes + offset. */
+  constructor(pagesMax = slabPagesMax) {
+    assert(Number.isInteger(pagesMax) && pagesMax >= 1 && pagesMax <= slabPagesMax, "slab: pagesMax must be within slabPagesMax");
+    this.pagesMax = pagesMax;
+  }
+
+  /** Pages that can still be made. */
+  get pagesLeft(): number {
+    return this.pagesMax - this.#pageCount;
+  }
+
+  /**
+   * Most pages `writes` allocations carrying `dataBytes` in all can make: a block is at most its
+   * size + 7 (8-byte classes to 128 bytes) or 1.25 × its size (above), and each class may start a
+   * new page once more than its bytes fill.
+   */
+  pagesNeededMax(writes: number, dataBytes: number): number {
+    return Math.min(writes, Math.ceil((dataBytes * 1.25 + writes * 8) / slabPageBytes) + classCount);
+  }
+
+  /** Whether `alloc(size)` would succeed: there is room in a page of its class that takes blocks, or a page can be made. */
+  canAlloc(size: number): boolean {
+    if (!this.full) return true;
+    const cls = sizeClass(size);
+    const bytes = classBytes(cls);
+    const p = this.#current[cls] ?? -1;
+    if (p >= 0 && this.#shared[p] !== true && (this.#pageFree[p]!.length > 0 || this.#pageBump[p]! + bytes <= slabPageBytes)) return true;
+    const partial = this.#partial[cls] ?? [];
+    for (let at = partial.length - 1; at >= 0; at--) if (!this.#sharing || this.#shared[partial[at]!] !== true) return true;
+    return false;
+  }
+
+  /**
+   * Allocates a block of at least `size` bytes (< slabLargeBytesMin); returns page * pageBytes + offset.
+   * Throws slabFull when it needs a new page and pagesMax are held (nothing changed then).
+   */
   alloc(size: number): number {
     const cls = sizeClass(size);
     const bytes = classBytes(cls);
@@ -194,6 +244,17 @@ export class Slab {
     assert(this.#movingCount === 0, "slab: compaction ended with entries left on a page being emptied");
   }
 
+  /**
+   * Stops a compaction with entries left on marked pages (no block to move them to: the page cap).
+   * The pages are ordinary again: the next block freed on one puts it back among its class's
+   * partial pages; the blocks freed on them while marked were not kept, and come back when their
+   * page empties and is released.
+   */
+  cancelCompaction(): void {
+    for (let p = 0; p < this.pages.length; p++) this.#moving[p] = false;
+    this.#movingCount = 0;
+  }
+
   #markMoving(p: number, cls: number): void {
     this.#moving[p] = true;
     this.#movingCount++;
@@ -224,6 +285,7 @@ export class Slab {
   }
 
   #newPage(cls: number): number {
+    if (this.#pageCount >= this.pagesMax) throw slabFull(this.pagesMax);
     const p = this.#freeSlots.length > 0 ? this.#freeSlots.pop()! : this.pages.length;
     this.pages[p] = Buffer.allocUnsafeSlow(slabPageBytes);
     this.#pageClass[p] = cls;
@@ -235,6 +297,7 @@ export class Slab {
     this.#shared[p] = false;
     this.#classLive[cls] ??= 0;
     this.#pageCount++;
+    this.full = this.#pageCount >= this.pagesMax;
     return p;
   }
 
@@ -251,6 +314,7 @@ export class Slab {
     this.#pageFree[p] = [];
     this.#pageBump[p] = 0;
     this.#pageCount--;
+    this.full = false;
     this.#released += slabPageBytes;
     this.#freeSlots.push(p);
   }

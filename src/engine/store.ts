@@ -27,8 +27,8 @@ import {
 import { Event, Notify, type KeyEvents } from "./notify.ts";
 import { HashTable } from "./hashtable.ts";
 import { adoptInputBuffer, retireLargeBuffer, takeLargeBuffer } from "./large.ts";
-import { Field, recordBytes, recordShift, recordWords, versionShift, versionSlot } from "./records.ts";
-import { classBytes, isLarge, sizeClass, Slab } from "./slab.ts";
+import { field, ownBuffer, pageShift, recordBytes, recordWords, unitMask, versionSlot, versionStride } from "./records.ts";
+import { classBytes, isLarge, sizeClass, Slab, slabFull } from "./slab.ts";
 
 /**
  * Receives every change to the keyspace in absolute form before it is applied: what the WAL
@@ -90,8 +90,8 @@ function shownExpiry(at: number): number {
 /** Entry ids the metadata starts with (41 KiB); it doubles in place as the store grows. */
 const idsInitial = 1024;
 
-/** Bytes per entry id of the metadata: the record (engine/records.ts), expiry (8), LFU (1). */
-const metadataBytesPerId = recordBytes + 8 + 1;
+/** Bytes per entry id of the metadata: the record (engine/records.ts), expiry (8), stamp (4), LFU (1). */
+const metadataBytesPerId = recordBytes + 8 + 4 + 1;
 /**
  * allkeys-osprey: at admission, a victim's sketch count halves for every this many times the
  * keyspace's size of accesses it went unread (a key whose popularity was in the past does not
@@ -107,10 +107,40 @@ const victimRoundsMax = 16;
 /** What one slot of a JS array of ids or buffers costs (a pointer or a small integer). */
 const listSlotBytes = 8;
 
+// The record's layout (engine/records.ts) as this module's own const enum: Bun inlines a const
+// enum's members as literals only within the module that declares it, and the hot paths index the
+// records with them. Checked against records.ts below.
+const enum R {
+  /** 32-bit words per record: id * Words + field is a field's Int32 index. */
+  Words = 6,
+  Hash = 0,
+  KeyLen = 1,
+  ValueLen = 2,
+  Pos = 3,
+  /** The version's Float64 index: id * VersionStride + VersionSlot. */
+  VersionStride = 3,
+  VersionSlot = 2,
+  /** The position of an entry with its own buffer (offset 0 in it). */
+  Own = -524288,
+  /** A slab position's page is pos >>> PageShift, its offset (pos & UnitMask) << 3. */
+  PageShift = 19,
+  UnitMask = 0x7ffff,
+}
 assert(
-  recordWords === 8 && recordShift === 3 && versionShift === 2 && versionSlot === 3 && Field.KeyLen === 1 && Field.ValueLen === 2 && Field.Page === 3 && Field.Offset === 4 && Field.Stamp === 5,
-  "store: the literal record offsets below must match engine/records.ts",
+  R.Words === recordWords && R.Hash === field.hash && R.KeyLen === field.keyLen && R.ValueLen === field.valueLen && R.Pos === field.pos &&
+    R.VersionStride === versionStride && R.VersionSlot === versionSlot && R.Own === ownBuffer && R.PageShift === pageShift && R.UnitMask === unitMask,
+  "store: the record layout below must match engine/records.ts",
 );
+
+/** A slab handle (page * slabPageBytes + offset, below 32 GiB) as a record's position: its 8-byte units as int32 bits. */
+function posOf(handle: number): number {
+  return (handle / 8) | 0;
+}
+
+/** The slab handle of a record's position (not R.Own). */
+function handleOf(pos: number): number {
+  return (pos >>> 0) * 8;
+}
 
 /** Most entries the keyspace can hold (defined with the other engine limits in constants.ts). */
 export { entriesMax };
@@ -126,21 +156,23 @@ export function keyspaceFull(max: number): Error {
 }
 
 export class Store {
-  // Entry metadata, indexed by entry id: one record per id (engine/records.ts) in one buffer, seen
-  // three ways. Key length 0 marks a free id (keys are never empty). Page -1: an entry with its
-  // own buffer in #large. The version is exact up to 2^53, far beyond what increments can reach.
-  // The stamp: the logical clock at the entry's last access (LRU and the pool's staleness check); see #touch.
-  // Indexed with literal shifts and offsets (Bun does not inline another module's constants into
-  // the hot paths): a record is rec[(id << 3) | field] with field 0 hash, 1 key length, 2 value
-  // length, 3 page, 4 offset, 5 stamp (recU); the version is recF[(id << 2) | 3]. Checked against
-  // engine/records.ts below.
+  // Entry metadata, indexed by entry id: one 24-byte record per id (engine/records.ts) in one
+  // buffer, seen two ways: #rec[id * R.Words + field] (Int32) and the version #recF[id *
+  // R.VersionStride + R.VersionSlot] (Float64, exact up to 2^53, far beyond what increments
+  // reach). Key length 0 marks a free id (keys are never empty). The position R.Own: an entry
+  // with its own buffer in #large; else a slab position (records.ts: page and 8-byte unit).
   #rec: Int32Array;
-  #recU: Uint32Array;
   #recF: Float64Array;
   /** Apart from the records: without TTLs it is never written, so never resident. */
   #expiry: Float64Array;
   /** Redis's logarithmic LFU counter, decayed by the accesses since #stamp. */
   #lfu: Uint8Array;
+  /**
+   * The logical clock at the entry's last access (LRU, LFU decay, the pool's staleness check; see
+   * #touch), 0 until eviction was ever on: apart from the records so that, as #lfu, it is never
+   * written (never resident) on a server that never evicts.
+   */
+  #stamp: Uint32Array;
   #large: (Buffer | undefined)[] = [];
   #largeBytes = 0;
   /** A large buffer `#setLarge` filled already: the next large `#place` takes it instead of a new one. */
@@ -152,7 +184,7 @@ export class Store {
 
   /** Key → entry id. Reads #hash and compares keys through #isKey. */
   #table: HashTable;
-  #slab = new Slab();
+  #slab: Slab;
   #heap = new ExpiryHeap();
   #ttlCount = 0;
   #expiredTotal = 0;
@@ -202,21 +234,22 @@ export class Store {
 
   /**
    * Most entries this store holds (entriesMax; a smaller figure only for tests, which cannot fill
-   * 2^27 keys). A write that would add one more is refused before it is logged (`set`, and the
+   * 2^27 keys; so is a smaller slabPagesMax). A write that would add one more is refused before it is logged (`set`, and the
    * callers that add several: MSET, RENAME, EXEC check `size` against it first).
    */
   readonly entriesMax: number;
 
-  constructor(options: { log?: MutationLog; capacity?: number; entriesMax?: number } = {}) {
+  constructor(options: { log?: MutationLog; capacity?: number; entriesMax?: number; slabPagesMax?: number } = {}) {
     this.#log = options.log ?? nullLog;
     this.entriesMax = Math.min(entriesMax, options.entriesMax ?? entriesMax);
+    this.#slab = new Slab(options.slabPagesMax);
     const ids = Math.min(entriesMax, Math.max(idsInitial, options.capacity ?? 0));
     const records = new ArrayBuffer(ids * recordBytes, { maxByteLength: entriesMax * recordBytes });
     this.#rec = new Int32Array(records);
-    this.#recU = new Uint32Array(records);
     this.#recF = new Float64Array(records);
     this.#expiry = growable(Float64Array, 8, ids);
     this.#lfu = growable(Uint8Array, 1, ids);
+    this.#stamp = growable(Uint32Array, 4, ids);
     this.#table = new HashTable({
       records: this.#rec,
       keyEquals: (id, kb, ks, len) => this.#isKey(id, kb, ks, len),
@@ -296,8 +329,12 @@ export class Store {
     const rec = this.#rec;
     let id = this.#compactCursor;
     for (; id < this.#highWater && slab.movingPages > 0; id++) {
-      const p = rec[(id << 3) | 3]!;
-      if (p >= 0 && rec[(id << 3) | 1] !== 0 && slab.isMoving(p)) this.#move(id);
+      const pos = rec[id * R.Words + R.Pos]!;
+      if (pos !== R.Own && rec[id * R.Words + R.KeyLen] !== 0 && slab.isMoving(pos >>> R.PageShift) && !this.#move(id)) {
+        // No block to move to (the page cap, every page of the class shared with a snapshot child): stop here.
+        slab.cancelCompaction();
+        break;
+      }
       if ((id & 255) === 255 && performance.now() > deadlineMs) {
         this.#compactCursor = id + 1;
         return;
@@ -307,28 +344,28 @@ export class Store {
     slab.endCompaction();
   }
 
-  /** Moves entry `id`'s key and value to a new slab block (never on a page being emptied) and frees the old one. */
-  #move(id: number): void {
+  /** Moves entry `id`'s key and value to a new slab block (never on a page being emptied) and frees the old one; false when no block can be had. */
+  #move(id: number): boolean {
     const slab = this.#slab;
-    const bytes = this.#rec[(id << 3) | 1]! + this.#rec[(id << 3) | 2]!;
-    const fromPage = this.#rec[(id << 3) | 3]!;
-    const fromOffset = this.#rec[(id << 3) | 4]!;
-    const handle = slab.alloc(bytes);
-    const p = Math.floor(handle / slabPageBytes);
-    const off = handle - p * slabPageBytes;
-    copyBytes(slab.pages[fromPage]!, fromOffset, fromOffset + bytes, slab.pages[p]!, off);
-    this.#rec[(id << 3) | 3] = p;
-    this.#rec[(id << 3) | 4] = off;
-    slab.free(fromPage * slabPageBytes + fromOffset, bytes);
+    const bytes = this.#rec[id * R.Words + R.KeyLen]! + this.#rec[id * R.Words + R.ValueLen]!;
+    const from = this.#rec[id * R.Words + R.Pos]!;
+    const fromOffset = this.keyOffset(id);
+    // At the page cap with no room elsewhere in the class (pages shared with a snapshot child): the entry stays.
+    if (!slab.canAlloc(bytes)) return false;
+    const to = posOf(slab.alloc(bytes));
+    copyBytes(slab.pages[from >>> R.PageShift]!, fromOffset, fromOffset + bytes, slab.pages[to >>> R.PageShift]!, (to & R.UnitMask) << 3);
+    this.#rec[id * R.Words + R.Pos] = to;
+    slab.free(handleOf(from), bytes);
+    return true;
   }
 
   /**
    * Bun frees an ArrayBuffer's memory only when the GC collects it, and an idle server allocates
-   * nothing that would start a collection: once enough pages and large buffers were let go, the
-   * tick asks for one, at most every gcHintIntervalMs.
+   * nothing that would start a collection: once enough pages, large buffers and hash-table slot
+   * arrays (a doubling done) were let go, the tick asks for one, at most every gcHintIntervalMs.
    */
   #collect(): void {
-    this.#releasedBytes += this.#slab.takeReleasedBytes();
+    this.#releasedBytes += this.#slab.takeReleasedBytes() + this.#table.takeReleasedBytes();
     if (this.#releasedBytes < gcHintBytesMin) return;
     const now = performance.now();
     if (now - this.#gcAtMs < gcHintIntervalMs) return;
@@ -367,7 +404,7 @@ export class Store {
   }
 
   version(id: number): number {
-    return this.#recF[(id << 2) | 3]!;
+    return this.#recF[id * R.VersionStride + R.VersionSlot]!;
   }
 
   expiry(id: number): number {
@@ -375,27 +412,27 @@ export class Store {
   }
 
   valueLength(id: number): number {
-    return this.#rec[(id << 3) | 2]!;
+    return this.#rec[id * R.Words + R.ValueLen]!;
   }
 
   keyLength(id: number): number {
-    return this.#rec[(id << 3) | 1]!;
+    return this.#rec[id * R.Words + R.KeyLen]!;
   }
 
   /** The buffer holding the entry's key then value bytes: a shared slab page, or its own when large. */
   buffer(id: number): Buffer {
-    const page = this.#rec[(id << 3) | 3]!;
-    return page >= 0 ? this.#slab.pages[page]! : this.#large[id]!;
+    const pos = this.#rec[id * R.Words + R.Pos]!;
+    return pos !== R.Own ? this.#slab.pages[pos >>> R.PageShift]! : this.#large[id]!;
   }
 
-  /** Where the entry's key starts in `buffer(id)`; its value follows the key. */
+  /** Where the entry's key starts in `buffer(id)` (0 in its own buffer: R.Own's unit is 0); its value follows the key. */
   keyOffset(id: number): number {
-    return this.#rec[(id << 3) | 4]!;
+    return (this.#rec[id * R.Words + R.Pos]! & R.UnitMask) << 3;
   }
 
   /** Where the entry's value starts in `buffer(id)`. */
   valueOffset(id: number): number {
-    return this.#rec[(id << 3) | 4]! + this.#rec[(id << 3) | 1]!;
+    return ((this.#rec[id * R.Words + R.Pos]! & R.UnitMask) << 3) + this.#rec[id * R.Words + R.KeyLen]!;
   }
 
   /**
@@ -407,7 +444,10 @@ export class Store {
     // `find` or `lookup` of the same key (without the assert a store-only SET loop ran a few % faster).
     // A new key past the limit is refused here, before the log: the write must not be logged and then fail.
     if (id < 0 && this.size >= this.entriesMax) throw keyspaceFull(this.entriesMax);
-    if (isLarge(ke - ks + ve - vs)) return this.#setLarge(kb, ks, ke, vb, vs, ve, expiryMs, version, id);
+    const bytes = ke - ks + ve - vs;
+    if (isLarge(bytes)) return this.#setLarge(kb, ks, ke, vb, vs, ve, expiryMs, version, id);
+    // At the slab's page cap, a write that needs a block must be sure of one before it is logged.
+    if (this.#slab.full && !(id >= 0 && this.#fits(id, bytes)) && !this.#slab.canAlloc(bytes)) throw slabFull(this.#slab.pagesMax);
     this.#log.set(kb, ks, ke, vb, vs, ve, expiryMs, version);
     if (id >= 0) return this.#overwrite(kb, ks, ke, vb, vs, ve, expiryMs, version, id);
     // notify-keyspace-events' `n`: a key is added (Redis raises it in dbAdd, before the command's own event).
@@ -475,20 +515,20 @@ export class Store {
     const keyLen = ke - ks;
     const valueLen = ve - vs;
     const id = this.#newId();
-    this.#rec[id << 3] = h;
-    this.#rec[(id << 3) | 1] = keyLen;
-    this.#rec[(id << 3) | 2] = valueLen;
+    this.#rec[id * R.Words + R.Hash] = h;
+    this.#rec[id * R.Words + R.KeyLen] = keyLen;
+    this.#rec[id * R.Words + R.ValueLen] = valueLen;
     // A new id's expiry is noExpiryHeld already (fresh memory, or reset by #remove), and its
     // eviction metadata is written only once eviction has been on: untouched pages stay out of RSS.
     if (this.#tracked) {
-      this.#recU[(id << 3) | 5] = this.#clock;
+      this.#stamp[id] = this.#clock;
       this.#lfu[id] = lfuInitial;
     }
     this.#lastInserted = id;
     this.#place(id, keyLen + valueLen);
     table.insertAt(-1 - found, id);
     const dst = this.buffer(id);
-    const at = this.#rec[(id << 3) | 4]!;
+    const at = this.keyOffset(id);
     // Key and value adjacent in the source (a snapshot or WAL record): one copy; none when the
     // source is the entry's own new buffer (#setLarge).
     if (this.#adopted) this.#adopted = false;
@@ -497,7 +537,7 @@ export class Store {
       copyBytes(kb, ks, ke, dst, at);
       copyBytes(vb, vs, ve, dst, at + keyLen);
     }
-    this.#recF[(id << 2) | 3] = version;
+    this.#recF[id * R.VersionStride + R.VersionSlot] = version;
     if (expiryMs !== noExpiry) this.#setExpiry(id, expiryMs);
     return id;
   }
@@ -508,21 +548,21 @@ export class Store {
     const valueLen = ve - vs;
     if (!this.#fits(id, keyLen + valueLen)) {
       this.#release(id);
-      this.#rec[(id << 3) | 2] = valueLen;
+      this.#rec[id * R.Words + R.ValueLen] = valueLen;
       this.#place(id, keyLen + valueLen);
       if (this.#adopted) {
         // #setLarge's buffer, adopted: key and value are in place already.
         this.#adopted = false;
-        this.#recF[(id << 2) | 3] = version;
+        this.#recF[id * R.VersionStride + R.VersionSlot] = version;
         this.#setExpiry(id, expiryMs);
         return id;
       }
-      copyBytes(kb, ks, ke, this.buffer(id), this.#rec[(id << 3) | 4]!);
+      copyBytes(kb, ks, ke, this.buffer(id), this.keyOffset(id));
     } else {
-      this.#rec[(id << 3) | 2] = valueLen;
+      this.#rec[id * R.Words + R.ValueLen] = valueLen;
     }
-    copyBytes(vb, vs, ve, this.buffer(id), this.#rec[(id << 3) | 4]! + keyLen);
-    this.#recF[(id << 2) | 3] = version;
+    copyBytes(vb, vs, ve, this.buffer(id), this.keyOffset(id) + keyLen);
+    this.#recF[id * R.VersionStride + R.VersionSlot] = version;
     this.#setExpiry(id, expiryMs);
     return id;
   }
@@ -531,8 +571,8 @@ export class Store {
   delete(id: number): void {
     assert(this.#isEntry(id), "store: DEL of an entry id that holds no key");
     const buf = this.buffer(id);
-    const ks = this.#rec[(id << 3) | 4]!;
-    this.#log.del(buf, ks, ks + this.#rec[(id << 3) | 1]!);
+    const ks = this.keyOffset(id);
+    this.#log.del(buf, ks, ks + this.#rec[id * R.Words + R.KeyLen]!);
     this.#remove(id);
   }
 
@@ -540,8 +580,8 @@ export class Store {
   expireAt(id: number, expiryMs: number): void {
     assert(this.#isEntry(id), "store: EXPIRE of an entry id that holds no key");
     const buf = this.buffer(id);
-    const ks = this.#rec[(id << 3) | 4]!;
-    this.#log.expire(buf, ks, ks + this.#rec[(id << 3) | 1]!, expiryMs, this.#recF[(id << 2) | 3]!);
+    const ks = this.keyOffset(id);
+    this.#log.expire(buf, ks, ks + this.#rec[id * R.Words + R.KeyLen]!, expiryMs, this.#recF[id * R.VersionStride + R.VersionSlot]!);
     this.#setExpiry(id, expiryMs);
   }
 
@@ -556,13 +596,13 @@ export class Store {
    */
   patch(id: number, at: number, src: Uint8Array, s: number, e: number, version: number): void {
     assert(this.#isEntry(id), "store: a patch of an entry id that holds no key");
-    const keyLen = this.#rec[(id << 3) | 1]!;
-    const oldLen = this.#rec[(id << 3) | 2]!;
+    const keyLen = this.#rec[id * R.Words + R.KeyLen]!;
+    const oldLen = this.#rec[id * R.Words + R.ValueLen]!;
     const newLen = Math.max(oldLen, at + e - s);
     const expiry = shownExpiry(this.#expiry[id]!);
     if (this.#fits(id, keyLen + newLen)) {
       const buf = this.buffer(id);
-      const ks = this.#rec[(id << 3) | 4]!;
+      const ks = this.keyOffset(id);
       const vs = ks + keyLen;
       const coveredEnd = Math.min(oldLen, at + e - s);
       const saved = at < coveredEnd ? new Uint8Array(buf.subarray(vs + at, vs + coveredEnd)) : null;
@@ -574,8 +614,8 @@ export class Store {
         if (saved !== null) copyBytes(saved, 0, saved.length, buf, vs + at);
         throw err;
       }
-      this.#rec[(id << 3) | 2] = newLen;
-      this.#recF[(id << 2) | 3] = version;
+      this.#rec[id * R.Words + R.ValueLen] = newLen;
+      this.#recF[id * R.VersionStride + R.VersionSlot] = version;
       return;
     }
     const bytes = keyLen + newLen;
@@ -585,7 +625,7 @@ export class Store {
     const dst = large ? takeLargeBuffer(bytes) : this.#slab.pages[page]!;
     const ks = large ? 0 : handle - page * slabPageBytes;
     const vs = ks + keyLen;
-    const from = this.#rec[(id << 3) | 4]!;
+    const from = this.keyOffset(id);
     copyBytes(this.buffer(id), from, from + keyLen + oldLen, dst, ks);
     if (oldLen < at) dst.fill(0, vs + oldLen, vs + at);
     copyBytes(src, s, e, dst, vs + at);
@@ -597,14 +637,13 @@ export class Store {
       throw err;
     }
     this.#release(id);
-    this.#rec[(id << 3) | 2] = newLen;
-    this.#rec[(id << 3) | 3] = page;
-    this.#rec[(id << 3) | 4] = ks;
+    this.#rec[id * R.Words + R.ValueLen] = newLen;
+    this.#rec[id * R.Words + R.Pos] = large ? R.Own : posOf(handle);
     if (large) {
       this.#large[id] = dst;
       this.#largeBytes += bytes;
     }
-    this.#recF[(id << 2) | 3] = version;
+    this.#recF[id * R.VersionStride + R.VersionSlot] = version;
   }
 
   /** Brackets several `set`s that must be logged (and so recovered) all or none: MSET. */
@@ -652,7 +691,7 @@ export class Store {
     this.#largeBytes = 0;
     this.#freeIds = [];
     this.#highWater = 0;
-    this.#slab = new Slab();
+    this.#slab = new Slab(this.#slab.pagesMax);
     this.#compactCursor = -1;
     this.#heap.clear();
     this.#ttlCount = 0;
@@ -679,7 +718,7 @@ export class Store {
       heap.pop();
       examined++;
       // Stale items (re-set, deleted, id reused) are skipped unless the entry really is due now.
-      if (this.#rec[(id << 3) | 1] !== 0 && this.#expiry[id] === at) {
+      if (this.#rec[id * R.Words + R.KeyLen] !== 0 && this.#expiry[id] === at) {
         this.#removeExpired(id);
         removed++;
       }
@@ -727,7 +766,7 @@ export class Store {
   }
 
   hasEntry(id: number): boolean {
-    return id < this.#highWater && this.#rec[(id << 3) | 1] !== 0;
+    return id < this.#highWater && this.#rec[id * R.Words + R.KeyLen] !== 0;
   }
 
   /**
@@ -736,12 +775,11 @@ export class Store {
    * the hot loop of a snapshot reads the metadata arrays directly.
    */
   encodeEntry(id: number, dst: Uint8Array, at: number): number {
-    const keyLen = this.#rec[(id << 3) | 1]!;
-    const valueLen = this.#rec[(id << 3) | 2]!;
-    const keyAt = putEntryHeader(dst, at, keyLen, valueLen, shownExpiry(this.#expiry[id]!), this.#recF[(id << 2) | 3]!);
-    const off = this.#rec[(id << 3) | 4]!;
-    const page = this.#rec[(id << 3) | 3]!;
-    copyBytes(page >= 0 ? this.#slab.pages[page]! : this.#large[id]!, off, off + keyLen + valueLen, dst, keyAt);
+    const keyLen = this.#rec[id * R.Words + R.KeyLen]!;
+    const valueLen = this.#rec[id * R.Words + R.ValueLen]!;
+    const keyAt = putEntryHeader(dst, at, keyLen, valueLen, shownExpiry(this.#expiry[id]!), this.#recF[id * R.VersionStride + R.VersionSlot]!);
+    const off = this.keyOffset(id);
+    copyBytes(this.buffer(id), off, off + keyLen + valueLen, dst, keyAt);
     return keyAt - at + keyLen + valueLen;
   }
 
@@ -757,7 +795,7 @@ export class Store {
     if (this.#largeBytes > 0) {
       const rec = this.#rec;
       for (let id = 0; id < limit; id++) {
-        if (rec[(id << 3) | 3]! < 0 && rec[(id << 3) | 1] !== 0) {
+        if (rec[id * R.Words + R.Pos] === R.Own && rec[id * R.Words + R.KeyLen] !== 0) {
           ids.push(id);
           large.push(this.#large[id]!);
         }
@@ -788,12 +826,12 @@ export class Store {
 
   /** Bytes `encodeEntry` writes for `id`. */
   entryBytes(id: number): number {
-    return entryHeaderBytes + this.#rec[(id << 3) | 1]! + this.#rec[(id << 3) | 2]!;
+    return entryHeaderBytes + this.#rec[id * R.Words + R.KeyLen]! + this.#rec[id * R.Words + R.ValueLen]!;
   }
 
   /** Calls `visit` with every entry id (expired or not). For snapshots and tests. */
   forEach(visit: (id: number) => void): void {
-    for (let id = 0; id < this.#highWater; id++) if (this.#rec[(id << 3) | 1] !== 0) visit(id);
+    for (let id = 0; id < this.#highWater; id++) if (this.#rec[id * R.Words + R.KeyLen] !== 0) visit(id);
   }
 
   // ---- Memory limit and eviction ----
@@ -910,18 +948,18 @@ export class Store {
   #touch(id: number, kb: Uint8Array, ks: number, ke: number): void {
     const clock = (this.#clock = (this.#clock + 1) >>> 0);
     const sketch = this.#sketch;
-    if (sketch !== null) sketch.add((this.#touchedHash = id >= 0 ? this.#rec[id << 3]! : this.#table.hash(kb, ks, ke)));
+    if (sketch !== null) sketch.add((this.#touchedHash = id >= 0 ? this.#rec[id * R.Words + R.Hash]! : this.#table.hash(kb, ks, ke)));
     if (id < 0) return;
     if (this.#shape.rank === Rank.Lfu || this.#shape.rank === Rank.Osprey) {
-      const c = this.#decayedLfu(id, (clock - this.#recU[(id << 3) | 5]!) >>> 0);
+      const c = this.#decayedLfu(id, (clock - this.#stamp[id]!) >>> 0);
       this.#lfu[id] = lfuIncrement(c, Math.random());
     }
-    this.#recU[(id << 3) | 5] = clock;
+    this.#stamp[id] = clock;
   }
 
   /** How good a victim entry `id` is under the policy's rank: higher evicts first. */
   #score(id: number): number {
-    const idle = (this.#clock - this.#recU[(id << 3) | 5]!) >>> 0;
+    const idle = (this.#clock - this.#stamp[id]!) >>> 0;
     switch (this.#shape.rank) {
       case Rank.Lfu:
       case Rank.Osprey: // victims by the key's own counter; the sketch decides admission
@@ -944,7 +982,7 @@ export class Store {
    */
   #fadedEstimate(id: number, idle: number): number {
     const fade = Math.min(31, Math.floor(idle / Math.max(1, this.size * admissionFadeFactor)));
-    return this.#sketch!.estimate(this.#rec[id << 3]!) >>> fade;
+    return this.#sketch!.estimate(this.#rec[id * R.Words + R.Hash]!) >>> fade;
   }
 
   /** A candidate entry of the policy's class (any key, or keys with an expiry), or -1 when none. */
@@ -955,7 +993,7 @@ export class Store {
       if (at < 0) return -1;
       const id = this.#heap.idAt(at);
       // Heap items may be stale (deleted, re-set, id reused): only a live entry with this expiry counts.
-      if (this.#rec[(id << 3) | 1] !== 0 && this.#expiry[id] === this.#heap.atAt(at)) return id;
+      if (this.#rec[id * R.Words + R.KeyLen] !== 0 && this.#expiry[id] === this.#heap.atAt(at)) return id;
     }
     return -1;
   }
@@ -988,10 +1026,10 @@ export class Store {
   #admission(victim: number): number {
     // The newcomer stays the candidate until the next insert: it must count at least as much as every victim it displaces.
     const cand = this.#lastInserted;
-    if (cand < 0 || cand === victim || this.#rec[(cand << 3) | 1] === 0) return victim;
+    if (cand < 0 || cand === victim || this.#rec[cand * R.Words + R.KeyLen] === 0) return victim;
     if (this.#shape.volatile && this.#expiry[cand] === noExpiryHeld) return victim;
     const sketch = this.#sketch!;
-    if (sketch.estimate(this.#rec[cand << 3]!) >= this.#fadedEstimate(victim, (this.#clock - this.#recU[(victim << 3) | 5]!) >>> 0)) return victim;
+    if (sketch.estimate(this.#rec[cand * R.Words + R.Hash]!) >= this.#fadedEstimate(victim, (this.#clock - this.#stamp[victim]!) >>> 0)) return victim;
     this.#lastInserted = -1;
     return cand;
   }
@@ -1006,7 +1044,7 @@ export class Store {
         for (let n = 0; n < samplesPerEviction; n++) {
           const id = this.#sample();
           if (id < 0) break;
-          pool.offer(id, this.#score(id), this.#recU[(id << 3) | 5]!);
+          pool.offer(id, this.#score(id), this.#stamp[id]!);
         }
       } else this.#sampleConsecutive(pool);
       while (pool.size > 0) {
@@ -1014,7 +1052,7 @@ export class Store {
         const stamp = pool.stamps[0]!;
         pool.take(0);
         // Touched, deleted or reused since it was pooled: its score no longer holds.
-        if (this.#rec[(id << 3) | 1] === 0 || this.#recU[(id << 3) | 5] !== stamp) continue;
+        if (this.#rec[id * R.Words + R.KeyLen] === 0 || this.#stamp[id] !== stamp) continue;
         if (this.#shape.volatile && this.#expiry[id] === noExpiryHeld) continue;
         return id;
       }
@@ -1044,7 +1082,7 @@ export class Store {
       for (let n = 0; n < width; n++) {
         const id = table.idAt(at);
         if (id >= 0) {
-          pool.offer(id, this.#score(id), this.#recU[(id << 3) | 5]!);
+          pool.offer(id, this.#score(id), this.#stamp[id]!);
           found++;
         }
         if (++at === span) at = 0;
@@ -1053,7 +1091,7 @@ export class Store {
     for (let n = found; n < samplesPerEviction; n++) {
       const id = table.randomId(Math.random());
       if (id < 0) break;
-      pool.offer(id, this.#score(id), this.#recU[(id << 3) | 5]!);
+      pool.offer(id, this.#score(id), this.#stamp[id]!);
     }
   }
 
@@ -1062,7 +1100,7 @@ export class Store {
     const heap = this.#heap;
     while (heap.size > 0) {
       const id = heap.peekId();
-      if (this.#rec[(id << 3) | 1] !== 0 && this.#expiry[id] === heap.peekAt()) return id;
+      if (this.#rec[id * R.Words + R.KeyLen] !== 0 && this.#expiry[id] === heap.peekAt()) return id;
       heap.pop();
     }
     return -1;
@@ -1070,20 +1108,30 @@ export class Store {
 
   /** Key and value bytes entry `id` holds as allocated (what evicting it gives back to the data). */
   #entryAllocatedBytes(id: number): number {
-    const page = this.#rec[(id << 3) | 3]!;
-    return page >= 0 ? classBytes(sizeClass(this.#rec[(id << 3) | 1]! + this.#rec[(id << 3) | 2]!)) : this.#large[id]!.byteLength;
+    return this.#rec[id * R.Words + R.Pos] !== R.Own ? classBytes(sizeClass(this.#rec[id * R.Words + R.KeyLen]! + this.#rec[id * R.Words + R.ValueLen]!)) : this.#large[id]!.byteLength;
+  }
+
+  /**
+   * Refuses, before anything is logged, a batch of `writes` SETs carrying `dataBytes` of keys and
+   * values that may add `newEntries` entries (MSET, RENAME), when the keyspace's entry limit or the
+   * slab's page cap could stop one of them half way: a batch that fails after it began is a bug.
+   */
+  checkRoom(newEntries: number, writes: number, dataBytes: number): void {
+    if (this.size + newEntries > this.entriesMax) throw keyspaceFull(this.entriesMax);
+    const slab = this.#slab;
+    if (slab.pagesLeft < slab.pagesNeededMax(writes, dataBytes)) throw slabFull(slab.pagesMax);
   }
 
   /** Whether `id` is an entry id in use: checked before a write trusts an id a caller passed in. */
   #isEntry(id: number): boolean {
-    return id >= 0 && id < this.#highWater && this.#rec[(id << 3) | 1]! !== 0;
+    return id >= 0 && id < this.#highWater && this.#rec[id * R.Words + R.KeyLen]! !== 0;
   }
 
   /** Whether entry `id` holds the key kb[ks..ks+len); the table has compared the hashes, so length first, bytes last. */
   #isKey(id: number, kb: Uint8Array, ks: number, len: number): boolean {
-    if (this.#rec[(id << 3) | 1] !== len) return false;
+    if (this.#rec[id * R.Words + R.KeyLen] !== len) return false;
     const buf = this.buffer(id);
-    const off = this.#rec[(id << 3) | 4]!;
+    const off = this.keyOffset(id);
     for (let i = 0; i < len; i++) if (buf[off + i] !== kb[ks + i]) return false;
     return true;
   }
@@ -1128,22 +1176,21 @@ export class Store {
       this.#expiry[id] = noExpiryHeld; // as a new id's, which `load` relies on
     }
     this.#release(id);
-    this.#rec[(id << 3) | 1] = 0;
+    this.#rec[id * R.Words + R.KeyLen] = 0;
     this.#freeIds.push(id);
   }
 
   #fits(id: number, bytes: number): boolean {
-    const page = this.#rec[(id << 3) | 3]!;
-    const now = this.#rec[(id << 3) | 1]! + this.#rec[(id << 3) | 2]!;
+    const pos = this.#rec[id * R.Words + R.Pos]!;
+    const now = this.#rec[id * R.Words + R.KeyLen]! + this.#rec[id * R.Words + R.ValueLen]!;
     // A large entry's buffer never changes once written (engine/large.ts): a new value gets a new one.
     // A page shared with a snapshot child is not written into: the entry moves (Slab.share).
-    return page >= 0 && !isLarge(bytes) && sizeClass(now) === sizeClass(bytes) && !this.#slab.isShared(page);
+    return pos !== R.Own && !isLarge(bytes) && sizeClass(now) === sizeClass(bytes) && !this.#slab.isShared(pos >>> R.PageShift);
   }
 
   #place(id: number, bytes: number): void {
     if (isLarge(bytes)) {
-      this.#rec[(id << 3) | 3] = -1;
-      this.#rec[(id << 3) | 4] = 0;
+      this.#rec[id * R.Words + R.Pos] = R.Own;
       const adopt = this.#adopt;
       this.#adopt = null;
       this.#adopted = adopt !== null && adopt.length >= bytes;
@@ -1152,15 +1199,12 @@ export class Store {
       this.#largeBytes += b.byteLength;
       return;
     }
-    const handle = this.#slab.alloc(bytes);
-    const page = Math.floor(handle / slabPageBytes);
-    this.#rec[(id << 3) | 3] = page;
-    this.#rec[(id << 3) | 4] = handle - page * slabPageBytes;
+    this.#rec[id * R.Words + R.Pos] = posOf(this.#slab.alloc(bytes));
   }
 
   #release(id: number): void {
-    const page = this.#rec[(id << 3) | 3]!;
-    if (page < 0) {
+    const pos = this.#rec[id * R.Words + R.Pos]!;
+    if (pos === R.Own) {
       const b = this.#large[id]!;
       this.#largeBytes -= b.byteLength;
       this.#releasedBytes += b.byteLength;
@@ -1168,7 +1212,7 @@ export class Store {
       retireLargeBuffer(b);
       return;
     }
-    this.#slab.free(page * slabPageBytes + this.#rec[(id << 3) | 4]!, this.#rec[(id << 3) | 1]! + this.#rec[(id << 3) | 2]!);
+    this.#slab.free(handleOf(pos), this.#rec[id * R.Words + R.KeyLen]! + this.#rec[id * R.Words + R.ValueLen]!);
   }
 
   #newId(): number {
@@ -1183,12 +1227,12 @@ export class Store {
   }
 
   /** Every array indexed by entry id (the records through one of their views). */
-  #metadata(): (Int32Array | Float64Array | Uint8Array)[] {
-    return [this.#rec, this.#expiry, this.#lfu];
+  #metadata(): (Int32Array | Float64Array | Uint32Array | Uint8Array)[] {
+    return [this.#rec, this.#expiry, this.#stamp, this.#lfu];
   }
 
   /** Bytes per entry id of a metadata array (#metadata's). */
-  static #bytesPerId(a: Int32Array | Float64Array | Uint8Array): number {
+  static #bytesPerId(a: Int32Array | Float64Array | Uint32Array | Uint8Array): number {
     return a instanceof Int32Array ? recordBytes : a.BYTES_PER_ELEMENT;
   }
 

@@ -35,11 +35,11 @@ export class ManualClock implements Clock {
  * A Context over a fresh Store; `config` holds osprey.toml keys (max_value_bytes, …). Without
  * `clock` it reads the system clock, as the server does.
  */
-export function createContext(config: Record<string, unknown> = {}, options: { log?: MutationLog; clock?: Clock; entriesMax?: number } = {}): Context {
+export function createContext(config: Record<string, unknown> = {}, options: { log?: MutationLog; clock?: Clock; entriesMax?: number; slabPagesMax?: number } = {}): Context {
   const clock = options.clock ?? systemClock;
   const cfg = configFromObject(config, { warn: () => {} });
   return {
-    store: new Store({ log: options.log, entriesMax: options.entriesMax }),
+    store: new Store({ log: options.log, entriesMax: options.entriesMax, slabPagesMax: options.slabPagesMax }),
     config: cfg,
     stats: new Stats(),
     clock,

@@ -6,7 +6,7 @@ import { describe, expect, test } from "bun:test";
 import { InvariantError } from "../../src/assert.ts";
 import { loadFactorMax, tableSlotsMin } from "../../src/constants.ts";
 import { HashTable } from "../../src/engine/hashtable.ts";
-import { recordShift } from "../../src/engine/records.ts";
+import { recordWords } from "../../src/engine/records.ts";
 import { rng } from "../support/rng.ts";
 
 const enc = new TextEncoder();
@@ -14,7 +14,7 @@ const enc = new TextEncoder();
 /** A table over keys held by id, as the store holds them; `hashOf` can force collisions. */
 class Keys {
   /** Records as the store's (engine/records.ts): only the hash word is used here. */
-  readonly records = new Int32Array((1 << 17) << recordShift);
+  readonly records = new Int32Array((1 << 17) * recordWords);
   readonly keys: (Uint8Array | undefined)[] = [];
   readonly table: HashTable;
   #next = 0;
@@ -51,7 +51,7 @@ class Keys {
     expect(found).toBeLessThan(0);
     const id = this.#next++;
     this.keys[id] = kb;
-    this.records[id << recordShift] = h;
+    this.records[id * recordWords] = h;
     this.table.insertAt(-1 - found, id);
     return id;
   }
@@ -215,7 +215,7 @@ describe("invariants", () => {
     const t = new Keys();
     t.add("present");
     const stray = 100_000; // an id no key was ever inserted under
-    t.records[stray << recordShift] = t.hashOf("absent");
+    t.records[stray * recordWords] = t.hashOf("absent");
     expect(() => t.table.remove(stray)).toThrow(InvariantError);
     for (let i = 0; i < tableSlotsMin * loadFactorMax; i++) t.add(`k${i}`);
     expect(t.table.resizing).toBe(true);
@@ -225,7 +225,7 @@ describe("invariants", () => {
   test("insertAt into a slot that is taken, or with an id out of range, fails an invariant", () => {
     const t = new Keys({ hashOf: () => 9 });
     t.add("a");
-    t.records[1 << recordShift] = 9;
+    t.records[1 * recordWords] = 9;
     expect(() => t.table.insertAt(9, 1)).toThrow(InvariantError);
     expect(() => t.table.insertAt(10, -1)).toThrow(InvariantError);
     expect(t.table.count).toBe(1);

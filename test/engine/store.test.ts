@@ -435,9 +435,9 @@ class SpyLog implements MutationLog {
 }
 
 describe("MutationLog", () => {
-  function logged(clock?: ManualClock, entriesMax?: number) {
+  function logged(clock?: ManualClock, entriesMax?: number, slabPagesMax?: number) {
     const spy = new SpyLog();
-    const ctx = createContext({}, { log: spy, clock, entriesMax });
+    const ctx = createContext({}, { log: spy, clock, entriesMax, slabPagesMax });
     spy.store = ctx.store;
     return { spy, client: new EngineClient(ctx) };
   }
@@ -453,6 +453,24 @@ describe("MutationLog", () => {
     }
     expect(client.send("SET a 2\r\nxy\r\nDEL b\r\nSET d 1\r\n4\r\n")).toBe("OK 2\r\nDELETED 1\r\nOK 1\r\n");
     expect(client.send("GET a\r\nGET d\r\n")).toBe("VALUE 2 2 -1\r\nxy\r\nVALUE 1 1 -1\r\n4\r\n");
+  });
+
+  test("a slab at its page cap refuses a write that needs a new block before logging it, and still takes overwrites, deletes and writes into freed blocks", () => {
+    // 60,000-byte values take the 64 KiB class: 64 blocks a 4 MiB page, 128 in the 2 pages allowed.
+    const { spy, client } = logged(undefined, undefined, 2);
+    const value = (c: string) => c.repeat(60_000);
+    for (let i = 0; i < 128; i++) expect(client.send(`SET k:${String(i).padStart(3, "0")} 60000\r\n${value("a")}\r\n`)).toBe("OK 1\r\n");
+    const before = spy.records.length;
+    for (const request of [`SET k:128 60000\r\n${value("b")}\r\n`, "SET small 1\r\nx\r\n", "INCR n\r\n", `MSET k:000 60000 m 1\r\n${value("c")}x\r\n`]) {
+      expect(client.send(request)).toStartWith("ERR ");
+      expect(spy.records.length).toBe(before);
+    }
+    expect(client.send("GET small\r\nGET k:128\r\n")).toBe("NOT_FOUND\r\nNOT_FOUND\r\n");
+    // An overwrite that fits its block, and a new key once a block was freed.
+    expect(client.send(`SET k:005 60000\r\n${value("d")}\r\nDEL k:000\r\nSET k:128 60000\r\n${value("e")}\r\n`)).toBe("OK 2\r\nDELETED 1\r\nOK 1\r\n");
+    expect(client.send("GET k:005\r\n")).toBe(`VALUE 60000 2 -1\r\n${value("d")}\r\n`);
+    expect(client.send("GET k:128\r\n")).toBe(`VALUE 60000 1 -1\r\n${value("e")}\r\n`);
+    expect(client.send("GET k:127\r\n")).toBe(`VALUE 60000 1 -1\r\n${value("a")}\r\n`);
   });
 
   test("every write reaches the log in order, with absolute expiries and INCR as a SET of its result", () => {
