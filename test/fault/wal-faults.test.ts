@@ -251,10 +251,18 @@ describe('sync_policy "os" leaves a rotated log file to the kernel', () => {
   const config = { sync_policy: "os", wal_max_bytes: 65_536, enable_snapshot: false };
   const value = "a".repeat(40_000);
 
+  /** Stops the server cleanly, starts it again on `dir`, and reads back a, b, c and d whole. */
+  async function expectEveryKeyAfterRestart(dir: string, server: Awaited<ReturnType<typeof start>>): Promise<void> {
+    expect(await server.signal("SIGTERM")).toBe(0);
+    const again = await start(dir, config);
+    const c = await RawClient.connect(again.port);
+    for (const k of ["a", "b", "c", "d"]) expect(await c.request(`GET ${k}\r\n`)).toBe(`VALUE ${value.length} 1 -1\r\n${value}\r\n`);
+  }
+
   test("rotations call no fdatasync (one that would fail stops nothing), and every write survives a restart", async () => {
     const dir = tempDir();
     const f = faults(".oswal");
-    let server = await start(dir, config, f.env);
+    const server = await start(dir, config, f.env);
     const c = await RawClient.connect(server.port);
     f.arm("EIO", ["fdatasync"]); // "batch" or "always" would stop here with exit 70 at the first rotation
     for (const k of ["a", "b", "c", "d"]) expect(await c.request(`SET ${k} ${value.length}\r\n${value}\r\n`)).toBe("OK 1");
@@ -262,16 +270,13 @@ describe('sync_policy "os" leaves a rotated log file to the kernel', () => {
     expect(JSON.parse((await c.stats()).wal_current!)).not.toBe("wal-00000001.oswal");
     await f.clear();
     c.close();
-    expect(await server.signal("SIGTERM")).toBe(0);
-    server = await start(dir, config);
-    const c2 = await RawClient.connect(server.port);
-    for (const k of ["a", "b", "c", "d"]) expect(await c2.request(`GET ${k}\r\n`)).toBe(`VALUE ${value.length} 1 -1\r\n${value}\r\n`);
+    await expectEveryKeyAfterRestart(dir, server);
   }, 30_000);
 
   test("a rotation's directory sync runs off the event loop: one that fails is logged, and the log goes on in the new file", async () => {
     const dir = tempDir();
     const f = faults(dir);
-    let server = await start(dir, config, f.env);
+    const server = await start(dir, config, f.env);
     const c = await RawClient.connect(server.port);
     // Files are synced with fdatasync: only the directory's fsync fails. "batch" and "always"
     // sync it before going on, and a failure there keeps the log in its current file.
@@ -285,10 +290,7 @@ describe('sync_policy "os" leaves a rotated log file to the kernel', () => {
     expect(JSON.parse((await c.stats()).wal_current!)).not.toBe("wal-00000001.oswal");
     await f.clear();
     c.close();
-    expect(await server.signal("SIGTERM")).toBe(0);
-    server = await start(dir, config);
-    const c2 = await RawClient.connect(server.port);
-    for (const k of ["a", "b", "c", "d"]) expect(await c2.request(`GET ${k}\r\n`)).toBe(`VALUE ${value.length} 1 -1\r\n${value}\r\n`);
+    await expectEveryKeyAfterRestart(dir, server);
   }, 30_000);
 
   test("a clean shutdown syncs the rotated files as well as the current one", async () => {
