@@ -845,8 +845,8 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
    */
   #reserve(bytes: number): boolean {
     const have = this.#in?.length ?? 0;
-    const held = this.inputBytes;
     if (have >= bytes) return true;
+    const held = this.inputBytes;
     const needed = this.#protocol?.parser.needBytes ?? 0;
     const doubled = needed > 0 ? Math.min(2 * have, needed) : 2 * have;
     const size = Math.min(this.#inBytesMax, Math.max(bytes, doubled, 4096));
@@ -867,13 +867,13 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
 
   /** Gives the input buffer (to the pool when large) and a handed-off request's back, and their bytes to ctx.input. */
   #releaseInput(): void {
-    const held = this.inputBytes;
-    if (held > 0) this.#ctx.input.shrink(this, held, 0);
-    if (this.#in !== null) givePooled(this.#in);
-    if (this.#direct !== null) retireLargeBuffer(this.#direct);
-    this.#in = null;
+    if (this.#in !== null) this.#releaseIn();
     this.#inLen = 0;
-    this.#direct = null;
+    if (this.#direct !== null) {
+      this.#ctx.input.shrink(this, this.#direct.length, 0);
+      retireLargeBuffer(this.#direct);
+      this.#direct = null;
+    }
   }
 
   /** Gives only the input buffer back (to the pool when large). */
