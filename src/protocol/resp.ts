@@ -3,10 +3,10 @@
 // input. Same answers as TextParser ("need more", "bad input", "a command"); bad input always
 // closes, as in Redis.
 
-import { copyBytes, grown } from "../bytes.ts";
+import { grown } from "../bytes.ts";
 import { argsCountMax, inlineBytesMax, respHeaderDigitsMax, requestBytesMax } from "../constants.ts";
 import { RespErr, respError } from "../errors.ts";
-import { nameCode, Parsed } from "./text.ts";
+import { moveToken, nameCode, Parsed } from "./text.ts";
 
 const STAR = 42;
 const SPACE = 32;
@@ -199,12 +199,12 @@ export class RespParser {
   handOff(src: Uint8Array, pos: number, dst: Uint8Array): number {
     const argc = this.argc;
     if (argc === this.starts.length) this.#growArgs();
-    let w = argc > 0 ? this.#moveArg(src, pos, dst, argc - 1, 0) : 0;
-    const valueAt = w;
-    w += this.valueBytes;
-    for (let i = 0; i < argc - 1; i++) w = this.#moveArg(src, pos, dst, i, w);
     const starts = this.starts;
     const ends = this.ends;
+    let w = argc > 0 ? moveToken(starts, ends, argc - 1, src, pos, dst, 0) : 0;
+    const valueAt = w;
+    w += this.valueBytes;
+    for (let i = 0; i < argc - 1; i++) w = moveToken(starts, ends, i, src, pos, dst, w);
     starts[argc] = valueAt;
     ends[argc] = valueAt + this.valueBytes;
     this.argc = argc + 1;
@@ -220,16 +220,6 @@ export class RespParser {
    */
   prime(ok: boolean): void {
     this.#primed = ok ? Primed.Command : Primed.BadCrlf;
-  }
-
-  /** handOff: argument i (relative to `pos` in src) copied to dst[w..); returns where the next goes. */
-  #moveArg(src: Uint8Array, pos: number, dst: Uint8Array, i: number, w: number): number {
-    const s = pos + this.starts[i]!;
-    const e = pos + this.ends[i]!;
-    copyBytes(src, s, e, dst, w);
-    this.starts[i] = w;
-    this.ends[i] = w + e - s;
-    return w + e - s;
   }
 
   #primedAnswer(buf: Uint8Array, end: number): Parsed {

@@ -20,6 +20,19 @@ const CR = 13;
 const SPACE = 32;
 const TAB = 9;
 
+/**
+ * A handOff's move of token i (both parsers'): its bytes, src[base + starts[i] .. base + ends[i]),
+ * copied to dst[w..), and the token pointed there. Returns where the next token goes.
+ */
+export function moveToken(starts: Int32Array, ends: Int32Array, i: number, src: Uint8Array, base: number, dst: Uint8Array, w: number): number {
+  const s = base + starts[i]!;
+  const e = base + ends[i]!;
+  copyBytes(src, s, e, dst, w);
+  starts[i] = w;
+  ends[i] = w + e - s;
+  return w + e - s;
+}
+
 /** What `parse` answers next after `prime` (a request handed off, see RespParser.handOff). */
 const enum Primed {
   No,
@@ -277,10 +290,10 @@ export class TextParser {
     const vt = this.#valueToken;
     const starts = this.starts;
     const ends = this.ends;
-    let w = this.#moveToken(src, dst, vt - 1, 0);
+    let w = moveToken(starts, ends, vt - 1, src, 0, dst, 0);
     const valueAt = w;
     w += this.valueBytes;
-    for (let i = 0; i < this.argc; i++) if (i !== vt && i !== vt - 1) w = this.#moveToken(src, dst, i, w);
+    for (let i = 0; i < this.argc; i++) if (i !== vt && i !== vt - 1) w = moveToken(starts, ends, i, src, 0, dst, w);
     starts[vt] = valueAt;
     ends[vt] = valueAt + this.valueBytes;
     this.#scanned = 0;
@@ -290,16 +303,6 @@ export class TextParser {
   /** The handed-off SET is complete (`ok`), or its payload was followed by neither LF nor CRLF. */
   prime(ok: boolean): void {
     this.#primed = ok ? Primed.Command : Primed.BadTrailer;
-  }
-
-  /** handOff: token i copied to dst[w..); returns where the next goes. */
-  #moveToken(src: Uint8Array, dst: Uint8Array, i: number, w: number): number {
-    const s = this.starts[i]!;
-    const e = this.ends[i]!;
-    copyBytes(src, s, e, dst, w);
-    this.starts[i] = w;
-    this.ends[i] = w + e - s;
-    return w + e - s;
   }
 
   #primedAnswer(end: number): Parsed {
