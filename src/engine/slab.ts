@@ -21,12 +21,11 @@ export function classBytes(cls: number): number {
   return (1 << p) + ((q & 3) + 1) * (1 << (p - 2));
 }
 
-// Entry records keep a block's position in 8-byte units (engine/records.ts): every class a block
-// under slabLargeBytesMin can take must be a multiple of 8 bytes.
-assert([...Array(sizeClass(slabLargeBytesMin - 1) + 1).keys()].every((c) => classBytes(c) % 8 === 0), "slab: every class must be a multiple of 8 bytes");
-
 /** Size classes of slab blocks (every size below slabLargeBytesMin). */
 const classCount = sizeClass(slabLargeBytesMin - 1) + 1;
+// Entry records keep a block's position in 8-byte units (engine/records.ts): every class a block
+// under slabLargeBytesMin can take must be a multiple of 8 bytes.
+assert([...Array(classCount).keys()].every((c) => classBytes(c) % 8 === 0), "slab: every class must be a multiple of 8 bytes");
 
 /** The error a write that needs a slab page past the cap gets (answered as a server error, not logged). */
 export function slabFull(pagesMax: number): Error {
