@@ -28,7 +28,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { RedisClient, type Subprocess } from "bun";
 import type { EvictionPolicy } from "../src/engine/eviction.ts";
-import { zipf } from "./lib/zipf.ts";
+import { traces } from "./lib/traces.ts";
 
 const host = "127.0.0.1";
 const projectDir = resolve(import.meta.dir, "..");
@@ -51,16 +51,6 @@ const seed = Number(option("seed", String(0x5eed)));
 /** volatile-* policies: every SET carries this TTL, longer than any replay, so every key is a candidate. */
 const volatileTtlSeconds = 86_400;
 
-/** mulberry32: a small seeded generator, so every server sees the same trace. */
-function rng(s: number): () => number {
-  return () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** A key of the fixed width every trace uses, so one key costs the same in every trace. */
 function key(prefix: string, n: number): string {
   return `${prefix}:${String(n).padStart(10, "0")}`;
@@ -68,51 +58,12 @@ function key(prefix: string, n: number): string {
 
 type Trace = { name: string; keys: string[] };
 
-/** The traces: Zipf 0.99; the same with a one-off scan of 2 × capacity keys every quarter; a hot set that moves. */
-function traces(): Trace[] {
-  const out: Trace[] = [];
-  {
-    const random = rng(seed);
-    const rank = zipf(keysTotal, 0.99, random);
-    const perm = permutation(keysTotal, rng(seed + 1));
-    out.push({ name: "zipf-0.99", keys: Array.from({ length: requests }, () => key("k", perm[rank()]!)) });
-  }
-  {
-    const random = rng(seed + 2);
-    const rank = zipf(keysTotal, 0.99, random);
-    const perm = permutation(keysTotal, rng(seed + 3));
-    const keys: string[] = [];
-    let scanned = 0;
-    const every = Math.floor(requests / 4);
-    while (keys.length < requests) {
-      keys.push(key("k", perm[rank()]!));
-      if (keys.length % every === 0) for (let i = 0; i < 2 * capacity && keys.length < requests; i++) keys.push(key("s", scanned++));
-    }
-    out.push({ name: "zipf+scan", keys });
-  }
-  {
-    const random = rng(seed + 4);
-    const rank = zipf(keysTotal, 0.99, random);
-    const perm = permutation(keysTotal, rng(seed + 5));
-    const phases = 5;
-    const keys: string[] = [];
-    for (let i = 0; i < requests; i++) {
-      // Each phase the popularity order rotates by a fifth of the keys: a new hot set.
-      const phase = Math.floor((i * phases) / requests);
-      keys.push(key("k", perm[(rank() + phase * Math.floor(keysTotal / phases)) % keysTotal]!));
-    }
-    out.push({ name: "shifting", keys });
-  }
-  return out;
-}
-
-function permutation(n: number, random: () => number): Int32Array {
-  const p = Int32Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [p[i], p[j]] = [p[j]!, p[i]!];
-  }
-  return p;
+/** The shared traces (bench/lib/traces.ts) as keys: `k:` the Zipf keyspace's, `s:` a scan's one-off keys. */
+function keyTraces(): Trace[] {
+  return traces(keysTotal, capacity, requests, seed).map((t) => ({
+    name: t.name,
+    keys: Array.from(t.ids, (id) => (id < keysTotal ? key("k", id) : key("s", id - keysTotal))),
+  }));
 }
 
 function freePort(): number {
@@ -272,7 +223,7 @@ async function inProcess(policies: EvictionPolicy[]): Promise<void> {
   }
 }
 
-const all = traces();
+const all = keyTraces();
 if (process.argv.includes("--in-process")) {
   const at = process.argv.indexOf("--policies");
   const policies = (at >= 0 ? process.argv[at + 1]! : "allkeys-lru,allkeys-lfu,allkeys-random,allkeys-osprey").split(",") as EvictionPolicy[];
