@@ -60,28 +60,47 @@ function lru(ids: Int32Array, cap: number): number {
   return hits;
 }
 
-/** Segmented LRU: the hits promote from probation to protected (protectedShare of the capacity). */
-function slru(ids: Int32Array, cap: number, protectedShare = 0.8): number {
-  const probation: List = new Map();
-  const prot: List = new Map();
-  const protCap = Math.floor(cap * protectedShare);
+/** Segmented LRU's two lists: a hit in probation promotes the key to protected, whose overflow goes back to probation. */
+class Segments {
+  readonly probation: List = new Map();
+  readonly prot: List = new Map();
+  readonly #protCap: number;
+
+  constructor(cap: number, protectedShare = 0.8) {
+    this.#protCap = Math.floor(cap * protectedShare);
+  }
+
+  get size(): number {
+    return this.probation.size + this.prot.size;
+  }
+
+  /** A request for `k`: true on a hit (in either list), false when it is in neither. */
+  hit(k: number): boolean {
+    if (this.prot.has(k)) {
+      touch(this.prot, k);
+      return true;
+    }
+    if (!this.probation.has(k)) return false;
+    this.probation.delete(k);
+    this.prot.set(k, true);
+    while (this.prot.size > this.#protCap) {
+      const d = oldest(this.prot);
+      this.prot.delete(d);
+      this.probation.set(d, true);
+    }
+    return true;
+  }
+}
+
+/** Segmented LRU, 80% protected: a miss enters probation, whose least recent key is evicted. */
+function slru(ids: Int32Array, cap: number): number {
+  const seg = new Segments(cap);
   let hits = 0;
   for (const k of ids) {
-    if (prot.has(k)) {
-      hits++;
-      touch(prot, k);
-    } else if (probation.has(k)) {
-      hits++;
-      probation.delete(k);
-      prot.set(k, true);
-      while (prot.size > protCap) {
-        const d = oldest(prot);
-        prot.delete(d);
-        probation.set(d, true);
-      }
-    } else {
-      probation.set(k, true);
-      if (probation.size + prot.size > cap) probation.delete(oldest(probation));
+    if (seg.hit(k)) hits++;
+    else {
+      seg.probation.set(k, true);
+      if (seg.size > cap) seg.probation.delete(oldest(seg.probation));
     }
   }
   return hits;
@@ -183,42 +202,29 @@ function wTinyLfu(ids: Int32Array, cap: number): number {
   const sketch = new Sketch(cap);
   const windowCap = Math.max(1, Math.round(cap * 0.01));
   const mainCap = cap - windowCap;
-  const protCap = Math.floor(mainCap * 0.8);
+  const main = new Segments(mainCap);
   const window: List = new Map();
-  const probation: List = new Map();
-  const prot: List = new Map();
   let hits = 0;
   for (const k of ids) {
     sketch.add(k);
     if (window.has(k)) {
       hits++;
       touch(window, k);
-    } else if (prot.has(k)) {
-      hits++;
-      touch(prot, k);
-    } else if (probation.has(k)) {
-      hits++;
-      probation.delete(k);
-      prot.set(k, true);
-      while (prot.size > protCap) {
-        const d = oldest(prot);
-        prot.delete(d);
-        probation.set(d, true);
-      }
-    } else {
+    } else if (main.hit(k)) hits++;
+    else {
       window.set(k, true);
       if (window.size <= windowCap) continue;
       const cand = oldest(window);
       window.delete(cand);
-      if (probation.size + prot.size < mainCap) {
-        probation.set(cand, true);
+      if (main.size < mainCap) {
+        main.probation.set(cand, true);
         continue;
       }
-      const from = probation.size > 0 ? probation : prot;
+      const from = main.probation.size > 0 ? main.probation : main.prot;
       const victim = oldest(from);
       if (sketch.estimate(cand) > sketch.estimate(victim)) {
         from.delete(victim);
-        probation.set(cand, true);
+        main.probation.set(cand, true);
       }
     }
   }
