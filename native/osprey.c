@@ -536,17 +536,28 @@ static int set_policy(pid_t pid, int policy) {
 
 /* The store's entry record (engine/records.ts): REC_WORDS 32-bit words per entry id, the fields
  * at these word offsets, the version a double over words 4 and 5. The position is a slab block's
- * offset in the whole slab in 8-byte units (page << REC_PAGE_SHIFT | unit), or REC_OWN for an
- * entry with a buffer of its own (its key at offset 0). The parent passes its word count, so a
- * record changed on one side only fails the snapshot (SNAP_LAYOUT) instead of writing garbage. */
+ * page and its index in the page (page << REC_PAGE_SHIFT | index), the block being
+ * block_bytes(key length + value length) long, or REC_OWN for an entry with a buffer of its own
+ * (its key at offset 0). The parent passes its word count, so a record changed on one side only
+ * fails the snapshot (SNAP_LAYOUT) instead of writing garbage. */
 #define REC_WORDS 6
 #define REC_KEY_LEN 1
 #define REC_VALUE_LEN 2
 #define REC_POS 3
 #define REC_VERSION 4
 #define REC_PAGE_SHIFT 19
-#define REC_UNIT_MASK ((1u << REC_PAGE_SHIFT) - 1)
+#define REC_INDEX_MASK ((1u << REC_PAGE_SHIFT) - 1)
 #define REC_OWN (8191u << REC_PAGE_SHIFT)
+
+/* The slab block an entry of `size` bytes takes (engine/slab.ts blockBytes): 8, then 4-byte steps
+ * to 128, then four steps per power of two. */
+static size_t block_bytes(uint32_t size) {
+  if (size <= 128) return size <= 8 ? 8 : (size + 3) & ~3u;
+  uint32_t p = 31 - (uint32_t)__builtin_clz(size - 1); /* size is in (2^p, 2^(p+1)] */
+  uint32_t shift = p - 2;
+  uint32_t steps = (size - (1u << p) + (1u << shift) - 1) >> shift;
+  return ((size_t)1 << p) + (size_t)steps * ((size_t)1 << shift);
+}
 
 static void snapshot_child(const double *d, double now_ms) {
   int fd = (int)d[SD_FD];
@@ -588,7 +599,7 @@ static void snapshot_child(const double *d, double now_ms) {
       src = (const uint8_t *)(uintptr_t)large_ptrs[next_large];
     }
     if (src == NULL) _exit(SNAP_LAYOUT);
-    src += (size_t)(where & REC_UNIT_MASK) << 3;
+    if (where != REC_OWN) src += (size_t)(where & REC_INDEX_MASK) * block_bytes(kl + vl);
     size_t size = SNAP_ENTRY_HEADER + (size_t)kl + vl + 4;
     if (len + size > cap && len > 0) {
       if (write_all(fd, chunk, len, &pos) != 0) _exit(SNAP_WRITE);

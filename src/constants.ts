@@ -136,8 +136,8 @@ export const slabPageBytes = 4 * MiB;
 /**
  * Most slab pages held at once: 8191 × 4 MiB, 32 GiB less a page, of small entries (key + value
  * under slabLargeBytesMin; large values have buffers of their own and do not count). An entry's
- * record keeps where its bytes are as one 32-bit slab position in 8-byte units (engine/records.ts),
- * which reaches 32 GiB. A write that could need a page past this is refused before it is logged
+ * record keeps where its bytes are as one 32-bit slab position (engine/records.ts): 13 bits of
+ * page, 19 of the block's index in it. A write that could need a page past this is refused before it is logged
  * ("keyspace full: the slab holds at most …"); deletes and overwrites into freed blocks still run.
  */
 export const slabPagesMax = 8191;

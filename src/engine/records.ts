@@ -10,7 +10,7 @@
 // expiry (Float64 per id), the eviction stamp (Uint32 per id) and the LFU counter (Uint8 per id),
 // in engine/store.ts.
 
-import { slabPageBytes, slabPagesMax } from "../constants.ts";
+import { slabPagesMax } from "../constants.ts";
 import { assert } from "../assert.ts";
 
 /** 32-bit words per record; id * recordWords is a record's first word. native/osprey.c has the same layout. */
@@ -33,17 +33,18 @@ export const versionStride = 3;
 export const versionSlot = 2;
 
 /**
- * A slab position: the block's offset in the whole slab in 8-byte units (page * slabPageBytes +
- * offset, over 8), as an int32's bits; its page is pos >>> pageShift, its offset (pos & unitMask)
- * << 3. Every slab class is a multiple of 8 bytes and pages are carved from 0, so blocks start at
- * multiples of 8 (slab.ts asserts it); 32 bits of 8-byte units reach 32 GiB, which is why the slab
- * holds at most slabPagesMax pages (constants.ts). An entry in a buffer of its own holds
- * ownBuffer: page 8191 (past slabPagesMax), offset 0, where its key starts in its buffer.
+ * A slab position: the block's page and the block's index in that page, page << blockIndexBits |
+ * index, as an int32's bits. The block's byte offset is index × blockBytes(key length + value
+ * length) (engine/slab.ts): an entry always sits in a block of its size's class, so the record
+ * already holds what the offset needs, and classes need not be multiples of a unit. The smallest
+ * class (8 bytes) puts at most 2^19 blocks in a 4 MiB page, so 19 bits of index leave 13 of page:
+ * at most slabPagesMax pages (constants.ts), 32 GiB. An entry in a buffer of its own holds
+ * ownBuffer: page 8191 (past slabPagesMax), index 0, where its key starts in its buffer.
  */
-export const ownBuffer = (2 ** 13 - 1) << 19;
-/** log2 of a page's 8-byte units: a position's page is pos >>> pageShift. */
-export const pageShift = 19;
-export const unitMask = (1 << pageShift) - 1;
+export const blockIndexBits = 19;
+export const ownBuffer = (2 ** (32 - blockIndexBits) - 1) << blockIndexBits;
+/** A position's page is pos >>> pageShift, its block index pos & indexMask. */
+export const pageShift = blockIndexBits;
+export const indexMask = (1 << pageShift) - 1;
 
-assert(slabPageBytes === 8 << pageShift, "records: a slab position packs a page's offset in 8-byte units into pageShift bits");
-assert(slabPagesMax <= 2 ** (32 - pageShift) - 1 && ownBuffer >>> pageShift === 2 ** (32 - pageShift) - 1 && (ownBuffer & unitMask) === 0, "records: ownBuffer must be a page past slabPagesMax, at offset 0");
+assert(slabPagesMax <= 2 ** (32 - pageShift) - 1 && ownBuffer >>> pageShift === 2 ** (32 - pageShift) - 1 && (ownBuffer & indexMask) === 0, "records: ownBuffer must be a page past slabPagesMax, at index 0");

@@ -4,28 +4,44 @@
 
 import { assert } from "../assert.ts";
 import { slabLargeBytesMin, slabPageBytes, slabPagesMax } from "../constants.ts";
+import { blockIndexBits } from "./records.ts";
 
-/** Smallest class for sizes up to 128 bytes: 8-byte steps; above that four steps per power of two. */
+/**
+ * Block sizes up to 128 bytes step by 4 from 8 (classes 0 … smallClassTop), above that four steps
+ * per power of two. A record names its block by the block's index in its page (engine/records.ts),
+ * so a class need not be a multiple of any unit: 4-byte steps waste at most 3 bytes of a small
+ * entry (a 16-byte key with a 100-byte value takes 116, not the 120 that 8-byte steps gave it).
+ */
+const smallClassTop = 30;
+const smallBytesMax = 128;
+
+/** The class of a block holding `size` bytes (1 … slabLargeBytesMin - 1). */
 export function sizeClass(size: number): number {
-  if (size <= 128) return (size + 7) >> 3;
+  if (size <= smallBytesMax) return size <= 8 ? 0 : ((size + 3) >> 2) - 2;
   const p = 31 - Math.clz32(size - 1); // size is in (2^p, 2^(p+1)]
-  const step = 1 << (p - 2);
-  return 16 + (p - 7) * 4 + Math.ceil((size - (1 << p)) / step);
+  const shift = p - 2; // a step is 2^(p-2)
+  return smallClassTop + (p - 7) * 4 + ((size - (1 << p) + (1 << shift) - 1) >> shift);
 }
 
 /** The block size of a class: the largest size that maps to it. */
 export function classBytes(cls: number): number {
-  if (cls <= 16) return cls << 3;
-  const q = cls - 17;
+  if (cls <= smallClassTop) return (cls + 2) << 2;
+  const q = cls - smallClassTop - 1;
   const p = 7 + (q >> 2);
   return (1 << p) + ((q & 3) + 1) * (1 << (p - 2));
 }
 
+/** classBytes(sizeClass(size)) without the class: what an entry of `size` bytes takes in the slab (every read of a record's position computes it). */
+export function blockBytes(size: number): number {
+  if (size <= smallBytesMax) return size <= 8 ? 8 : (size + 3) & ~3;
+  return classBytes(sizeClass(size));
+}
+
 /** Size classes of slab blocks (every size below slabLargeBytesMin). */
 const classCount = sizeClass(slabLargeBytesMin - 1) + 1;
-// Entry records keep a block's position in 8-byte units (engine/records.ts): every class a block
-// under slabLargeBytesMin can take must be a multiple of 8 bytes.
-assert([...Array(classCount).keys()].every((c) => classBytes(c) % 8 === 0), "slab: every class must be a multiple of 8 bytes");
+// Entry records keep a block's index in its page in blockIndexBits bits (engine/records.ts): the
+// smallest class must leave no page with more blocks than that.
+assert(slabPageBytes / classBytes(0) <= 2 ** blockIndexBits, "slab: a page of the smallest class must have no more blocks than a record's position can index");
 
 /** The error a write that needs a slab page past the cap gets (answered as a server error, not logged). */
 export function slabFull(pagesMax: number): Error {
@@ -92,7 +108,7 @@ export class Slab {
 
   /**
    * Most pages `writes` allocations carrying `dataBytes` in all can make: a block is at most its
-   * size + 7 (8-byte classes to 128 bytes) or 1.25 × its size (above), and each class may start a
+   * size + 7 (8 bytes for 1, 4-byte steps to 128 bytes) or 1.25 × its size (above), and each class may start a
    * new page once more than its bytes fill.
    */
   pagesNeededMax(writes: number, dataBytes: number): number {

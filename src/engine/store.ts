@@ -27,8 +27,8 @@ import {
 import { Event, Notify, type KeyEvents } from "./notify.ts";
 import { HashTable } from "./hashtable.ts";
 import { adoptInputBuffer, retireLargeBuffer, takeLargeBuffer } from "./large.ts";
-import { field, ownBuffer, pageShift, recordBytes, recordWords, unitMask, versionSlot, versionStride } from "./records.ts";
-import { classBytes, isLarge, sizeClass, Slab, slabFull } from "./slab.ts";
+import { field, indexMask, ownBuffer, pageShift, recordBytes, recordWords, versionSlot, versionStride } from "./records.ts";
+import { blockBytes, isLarge, sizeClass, Slab, slabFull } from "./slab.ts";
 
 /**
  * Receives every change to the keyspace in absolute form before it is applied: what the WAL
@@ -122,24 +122,25 @@ const enum R {
   VersionSlot = 2,
   /** The position of an entry with its own buffer (offset 0 in it). */
   Own = -524288,
-  /** A slab position's page is pos >>> PageShift, its offset (pos & UnitMask) << 3. */
+  /** A slab position's page is pos >>> PageShift, its block's index in the page pos & IndexMask. */
   PageShift = 19,
-  UnitMask = 0x7ffff,
+  IndexMask = 0x7ffff,
 }
 assert(
   R.Words === recordWords && R.Hash === field.hash && R.KeyLen === field.keyLen && R.ValueLen === field.valueLen && R.Pos === field.pos &&
-    R.VersionStride === versionStride && R.VersionSlot === versionSlot && R.Own === ownBuffer && R.PageShift === pageShift && R.UnitMask === unitMask,
+    R.VersionStride === versionStride && R.VersionSlot === versionSlot && R.Own === ownBuffer && R.PageShift === pageShift && R.IndexMask === indexMask,
   "store: the record layout below must match engine/records.ts",
 );
 
-/** A slab handle (page * slabPageBytes + offset, below 32 GiB) as a record's position: its 8-byte units as int32 bits. */
-function posOf(handle: number): number {
-  return (handle / 8) | 0;
+/** A slab handle (page * slabPageBytes + offset) of a block of `block` bytes as a record's position: page, then the block's index in it. */
+function posOf(handle: number, block: number): number {
+  const page = Math.floor(handle / slabPageBytes);
+  return (page << R.PageShift) | ((handle - page * slabPageBytes) / block);
 }
 
-/** The slab handle of a record's position (not R.Own). */
-function handleOf(pos: number): number {
-  return (pos >>> 0) * 8;
+/** The slab handle of a record's position (not R.Own) whose block is `block` bytes. */
+function handleOf(pos: number, block: number): number {
+  return (pos >>> R.PageShift) * slabPageBytes + (pos & R.IndexMask) * block;
 }
 
 /** Most entries the keyspace can hold (defined with the other engine limits in constants.ts). */
@@ -160,7 +161,7 @@ export class Store {
   // buffer, seen two ways: #rec[id * R.Words + field] (Int32) and the version #recF[id *
   // R.VersionStride + R.VersionSlot] (Float64, exact up to 2^53, far beyond what increments
   // reach). Key length 0 marks a free id (keys are never empty). The position R.Own: an entry
-  // with its own buffer in #large; else a slab position (records.ts: page and 8-byte unit).
+  // with its own buffer in #large; else a slab position (records.ts: page and block index).
   #rec: Int32Array;
   #recF: Float64Array;
   /** Apart from the records: without TTLs it is never written, so never resident. */
@@ -352,10 +353,11 @@ export class Store {
     const fromOffset = this.keyOffset(id);
     // At the page cap with no room elsewhere in the class (pages shared with a snapshot child): the entry stays.
     if (!slab.canAlloc(bytes)) return false;
-    const to = posOf(slab.alloc(bytes));
-    copyBytes(slab.pages[from >>> R.PageShift]!, fromOffset, fromOffset + bytes, slab.pages[to >>> R.PageShift]!, (to & R.UnitMask) << 3);
+    const block = blockBytes(bytes);
+    const to = posOf(slab.alloc(bytes), block);
+    copyBytes(slab.pages[from >>> R.PageShift]!, fromOffset, fromOffset + bytes, slab.pages[to >>> R.PageShift]!, (to & R.IndexMask) * block);
     this.#rec[id * R.Words + R.Pos] = to;
-    slab.free(handleOf(from), bytes);
+    slab.free(handleOf(from, block), bytes);
     return true;
   }
 
@@ -426,14 +428,17 @@ export class Store {
     return pos !== R.Own ? this.#slab.pages[pos >>> R.PageShift]! : this.#large[id]!;
   }
 
-  /** Where the entry's key starts in `buffer(id)` (0 in its own buffer: R.Own's unit is 0); its value follows the key. */
+  /** Where the entry's key starts in `buffer(id)` (0 in its own buffer: R.Own's index is 0); its value follows the key. */
   keyOffset(id: number): number {
-    return (this.#rec[id * R.Words + R.Pos]! & R.UnitMask) << 3;
+    const r = id * R.Words;
+    return (this.#rec[r + R.Pos]! & R.IndexMask) * blockBytes(this.#rec[r + R.KeyLen]! + this.#rec[r + R.ValueLen]!);
   }
 
   /** Where the entry's value starts in `buffer(id)`. */
   valueOffset(id: number): number {
-    return ((this.#rec[id * R.Words + R.Pos]! & R.UnitMask) << 3) + this.#rec[id * R.Words + R.KeyLen]!;
+    const r = id * R.Words;
+    const keyLen = this.#rec[r + R.KeyLen]!;
+    return (this.#rec[r + R.Pos]! & R.IndexMask) * blockBytes(keyLen + this.#rec[r + R.ValueLen]!) + keyLen;
   }
 
   /**
@@ -639,7 +644,7 @@ export class Store {
     }
     this.#release(id);
     this.#rec[id * R.Words + R.ValueLen] = newLen;
-    this.#rec[id * R.Words + R.Pos] = large ? R.Own : posOf(handle);
+    this.#rec[id * R.Words + R.Pos] = large ? R.Own : posOf(handle, blockBytes(bytes));
     if (large) {
       this.#large[id] = dst;
       this.#largeBytes += bytes;
@@ -1109,7 +1114,7 @@ export class Store {
 
   /** Key and value bytes entry `id` holds as allocated (what evicting it gives back to the data). */
   #entryAllocatedBytes(id: number): number {
-    return this.#rec[id * R.Words + R.Pos] !== R.Own ? classBytes(sizeClass(this.#rec[id * R.Words + R.KeyLen]! + this.#rec[id * R.Words + R.ValueLen]!)) : this.#large[id]!.byteLength;
+    return this.#rec[id * R.Words + R.Pos] !== R.Own ? blockBytes(this.#rec[id * R.Words + R.KeyLen]! + this.#rec[id * R.Words + R.ValueLen]!) : this.#large[id]!.byteLength;
   }
 
   /**
@@ -1200,7 +1205,7 @@ export class Store {
       this.#largeBytes += b.byteLength;
       return;
     }
-    this.#rec[id * R.Words + R.Pos] = posOf(this.#slab.alloc(bytes));
+    this.#rec[id * R.Words + R.Pos] = posOf(this.#slab.alloc(bytes), blockBytes(bytes));
   }
 
   #release(id: number): void {
@@ -1213,7 +1218,8 @@ export class Store {
       retireLargeBuffer(b);
       return;
     }
-    this.#slab.free(handleOf(pos), this.#rec[id * R.Words + R.KeyLen]! + this.#rec[id * R.Words + R.ValueLen]!);
+    const bytes = this.#rec[id * R.Words + R.KeyLen]! + this.#rec[id * R.Words + R.ValueLen]!;
+    this.#slab.free(handleOf(pos, blockBytes(bytes)), bytes);
   }
 
   #newId(): number {

@@ -4,7 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { slabLargeBytesMin, slabPageBytes } from "../../src/constants.ts";
 import { InvariantError } from "../../src/assert.ts";
-import { classBytes, isLarge, sizeClass, Slab } from "../../src/engine/slab.ts";
+import { blockBytes, classBytes, isLarge, sizeClass, Slab } from "../../src/engine/slab.ts";
 
 describe("size classes", () => {
   test("sizeClass never decreases as the size grows", () => {
@@ -32,12 +32,19 @@ describe("size classes", () => {
     }
   });
 
-  test("small sizes round up to 8 bytes and larger ones waste at most a quarter", () => {
+  test("sizes up to 8 take 8 bytes, up to 128 the next multiple of 4, and larger ones waste at most a quarter", () => {
     expect(classBytes(sizeClass(1))).toBe(8);
-    expect(classBytes(sizeClass(9))).toBe(16);
+    expect(classBytes(sizeClass(9))).toBe(12);
+    expect(classBytes(sizeClass(116))).toBe(116);
+    expect(classBytes(sizeClass(117))).toBe(120);
     expect(classBytes(sizeClass(128))).toBe(128);
     expect(classBytes(sizeClass(129))).toBe(160);
+    for (let size = 9; size <= 128; size++) expect(classBytes(sizeClass(size)) - size).toBeLessThan(4);
     for (let size = 129; size <= slabLargeBytesMin; size++) expect(classBytes(sizeClass(size))).toBeLessThanOrEqual(size * 1.25);
+  });
+
+  test("blockBytes is classBytes of the size's class at every size", () => {
+    for (let size = 1; size < slabLargeBytesMin; size++) if (blockBytes(size) !== classBytes(sizeClass(size))) throw new Error(`size ${size}: blockBytes ${blockBytes(size)}, class ${classBytes(sizeClass(size))}`);
   });
 
   test("isLarge starts at slabLargeBytesMin", () => {
