@@ -166,6 +166,26 @@ export function adviseHuge(a: Int32Array): number {
   return lib.osprey_advise_huge(a, a.byteLength);
 }
 
+/** Transparent huge pages are 2 MiB here (x86-64 and arm64 with 4 KiB base pages). */
+const hugePageBytes = 2 * 1024 * 1024;
+
+/**
+ * An uninitialised buffer of `bytes` (a multiple of 2 MiB) that starts on a 2 MiB boundary, its
+ * memory advised to be backed by transparent huge pages, so that all of it can be (an unaligned
+ * 4 MiB buffer holds only one whole huge page). It is a view into an allocation 2 MiB larger,
+ * whose unused ends are never touched and so never resident. Without the native library, a plain
+ * buffer: nothing depends on the advice.
+ */
+export function allocHugeAligned(bytes: number): Buffer {
+  if (!loaded) loadNative();
+  if (lib === null || bytes % hugePageBytes !== 0) return Buffer.allocUnsafeSlow(bytes);
+  const whole = Buffer.allocUnsafeSlow(bytes + hugePageBytes);
+  const skip = (hugePageBytes - (ptr(whole) % hugePageBytes)) % hugePageBytes;
+  const page = whole.subarray(skip, skip + bytes);
+  lib.osprey_advise_huge(page, bytes);
+  return page;
+}
+
 /** fdatasync(fd): 0 or the errno. Off the event loop, call it from a worker. */
 export function fdatasync(fd: number): number {
   if (lib !== null) return lib.osprey_fdatasync(fd);

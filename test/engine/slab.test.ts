@@ -5,6 +5,8 @@ import { describe, expect, test } from "bun:test";
 import { slabLargeBytesMin, slabPageBytes } from "../../src/constants.ts";
 import { InvariantError } from "../../src/assert.ts";
 import { blockBytes, classBytes, isLarge, sizeClass, Slab } from "../../src/engine/slab.ts";
+import { loadNative } from "../../src/native/index.ts";
+import { ptr } from "bun:ffi";
 
 describe("size classes", () => {
   test("sizeClass never decreases as the size grows", () => {
@@ -231,5 +233,19 @@ describe("Slab pages coming back", () => {
     for (let i = 0; i < hs.length; i += 2) slab.free(hs[i]!, size);
     expect(slab.planCompaction()).toBeGreaterThan(0);
     expect(() => slab.endCompaction()).toThrow(InvariantError);
+  });
+});
+
+describe("Slab pages and huge pages", () => {
+  test("the 65th page and later start on a 2 MiB boundary, so all of each can be a huge page", () => {
+    expect(loadNative()).toBe(true);
+    const slab = new Slab();
+    const size = 60_000;
+    const perPage = Math.floor(slabPageBytes / classBytes(sizeClass(size)));
+    // Blocks are handed out, never written: the pages' memory stays untouched and not resident.
+    for (let i = 0; i < perPage * 66; i++) slab.alloc(size);
+    expect(slab.pages.length).toBe(66);
+    for (const p of [64, 65]) expect(ptr(slab.pages[p]!) % (2 * 1024 * 1024)).toBe(0);
+    for (const p of slab.pages) expect(p!.length).toBe(slabPageBytes);
   });
 });
