@@ -232,6 +232,9 @@ export class Store {
   /** Page and large-buffer bytes let go since the last GC hint. */
   #releasedBytes = 0;
   #gcAtMs = -Infinity;
+  /** `#releasedBytes` when the tick last looked, and when it last saw it grow. */
+  #releasedSeen = 0;
+  #releasedAtMs = -Infinity;
 
   /**
    * Most entries this store holds (entriesMax; a smaller figure only for tests, which cannot fill
@@ -365,14 +368,24 @@ export class Store {
    * Bun frees an ArrayBuffer's memory only when the GC collects it, and an idle server allocates
    * nothing that would start a collection: once enough pages, large buffers and hash-table slot
    * arrays (a doubling done) were let go, the tick asks for one, at most every gcHintIntervalMs.
+   * Less than gcHintBytesMin, but a slab page or more, is collected too once nothing more has been
+   * let go for that long: the tail of a burst of deletes or evictions (the last pages a compaction
+   * empties) would otherwise stay resident until the runtime collects on its own, which an idle
+   * server may never do.
    */
   #collect(): void {
     this.#releasedBytes += this.#slab.takeReleasedBytes() + this.#table.takeReleasedBytes();
-    if (this.#releasedBytes < gcHintBytesMin) return;
+    if (this.#releasedBytes < slabPageBytes) return;
     const now = performance.now();
+    if (this.#releasedBytes !== this.#releasedSeen) {
+      this.#releasedSeen = this.#releasedBytes;
+      this.#releasedAtMs = now;
+    }
     if (now - this.#gcAtMs < gcHintIntervalMs) return;
+    if (this.#releasedBytes < gcHintBytesMin && now - this.#releasedAtMs < gcHintIntervalMs) return;
     this.#gcAtMs = now;
     this.#releasedBytes = 0;
+    this.#releasedSeen = 0;
     Bun.gc(true);
   }
 
