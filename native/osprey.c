@@ -6,14 +6,18 @@
 // expose directly (Bun's own fdatasync is used as the fallback), returning 0 or an errno.
 // osprey_nofile_raise / osprey_nofile_hard: the descriptor limit, raised at start-up (setrlimit).
 // osprey_writeback: starts the WAL's writeback early (sync_file_range), so rotations block less.
+// osprey_prefault: faults memory in from a thread of its own, so that recovery's first writes
+// into fresh memory do not wait while the kernel zeroes it.
 
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/file.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -342,6 +346,61 @@ int32_t osprey_advise_huge(uint8_t *p, double len) {
 }
 
 int osprey_fdatasync(int fd) { return fdatasync(fd) == 0 ? 0 : errno; }
+
+/*
+ * Recovery writes about a gigabyte into memory it has just allocated, and every first write to a
+ * page makes the kernel zero it on the writing thread: 41% of a 10M-key recovery's CPU samples
+ * were clear_page. osprey_prefault hands a list of ranges to a detached thread that asks the
+ * kernel to fault them in, in order (madvise MADV_POPULATE_WRITE, Linux 5.14), while the caller
+ * goes on; the caller's writes that get there first simply fault the page themselves. The advice
+ * never changes what memory holds, so it is safe beside those writes, and on memory unmapped
+ * meanwhile it fails harmlessly. `ranges` holds n (address, length) pairs as doubles; they are
+ * copied. Returns 0 once the thread runs, an errno, or -1 where the platform has no such advice.
+ */
+#if defined(__linux__)
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+struct prefault_job {
+  int32_t n;
+  uintptr_t range[];
+};
+
+static void *prefault_run(void *arg) {
+  struct prefault_job *job = arg;
+  for (int32_t i = 0; i < job->n; i++) {
+    uintptr_t from = (job->range[2 * i] + 4095) & ~(uintptr_t)4095;
+    uintptr_t to = (job->range[2 * i] + job->range[2 * i + 1]) & ~(uintptr_t)4095;
+    /* EINVAL: a kernel without the advice; nothing else here would work either. */
+    if (to > from && madvise((void *)from, to - from, MADV_POPULATE_WRITE) != 0 && errno == EINVAL) break;
+  }
+  free(job);
+  return NULL;
+}
+#endif
+
+int32_t osprey_prefault(const double *ranges, int32_t n) {
+#if defined(__linux__)
+  if (n <= 0) return 0;
+  struct prefault_job *job = malloc(sizeof *job + 2 * (size_t)n * sizeof(uintptr_t));
+  if (job == NULL) return ENOMEM;
+  job->n = n;
+  for (int32_t i = 0; i < 2 * n; i++) job->range[i] = (uintptr_t)ranges[i];
+  pthread_attr_t attr;
+  pthread_t thread;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  int rc = pthread_create(&thread, &attr, prefault_run, job);
+  pthread_attr_destroy(&attr);
+  if (rc != 0) free(job);
+  return rc;
+#else
+  (void)ranges;
+  (void)n;
+  return -1;
+#endif
+}
+
 
 /**
  * Reserves disk blocks for [offset, offset+len) without changing the file's size, so later writes

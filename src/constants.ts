@@ -134,6 +134,13 @@ export const largeSparesMax = 64;
 /** Size of one slab page, from which small entries (key + value) of one size class are carved. */
 export const slabPageBytes = 4 * MiB;
 /**
+ * Recovery of a snapshot of at least this many entries has the memory it fills faulted in by
+ * other threads (Store.reserve): the table and records at once, and slab pages this many ahead
+ * of need, 16 MiB that a smaller load would mostly not use (each is let go when loading ends).
+ */
+export const prefaultEntriesMin = 1_000_000;
+export const prefaultPagesAhead = 4;
+/**
  * Most slab pages held at once: 8191 × 4 MiB, 32 GiB less a page, of small entries (key + value
  * under slabLargeBytesMin; large values have buffers of their own and do not count). An entry's
  * record keeps where its bytes are as one 32-bit slab position (engine/records.ts): 13 bits of

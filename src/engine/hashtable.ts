@@ -2,7 +2,7 @@
 // incremental rehashing. It holds only ids; keys, and the hash of each entry, belong to the store.
 
 import { assert } from "../assert.ts";
-import { adviseHuge } from "../native/index.ts";
+import { adviseHuge, prefault } from "../native/index.ts";
 import { field, recordWords } from "./records.ts";
 
 // An id's hash is at hashes[id * Rec.Words] (this module's const enum: Bun inlines a const enum's
@@ -205,6 +205,20 @@ export class HashTable {
   }
 
   /**
+   * Reads the home slot of each of `n` hashes (`hashes[at + i * stride]`), so that the inserts of
+   * a bulk load that follow find them in cache: these reads do not depend on one another, so the
+   * CPU overlaps their misses, where an insert's probe waits for its own. Returns what it read,
+   * folded, only so that the reads are not optimised away.
+   */
+  touchHomes(hashes: Int32Array, at: number, stride: number, n: number): number {
+    const slots = this.#slots;
+    const mask = this.#mask;
+    let x = 0;
+    for (let i = 0; i < n; i++) x ^= slots[hashes[at + i * stride]! & mask]!;
+    return x;
+  }
+
+  /**
    * The one insert path: puts `id` in free `slot` of the current table (from `findOrSlot`), then
    * moves some of the old table, or starts doubling once the load factor is passed.
    */
@@ -261,6 +275,8 @@ export class HashTable {
     if (slots <= this.#slots.length) return;
     this.#slots = newSlots(slots);
     this.#mask = slots - 1;
+    // Loading probes the whole table at random from its first key: fault it in from another thread.
+    prefault([[this.#slots, this.#slots.byteLength]]);
   }
 
   /** Empties the table and gives back its memory (FLUSHALL); the seed stays. */

@@ -5,7 +5,7 @@
 import { assert } from "../assert.ts";
 import { slabLargeBytesMin, slabPageBytes, slabPagesMax } from "../constants.ts";
 import { blockIndexBits } from "./records.ts";
-import { allocHugeAligned } from "../native/index.ts";
+import { allocHugeAligned, prefault } from "../native/index.ts";
 
 /**
  * Block sizes up to 128 bytes step by 4 from 8 (classes 0 … smallClassTop), above that four steps
@@ -59,6 +59,16 @@ const hugeFromPages = 64;
 const compactFreeShareMin = 0.25;
 
 /**
+ * The memory of the slab's page number `held` (pages held before it). A large keyspace's reads land
+ * on random slab lines: with 2 MiB pages they miss the TLB far less (in a VM a TLB miss walks two
+ * page tables). A small one keeps 4 KiB pages, so that the partly filled page of each class holds
+ * only the lines it uses.
+ */
+function pageMemory(held: number): Buffer {
+  return held >= hugeFromPages ? allocHugeAligned(slabPageBytes) : Buffer.allocUnsafeSlow(slabPageBytes);
+}
+
+/**
  * Pages of one size class each, carved by a bump pointer, with a free list per page. A page whose
  * last block is freed goes back to the runtime at once (its slot is reused by the next new page);
  * pages left sparse by deletes and evictions are emptied by compaction (`planCompaction`, then the
@@ -95,6 +105,10 @@ export class Slab {
   #released = 0;
   /** Block bytes freed since compaction was last planned: planning is skipped while little was freed. */
   #freedSincePlan = 0;
+  /** Pages made ahead of need (`prefaultAhead`), taken in order by the next new pages; `#spareAt` is the next one. */
+  #spare: Buffer[] = [];
+  #spareAt = 0;
+  #ahead = 0;
   /** Most pages held at once (slabPagesMax; fewer only in tests). */
   readonly pagesMax: number;
   /** Whether pagesMax pages are held: a block then comes only from a page that has room (canAlloc). */
@@ -306,10 +320,7 @@ export class Slab {
   #newPage(cls: number): number {
     if (this.#pageCount >= this.pagesMax) throw slabFull(this.pagesMax);
     const p = this.#freeSlots.length > 0 ? this.#freeSlots.pop()! : this.pages.length;
-    // A large keyspace's reads land on random slab lines: with 2 MiB pages they miss the TLB far
-    // less (in a VM a TLB miss walks two page tables). A small one keeps 4 KiB pages, so that the
-    // partly filled page of each class holds only the lines it uses.
-    this.pages[p] = this.#pageCount >= hugeFromPages ? allocHugeAligned(slabPageBytes) : Buffer.allocUnsafeSlow(slabPageBytes);
+    this.pages[p] = this.#spareAt < this.#spare.length ? this.#spare[this.#spareAt++]! : pageMemory(this.#pageCount);
     this.#pageClass[p] = cls;
     this.#pageUsed[p] = 0;
     this.#pageBump[p] = 0;
@@ -320,7 +331,39 @@ export class Slab {
     this.#classLive[cls] ??= 0;
     this.#pageCount++;
     this.full = this.#pageCount >= this.pagesMax;
+    if (this.#ahead > 0) this.#topUpSpare();
     return p;
+  }
+
+  /**
+   * Keeps `n` pages made ahead of need (0: none, letting go of those left), which new pages take in
+   * order, each faulted in by a thread of the native library's own as it is made (`prefault`):
+   * recovery fills a page in ~16 ms here, and the kernel's zeroing of the next one on its first
+   * write then happens on the other core, not in the loader's writes.
+   */
+  prefaultAhead(n: number): void {
+    this.#ahead = n;
+    if (n === 0) this.dropSpare();
+    else this.#topUpSpare();
+  }
+
+  /** Lets go of the spare pages no new page took. */
+  dropSpare(): void {
+    for (let i = this.#spareAt; i < this.#spare.length; i++) this.#released += slabPageBytes;
+    this.#spare = [];
+    this.#spareAt = 0;
+  }
+
+  #topUpSpare(): void {
+    if (this.#spareAt > 64) {
+      this.#spare = this.#spare.slice(this.#spareAt);
+      this.#spareAt = 0;
+    }
+    while (this.#spare.length - this.#spareAt < this.#ahead && this.#pageCount + this.#spare.length - this.#spareAt < this.pagesMax) {
+      const page = pageMemory(this.#pageCount + this.#spare.length - this.#spareAt);
+      this.#spare.push(page);
+      prefault([[page, slabPageBytes]]);
+    }
   }
 
   #release(p: number): void {

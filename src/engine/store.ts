@@ -4,11 +4,11 @@
 // Keys and values arrive as (buffer, start, end) ranges of the request and are copied once into
 // the slab; nothing on the lookup path turns bytes into strings or allocates.
 
-import type { SnapshotLayout } from "../native/index.ts";
+import { prefault, type SnapshotLayout } from "../native/index.ts";
 import { assert } from "../assert.ts";
 import { copyBytes } from "../bytes.ts";
 import { entryHeaderBytes, putEntryHeader } from "../persistence/format.ts";
-import { entriesMax, evictKeysPerCallMax, gcHintBytesMin, gcHintIntervalMs, heapSlackItems, slabPageBytes } from "../constants.ts";
+import { entriesMax, evictKeysPerCallMax, gcHintBytesMin, gcHintIntervalMs, heapSlackItems, prefaultEntriesMin, prefaultPagesAhead, slabPageBytes } from "../constants.ts";
 import { ExpiryHeap } from "./expiry.ts";
 import {
   DecayTuner,
@@ -687,12 +687,31 @@ export class Store {
 
   /**
    * Sizes an empty store for `count` entries at once (recovery knows the snapshot's count), so
-   * loading it never resizes the table or the metadata arrays.
+   * loading it never resizes the table or the metadata arrays, and has the memory the load fills
+   * faulted in by other threads as it goes (native `prefault`): the table's slots and the records
+   * of `count` ids now, slab pages a few ahead of need until `loaded`. A fresh page is zeroed by
+   * the kernel on its first write, which was 41% of a 10M-key recovery's CPU samples.
    */
   reserve(count: number): void {
     if (this.#table.count !== 0 || this.#table.resizing) return;
     this.#table.reserve(count);
-    while (this.#idCapacity < Math.min(count, entriesMax)) this.#growIds();
+    const ids = Math.min(count, entriesMax);
+    while (this.#idCapacity < ids) this.#growIds();
+    prefault([[this.#rec, ids * recordBytes]]);
+    if (count >= prefaultEntriesMin) this.#slab.prefaultAhead(prefaultPagesAhead);
+  }
+
+  /** What the last `touchHomes` read, kept so that its reads are not optimised away. */
+  touched = 0;
+
+  /** Starts fetching the table slots that keys of these hashes will probe (HashTable.touchHomes): a bulk load calls it before inserting them. */
+  touchHomes(hashes: Int32Array, at: number, stride: number, n: number): void {
+    this.touched = this.#table.touchHomes(hashes, at, stride, n);
+  }
+
+  /** Loading is over: spare slab pages made ahead of it (see `reserve`) go. */
+  loaded(): void {
+    this.#slab.prefaultAhead(0);
   }
 
   /** Removes every key (FLUSHALL), logging it; memory goes back to what an empty store holds. */

@@ -21,6 +21,7 @@ const symbols = {
   osprey_snap_entries: { args: [FFIType.ptr, FFIType.u32, FFIType.u32, FFIType.u32, FFIType.u32, FFIType.i32, FFIType.ptr, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
   osprey_fdatasync: { args: [FFIType.i32], returns: FFIType.i32 },
   osprey_advise_huge: { args: [FFIType.ptr, FFIType.f64], returns: FFIType.i32 },
+  osprey_prefault: { args: [FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
   osprey_reserve: { args: [FFIType.i32, FFIType.i64, FFIType.i64], returns: FFIType.i32 },
   osprey_writeback: { args: [FFIType.i32, FFIType.i64, FFIType.i64], returns: FFIType.i32 },
   osprey_ignore_sigxfsz: { args: [], returns: FFIType.void },
@@ -164,6 +165,27 @@ export function adviseHuge(a: Int32Array): number {
   if (!loaded) loadNative();
   if (lib === null || a.byteLength === 0) return -1;
   return lib.osprey_advise_huge(a, a.byteLength);
+}
+
+/**
+ * Faults in the first `bytes` of each view, in order, from a thread of the native library's own,
+ * and returns at once (osprey_prefault): so that filling fresh memory (recovery) does not wait
+ * while the kernel zeroes each page on first touch. The views must stay referenced until they are
+ * used (a view the GC frees meanwhile only makes the advice fail). Returns 0 when the thread was
+ * started, an errno, or -1 without the native library or on a platform without the advice. A
+ * hint: nothing depends on it.
+ */
+export function prefault(ranges: readonly (readonly [Uint8Array | Int32Array, number])[]): number {
+  if (!loaded) loadNative();
+  if (lib === null) return -1;
+  const some = ranges.filter(([view, bytes]) => bytes > 0 && view.byteLength > 0);
+  if (some.length === 0) return 0;
+  const pairs = new Float64Array(some.length * 2);
+  some.forEach(([view, bytes], i) => {
+    pairs[2 * i] = ptr(view);
+    pairs[2 * i + 1] = Math.min(bytes, view.byteLength);
+  });
+  return lib.osprey_prefault(pairs, some.length);
 }
 
 /** Transparent huge pages are 2 MiB here (x86-64 and arm64 with 4 KiB base pages). */

@@ -71,7 +71,7 @@ export interface RecoveryResult {
 }
 
 /** What recovery applies entries and records to: a Store, or anything that keeps the same account (`osprey dump`'s). */
-export type RecoveryTarget = Pick<Store, "reserve" | "load" | "find" | "delete" | "expireAt" | "clear">;
+export type RecoveryTarget = Pick<Store, "reserve" | "loaded" | "load" | "find" | "delete" | "expireAt" | "clear">;
 
 export interface RecoveryOptions {
   /** Salvage past damage instead of refusing, and write the repaired state before returning. */
@@ -116,6 +116,7 @@ export function recover(dir: string, store: RecoveryTarget, options: RecoveryOpt
     r.run();
   } finally {
     r.progress.done();
+    store.loaded();
   }
   result.ms = performance.now() - started;
   return result;
@@ -247,6 +248,7 @@ class Recovery {
       // Bounded by what the file can hold, so a damaged count cannot reserve memory for nothing.
       header: (count, size) => store.reserve(Math.min(Math.max(count, 0), Math.floor(size / entryBytesMin))),
       hashSeed: hashed?.hashSeed,
+      bulk: (hashes, at, stride, n) => hashed?.touchHomes(hashes, at, stride, n),
       entry: (b, e, hash) => {
         if (!load || (e.expiryMs !== noExpiry && e.expiryMs <= now)) return;
         const ke = e.keyStart + e.keyLen;
@@ -280,6 +282,7 @@ class Recovery {
       salvage: this.mode !== "start",
       newest,
       hashSeed: hashed?.hashSeed,
+      bulk: (hashes, at, stride, n) => hashed?.touchHomes(hashes, at, stride, n),
       record: (b, rec, inner, hash) => {
         // A SET decoded natively comes with its key's hash; everything else goes the general way.
         if (hash !== null && hashed !== null && rec.type === RecordType.Set && (rec.expiryMs === noExpiry || rec.expiryMs > now)) {

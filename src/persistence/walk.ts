@@ -80,6 +80,11 @@ export interface SnapshotWalkOptions {
   entry?: (b: Buffer, e: EntryView, hash: number) => void;
   /** The seed of the hash table the entries go to: the walk hashes each key (natively, with the crc). */
   hashSeed?: number;
+  /**
+   * Before the `entry` calls of a bulk of `n` entries decoded at once, their hashes: `hashes[at +
+   * i * stride]` for i < n. The store starts fetching the table slots they will probe.
+   */
+  bulk?: (hashes: Int32Array, at: number, stride: number, n: number) => void;
   tick?: Tick;
 }
 
@@ -112,6 +117,7 @@ export function walkSnapshot(path: string, opts: SnapshotWalkOptions): SnapshotW
       const bulk = snapEntries(r.buf, r.pos, r.loadedEnd, keyBytesMaxLimit, valueBytesMaxLimit, seed ?? 0, bulkInts, bulkNums);
       if (bulk > 0) {
         const take = opts.salvage ? bulk : Math.min(bulk, count - n);
+        if (seed !== undefined) opts.bulk?.(bulkInts, 3, 4, take);
         for (let i = 0; i < take; i++) {
           const q = i * 4;
           e.keyStart = bulkInts[q]! + entryHeaderBytes;
@@ -238,6 +244,8 @@ export interface WalWalkOptions {
   record?: (b: Buffer, rec: RecordView, inner: RecordView, hash: number | null) => void;
   /** The seed of the hash table the records go to (see SnapshotWalkOptions.hashSeed). */
   hashSeed?: number;
+  /** Before the `record` calls of a bulk decoded at once, their hashes (see SnapshotWalkOptions.bulk). */
+  bulk?: (hashes: Int32Array, at: number, stride: number, n: number) => void;
   tick?: Tick;
 }
 
@@ -255,6 +263,7 @@ export function walkWal(path: string, opts: WalWalkOptions): WalWalk {
       // and the one that stopped that (cut off, bad, or a batch or clear) is read below.
       const bulk = walRecords(r.buf, r.pos, r.loadedEnd, keyBytesMaxLimit, walRecordBytesMax, seed ?? 0, bulkInts, bulkNums);
       if (bulk > 0) {
+        if (seed !== undefined) opts.bulk?.(bulkInts, 4, 5, bulk);
         for (let i = 0; i < bulk; i++) {
           const q = i * 5;
           rec.type = bulkInts[q + 1]!;

@@ -68,6 +68,8 @@ class Overlay implements RecoveryTarget {
 
   reserve(): void {}
 
+  loaded(): void {}
+
   load(kb: Uint8Array, ks: number, ke: number, vb: Uint8Array, vs: number, ve: number, expiryMs: number, version: number): number {
     const id = this.#id(kb, ks, ke);
     this.#changes[id] = { key: this.#keys[id]!, value: Buffer.from(vb.subarray(vs, ve)), version, expiry: expiryMs };

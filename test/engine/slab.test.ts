@@ -7,6 +7,7 @@ import { InvariantError } from "../../src/assert.ts";
 import { blockBytes, classBytes, isLarge, sizeClass, Slab } from "../../src/engine/slab.ts";
 import { loadNative } from "../../src/native/index.ts";
 import { ptr } from "bun:ffi";
+import { residentBytes } from "../support/resident.ts";
 
 describe("size classes", () => {
   test("sizeClass never decreases as the size grows", () => {
@@ -247,5 +248,48 @@ describe("Slab pages and huge pages", () => {
     expect(slab.pages.length).toBe(66);
     for (const p of [64, 65]) expect(ptr(slab.pages[p]!) % (2 * 1024 * 1024)).toBe(0);
     for (const p of slab.pages) expect(p!.length).toBe(slabPageBytes);
+  });
+});
+
+describe("Slab pages made ahead of need (recovery)", () => {
+  const size = 1000;
+  const perPage = slabPageBytes / classBytes(sizeClass(size));
+
+  test("new pages taken from the spare ones are resident before a block of them is written, and ending lets go of those left", async () => {
+    expect(loadNative()).toBe(true);
+    const slab = new Slab();
+    slab.prefaultAhead(4);
+    expect(slab.bytesReserved).toBe(0);
+    // Blocks are handed out, never written: only the native thread's faulting makes the pages resident.
+    fill(slab, size, 2 * perPage);
+    expect(slab.bytesReserved).toBe(2 * slabPageBytes);
+    const deadline = Date.now() + 20_000;
+    const resident = () => residentBytes(slab.pages[0]!) + residentBytes(slab.pages[1]!);
+    while (resident() < 1.9 * slabPageBytes && Date.now() < deadline) await Bun.sleep(20);
+    expect(resident()).toBeGreaterThanOrEqual(1.9 * slabPageBytes);
+    // Still four ahead: the two taken were replaced, and go when loading ends.
+    slab.prefaultAhead(0);
+    expect(slab.takeReleasedBytes()).toBe(4 * slabPageBytes);
+    fill(slab, size, perPage);
+    expect(slab.bytesReserved).toBe(3 * slabPageBytes);
+    expect(residentBytes(slab.pages[2]!)).toBeLessThan(slabPageBytes / 2);
+  }, 30_000);
+
+  test("without spare pages, a new page's memory is untouched until written", () => {
+    const slab = new Slab();
+    fill(slab, size, perPage);
+    expect(residentBytes(slab.pages[0]!)).toBeLessThan(slabPageBytes / 2);
+  });
+
+  test("spare pages never take the slab past pagesMax", () => {
+    const slab = new Slab(3);
+    slab.prefaultAhead(8);
+    fill(slab, size, 2 * perPage);
+    slab.prefaultAhead(0);
+    // Two held, so at most one could be spare.
+    expect(slab.takeReleasedBytes()).toBe(slabPageBytes);
+    fill(slab, size, perPage);
+    expect(slab.bytesReserved).toBe(3 * slabPageBytes);
+    expect(() => fill(slab, size, perPage)).toThrow();
   });
 });

@@ -1,0 +1,41 @@
+// prefault: the memory named is faulted in by a thread of the native library's own while the
+// caller goes on, without changing a byte of it, so recovery's first writes into fresh memory do
+// not wait while the kernel zeroes it.
+
+import { expect, test } from "bun:test";
+import { loadNative, prefault } from "../../src/native/index.ts";
+import { residentBytes } from "../support/resident.ts";
+
+const MiB = 1024 * 1024;
+
+/** Waits (generously: the machine is shared) until `check` holds; returns its last value. */
+async function eventually(check: () => boolean): Promise<boolean> {
+  const deadline = Date.now() + 20_000;
+  while (!check() && Date.now() < deadline) await Bun.sleep(20);
+  return check();
+}
+
+test("64 MiB never touched become resident without the caller writing to them", async () => {
+  expect(loadNative()).toBe(true);
+  const fresh = Buffer.allocUnsafeSlow(64 * MiB);
+  expect(residentBytes(fresh)).toBeLessThan(MiB);
+  expect(prefault([[fresh, fresh.length]])).toBe(0);
+  expect(await eventually(() => residentBytes(fresh) >= 63 * MiB)).toBe(true);
+}, 30_000);
+
+test("only the first `bytes` of a view are faulted in, and what the memory holds is unchanged", async () => {
+  const b = Buffer.allocUnsafeSlow(96 * MiB);
+  // Written before, read after: the advice must not zero or move what is there.
+  for (let at = 0; at < 16 * MiB; at += 4096) b[at] = (at >>> 12) & 0xff;
+  expect(prefault([[b, 48 * MiB]])).toBe(0);
+  expect(await eventually(() => residentBytes(b, 48 * MiB) >= 47 * MiB)).toBe(true);
+  expect(residentBytes(b) - residentBytes(b, 48 * MiB)).toBeLessThan(MiB);
+  let wrong = 0;
+  for (let at = 0; at < 16 * MiB; at += 4096) if (b[at] !== ((at >>> 12) & 0xff)) wrong++;
+  expect(wrong).toBe(0);
+}, 30_000);
+
+test("empty views and zero lengths start nothing and are not an error", () => {
+  expect(prefault([])).toBe(0);
+  expect(prefault([[new Uint8Array(0), 10], [Buffer.allocUnsafeSlow(4096), 0]])).toBe(0);
+});
