@@ -8,6 +8,21 @@ import { residentBytes } from "../support/resident.ts";
 
 const MiB = 1024 * 1024;
 
+/**
+ * A buffer of `bytes` none of whose memory is resident yet. The allocator may hand back memory an
+ * earlier test used and freed (resident already); such buffers are kept aside, so that the next
+ * try gets other memory.
+ */
+function untouched(bytes: number): Buffer {
+  const aside: Buffer[] = [];
+  for (let i = 0; i < 8; i++) {
+    const b = Buffer.allocUnsafeSlow(bytes);
+    if (residentBytes(b) < MiB) return b;
+    aside.push(b);
+  }
+  throw new Error(`no untouched ${bytes} bytes after ${aside.length} tries`);
+}
+
 /** Waits (generously: the machine is shared) until `check` holds; returns its last value. */
 async function eventually(check: () => boolean): Promise<boolean> {
   const deadline = Date.now() + 20_000;
@@ -17,14 +32,13 @@ async function eventually(check: () => boolean): Promise<boolean> {
 
 test("64 MiB never touched become resident without the caller writing to them", async () => {
   expect(loadNative()).toBe(true);
-  const fresh = Buffer.allocUnsafeSlow(64 * MiB);
-  expect(residentBytes(fresh)).toBeLessThan(MiB);
+  const fresh = untouched(64 * MiB);
   expect(prefault([[fresh, fresh.length]])).toBe(0);
   expect(await eventually(() => residentBytes(fresh) >= 63 * MiB)).toBe(true);
 }, 30_000);
 
 test("only the first `bytes` of a view are faulted in, and what the memory holds is unchanged", async () => {
-  const b = Buffer.allocUnsafeSlow(96 * MiB);
+  const b = untouched(96 * MiB);
   // Written before, read after: the advice must not zero or move what is there.
   for (let at = 0; at < 16 * MiB; at += 4096) b[at] = (at >>> 12) & 0xff;
   expect(prefault([[b, 48 * MiB]])).toBe(0);
