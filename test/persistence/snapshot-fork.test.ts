@@ -166,8 +166,10 @@ describe.skipIf(!canForkSnapshots())("snapshots by a forked child", () => {
   });
 
   test("see the keyspace as it was at the fork, whatever the parent writes afterwards", async () => {
+    // 5,000 records (120 KB): the child copies them into memory of its own and drops its mapping of
+    // the parent's (own_records), while the parent rewrites every one of them.
     const store = new Store();
-    for (let i = 0; i < 500; i++) put(store, `k:${i}`, pattern(100, i));
+    for (let i = 0; i < 5000; i++) put(store, `k:${i}`, pattern(100, i));
     const expected = tempDir();
     writeSnapshotNow(expected, store, 1, 1, 0);
     const path = join(tempDir(), "forked.osnap");
@@ -176,7 +178,7 @@ describe.skipIf(!canForkSnapshots())("snapshots by a forked child", () => {
     const pid = forkSnapshot(fd, store.snapshotLayout(), chunk, putSnapHeader(chunk, 0, 0), 0);
     expect(pid).toBeGreaterThan(0);
     // Changed in the parent right after the fork: the child's copy-on-write image keeps the old bytes.
-    for (let i = 0; i < 500; i++) put(store, `k:${i}`, pattern(100, i + 1), noExpiry, 2);
+    for (let i = 0; i < 5000; i++) put(store, `k:${i}`, pattern(100, i + 1), noExpiry, 2);
     chunk.fill(0xee);
     let status = -1;
     while ((status = childStatus(pid)) === -1) await Bun.sleep(2);
