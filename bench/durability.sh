@@ -35,6 +35,8 @@ while_snapshots() { # osprey|redis op
   fi
   wait $!
 }
+# The server's minor page faults so far (/proc/PID/stat field 10): copy-on-write after a fork shows here.
+faults() { awk '{print $10}' "/proc/$([ "$1" = redis ] && echo "$rpid" || echo "$opid")/stat"; }
 p99() { $bun -e 'const r=JSON.parse(process.argv[1]);console.log(`${Math.round(r.opsPerSec)} ops/s, p99 ${r.latencyMs.p99} ms`)' "$1"; }
 # GET, then SET: each idle, then while snapshots (Osprey) or BGSAVEs (Redis) run back to back for
 # the whole measured window; the next idle run waits for the last of them to end.
@@ -42,8 +44,10 @@ idle_and_during() { # osprey|redis
   local port=$oport proto=osprey settle=osnap_wait what=snapshots
   [ "$1" = redis ] && { port=$rport; proto=resp; settle=rsave_wait; what=BGSAVE; }
   for op in GET SET; do
-    printf '%-22s%s\n' "$op idle:" "$(p99 "$(load "$port" "$proto" "${op,,}" 5)")"
-    printf '%-22s%s\n' "$op during $what:" "$(p99 "$(while_snapshots "$1" "${op,,}")")"
+    local f0; f0=$(faults "$1")
+    printf '%-22s%s\n' "$op idle:" "$(p99 "$(load "$port" "$proto" "${op,,}" 5)"), $(( $(faults "$1") - f0 )) page faults"
+    f0=$(faults "$1")
+    printf '%-22s%s\n' "$op during $what:" "$(p99 "$(while_snapshots "$1" "${op,,}")"), $(( $(faults "$1") - f0 )) page faults"
     $settle
   done
 }
