@@ -4,7 +4,7 @@
 // Keys and values arrive as (buffer, start, end) ranges of the request and are copied once into
 // the slab; nothing on the lookup path turns bytes into strings or allocates.
 
-import { prefault, type SnapshotLayout } from "../native/index.ts";
+import { adviseHuge, prefault, type SnapshotLayout } from "../native/index.ts";
 import { assert } from "../assert.ts";
 import { copyBytes } from "../bytes.ts";
 import { entryHeaderBytes, putEntryHeader } from "../persistence/format.ts";
@@ -92,6 +92,13 @@ const idsInitial = 1024;
 
 /** Bytes per entry id of the metadata: the record (engine/records.ts), expiry (8), stamp (4), LFU (1). */
 const metadataBytesPerId = recordBytes + 8 + 4 + 1;
+
+/**
+ * Once the records have room for this many ids (24 MiB), the rest of their reserved range asks for
+ * huge pages: each lookup reads its entry's record at random, and with 4 KiB pages at 10M keys
+ * every one of those reads missed the TLB (a two-level page walk in a VM).
+ */
+const hugeRecordIdsMin = 1 << 20;
 /**
  * allkeys-osprey: at admission, a victim's sketch count halves for every this many times the
  * keyspace's size of accesses it went unread (a key whose popularity was in the past does not
@@ -701,6 +708,9 @@ export class Store {
     if (count >= prefaultEntriesMin) this.#slab.prefaultAhead(prefaultPagesAhead);
   }
 
+  /** Whether the records' reserved range was advised to take huge pages (once it holds hugeRecordIdsMin ids). */
+  #recordsHuge = false;
+
   /** What the last `touchHomes` read, kept so that its reads are not optimised away. */
   touched = 0;
 
@@ -1281,6 +1291,10 @@ export class Store {
     if (n > entriesMax) throw keyspaceFull(entriesMax);
     for (const a of this.#metadata()) {
       (a.buffer as ArrayBuffer).resize(n * Store.#bytesPerId(a));
+    }
+    if (!this.#recordsHuge && n >= hugeRecordIdsMin) {
+      this.#recordsHuge = true;
+      adviseHuge(this.#rec, entriesMax * recordBytes);
     }
   }
 }

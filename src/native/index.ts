@@ -158,13 +158,14 @@ export function walRecords(b: Uint8Array, start: number, end: number, keyMax: nu
 }
 
 /**
- * Asks for transparent huge pages behind `a`'s memory (not yet touched): 0, an errno, or -1
- * without the native library or on a platform without the advice. A hint: nothing depends on it.
+ * Asks for transparent huge pages behind the first `bytes` of `a`'s memory (not yet touched; by
+ * default all of it — more than its length for a resizable buffer's reserved range): 0, an errno,
+ * or -1 without the native library or on a platform without the advice. A hint: nothing depends on it.
  */
-export function adviseHuge(a: Int32Array): number {
+export function adviseHuge(a: Int32Array, bytes = a.byteLength): number {
   if (!loaded) loadNative();
   if (lib === null || a.byteLength === 0) return -1;
-  return lib.osprey_advise_huge(a, a.byteLength);
+  return lib.osprey_advise_huge(a, bytes);
 }
 
 /**

@@ -1,10 +1,15 @@
 // allocHugeAligned: the buffers the slab takes once it is large start on a 2 MiB boundary (so all
-// of each can be transparent huge pages), are as long as asked, and are the caller's alone.
+// of each can be transparent huge pages), are as long as asked, and are the caller's alone. A
+// large store's entry records ask for huge pages too (where the kernel has them at all).
 
 import { expect, test } from "bun:test";
 import { ptr } from "bun:ffi";
 import { allocHugeAligned, loadNative } from "../../src/native/index.ts";
 import { slabPageBytes } from "../../src/constants.ts";
+import { existsSync, readFileSync } from "node:fs";
+import { Store } from "../../src/engine/store.ts";
+
+const thpSetting = "/sys/kernel/mm/transparent_hugepage/enabled";
 
 const twoMiB = 2 * 1024 * 1024;
 
@@ -26,3 +31,28 @@ test("a size that is not a multiple of 2 MiB gets a plain buffer of that size", 
   const b = allocHugeAligned(twoMiB + 4096);
   expect(b.length).toBe(twoMiB + 4096);
 });
+
+/** AnonHugePages of the mapping of /proc/self/smaps that holds `address`, in kB (-1 when none does). */
+function hugeKbAt(address: number): number {
+  const lines = readFileSync("/proc/self/smaps", "latin1").split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const m = /^([0-9a-f]+)-([0-9a-f]+) /.exec(lines[i]!);
+    if (m === null || address < parseInt(m[1]!, 16) || address >= parseInt(m[2]!, 16)) continue;
+    for (let j = i + 1; j < lines.length && !/^[0-9a-f]+-/.test(lines[j]!); j++) {
+      const h = /^AnonHugePages:\s+(\d+) kB/.exec(lines[j]!);
+      if (h !== null) return Number(h[1]);
+    }
+  }
+  return -1;
+}
+
+const thpOff = !existsSync(thpSetting) || readFileSync(thpSetting, "latin1").includes("[never]");
+
+test.skipIf(thpOff)("a store with room for 2M ids has its entry records on huge pages once faulted in", async () => {
+  const store = new Store();
+  store.reserve(1 << 21); // 48 MiB of records, faulted in by the native prefault thread
+  const records = store.snapshotLayout().records;
+  const deadline = Date.now() + 20_000;
+  while (hugeKbAt(ptr(records)) < 16 * 1024 && Date.now() < deadline) await Bun.sleep(50);
+  expect(hugeKbAt(ptr(records))).toBeGreaterThanOrEqual(16 * 1024);
+}, 30_000);
