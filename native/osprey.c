@@ -326,6 +326,16 @@ int32_t osprey_wal_records(const uint8_t *b, uint32_t start, uint32_t end, uint3
   return n;
 }
 
+/* The whole 4 KiB pages within [p, p + len): [*from, *to). Returns whether there is one. Advice
+ * applies to whole pages, and a partial one at either end may hold memory that is not the caller's. */
+#if defined(__linux__)
+static int whole_pages(uintptr_t p, uintptr_t len, uintptr_t *from, uintptr_t *to) {
+  *from = (p + 4095) & ~(uintptr_t)4095;
+  *to = (p + len) & ~(uintptr_t)4095;
+  return *to > *from;
+}
+#endif
+
 /**
  * Asks the kernel to back the whole 4 KiB pages of p[0..len) with transparent huge pages
  * (madvise MADV_HUGEPAGE, Linux) — for the hash table's slots, where every probe of a large table
@@ -334,9 +344,8 @@ int32_t osprey_wal_records(const uint8_t *b, uint32_t start, uint32_t end, uint3
  */
 int32_t osprey_advise_huge(uint8_t *p, double len) {
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
-  uintptr_t from = ((uintptr_t)p + 4095) & ~(uintptr_t)4095;
-  uintptr_t to = ((uintptr_t)p + (uintptr_t)len) & ~(uintptr_t)4095;
-  if (to <= from) return 0;
+  uintptr_t from, to;
+  if (!whole_pages((uintptr_t)p, (uintptr_t)len, &from, &to)) return 0;
   return madvise((void *)from, to - from, MADV_HUGEPAGE) == 0 ? 0 : errno;
 #else
   (void)p;
@@ -369,10 +378,9 @@ struct prefault_job {
 static void *prefault_run(void *arg) {
   struct prefault_job *job = arg;
   for (int32_t i = 0; i < job->n; i++) {
-    uintptr_t from = (job->range[2 * i] + 4095) & ~(uintptr_t)4095;
-    uintptr_t to = (job->range[2 * i] + job->range[2 * i + 1]) & ~(uintptr_t)4095;
+    uintptr_t from, to;
     /* EINVAL: a kernel without the advice; nothing else here would work either. */
-    if (to > from && madvise((void *)from, to - from, MADV_POPULATE_WRITE) != 0 && errno == EINVAL) break;
+    if (whole_pages(job->range[2 * i], job->range[2 * i + 1], &from, &to) && madvise((void *)from, to - from, MADV_POPULATE_WRITE) != 0 && errno == EINVAL) break;
   }
   free(job);
   return NULL;
@@ -400,7 +408,6 @@ int32_t osprey_prefault(const double *ranges, int32_t n) {
   return -1;
 #endif
 }
-
 
 /**
  * Reserves disk blocks for [offset, offset+len) without changing the file's size, so later writes
@@ -633,10 +640,8 @@ static const int32_t *own_records(const int32_t *records, size_t bytes) {
   int32_t *own = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
   if (own == MAP_FAILED) return records;
   memcpy(own, records, bytes);
-  /* Whole pages only: the partial ones at either end may hold the parent's other memory. */
-  uintptr_t from = ((uintptr_t)records + 4095) & ~(uintptr_t)4095;
-  uintptr_t to = ((uintptr_t)records + bytes) & ~(uintptr_t)4095;
-  if (to > from) madvise((void *)from, to - from, MADV_DONTNEED);
+  uintptr_t from, to;
+  if (whole_pages((uintptr_t)records, bytes, &from, &to)) madvise((void *)from, to - from, MADV_DONTNEED);
   return own;
 #else
   (void)bytes;

@@ -343,13 +343,13 @@ export class Slab {
    */
   prefaultAhead(n: number): void {
     this.#ahead = n;
-    if (n === 0) this.dropSpare();
+    if (n === 0) this.#dropSpare();
     else this.#topUpSpare();
   }
 
   /** Lets go of the spare pages no new page took. */
-  dropSpare(): void {
-    for (let i = this.#spareAt; i < this.#spare.length; i++) this.#released += slabPageBytes;
+  #dropSpare(): void {
+    this.#released += (this.#spare.length - this.#spareAt) * slabPageBytes;
     this.#spare = [];
     this.#spareAt = 0;
   }
@@ -359,8 +359,8 @@ export class Slab {
       this.#spare = this.#spare.slice(this.#spareAt);
       this.#spareAt = 0;
     }
-    while (this.#spare.length - this.#spareAt < this.#ahead && this.#pageCount + this.#spare.length - this.#spareAt < this.pagesMax) {
-      const page = pageMemory(this.#pageCount + this.#spare.length - this.#spareAt);
+    for (let spare = this.#spare.length - this.#spareAt; spare < this.#ahead && this.#pageCount + spare < this.pagesMax; spare++) {
+      const page = pageMemory(this.#pageCount + spare);
       this.#spare.push(page);
       prefault([[page, slabPageBytes]]);
     }

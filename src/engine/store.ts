@@ -708,9 +708,6 @@ export class Store {
     if (count >= prefaultEntriesMin) this.#slab.prefaultAhead(prefaultPagesAhead);
   }
 
-  /** Whether the records' reserved range was advised to take huge pages (once it holds hugeRecordIdsMin ids). */
-  #recordsHuge = false;
-
   /** What the last `touchHomes` read, kept so that its reads are not optimised away. */
   touched = 0;
 
@@ -1292,10 +1289,8 @@ export class Store {
     for (const a of this.#metadata()) {
       (a.buffer as ArrayBuffer).resize(n * Store.#bytesPerId(a));
     }
-    if (!this.#recordsHuge && n >= hugeRecordIdsMin) {
-      this.#recordsHuge = true;
-      adviseHuge(this.#rec, entriesMax * recordBytes);
-    }
+    // Capacity doubles: this is the doubling that reaches hugeRecordIdsMin.
+    if (n >= hugeRecordIdsMin && n / 2 < hugeRecordIdsMin) adviseHuge(this.#rec, entriesMax * recordBytes);
   }
 }
 
