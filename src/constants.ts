@@ -458,6 +458,14 @@ export const entriesMax = 1 << 27;
  * misses slow down sharply.
  */
 export const loadFactorMax = 0.6;
+/**
+ * A pipelined read's keys are looked up together first (Store.readAhead), at most this many at a
+ * time (twice a pipeline of 16), once the keyspace holds at least readAheadEntriesMin entries.
+ * Below that the table, records and blocks a lookup touches mostly stay in cache and the extra
+ * pass costs more than it saves (in process: +14% a GET at 1,000 keys, -4% at 20,000, -45% at 1M).
+ */
+export const readAheadKeysMax = 32;
+export const readAheadEntriesMin = 1 << 16;
 /** Slots of an empty hash table (4 KiB of Int32): small stores never resize while they are tiny. */
 export const tableSlotsMin = 1024;
 /**

@@ -77,6 +77,9 @@ function slotsFor(entries: number): number {
 /** Random slots randomId tries before it takes the first held one after a random slot: at load 0.1 all miss 1 time in 850. */
 const randomSlotTries = 64;
 
+/** Slots of a probe chain `candidates` looks at: four share a 16-byte run, nearly always one cache line. */
+const candidateSlotsMax = 4;
+
 /** Tables this large ask for huge pages: each probe is a random access, which then misses the TLB less. */
 const hugeSlotsMin = 1 << 20;
 
@@ -215,6 +218,34 @@ export class HashTable {
     const mask = this.#mask;
     let x = 0;
     for (let i = 0; i < n; i++) x ^= slots[hashes[at + i * stride]! & mask]!;
+    return x;
+  }
+
+  /**
+   * For each of `n` hashes, the id in the first slot of its probe chain whose tag agrees (-1 when
+   * the chain's first slots hold none), written to `ids`: a batch of lookups reads these first, all
+   * together, so that their misses overlap (Store.readAhead). A candidate, not an answer: the key
+   * is not compared, and a chain longer than a few slots is not followed.
+   */
+  candidates(hashes: Int32Array, ids: Int32Array, n: number): number {
+    const slots = this.#slots;
+    const mask = this.#mask;
+    let x = 0;
+    // First every home slot, none depending on another; then the chains, now in cache.
+    for (let i = 0; i < n; i++) x ^= slots[hashes[i]! & mask]!;
+    for (let i = 0; i < n; i++) {
+      const h = hashes[i]!;
+      let id = -1;
+      for (let j = 0, at = h & mask; j < candidateSlotsMax; j++, at = (at + 1) & mask) {
+        const slot = slots[at]!;
+        if (slot === EMPTY) break;
+        if (tagMatches(slot, h)) {
+          id = (slot & idMask) - 1;
+          break;
+        }
+      }
+      ids[i] = id;
+    }
     return x;
   }
 

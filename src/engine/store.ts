@@ -8,7 +8,7 @@ import { adviseHuge, prefault, type SnapshotLayout } from "../native/index.ts";
 import { assert } from "../assert.ts";
 import { copyBytes } from "../bytes.ts";
 import { entryHeaderBytes, putEntryHeader } from "../persistence/format.ts";
-import { entriesMax, evictKeysPerCallMax, gcHintBytesMin, gcHintIntervalMs, heapSlackItems, prefaultEntriesMin, prefaultPagesAhead, slabPageBytes } from "../constants.ts";
+import { entriesMax, evictKeysPerCallMax, gcHintBytesMin, gcHintIntervalMs, heapSlackItems, prefaultEntriesMin, prefaultPagesAhead, readAheadEntriesMin, readAheadKeysMax, slabPageBytes } from "../constants.ts";
 import { ExpiryHeap } from "./expiry.ts";
 import {
   DecayTuner,
@@ -25,7 +25,7 @@ import {
   type PolicyShape,
 } from "./eviction.ts";
 import { Event, Notify, type KeyEvents } from "./notify.ts";
-import { HashTable } from "./hashtable.ts";
+import { HashTable, hashKey } from "./hashtable.ts";
 import { adoptInputBuffer, retireLargeBuffer, takeLargeBuffer } from "./large.ts";
 import { field, indexMask, ownBuffer, pageShift, recordBytes, recordWords, versionSlot, versionStride } from "./records.ts";
 import { blockBytes, isLarge, sizeClass, Slab, slabFull } from "./slab.ts";
@@ -714,6 +714,48 @@ export class Store {
   /** Starts fetching the table slots that keys of these hashes will probe (HashTable.touchHomes): a bulk load calls it before inserting them. */
   touchHomes(hashes: Int32Array, at: number, stride: number, n: number): void {
     this.touched = this.#table.touchHomes(hashes, at, stride, n);
+  }
+
+  /** Whether a batch's lookups gain from `readAhead` first: a keyspace too large to stay in cache. */
+  get readAheadPays(): boolean {
+    return this.size >= readAheadEntriesMin;
+  }
+
+  readonly #aheadHashes = new Int32Array(readAheadKeysMax);
+  readonly #aheadIds = new Int32Array(readAheadKeysMax);
+
+  /**
+   * Before a batch of lookups (a pipelined read's keys, kb[spans[2i]..spans[2i+1]) for i < n):
+   * reads, key by key, each one's table slot, then each one's record, then the first and last
+   * bytes of each one's slab block, so that the batch waits for its cache misses three times in
+   * all instead of three times a key (the reads of one pass do not depend on one another, and the
+   * CPU overlaps them). Changes nothing; the lookups that follow find those lines in cache.
+   */
+  readAhead(kb: Uint8Array, spans: Int32Array, n: number): void {
+    assert(n <= readAheadKeysMax, "store: readAhead of more keys than readAheadKeysMax");
+    const hashes = this.#aheadHashes;
+    const ids = this.#aheadIds;
+    const seed = this.#table.seed;
+    for (let i = 0; i < n; i++) hashes[i] = hashKey(kb, spans[2 * i]!, spans[2 * i + 1]!, seed);
+    let x = this.#table.candidates(hashes, ids, n);
+    const rec = this.#rec;
+    for (let i = 0; i < n; i++) {
+      const id = ids[i]!;
+      if (id >= 0) x ^= rec[id * R.Words + R.Pos]!;
+    }
+    const pages = this.#slab.pages;
+    for (let i = 0; i < n; i++) {
+      const id = ids[i]!;
+      if (id < 0) continue;
+      const r = id * R.Words;
+      const pos = rec[r + R.Pos]!;
+      if (pos === R.Own || rec[r] !== hashes[i]) continue;
+      const len = rec[r + R.KeyLen]! + rec[r + R.ValueLen]!;
+      const page = pages[pos >>> R.PageShift]!;
+      const at = (pos & R.IndexMask) * blockBytes(len);
+      x ^= page[at]! ^ page[at + len - 1]!;
+    }
+    this.touched = x;
   }
 
   /** Loading is over: spare slab pages made ahead of it (see `reserve`) go. */

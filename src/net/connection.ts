@@ -11,6 +11,7 @@ import {
   outputHardBytes,
   outputSoftBytes,
   slabLargeBytesMin,
+  readAheadKeysMax,
   readLendSlackBytes,
   replyBufferBytesInitial,
   replyBufferBytesKeepMax,
@@ -23,7 +24,7 @@ import { Session } from "../commands/session.ts";
 import { runBegin, runEnd } from "../commands/timing.ts";
 import type { Context } from "../commands/context.ts";
 import { log } from "../log.ts";
-import { Parsed, TextParser } from "../protocol/text.ts";
+import { KeysAhead, Parsed, TextParser } from "../protocol/text.ts";
 import { textDialect } from "../protocol/text-args.ts";
 import { TextReply } from "../protocol/text-reply.ts";
 import { RespParser } from "../protocol/resp.ts";
@@ -84,6 +85,19 @@ function givePooled(b: Buffer): void {
   poolBytes += b.length;
 }
 
+const ahead = new KeysAhead(readAheadKeysMax);
+
+/**
+ * Looks up the keys of the whole requests from `pos` together (Store.readAhead) when there are two
+ * or more; returns where to do so next: where the scan stopped, or `end` when it found too few.
+ */
+function readAhead(ctx: Context, parser: Parser, buf: Uint8Array, pos: number, end: number): number {
+  parser.keysAhead(buf, pos, end, ahead);
+  if (ahead.n < 2) return end;
+  ctx.store.readAhead(buf, ahead.spans, ahead.n);
+  return ahead.end;
+}
+
 /** What the parsers share: "need more", "bad input" or "a command", and how to go on. */
 interface Parser {
   parse(buf: Uint8Array, pos: number, end: number): Parsed;
@@ -101,6 +115,7 @@ interface Parser {
   handOffBytes(): number;
   handOff(src: Uint8Array, pos: number, dst: Uint8Array): number;
   prime(ok: boolean): void;
+  keysAhead(buf: Uint8Array, pos: number, end: number, into: KeysAhead): void;
   argc: number;
   starts: Int32Array;
   ends: Int32Array;
@@ -466,6 +481,9 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
     session.nowMs = ctx.clock.wallAt(startedMs);
     runBegin(startedMs);
     this.#processing = true;
+    // In a large keyspace the keys of the requests ahead are looked up together first, every
+    // readAheadKeysMax requests (Store.readAhead): their cache misses then overlap.
+    let aheadAt = ctx.store.readAheadPays ? pos : end;
     while (pos < end) {
       if (out.len + this.#pendingBytes > outputSoftBytes) {
         this.#paused = true;
@@ -477,6 +495,7 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
         session.resumeArg = this.#resumeArg;
         this.#resumeArg = 0;
       } else if (this.#resumeArg === 0) {
+        if (pos >= aheadAt) aheadAt = readAhead(ctx, parser, buf, pos, end);
         const parsed = parser.parse(buf, pos, end);
         if (parsed === Parsed.NeedMore) {
           pos = parser.next;

@@ -6,7 +6,7 @@
 import { grown } from "../bytes.ts";
 import { argsCountMax, inlineBytesMax, respHeaderDigitsMax, requestBytesMax } from "../constants.ts";
 import { RespErr, respError } from "../errors.ts";
-import { moveToken, nameCode, Parsed } from "./text.ts";
+import { type KeysAhead, moveToken, nameCode, Parsed } from "./text.ts";
 
 const STAR = 42;
 const SPACE = 32;
@@ -95,6 +95,54 @@ export class RespParser {
   constructor(limits: { valueBytesMax: number }) {
     this.#valueBytesMax = limits.valueBytesMax;
     this.#requestBytesMax = requestBytesMax(limits.valueBytesMax);
+  }
+
+  /**
+   * Fills `into` with the key (argument 1) of each whole array request from `pos`, up to
+   * `into.max`, by its framing alone (`*argc`, then `$len` and the bytes of each argument). An
+   * inline command, a request not whole yet or anything not framed as the parser would frame it
+   * ends the scan. Reads only; the parser's state is not touched.
+   */
+  keysAhead(buf: Uint8Array, pos: number, end: number, into: KeysAhead): void {
+    const spans = into.spans;
+    let n = 0;
+    scan: while (n < into.max && pos < end && buf[pos] === STAR) {
+      let i = pos + 1;
+      let argc = 0;
+      for (const first = i; i < end && buf[i]! >= 48 && buf[i]! <= 57; i++) {
+        argc = argc * 10 + buf[i]! - 48;
+        if (i - first >= respHeaderDigitsMax || argc > argsCountMax) break scan;
+      }
+      if (i + 1 >= end || buf[i] !== CR || buf[i + 1] !== LF) break;
+      i += 2;
+      let keyStart = -1;
+      let keyEnd = -1;
+      for (let a = 0; a < argc; a++) {
+        if (i >= end || buf[i] !== DOLLAR) break scan;
+        let len = 0;
+        const first = ++i;
+        for (; i < end && buf[i]! >= 48 && buf[i]! <= 57; i++) {
+          len = len * 10 + buf[i]! - 48;
+          if (i - first >= respHeaderDigitsMax) break scan;
+        }
+        if (i === first || i + 1 >= end || buf[i] !== CR || buf[i + 1] !== LF) break scan;
+        i += 2;
+        if (a === 1) {
+          keyStart = i;
+          keyEnd = i + len;
+        }
+        i += len + 2;
+        if (i > end) break scan;
+      }
+      if (keyStart >= 0) {
+        spans[2 * n] = keyStart;
+        spans[2 * n + 1] = keyEnd;
+        n++;
+      }
+      pos = i;
+    }
+    into.n = n;
+    into.end = pos;
   }
 
   /** Parses one request from `buf[pos..end)`; `pos` is where the previous call said to continue. */

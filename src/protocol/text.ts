@@ -86,6 +86,25 @@ export function parseLength(b: Uint8Array, s: number, e: number): number {
 }
 
 /**
+ * The keys of the whole requests at the front of a read, found by a parser's light pre-scan
+ * (`keysAhead`) so that a large keyspace can look them up together first (Store.readAhead). The
+ * scan reads framing only; whatever it cannot frame at once (an incomplete request, bad input, an
+ * MSET) ends it, and the parser proper then sees the same bytes as ever: a wrong guess costs a
+ * wasted read of memory, never a different answer.
+ */
+export class KeysAhead {
+  /** Key i is `spans[2i]..spans[2i+1]` of the input: each request's first argument after its name. */
+  readonly spans: Int32Array;
+  n = 0;
+  /** Where the scan stopped: the start of the first request it did not take. */
+  end = 0;
+
+  constructor(readonly max: number) {
+    this.spans = new Int32Array(2 * max);
+  }
+}
+
+/**
  * One parser per connection. It keeps only what it needs to resume: how much of a partial line it
  * has already scanned, and how much of an oversize payload it still has to discard.
  */
@@ -192,6 +211,51 @@ export class TextParser {
       this.next = lf + 1;
       return Parsed.Command;
     }
+  }
+
+  /**
+   * Fills `into` with the key (second token) of each whole request from `pos`, up to `into.max`:
+   * lines, and a SET's payload skipped by its length. An MSET, or a line that is not whole or not
+   * framed as the parser would frame it, ends the scan. Reads only; the parser's state is not touched.
+   */
+  keysAhead(buf: Uint8Array, pos: number, end: number, into: KeysAhead): void {
+    const spans = into.spans;
+    let n = 0;
+    while (n < into.max && pos < end) {
+      const lf = buf.indexOf(LF, pos);
+      if (lf < 0 || lf - pos > lineBytesMax) break;
+      const lineEnd = lf > pos && buf[lf - 1] === CR ? lf - 1 : lf;
+      // Tokens 0 (the name), 1 (the key) and, for a payload, the length at its spec's place.
+      let i = pos;
+      while (i < lineEnd && (buf[i] === SPACE || buf[i] === TAB)) i++;
+      const nameStart = i;
+      while (i < lineEnd && buf[i] !== SPACE && buf[i] !== TAB) i++;
+      const nameEnd = i;
+      while (i < lineEnd && (buf[i] === SPACE || buf[i] === TAB)) i++;
+      const keyStart = i;
+      while (i < lineEnd && buf[i] !== SPACE && buf[i] !== TAB) i++;
+      const keyEnd = i;
+      let next = lf + 1;
+      const spec = this.#payloadOf(nameCode(buf, nameStart, nameEnd));
+      if (spec !== undefined) {
+        if (spec.step !== 0 || spec.at !== 2) break;
+        while (i < lineEnd && (buf[i] === SPACE || buf[i] === TAB)) i++;
+        const lenStart = i;
+        while (i < lineEnd && buf[i] !== SPACE && buf[i] !== TAB) i++;
+        const len = parseLength(buf, lenStart, i);
+        if (len < 0 || next + len >= end) break;
+        next += len + (buf[next + len] === CR ? 2 : 1);
+        if (next > end) break;
+      }
+      if (keyEnd > keyStart) {
+        spans[2 * n] = keyStart;
+        spans[2 * n + 1] = keyEnd;
+        n++;
+      }
+      pos = next;
+    }
+    into.n = n;
+    into.end = pos;
   }
 
   /**
