@@ -16,7 +16,7 @@ import type { Context } from "./context.ts";
 import { Fail } from "./reply.ts";
 import type { Session } from "./session.ts";
 import { valid } from "./session.ts";
-import { mgetSliceBytes, mgetSliceKeys, replySliceBytes } from "../constants.ts";
+import { mgetSliceBytes, mgetSliceKeys, readAheadKeysMax, replySliceBytes } from "../constants.ts";
 import { longValue } from "./value-slices.ts";
 
 export function get(s: Session, ctx: Context): void {
@@ -89,6 +89,8 @@ export function mget(s: Session, ctx: Context): void {
       s.suspendAt = t;
       return;
     }
+    // In a large keyspace the next keys are looked up together first (Store.readAhead).
+    if ((t - first) % readAheadKeysMax === 0 && store.readAheadPays) store.readAhead(s.b, p.starts, p.ends, t, Math.min(sliceEnd, t + readAheadKeysMax));
     const ks = p.starts[t]!;
     const ke = p.ends[t]!;
     const id = store.read(s.b, ks, ke, s.nowMs);

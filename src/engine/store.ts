@@ -725,18 +725,20 @@ export class Store {
   readonly #aheadIds = new Int32Array(readAheadKeysMax);
 
   /**
-   * Before a batch of lookups (a pipelined read's keys, kb[spans[2i]..spans[2i+1]) for i < n):
-   * reads, key by key, each one's table slot, then each one's record, then the first and last
-   * bytes of each one's slab block, so that the batch waits for its cache misses three times in
-   * all instead of three times a key (the reads of one pass do not depend on one another, and the
-   * CPU overlaps them). Changes nothing; the lookups that follow find those lines in cache.
+   * Before a batch of lookups of the keys kb[starts[i]..ends[i]) for `from` ≤ i < `to` (at most
+   * readAheadKeysMax: a pipelined read's keys, or an MGET's): reads each one's table slot, then
+   * each one's record, then the first and last bytes of each one's slab block, so that the batch
+   * waits for its cache misses three times in all instead of three times a key (the reads of one
+   * pass do not depend on one another, and the CPU overlaps them). Changes nothing; the lookups
+   * that follow find those lines in cache.
    */
-  readAhead(kb: Uint8Array, spans: Int32Array, n: number): void {
+  readAhead(kb: Uint8Array, starts: Int32Array, ends: Int32Array, from: number, to: number): void {
+    const n = to - from;
     assert(n <= readAheadKeysMax, "store: readAhead of more keys than readAheadKeysMax");
     const hashes = this.#aheadHashes;
     const ids = this.#aheadIds;
     const seed = this.#table.seed;
-    for (let i = 0; i < n; i++) hashes[i] = hashKey(kb, spans[2 * i]!, spans[2 * i + 1]!, seed);
+    for (let i = 0; i < n; i++) hashes[i] = hashKey(kb, starts[from + i]!, ends[from + i]!, seed);
     let x = this.#table.candidates(hashes, ids, n);
     const rec = this.#rec;
     for (let i = 0; i < n; i++) {

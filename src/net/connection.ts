@@ -94,7 +94,7 @@ const ahead = new KeysAhead(readAheadKeysMax);
 function readAhead(ctx: Context, parser: Parser, buf: Uint8Array, pos: number, end: number): number {
   parser.keysAhead(buf, pos, end, ahead);
   if (ahead.n < 2) return end;
-  ctx.store.readAhead(buf, ahead.spans, ahead.n);
+  ctx.store.readAhead(buf, ahead.starts, ahead.ends, 0, ahead.n);
   return ahead.end;
 }
 

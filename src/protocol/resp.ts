@@ -104,7 +104,6 @@ export class RespParser {
    * ends the scan. Reads only; the parser's state is not touched.
    */
   keysAhead(buf: Uint8Array, pos: number, end: number, into: KeysAhead): void {
-    const spans = into.spans;
     let n = 0;
     scan: while (n < into.max && pos < end && buf[pos] === STAR) {
       let i = pos + 1;
@@ -135,9 +134,8 @@ export class RespParser {
         if (i > end) break scan;
       }
       if (keyStart >= 0) {
-        spans[2 * n] = keyStart;
-        spans[2 * n + 1] = keyEnd;
-        n++;
+        into.starts[n] = keyStart;
+        into.ends[n++] = keyEnd;
       }
       pos = i;
     }

@@ -93,14 +93,16 @@ export function parseLength(b: Uint8Array, s: number, e: number): number {
  * wasted read of memory, never a different answer.
  */
 export class KeysAhead {
-  /** Key i is `spans[2i]..spans[2i+1]` of the input: each request's first argument after its name. */
-  readonly spans: Int32Array;
+  /** Key i is `starts[i]..ends[i]` of the input: each request's first argument after its name. */
+  readonly starts: Int32Array;
+  readonly ends: Int32Array;
   n = 0;
   /** Where the scan stopped: the start of the first request it did not take. */
   end = 0;
 
   constructor(readonly max: number) {
-    this.spans = new Int32Array(2 * max);
+    this.starts = new Int32Array(max);
+    this.ends = new Int32Array(max);
   }
 }
 
@@ -219,7 +221,6 @@ export class TextParser {
    * framed as the parser would frame it, ends the scan. Reads only; the parser's state is not touched.
    */
   keysAhead(buf: Uint8Array, pos: number, end: number, into: KeysAhead): void {
-    const spans = into.spans;
     let n = 0;
     while (n < into.max && pos < end) {
       const lf = buf.indexOf(LF, pos);
@@ -248,9 +249,8 @@ export class TextParser {
         if (next > end) break;
       }
       if (keyEnd > keyStart) {
-        spans[2 * n] = keyStart;
-        spans[2 * n + 1] = keyEnd;
-        n++;
+        into.starts[n] = keyStart;
+        into.ends[n++] = keyEnd;
       }
       pos = next;
     }

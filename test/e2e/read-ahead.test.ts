@@ -69,21 +69,26 @@ function pipeline(seed: number, length: number): string[][] {
     else if (r < 0.7) out.push(["GET", `missing:${seed}:${i}`]);
     else if (r < 0.85) out.push(["SET", held(), `new:${seed}:${i}`]);
     else if (r < 0.92) out.push(["DEL", held()]);
+    else if (r < 0.96) out.push(["MGET", ...Array.from({ length: 1 + Math.floor(random() * 70) }, (_, j) => (j % 5 === 4 ? `missing:${seed}:${i}:${j}` : held()))]);
     else out.push(["PING"]);
   }
   // Each write read back right after it, inside the same pipeline.
-  for (let i = out.length - 1; i >= 0; i--) if (out[i]![0] !== "GET" && out[i]![0] !== "PING") out.splice(i + 1, 0, ["GET", out[i]![1]!]);
+  for (let i = out.length - 1; i >= 0; i--) if (out[i]![0] === "SET" || out[i]![0] === "DEL") out.splice(i + 1, 0, ["GET", out[i]![1]!]);
   return out;
 }
 
-/** What each request answers, run one by one against the model (which it updates), in `proto`'s words. */
+/** What each request answers, run one by one against the model (which it updates), in `proto`'s words; a text MGET's replies joined by "|". */
 function expected(reqs: string[][], proto: "resp" | "text"): string[] {
-  return reqs.map(([name, key, value]) => {
+  return reqs.map(([name, key, value, ...more]) => {
     if (name === "PING") return proto === "resp" ? "+PONG" : "PONG";
     if (name === "GET") {
       const v = model.get(key!);
       if (proto === "resp") return v ?? "$-1";
       return v === undefined ? "NOT_FOUND" : v;
+    }
+    if (name === "MGET") {
+      const keys = [key!, ...(value === undefined ? [] : [value]), ...more];
+      return keys.map((k) => model.get(k) ?? (proto === "resp" ? "$-1" : `NOT_FOUND ${k}`)).join("|");
     }
     if (name === "SET") {
       model.set(key!, value!);
@@ -112,17 +117,21 @@ describe("pipelined requests in a keyspace past readAheadEntriesMin answer as if
 
   test("text", async () => {
     const c = await RawClient.connect(server.port);
-    const encode = ([name, key, value]: string[]) => (name === "SET" ? `SET ${key} ${value!.length}\r\n${value}\r\n` : name === "PING" ? "PING\r\n" : `${name} ${key}\r\n`);
+    const encode = (req: string[]) => (req[0] === "SET" ? `SET ${req[1]} ${req[2]!.length}\r\n${req[2]}\r\n` : `${req.join(" ")}\r\n`);
     for (let seed = 101; seed <= 120; seed++) {
       const reqs = pipeline(seed, 60);
       const want = expected(reqs, "text");
       if (seed % 2 === 0) await c.send(reqs.map(encode).join(""));
       else await c.sendInPieces(reqs.map(encode).join(""), 97);
       const got: string[] = [];
-      for (let i = 0; i < reqs.length; i++) {
-        const reply = await c.reply();
-        // A value comes as its VALUE line and bytes; the version and expiry are not the model's.
-        got.push(reply.startsWith("VALUE ") ? reply.slice(reply.indexOf("\r\n") + 2, -2) : reply.replace(/^OK \d+$/, "OK"));
+      for (const req of reqs) {
+        const parts: string[] = [];
+        for (let k = 0; k < (req[0] === "MGET" ? req.length - 1 : 1); k++) {
+          const reply = await c.reply();
+          // A value comes as its VALUE line and bytes; the version and expiry are not the model's.
+          parts.push(reply.startsWith("VALUE ") ? reply.slice(reply.indexOf("\r\n") + 2, -2) : reply.replace(/^OK \d+$/, "OK"));
+        }
+        got.push(parts.join("|"));
       }
       expect(got).toEqual(want);
     }
