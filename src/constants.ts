@@ -466,6 +466,13 @@ export const loadFactorMax = 0.6;
  */
 export const readAheadKeysMax = 32;
 export const readAheadEntriesMin = 1 << 16;
+/**
+ * In such a keyspace a read of at most readBatchReadBytesMax bytes (a request or a few, not a
+ * large value) is held until the event loop's poll has handed over all of its reads, so that their
+ * first keys are looked up together (net/reads.ts); at most readBatchBytesMax bytes are held.
+ */
+export const readBatchReadBytesMax = 4096;
+export const readBatchBytesMax = 1 << 20;
 /** Slots of an empty hash table (4 KiB of Int32): small stores never resize while they are tiny. */
 export const tableSlotsMin = 1024;
 /**

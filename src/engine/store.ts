@@ -736,9 +736,20 @@ export class Store {
     const n = to - from;
     assert(n <= readAheadKeysMax, "store: readAhead of more keys than readAheadKeysMax");
     const hashes = this.#aheadHashes;
-    const ids = this.#aheadIds;
     const seed = this.#table.seed;
     for (let i = 0; i < n; i++) hashes[i] = hashKey(kb, starts[from + i]!, ends[from + i]!, seed);
+    this.readAheadHashed(hashes, n);
+  }
+
+  /** The hash of key kb[ks..ke), as the table keeps it (for `readAheadHashed`). */
+  hash(kb: Uint8Array, ks: number, ke: number): number {
+    return this.#table.hash(kb, ks, ke);
+  }
+
+  /** readAhead's passes, for keys whose hashes (`hash`) the caller has: hashes[0..n), from several reads' buffers. */
+  readAheadHashed(hashes: Int32Array, n: number): void {
+    assert(n <= readAheadKeysMax, "store: readAhead of more keys than readAheadKeysMax");
+    const ids = this.#aheadIds;
     let x = this.#table.candidates(hashes, ids, n);
     const rec = this.#rec;
     for (let i = 0; i < n; i++) {

@@ -289,6 +289,19 @@ export class Connection implements DurabilityWaiter, BudgetHolder, PauseWaiter {
   }
 
   /**
+   * The first key of a read about to be handed to `onData`, found by this connection's parser
+   * (`keysAhead`, into `into`, whose capacity is 1): true when the read starts with a whole request
+   * that has one. False when the read does not start at a request's beginning (a request cut
+   * short before it waits), or the protocol is not chosen yet (Listener's batch of reads, net/reads.ts).
+   */
+  firstKey(data: Uint8Array, into: KeysAhead): boolean {
+    const protocol = this.#protocol;
+    if (protocol === null || this.#state !== State.Open || this.#inLen > 0 || this.#direct !== null || this.#resumeArg !== 0) return false;
+    protocol.parser.keysAhead(data, 0, data.length, into);
+    return into.n > 0;
+  }
+
+  /**
    * Bytes arrived at `startedMs` (the caller's performance.now()): parse and run every whole
    * request in them, then write all replies at once. Returns the clock read when the requests were
    * done (`startedMs` when none ran), so the caller times the read without reading it again.

@@ -14,6 +14,7 @@ import { readHandled } from "../metrics.ts";
 import { Err, RespErr } from "../errors.ts";
 import { log } from "../log.ts";
 import { Connection } from "./connection.ts";
+import { ReadBatch } from "./reads.ts";
 import { clientsOf } from "./clients.ts";
 import { stopOnBug } from "../fatal.ts";
 
@@ -218,6 +219,22 @@ export function bind(config: BindConfig): Bound {
   let onAllClosed: (() => void) | null = null;
   let ctx: Context | null = null;
   let busy: BusyWatch | null = null;
+  let reads: ReadBatch | null = null;
+
+  /** One read of `conn`, run (now or after the poll: net/reads.ts). */
+  const runRead = (conn: Connection, data: Uint8Array): void => {
+    // One clock read starts the batch: the connection takes it for its wall clock and timing
+    // runs, and hands back the one it read at the end.
+    const started = performance.now();
+    let ended: number;
+    // Commands contain their own resource failures: whatever escapes a connection is a bug.
+    try {
+      ended = conn.onData(data, started);
+    } catch (err) {
+      return stopOnBug("handling a read", err);
+    }
+    readHandled(busy!.check("handling a read", started, ended));
+  };
 
   const open = (hostname: string, port: number, respOnly: boolean, secure: boolean): TCPSocketListener<Client> =>
     Bun.listen<Client>({
@@ -254,17 +271,8 @@ export function bind(config: BindConfig): Bound {
           connections.add(conn);
         },
         data(socket: Socket<Client>, data: Uint8Array) {
-          // One clock read starts the batch: the connection takes it for its wall clock and timing
-          // runs, and hands back the one it read at the end.
-          const started = performance.now();
-          let ended: number;
-          // Commands contain their own resource failures: whatever escapes a connection is a bug.
-          try {
-            ended = socket.data?.onData(data, started) ?? started;
-          } catch (err) {
-            return stopOnBug("handling a read", err);
-          }
-          readHandled(busy!.check("handling a read", started, ended));
+          const conn = socket.data;
+          if (conn !== null && conn !== undefined) reads!.read(conn, data);
         },
         drain(socket: Socket<Client>) {
           try {
@@ -276,6 +284,8 @@ export function bind(config: BindConfig): Bound {
         close(socket: Socket<Client>) {
           const conn = socket.data;
           if (conn === null || conn === undefined) return;
+          // What the client sent before it closed runs first (it may be held for the poll's batch).
+          reads?.flush();
           socket.data = null;
           conn.onClose();
           connections.delete(conn);
@@ -326,6 +336,7 @@ export function bind(config: BindConfig): Bound {
     serve(context: Context, watch: BusyWatch): Server {
       ctx = context;
       busy = watch;
+      reads = new ReadBatch(context.store, runRead);
       const guard = new AcceptGuard(ports, open, context);
       // One pass over the clients a second for timeout and auth_timeout (both read at each pass:
       // CONFIG SET timeout applies at the next one).

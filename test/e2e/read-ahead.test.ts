@@ -1,6 +1,7 @@
 // In a keyspace of readAheadEntriesMin keys or more, a pipelined read's keys are looked up together
-// before its requests run (Store.readAhead). The answers must be those of the requests run one by
-// one: writes and deletes inside the pipeline are seen by the reads after them, missing keys stay
+// before its requests run (Store.readAhead), and small reads of many clients are held until the
+// event loop's poll is done, then run in order after their first keys were looked up together
+// (net/reads.ts). The answers must be those of the requests run one by one: writes and deletes inside the pipeline are seen by the reads after them, missing keys stay
 // missing, large values are read from their own buffers. Both protocols, against a model.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -135,6 +136,73 @@ describe("pipelined requests in a keyspace past readAheadEntriesMin answer as if
       }
       expect(got).toEqual(want);
     }
+    c.close();
+  }, 60_000);
+});
+
+describe("many clients without pipelining in a keyspace past readAheadEntriesMin", () => {
+  test("each client's requests are answered in order, as if it were alone (both protocols)", async () => {
+    const clients = 40;
+    const requests = 150;
+    const run = async (n: number) => {
+      const proto = n % 2 === 0 ? "resp" : "text";
+      const c = await RawClient.connect(server.port);
+      const random = rng(1000 + n);
+      // Each client its own keys, so its own model tells what every reply must be.
+      const mine = new Map<string, string>();
+      const key = () => `c${n}:${Math.floor(random() * 20)}`;
+      for (let i = 0; i < requests; i++) {
+        const k = key();
+        const r = random();
+        let want: string;
+        let got: string;
+        if (r < 0.5) {
+          const v = mine.get(k);
+          if (proto === "resp") {
+            await c.send(resp(["GET", k]));
+            got = await respReply(c);
+            want = v ?? "$-1";
+          } else {
+            await c.send(`GET ${k}\r\n`);
+            const reply = await c.reply();
+            got = reply.startsWith("VALUE ") ? reply.slice(reply.indexOf("\r\n") + 2, -2) : reply;
+            want = v ?? "NOT_FOUND";
+          }
+        } else if (r < 0.85) {
+          const v = `${n}:${i}:${"y".repeat(i % 50)}`;
+          mine.set(k, v);
+          got = proto === "resp" ? await c.request(resp(["SET", k, v])) : (await c.request(`SET ${k} ${v.length}\r\n${v}\r\n`)).replace(/^OK \d+$/, "OK");
+          want = proto === "resp" ? "+OK" : "OK";
+        } else {
+          const had = mine.delete(k);
+          got = await c.request(proto === "resp" ? resp(["DEL", k]) : `DEL ${k}\r\n`);
+          want = proto === "resp" ? `:${had ? 1 : 0}` : `DELETED ${had ? 1 : 0}`;
+        }
+        expect(got).toBe(want);
+      }
+      c.close();
+    };
+    await Promise.all(Array.from({ length: clients }, (_, n) => run(n)));
+  }, 60_000);
+
+  test("a request sent just before the client closes still runs", async () => {
+    for (let i = 0; i < 20; i++) {
+      // Several clients at once, so that their reads and closes share polls of the event loop.
+      await Promise.all(
+        Array.from({ length: 5 }, async (_, j) => {
+          const c = await RawClient.connect(server.port);
+          await c.send(resp(["SET", `closing:${i}:${j}`, `v${i}:${j}`]));
+          c.close();
+          await c.waitClosed();
+        }),
+      );
+    }
+    const c = await RawClient.connect(server.port);
+    for (let i = 0; i < 20; i++)
+      for (let j = 0; j < 5; j++) {
+        await c.send(resp(["GET", `closing:${i}:${j}`]));
+        expect(await respReply(c)).toBe(`v${i}:${j}`);
+      }
     c.close();
   }, 60_000);
 });
