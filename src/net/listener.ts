@@ -368,6 +368,8 @@ export function bind(config: BindConfig): Bound {
           return `${files} reloaded: certificate ${cert.subject.replace(/\n/g, ", ")}, valid until ${cert.validTo}`;
         },
         async shutdown() {
+          // Reads already taken from the sockets and held for the poll's batch run, as they would have at once.
+          reads?.flush();
           clearInterval(sweeper);
           guard.stop();
           for (const p of ports) p.listener?.stop(false);
