@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -370,38 +371,69 @@ int osprey_fdatasync(int fd) { return fdatasync(fd) == 0 ? 0 : errno; }
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
 #endif
-struct prefault_job {
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25
+#endif
+struct advice_job {
+  int advice;
   int32_t n;
   uintptr_t range[];
 };
 
-static void *prefault_run(void *arg) {
-  struct prefault_job *job = arg;
+static void *advice_run(void *arg) {
+  struct advice_job *job = arg;
   for (int32_t i = 0; i < job->n; i++) {
     uintptr_t from, to;
     /* EINVAL: a kernel without the advice; nothing else here would work either. */
-    if (whole_pages(job->range[2 * i], job->range[2 * i + 1], &from, &to) && madvise((void *)from, to - from, MADV_POPULATE_WRITE) != 0 && errno == EINVAL) break;
+    if (whole_pages(job->range[2 * i], job->range[2 * i + 1], &from, &to) && madvise((void *)from, to - from, job->advice) != 0 && errno == EINVAL) break;
   }
   free(job);
   return NULL;
 }
-#endif
 
-int32_t osprey_prefault(const double *ranges, int32_t n) {
-#if defined(__linux__)
+/* Hands `advice` over n (address, length) pairs of doubles (copied) to a detached thread. */
+static int32_t advise_in_thread(const double *ranges, int32_t n, int advice) {
   if (n <= 0) return 0;
-  struct prefault_job *job = malloc(sizeof *job + 2 * (size_t)n * sizeof(uintptr_t));
+  struct advice_job *job = malloc(sizeof *job + 2 * (size_t)n * sizeof(uintptr_t));
   if (job == NULL) return ENOMEM;
+  job->advice = advice;
   job->n = n;
   for (int32_t i = 0; i < 2 * n; i++) job->range[i] = (uintptr_t)ranges[i];
   pthread_attr_t attr;
   pthread_t thread;
   pthread_attr_init(&attr);
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  int rc = pthread_create(&thread, &attr, prefault_run, job);
+  int rc = pthread_create(&thread, &attr, advice_run, job);
   pthread_attr_destroy(&attr);
   if (rc != 0) free(job);
   return rc;
+}
+#endif
+
+int32_t osprey_prefault(const double *ranges, int32_t n) {
+#if defined(__linux__)
+  return advise_in_thread(ranges, n, MADV_POPULATE_WRITE);
+#else
+  (void)ranges;
+  (void)n;
+  return -1;
+#endif
+}
+
+/*
+ * A snapshot child shares the parent's memory copy-on-write, and the first write the parent makes
+ * to a shared transparent huge page splits it into 4 KiB pages for good (the kernel copies the 4
+ * KiB written, not 2 MiB). SETs while a snapshot runs touch entry records all over, so after one
+ * snapshot under writes the records, asked for huge pages at 1M ids, held none (smaps
+ * AnonHugePages 208 MiB → 0 at 10M keys): every lookup missed the TLB again, and the next fork
+ * had more page tables to copy. osprey_collapse asks the kernel, from a detached thread, to put
+ * the ranges back on huge pages (madvise MADV_COLLAPSE, Linux 6.1). Same contract as
+ * osprey_prefault: the advice never changes what memory holds; returns 0 once the thread runs,
+ * an errno, or -1 where the platform has no such advice.
+ */
+int32_t osprey_collapse(const double *ranges, int32_t n) {
+#if defined(__linux__)
+  return advise_in_thread(ranges, n, MADV_COLLAPSE);
 #else
   (void)ranges;
   (void)n;

@@ -249,6 +249,11 @@ export class HashTable {
     return x;
   }
 
+  /** The slot arrays on huge pages (newSlots), as [view, bytes], for Store.shareWithChild's collapse. */
+  hugeSlots(): [Int32Array, number][] {
+    return this.#slots.length >= hugeSlotsMin ? [[this.#slots, this.#slots.byteLength]] : [];
+  }
+
   /**
    * The one insert path: puts `id` in free `slot` of the current table (from `findOrSlot`), then
    * moves some of the old table, or starts doubling once the load factor is passed.

@@ -22,6 +22,7 @@ const symbols = {
   osprey_fdatasync: { args: [FFIType.i32], returns: FFIType.i32 },
   osprey_advise_huge: { args: [FFIType.ptr, FFIType.f64], returns: FFIType.i32 },
   osprey_prefault: { args: [FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
+  osprey_collapse: { args: [FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
   osprey_reserve: { args: [FFIType.i32, FFIType.i64, FFIType.i64], returns: FFIType.i32 },
   osprey_writeback: { args: [FFIType.i32, FFIType.i64, FFIType.i64], returns: FFIType.i32 },
   osprey_ignore_sigxfsz: { args: [], returns: FFIType.void },
@@ -177,6 +178,20 @@ export function adviseHuge(a: Int32Array, bytes = a.byteLength): number {
  * hint: nothing depends on it.
  */
 export function prefault(ranges: readonly (readonly [Uint8Array | Int32Array, number])[]): number {
+  return adviseInThread(ranges, false);
+}
+
+/**
+ * Asks the kernel to put the first `bytes` of each view back on transparent huge pages, from a
+ * thread of the native library's own, and returns at once (osprey_collapse): after a snapshot
+ * child's copy-on-write split them. Same contract as `prefault`: a hint, returning 0 when the
+ * thread was started, an errno, or -1 without the native library or the advice.
+ */
+export function collapse(ranges: readonly (readonly [Uint8Array | Int32Array, number])[]): number {
+  return adviseInThread(ranges, true);
+}
+
+function adviseInThread(ranges: readonly (readonly [Uint8Array | Int32Array, number])[], collapse: boolean): number {
   if (!loaded) loadNative();
   if (lib === null) return -1;
   const some = ranges.filter(([view, bytes]) => bytes > 0 && view.byteLength > 0);
@@ -186,7 +201,7 @@ export function prefault(ranges: readonly (readonly [Uint8Array | Int32Array, nu
     pairs[2 * i] = ptr(view);
     pairs[2 * i + 1] = Math.min(bytes, view.byteLength);
   });
-  return lib.osprey_prefault(pairs, some.length);
+  return collapse ? lib.osprey_collapse(pairs, some.length) : lib.osprey_prefault(pairs, some.length);
 }
 
 /** Transparent huge pages are 2 MiB here (x86-64 and arm64 with 4 KiB base pages). */

@@ -4,7 +4,7 @@
 
 import { expect, test } from "bun:test";
 import { ptr } from "bun:ffi";
-import { allocHugeAligned, loadNative } from "../../src/native/index.ts";
+import { allocHugeAligned, collapse, loadNative } from "../../src/native/index.ts";
 import { slabPageBytes } from "../../src/constants.ts";
 import { existsSync, readFileSync } from "node:fs";
 import { Store } from "../../src/engine/store.ts";
@@ -55,4 +55,20 @@ test.skipIf(thpOff)("a store with room for 2M ids has its entry records on huge 
   const deadline = Date.now() + 20_000;
   while (hugeKbAt(ptr(records)) < 16 * 1024 && Date.now() < deadline) await Bun.sleep(50);
   expect(hugeKbAt(ptr(records))).toBeGreaterThanOrEqual(16 * 1024);
+}, 30_000);
+
+test.skipIf(thpOff)("collapse puts memory that was faulted in 4 KiB pages back on huge pages (a snapshot child's split)", async () => {
+  expect(loadNative()).toBe(true);
+  const bytes = 16 * 1024 * 1024;
+  const buf = new Uint8Array(bytes);
+  buf.fill(7); // faulted in without the huge-page advice: 4 KiB pages
+  const before = hugeKbAt(ptr(buf));
+  expect(before).toBeGreaterThanOrEqual(0);
+  expect(before).toBeLessThan(2048);
+  expect(collapse([[buf, bytes]])).toBe(0);
+  const deadline = Date.now() + 20_000;
+  while (hugeKbAt(ptr(buf)) < 4 * 2048 && Date.now() < deadline) await Bun.sleep(50);
+  // At least 4 of the 7 or more whole 2 MiB runs a 16 MiB buffer holds, and what they hold unchanged.
+  expect(hugeKbAt(ptr(buf))).toBeGreaterThanOrEqual(4 * 2048);
+  expect(buf.every((b) => b === 7)).toBe(true);
 }, 30_000);
