@@ -141,6 +141,12 @@ export const slabPageBytes = 4 * MiB;
 export const prefaultEntriesMin = 1_000_000;
 export const prefaultPagesAhead = 4;
 /**
+ * The huge pages a snapshot child's copy-on-write split (records, table slots) are put back once no
+ * child has run for this long (Store.maintain): collapsing holds the process's page faults while
+ * each 2 MiB is copied, so it waits for snapshots that run back to back to stop.
+ */
+export const collapseQuietMs = 5000;
+/**
  * Most slab pages held at once: 8191 × 4 MiB, 32 GiB less a page, of small entries (key + value
  * under slabLargeBytesMin; large values have buffers of their own and do not count). An entry's
  * record keeps where its bytes are as one 32-bit slab position (engine/records.ts): 13 bits of

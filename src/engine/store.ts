@@ -8,7 +8,7 @@ import { adviseHuge, collapse, prefault, type SnapshotLayout } from "../native/i
 import { assert } from "../assert.ts";
 import { copyBytes } from "../bytes.ts";
 import { entryHeaderBytes, putEntryHeader } from "../persistence/format.ts";
-import { entriesMax, evictKeysPerCallMax, gcHintBytesMin, gcHintIntervalMs, heapSlackItems, prefaultEntriesMin, prefaultPagesAhead, readAheadEntriesMin, readAheadKeysMax, slabPageBytes } from "../constants.ts";
+import { entriesMax, evictKeysPerCallMax, gcHintBytesMin, gcHintIntervalMs, heapSlackItems, prefaultEntriesMin, prefaultPagesAhead, readAheadEntriesMin, collapseQuietMs, readAheadKeysMax, slabPageBytes } from "../constants.ts";
 import { ExpiryHeap } from "./expiry.ts";
 import {
   DecayTuner,
@@ -99,8 +99,6 @@ const metadataBytesPerId = recordBytes + 8 + 4 + 1;
  * every one of those reads missed the TLB (a two-level page walk in a VM).
  */
 const hugeRecordIdsMin = 1 << 20;
-/** A snapshot child's split huge pages are collapsed once no child has run for this long (#collapseSplit). */
-const collapseQuietMs = 5000;
 /**
  * allkeys-osprey: at admission, a victim's sketch count halves for every this many times the
  * keyspace's size of accesses it went unread (a key whose popularity was in the past does not
@@ -924,7 +922,7 @@ export class Store {
     // pages copy-on-write duplicates go back when the child exits. RSS that follows the limit comes first.
     // The child's copy-on-write split the huge pages the parent wrote meanwhile: records (every
     // SET) and table slots (inserts); slab pages shared with it are never written (Slab.share).
-    // They are put back (#collapseWhenDue) once no child has run for collapseQuietMs.
+    // They are put back (#collapseSplit) once no child has run for collapseQuietMs.
     this.#collapseAtMs = on || this.#idCapacity < hugeRecordIdsMin ? Infinity : performance.now() + collapseQuietMs;
     if (on && this.#maxMemory > 0) return;
     if (on) this.#slab.share();

@@ -7,6 +7,7 @@ import { ptr } from "bun:ffi";
 import { allocHugeAligned, collapse, loadNative } from "../../src/native/index.ts";
 import { slabPageBytes } from "../../src/constants.ts";
 import { existsSync, readFileSync } from "node:fs";
+import { hugeKbAt } from "../support/resident.ts";
 import { Store } from "../../src/engine/store.ts";
 
 const thpSetting = "/sys/kernel/mm/transparent_hugepage/enabled";
@@ -31,20 +32,6 @@ test("a size that is not a multiple of 2 MiB gets a plain buffer of that size", 
   const b = allocHugeAligned(twoMiB + 4096);
   expect(b.length).toBe(twoMiB + 4096);
 });
-
-/** AnonHugePages of the mapping of /proc/self/smaps that holds `address`, in kB (-1 when none does). */
-function hugeKbAt(address: number): number {
-  const lines = readFileSync("/proc/self/smaps", "latin1").split("\n");
-  for (let i = 0; i < lines.length; i++) {
-    const m = /^([0-9a-f]+)-([0-9a-f]+) /.exec(lines[i]!);
-    if (m === null || address < parseInt(m[1]!, 16) || address >= parseInt(m[2]!, 16)) continue;
-    for (let j = i + 1; j < lines.length && !/^[0-9a-f]+-/.test(lines[j]!); j++) {
-      const h = /^AnonHugePages:\s+(\d+) kB/.exec(lines[j]!);
-      if (h !== null) return Number(h[1]);
-    }
-  }
-  return -1;
-}
 
 const thpOff = !existsSync(thpSetting) || readFileSync(thpSetting, "latin1").includes("[never]");
 

@@ -5,7 +5,9 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { slabLargeBytesMin } from "../../src/constants.ts";
+import { collapseQuietMs, slabLargeBytesMin } from "../../src/constants.ts";
+import { ptr } from "bun:ffi";
+import { hugeKbAt } from "../support/resident.ts";
 import { noExpiry, Store } from "../../src/engine/store.ts";
 import { canForkSnapshots, canUnidleChildren, childStatus, forkSnapshot, unidleChild } from "../../src/native/index.ts";
 import { manifestName, putSnapHeader, serializeManifest, snapName, tmpName } from "../../src/persistence/format.ts";
@@ -13,6 +15,11 @@ import { Snapshotter, writeSnapshotNow } from "../../src/persistence/snapshot.ts
 import { Wal } from "../../src/persistence/wal.ts";
 import { configFromObject } from "../../src/config.ts";
 import { captureLog } from "../support/log.ts";
+
+const thpSetting = "/sys/kernel/mm/transparent_hugepage/enabled";
+const thpOff = !existsSync(thpSetting) || readFileSync(thpSetting, "latin1").includes("[never]");
+/** Ids from which the store asks for huge pages for its records (engine/store.ts hugeRecordIdsMin). */
+const hugeRecordIdsMin = 1 << 20;
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -226,4 +233,41 @@ describe.skipIf(!canForkSnapshots())("snapshots by a forked child", () => {
       wal.close();
     }
   });
+  test.skipIf(thpOff)("the records' huge pages a child's copy-on-write split are put back once no child ran for collapseQuietMs", async () => {
+    const store = new Store();
+    const keys = hugeRecordIdsMin + 100_000; // past the doubling that asks for huge pages
+    store.reserve(keys);
+    const v = pattern(20, 1);
+    for (let i = 0; i < keys; i++) put(store, `k:${i}`, v);
+    const records = store.snapshotLayout().records;
+    const huge = async (atLeastKb: number, waitMs: number): Promise<number> => {
+      const deadline = Date.now() + waitMs;
+      while (hugeKbAt(ptr(records)) < atLeastKb && Date.now() < deadline) await Bun.sleep(50);
+      return hugeKbAt(ptr(records));
+    };
+    const fresh = await huge(8 * 1024, 20_000);
+    expect(fresh).toBeGreaterThanOrEqual(8 * 1024);
+    // A write into each 2 MiB of records while the child shares them: each huge page is split.
+    const fd = openSync(join(tempDir(), "s"), "w+");
+    const chunk = Buffer.alloc(1 << 20);
+    store.shareWithChild(true);
+    const pid = forkSnapshot(fd, store.snapshotLayout(), chunk, putSnapHeader(chunk, 0, 0), 0);
+    expect(pid).toBeGreaterThan(0);
+    for (let i = 0; i < keys; i += 20_000) put(store, `k:${i}`, v, noExpiry, 2);
+    while (childStatus(pid) === -1) await Bun.sleep(2);
+    closeSync(fd);
+    store.shareWithChild(false);
+    const split = hugeKbAt(ptr(records));
+    expect(split).toBeLessThan(fresh / 2);
+    // Not at once: the tick collapses only after a quiet collapseQuietMs.
+    store.maintain(Infinity);
+    await Bun.sleep(300);
+    expect(hugeKbAt(ptr(records))).toBeLessThan(fresh / 2);
+    await Bun.sleep(collapseQuietMs);
+    // khugepaged collapses too, but ~16 MiB per 10 s by default: within 2 s of the tick it is ours.
+    const beforeTick = hugeKbAt(ptr(records));
+    store.maintain(Infinity);
+    expect(await huge(fresh * 0.9, 2_000)).toBeGreaterThanOrEqual(fresh * 0.9);
+    expect(beforeTick).toBeLessThan(fresh * 0.9);
+  }, 60_000);
 });

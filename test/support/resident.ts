@@ -3,7 +3,7 @@
 // where the process's RSS moves with everything else a test run allocates and frees.
 
 import { ptr } from "bun:ffi";
-import { closeSync, openSync, readSync } from "node:fs";
+import { closeSync, openSync, readFileSync, readSync } from "node:fs";
 
 const pageBytes = 4096;
 
@@ -22,4 +22,18 @@ export function residentBytes(view: Uint8Array | Int32Array, bytes = view.byteLe
   let present = 0;
   for (let i = 0; i < to - from; i++) if ((entries[i * 8 + 7]! & 0x80) !== 0) present++;
   return present * pageBytes;
+}
+
+/** AnonHugePages of the mapping of /proc/self/smaps that holds `address`, in kB (-1 when none does). */
+export function hugeKbAt(address: number): number {
+  const lines = readFileSync("/proc/self/smaps", "latin1").split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const m = /^([0-9a-f]+)-([0-9a-f]+) /.exec(lines[i]!);
+    if (m === null || address < parseInt(m[1]!, 16) || address >= parseInt(m[2]!, 16)) continue;
+    for (let j = i + 1; j < lines.length && !/^[0-9a-f]+-/.test(lines[j]!); j++) {
+      const h = /^AnonHugePages:\s+(\d+) kB/.exec(lines[j]!);
+      if (h !== null) return Number(h[1]);
+    }
+  }
+  return -1;
 }
