@@ -228,11 +228,10 @@ export class HashTable {
    * is not compared, and a chain longer than a few slots is not followed.
    */
   candidates(hashes: Int32Array, ids: Int32Array, n: number): number {
+    // First every home slot, none depending on another; then the chains, now in cache.
+    const x = this.touchHomes(hashes, 0, 1, n);
     const slots = this.#slots;
     const mask = this.#mask;
-    let x = 0;
-    // First every home slot, none depending on another; then the chains, now in cache.
-    for (let i = 0; i < n; i++) x ^= slots[hashes[i]! & mask]!;
     for (let i = 0; i < n; i++) {
       const h = hashes[i]!;
       let id = -1;

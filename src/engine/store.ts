@@ -8,7 +8,7 @@ import { adviseHuge, collapse, prefault, type SnapshotLayout } from "../native/i
 import { assert } from "../assert.ts";
 import { copyBytes } from "../bytes.ts";
 import { entryHeaderBytes, putEntryHeader } from "../persistence/format.ts";
-import { entriesMax, evictKeysPerCallMax, gcHintBytesMin, gcHintIntervalMs, heapSlackItems, prefaultEntriesMin, prefaultPagesAhead, readAheadEntriesMin, collapseQuietMs, readAheadKeysMax, slabPageBytes } from "../constants.ts";
+import { entriesMax, evictKeysPerCallMax, gcHintBytesMin, gcHintIntervalMs, heapSlackItems, collapseQuietMs, prefaultEntriesMin, prefaultPagesAhead, readAheadEntriesMin, readAheadKeysMax, slabPageBytes } from "../constants.ts";
 import { ExpiryHeap } from "./expiry.ts";
 import {
   DecayTuner,
@@ -25,7 +25,7 @@ import {
   type PolicyShape,
 } from "./eviction.ts";
 import { Event, Notify, type KeyEvents } from "./notify.ts";
-import { HashTable, hashKey } from "./hashtable.ts";
+import { HashTable } from "./hashtable.ts";
 import { adoptInputBuffer, retireLargeBuffer, takeLargeBuffer } from "./large.ts";
 import { field, indexMask, ownBuffer, pageShift, recordBytes, recordWords, versionSlot, versionStride } from "./records.ts";
 import { blockBytes, isLarge, sizeClass, Slab, slabFull } from "./slab.ts";
@@ -735,10 +735,8 @@ export class Store {
    */
   readAhead(kb: Uint8Array, starts: Int32Array, ends: Int32Array, from: number, to: number): void {
     const n = to - from;
-    assert(n <= readAheadKeysMax, "store: readAhead of more keys than readAheadKeysMax");
     const hashes = this.#aheadHashes;
-    const seed = this.#table.seed;
-    for (let i = 0; i < n; i++) hashes[i] = hashKey(kb, starts[from + i]!, ends[from + i]!, seed);
+    for (let i = 0; i < n; i++) hashes[i] = this.#table.hash(kb, starts[from + i]!, ends[from + i]!);
     this.readAheadHashed(hashes, n);
   }
 
@@ -917,13 +915,13 @@ export class Store {
    * meanwhile overwrites move entries into fresh slab pages instead of writing into shared ones.
    */
   shareWithChild(on: boolean): void {
-    // Not under max_memory_bytes: the fresh pages outlive the child (bench/eviction.sh, 64 MiB with
-    // snapshots every few seconds: peak RSS 1.29 × the bound against 1.06 × without), while the
-    // pages copy-on-write duplicates go back when the child exits. RSS that follows the limit comes first.
     // The child's copy-on-write split the huge pages the parent wrote meanwhile: records (every
     // SET) and table slots (inserts); slab pages shared with it are never written (Slab.share).
     // They are put back (#collapseSplit) once no child has run for collapseQuietMs.
     this.#collapseAtMs = on || this.#idCapacity < hugeRecordIdsMin ? Infinity : performance.now() + collapseQuietMs;
+    // Not under max_memory_bytes: the fresh pages outlive the child (bench/eviction.sh, 64 MiB with
+    // snapshots every few seconds: peak RSS 1.29 × the bound against 1.06 × without), while the
+    // pages copy-on-write duplicates go back when the child exits. RSS that follows the limit comes first.
     if (on && this.#maxMemory > 0) return;
     if (on) this.#slab.share();
     else this.#slab.unshare();

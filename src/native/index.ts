@@ -178,7 +178,7 @@ export function adviseHuge(a: Int32Array, bytes = a.byteLength): number {
  * hint: nothing depends on it.
  */
 export function prefault(ranges: readonly (readonly [Uint8Array | Int32Array, number])[]): number {
-  return adviseInThread(ranges, false);
+  return adviseInThread(ranges, "populate");
 }
 
 /**
@@ -188,10 +188,11 @@ export function prefault(ranges: readonly (readonly [Uint8Array | Int32Array, nu
  * thread was started, an errno, or -1 without the native library or the advice.
  */
 export function collapse(ranges: readonly (readonly [Uint8Array | Int32Array, number])[]): number {
-  return adviseInThread(ranges, true);
+  return adviseInThread(ranges, "collapse");
 }
 
-function adviseInThread(ranges: readonly (readonly [Uint8Array | Int32Array, number])[], collapse: boolean): number {
+/** `prefault` and `collapse`: the views as (address, length) pairs, handed to the native thread that gives `advice`. */
+function adviseInThread(ranges: readonly (readonly [Uint8Array | Int32Array, number])[], advice: "populate" | "collapse"): number {
   if (!loaded) loadNative();
   if (lib === null) return -1;
   const some = ranges.filter(([view, bytes]) => bytes > 0 && view.byteLength > 0);
@@ -201,7 +202,7 @@ function adviseInThread(ranges: readonly (readonly [Uint8Array | Int32Array, num
     pairs[2 * i] = ptr(view);
     pairs[2 * i + 1] = Math.min(bytes, view.byteLength);
   });
-  return collapse ? lib.osprey_collapse(pairs, some.length) : lib.osprey_prefault(pairs, some.length);
+  return advice === "collapse" ? lib.osprey_collapse(pairs, some.length) : lib.osprey_prefault(pairs, some.length);
 }
 
 /** Transparent huge pages are 2 MiB here (x86-64 and arm64 with 4 KiB base pages). */
