@@ -380,12 +380,27 @@ struct advice_job {
   uintptr_t range[];
 };
 
+/*
+ * A collapse is best effort: the kernel answers EAGAIN when a page it would move is busy for a
+ * moment (locked, or not yet on its LRU lists) and ENOMEM when no free 2 MiB block could be made
+ * just then; both can pass, so a collapse tries each range up to COLLAPSE_TRIES times, waiting a
+ * little longer each time. It stopped at the first answer once, in a test run busy with other
+ * processes, and left all 16 MiB on small pages.
+ */
+#define COLLAPSE_TRIES 5
+
 static void *advice_run(void *arg) {
   struct advice_job *job = arg;
   for (int32_t i = 0; i < job->n; i++) {
     uintptr_t from, to;
+    if (!whole_pages(job->range[2 * i], job->range[2 * i + 1], &from, &to)) continue;
+    int failed = madvise((void *)from, to - from, job->advice) != 0;
+    for (int t = 1; failed && job->advice == MADV_COLLAPSE && (errno == EAGAIN || errno == ENOMEM) && t < COLLAPSE_TRIES; t++) {
+      usleep(50000u * (unsigned)t);
+      failed = madvise((void *)from, to - from, job->advice) != 0;
+    }
     /* EINVAL: a kernel without the advice; nothing else here would work either. */
-    if (whole_pages(job->range[2 * i], job->range[2 * i + 1], &from, &to) && madvise((void *)from, to - from, job->advice) != 0 && errno == EINVAL) break;
+    if (failed && errno == EINVAL) break;
   }
   free(job);
   return NULL;
