@@ -83,6 +83,7 @@ export function configFromObject(raw: Raw, opts: ConfigOptions = {}): Config {
     batchFsyncBytes: int(raw, "batch_fsync_bytes", 1, intMax),
     snapshotEnable: bool(raw, "enable_snapshot"),
     snapshotFork: bool(raw, "snapshot_fork"),
+    snapshotBusyBytesPerSec: int(raw, "snapshot_busy_bytes_per_sec", 0, intMax),
     snapshotPauseMaxMs: int(raw, "snapshot_pause_max_ms", 0, timerMsMax),
     busyWarnMs: int(raw, "busy_warn_ms", 0, timerMsMax),
     sweepIntervalMs: int(raw, "sweep_interval_ms", 1, timerMsMax),

@@ -321,6 +321,7 @@ const enum Sd {
   ChunkBytes,
   ChunkStart,
   Parent,
+  PaceBytesPerSec,
   Slots,
 }
 
@@ -361,6 +362,8 @@ export interface SnapshotChildOptions {
   publish?: SnapshotPublish;
   /** Run under SCHED_IDLE (raise it later with unidleChild); else at nice 19 under SCHED_OTHER. */
   idle?: boolean;
+  /** While this process is busy, write at most this many bytes a second (0 or absent: never paced). */
+  paceBytesPerSec?: number;
 }
 
 /** Whether snapshots can be written by a forked child here (the native library, on Linux). */
@@ -400,6 +403,7 @@ export function forkSnapshot(fd: number, layout: SnapshotLayout, chunk: Uint8Arr
   d[Sd.ChunkBytes] = chunk.length;
   d[Sd.ChunkStart] = chunkStart;
   d[Sd.Parent] = process.pid;
+  d[Sd.PaceBytesPerSec] = options.paceBytesPerSec ?? 0;
   const idle = options.idle === true ? 1 : 0;
   const publish = options.publish;
   if (publish === undefined) return lib!.osprey_snapshot_fork(d, nowMs, null, idle);

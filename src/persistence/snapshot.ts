@@ -83,6 +83,8 @@ export class Snapshotter {
   #forked = false;
   /** Children run under SCHED_IDLE at first (this process may raise them again: canUnidleChildren). */
   readonly #idle: boolean;
+  /** snapshot_busy_bytes_per_sec: a child's pace while this server is busy. */
+  readonly #paceBytesPerSec: number;
   /** When the running child, if still under SCHED_IDLE, is raised to nice 19 (performance.now(); Infinity: done). */
   #unidleAtMs = Infinity;
   /** The running snapshot is published; the files its manifest no longer needs are being deleted. */
@@ -113,6 +115,7 @@ export class Snapshotter {
     this.#sliceMs = Math.max(snapshotSliceMsMin, Math.min(snapshotSliceMs, config.snapshotPauseMaxMs));
     this.#fork = config.snapshotFork && canForkSnapshots();
     this.#idle = this.#fork && canUnidleChildren();
+    this.#paceBytesPerSec = config.snapshotBusyBytesPerSec;
   }
 
   /** The pid of the child writing the running snapshot; 0 when none (or it runs in slices). */
@@ -193,7 +196,7 @@ export class Snapshotter {
     }
     const name = snapName(this.#index + 1);
     const publish = { dirFd, tmp: tmpName(name), name, manifestTmp: tmpName(manifestName), manifestName, manifest: this.#manifest(name) };
-    const pid = forkSnapshot(this.#fd, this.#store.snapshotLayout(), this.#chunk, this.#chunkLen, Date.now(), { publish, idle: this.#idle });
+    const pid = forkSnapshot(this.#fd, this.#store.snapshotLayout(), this.#chunk, this.#chunkLen, Date.now(), { publish, idle: this.#idle, paceBytesPerSec: this.#paceBytesPerSec });
     closeSync(dirFd); // the child has its own copy
     this.#workMs = performance.now() - started;
     this.#longestSliceMs = this.#workMs;

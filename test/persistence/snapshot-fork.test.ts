@@ -108,6 +108,42 @@ describe.skipIf(!canForkSnapshots())("snapshots by a forked child", () => {
     expect(readFileSync(forkPath).equals(fromLoop)).toBe(true);
   });
 
+  test("pace themselves to snapshot_busy_bytes_per_sec while the parent's event loop is busy, and not while it is idle; the bytes are the same", async () => {
+    const store = new Store();
+    const nowMs = 1_800_000_000_000;
+    for (let i = 0; i < 24_000; i++) put(store, `k:${i}`, pattern(1000, i), noExpiry, 1);
+    // ~24 MiB of snapshot: the child's first look at the loop is 10 ms in, when a few MiB may be
+    // written already; the rest at 8 MiB a second takes well over a second.
+    const paceBytesPerSec = 8 * 1024 * 1024;
+    /** Runs a paced child; with `busy`, this thread spins (never yielding) until the child exits. */
+    const run = async (busy: boolean): Promise<{ ms: number; bytes: Buffer }> => {
+      const path = join(tempDir(), "paced.osnap");
+      const fd = openSync(path, "w+");
+      const chunk = Buffer.alloc(256 * 1024);
+      const started = performance.now();
+      const pid = forkSnapshot(fd, store.snapshotLayout(), chunk, putSnapHeader(chunk, 0, 0), nowMs, { paceBytesPerSec });
+      expect(pid).toBeGreaterThan(0);
+      let status = -1;
+      while (status === -1 && performance.now() - started < 20_000) {
+        status = childStatus(pid);
+        if (!busy) await Bun.sleep(5);
+      }
+      closeSync(fd);
+      expect(status).toBe(0);
+      return { ms: performance.now() - started, bytes: readFileSync(path) };
+    };
+    const busy = await run(true);
+    const idle = await run(false);
+    const loopDir = tempDir();
+    writeSnapshotNow(loopDir, store, 1, 1, nowMs);
+    const fromLoop = readFileSync(join(loopDir, snapName(1)));
+    expect(busy.bytes.equals(fromLoop)).toBe(true);
+    expect(idle.bytes.equals(fromLoop)).toBe(true);
+    expect(fromLoop.length).toBeGreaterThan(24 * 1000 * 1000);
+    expect(busy.ms).toBeGreaterThan(1000);
+    expect(idle.ms).toBeLessThan(busy.ms / 2);
+  }, 30_000);
+
   test("publish what they wrote: the file takes its name and the manifest names it, as the event loop's writer leaves them", async () => {
     const store = new Store();
     for (let i = 0; i < 700; i++) put(store, `k:${i}`, pattern(120, i), noExpiry, 3);
