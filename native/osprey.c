@@ -615,32 +615,30 @@ static int write_all(int fd, const uint8_t *p, size_t n, off_t *pos) {
 /*
  * The child's dirty page cache, bounded: every SNAP_WRITEBACK_STEP bytes written it starts their
  * writeback itself (sync_file_range WRITE), and once SNAP_WRITEBACK_AHEAD bytes are under way it
- * waits for the oldest. Left to the kernel, the whole file (1.4 GB at 10M keys) would sit dirty
- * until the flusher threads write it at their normal priority, on the cores that serve clients;
- * any fsync of the server's (the WAL's rotation, the data_dir) would also queue behind it. Here
- * the work is the child's, at the child's priority. The written pages stay cached (clean, so the
- * kernel takes them back at no cost when memory is short): a restart after a crash reads this
- * file first. Dropping them as they reached the disk (POSIX_FADV_DONTNEED, before session 10)
- * made such a restart at 10M keys read 1.4 GB from the disk: SNAPSHOT, kill -9, restart took
- * 3.5–4.3 s to listening against 2.3–2.5 s from the cache (bench/RESULTS.md). A failure is not reported: the final fdatasync
- * says whether the data is on disk.
+ * waits for the oldest and drops them from the cache (they are on disk; nothing reads them back).
+ * Left to the kernel, the whole file (1.4 GB at 10M keys) would sit dirty until the flusher
+ * threads write it at their normal priority, on the cores that serve clients, and stay cached
+ * until reclaim; any fsync of the server's (the WAL's rotation, the data_dir) would also queue
+ * behind it. Here the work is the child's, at the child's priority. A failure is not reported:
+ * the final fdatasync says whether the data is on disk.
  */
 #define SNAP_WRITEBACK_STEP (8 << 20)
 #define SNAP_WRITEBACK_AHEAD (32 << 20)
 
 struct writeback {
   off_t started; /* writeback was started for [0, started) */
-  off_t waited;  /* [0, waited) is on disk */
+  off_t dropped; /* [0, dropped) is on disk and out of the cache */
 };
 
 static void pace_writeback(int fd, off_t written, struct writeback *w) {
   if (written - w->started < SNAP_WRITEBACK_STEP) return;
   sync_file_range(fd, w->started, written - w->started, SYNC_FILE_RANGE_WRITE);
   w->started = written;
-  if (w->started - w->waited < SNAP_WRITEBACK_AHEAD) return;
+  if (w->started - w->dropped < SNAP_WRITEBACK_AHEAD) return;
   off_t to = w->started - SNAP_WRITEBACK_AHEAD / 2;
-  sync_file_range(fd, w->waited, to - w->waited, SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
-  w->waited = to;
+  sync_file_range(fd, w->dropped, to - w->dropped, SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+  posix_fadvise(fd, w->dropped, to - w->dropped, POSIX_FADV_DONTNEED);
+  w->dropped = to;
 }
 
 /*
