@@ -457,6 +457,70 @@ int32_t osprey_collapse(const double *ranges, int32_t n) {
 #endif
 }
 
+/*
+ * Recovery reads the snapshot front to back on the main thread, and the snapshot child drops its
+ * file from the page cache as it writes it (pace_writeback), so after a crash the first reader
+ * finds none of it cached: each read then costs the reader the kernel's work of reading it in,
+ * page cache allocation included (a cold 1.4 GB read took 2.1 s here, 1.8 s of it system time,
+ * against 0.2 s cached). osprey_read_ahead hands [from, from + len) of the file to a detached
+ * thread that reads it into the page cache ahead of the reader, READ_AHEAD_STEP at a time
+ * (readahead(2), on a descriptor of its own, closed when done), so that work happens on another
+ * core while the main thread decodes. Like prefault, a hint: the reader's own reads are
+ * unchanged, and a range the reader got to first is simply read twice by the cache. Returns 0
+ * once the thread runs, an errno, or -1 where the platform has no readahead.
+ */
+#define READ_AHEAD_STEP (8 << 20)
+
+#if defined(__linux__)
+struct read_ahead_job {
+  int fd;
+  off_t from, to;
+};
+
+static void *read_ahead_run(void *arg) {
+  struct read_ahead_job *job = arg;
+  for (off_t at = job->from; at < job->to; at += READ_AHEAD_STEP) {
+    size_t n = (size_t)(job->to - at < READ_AHEAD_STEP ? job->to - at : READ_AHEAD_STEP);
+    if (readahead(job->fd, at, n) != 0) break;
+  }
+  close(job->fd);
+  free(job);
+  return NULL;
+}
+#endif
+
+int32_t osprey_read_ahead(int32_t fd, double from, double len) {
+#if defined(__linux__)
+  if (len <= 0) return 0;
+  struct read_ahead_job *job = malloc(sizeof *job);
+  if (job == NULL) return ENOMEM;
+  job->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (job->fd < 0) {
+    int e = errno;
+    free(job);
+    return e;
+  }
+  job->from = (off_t)from;
+  job->to = (off_t)from + (off_t)len;
+  pthread_attr_t attr;
+  pthread_t thread;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  int rc = pthread_create(&thread, &attr, read_ahead_run, job);
+  pthread_attr_destroy(&attr);
+  if (rc != 0) {
+    close(job->fd);
+    free(job);
+  }
+  return rc;
+#else
+  (void)fd;
+  (void)from;
+  (void)len;
+  return -1;
+#endif
+}
+
 /**
  * Reserves disk blocks for [offset, offset+len) without changing the file's size, so later writes
  * there cannot fail for lack of space: the WAL learns "disk full" before it applies a write.

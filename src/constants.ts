@@ -548,6 +548,12 @@ export const randomKeyTriesMax = 1000;
  */
 export const fileReadChunkBytes = 8 * MiB;
 /**
+ * A file read front to back (a snapshot or WAL at recovery, the tools) at least this large is
+ * read into the page cache ahead of the reader by a native thread (native/osprey.c
+ * osprey_read_ahead): after a crash the snapshot is not cached, its writer having dropped it.
+ */
+export const fileReadAheadBytesMin = 64 * MiB;
+/**
  * Snapshot entries decoded per native call while loading (persistence/walk.ts): the call's cost
  * is spread over this many, and its scratch arrays cost 24 bytes an entry (96 KiB).
  */

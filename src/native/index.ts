@@ -23,6 +23,7 @@ const symbols = {
   osprey_advise_huge: { args: [FFIType.ptr, FFIType.f64], returns: FFIType.i32 },
   osprey_prefault: { args: [FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
   osprey_collapse: { args: [FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
+  osprey_read_ahead: { args: [FFIType.i32, FFIType.f64, FFIType.f64], returns: FFIType.i32 },
   osprey_reserve: { args: [FFIType.i32, FFIType.i64, FFIType.i64], returns: FFIType.i32 },
   osprey_writeback: { args: [FFIType.i32, FFIType.i64, FFIType.i64], returns: FFIType.i32 },
   osprey_ignore_sigxfsz: { args: [], returns: FFIType.void },
@@ -189,6 +190,18 @@ export function prefault(ranges: readonly (readonly [Uint8Array | Int32Array, nu
  */
 export function collapse(ranges: readonly (readonly [Uint8Array | Int32Array, number])[]): number {
   return adviseInThread(ranges, "collapse");
+}
+
+/**
+ * Reads [from, from + len) of the open file `fd` into the page cache from a thread of the native
+ * library's own, ahead of a reader that goes through it front to back (osprey_read_ahead), and
+ * returns at once; the thread reads through a descriptor of its own. A hint, as `prefault`: 0 when
+ * the thread was started, an errno, or -1 without the native library or readahead.
+ */
+export function readAheadFile(fd: number, from: number, len: number): number {
+  if (!loaded) loadNative();
+  if (lib === null) return -1;
+  return lib.osprey_read_ahead(fd, from, len);
 }
 
 /** `prefault` and `collapse`: the views as (address, length) pairs, handed to the native thread that gives `advice`. */

@@ -3,8 +3,8 @@
 
 import { close, closeSync, fsync, fsyncSync, open, openSync, readSync, renameSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
-import { fileReadChunkBytes } from "../constants.ts";
-import { fdatasync } from "../native/index.ts";
+import { fileReadAheadBytesMin, fileReadChunkBytes } from "../constants.ts";
+import { fdatasync, readAheadFile } from "../native/index.ts";
 import { tmpName } from "./format.ts";
 
 /** Names an errno the way a user can act on it: "ENOSPC (no space left on device)". */
@@ -91,6 +91,9 @@ export class FileReader {
     this.size = size;
     this.#fd = openSync(path, "r");
     this.buf = Buffer.allocUnsafe(Math.min(chunkBytes, Math.max(size, 64)));
+    // A large file is read into the page cache ahead of us by a native thread, so the kernel's
+    // work of reading it in is done on another core while this one decodes (fileReadAheadBytesMin).
+    if (size >= fileReadAheadBytesMin) readAheadFile(this.#fd, 0, size);
   }
 
   get offset(): number {
