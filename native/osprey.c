@@ -407,6 +407,17 @@ static void *advice_run(void *arg) {
   return NULL;
 }
 
+/* Runs `run(job)` on a detached thread: 0, or pthread_create's error (the job is then the caller's to free). */
+static int start_detached(void *(*run)(void *), void *job) {
+  pthread_attr_t attr;
+  pthread_t thread;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  int rc = pthread_create(&thread, &attr, run, job);
+  pthread_attr_destroy(&attr);
+  return rc;
+}
+
 /* Hands `advice` over n (address, length) pairs of doubles (copied) to a detached thread. */
 static int32_t advise_in_thread(const double *ranges, int32_t n, int advice) {
   if (n <= 0) return 0;
@@ -415,12 +426,7 @@ static int32_t advise_in_thread(const double *ranges, int32_t n, int advice) {
   job->advice = advice;
   job->n = n;
   for (int32_t i = 0; i < 2 * n; i++) job->range[i] = (uintptr_t)ranges[i];
-  pthread_attr_t attr;
-  pthread_t thread;
-  pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  int rc = pthread_create(&thread, &attr, advice_run, job);
-  pthread_attr_destroy(&attr);
+  int rc = start_detached(advice_run, job);
   if (rc != 0) free(job);
   return rc;
 }
@@ -502,12 +508,7 @@ int32_t osprey_read_ahead(int32_t fd, double from, double len) {
   }
   job->from = (off_t)from;
   job->to = (off_t)from + (off_t)len;
-  pthread_attr_t attr;
-  pthread_t thread;
-  pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  int rc = pthread_create(&thread, &attr, read_ahead_run, job);
-  pthread_attr_destroy(&attr);
+  int rc = start_detached(read_ahead_run, job);
   if (rc != 0) {
     close(job->fd);
     free(job);
