@@ -435,6 +435,14 @@ export const snapshotSliceMsMin = 0.5;
 /** How often the event loop asks whether a snapshot's forked child is done (one waitpid WNOHANG). */
 export const snapshotChildPollMs = 5;
 /**
+ * A paced snapshot child (snapshot_busy_bytes_per_sec) goes on at full speed once the WAL has grown
+ * by this share of the keyspace's data bytes since it started (and at least snapshotUnpaceBytesMin):
+ * each overwrite meanwhile holds a fresh slab block until the child ends, so pacing a write-heavy
+ * load costs memory and speed (SET 16 KiB over 512 MiB of keys: 0.63× unpaced).
+ */
+export const snapshotUnpaceShare = 1 / 8;
+export const snapshotUnpaceBytesMin = 16 * MiB;
+/**
  * Longest a snapshot's child runs under SCHED_IDLE (only on cores nothing else wants) before the
  * server raises it to SCHED_OTHER at nice 19, which the scheduler never starves: on a machine kept
  * busy by other work, the snapshot must still end, or the WAL since the last one grows without

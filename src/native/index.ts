@@ -33,6 +33,7 @@ const symbols = {
   osprey_snapshot_fork: { args: [FFIType.ptr, FFIType.f64, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
   osprey_can_unidle: { args: [], returns: FFIType.i32 },
   osprey_snapshot_unidle: { args: [FFIType.i32], returns: FFIType.i32 },
+  osprey_snapshot_unpace: { args: [], returns: FFIType.void },
   osprey_child_status: { args: [FFIType.i32], returns: FFIType.i32 },
 } as const;
 
@@ -446,6 +447,11 @@ export function canUnidleChildren(): boolean {
 export function unidleChild(pid: number): number {
   if (lib === null) return 38; // ENOSYS
   return lib.osprey_snapshot_unidle(pid);
+}
+
+/** Lets the running snapshot child write at full speed from now on, whatever its pace (osprey_snapshot_unpace). */
+export function unpaceChild(): void {
+  lib?.osprey_snapshot_unpace();
 }
 
 /** A forked child's state without waiting: -1 running, 0–255 its exit status, 256 + signal, -2 gone. */

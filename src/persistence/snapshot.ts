@@ -15,7 +15,7 @@
 import { closeSync, fdatasync as fdatasyncAsync, fstatSync, openSync, readdirSync, readSync, renameSync, unlink as unlinkAsync, unlinkSync, write as writeAsync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { Config } from "../config.types.ts";
-import { snapshotChildPollMs, snapshotChunkBytes, snapshotIdleMaxMs, snapshotRetryMs, snapshotSliceMs, snapshotSliceMsMin } from "../constants.ts";
+import { snapshotChildPollMs, snapshotChunkBytes, snapshotIdleMaxMs, snapshotRetryMs, snapshotSliceMs, snapshotSliceMsMin, snapshotUnpaceBytesMin, snapshotUnpaceShare } from "../constants.ts";
 import { noExpiry, type Store } from "../engine/store.ts";
 import { log } from "../log.ts";
 import { errorText, syncDir, syncDirAsync, syncFile, writeFileAtomic } from "./files.ts";
@@ -37,7 +37,7 @@ import {
 } from "./format.ts";
 import type { Wal } from "./wal.ts";
 import { Histogram, snapshotBoundsS } from "../histogram.ts";
-import { canForkSnapshots, canUnidleChildren, childStatus, forkSnapshot, unidleChild } from "../native/index.ts";
+import { canForkSnapshots, canUnidleChildren, childStatus, forkSnapshot, unidleChild, unpaceChild } from "../native/index.ts";
 
 export class Snapshotter {
   readonly #dir: string;
@@ -85,6 +85,8 @@ export class Snapshotter {
   readonly #idle: boolean;
   /** snapshot_busy_bytes_per_sec: a child's pace while this server is busy. */
   readonly #paceBytesPerSec: number;
+  /** WAL bytes logged while the running child is paced past which its pace is lifted (Infinity: none or done). */
+  #unpaceAtBytes = Infinity;
   /** When the running child, if still under SCHED_IDLE, is raised to nice 19 (performance.now(); Infinity: done). */
   #unidleAtMs = Infinity;
   /** The running snapshot is published; the files its manifest no longer needs are being deleted. */
@@ -208,6 +210,10 @@ export class Snapshotter {
     this.#child = pid;
     this.#store.shareWithChild(true);
     this.#unidleAtMs = this.#idle ? started + snapshotIdleMaxMs : Infinity;
+    // While a child runs, overwrites take fresh slab blocks, so a paced snapshot under a write-heavy
+    // load holds more memory the longer it takes: once the WAL has grown by an eighth of the
+    // keyspace since it started, the child goes on at full speed (native/osprey.c pace_lifted).
+    this.#unpaceAtBytes = this.#paceBytesPerSec > 0 ? Math.max(snapshotUnpaceBytesMin, this.#store.dataBytes * snapshotUnpaceShare) : Infinity;
     this.#childPoll = setInterval(this.#childCheck, snapshotChildPollMs);
     return true;
   }
@@ -215,7 +221,13 @@ export class Snapshotter {
   /** Polls the child (waitpid WNOHANG: one system call); once it exited, completes or abandons the snapshot. */
   #childCheck = (): void => {
     const status = childStatus(this.#child);
-    if (status === -1) return this.#unidleWhenDue();
+    if (status === -1) {
+      if (this.#wal.sinceSnapshotBytes >= this.#unpaceAtBytes) {
+        this.#unpaceAtBytes = Infinity;
+        unpaceChild();
+      }
+      return this.#unidleWhenDue();
+    }
     clearInterval(this.#childPoll!);
     this.#childPoll = null;
     const pid = this.#child;

@@ -9,7 +9,7 @@ import { collapseQuietMs, slabLargeBytesMin } from "../../src/constants.ts";
 import { ptr } from "bun:ffi";
 import { hugeKbAt } from "../support/resident.ts";
 import { noExpiry, Store } from "../../src/engine/store.ts";
-import { canForkSnapshots, canUnidleChildren, childStatus, forkSnapshot, unidleChild } from "../../src/native/index.ts";
+import { canForkSnapshots, canUnidleChildren, childStatus, forkSnapshot, unidleChild, unpaceChild } from "../../src/native/index.ts";
 import { manifestName, putSnapHeader, serializeManifest, snapName, tmpName } from "../../src/persistence/format.ts";
 import { Snapshotter, writeSnapshotNow } from "../../src/persistence/snapshot.ts";
 import { Wal } from "../../src/persistence/wal.ts";
@@ -108,15 +108,18 @@ describe.skipIf(!canForkSnapshots())("snapshots by a forked child", () => {
     expect(readFileSync(forkPath).equals(fromLoop)).toBe(true);
   });
 
-  test("pace themselves to snapshot_busy_bytes_per_sec while the parent's event loop is busy, and not while it is idle; the bytes are the same", async () => {
+  test("pace themselves to snapshot_busy_bytes_per_sec while the parent's event loop is busy, not while it is idle nor once the parent lifts the pace; the bytes are the same", async () => {
     const store = new Store();
     const nowMs = 1_800_000_000_000;
     for (let i = 0; i < 24_000; i++) put(store, `k:${i}`, pattern(1000, i), noExpiry, 1);
     // ~24 MiB of snapshot: the child's first look at the loop is 10 ms in, when a few MiB may be
     // written already; the rest at 8 MiB a second takes well over a second.
     const paceBytesPerSec = 8 * 1024 * 1024;
-    /** Runs a paced child; with `busy`, this thread spins (never yielding) until the child exits. */
-    const run = async (busy: boolean): Promise<{ ms: number; bytes: Buffer }> => {
+    /**
+     * Runs a paced child; with `busy`, this thread spins (never yielding) until the child exits,
+     * lifting its pace (unpaceChild) after `unpaceAfterMs`.
+     */
+    const run = async (busy: boolean, unpaceAfterMs = Infinity): Promise<{ ms: number; bytes: Buffer }> => {
       const path = join(tempDir(), "paced.osnap");
       const fd = openSync(path, "w+");
       const chunk = Buffer.alloc(256 * 1024);
@@ -126,6 +129,10 @@ describe.skipIf(!canForkSnapshots())("snapshots by a forked child", () => {
       let status = -1;
       while (status === -1 && performance.now() - started < 20_000) {
         status = childStatus(pid);
+        if (performance.now() - started >= unpaceAfterMs) {
+          unpaceChild();
+          unpaceAfterMs = Infinity;
+        }
         if (!busy) await Bun.sleep(5);
       }
       closeSync(fd);
@@ -134,15 +141,19 @@ describe.skipIf(!canForkSnapshots())("snapshots by a forked child", () => {
     };
     const busy = await run(true);
     const idle = await run(false);
+    const lifted = await run(true, 100);
     const loopDir = tempDir();
     writeSnapshotNow(loopDir, store, 1, 1, nowMs);
     const fromLoop = readFileSync(join(loopDir, snapName(1)));
     expect(busy.bytes.equals(fromLoop)).toBe(true);
     expect(idle.bytes.equals(fromLoop)).toBe(true);
+    expect(lifted.bytes.equals(fromLoop)).toBe(true);
     expect(fromLoop.length).toBeGreaterThan(24 * 1000 * 1000);
     expect(busy.ms).toBeGreaterThan(1000);
     expect(idle.ms).toBeLessThan(busy.ms / 2);
-  }, 30_000);
+    // Lifted 100 ms in (as the server does once the WAL grew by an eighth of the keyspace), the rest goes at full speed.
+    expect(lifted.ms).toBeLessThan(busy.ms / 2);
+  }, 40_000);
 
   test("publish what they wrote: the file takes its name and the manifest names it, as the event loop's writer leaves them", async () => {
     const store = new Store();
