@@ -6,7 +6,10 @@
 // Prints one JSON line shaped like `bench.ts --json`. Built at run time: gcc -O2 -o load load.c
 //
 //   load --port 6379 --clients 50 --pipeline 1 --op set --value-size 1048576 --keyspace 1000
-//        --duration 10 --warmup 1 [--preload]
+//        --duration 10 --warmup 1 [--preload] [--value-fill x|random]
+// --value-fill random: the value is random bytes (one buffer, so every key gets the same ones) that
+// compression cannot shrink; the default, 'x' repeated, lets Redis's RDB (its AOF rewrite's base)
+// compress every value to almost nothing, which Osprey's snapshots do not do.
 //   load --port 6379 --value-size 16384 --keyspace 1000 --preload-only   (SET every key once, then exit)
 
 #define _GNU_SOURCE
@@ -83,10 +86,11 @@ static uint64_t now_ns(void) {
 // ---- options ----
 static int port = 6379, clients = 50, pipeline = 1, is_set = 1, preload = 0, preload_only = 0;
 static long value_bytes = 100, keyspace = 100000;
+static int value_random = 0;
 static double duration_s = 10, warmup_s = 1;
 
 static void usage(const char *why) {
-  fprintf(stderr, "load: %s\nusage: load --port N --clients N --pipeline N --op set|get --value-size N --keyspace N --duration S --warmup S [--preload]\n", why);
+  fprintf(stderr, "load: %s\nusage: load --port N --clients N --pipeline N --op set|get --value-size N --keyspace N --duration S --warmup S [--preload] [--value-fill x|random]\n", why);
   exit(2);
 }
 
@@ -391,6 +395,11 @@ int main(int argc, char **argv) {
     else if (strcmp(a, "--pipeline") == 0) pipeline = (int)num("pipeline", v, 1, 100000);
     else if (strcmp(a, "--value-size") == 0) value_bytes = num("value-size", v, 0, 512L * 1024 * 1024);
     else if (strcmp(a, "--keyspace") == 0) keyspace = num("keyspace", v, 1, 999999999999L);
+    else if (strcmp(a, "--value-fill") == 0) {
+      if (strcmp(v, "x") == 0) value_random = 0;
+      else if (strcmp(v, "random") == 0) value_random = 1;
+      else usage("--value-fill is x or random");
+    }
     else if (strcmp(a, "--duration") == 0) duration_s = seconds("duration", v);
     else if (strcmp(a, "--warmup") == 0) warmup_s = seconds("warmup", v);
     else if (strcmp(a, "--op") == 0) {
@@ -410,6 +419,15 @@ int main(int argc, char **argv) {
   value_crlf = malloc((size_t)value_bytes + 2);
   if (!value_crlf) usage("value too large for memory");
   memset(value_crlf, 'x', (size_t)value_bytes);
+  if (value_random) {
+    uint64_t s = now_ns() | 1;
+    for (long i = 0; i < value_bytes; i++) {
+      s ^= s << 13;
+      s ^= s >> 7;
+      s ^= s << 17;
+      value_crlf[i] = (char)(s >> 56);
+    }
+  }
   memcpy(value_crlf + value_bytes, "\r\n", 2);
   ep = epoll_create1(0);
   conns = calloc((size_t)clients, sizeof *conns);

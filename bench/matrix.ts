@@ -6,7 +6,7 @@
 //   ./node_modules/.bin/bun run bench/matrix.ts [--sizes 100,1024,16384,262144,1048576]
 //     [--pipelines 1,16] [--ops set,get] [--clients 50] [--many-clients 1000] [--keyspaces 1000]
 //     [--data-max-mib 512] [--syncs os,always] [--rounds 2] [--duration 5] [--warmup 1]
-//     [--generator c|bun] [--osprey-toml 'wal_max_bytes = 1073741824'] [--out bench/matrix.json]
+//     [--generator c|bun] [--value-fill x|random] [--osprey-toml 'wal_max_bytes = 1073741824'] [--out bench/matrix.json]
 //     [--base /path/to/another/checkout]
 //
 // --base adds a third server, Osprey from another checkout (an A/B against main), run in the same
@@ -43,6 +43,7 @@ const { values: opt } = parseArgs({
     duration: { type: "string", default: "5" },
     warmup: { type: "string", default: "1" },
     generator: { type: "string", default: "c" },
+    "value-fill": { type: "string", default: "x" },
     "osprey-toml": { type: "string", default: "" },
     base: { type: "string", default: "" },
     out: { type: "string", default: join(root, "bench", "matrix.json") },
@@ -74,6 +75,10 @@ const rounds = Number(opt.rounds);
 const durationS = Number(opt.duration);
 const warmupS = Number(opt.warmup);
 const generator = opt.generator === "bun" ? "bun" : "c";
+// load.c's value bytes: "x" repeated (the default), which Redis's RDB compresses to almost nothing,
+// or random bytes no compression shrinks (--value-fill random; the C generator only).
+const valueFill = opt["value-fill"] === "random" ? "random" : "x";
+if (valueFill === "random" && generator === "bun") throw new Error("--value-fill random needs the C generator (--generator c)");
 for (const op of ops) if (op !== "set" && op !== "get") throw new Error(`--ops: ${op} is not set or get`);
 for (const s of syncs) if (s !== "os" && s !== "always") throw new Error(`--syncs: ${s} is not os or always`);
 
@@ -147,7 +152,7 @@ async function generate(port: number, s: Shape, extra: string[]): Promise<{ figu
   const common = ["--port", String(port), "--clients", String(s.clients), "--pipeline", String(s.pipeline), "--value-size", String(s.valueBytes), "--keyspace", String(s.keyspace)];
   const argv =
     generator === "c"
-      ? [loadBinary, ...common, "--op", s.op, "--duration", String(durationS), "--warmup", String(warmupS), ...extra]
+      ? [loadBinary, ...common, "--value-fill", valueFill, "--op", s.op, "--duration", String(durationS), "--warmup", String(warmupS), ...extra]
       : [bun, "run", join(root, "bench", "bench.ts"), ...common, "--op", s.op, "--protocol", "resp", "--duration", String(durationS), "--warmup", String(warmupS), "--json", ...extra];
   const p = Bun.spawn(argv, { stdout: "pipe", stderr: "pipe" });
   const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
@@ -165,7 +170,7 @@ async function generate(port: number, s: Shape, extra: string[]): Promise<{ figu
 /** SETs every key of the shape once (so its GETs hit). */
 async function preload(port: number, s: Shape): Promise<void> {
   if (generator === "bun") return; // bench.ts preloads on every GET run itself (--preload)
-  const p = Bun.spawn([loadBinary, "--port", String(port), "--clients", "16", "--pipeline", s.valueBytes >= 262144 ? "2" : "16", "--value-size", String(s.valueBytes), "--keyspace", String(s.keyspace), "--preload-only"], { stdout: "ignore", stderr: "pipe" });
+  const p = Bun.spawn([loadBinary, "--port", String(port), "--clients", "16", "--pipeline", s.valueBytes >= 262144 ? "2" : "16", "--value-size", String(s.valueBytes), "--keyspace", String(s.keyspace), "--value-fill", valueFill, "--preload-only"], { stdout: "ignore", stderr: "pipe" });
   const code = await p.exited;
   if (code !== 0) throw new Error(`preload of ${shapeKey(s)} on port ${port} failed: ${await new Response(p.stderr).text()}`);
 }
@@ -291,6 +296,7 @@ const meta = {
   dataMaxBytes,
   pairing: "Osprey sync_policy os vs Redis AOF appendfsync no; always vs appendfsync always",
   ospreyToml: opt["osprey-toml"],
+  valueFill,
 };
 
 if (generator === "c") buildGenerator();

@@ -4,7 +4,7 @@
 //
 //   ./node_modules/.bin/bun run bench/p1.ts [--ops get,set] [--rounds 4] [--duration 5]
 //     [--warmup 1] [--clients 50] [--pipeline 1] [--keyspace 100000] [--value-size 100]
-//     [--osprey-toml 'key = value\n…'] [server …]
+//     [--osprey-toml 'key = value\n…'] [--value-fill x|random] [server …]
 //
 // A server is `floor` (bench/floor.ts: Bun.listen doing no work), `redis` (AOF, appendfsync no),
 // `osprey` (this tree, sync_policy "os"), `osprey@DIR` (the Osprey checkout in DIR, for an A/B
@@ -32,6 +32,7 @@ const { values: opt, positionals } = parseArgs({
     keyspace: { type: "string", default: "100000" },
     "value-size": { type: "string", default: "100" },
     "osprey-toml": { type: "string", default: "" },
+    "value-fill": { type: "string", default: "x" },
   },
 });
 
@@ -135,7 +136,7 @@ interface Figures {
 }
 
 async function load(port: number, op: string, extra: string[]): Promise<Figures> {
-  const argv = [loadBinary, "--port", String(port), "--clients", opt.clients!, "--pipeline", opt.pipeline!, "--value-size", opt["value-size"]!, "--keyspace", opt.keyspace!];
+  const argv = [loadBinary, "--port", String(port), "--clients", opt.clients!, "--pipeline", opt.pipeline!, "--value-size", opt["value-size"]!, "--keyspace", opt.keyspace!, "--value-fill", opt["value-fill"]!];
   const p = Bun.spawn([...argv, "--op", op, "--duration", opt.duration!, "--warmup", opt.warmup!, ...extra], { stdout: "pipe", stderr: "pipe" });
   const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   const last = out.trim().split("\n").at(-1) ?? "";
@@ -145,7 +146,7 @@ async function load(port: number, op: string, extra: string[]): Promise<Figures>
 
 /** SETs every key once, so the GETs hit. */
 async function preload(port: number): Promise<void> {
-  const p = Bun.spawn([loadBinary, "--port", String(port), "--clients", "16", "--pipeline", "16", "--value-size", opt["value-size"]!, "--keyspace", opt.keyspace!, "--op", "set", "--preload-only"], { stdout: "ignore", stderr: "pipe" });
+  const p = Bun.spawn([loadBinary, "--port", String(port), "--clients", "16", "--pipeline", "16", "--value-size", opt["value-size"]!, "--keyspace", opt.keyspace!, "--value-fill", opt["value-fill"]!, "--op", "set", "--preload-only"], { stdout: "ignore", stderr: "pipe" });
   if ((await p.exited) !== 0) console.log(`warning: the preload on port ${port} failed (its GETs will miss): ${(await new Response(p.stderr).text()).trim()}`);
 }
 

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { startServer, type RunningServer } from "../../test/support/server.ts";
+import { RawClient } from "../../test/support/client.ts";
 
 const source = resolve(import.meta.dir, "../load.c");
 let dir = "";
@@ -51,6 +52,29 @@ describe("bench/load.c", () => {
     expect(r.json!.getHits).toBe(r.json!.ops);
     expect(r.json!.ops).toBeGreaterThan(0);
   }, 30_000);
+
+  test("--value-fill random sets bytes of every value, not 'x' repeated; the default is 'x'", async () => {
+    /** The value of key:000000000000 after a preload of one 4096-byte key with `fill`. */
+    const valueAfter = async (fill: string[]): Promise<Buffer> => {
+      const r = await load(["--value-size", "4096", "--keyspace", "1", "--preload-only", ...fill]);
+      expect(r.code).toBe(0);
+      const c = await RawClient.connect(server.port);
+      try {
+        await c.send("*2\r\n$3\r\nGET\r\n$16\r\nkey:000000000000\r\n");
+        expect(await c.line()).toBe("$4096");
+        return await c.bytes(4096 + 2);
+      } finally {
+        c.close();
+      }
+    };
+    const plain = await valueAfter([]);
+    expect(plain.subarray(0, 4096).every((b) => b === 0x78)).toBe(true);
+    const random = await valueAfter(["--value-fill", "random"]);
+    expect(new Set(random.subarray(0, 4096)).size).toBeGreaterThan(200); // ~255 of 256 byte values in 4 KiB of random bytes
+    const bad = await load(["--value-fill", "zeros"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--value-fill is x or random");
+  });
 
   test("a bad option exits 2 with a usage line", async () => {
     const r = await load(["--op", "delete"]);
