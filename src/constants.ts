@@ -279,8 +279,9 @@ export const defaults = {
   // Snapshots written by a forked child from a copy-on-write image (as Redis's BGSAVE), so the
   // event loop only pays for the fork; false (or no native library): in slices on the event loop.
   snapshot_fork: true,
-  // While the server is busy (a quarter of a core or more), a forked snapshot writes at most this
-  // much a second: it costs clients less spread out (native/osprey.c pace_wait); 0 = never paced.
+  // While the server is busy (its event loop running a quarter of the time or more), a forked
+  // snapshot writes at most this much a second: it costs clients less spread out (native/osprey.c
+  // pace_wait); 0 = never paced.
   snapshot_busy_bytes_per_sec: 256 * MiB,
   snapshot_pause_max_ms: 500,
   busy_warn_ms: 50,

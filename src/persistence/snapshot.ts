@@ -222,10 +222,7 @@ export class Snapshotter {
   #childCheck = (): void => {
     const status = childStatus(this.#child);
     if (status === -1) {
-      if (this.#wal.sinceSnapshotBytes >= this.#unpaceAtBytes) {
-        this.#unpaceAtBytes = Infinity;
-        unpaceChild();
-      }
+      this.#unpaceWhenDue();
       return this.#unidleWhenDue();
     }
     clearInterval(this.#childPoll!);
@@ -249,6 +246,13 @@ export class Snapshotter {
     this.#closeFile();
     this.#published();
   };
+
+  /** A paced child goes on at full speed once the WAL grew by #unpaceAtBytes since it started. */
+  #unpaceWhenDue(): void {
+    if (this.#wal.sinceSnapshotBytes < this.#unpaceAtBytes) return;
+    this.#unpaceAtBytes = Infinity;
+    unpaceChild();
+  }
 
   /** A child still under SCHED_IDLE after snapshotIdleMaxMs is raised to nice 19, so that it ends. */
   #unidleWhenDue(): void {
