@@ -134,6 +134,12 @@ export const largeSparesMax = 64;
 /** Size of one slab page, from which small entries (key + value) of one size class are carved. */
 export const slabPageBytes = 4 * MiB;
 /**
+ * While a snapshot child shares the slab, an entry in a block below this size moves to a fresh
+ * block when written (Slab.share): in place, a SET of a few bytes would copy a whole 4 KiB memory
+ * page. Blocks this size or larger are written in place: the copy-on-write is about what is written.
+ */
+export const slabShareBlockBytesMax = 4 * KiB;
+/**
  * Recovery of a snapshot of at least this many entries has the memory it fills faulted in by
  * other threads (Store.reserve): the table and records at once, and slab pages this many ahead
  * of need, 16 MiB that a smaller load would mostly not use (each is let go when loading ends).

@@ -2,7 +2,7 @@
 // back when they empty, and compaction's page marking.
 
 import { describe, expect, test } from "bun:test";
-import { slabLargeBytesMin, slabPageBytes } from "../../src/constants.ts";
+import { slabLargeBytesMin, slabPageBytes, slabShareBlockBytesMax } from "../../src/constants.ts";
 import { InvariantError } from "../../src/assert.ts";
 import { blockBytes, classBytes, isLarge, sizeClass, Slab } from "../../src/engine/slab.ts";
 import { loadNative } from "../../src/native/index.ts";
@@ -185,6 +185,23 @@ describe("Slab pages coming back", () => {
     // Unshared, the freed blocks of the old pages are taken again before any new page.
     expect([hs[5], hs[perPage]]).toContain(slab.alloc(size));
     expect(slab.bytesReserved).toBe(3 * slabPageBytes);
+  });
+
+  test("pages of blocks a memory page or larger are not shared with a snapshot child: their blocks are taken and reused as before", () => {
+    const slab = new Slab();
+    const big = slabShareBlockBytesMax; // its class's blocks are at least a 4 KiB memory page
+    const bigs = fill(slab, big, 3);
+    const small = fill(slab, size, 2);
+    slab.share();
+    expect(slab.isShared(pageOf(bigs[0]!))).toBe(false);
+    expect(slab.isShared(pageOf(small[0]!))).toBe(true);
+    // The big class's current page keeps taking blocks, and a block freed meanwhile is reused at once.
+    expect(pageOf(slab.alloc(big))).toBe(pageOf(bigs[0]!));
+    slab.free(bigs[1]!, big);
+    expect(slab.alloc(big)).toBe(bigs[1]!);
+    // The small class still goes to a page made since.
+    expect(pageOf(slab.alloc(size))).not.toBe(pageOf(small[0]!));
+    slab.unshare();
   });
 
   test("planning marks nothing until a page's worth was freed, nor when the class has little room to spare", () => {

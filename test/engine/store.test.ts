@@ -122,6 +122,19 @@ describe("insert and overwrite", () => {
     expect(valueOf(store, other)).toBe("9876543210");
   });
 
+  test("while a snapshot child shares the memory, an overwrite of a value of 4 KiB or more stays in its block", () => {
+    const store = new Store();
+    const id = put(store, "k", Buffer.alloc(16384, "a"));
+    const buf = store.buffer(id);
+    const at = store.keyOffset(id);
+    store.shareWithChild(true);
+    put(store, "k", Buffer.alloc(16384, "b"), noExpiry, 2);
+    expect(store.buffer(id)).toBe(buf);
+    expect(store.keyOffset(id)).toBe(at);
+    expect(valueOf(store, id)).toBe("b".repeat(16384));
+    store.shareWithChild(false);
+  });
+
   test("under a memory limit a snapshot child shares nothing: overwrites stay in place (RSS follows the limit)", () => {
     const store = new Store();
     store.setMemoryLimit(64 * 1024 * 1024, "allkeys-lru");
