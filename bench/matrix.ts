@@ -14,7 +14,8 @@
 // records, per operation, the bytes the server had the storage layer write (/proc/PID/io
 // write_bytes less cancelled_write_bytes: pages of files deleted before writeback never reach the
 // disk; a reaped snapshot or rewrite child's included), the bytes passed to write calls (wchar)
-// and CPU time (utime + stime of the server and its reaped children).
+// and CPU time (utime + stime of the server and its reaped children), and the server's peak RSS
+// (/proc/PID/statm every 200 ms; a snapshot or rewrite child's own copies not included).
 //
 // Sync policies are paired as the issue compares them: Osprey "os" against Redis AOF with
 // `appendfsync no`, "always" against `appendfsync always`. Both servers keep their default
@@ -115,6 +116,8 @@ interface Run extends Shape {
   wcharPerOp?: number;
   /** CPU ms per operation of the server and its reaped children (utime + stime + cutime + cstime). */
   cpuMsPerOp?: number;
+  /** The server process's largest RSS during the run (sampled every rssSampleMs; snapshot or rewrite children not included). */
+  rssPeakBytes?: number;
   failure?: string;
 }
 
@@ -270,6 +273,16 @@ function io(pid: number): { disk: number; wchar: number; cpuS: number } {
   }
 }
 
+/** The resident bytes of process `pid` (/proc/PID/statm), or 0 where it cannot be read. */
+function rssBytes(pid: number): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/statm`, "utf8").split(" ")[1]) * 4096;
+  } catch {
+    return 0;
+  }
+}
+const rssSampleMs = 200;
+
 async function stopServers(servers: Server[]): Promise<void> {
   for (const s of servers) s.proc.kill("SIGTERM");
   await Promise.all(servers.map((s) => Promise.race([s.proc.exited, Bun.sleep(20_000).then(() => s.proc.kill("SIGKILL"))])));
@@ -318,7 +331,9 @@ try {
           const order = round % 2 === 1 ? servers : [...servers].reverse();
           for (const server of order) {
             const before = io(server.proc.pid);
-            const { figures, failure } = await generate(server.port, shape, shape.op === "get" && generator === "bun" ? ["--preload"] : []);
+            let rssPeakBytes = rssBytes(server.proc.pid);
+            const sampler = setInterval(() => (rssPeakBytes = Math.max(rssPeakBytes, rssBytes(server.proc.pid))), rssSampleMs);
+            const { figures, failure } = await generate(server.port, shape, shape.op === "get" && generator === "bun" ? ["--preload"] : []).finally(() => clearInterval(sampler));
             const after = io(server.proc.pid);
             const f = figures;
             const opsAll = f === null ? 0 : f.opsPerSec * (durationS + warmupS);
@@ -326,8 +341,8 @@ try {
             const diskBytesPerOp = perOp(after.disk - before.disk);
             const wcharPerOp = perOp(after.wchar - before.wchar);
             const cpu = perOp((after.cpuS - before.cpuS) * 1000);
-            runs.push({ ...shape, target: server.name, round, figures, diskBytesPerOp, wcharPerOp, cpuMsPerOp: cpu, ...(failure ? { failure } : {}) });
-            const disk = diskBytesPerOp === undefined ? "" : ` disk ${(diskBytesPerOp / 1024).toFixed(1)} KiB/op cpu ${cpu?.toFixed(4)} ms/op`;
+            runs.push({ ...shape, target: server.name, round, figures, diskBytesPerOp, wcharPerOp, cpuMsPerOp: cpu, rssPeakBytes, ...(failure ? { failure } : {}) });
+            const disk = diskBytesPerOp === undefined ? "" : ` disk ${(diskBytesPerOp / 1024).toFixed(1)} KiB/op cpu ${cpu?.toFixed(4)} ms/op rss peak ${Math.round(rssPeakBytes / 1048576)} MiB`;
             process.stderr.write(`${shapeKey(shape)} round ${round} ${server.name}: ${f ? `${Math.round(f.opsPerSec)} ops/s p99 ${f.latencyMs.p99.toFixed(3)} ms${disk}` : "no result"}${failure ? ` (${failure})` : ""}\n`);
           }
         }
@@ -355,6 +370,8 @@ interface Row {
   /** Median per-operation storage writes and CPU ms of each server over its rounds. */
   diskBytesPerOp: Partial<Record<Target, number>>;
   cpuMsPerOp: Partial<Record<Target, number>>;
+  /** Largest of each server's peak RSS over its rounds. */
+  rssPeakBytes: Partial<Record<Target, number>>;
 }
 
 const median = (xs: number[]) => {
@@ -365,7 +382,7 @@ const median = (xs: number[]) => {
 const rows = new Map<string, Row>();
 for (const r of runs) {
   const key = shapeKey(r);
-  const row = rows.get(key) ?? { shape: { sync: r.sync, op: r.op, valueBytes: r.valueBytes, clients: r.clients, pipeline: r.pipeline, keyspace: r.keyspace }, osprey: null, redis: null, base: null, roundRatios: [], baseRatios: [], diskBytesPerOp: {}, cpuMsPerOp: {} };
+  const row = rows.get(key) ?? { shape: { sync: r.sync, op: r.op, valueBytes: r.valueBytes, clients: r.clients, pipeline: r.pipeline, keyspace: r.keyspace }, osprey: null, redis: null, base: null, roundRatios: [], baseRatios: [], diskBytesPerOp: {}, cpuMsPerOp: {}, rssPeakBytes: {} };
   rows.set(key, row);
   const f = r.figures;
   if (f === null || r.failure) continue;
@@ -379,6 +396,8 @@ for (const row of rows.values()) {
     if (d.length > 0) row.diskBytesPerOp[t] = median(d);
     const c = of(t).flatMap((r) => (r.cpuMsPerOp === undefined ? [] : [r.cpuMsPerOp]));
     if (c.length > 0) row.cpuMsPerOp[t] = median(c);
+    const m = of(t).flatMap((r) => (r.rssPeakBytes ? [r.rssPeakBytes] : []));
+    if (m.length > 0) row.rssPeakBytes[t] = Math.max(...m);
   }
   for (let round = 1; round <= rounds; round++) {
     const pick = (t: Target) => of(t).find((r) => r.round === round)?.figures;
@@ -394,17 +413,18 @@ const size = (b: number) => (b >= 1048576 ? `${b / 1048576} MiB` : b >= 1024 ? `
 const fmt = (n: number | undefined) => (n === undefined ? "—" : Math.round(n).toLocaleString("en-US"));
 const ms = (n: number | undefined) => (n === undefined ? "—" : n.toFixed(2));
 const kib = (n: number | undefined) => (n === undefined ? "—" : (n / 1024).toFixed(1));
+const mib = (n: number | undefined) => (n === undefined ? "—" : Math.round(n / 1048576).toLocaleString("en-US"));
 const cpuMs = (n: number | undefined) => (n === undefined ? "—" : n < 0.1 ? n.toFixed(4) : n.toFixed(3));
 const span = (xs: number[]) => (xs.length > 0 ? `${median(xs).toFixed(2)} (${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)})` : "—");
 const withBase = opt.base !== "";
 const lines = [
-  "| sync | op | value | clients | P | keys | Osprey ops/s | Redis ops/s | ratio median (range) | Osprey p99 ms | Redis p99 ms | disk KiB/op Osprey | Redis | CPU ms/op Osprey | Redis |" + (withBase ? " base ops/s | new/base median (range) | disk KiB/op base | CPU ms/op base |" : ""),
-  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|" + (withBase ? "---|---|---|---|" : ""),
+  "| sync | op | value | clients | P | keys | Osprey ops/s | Redis ops/s | ratio median (range) | Osprey p99 ms | Redis p99 ms | disk KiB/op Osprey | Redis | CPU ms/op Osprey | Redis | peak RSS MiB Osprey | Redis |" + (withBase ? " base ops/s | new/base median (range) | disk KiB/op base | CPU ms/op base | peak RSS MiB base |" : ""),
+  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|" + (withBase ? "---|---|---|---|---|" : ""),
 ];
-for (const { shape: s, osprey: o, redis: r, base: b, roundRatios, baseRatios, diskBytesPerOp: d, cpuMsPerOp: c } of rows.values()) {
+for (const { shape: s, osprey: o, redis: r, base: b, roundRatios, baseRatios, diskBytesPerOp: d, cpuMsPerOp: c, rssPeakBytes: m } of rows.values()) {
   lines.push(
-    `| ${s.sync} | ${s.op.toUpperCase()} | ${size(s.valueBytes)} | ${s.clients} | ${s.pipeline} | ${s.keyspace} | ${fmt(o?.opsPerSec)} | ${fmt(r?.opsPerSec)} | ${span(roundRatios)} | ${ms(o?.latencyMs.p99)} | ${ms(r?.latencyMs.p99)} | ${kib(d.osprey)} | ${kib(d.redis)} | ${cpuMs(c.osprey)} | ${cpuMs(c.redis)} |` +
-      (withBase ? ` ${fmt(b?.opsPerSec)} | ${span(baseRatios)} | ${kib(d.base)} | ${cpuMs(c.base)} |` : ""),
+    `| ${s.sync} | ${s.op.toUpperCase()} | ${size(s.valueBytes)} | ${s.clients} | ${s.pipeline} | ${s.keyspace} | ${fmt(o?.opsPerSec)} | ${fmt(r?.opsPerSec)} | ${span(roundRatios)} | ${ms(o?.latencyMs.p99)} | ${ms(r?.latencyMs.p99)} | ${kib(d.osprey)} | ${kib(d.redis)} | ${cpuMs(c.osprey)} | ${cpuMs(c.redis)} | ${mib(m.osprey)} | ${mib(m.redis)} |` +
+      (withBase ? ` ${fmt(b?.opsPerSec)} | ${span(baseRatios)} | ${kib(d.base)} | ${cpuMs(c.base)} | ${mib(m.base)} |` : ""),
   );
 }
 const uptimeAfter = sh(["uptime"]);

@@ -147,6 +147,12 @@ export const slabShareBlockBytesMax = 4 * KiB;
 export const prefaultEntriesMin = 1_000_000;
 export const prefaultPagesAhead = 4;
 /**
+ * Prefault jobs in flight at once (native/index.ts `prefault`): each keeps its memory referenced
+ * until its thread is done, as the thread writes into it. Recovery has at most prefaultPagesAhead
+ * slab pages and the table and records in flight; a job past this is not started (a hint).
+ */
+export const prefaultJobsMax = 64;
+/**
  * The huge pages a snapshot child's copy-on-write split (records, table slots) are put back once no
  * child has run for this long (Store.maintain): collapsing holds the process's page faults while
  * each 2 MiB is copied, so it waits for snapshots that run back to back to stop.

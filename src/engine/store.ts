@@ -4,7 +4,7 @@
 // Keys and values arrive as (buffer, start, end) ranges of the request and are copied once into
 // the slab; nothing on the lookup path turns bytes into strings or allocates.
 
-import { adviseHuge, collapse, prefault, type SnapshotLayout } from "../native/index.ts";
+import { adviseHuge, collapse, prefault, waitForPrefaults, type SnapshotLayout } from "../native/index.ts";
 import { assert } from "../assert.ts";
 import { copyBytes } from "../bytes.ts";
 import { entryHeaderBytes, putEntryHeader } from "../persistence/format.ts";
@@ -781,6 +781,8 @@ export class Store {
     this.clears++;
     this.#table.clear();
     const ids = idsInitial;
+    // Shrinking the records makes their memory past the new end inaccessible: no thread may be touching it.
+    waitForPrefaults();
     for (const a of this.#metadata()) {
       (a.buffer as ArrayBuffer).resize(ids * Store.#bytesPerId(a));
       a.fill(0);

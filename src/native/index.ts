@@ -10,6 +10,7 @@ import { copyBytes } from "../bytes.ts";
 import { crc32cExtendTs, crc32cTs } from "./crc32c.ts";
 import { buildNative, nativeLibrary, nativeStale } from "./build.ts";
 import { recordWords } from "../engine/records.ts";
+import { prefaultJobsMax } from "../constants.ts";
 
 const symbols = {
   osprey_crc32c: { args: [FFIType.ptr, FFIType.u32, FFIType.u32], returns: FFIType.u32 },
@@ -21,7 +22,7 @@ const symbols = {
   osprey_snap_entries: { args: [FFIType.ptr, FFIType.u32, FFIType.u32, FFIType.u32, FFIType.u32, FFIType.i32, FFIType.ptr, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
   osprey_fdatasync: { args: [FFIType.i32], returns: FFIType.i32 },
   osprey_advise_huge: { args: [FFIType.ptr, FFIType.f64], returns: FFIType.i32 },
-  osprey_prefault: { args: [FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
+  osprey_prefault: { args: [FFIType.ptr, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
   osprey_collapse: { args: [FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
   osprey_read_ahead: { args: [FFIType.i32, FFIType.f64, FFIType.f64], returns: FFIType.i32 },
   osprey_reserve: { args: [FFIType.i32, FFIType.i64, FFIType.i64], returns: FFIType.i32 },
@@ -174,13 +175,68 @@ export function adviseHuge(a: Int32Array, bytes = a.byteLength): number {
 /**
  * Faults in the first `bytes` of each view, in order, from a thread of the native library's own,
  * and returns at once (osprey_prefault): so that filling fresh memory (recovery) does not wait
- * while the kernel zeroes each page on first touch. The views must stay referenced until they are
- * used (a view the GC frees meanwhile only makes the advice fail). Returns 0 when the thread was
- * started, an errno, or -1 without the native library or on a platform without the advice. A
- * hint: nothing depends on it.
+ * while the kernel zeroes each page on first touch. The thread writes into the memory (an atomic
+ * add of zero, which changes no byte), so the views are held here until it says it is done: a
+ * view the caller lets go meanwhile is freed only after that. Returns 0 when the thread was
+ * started, an errno, or -1 without the native library, on a platform without threads for it, or
+ * with prefaultJobsMax jobs in flight. A hint: nothing depends on it.
  */
 export function prefault(ranges: readonly (readonly [Uint8Array | Int32Array, number])[]): number {
-  return adviseInThread(ranges, "populate");
+  if (!loaded) loadNative();
+  if (lib === null) return -1;
+  const pairs = rangePairs(ranges);
+  if (pairs === null) return 0;
+  sweepPrefaults();
+  const slot = prefaultHeld.indexOf(null);
+  if (slot < 0) return -1;
+  prefaultDone[slot] = 0;
+  const rc = lib.osprey_prefault(pairs, pairs.length / 2, ptr(prefaultDone, slot * 4));
+  if (rc !== 0) {
+    prefaultDone[slot] = 1;
+    return rc;
+  }
+  prefaultHeld[slot] = ranges.map(([view]) => view);
+  prefaultSweep ??= setInterval(sweepPrefaults, prefaultSweepMs);
+  prefaultSweep.unref();
+  return 0;
+}
+
+/** Per prefault job slot: 1 once its thread is done (the thread stores it), 0 while it runs. Off the JS heap's movable space, as a thread writes it. */
+const prefaultDone = new Int32Array(Buffer.allocUnsafeSlow(prefaultJobsMax * 4).buffer, 0, prefaultJobsMax).fill(1);
+/** Per slot: the views its thread writes into, held until it is done; null for a free slot. */
+const prefaultHeld: ((Uint8Array | Int32Array)[] | null)[] = new Array(prefaultJobsMax).fill(null);
+/** Lets go of the views of prefault jobs that finished, while any are in flight. */
+let prefaultSweep: ReturnType<typeof setInterval> | null = null;
+const prefaultSweepMs = 100;
+
+function sweepPrefaults(): void {
+  let running = 0;
+  for (let i = 0; i < prefaultJobsMax; i++) {
+    if (prefaultHeld[i] === null) continue;
+    if (Atomics.load(prefaultDone, i) === 1) prefaultHeld[i] = null;
+    else running++;
+  }
+  if (running === 0 && prefaultSweep !== null) {
+    clearInterval(prefaultSweep);
+    prefaultSweep = null;
+  }
+}
+
+/** Prefault jobs whose threads have not finished yet (tests wait for them). */
+export function prefaultsRunning(): number {
+  sweepPrefaults();
+  return prefaultHeld.filter((h) => h !== null).length;
+}
+
+/**
+ * Waits until no prefault thread runs. Holding a view keeps its memory allocated but not mapped:
+ * a resizable buffer shrunk makes the memory past its new end inaccessible (PROT_NONE), where a
+ * thread's touch would crash the process. So whoever shrinks one that may be prefaulted calls this
+ * first (FLUSHALL, Store.clear); the jobs are recovery's, long over by then but for a FLUSHALL
+ * sent the moment a large recovery ends.
+ */
+export function waitForPrefaults(): void {
+  while (prefaultsRunning() > 0) Bun.sleepSync(1);
 }
 
 /**
@@ -190,7 +246,10 @@ export function prefault(ranges: readonly (readonly [Uint8Array | Int32Array, nu
  * thread was started, an errno, or -1 without the native library or the advice.
  */
 export function collapse(ranges: readonly (readonly [Uint8Array | Int32Array, number])[]): number {
-  return adviseInThread(ranges, "collapse");
+  if (!loaded) loadNative();
+  if (lib === null) return -1;
+  const pairs = rangePairs(ranges);
+  return pairs === null ? 0 : lib.osprey_collapse(pairs, pairs.length / 2);
 }
 
 /**
@@ -205,18 +264,16 @@ export function readAheadFile(fd: number, from: number, len: number): number {
   return lib.osprey_read_ahead(fd, from, len);
 }
 
-/** `prefault` and `collapse`: the views as (address, length) pairs, handed to the native thread that gives `advice`. */
-function adviseInThread(ranges: readonly (readonly [Uint8Array | Int32Array, number])[], advice: "populate" | "collapse"): number {
-  if (!loaded) loadNative();
-  if (lib === null) return -1;
+/** `prefault` and `collapse`: the non-empty views as (address, length) pairs for the native thread, or null when none is. */
+function rangePairs(ranges: readonly (readonly [Uint8Array | Int32Array, number])[]): Float64Array | null {
   const some = ranges.filter(([view, bytes]) => bytes > 0 && view.byteLength > 0);
-  if (some.length === 0) return 0;
+  if (some.length === 0) return null;
   const pairs = new Float64Array(some.length * 2);
   some.forEach(([view, bytes], i) => {
     pairs[2 * i] = ptr(view);
     pairs[2 * i + 1] = Math.min(bytes, view.byteLength);
   });
-  return advice === "collapse" ? lib.osprey_collapse(pairs, some.length) : lib.osprey_prefault(pairs, some.length);
+  return pairs;
 }
 
 /** Transparent huge pages are 2 MiB here (x86-64 and arm64 with 4 KiB base pages). */

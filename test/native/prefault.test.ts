@@ -3,7 +3,7 @@
 // not wait while the kernel zeroes it.
 
 import { expect, test } from "bun:test";
-import { loadNative, prefault } from "../../src/native/index.ts";
+import { loadNative, prefault, prefaultsRunning, waitForPrefaults } from "../../src/native/index.ts";
 import { residentBytes } from "../support/resident.ts";
 
 const MiB = 1024 * 1024;
@@ -52,4 +52,39 @@ test("only the first `bytes` of a view are faulted in, and what the memory holds
 test("empty views and zero lengths start nothing and are not an error", () => {
   expect(prefault([])).toBe(0);
   expect(prefault([[new Uint8Array(0), 10], [Buffer.allocUnsafeSlow(4096), 0]])).toBe(0);
+});
+
+test("what the caller writes while the thread touches the same memory is all kept", async () => {
+  const b = untouched(64 * MiB);
+  expect(prefault([[b, b.length]])).toBe(0);
+  // The caller writes every page as the thread goes (a store can meet the thread's touch of that
+  // page); the touch is an atomic add of zero, so no byte written is lost or changed.
+  for (let round = 0; round < 4; round++) for (let at = round; at < b.length; at += 4096) b[at] = (at >>> 12) & 0xff;
+  expect(await eventually(() => prefaultsRunning() === 0)).toBe(true);
+  let wrong = 0;
+  for (let round = 0; round < 4; round++) for (let at = round; at < b.length; at += 4096) if (b[at] !== ((at >>> 12) & 0xff)) wrong++;
+  expect(wrong).toBe(0);
+}, 30_000);
+
+test("a job's views are held until its thread is done, then let go", async () => {
+  // The thread writes into the memory, so a view the caller drops must outlive the job.
+  expect(prefault([[untouched(64 * MiB), 64 * MiB]])).toBe(0);
+  expect(prefaultsRunning()).toBeGreaterThan(0);
+  Bun.gc(true);
+  expect(await eventually(() => prefaultsRunning() === 0)).toBe(true);
+}, 30_000);
+
+test("a resizable buffer being prefaulted is shrunk safely once waitForPrefaults returns", async () => {
+  // Shrunk, a resizable buffer's memory past its end is PROT_NONE: a touch there would crash the
+  // test process (it did, without the wait). 256 MiB take the thread long past the resize.
+  const ab = new ArrayBuffer(256 * MiB, { maxByteLength: 512 * MiB });
+  const records = new Int32Array(ab);
+  expect(prefault([[records, records.byteLength]])).toBe(0);
+  waitForPrefaults();
+  expect(prefaultsRunning()).toBe(0);
+  ab.resize(4096);
+  expect(records.byteLength).toBe(4096);
+  // Had a thread still been touching, it would reach the inaccessible memory while this waits.
+  expect(await eventually(() => prefaultsRunning() === 0)).toBe(true);
+  await Bun.sleep(200);
 });
