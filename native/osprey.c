@@ -738,9 +738,10 @@ static void pace_writeback(int fd, off_t written, struct writeback *w) {
 
 /*
  * Pacing has a price the parent sees and the child does not: while a child runs, the server's
- * overwrites go to fresh slab blocks (Store.shareWithChild), so the longer a snapshot takes, the
- * more memory a write-heavy load ties up until it ends. SET 16 KiB over 512 MiB of keys (snapshots
- * back to back there) ran at 0.63× of the unpaced speed. So the parent can lift the pace of the
+ * overwrites of entries below 4 KiB go to fresh slab blocks (Store.shareWithChild), so the longer a
+ * snapshot takes, the more memory a write-heavy load ties up until it ends. SET 16 KiB over 512 MiB
+ * of keys (snapshots back to back there) ran at 0.63× of the unpaced speed, when 16 KiB entries
+ * still moved too. So the parent can lift the pace of the
  * running child (osprey_snapshot_unpace, once the WAL grew by an eighth of the keyspace during it:
  * persistence/snapshot.ts): one int in a page both processes share (MAP_SHARED survives fork).
  */

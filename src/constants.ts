@@ -134,11 +134,11 @@ export const largeSparesMax = 64;
 /** Size of one slab page, from which small entries (key + value) of one size class are carved. */
 export const slabPageBytes = 4 * MiB;
 /**
- * While a snapshot child shares the slab, an entry in a block below this size moves to a fresh
- * block when written (Slab.share): in place, a SET of a few bytes would copy a whole 4 KiB memory
- * page. Blocks this size or larger are written in place: the copy-on-write is about what is written.
+ * While a snapshot child shares the slab, blocks of this size or more are still written in place:
+ * the copy-on-write is about what is written. An entry in a smaller block moves to a fresh block
+ * when written (Slab.share): in place, a SET of a few bytes would copy a whole 4 KiB memory page.
  */
-export const slabShareBlockBytesMax = 4 * KiB;
+export const slabInPlaceBlockBytesMin = 4 * KiB;
 /**
  * Recovery of a snapshot of at least this many entries has the memory it fills faulted in by
  * other threads (Store.reserve): the table and records at once, and slab pages this many ahead
@@ -450,8 +450,9 @@ export const snapshotChildPollMs = 5;
 /**
  * A paced snapshot child (snapshot_busy_bytes_per_sec) goes on at full speed once the WAL has grown
  * by this share of the keyspace's data bytes since it started (and at least snapshotUnpaceBytesMin):
- * each overwrite meanwhile holds a fresh slab block until the child ends, so pacing a write-heavy
- * load costs memory and speed (SET 16 KiB over 512 MiB of keys: 0.63× unpaced).
+ * each overwrite of an entry under slabInPlaceBlockBytesMin meanwhile holds a fresh slab block until
+ * the child ends, so pacing a write-heavy load costs memory and speed (SET 16 KiB over 512 MiB of
+ * keys: 0.63× unpaced, measured while 16 KiB blocks still moved too).
  */
 export const snapshotUnpaceShare = 1 / 8;
 export const snapshotUnpaceBytesMin = 16 * MiB;

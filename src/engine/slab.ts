@@ -3,7 +3,7 @@
 // are per size class, so emptied ones go back and sparse ones can be compacted.
 
 import { assert } from "../assert.ts";
-import { slabLargeBytesMin, slabPageBytes, slabPagesMax, slabShareBlockBytesMax } from "../constants.ts";
+import { slabLargeBytesMin, slabPageBytes, slabPagesMax, slabInPlaceBlockBytesMin } from "../constants.ts";
 import { blockIndexBits } from "./records.ts";
 import { allocHugeAligned, prefault } from "../native/index.ts";
 
@@ -189,13 +189,14 @@ export class Slab {
    * (the store moves the entry there, `isShared`) instead of a 4 KiB copy: random 100-byte SETs over
    * 10M keys copied a page per SET. Freed blocks of shared pages are kept on their free lists
    * (those lists are not in the pages) and reused after `unshare`. Pages of blocks of
-   * slabShareBlockBytesMax or more are not shared: writing one of their blocks copies about the
+   * slabInPlaceBlockBytesMin or more are not shared: writing one of their blocks copies about the
    * memory pages it writes, where a fresh block costs as many new pages and leaves its old ones to
-   * empty (SET 16 KiB over 512 MiB of keys: 1.3-2.2 GB of RSS against 0.8-0.9 GB).
+   * empty (SET 16 KiB over 512 MiB of keys: 1.3-2.2 GB of RSS against 0.8-0.9 GB). A huge page of
+   * theirs is split where written and not put back: such a value spans whole pages of its own.
    */
   share(): void {
     this.#sharing = true;
-    for (let p = 0; p < this.pages.length; p++) this.#shared[p] = this.pages[p] !== null && classBytes(this.#pageClass[p]!) < slabShareBlockBytesMax;
+    for (let p = 0; p < this.pages.length; p++) this.#shared[p] = this.pages[p] !== null && classBytes(this.#pageClass[p]!) < slabInPlaceBlockBytesMin;
   }
 
   /** The child is gone: every page takes blocks again. */

@@ -196,8 +196,10 @@ export function prefault(ranges: readonly (readonly [Uint8Array | Int32Array, nu
     return rc;
   }
   prefaultHeld[slot] = ranges.map(([view]) => view);
-  prefaultSweep ??= setInterval(sweepPrefaults, prefaultSweepMs);
-  prefaultSweep.unref();
+  if (prefaultSweep === null) {
+    prefaultSweep = setInterval(sweepPrefaults, prefaultSweepMs);
+    prefaultSweep.unref();
+  }
   return 0;
 }
 
@@ -209,7 +211,8 @@ const prefaultHeld: ((Uint8Array | Int32Array)[] | null)[] = new Array(prefaultJ
 let prefaultSweep: ReturnType<typeof setInterval> | null = null;
 const prefaultSweepMs = 100;
 
-function sweepPrefaults(): void {
+/** Lets go of the views of finished jobs; returns how many are still running. */
+function sweepPrefaults(): number {
   let running = 0;
   for (let i = 0; i < prefaultJobsMax; i++) {
     if (prefaultHeld[i] === null) continue;
@@ -220,12 +223,12 @@ function sweepPrefaults(): void {
     clearInterval(prefaultSweep);
     prefaultSweep = null;
   }
+  return running;
 }
 
 /** Prefault jobs whose threads have not finished yet (tests wait for them). */
 export function prefaultsRunning(): number {
-  sweepPrefaults();
-  return prefaultHeld.filter((h) => h !== null).length;
+  return sweepPrefaults();
 }
 
 /**

@@ -210,7 +210,7 @@ export class Snapshotter {
     this.#child = pid;
     this.#store.shareWithChild(true);
     this.#unidleAtMs = this.#idle ? started + snapshotIdleMaxMs : Infinity;
-    // While a child runs, overwrites take fresh slab blocks, so a paced snapshot under a write-heavy
+    // While a child runs, overwrites of small entries take fresh slab blocks, so a paced snapshot under a write-heavy
     // load holds more memory the longer it takes: once the WAL has grown by an eighth of the
     // keyspace since it started, the child goes on at full speed (native/osprey.c pace_lifted).
     this.#unpaceAtBytes = this.#paceBytesPerSec > 0 ? Math.max(snapshotUnpaceBytesMin, this.#store.dataBytes * snapshotUnpaceShare) : Infinity;

@@ -2,7 +2,7 @@
 // back when they empty, and compaction's page marking.
 
 import { describe, expect, test } from "bun:test";
-import { slabLargeBytesMin, slabPageBytes, slabShareBlockBytesMax } from "../../src/constants.ts";
+import { slabLargeBytesMin, slabPageBytes, slabInPlaceBlockBytesMin } from "../../src/constants.ts";
 import { InvariantError } from "../../src/assert.ts";
 import { blockBytes, classBytes, isLarge, sizeClass, Slab } from "../../src/engine/slab.ts";
 import { loadNative } from "../../src/native/index.ts";
@@ -189,7 +189,7 @@ describe("Slab pages coming back", () => {
 
   test("pages of blocks a memory page or larger are not shared with a snapshot child: their blocks are taken and reused as before", () => {
     const slab = new Slab();
-    const big = slabShareBlockBytesMax; // its class's blocks are at least a 4 KiB memory page
+    const big = slabInPlaceBlockBytesMin; // its class's blocks are at least a 4 KiB memory page
     const bigs = fill(slab, big, 3);
     const small = fill(slab, size, 2);
     slab.share();
