@@ -3,7 +3,7 @@
 // are per size class, so emptied ones go back and sparse ones can be compacted.
 
 import { assert } from "../assert.ts";
-import { slabLargeBytesMin, slabPageBytes, slabPagesMax, slabInPlaceBlockBytesMin } from "../constants.ts";
+import { slabLargeBytesMin, slabPageBytes, slabPagesMax, slabInPlaceBlockBytesMin, slabSharedPagesAhead } from "../constants.ts";
 import { blockIndexBits } from "./records.ts";
 import { allocHugeAligned, prefault } from "../native/index.ts";
 
@@ -109,6 +109,9 @@ export class Slab {
   #spare: Buffer[] = [];
   #spareAt = 0;
   #ahead = 0;
+  /** What `prefaultAhead` last asked for; while pages of small blocks are shared, `#ahead` is at least slabSharedPagesAhead. */
+  #aheadAsked = 0;
+  #sharingSmall = false;
   /** Most pages held at once (slabPagesMax; fewer only in tests). */
   readonly pagesMax: number;
   /** Whether pagesMax pages are held: a block then comes only from a page that has room (canAlloc). */
@@ -196,7 +199,12 @@ export class Slab {
    */
   share(): void {
     this.#sharing = true;
-    for (let p = 0; p < this.pages.length; p++) this.#shared[p] = this.pages[p] !== null && classBytes(this.#pageClass[p]!) < slabInPlaceBlockBytesMin;
+    for (let p = 0; p < this.pages.length; p++) {
+      this.#shared[p] = this.pages[p] !== null && classBytes(this.#pageClass[p]!) < slabInPlaceBlockBytesMin;
+      if (this.#shared[p]) this.#sharingSmall = true;
+    }
+    // Overwrites of small entries now each take a block in a fresh page: keep pages ready.
+    if (this.#sharingSmall) this.prefaultAhead(this.#aheadAsked);
   }
 
   /** The child is gone: every page takes blocks again. */
@@ -204,6 +212,10 @@ export class Slab {
     if (!this.#sharing) return;
     this.#sharing = false;
     this.#shared.fill(false);
+    if (this.#sharingSmall) {
+      this.#sharingSmall = false;
+      this.prefaultAhead(this.#aheadAsked);
+    }
   }
 
   /** Whether page `p` is shared with a snapshot child (a write into it would copy its memory). */
@@ -343,11 +355,13 @@ export class Slab {
    * Keeps `n` pages made ahead of need (0: none, letting go of those left), which new pages take in
    * order, each faulted in by a thread of the native library's own as it is made (`prefault`):
    * recovery fills a page in ~16 ms here, and the kernel's zeroing of the next one on its first
-   * write then happens on the other core, not in the loader's writes.
+   * write then happens on the other core, not in the loader's writes. While pages of small blocks
+   * are shared with a snapshot child (`share`), at least slabSharedPagesAhead are kept.
    */
   prefaultAhead(n: number): void {
-    this.#ahead = n;
-    if (n === 0) this.#dropSpare();
+    this.#aheadAsked = n;
+    this.#ahead = this.#sharingSmall ? Math.max(n, slabSharedPagesAhead) : n;
+    if (this.#ahead === 0) this.#dropSpare();
     else this.#topUpSpare();
   }
 

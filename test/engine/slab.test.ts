@@ -2,7 +2,7 @@
 // back when they empty, and compaction's page marking.
 
 import { describe, expect, test } from "bun:test";
-import { slabLargeBytesMin, slabPageBytes, slabInPlaceBlockBytesMin } from "../../src/constants.ts";
+import { slabLargeBytesMin, slabPageBytes, slabInPlaceBlockBytesMin, slabSharedPagesAhead } from "../../src/constants.ts";
 import { InvariantError } from "../../src/assert.ts";
 import { blockBytes, classBytes, isLarge, sizeClass, Slab } from "../../src/engine/slab.ts";
 import { loadNative } from "../../src/native/index.ts";
@@ -290,6 +290,41 @@ describe("Slab pages made ahead of need (recovery)", () => {
     fill(slab, size, perPage);
     expect(slab.bytesReserved).toBe(3 * slabPageBytes);
   }, 30_000);
+
+  test("while pages of small blocks are shared with a snapshot child, the next pages are made ahead and resident before a block of them is written; unshared, those left go", async () => {
+    expect(loadNative()).toBe(true);
+    const slab = new Slab();
+    fill(slab, size, perPage); // page 0, full
+    slab.share();
+    // Every overwrite now needs a block of a page made since: the first such page is a spare one.
+    fill(slab, size, 1);
+    expect(slab.bytesReserved).toBe(2 * slabPageBytes);
+    const deadline = Date.now() + 20_000;
+    while (residentBytes(slab.pages[1]!) < 0.95 * slabPageBytes && Date.now() < deadline) await Bun.sleep(20);
+    expect(residentBytes(slab.pages[1]!)).toBeGreaterThanOrEqual(0.95 * slabPageBytes);
+    expect(slab.takeReleasedBytes()).toBe(0);
+    slab.unshare();
+    expect(slab.takeReleasedBytes()).toBe(slabSharedPagesAhead * slabPageBytes);
+    fill(slab, size, perPage);
+    expect(slab.bytesReserved).toBe(3 * slabPageBytes);
+  }, 30_000);
+
+  test("a slab whose shared pages are all of large blocks makes none ahead, and recovery's own pages ahead outlast a share", () => {
+    const large = new Slab();
+    fill(large, slabInPlaceBlockBytesMin, 3);
+    large.share();
+    large.unshare();
+    expect(large.takeReleasedBytes()).toBe(0);
+
+    const recovering = new Slab();
+    recovering.prefaultAhead(slabSharedPagesAhead + 1);
+    fill(recovering, size, 1);
+    recovering.share();
+    recovering.unshare();
+    expect(recovering.takeReleasedBytes()).toBe(0);
+    recovering.prefaultAhead(0);
+    expect(recovering.takeReleasedBytes()).toBe((slabSharedPagesAhead + 1) * slabPageBytes);
+  });
 
   test("spare pages never take the slab past pagesMax", () => {
     const slab = new Slab(3);
