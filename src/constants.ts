@@ -142,9 +142,9 @@ export const slabInPlaceBlockBytesMin = 4 * KiB;
 /**
  * While a snapshot child shares the slab, every overwrite of a small entry takes a block in a page
  * made since, so new pages are needed at the write rate (a 4 MiB page every ~0.2 s at 160k SETs a
- * second of 100 B). This many are kept made ahead and faulted in by a thread (Slab.prefaultAhead):
- * the kernel's zeroing of a fresh page, 2 MiB at a time once the slab is on huge pages (~1 ms on
- * this VM), then happens on another core, not in the SET that first writes there.
+ * second of 100 B). Once the slab is on huge pages (256 MiB), this many are kept made ahead and
+ * faulted in by a thread (Slab.prefaultAhead): the kernel's zeroing of a fresh page, 2 MiB at a time
+ * (~1 ms on this VM), then happens on another core, not in the SET that first writes there.
  */
 export const slabSharedPagesAhead = 2;
 /**

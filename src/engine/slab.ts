@@ -109,9 +109,10 @@ export class Slab {
   #spare: Buffer[] = [];
   #spareAt = 0;
   #ahead = 0;
-  /** What `prefaultAhead` last asked for; while pages of small blocks are shared, `#ahead` is at least slabSharedPagesAhead. */
+  /** What `prefaultAhead` last asked for; `#ahead` is at least slabSharedPagesAhead while `#aheadForChild`. */
   #aheadAsked = 0;
-  #sharingSmall = false;
+  /** Pages of small blocks of a slab on huge pages are shared with a child (`share`): pages are kept made ahead. */
+  #aheadForChild = false;
   /** Most pages held at once (slabPagesMax; fewer only in tests). */
   readonly pagesMax: number;
   /** Whether pagesMax pages are held: a block then comes only from a page that has room (canAlloc). */
@@ -199,12 +200,18 @@ export class Slab {
    */
   share(): void {
     this.#sharing = true;
+    let small = false;
     for (let p = 0; p < this.pages.length; p++) {
       this.#shared[p] = this.pages[p] !== null && classBytes(this.#pageClass[p]!) < slabInPlaceBlockBytesMin;
-      if (this.#shared[p]) this.#sharingSmall = true;
+      if (this.#shared[p]) small = true;
     }
-    // Overwrites of small entries now each take a block in a fresh page: keep pages ready.
-    if (this.#sharingSmall) this.prefaultAhead(this.#aheadAsked);
+    // Overwrites of small entries now each take a block in a fresh page: in a slab on huge pages,
+    // keep pages ready. A small slab's fresh pages fault 4 KiB at a time, and pages made ahead for
+    // each of its snapshots would be 8 MiB of garbage each time (snapshots back to back: hundreds).
+    if (small && this.#pageCount >= hugeFromPages) {
+      this.#aheadForChild = true;
+      this.prefaultAhead(this.#aheadAsked);
+    }
   }
 
   /** The child is gone: every page takes blocks again. */
@@ -212,8 +219,8 @@ export class Slab {
     if (!this.#sharing) return;
     this.#sharing = false;
     this.#shared.fill(false);
-    if (this.#sharingSmall) {
-      this.#sharingSmall = false;
+    if (this.#aheadForChild) {
+      this.#aheadForChild = false;
       this.prefaultAhead(this.#aheadAsked);
     }
   }
@@ -355,12 +362,12 @@ export class Slab {
    * Keeps `n` pages made ahead of need (0: none, letting go of those left), which new pages take in
    * order, each faulted in by a thread of the native library's own as it is made (`prefault`):
    * recovery fills a page in ~16 ms here, and the kernel's zeroing of the next one on its first
-   * write then happens on the other core, not in the loader's writes. While pages of small blocks
-   * are shared with a snapshot child (`share`), at least slabSharedPagesAhead are kept.
+   * write then happens on the other core, not in the loader's writes. While a slab on huge pages
+   * shares pages of small blocks with a snapshot child (`share`), at least slabSharedPagesAhead.
    */
   prefaultAhead(n: number): void {
     this.#aheadAsked = n;
-    this.#ahead = this.#sharingSmall ? Math.max(n, slabSharedPagesAhead) : n;
+    this.#ahead = this.#aheadForChild ? Math.max(n, slabSharedPagesAhead) : n;
     if (this.#ahead === 0) this.#dropSpare();
     else this.#topUpSpare();
   }

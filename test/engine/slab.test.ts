@@ -291,34 +291,42 @@ describe("Slab pages made ahead of need (recovery)", () => {
     expect(slab.bytesReserved).toBe(3 * slabPageBytes);
   }, 30_000);
 
-  test("while pages of small blocks are shared with a snapshot child, the next pages are made ahead and resident before a block of them is written; unshared, those left go", async () => {
+  test("while a slab on huge pages shares pages of small blocks with a snapshot child, the next pages are made ahead and resident before a block of them is written; unshared, those left go", async () => {
     expect(loadNative()).toBe(true);
     const slab = new Slab();
-    fill(slab, size, perPage); // page 0, full
+    const small = 3000; // below slabInPlaceBlockBytesMin: its pages are shared
+    const perSmallPage = Math.floor(slabPageBytes / classBytes(sizeClass(small)));
+    // 64 pages (256 MiB): blocks handed out, never written, so their memory is never resident.
+    fill(slab, small, 64 * perSmallPage);
+    expect(slab.bytesReserved).toBe(64 * slabPageBytes);
     slab.share();
-    // Every overwrite now needs a block of a page made since: the first such page is a spare one.
-    fill(slab, size, 1);
-    expect(slab.bytesReserved).toBe(2 * slabPageBytes);
+    // Every overwrite now needs a block of a page made since: that page is a spare, faulted in.
+    fill(slab, small, 1);
+    const taken = slab.pages[64]!;
     const deadline = Date.now() + 20_000;
-    while (residentBytes(slab.pages[1]!) < 0.95 * slabPageBytes && Date.now() < deadline) await Bun.sleep(20);
-    expect(residentBytes(slab.pages[1]!)).toBeGreaterThanOrEqual(0.95 * slabPageBytes);
+    while (residentBytes(taken) < 0.95 * slabPageBytes && Date.now() < deadline) await Bun.sleep(20);
+    expect(residentBytes(taken)).toBeGreaterThanOrEqual(0.95 * slabPageBytes);
     expect(slab.takeReleasedBytes()).toBe(0);
     slab.unshare();
     expect(slab.takeReleasedBytes()).toBe(slabSharedPagesAhead * slabPageBytes);
-    fill(slab, size, perPage);
-    expect(slab.bytesReserved).toBe(3 * slabPageBytes);
   }, 30_000);
 
-  test("a slab whose shared pages are all of large blocks makes none ahead, and recovery's own pages ahead outlast a share", () => {
+  test("a small slab, or one whose shared pages are all of large blocks, makes none ahead; recovery's own pages ahead outlast a share", () => {
+    const tiny = new Slab();
+    fill(tiny, size, perPage + 1);
+    tiny.share();
+    tiny.unshare();
+    expect(tiny.takeReleasedBytes()).toBe(0);
+
     const large = new Slab();
-    fill(large, slabInPlaceBlockBytesMin, 3);
+    fill(large, slabInPlaceBlockBytesMin, 64 * Math.floor(slabPageBytes / classBytes(sizeClass(slabInPlaceBlockBytesMin))));
     large.share();
     large.unshare();
     expect(large.takeReleasedBytes()).toBe(0);
 
     const recovering = new Slab();
     recovering.prefaultAhead(slabSharedPagesAhead + 1);
-    fill(recovering, size, 1);
+    fill(recovering, size, 64 * perPage);
     recovering.share();
     recovering.unshare();
     expect(recovering.takeReleasedBytes()).toBe(0);
