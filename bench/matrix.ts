@@ -126,10 +126,14 @@ const shapeKey = (s: Shape) => `${s.sync} ${s.op} ${s.valueBytes}B c=${s.clients
 /** The shapes, grouped so each value size's keys are loaded once before its GETs. */
 function shapes(sync: Shape["sync"]): Shape[] {
   const out: Shape[] = [];
+  const seen = new Set<string>();
   for (const keyspaceWanted of keyspaces) {
     for (const valueBytes of sizes) {
       // Large values at a large keyspace would need gigabytes per server: the keyspace is capped.
       const keyspace = Math.max(1, Math.min(keyspaceWanted, Math.floor(dataMaxBytes / Math.max(valueBytes, 1))));
+      // Two keyspaces capped to the same count are one shape: run it once, not as two rounds of it.
+      if (seen.has(`${valueBytes} ${keyspace}`)) continue;
+      seen.add(`${valueBytes} ${keyspace}`);
       const counts = valueBytes <= 100 ? [...new Set([...clientCounts, ...manyClients])] : clientCounts;
       for (const op of ops)
         for (const clients of counts)
