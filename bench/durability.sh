@@ -26,8 +26,8 @@ load() { # port protocol op duration [extra]
 }
 # A 5 s `load` of op while snapshots run back to back for 7 s: one redis-cli asks either server for
 # a BGSAVE every 50 ms over one connection (one that finds a snapshot running is refused). A
-# process started per request instead (nc or redis-cli every 50 ms) cost SET 7% of its throughput
-# and 2.5x its p99 on its own, with no snapshot running (bench/RESULTS.md, session 12).
+# process per request instead (a redis-cli started every 50 ms, measured with no snapshot running)
+# cost Osprey's SET 7% of its throughput and 2.5x its p99 on its own (bench/RESULTS.md, session 12).
 while_snapshots() { # osprey|redis op
   local port=$oport proto=osprey
   [ "$1" = redis ] && { port=$rport; proto=resp; }
