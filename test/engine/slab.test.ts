@@ -268,7 +268,7 @@ describe("Slab pages and huge pages", () => {
   });
 });
 
-describe("Slab pages made ahead of need (recovery)", () => {
+describe("Slab pages made ahead of need (recovery, and while a snapshot child shares the slab)", () => {
   const size = 1000;
   const perPage = slabPageBytes / classBytes(sizeClass(size));
 
