@@ -28,11 +28,9 @@ load() { # port protocol op duration [extra]
 # a BGSAVE every 50 ms over one connection (one that finds a snapshot running is refused). A
 # process per request instead (a redis-cli started every 50 ms, measured with no snapshot running)
 # cost Osprey's SET 7% of its throughput and 2.5x its p99 on its own (bench/RESULTS.md, session 12).
-while_snapshots() { # osprey|redis op
-  local port=$oport proto=osprey
-  [ "$1" = redis ] && { port=$rport; proto=resp; }
-  redis-cli -p "$port" -r 140 -i 0.05 bgsave >/dev/null 2>&1 &
-  load "$port" "$proto" "$2" 5
+while_snapshots() { # port protocol op
+  redis-cli -p "$1" -r 140 -i 0.05 bgsave >/dev/null 2>&1 &
+  load "$1" "$2" "$3" 5
   wait $!
 }
 # The server's minor page faults so far (/proc/PID/stat field 10): copy-on-write after a fork shows here.
@@ -47,7 +45,7 @@ idle_and_during() { # osprey|redis
     local f0; f0=$(faults "$1")
     printf '%-22s%s\n' "$op idle:" "$(p99 "$(load "$port" "$proto" "${op,,}" 5)"), $(( $(faults "$1") - f0 )) page faults"
     f0=$(faults "$1")
-    printf '%-22s%s\n' "$op during $what:" "$(p99 "$(while_snapshots "$1" "${op,,}")"), $(( $(faults "$1") - f0 )) page faults"
+    printf '%-22s%s\n' "$op during $what:" "$(p99 "$(while_snapshots "$port" "$proto" "${op,,}")"), $(( $(faults "$1") - f0 )) page faults"
     $settle
   done
 }
