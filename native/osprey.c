@@ -656,7 +656,7 @@ static void close_fds_but(int a, int b) {
 enum {
   SD_FD, SD_RECORDS, SD_RECORD_WORDS, SD_EXPIRY, SD_ID_LIMIT,
   SD_PAGES, SD_PAGE_COUNT, SD_LARGE_IDS, SD_LARGE_PTRS, SD_LARGE_COUNT,
-  SD_CHUNK, SD_CHUNK_BYTES, SD_CHUNK_START, SD_PARENT, SD_PACE_BYTES_PER_S, SD_SLOTS
+  SD_CHUNK, SD_CHUNK_BYTES, SD_CHUNK_START, SD_PARENT, SD_PACE_BYTES_PER_S, SD_VERSIONS_APART, SD_SLOTS
 };
 
 /* Exit statuses of the child (anything else, or a signal, is a failure too). */
@@ -824,16 +824,18 @@ static int set_policy(pid_t pid, int policy) {
 }
 
 /* The store's entry record (engine/records.ts): REC_WORDS 32-bit words per entry id, the fields
- * at these word offsets, the version a double over words 4 and 5. The position is a slab block's
+ * at these word offsets. The version word holds the version itself, or REC_VERSION_APART for one
+ * of 2^32 - 1 or more, which is in a double array by id (SD_VERSIONS_APART). The position is a slab block's
  * page and its index in the page (page << REC_PAGE_SHIFT | index), the block being
  * block_bytes(key length + value length) long, or REC_OWN for an entry with a buffer of its own
  * (its key at offset 0). The parent passes its word count, so a record changed on one side only
  * fails the snapshot (SNAP_LAYOUT) instead of writing garbage. */
-#define REC_WORDS 6
+#define REC_WORDS 5
 #define REC_KEY_LEN 1
 #define REC_VALUE_LEN 2
 #define REC_POS 3
 #define REC_VERSION 4
+#define REC_VERSION_APART 0xffffffffu
 #define REC_PAGE_SHIFT 19
 #define REC_INDEX_MASK ((1u << REC_PAGE_SHIFT) - 1)
 #define REC_OWN (8191u << REC_PAGE_SHIFT)
@@ -877,6 +879,7 @@ static void snapshot_child(const double *d, double now_ms) {
   if (d[SD_RECORD_WORDS] != REC_WORDS) _exit(SNAP_LAYOUT);
   const int32_t *records = (const int32_t *)(uintptr_t)d[SD_RECORDS];
   const double *expiry = (const double *)(uintptr_t)d[SD_EXPIRY];
+  const double *versions_apart = (const double *)(uintptr_t)d[SD_VERSIONS_APART];
   int32_t id_limit = (int32_t)d[SD_ID_LIMIT];
   const double *pages = (const double *)(uintptr_t)d[SD_PAGES];
   int32_t page_count = (int32_t)d[SD_PAGE_COUNT];
@@ -927,9 +930,9 @@ static void snapshot_child(const double *d, double now_ms) {
     put_u32(head, kl);
     put_u32(head + 4, vl);
     put_i64(head + 8, ex);
-    double version;
-    memcpy(&version, rec + REC_VERSION, sizeof version);
-    put_i64(head + 16, version);
+    uint32_t held = (uint32_t)rec[REC_VERSION];
+    if (held == REC_VERSION_APART && versions_apart == NULL) _exit(SNAP_LAYOUT);
+    put_i64(head + 16, held != REC_VERSION_APART ? (double)held : versions_apart[id]);
     if (size <= cap) {
       uint8_t *e = chunk + len;
       memcpy(e, head, SNAP_ENTRY_HEADER);

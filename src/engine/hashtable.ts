@@ -8,7 +8,7 @@ import { field, recordWords } from "./records.ts";
 // An id's hash is at hashes[id * Rec.Words] (this module's const enum: Bun inlines a const enum's
 // members as literals only in the module that declares it).
 const enum Rec {
-  Words = 6,
+  Words = 5,
 }
 assert(Rec.Words === recordWords && field.hash === 0, "hash table: an id's hash is word 0 of its record, recordWords words long");
 import { entriesMax, loadFactorMax, rehashSlotsPerInsert, rehashSlotsPerStep, tableSlotsMin } from "../constants.ts";

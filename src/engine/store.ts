@@ -27,7 +27,7 @@ import {
 import { Event, Notify, type KeyEvents } from "./notify.ts";
 import { HashTable } from "./hashtable.ts";
 import { adoptInputBuffer, retireLargeBuffer, takeLargeBuffer } from "./large.ts";
-import { field, indexMask, ownBuffer, pageShift, recordBytes, recordWords, versionSlot, versionStride } from "./records.ts";
+import { field, indexMask, ownBuffer, pageShift, recordBytes, recordWords, versionApart, versionInRecordMax } from "./records.ts";
 import { blockBytes, isLarge, sizeClass, Slab, slabFull } from "./slab.ts";
 
 /**
@@ -87,10 +87,10 @@ function shownExpiry(at: number): number {
   return at === noExpiryHeld ? noExpiry : at === zeroMsHeld ? 0 : at;
 }
 
-/** Entry ids the metadata starts with (41 KiB); it doubles in place as the store grows. */
+/** Entry ids the metadata starts with (33 KiB); it doubles in place as the store grows. */
 const idsInitial = 1024;
 
-/** Bytes per entry id of the metadata: the record (engine/records.ts), expiry (8), stamp (4), LFU (1). */
+/** Bytes per entry id of the metadata: the record (engine/records.ts), expiry (8), stamp (4), LFU (1); versions held apart add 8 once some key has one. */
 const metadataBytesPerId = recordBytes + 8 + 4 + 1;
 
 /**
@@ -119,14 +119,16 @@ const listSlotBytes = 8;
 // records with them. Checked against records.ts below.
 const enum R {
   /** 32-bit words per record: id * Words + field is a field's Int32 index. */
-  Words = 6,
+  Words = 5,
   Hash = 0,
   KeyLen = 1,
   ValueLen = 2,
   Pos = 3,
-  /** The version's Float64 index: id * VersionStride + VersionSlot. */
-  VersionStride = 3,
-  VersionSlot = 2,
+  Version = 4,
+  /** The version word of a record whose version is held in #versionsApart. */
+  VersionApart = -1,
+  /** The largest version the record's word holds itself (as unsigned). */
+  VersionInRecordMax = 4294967294,
   /** The position of an entry with its own buffer (offset 0 in it). */
   Own = -524288,
   /** A slab position's page is pos >>> PageShift, its block's index in the page pos & IndexMask. */
@@ -135,7 +137,7 @@ const enum R {
 }
 assert(
   R.Words === recordWords && R.Hash === field.hash && R.KeyLen === field.keyLen && R.ValueLen === field.valueLen && R.Pos === field.pos &&
-    R.VersionStride === versionStride && R.VersionSlot === versionSlot && R.Own === ownBuffer && R.PageShift === pageShift && R.IndexMask === indexMask,
+    R.Version === field.version && R.VersionApart === versionApart && R.VersionInRecordMax === versionInRecordMax && R.Own === ownBuffer && R.PageShift === pageShift && R.IndexMask === indexMask,
   "store: the record layout below must match engine/records.ts",
 );
 
@@ -164,13 +166,18 @@ export function keyspaceFull(max: number): Error {
 }
 
 export class Store {
-  // Entry metadata, indexed by entry id: one 24-byte record per id (engine/records.ts) in one
-  // buffer, seen two ways: #rec[id * R.Words + field] (Int32) and the version #recF[id *
-  // R.VersionStride + R.VersionSlot] (Float64, exact up to 2^53, far beyond what increments
-  // reach). Key length 0 marks a free id (keys are never empty). The position R.Own: an entry
-  // with its own buffer in #large; else a slab position (records.ts: page and block index).
+  // Entry metadata, indexed by entry id: one 20-byte record per id (engine/records.ts) in one
+  // buffer, #rec[id * R.Words + field]. Key length 0 marks a free id (keys are never empty). The
+  // position R.Own: an entry with its own buffer in #large; else a slab position (records.ts: page
+  // and block index). The version: #version and #setVersion.
   #rec: Int32Array;
-  #recF: Float64Array;
+  /**
+   * Versions past R.VersionInRecordMax (4 billion writes of one key: a counter INCRed 200k times a
+   * second for six hours), by id, exact to 2^53; the record holds R.VersionApart. null until some
+   * key has one; then grown and cleared with the other metadata. Stale where an id's record holds
+   * its version itself.
+   */
+  #versionsApart: Float64Array | null = null;
   /** Apart from the records: without TTLs it is never written, so never resident. */
   #expiry: Float64Array;
   /** Redis's logarithmic LFU counter, decayed by the accesses since #stamp. */
@@ -257,7 +264,6 @@ export class Store {
     const ids = Math.min(entriesMax, Math.max(idsInitial, options.capacity ?? 0));
     const records = new ArrayBuffer(ids * recordBytes, { maxByteLength: entriesMax * recordBytes });
     this.#rec = new Int32Array(records);
-    this.#recF = new Float64Array(records);
     this.#expiry = growable(Float64Array, 8, ids);
     this.#lfu = growable(Uint8Array, 1, ids);
     this.#stamp = growable(Uint32Array, 4, ids);
@@ -428,7 +434,20 @@ export class Store {
   }
 
   version(id: number): number {
-    return this.#recF[id * R.VersionStride + R.VersionSlot]!;
+    const v = this.#rec[id * R.Words + R.Version]!;
+    return v !== R.VersionApart ? v >>> 0 : this.#versionsApart![id]!;
+  }
+
+  /** Sets entry `id`'s version (0 … 2^53): in its record, or apart when the record's word cannot hold it. */
+  #setVersion(id: number, version: number): void {
+    if (version <= R.VersionInRecordMax) this.#rec[id * R.Words + R.Version] = version;
+    else this.#setVersionApart(id, version);
+  }
+
+  #setVersionApart(id: number, version: number): void {
+    if (this.#versionsApart === null) this.#versionsApart = growable(Float64Array, 8, this.#idCapacity);
+    this.#versionsApart[id] = version;
+    this.#rec[id * R.Words + R.Version] = R.VersionApart;
   }
 
   expiry(id: number): number {
@@ -564,7 +583,7 @@ export class Store {
       copyBytes(kb, ks, ke, dst, at);
       copyBytes(vb, vs, ve, dst, at + keyLen);
     }
-    this.#recF[id * R.VersionStride + R.VersionSlot] = version;
+    this.#setVersion(id, version);
     if (expiryMs !== noExpiry) this.#setExpiry(id, expiryMs);
     return id;
   }
@@ -580,7 +599,7 @@ export class Store {
       if (this.#adopted) {
         // #setLarge's buffer, adopted: key and value are in place already.
         this.#adopted = false;
-        this.#recF[id * R.VersionStride + R.VersionSlot] = version;
+        this.#setVersion(id, version);
         this.#setExpiry(id, expiryMs);
         return id;
       }
@@ -589,7 +608,7 @@ export class Store {
       this.#rec[id * R.Words + R.ValueLen] = valueLen;
     }
     copyBytes(vb, vs, ve, this.buffer(id), this.keyOffset(id) + keyLen);
-    this.#recF[id * R.VersionStride + R.VersionSlot] = version;
+    this.#setVersion(id, version);
     this.#setExpiry(id, expiryMs);
     return id;
   }
@@ -608,7 +627,7 @@ export class Store {
     assert(this.#isEntry(id), "store: EXPIRE of an entry id that holds no key");
     const buf = this.buffer(id);
     const ks = this.keyOffset(id);
-    this.#log.expire(buf, ks, ks + this.#rec[id * R.Words + R.KeyLen]!, expiryMs, this.#recF[id * R.VersionStride + R.VersionSlot]!);
+    this.#log.expire(buf, ks, ks + this.#rec[id * R.Words + R.KeyLen]!, expiryMs, this.version(id));
     this.#setExpiry(id, expiryMs);
   }
 
@@ -642,7 +661,7 @@ export class Store {
         throw err;
       }
       this.#rec[id * R.Words + R.ValueLen] = newLen;
-      this.#recF[id * R.VersionStride + R.VersionSlot] = version;
+      this.#setVersion(id, version);
       return;
     }
     const bytes = keyLen + newLen;
@@ -670,7 +689,7 @@ export class Store {
       this.#large[id] = dst;
       this.#largeBytes += bytes;
     }
-    this.#recF[id * R.VersionStride + R.VersionSlot] = version;
+    this.#setVersion(id, version);
   }
 
   /** Brackets several `set`s that must be logged (and so recovered) all or none: MSET. */
@@ -787,6 +806,7 @@ export class Store {
       (a.buffer as ArrayBuffer).resize(ids * Store.#bytesPerId(a));
       a.fill(0);
     }
+    this.#versionsApart = null;
     this.#releasedBytes += this.#slab.bytesReserved + this.#largeBytes;
     this.#large = [];
     this.#largeBytes = 0;
@@ -878,7 +898,7 @@ export class Store {
   encodeEntry(id: number, dst: Uint8Array, at: number): number {
     const keyLen = this.#rec[id * R.Words + R.KeyLen]!;
     const valueLen = this.#rec[id * R.Words + R.ValueLen]!;
-    const keyAt = putEntryHeader(dst, at, keyLen, valueLen, shownExpiry(this.#expiry[id]!), this.#recF[id * R.VersionStride + R.VersionSlot]!);
+    const keyAt = putEntryHeader(dst, at, keyLen, valueLen, shownExpiry(this.#expiry[id]!), this.version(id));
     const off = this.keyOffset(id);
     copyBytes(this.buffer(id), off, off + keyLen + valueLen, dst, keyAt);
     return keyAt - at + keyLen + valueLen;
@@ -904,6 +924,7 @@ export class Store {
     }
     return {
       records: this.#rec,
+      versionsApart: this.#versionsApart,
       expiry: this.#expiry,
       idLimit: limit,
       pages: this.#slab.pages,
@@ -965,7 +986,7 @@ export class Store {
     return (
       this.#slab.bytesInUse +
       this.#largeBytes +
-      this.#idCapacity * metadataBytesPerId +
+      this.#idCapacity * (metadataBytesPerId + (this.#versionsApart === null ? 0 : 8)) +
       (this.#large.length + this.#freeIds.length) * listSlotBytes +
       this.#table.bytes +
       this.#heap.bytes +
@@ -1348,7 +1369,9 @@ export class Store {
 
   /** Every array indexed by entry id (the records through one of their views). */
   #metadata(): (Int32Array | Float64Array | Uint32Array | Uint8Array)[] {
-    return [this.#rec, this.#expiry, this.#stamp, this.#lfu];
+    const all = [this.#rec, this.#expiry, this.#stamp, this.#lfu];
+    if (this.#versionsApart !== null) all.push(this.#versionsApart);
+    return all;
   }
 
   /** Bytes per entry id of a metadata array (#metadata's). */

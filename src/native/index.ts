@@ -371,6 +371,8 @@ export function raiseFileLimit(): FileLimits | null {
 export interface SnapshotLayout {
   /** The entry records (engine/records.ts): recordWords words per id; osprey.c reads the same fields. */
   records: Int32Array;
+  /** Versions a record's word cannot hold (its word is versionApart), by id; null when no key has one. */
+  versionsApart: Float64Array | null;
   expiry: Float64Array;
   idLimit: number;
   /** null (or a hole): a page given back, which no entry uses. */
@@ -396,6 +398,7 @@ const enum Sd {
   ChunkStart,
   Parent,
   PaceBytesPerSec,
+  VersionsApart,
   Slots,
 }
 
@@ -478,6 +481,7 @@ export function forkSnapshot(fd: number, layout: SnapshotLayout, chunk: Uint8Arr
   d[Sd.ChunkStart] = chunkStart;
   d[Sd.Parent] = process.pid;
   d[Sd.PaceBytesPerSec] = options.paceBytesPerSec ?? 0;
+  d[Sd.VersionsApart] = layout.versionsApart === null ? 0 : ptr(layout.versionsApart);
   const idle = options.idle === true ? 1 : 0;
   const publish = options.publish;
   if (publish === undefined) return lib!.osprey_snapshot_fork(d, nowMs, null, idle);

@@ -59,6 +59,33 @@ describe("insert and overwrite", () => {
     expect(store.expiry(id)).toBe(4102444800000);
   });
 
+  test("versions are exact on both sides of 2^32 - 1 (the record's own word) up to 2^53, through overwrites, growth, id reuse and clear", () => {
+    const store = new Store();
+    const before = store.usedMemory;
+    const versions = [1, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 2, 2 ** 32 - 1, 2 ** 32, 2 ** 40 + 3, 2 ** 53 - 1];
+    const ids = versions.map((v, i) => put(store, `v${i}`, "x", noExpiry, v));
+    versions.forEach((v, i) => expect(store.version(ids[i]!)).toBe(v));
+    // The first version held apart adds 8 bytes per id of metadata to what the limit counts.
+    expect(store.usedMemory - before).toBeGreaterThanOrEqual(8 * 1024);
+    // Enough new keys to grow every metadata array: the versions held apart move with them.
+    for (let i = 0; i < 5000; i++) put(store, `fill:${i}`, "y", noExpiry, i + 1);
+    versions.forEach((v, i) => expect(store.version(find(store, `v${i}`))).toBe(v));
+    // Down across the line and back up, in place (an overwrite keeps the entry's id).
+    const big = find(store, "v5");
+    put(store, "v5", "z", noExpiry, 3);
+    expect(store.version(big)).toBe(3);
+    put(store, "v5", "z", noExpiry, 2 ** 32 + 9);
+    expect(store.version(big)).toBe(2 ** 32 + 9);
+    // An id freed while its version was apart, taken by a new key with a small version.
+    store.delete(find(store, "v7"));
+    const reused = put(store, "fresh", "w", noExpiry, 1);
+    expect(reused).toBe(ids[7]!);
+    expect(store.version(reused)).toBe(1);
+    store.clear();
+    expect(store.usedMemory).toBe(before);
+    expect(store.version(put(store, "after", "a", noExpiry, 2 ** 32))).toBe(2 ** 32);
+  });
+
   test("an expiry of 0 ms, a negative one and none stay apart, and a deleted key's id comes back without its expiry", () => {
     const store = new Store();
     const zero = put(store, "zero", "v", 0);
