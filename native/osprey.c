@@ -702,9 +702,16 @@ static int write_all(int fd, const uint8_t *p, size_t n, off_t *pos) {
  * until reclaim; any fsync of the server's (the WAL's rotation, the data_dir) would also queue
  * behind it. Here the work is the child's, at the child's priority. A failure is not reported:
  * the final fdatasync says whether the data is on disk.
+ *
+ * The steps are small because each is a system call the kernel does not preempt (PREEMPT_NONE,
+ * as here, is the common server setting): however idle the child's scheduling, a client that
+ * wakes on its core waits for the call to return, and the server then waits for that client. A
+ * wait for 16 MiB of writeback and a DONTNEED of 16 MiB were such calls; with 1 MiB steps and
+ * 2 MiB dropped at a time, SET during 10M-key snapshots had p99 1.25-1.5x idle against 1.5-2.1x
+ * (bench/RESULTS.md, session 13).
  */
-#define SNAP_WRITEBACK_STEP (8 << 20)
-#define SNAP_WRITEBACK_AHEAD (32 << 20)
+#define SNAP_WRITEBACK_STEP (1 << 20)
+#define SNAP_WRITEBACK_AHEAD (4 << 20)
 
 struct writeback {
   off_t started; /* writeback was started for [0, started) */

@@ -474,8 +474,13 @@ export const snapshotIdleMaxMs = 10_000;
 assert(snapshotSliceMs >= snapshotSliceMsMin, "the snapshot slice must not be shorter than its minimum");
 /** A snapshot that failed (could not create its file, rotate the WAL, write or sync) is tried again, when due, after this long. */
 export const snapshotRetryMs = 5000;
-/** Snapshot entries are encoded into a buffer of this size and written when it fills. */
-export const snapshotChunkBytes = 1 * MiB;
+/**
+ * Snapshot entries are encoded into a buffer of this size and written when it fills. Small, for
+ * the forked child: a write is a system call the kernel (PREEMPT_NONE here) does not preempt,
+ * and a client the server is waiting on cannot run on that core until it returns (1 MiB → 128 KiB,
+ * with the child's writeback steps in native/osprey.c: bench/RESULTS.md, session 13).
+ */
+export const snapshotChunkBytes = 128 * KiB;
 
 /**
  * An online backup copies files through one buffer of this size, a read and a write per chunk on

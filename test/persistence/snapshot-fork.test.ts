@@ -96,7 +96,7 @@ describe.skipIf(!canForkSnapshots())("snapshots by a forked child", () => {
     expect(fromFork.equals(fromLoop)).toBe(true);
   });
 
-  test("write the same bytes past the file sizes where the child starts and waits for writeback itself (over 32 MiB)", async () => {
+  test("write the same bytes past the file sizes where the child starts and waits for writeback itself, many times over (40 MiB)", async () => {
     const store = new Store();
     const nowMs = 1_800_000_000_000;
     for (let i = 0; i < 45_000; i++) put(store, `k:${i}`, pattern(1000, i), noExpiry, 1 + (i % 3));
