@@ -83,6 +83,7 @@ export function configFromObject(raw: Raw, opts: ConfigOptions = {}): Config {
     batchFsyncBytes: int(raw, "batch_fsync_bytes", 1, intMax),
     snapshotEnable: bool(raw, "enable_snapshot"),
     snapshotFork: bool(raw, "snapshot_fork"),
+    snapshotForkBytesMin: int(raw, "snapshot_fork_min_bytes", 0, intMax),
     snapshotBusyBytesPerSec: int(raw, "snapshot_busy_bytes_per_sec", 0, intMax),
     snapshotPauseMaxMs: int(raw, "snapshot_pause_max_ms", 0, timerMsMax),
     busyWarnMs: int(raw, "busy_warn_ms", 0, timerMsMax),

@@ -53,6 +53,8 @@ export interface Config {
   readonly snapshotEnable: boolean;
   /** snapshot_fork */
   readonly snapshotFork: boolean;
+  /** snapshot_fork_min_bytes */
+  readonly snapshotForkBytesMin: number;
   /** snapshot_busy_bytes_per_sec */
   readonly snapshotBusyBytesPerSec: number;
   /** snapshot_pause_max_ms */

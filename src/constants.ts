@@ -299,6 +299,10 @@ export const defaults = {
   // Snapshots written by a forked child from a copy-on-write image (as Redis's BGSAVE), so the
   // event loop only pays for the fork; false (or no native library): in slices on the event loop.
   snapshot_fork: true,
+  // ... but a keyspace lighter than this (snapshotWeightBytes) is written in slices on the event
+  // loop anyway: a few ms of work there, where after a fork the server faults once on every page
+  // it then writes (16 KiB SETs over 1,000 keys: 5-14% more SETs a second, bench/RESULTS.md).
+  snapshot_fork_min_bytes: 32 * MiB,
   // While the server is busy (its event loop running a quarter of the time or more), a forked
   // snapshot writes at most this much a second: it costs clients less spread out (native/osprey.c
   // pace_wait); 0 = never paced.
@@ -453,6 +457,12 @@ export const waitQueueCompactCount = 4096;
 export const snapshotSliceMs = 2;
 /** Shortest slice even when snapshot_pause_max_ms asks for less: below it the walk makes no headway between turns. */
 export const snapshotSliceMsMin = 0.5;
+/**
+ * What one entry weighs for snapshot_fork_min_bytes besides its key and value bytes: its fixed
+ * cost in the event loop's writer, as bytes of copying (~110 ns an entry against ~0.33 ns a byte
+ * here: 500k entries of 100 B took 73 ms of slices, 1,000 of 16 KiB 5.3 ms).
+ */
+export const snapshotEntryWeightBytes = 320;
 /** How often the event loop asks whether a snapshot's forked child is done (one waitpid WNOHANG). */
 export const snapshotChildPollMs = 5;
 /**
@@ -474,13 +484,16 @@ export const snapshotIdleMaxMs = 10_000;
 assert(snapshotSliceMs >= snapshotSliceMsMin, "the snapshot slice must not be shorter than its minimum");
 /** A snapshot that failed (could not create its file, rotate the WAL, write or sync) is tried again, when due, after this long. */
 export const snapshotRetryMs = 5000;
+/** Snapshot entries are encoded into a buffer of this size and written when it fills (in slices on the event loop: two such writes out at once). */
+export const snapshotChunkBytes = 1 * MiB;
 /**
- * Snapshot entries are encoded into a buffer of this size and written when it fills. Small, for
- * the forked child: a write is a system call the kernel (PREEMPT_NONE here) does not preempt,
- * and a client the server is waiting on cannot run on that core until it returns (1 MiB → 128 KiB,
- * with the child's writeback steps in native/osprey.c: bench/RESULTS.md, session 13).
+ * What a forked snapshot child writes at once (the start of the same buffer). Small: a write is a
+ * system call the kernel (PREEMPT_NONE here) does not preempt, and a client the server is waiting
+ * on cannot run on that core until it returns (1 MiB → 128 KiB, with the child's writeback steps
+ * in native/osprey.c: bench/RESULTS.md, session 13).
  */
-export const snapshotChunkBytes = 128 * KiB;
+export const snapshotChildWriteBytes = 128 * KiB;
+assert(snapshotChildWriteBytes <= snapshotChunkBytes, "the child writes from the start of the snapshot's chunk");
 
 /**
  * An online backup copies files through one buffer of this size, a read and a write per chunk on

@@ -49,6 +49,7 @@ describe("defaults", () => {
       batchFsyncBytes: defaults.batch_fsync_bytes,
       snapshotEnable: true,
       snapshotFork: true,
+      snapshotForkBytesMin: defaults.snapshot_fork_min_bytes,
       snapshotBusyBytesPerSec: defaults.snapshot_busy_bytes_per_sec,
       snapshotPauseMaxMs: defaults.snapshot_pause_max_ms,
       busyWarnMs: defaults.busy_warn_ms,

@@ -15,7 +15,7 @@
 import { closeSync, fdatasync as fdatasyncAsync, fstatSync, openSync, readdirSync, readSync, renameSync, unlink as unlinkAsync, unlinkSync, write as writeAsync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { Config } from "../config.types.ts";
-import { snapshotChildPollMs, snapshotChunkBytes, snapshotIdleMaxMs, snapshotRetryMs, snapshotSliceMs, snapshotSliceMsMin, snapshotUnpaceBytesMin, snapshotUnpaceShare } from "../constants.ts";
+import { snapshotChildPollMs, snapshotChildWriteBytes, snapshotChunkBytes, snapshotEntryWeightBytes, snapshotIdleMaxMs, snapshotRetryMs, snapshotSliceMs, snapshotSliceMsMin, snapshotUnpaceBytesMin, snapshotUnpaceShare } from "../constants.ts";
 import { noExpiry, type Store } from "../engine/store.ts";
 import { log } from "../log.ts";
 import { errorText, syncDir, syncDirAsync, syncFile, writeFileAtomic } from "./files.ts";
@@ -38,6 +38,11 @@ import {
 import type { Wal } from "./wal.ts";
 import { Histogram, snapshotBoundsS } from "../histogram.ts";
 import { canForkSnapshots, canUnidleChildren, childStatus, forkSnapshot, unidleChild, unpaceChild } from "../native/index.ts";
+
+/** What a keyspace of `entries` entries holding `dataBytes` of keys and values weighs for snapshot_fork_min_bytes. */
+export function snapshotWeightBytes(entries: number, dataBytes: number): number {
+  return dataBytes + entries * snapshotEntryWeightBytes;
+}
 
 export class Snapshotter {
   readonly #dir: string;
@@ -80,6 +85,8 @@ export class Snapshotter {
   /** The child writing the running snapshot (0: none, or the snapshot runs in slices). */
   #child = 0;
   /** The running snapshot was handed to a child (which also publishes it). */
+  /** snapshot_fork_min_bytes: a lighter keyspace is written in slices even when #fork. */
+  readonly #forkBytesMin: number;
   #forked = false;
   /** Children run under SCHED_IDLE at first (this process may raise them again: canUnidleChildren). */
   readonly #idle: boolean;
@@ -116,6 +123,7 @@ export class Snapshotter {
     this.#dueBytesMin = config.walBytesMax;
     this.#sliceMs = Math.max(snapshotSliceMsMin, Math.min(snapshotSliceMs, config.snapshotPauseMaxMs));
     this.#fork = config.snapshotFork && canForkSnapshots();
+    this.#forkBytesMin = config.snapshotForkBytesMin;
     this.#idle = this.#fork && canUnidleChildren();
     this.#paceBytesPerSec = config.snapshotBusyBytesPerSec;
   }
@@ -171,13 +179,23 @@ export class Snapshotter {
     this.#filePos = 0;
     this.#writeError = null;
     this.#forked = false;
-    if (this.#fork && this.#forkChild()) {
+    if (this.#fork && this.#forkPays() && this.#forkChild()) {
       log.info(`snapshot ${snapName(index)} started (${reason}) by child ${this.#child}; WAL continues in ${walName(nextWal)}`);
       return null;
     }
     log.info(`snapshot ${snapName(index)} started (${reason}); WAL continues in ${walName(nextWal)}`);
     setImmediate(this.#slice);
     return null;
+  }
+
+  /**
+   * Whether the keyspace weighs snapshot_fork_min_bytes or more (snapshotWeightBytes). A lighter
+   * one costs the event loop a few ms in slices. A fork costs more than its own ms: every page the
+   * server writes afterwards (the buffers of the reads it gets, its heap, the slab) faults once,
+   * ~17k faults a snapshot under 16 KiB SETs.
+   */
+  #forkPays(): boolean {
+    return snapshotWeightBytes(this.#store.size, this.#store.dataBytes) >= this.#forkBytesMin;
   }
 
   /**
@@ -198,7 +216,7 @@ export class Snapshotter {
     }
     const name = snapName(this.#index + 1);
     const publish = { dirFd, tmp: tmpName(name), name, manifestTmp: tmpName(manifestName), manifestName, manifest: this.#manifest(name) };
-    const pid = forkSnapshot(this.#fd, this.#store.snapshotLayout(), this.#chunk, this.#chunkLen, Date.now(), { publish, idle: this.#idle, paceBytesPerSec: this.#paceBytesPerSec });
+    const pid = forkSnapshot(this.#fd, this.#store.snapshotLayout(), this.#chunk.subarray(0, snapshotChildWriteBytes), this.#chunkLen, Date.now(), { publish, idle: this.#idle, paceBytesPerSec: this.#paceBytesPerSec });
     closeSync(dirFd); // the child has its own copy
     this.#workMs = performance.now() - started;
     this.#longestSliceMs = this.#workMs;

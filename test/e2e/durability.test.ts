@@ -160,7 +160,8 @@ describe("crash safety", () => {
 
   test.each([true, false])("a snapshot taken while clients write, then kill -9: the full state is back (snapshot_fork = %p)", async (fork) => {
     const dir = tempDir();
-    let server = await start({ sync_policy: "always", enable_snapshot: true, snapshot_fork: fork }, dir);
+    // snapshot_fork_min_bytes 0: forked however small the keyspace (by default it is written in slices).
+    let server = await start({ sync_policy: "always", enable_snapshot: true, snapshot_fork: fork, snapshot_fork_min_bytes: 0 }, dir);
     // A keyspace big enough that the snapshot takes many slices while the writers run.
     const c = await RawClient.connect(server.port);
     const pre = new Writer("pre", 20000);

@@ -5,13 +5,13 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { collapseQuietMs, slabLargeBytesMin } from "../../src/constants.ts";
+import { collapseQuietMs, slabLargeBytesMin, snapshotEntryWeightBytes } from "../../src/constants.ts";
 import { ptr } from "bun:ffi";
 import { hugeKbAt } from "../support/resident.ts";
 import { noExpiry, Store } from "../../src/engine/store.ts";
 import { canForkSnapshots, canUnidleChildren, childStatus, forkSnapshot, unidleChild, unpaceChild } from "../../src/native/index.ts";
 import { manifestName, putSnapHeader, serializeManifest, snapName, tmpName } from "../../src/persistence/format.ts";
-import { Snapshotter, writeSnapshotNow } from "../../src/persistence/snapshot.ts";
+import { Snapshotter, snapshotWeightBytes, writeSnapshotNow } from "../../src/persistence/snapshot.ts";
 import { Wal } from "../../src/persistence/wal.ts";
 import { configFromObject } from "../../src/config.ts";
 import { captureLog } from "../support/log.ts";
@@ -244,7 +244,7 @@ describe.skipIf(!canForkSnapshots())("snapshots by a forked child", () => {
 
   test("move the parent's overwrites to fresh slab pages while the child runs, and write in place again once it is reaped", async () => {
     const dir = tempDir();
-    const config = configFromObject({ data_dir: dir, sync_policy: "os" }, { warn: () => {} });
+    const config = configFromObject({ data_dir: dir, sync_policy: "os", snapshot_fork_min_bytes: 0 }, { warn: () => {} });
     const wal = new Wal(dir, config, 1, 0);
     const store = new Store();
     store.setLog(wal);
@@ -281,6 +281,33 @@ describe.skipIf(!canForkSnapshots())("snapshots by a forked child", () => {
       wal.close();
     }
   });
+  test("a keyspace lighter than snapshot_fork_min_bytes is written in slices, with no child; one at that weight forks; both files are the keyspace", async () => {
+    const store = new Store();
+    for (let i = 0; i < 200; i++) put(store, `k:${i}`, pattern(1000, i));
+    const weight = snapshotWeightBytes(store.size, store.dataBytes);
+    expect(weight).toBe(store.dataBytes + 200 * snapshotEntryWeightBytes);
+    const expected = tempDir();
+    writeSnapshotNow(expected, store, 1, 2, 0);
+    for (const [min, forks] of [[weight + 1, false], [weight, true]] as const) {
+      const dir = tempDir();
+      const config = configFromObject({ data_dir: dir, sync_policy: "os", snapshot_fork_min_bytes: min }, { warn: () => {} });
+      const wal = new Wal(dir, config, 1, 0);
+      store.setLog(wal);
+      const log = captureLog();
+      try {
+        const snapshots = new Snapshotter(dir, store, wal, config, 0);
+        expect(snapshots.start("test")).toBeNull();
+        expect(snapshots.childPid > 0).toBe(forks);
+        while (snapshots.running) await Bun.sleep(2);
+        expect(snapshots.snapshotsTotal).toBe(1);
+        expect(readFileSync(join(dir, snapName(1))).equals(readFileSync(join(expected, snapName(1))))).toBe(true);
+      } finally {
+        log.stop();
+        wal.close();
+      }
+    }
+  });
+
   test.skipIf(thpOff)("the records' huge pages a child's copy-on-write split are put back once no child ran for collapseQuietMs", async () => {
     const store = new Store();
     const keys = hugeRecordIdsMin + 100_000; // past the doubling that asks for huge pages
