@@ -179,11 +179,13 @@ export class Snapshotter {
     this.#filePos = 0;
     this.#writeError = null;
     this.#forked = false;
-    if (this.#fork && this.#forkPays() && this.#forkChild()) {
+    const light = this.#fork && !this.#forkPays();
+    if (this.#fork && !light && this.#forkChild()) {
       log.info(`snapshot ${snapName(index)} started (${reason}) by child ${this.#child}; WAL continues in ${walName(nextWal)}`);
       return null;
     }
-    log.info(`snapshot ${snapName(index)} started (${reason}); WAL continues in ${walName(nextWal)}`);
+    const how = light ? " in slices (the keyspace weighs less than snapshot_fork_min_bytes)" : "";
+    log.info(`snapshot ${snapName(index)} started (${reason})${how}; WAL continues in ${walName(nextWal)}`);
     setImmediate(this.#slice);
     return null;
   }
