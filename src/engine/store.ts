@@ -169,7 +169,7 @@ export class Store {
   // Entry metadata, indexed by entry id: one 20-byte record per id (engine/records.ts) in one
   // buffer, #rec[id * R.Words + field]. Key length 0 marks a free id (keys are never empty). The
   // position R.Own: an entry with its own buffer in #large; else a slab position (records.ts: page
-  // and block index). The version: #version and #setVersion.
+  // and block index). The version: `version` and #setVersion.
   #rec: Int32Array;
   /**
    * Versions past R.VersionInRecordMax (4 billion writes of one key: a counter INCRed 200k times a

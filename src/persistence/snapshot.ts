@@ -84,9 +84,9 @@ export class Snapshotter {
   readonly #fork: boolean;
   /** The child writing the running snapshot (0: none, or the snapshot runs in slices). */
   #child = 0;
-  /** The running snapshot was handed to a child (which also publishes it). */
   /** snapshot_fork_min_bytes: a lighter keyspace is written in slices even when #fork. */
   readonly #forkBytesMin: number;
+  /** The running snapshot was handed to a child (which also publishes it). */
   #forked = false;
   /** Children run under SCHED_IDLE at first (this process may raise them again: canUnidleChildren). */
   readonly #idle: boolean;
